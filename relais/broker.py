@@ -1,0 +1,144 @@
+"""A Mosquitto of our own, for the demo and the tests: loopback only, generated config, our own PID.
+
+Production points at any MQTT 3.1.1/5 broker by URL instead; this module never touches a broker it
+did not start (such as a system Mosquitto on 1883).
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+class BrokerError(RuntimeError):
+    """Mosquitto is missing, would not start, or did not open its port in time."""
+
+
+def find_mosquitto() -> str:
+    for candidate in MOSQUITTO_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise BrokerError(
+        "Mosquitto is not installed. On Debian or Raspberry Pi OS: sudo apt-get install mosquitto "
+        "(the ./run script does it for you when run as root)"
+    )
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class MosquittoBroker:
+    """Start with ``start()`` or as a context manager; ``url`` is what clients connect to."""
+
+    def __init__(self, work_dir: Path, port: int | None = None, *, persistence: bool = True) -> None:
+        self.work_dir = Path(work_dir)
+        self.port = port or free_loopback_port()
+        self.persistence = persistence
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.work_dir / "mosquitto.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.work_dir / "mosquitto.log"
+
+    def write_config(self) -> Path:
+        """Loopback listener, anonymous access only because nothing but this machine can reach it."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "# Written by relais for a loopback broker (demo or tests). Not for production.",
+            # Run as whoever started us: as root Mosquitto would otherwise switch to its own user and
+            # lose access to this folder.
+            f"user {getpass.getuser()}",
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.work_dir}/",
+            "autosave_interval 5",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+        ]
+        self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return self.config_path
+
+    def start(self, timeout: float = 10.0) -> MosquittoBroker:
+        if self.process is not None:
+            raise BrokerError("this broker is already running")
+        if _port_open(self.port):
+            raise BrokerError(f"port {self.port} on 127.0.0.1 is already in use")
+        binary = find_mosquitto()
+        self.write_config()
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [binary, "-c", str(self.config_path)], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self.process.poll() is not None:
+                self.process = None
+                raise BrokerError(f"Mosquitto exited at start; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerError(f"Mosquitto did not open port {self.port} within {timeout} s")
+            time.sleep(0.05)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask our own Mosquitto (by its PID) to stop, and kill it if it will not."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+        self.process = None
+
+    def kill(self) -> None:
+        """Stop without a goodbye, as a crash would (used by tests of outages)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> MosquittoBroker:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

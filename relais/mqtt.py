@@ -1,0 +1,72 @@
+"""Broker URLs and paho-mqtt clients set up the same way on both sides."""
+
+from __future__ import annotations
+
+import random
+import ssl
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+SCHEMES = {"mqtt": (1883, False), "mqtts": (8883, True)}
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    """``mqtt://[user:password@]host[:port]`` or ``mqtts://…`` for TLS."""
+
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerUrl:
+        parts = urlsplit(url)
+        if parts.scheme not in SCHEMES:
+            raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError(f"broker URL {url!r} has no host")
+        default_port, tls = SCHEMES[parts.scheme]
+        try:
+            port = parts.port or default_port
+        except ValueError:
+            raise ValueError(f"broker URL {url!r} has an invalid port") from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+def new_client(client_id: str, url: str, *, ca_file: str | None = None) -> mqtt.Client:
+    """A client that reconnects by itself once ``connect_async`` and ``loop_start`` are called.
+
+    paho's reconnect backoff has no jitter; randomising each client's bounds keeps a fleet that lost
+    its broker at the same moment from knocking again in lockstep.
+    """
+    broker = BrokerUrl.parse(url)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
+        clean_session=False,
+    )
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
+    client.reconnect_delay_set(min_delay=random.uniform(0.5, 1.5), max_delay=random.randint(30, 60))
+    return client
+
+
+def connect_in_background(client: mqtt.Client, url: str, keepalive: int = 30) -> None:
+    """Start the network thread; it keeps trying to (re)connect whether or not the broker is up now."""
+    broker = BrokerUrl.parse(url)
+    client.connect_async(broker.host, broker.port, keepalive=keepalive)
+    client.loop_start()

@@ -1,0 +1,406 @@
+"""The wire format, the one definition both the controller and the panel agents import.
+
+Everything the controller sends is a *sealed* message: a JSON envelope whose ``body`` is the exact
+JSON text that was signed with the controller's Ed25519 key, so a panel verifies the bytes it
+received instead of a re-serialisation. Panels answer with plain JSON (state and events): they
+report, they never command.
+
+    relais/v1/panels/<panel_id>/desired   controller -> panel, retained, sealed: what to show
+    relais/v1/panels/<panel_id>/cmd       controller -> panel, not retained, sealed: one-off commands
+    relais/v1/panels/<panel_id>/state     panel -> controller, retained, also the last will
+    relais/v1/panels/<panel_id>/events    panel -> controller: displays, refusals, acknowledgements
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from PIL import Image
+
+PROTOCOL_VERSION = 1
+DEFAULT_TOPIC_BASE = "relais/v1"
+SIGNATURE_ALGORITHM = "Ed25519"
+# A panel refuses anything larger before parsing it: the biggest real frame (1872x1404, 1 bit) is
+# far below this once compressed.
+MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+MAX_FRAME_PIXELS = 4096 * 4096
+
+PANEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+KIND_DESIRED = "desired"
+KIND_COMMAND = "cmd"
+EVENT_DISPLAYED = "displayed"
+EVENT_REFUSED = "refused"
+EVENT_ACK = "ack"
+
+
+class WireError(ValueError):
+    """A payload that does not follow this format; ``reason`` is a short stable code for logs."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def check_panel_id(panel_id: str) -> str:
+    """Panel ids go into topic names, so no MQTT wildcard, slash or upper case may slip in."""
+    if not isinstance(panel_id, str) or not PANEL_ID_PATTERN.match(panel_id):
+        raise ValueError(
+            f"panel id {panel_id!r} must be 1 to 64 characters among a-z, 0-9, '-' and '_', "
+            "starting with a letter or digit"
+        )
+    return panel_id
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names under one configurable base, so one broker can host several deployments."""
+
+    base: str = DEFAULT_TOPIC_BASE
+
+    def desired(self, panel_id: str) -> str:
+        return f"{self.base}/panels/{check_panel_id(panel_id)}/desired"
+
+    def cmd(self, panel_id: str) -> str:
+        return f"{self.base}/panels/{check_panel_id(panel_id)}/cmd"
+
+    def state(self, panel_id: str) -> str:
+        return f"{self.base}/panels/{check_panel_id(panel_id)}/state"
+
+    def events(self, panel_id: str) -> str:
+        return f"{self.base}/panels/{check_panel_id(panel_id)}/events"
+
+    def all_states(self) -> str:
+        return f"{self.base}/panels/+/state"
+
+    def all_events(self) -> str:
+        return f"{self.base}/panels/+/events"
+
+    def parse(self, topic: str) -> tuple[str, str] | None:
+        """``(panel_id, leaf)`` for one of our panel topics, else None."""
+        prefix = f"{self.base}/panels/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        if len(parts) != 2 or not PANEL_ID_PATTERN.match(parts[0]):
+            return None
+        return parts[0], parts[1]
+
+
+# --- frames -------------------------------------------------------------------------------------
+
+
+def content_hash(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A rendered image as PNG bytes: lossless, and a 1-bit palette PNG is tiny for LED and e-paper."""
+
+    width: int
+    height: int
+    png: bytes
+
+    @classmethod
+    def from_image(cls, image: Image.Image) -> Frame:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        return cls(image.width, image.height, buffer.getvalue())
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.png)
+
+    def image(self) -> Image.Image:
+        """Decode, refusing a PNG whose size is not the declared one or that is absurdly large."""
+        if self.width * self.height > MAX_FRAME_PIXELS:
+            raise WireError("malformed", f"frame {self.width}x{self.height} is too large")
+        try:
+            with Image.open(io.BytesIO(self.png), formats=["PNG"]) as image:
+                if image.size != (self.width, self.height):
+                    raise WireError(
+                        "malformed", f"frame is {image.width}x{image.height}, declared {self.width}x{self.height}"
+                    )
+                image.load()
+                return image.copy()
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise WireError("malformed", f"frame is not a readable PNG ({exc})") from exc
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "format": "png",
+            "data": base64.b64encode(self.png).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Frame:
+        width = _field(data, "width", int)
+        height = _field(data, "height", int)
+        if _field(data, "format", str) != "png":
+            raise WireError("malformed", "frame.format must be 'png'")
+        if not (0 < width and 0 < height):
+            raise WireError("malformed", "frame width and height must be positive")
+        return cls(width, height, _b64decode(_field(data, "data", str), "frame.data"))
+
+
+@dataclass(frozen=True)
+class DisplayItem:
+    """One thing a panel can show: a rendered frame, with the text it came from for logs and text signs."""
+
+    item_id: str
+    text: str
+    frame: Frame
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "text": self.text, "frame": self.frame.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Any) -> DisplayItem:
+        return cls(
+            _field(data, "item_id", str), _field(data, "text", str), Frame.from_json(_field(data, "frame", dict))
+        )
+
+
+# --- sealed messages (controller -> panel) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A verified controller message: signature checked, structure checked, freshness not yet."""
+
+    kind: str
+    panel_id: str
+    seq: int
+    issued_at: int
+    expires_at: int
+    content: dict[str, Any]
+    raw: bytes = field(repr=False, compare=False)
+
+    def desired_item(self) -> DisplayItem | None:
+        """The item of a ``desired`` message; None means the panel must show nothing (blank)."""
+        item = self.content.get("item")
+        return None if item is None else DisplayItem.from_json(item)
+
+
+def seal(
+    private_key: Ed25519PrivateKey,
+    *,
+    kind: str,
+    panel_id: str,
+    seq: int,
+    issued_at: int,
+    expires_at: int,
+    content: dict[str, Any],
+) -> bytes:
+    """Sign ``content`` for one panel; the result is the MQTT payload, byte for byte."""
+    if expires_at <= issued_at:
+        raise ValueError("expires_at must come after issued_at")
+    body = {
+        "v": PROTOCOL_VERSION,
+        "kind": kind,
+        "panel": check_panel_id(panel_id),
+        "seq": seq,
+        "issued_at": issued_at,
+        "expires_at": expires_at,
+        "content": content,
+    }
+    body_text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    signature = private_key.sign(body_text.encode("utf-8"))
+    envelope = {
+        "alg": SIGNATURE_ALGORITHM,
+        "body": body_text,
+        "sig": base64.b64encode(signature).decode("ascii"),
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def unseal(payload: bytes, public_key: Ed25519PublicKey) -> Sealed:
+    """Check the signature and the structure of a controller message; raise WireError otherwise."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise WireError("too-large", f"{len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
+    envelope = _parse_json(payload, "envelope")
+    if not isinstance(envelope, dict) or "sig" not in envelope:
+        raise WireError("unsigned", "no signature in the envelope")
+    if envelope.get("alg") != SIGNATURE_ALGORITHM:
+        raise WireError("unsigned", f"unsupported signature algorithm {envelope.get('alg')!r}")
+    body_text = _field(envelope, "body", str)
+    signature = _b64decode(_field(envelope, "sig", str), "sig")
+    try:
+        public_key.verify(signature, body_text.encode("utf-8"))
+    except InvalidSignature:
+        raise WireError("bad-signature", "the signature does not match the controller's key") from None
+    body = _parse_json(body_text.encode("utf-8"), "body")
+    if _field(body, "v", int) != PROTOCOL_VERSION:
+        raise WireError("unsupported-version", f"protocol version {body.get('v')!r}")
+    return Sealed(
+        kind=_field(body, "kind", str),
+        panel_id=_field(body, "panel", str),
+        seq=_field(body, "seq", int),
+        issued_at=_field(body, "issued_at", int),
+        expires_at=_field(body, "expires_at", int),
+        content=_field(body, "content", dict),
+        raw=payload,
+    )
+
+
+def check_fresh(sealed: Sealed, *, panel_id: str, kind: str, now: float, last_seq: int) -> None:
+    """Refuse a genuine message that is not for us, not of the expected kind, replayed or expired."""
+    if sealed.panel_id != panel_id:
+        raise WireError("wrong-panel", f"addressed to {sealed.panel_id!r}, this is {panel_id!r}")
+    if sealed.kind != kind:
+        raise WireError("wrong-kind", f"a {sealed.kind!r} message on the {kind!r} topic")
+    if sealed.seq <= last_seq:
+        raise WireError("replayed", f"sequence {sealed.seq} is not newer than {last_seq}")
+    if now >= sealed.expires_at:
+        raise WireError("expired", f"expired at {sealed.expires_at}, now is {int(now)}")
+
+
+# --- panel reports (panel -> controller) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """What a panel says about itself; retained, and its last will says ``online: false``."""
+
+    panel_id: str
+    online: bool
+    reported_at: int
+    item_id: str | None = None
+    content_hash: str | None = None
+    applied_seq: int = 0
+    agent_version: str | None = None
+    uptime_s: int = 0
+    screenshot_png: bytes | None = field(default=None, repr=False)
+
+    def to_payload(self) -> bytes:
+        data: dict[str, Any] = {
+            "panel": self.panel_id,
+            "online": self.online,
+            "reported_at": self.reported_at,
+            "item_id": self.item_id,
+            "content_hash": self.content_hash,
+            "applied_seq": self.applied_seq,
+            "agent_version": self.agent_version,
+            "uptime_s": self.uptime_s,
+        }
+        if self.screenshot_png is not None:
+            data["screenshot"] = base64.b64encode(self.screenshot_png).decode("ascii")
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> PanelState:
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise WireError("too-large", f"{len(payload)} bytes")
+        data = _parse_json(payload, "state")
+        screenshot = data.get("screenshot") if isinstance(data, dict) else None
+        return cls(
+            panel_id=_field(data, "panel", str),
+            online=_field(data, "online", bool),
+            reported_at=_field(data, "reported_at", int),
+            item_id=_optional(data, "item_id", str),
+            content_hash=_optional(data, "content_hash", str),
+            applied_seq=_optional(data, "applied_seq", int) or 0,
+            agent_version=_optional(data, "agent_version", str),
+            uptime_s=_optional(data, "uptime_s", int) or 0,
+            screenshot_png=None if screenshot is None else _b64decode(screenshot, "screenshot"),
+        )
+
+
+def offline_state(panel_id: str, reported_at: int) -> PanelState:
+    """The last will: registered at connect time, published by the broker if the panel vanishes."""
+    return PanelState(panel_id=panel_id, online=False, reported_at=reported_at)
+
+
+@dataclass(frozen=True)
+class PanelEvent:
+    """Something that happened on a panel: a display, a refused payload, a command acknowledged."""
+
+    panel_id: str
+    event: str
+    at: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_payload(self) -> bytes:
+        data = {"panel": self.panel_id, "event": self.event, "at": self.at, "details": self.details}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> PanelEvent:
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise WireError("too-large", f"{len(payload)} bytes")
+        data = _parse_json(payload, "event")
+        return cls(
+            panel_id=_field(data, "panel", str),
+            event=_field(data, "event", str),
+            at=_field(data, "at", int),
+            details=_optional(data, "details", dict) or {},
+        )
+
+
+# --- keys as text ---------------------------------------------------------------------------------
+
+
+def public_key_to_text(key: Ed25519PublicKey) -> str:
+    """``ed25519:<base64>``: one line that fits in an agent's config file."""
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "ed25519:" + base64.b64encode(raw).decode("ascii")
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    prefix = "ed25519:"
+    if not isinstance(text, str) or not text.startswith(prefix):
+        raise ValueError("a controller public key looks like 'ed25519:<base64 of 32 bytes>'")
+    try:
+        raw = base64.b64decode(text[len(prefix) :], validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"the controller public key is not valid base64 ({exc})") from None
+    if len(raw) != 32:
+        raise ValueError(f"the controller public key has {len(raw)} bytes, an Ed25519 key has 32")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _parse_json(payload: bytes, what: str) -> Any:
+    try:
+        return json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise WireError("malformed", f"{what} is not JSON ({exc})") from None
+
+
+def _field(data: Any, name: str, kind: type) -> Any:
+    if not isinstance(data, dict) or name not in data:
+        raise WireError("malformed", f"missing field {name!r}")
+    value = data[name]
+    # bool is a subclass of int: a JSON true must not pass as a sequence number.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise WireError("malformed", f"field {name!r} must be {kind.__name__}")
+    return value
+
+
+def _optional(data: Any, name: str, kind: type) -> Any:
+    if isinstance(data, dict) and data.get(name) is None:
+        return None
+    return _field(data, name, kind)
+
+
+def _b64decode(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise WireError("malformed", f"{what} is not base64 ({exc})") from None
