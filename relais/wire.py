@@ -131,7 +131,8 @@ class Frame:
             with Image.open(io.BytesIO(self.png), formats=["PNG"]) as image:
                 if image.size != (self.width, self.height):
                     raise WireError(
-                        "malformed", f"frame is {image.width}x{image.height}, declared {self.width}x{self.height}"
+                        "malformed",
+                        f"frame is {image.width}x{image.height}, declared {self.width}x{self.height}",
                     )
                 image.load()
                 return image.copy()
@@ -152,7 +153,7 @@ class Frame:
         height = _field(data, "height", int)
         if _field(data, "format", str) != "png":
             raise WireError("malformed", "frame.format must be 'png'")
-        if not (0 < width and 0 < height):
+        if not (width > 0 and height > 0):
             raise WireError("malformed", "frame width and height must be positive")
         return cls(width, height, _b64decode(_field(data, "data", str), "frame.data"))
 
@@ -171,7 +172,9 @@ class DisplayItem:
     @classmethod
     def from_json(cls, data: Any) -> DisplayItem:
         return cls(
-            _field(data, "item_id", str), _field(data, "text", str), Frame.from_json(_field(data, "frame", dict))
+            _field(data, "item_id", str),
+            _field(data, "text", str),
+            Frame.from_json(_field(data, "frame", dict)),
         )
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Mosquitto on a free loopback port, and a controller key pair."""
+"""Shared fixtures: a real Mosquitto on a free loopback port, a key pair, a controller app and client."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+from flask.testing import FlaskClient
 
+from controller import create_app, shutdown_app
+from controller.auth import create_token
+from controller.context import get_db
+from controller.panels import register_panel
 from relais.broker import MosquittoBroker
 
 
@@ -29,3 +35,52 @@ def own_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 @pytest.fixture(scope="session")
 def signing_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
+
+
+DEMO_LED = {
+    "id": "bourg-led",
+    "name": "Bourg-en-Bresse — entrée nord",
+    "commune_insee": "01053",
+    "commune_name": "Bourg-en-Bresse",
+    "kind": "led",
+    "width": 192,
+    "height": 64,
+    "colour_mode": "amber",
+    "tags": ["entree-de-ville"],
+}
+DEMO_EPAPER = {
+    "id": "amberieu-epaper",
+    "name": "Ambérieu-en-Bugey — mairie",
+    "commune_insee": "01004",
+    "commune_name": "Ambérieu-en-Bugey",
+    "kind": "epaper",
+    "width": 800,
+    "height": 480,
+    "colour_mode": "bw",
+}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """A controller on a real SQLite file, without broker or scheduler."""
+    application = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True})
+    with application.app_context():
+        db = get_db()
+        for spec in (DEMO_LED, DEMO_EPAPER):
+            register_panel(db, spec)
+    yield application
+    shutdown_app(application)
+
+
+@pytest.fixture
+def token(app: Flask) -> str:
+    with app.app_context():
+        return create_token(get_db(), "tests")
+
+
+@pytest.fixture
+def client(app: Flask, token: str) -> FlaskClient:
+    """A test client that sends the bearer token; use ``app.test_client()`` for one without."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return test_client

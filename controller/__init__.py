@@ -1,0 +1,87 @@
+"""Relais controller: the web app and REST API, the renderer, the outbox and the MQTT link.
+
+``create_app(config)`` builds the Flask app; it connects to a broker only when ``BROKER_URL`` is
+set, and starts the scheduler only when ``SCHEDULER_ENABLED`` is true, so tests choose what runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from relais.keys import load_or_create_signing_key
+from relais.wire import DEFAULT_TOPIC_BASE, Topics
+
+DEFAULT_DATA_DIR = "relais-data"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("RELAIS_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from controller import api, web
+    from controller.context import close_db
+    from controller.db import open_database
+
+    app = Flask(__name__)
+    app.config.update(
+        DATA_DIR=default_data_dir(),
+        BROKER_URL=None,
+        TOPIC_BASE=DEFAULT_TOPIC_BASE,
+        MQTT_CLIENT_ID="relais-controller",
+        # How long a panel accepts a desired state; the scheduler re-signs well before that.
+        DESIRED_TTL_S=7 * 24 * 3600,
+        SCHEDULER_ENABLED=False,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config or {})
+    data_dir = Path(app.config["DATA_DIR"])
+    app.config.setdefault("DATABASE", data_dir / "relais.db")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    open_database(Path(app.config["DATABASE"])).close()
+    app.extensions["relais.signing_key"] = load_or_create_signing_key(data_dir / "keys")
+    app.teardown_appcontext(close_db)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+
+    @app.errorhandler(HTTPException)
+    def _json_errors_under_api(exc: HTTPException) -> Any:
+        if request.path.startswith(api.bp.url_prefix or "/api"):
+            return api.error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name)
+        return exc
+
+    if app.config["BROKER_URL"]:
+        from controller.mqtt_link import MqttLink
+
+        link = MqttLink(
+            Path(app.config["DATABASE"]),
+            app.config["BROKER_URL"],
+            Topics(app.config["TOPIC_BASE"]),
+            app.config["MQTT_CLIENT_ID"],
+        )
+        link.start()
+        app.extensions["relais.mqtt_link"] = link
+    if app.config["SCHEDULER_ENABLED"]:
+        from controller.scheduler import start_scheduler
+
+        app.extensions["relais.scheduler"] = start_scheduler(app)
+    return app
+
+
+def shutdown_app(app: Flask) -> None:
+    """Stop what ``create_app`` started: the scheduler, then the MQTT link."""
+    scheduler = app.extensions.pop("relais.scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    link = app.extensions.pop("relais.mqtt_link", None)
+    if link is not None:
+        link.stop()
+
+
+__all__ = ["create_app", "default_data_dir", "shutdown_app"]

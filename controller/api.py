@@ -1,0 +1,138 @@
+"""The REST API under /api/v1: JSON in, JSON out, every route behind a bearer token."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from controller.auth import Unauthorized, require_token
+from controller.context import get_db, mqtt_link, signing_key
+from controller.errors import FieldError
+from controller.messages import list_messages, queue_message
+from controller.outbox import seal_command
+from controller.panels import panel_statuses, register_panel
+from controller.status import recent_events
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+COMMANDS = ("refresh", "screenshot")
+MAX_PAGE_SIZE = 200
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return jsonify({"error": body}), status
+
+
+@bp.errorhandler(FieldError)
+def _field_error(exc: FieldError) -> tuple[Response, int]:
+    return error(exc.status, "invalid", exc.message, exc.field)
+
+
+@bp.errorhandler(Unauthorized)
+def _unauthorized(_exc: Unauthorized) -> tuple[Response, int]:
+    response, status = error(401, "unauthorized", "a valid token is required: Authorization: Bearer <token>")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="relais"'
+    return response, status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name)
+
+
+def _json_body() -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise FieldError("body", "must be JSON (Content-Type: application/json)")
+    return data
+
+
+def _page() -> tuple[int, int]:
+    try:
+        limit = int(request.args.get("limit", 50))
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        raise FieldError("limit", "limit and offset must be whole numbers") from None
+    if not (1 <= limit <= MAX_PAGE_SIZE and offset >= 0):
+        raise FieldError("limit", f"limit must be 1 to {MAX_PAGE_SIZE}, offset 0 or more")
+    return limit, offset
+
+
+@bp.get("/panels")
+@require_token
+def list_panels() -> Response:
+    return jsonify({"panels": panel_statuses(get_db())})
+
+
+@bp.post("/panels")
+@require_token
+def add_panel() -> tuple[Response, int]:
+    db = get_db()
+    with db.atomic():
+        panel = register_panel(db, _json_body())
+    return jsonify(panel_statuses(db, panel.id)[0]), 201
+
+
+def _one_panel(panel_id: str) -> dict[str, Any]:
+    found = panel_statuses(get_db(), panel_id)
+    if not found:
+        raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
+    return found[0]
+
+
+@bp.get("/panels/<panel_id>")
+@require_token
+def show_panel(panel_id: str) -> Response:
+    return jsonify({**_one_panel(panel_id), "events": recent_events(get_db(), panel_id)})
+
+
+@bp.get("/panels/<panel_id>/screenshot.png")
+@require_token
+def screenshot(panel_id: str) -> Response | tuple[Response, int]:
+    _one_panel(panel_id)
+    row = get_db().execute("select screenshot from panel_status where panel_id = ?", [panel_id]).fetchone()
+    if row is None or row[0] is None:
+        return error(404, "no-screenshot", f"panel {panel_id!r} has not reported what it shows yet")
+    return Response(row[0], mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/panels/<panel_id>/commands")
+@require_token
+def send_command(panel_id: str) -> tuple[Response, int]:
+    _one_panel(panel_id)
+    data = _json_body()
+    command = data.get("command") if isinstance(data, dict) else None
+    if command not in COMMANDS:
+        raise FieldError("command", f"must be one of {', '.join(COMMANDS)}")
+    link = mqtt_link()
+    if link is None or not link.connected.is_set():
+        return error(503, "broker-unavailable", "the broker is not reachable now; try again")
+    seq, payload = seal_command(get_db(), signing_key(), panel_id, command, time.time())
+    if not link.send_command(panel_id, payload):
+        return error(503, "broker-unavailable", "the command could not be handed to the broker")
+    return jsonify({"panel": panel_id, "command": command, "seq": seq}), 202
+
+
+@bp.post("/messages")
+@require_token
+def create_message() -> tuple[Response, int]:
+    queued = queue_message(
+        get_db(), signing_key(), _json_body(), created_by=g.user, ttl_s=current_app.config["DESIRED_TTL_S"]
+    )
+    link = mqtt_link()
+    if link is not None:
+        link.flush()
+    return jsonify({"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs}), 201
+
+
+@bp.get("/messages")
+@require_token
+def messages() -> Response:
+    limit, offset = _page()
+    return jsonify({"messages": list_messages(get_db(), limit, offset), "limit": limit, "offset": offset})

@@ -1,0 +1,143 @@
+"""The controller's SQLite database, through sqlite-utils, with migrations recorded in the database.
+
+Each migration is a function applied once, in order, inside a transaction; ``_migrations`` records
+which ran, so an old database is brought up to date on start and never touched twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+
+def _0001_initial(db: Database) -> None:
+    db["panels"].create(
+        {
+            "id": str,
+            "name": str,
+            "commune_insee": str,
+            "commune_name": str,
+            "kind": str,
+            "width": int,
+            "height": int,
+            "colour_mode": str,
+            "location": str,
+            "latitude": float,
+            "longitude": float,
+            "tags": str,  # JSON array
+            "created_at": int,
+            "last_seq": int,  # the last sequence number sealed for this panel: it only grows
+        },
+        pk="id",
+        not_null={
+            "name",
+            "commune_insee",
+            "kind",
+            "width",
+            "height",
+            "colour_mode",
+            "created_at",
+            "last_seq",
+        },
+        defaults={"last_seq": 0, "tags": "[]", "location": ""},
+    )
+    db["messages"].create(
+        {"id": int, "text": str, "created_by": str, "created_at": int},
+        pk="id",
+        not_null={"text", "created_by", "created_at"},
+    )
+    db["message_targets"].create(
+        {"message_id": int, "panel_id": str},
+        pk=("message_id", "panel_id"),
+        foreign_keys=[("message_id", "messages", "id"), ("panel_id", "panels", "id")],
+    )
+    # The outbox: the latest sealed desired state of each panel, kept until the broker acknowledged it
+    # (published_at), so neither a controller crash nor a broker outage loses it.
+    db["desired"].create(
+        {
+            "panel_id": str,
+            "seq": int,
+            "message_id": int,
+            "item_id": str,
+            "content_hash": str,
+            "payload": bytes,
+            "issued_at": int,
+            "expires_at": int,
+            "published_at": int,
+        },
+        pk="panel_id",
+        not_null={"seq", "payload", "issued_at", "expires_at"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["panel_status"].create(
+        {
+            "panel_id": str,
+            "online": int,
+            "last_seen": int,
+            "reported_at": int,
+            "item_id": str,
+            "content_hash": str,
+            "applied_seq": int,
+            "agent_version": str,
+            "uptime_s": int,
+            "screenshot": bytes,
+        },
+        pk="panel_id",
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["panel_events"].create(
+        {"id": int, "panel_id": str, "event": str, "at": int, "received_at": int, "details": str},
+        pk="id",
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["panel_events"].create_index(["panel_id", "id"])
+    db["api_tokens"].create(
+        {"id": int, "name": str, "token_hash": str, "created_at": int, "revoked_at": int},
+        pk="id",
+        not_null={"name", "token_hash", "created_at"},
+    )
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+
+
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
+    ("0001_initial", _0001_initial),
+]
+
+
+def connect(path: Path) -> Database:
+    """A connection for one thread; WAL lets the web threads read while the MQTT thread writes."""
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    db = Database(conn)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    return db
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply the migrations this database has not had yet; return their names."""
+    if db.journal_mode != "wal" and not db.memory:
+        db.enable_wal()
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": int}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        with db.atomic():
+            migration(db)
+            db["_migrations"].insert({"name": name, "applied_at": int(time.time())})
+        applied.append(name)
+    return applied
+
+
+def open_database(path: Path) -> Database:
+    """Open (creating if needed) and bring the schema up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = connect(path)
+    migrate(db)
+    return db

@@ -1,0 +1,179 @@
+"""``relais demo``: a Mosquitto, the controller and a few simulated panels, all on this machine."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from controller import create_app, shutdown_app
+from controller.auth import create_token, token_owner
+from controller.db import connect
+from controller.messages import queue_message
+from controller.panels import Panel, get_panels, register_panel
+from controller.provisioning import agent_config_text
+from controller.server import serve_until_stopped
+from relais.broker import MosquittoBroker
+from relais.files import atomic_write
+from relais.keys import PUBLIC_KEY_NAME
+
+log = logging.getLogger(__name__)
+
+DEMO_PANELS: list[dict[str, Any]] = [
+    {
+        "id": "bourg-entree-nord",
+        "name": "Bourg-en-Bresse — entrée nord",
+        "commune_insee": "01053",
+        "commune_name": "Bourg-en-Bresse",
+        "kind": "led",
+        "width": 192,
+        "height": 64,
+        "colour_mode": "amber",
+        "location": "Avenue de Jasseron, entrée de ville",
+        "latitude": 46.2166,
+        "longitude": 5.2272,
+        "tags": ["entree-de-ville"],
+    },
+    {
+        "id": "bourg-place-bernard",
+        "name": "Bourg-en-Bresse — place Bernard",
+        "commune_insee": "01053",
+        "commune_name": "Bourg-en-Bresse",
+        "kind": "led",
+        "width": 128,
+        "height": 64,
+        "colour_mode": "rgb",
+        "location": "Place Bernard",
+        "latitude": 46.2052,
+        "longitude": 5.2255,
+        "tags": ["centre-ville"],
+    },
+    {
+        "id": "amberieu-mairie",
+        "name": "Ambérieu-en-Bugey — mairie",
+        "commune_insee": "01004",
+        "commune_name": "Ambérieu-en-Bugey",
+        "kind": "epaper",
+        "width": 800,
+        "height": 480,
+        "colour_mode": "bw",
+        "location": "Hôtel de ville, hall d’accueil",
+        "latitude": 45.9580,
+        "longitude": 5.3585,
+        "tags": ["mairie"],
+    },
+]
+
+
+def demo_panel_specs(count: int) -> list[dict[str, Any]]:
+    """The three reference panels first; more are copies of them with numbered ids."""
+    specs = []
+    for index in range(count):
+        base = DEMO_PANELS[index % len(DEMO_PANELS)]
+        if index < len(DEMO_PANELS):
+            specs.append(base)
+        else:
+            number = index + 1
+            specs.append({**base, "id": f"{base['id']}-{number}", "name": f"{base['name']} n° {number}"})
+    return specs
+
+
+def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
+    """Register the demo panels that are missing, greet each new commune, and make sure of a token."""
+    data_dir = Path(app.config["DATA_DIR"])
+    db = connect(Path(app.config["DATABASE"]))
+    try:
+        specs = demo_panel_specs(count)
+        existing = get_panels(db)
+        new = [spec for spec in specs if spec["id"] not in existing]
+        with db.atomic():
+            for spec in new:
+                register_panel(db, spec)
+        communes: dict[str, list[str]] = {}
+        for spec in new:
+            communes.setdefault(spec["commune_name"], []).append(spec["id"])
+        for commune, panel_ids in communes.items():
+            queue_message(
+                db,
+                app.extensions["relais.signing_key"],
+                {"text": f"Bienvenue à {commune}", "panels": panel_ids},
+                created_by="demo",
+                ttl_s=app.config["DESIRED_TTL_S"],
+            )
+        token_path = data_dir / "admin.token"
+        token = token_path.read_text(encoding="utf-8").strip() if token_path.exists() else ""
+        if not token or token_owner(db, token) is None:
+            token = create_token(db, "admin (demo)")
+            atomic_write(token_path, (token + "\n").encode(), mode=0o600)
+        panels = get_panels(db, [spec["id"] for spec in specs])
+    finally:
+        db.close()
+    return list(panels.values()), token
+
+
+@contextmanager
+def running_agents(panels: list[Panel], data_dir: Path, broker_url: str) -> Iterator[list[subprocess.Popen]]:
+    """One real agent process per panel, each ended by its own PID on the way out."""
+    public_key = (data_dir / "keys" / PUBLIC_KEY_NAME).read_text(encoding="utf-8").strip()
+    processes: list[subprocess.Popen] = []
+    try:
+        for panel in panels:
+            folder = data_dir / "agents" / panel.id
+            folder.mkdir(parents=True, exist_ok=True)
+            config = folder / "agent.toml"
+            config.write_text(
+                agent_config_text(
+                    panel, broker_url=broker_url, public_key_text=public_key, screens_dir=data_dir / "screens"
+                ),
+                encoding="utf-8",
+            )
+            with (folder / "agent.log").open("ab") as log_file:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "panel_agent", "--config", str(config)],
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                    )
+                )
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: int) -> int:
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        broker = stack.enter_context(MosquittoBroker(data_dir / "mosquitto", port=mqtt_port))
+        app = create_app({"DATA_DIR": data_dir, "BROKER_URL": broker.url, "SCHEDULER_ENABLED": True})
+        stack.callback(shutdown_app, app)
+        demo_panels, token = prepare(app, panels)
+        stack.enter_context(running_agents(demo_panels, data_dir, broker.url))
+
+        def announce(address: str) -> None:
+            print(
+                f"Relais demo is running: {len(demo_panels)} simulated panels, broker {broker.url}\n"
+                f"  web page : {address}/#token={token}\n"
+                f"  API token: {token}  (also in {data_dir / 'admin.token'})\n"
+                f"  screens  : {data_dir / 'screens'}\n"
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
+
+        serve_until_stopped(app, "127.0.0.1", http_port, on_ready=announce)
+    print("Relais demo stopped.", flush=True)
+    return 0

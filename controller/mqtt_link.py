@@ -1,0 +1,135 @@
+"""The controller's one MQTT connection: it empties the outbox and records what panels report."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from controller import outbox, status
+from controller.db import connect
+from relais.mqtt import connect_in_background, new_client
+from relais.wire import PanelEvent, PanelState, Topics, WireError
+
+log = logging.getLogger(__name__)
+
+
+class MqttLink:
+    """Publishes sealed states (QoS 1, retained) and tracks each PUBACK through ``on_publish``.
+
+    paho's ``wait_for_publish`` raises while disconnected, so acknowledgements are matched to
+    outbox rows by message id instead; anything unacknowledged is published again on reconnect.
+    """
+
+    def __init__(self, database_path: Path, broker_url: str, topics: Topics, client_id: str) -> None:
+        self.topics = topics
+        self.broker_url = broker_url
+        self._db = connect(database_path)
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, tuple[str, int]] = {}
+        self.connected = threading.Event()
+        self._client = new_client(client_id, broker_url)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        connect_in_background(self._client, self.broker_url)
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        with self._lock:
+            self._db.close()
+
+    def flush(self) -> int:
+        """Publish every desired state not yet acknowledged nor already on its way; return how many."""
+        if not self.connected.is_set():
+            return 0
+        sent = 0
+        with self._lock:
+            waiting = set(self._in_flight.values())
+            for row in outbox.pending(self._db):
+                key = (row["panel_id"], row["seq"])
+                if key in waiting:
+                    continue
+                info = self._client.publish(
+                    self.topics.desired(row["panel_id"]), row["payload"], qos=1, retain=True
+                )
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    log.warning("publish to %s failed (%s); it stays in the outbox", row["panel_id"], info.rc)
+                    break
+                self._in_flight[info.mid] = key
+                sent += 1
+        return sent
+
+    def send_command(self, panel_id: str, payload: bytes) -> bool:
+        """Commands are not retained: a panel offline now gets it from its persistent session, or not at all."""
+        info = self._client.publish(self.topics.cmd(panel_id), payload, qos=1, retain=False)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    # paho callbacks run in paho's network thread: they log, they never raise.
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the controller: %s", reason_code)
+            return
+        log.info("connected to the broker at %s", self.broker_url)
+        client.subscribe([(self.topics.all_states(), 1), (self.topics.all_events(), 1)])
+        with self._lock:
+            self._in_flight.clear()
+        self.connected.set()
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not publish the outbox")
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
+        self.connected.clear()
+        log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any
+    ) -> None:
+        with self._lock:
+            key = self._in_flight.pop(mid, None)
+            if key is None:
+                return
+            try:
+                outbox.mark_published(self._db, key[0], key[1], time.time())
+            except Exception:
+                log.exception("could not record the acknowledgement of %s", key)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        parsed = self.topics.parse(message.topic)
+        if parsed is None:
+            return
+        panel_id, leaf = parsed
+        try:
+            with self._lock:
+                if leaf == "state":
+                    state = PanelState.from_payload(message.payload)
+                    self._check_sender(panel_id, state.panel_id)
+                    status.record_state(self._db, state, time.time())
+                elif leaf == "events":
+                    event = PanelEvent.from_payload(message.payload)
+                    self._check_sender(panel_id, event.panel_id)
+                    status.record_event(self._db, event, time.time())
+        except WireError as exc:
+            log.warning("unreadable %s report on %s: %s", leaf, message.topic, exc)
+        except Exception:
+            log.exception("could not record the report on %s", message.topic)
+
+    @staticmethod
+    def _check_sender(topic_panel: str, payload_panel: str) -> None:
+        if topic_panel != payload_panel:
+            raise WireError("wrong-panel", f"payload names {payload_panel!r} on the topic of {topic_panel!r}")

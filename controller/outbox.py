@@ -1,0 +1,122 @@
+"""Sealing what panels must show, and keeping it in SQLite until the broker has acknowledged it.
+
+A desired state is written to the ``desired`` table in the same transaction as the message that
+caused it; the MQTT link publishes whatever is not yet acknowledged, again after every reconnect.
+So a crash or a broker outage between the database and the broker loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlite_utils import Database
+
+from relais.wire import KIND_COMMAND, KIND_DESIRED, DisplayItem, seal, unseal
+
+COMMAND_TTL_S = 300
+
+
+def next_seq(last_seq: int, now: float) -> int:
+    """Milliseconds since the epoch, or one more than the last: it grows even after a restored backup."""
+    return max(last_seq + 1, int(now * 1000))
+
+
+def _take_seq(db: Database, panel_id: str, now: float) -> int:
+    row = db.execute("select last_seq from panels where id = ?", [panel_id]).fetchone()
+    if row is None:
+        raise KeyError(panel_id)
+    seq = next_seq(row[0], now)
+    db.execute("update panels set last_seq = ? where id = ?", [seq, panel_id])
+    return seq
+
+
+def stage_desired(
+    db: Database,
+    key: Ed25519PrivateKey,
+    panel_id: str,
+    item: DisplayItem | None,
+    *,
+    message_id: int | None,
+    now: float,
+    ttl_s: int,
+) -> int:
+    """Seal a new desired state for one panel into the outbox; the caller owns the transaction."""
+    seq = _take_seq(db, panel_id, now)
+    payload = seal(
+        key,
+        kind=KIND_DESIRED,
+        panel_id=panel_id,
+        seq=seq,
+        issued_at=int(now),
+        expires_at=int(now) + ttl_s,
+        content={"item": None if item is None else item.to_json()},
+    )
+    db["desired"].upsert(
+        {
+            "panel_id": panel_id,
+            "seq": seq,
+            "message_id": message_id,
+            "item_id": None if item is None else item.item_id,
+            "content_hash": None if item is None else item.frame.content_hash,
+            "payload": payload,
+            "issued_at": int(now),
+            "expires_at": int(now) + ttl_s,
+            "published_at": None,
+        },
+        pk="panel_id",
+    )
+    return seq
+
+
+def seal_command(
+    db: Database, key: Ed25519PrivateKey, panel_id: str, command: str, now: float
+) -> tuple[int, bytes]:
+    """A one-off command; it shares the panel's sequence so no old command can be replayed."""
+    with db.atomic():
+        seq = _take_seq(db, panel_id, now)
+    payload = seal(
+        key,
+        kind=KIND_COMMAND,
+        panel_id=panel_id,
+        seq=seq,
+        issued_at=int(now),
+        expires_at=int(now) + COMMAND_TTL_S,
+        content={"command": command},
+    )
+    return seq, payload
+
+
+def pending(db: Database) -> list[dict[str, Any]]:
+    """Desired states the broker has not acknowledged yet, oldest first."""
+    return list(
+        db.query(
+            "select panel_id, seq, payload from desired where published_at is null order by issued_at, seq"
+        )
+    )
+
+
+def mark_published(db: Database, panel_id: str, seq: int, now: float) -> None:
+    """Only the exact state that was acknowledged: a newer one staged meanwhile stays pending."""
+    with db.atomic():
+        db.execute(
+            "update desired set published_at = ? where panel_id = ? and seq = ?", [int(now), panel_id, seq]
+        )
+
+
+def reseal_expiring(
+    db: Database, key: Ed25519PrivateKey, *, now: float, ttl_s: int, margin_s: int
+) -> list[str]:
+    """Re-sign, with a fresh sequence and expiry, the desired states that expire within ``margin_s``.
+
+    A panel that reconnects after a long outage then still finds an acceptable retained state.
+    """
+    rows = list(
+        db.query("select panel_id, message_id, payload from desired where expires_at < ?", [now + margin_s])
+    )
+    public_key = key.public_key()
+    with db.atomic():
+        for row in rows:
+            item = unseal(row["payload"], public_key).desired_item()
+            stage_desired(db, key, row["panel_id"], item, message_id=row["message_id"], now=now, ttl_s=ttl_s)
+    return [row["panel_id"] for row in rows]

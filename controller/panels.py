@@ -1,0 +1,206 @@
+"""The panel registry: what each panel is, and what the controller knows of its state."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from controller.clock import iso_utc
+from controller.errors import FieldError
+from controller.rendering import COLOUR_MODES, PanelProfile
+from relais.wire import check_panel_id
+
+KINDS = ("led", "epaper")
+INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+MAX_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class Panel:
+    id: str
+    name: str
+    commune_insee: str
+    commune_name: str
+    kind: str
+    width: int
+    height: int
+    colour_mode: str
+    location: str
+    latitude: float | None
+    longitude: float | None
+    tags: tuple[str, ...]
+
+    @property
+    def profile(self) -> PanelProfile:
+        return PanelProfile(self.width, self.height, self.colour_mode)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Panel:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            commune_insee=row["commune_insee"],
+            commune_name=row["commune_name"] or "",
+            kind=row["kind"],
+            width=row["width"],
+            height=row["height"],
+            colour_mode=row["colour_mode"],
+            location=row["location"] or "",
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            tags=tuple(json.loads(row["tags"] or "[]")),
+        )
+
+
+def _require(data: dict[str, Any], field: str, kind: type) -> Any:
+    if field not in data or data[field] is None:
+        raise FieldError(field, "is required")
+    value = data[field]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise FieldError(field, f"must be a {kind.__name__}")
+    return value
+
+
+def validate_panel(data: dict[str, Any]) -> Panel:
+    """Check a new panel's fields; every error names its field."""
+    panel_id = _require(data, "id", str)
+    try:
+        check_panel_id(panel_id)
+    except ValueError as exc:
+        raise FieldError("id", str(exc)) from None
+    name = _require(data, "name", str).strip()
+    if not name:
+        raise FieldError("name", "must not be empty")
+    insee = _require(data, "commune_insee", str)
+    if not INSEE_PATTERN.match(insee):
+        raise FieldError(
+            "commune_insee", f"{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)"
+        )
+    kind = _require(data, "kind", str)
+    if kind not in KINDS:
+        raise FieldError("kind", f"must be one of {', '.join(KINDS)}")
+    width = _require(data, "width", int)
+    height = _require(data, "height", int)
+    for field, value in (("width", width), ("height", height)):
+        if not 8 <= value <= MAX_SIDE:
+            raise FieldError(field, f"must be between 8 and {MAX_SIDE} pixels")
+    colour_mode = _require(data, "colour_mode", str)
+    if colour_mode not in COLOUR_MODES:
+        raise FieldError("colour_mode", f"must be one of {', '.join(COLOUR_MODES)}")
+    if (kind == "epaper") != (colour_mode == "bw"):
+        raise FieldError("colour_mode", f"{colour_mode!r} does not suit a {kind} panel")
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) and TAG_PATTERN.match(tag) for tag in tags):
+        raise FieldError("tags", "must be a list of lower-case words such as 'entree-de-ville'")
+    coordinates = []
+    for field, bound in (("latitude", 90), ("longitude", 180)):
+        value = data.get(field)
+        if value is not None and (
+            not isinstance(value, int | float) or isinstance(value, bool) or abs(value) > bound
+        ):
+            raise FieldError(field, f"must be a number between -{bound} and {bound}")
+        coordinates.append(None if value is None else float(value))
+    return Panel(
+        id=panel_id,
+        name=name,
+        commune_insee=insee,
+        commune_name=str(data.get("commune_name") or ""),
+        kind=kind,
+        width=width,
+        height=height,
+        colour_mode=colour_mode,
+        location=str(data.get("location") or ""),
+        latitude=coordinates[0],
+        longitude=coordinates[1],
+        tags=tuple(dict.fromkeys(tags)),
+    )
+
+
+def register_panel(db: Database, data: dict[str, Any], now: float | None = None) -> Panel:
+    panel = validate_panel(data)
+    if db["panels"].count_where("id = ?", [panel.id]):
+        raise FieldError("id", f"a panel {panel.id!r} already exists", status=409)
+    db["panels"].insert(
+        {
+            "id": panel.id,
+            "name": panel.name,
+            "commune_insee": panel.commune_insee,
+            "commune_name": panel.commune_name,
+            "kind": panel.kind,
+            "width": panel.width,
+            "height": panel.height,
+            "colour_mode": panel.colour_mode,
+            "location": panel.location,
+            "latitude": panel.latitude,
+            "longitude": panel.longitude,
+            "tags": json.dumps(list(panel.tags), ensure_ascii=False),
+            "created_at": int(now if now is not None else time.time()),
+            "last_seq": 0,
+        }
+    )
+    return panel
+
+
+def get_panels(db: Database, panel_ids: list[str] | None = None) -> dict[str, Panel]:
+    """Panels by id, in id order; only the given ids when ``panel_ids`` is not None."""
+    if panel_ids is None:
+        rows = db.query("select * from panels order by id")
+    else:
+        marks = ",".join("?" for _ in panel_ids)
+        rows = db.query(f"select * from panels where id in ({marks}) order by id", panel_ids)
+    return {row["id"]: Panel.from_row(row) for row in rows}
+
+
+STATUS_QUERY = """
+select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
+       s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
+       s.applied_seq, s.agent_version, s.uptime_s, s.screenshot is not null as has_screenshot
+from panels p
+left join desired d on d.panel_id = p.id
+left join panel_status s on s.panel_id = p.id
+{where}
+order by p.id
+"""
+
+
+def panel_statuses(db: Database, panel_id: str | None = None) -> list[dict[str, Any]]:
+    """Each panel with what a technician asks first: online, last seen, showing what, up to date."""
+    where, params = ("where p.id = ?", [panel_id]) if panel_id else ("", [])
+    result = []
+    for row in db.query(STATUS_QUERY.format(where=where), params):
+        panel = Panel.from_row(row)
+        desired_seq = row["desired_seq"] or 0
+        applied_seq = row["applied_seq"] or 0
+        result.append(
+            {
+                "id": panel.id,
+                "name": panel.name,
+                "commune": {"insee": panel.commune_insee, "name": panel.commune_name},
+                "kind": panel.kind,
+                "width": panel.width,
+                "height": panel.height,
+                "colour_mode": panel.colour_mode,
+                "location": panel.location,
+                "latitude": panel.latitude,
+                "longitude": panel.longitude,
+                "tags": list(panel.tags),
+                "online": bool(row["online"]),
+                "last_seen": iso_utc(row["last_seen"]),
+                "showing": {"item_id": row["shown_item_id"], "content_hash": row["shown_content_hash"]},
+                "desired_item_id": row["desired_item_id"],
+                "desired_seq": desired_seq,
+                "applied_seq": applied_seq,
+                "up_to_date": applied_seq >= desired_seq,
+                "published": row["desired_seq"] is None or row["published_at"] is not None,
+                "agent_version": row["agent_version"],
+                "uptime_s": row["uptime_s"],
+                "has_screenshot": bool(row["has_screenshot"]),
+            }
+        )
+    return result

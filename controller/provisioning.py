@@ -1,0 +1,41 @@
+"""What a panel's agent needs to join: its config file, with the controller's public key in it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from controller.panels import Panel
+from relais.wire import DEFAULT_TOPIC_BASE
+
+
+def _toml_string(value: str) -> str:
+    """JSON's string escapes are valid TOML basic-string escapes."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def agent_config_text(
+    panel: Panel,
+    *,
+    broker_url: str,
+    public_key_text: str,
+    state_dir: Path | str = "state",
+    screens_dir: Path | str = "screens",
+    topic_base: str = DEFAULT_TOPIC_BASE,
+) -> str:
+    """A complete config for ``relais agent --config``, with the simulated backend by default."""
+    lines = [
+        f"# Relais panel agent: {panel.name} ({panel.commune_name} {panel.commune_insee})",
+        f"panel_id = {_toml_string(panel.id)}",
+        f"broker_url = {_toml_string(broker_url)}",
+        f"topic_base = {_toml_string(topic_base)}",
+        f"controller_public_key = {_toml_string(public_key_text)}",
+        f"state_dir = {_toml_string(str(state_dir))}",
+        "",
+        "[backend]",
+        'name = "simulated"',
+        f"output_dir = {_toml_string(str(screens_dir))}",
+        f"width = {panel.width}",
+        f"height = {panel.height}",
+    ]
+    return "\n".join(lines) + "\n"

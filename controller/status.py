@@ -1,0 +1,71 @@
+"""What panels report about themselves, recorded as it arrives from the broker."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlite_utils import Database
+
+from relais.wire import PanelEvent, PanelState
+
+log = logging.getLogger(__name__)
+
+
+def _known(db: Database, panel_id: str) -> bool:
+    if db["panels"].count_where("id = ?", [panel_id]):
+        return True
+    log.warning("report from unknown panel %r ignored", panel_id)
+    return False
+
+
+def record_state(db: Database, state: PanelState, received_at: float) -> None:
+    """An online state replaces what we knew; a last will only marks the panel offline.
+
+    The will carries nothing about the screen, so what the panel showed last stays on record, and
+    ``last_seen`` stays the last time the panel itself spoke.
+    """
+    if not _known(db, state.panel_id):
+        return
+    with db.atomic():
+        if state.online:
+            row = {
+                "panel_id": state.panel_id,
+                "online": 1,
+                "last_seen": int(received_at),
+                "reported_at": state.reported_at,
+                "item_id": state.item_id,
+                "content_hash": state.content_hash,
+                "applied_seq": state.applied_seq,
+                "agent_version": state.agent_version,
+                "uptime_s": state.uptime_s,
+            }
+            if state.screenshot_png is not None:
+                row["screenshot"] = state.screenshot_png
+            db["panel_status"].upsert(row, pk="panel_id")
+        else:
+            db["panel_status"].upsert({"panel_id": state.panel_id, "online": 0}, pk="panel_id")
+
+
+def record_event(db: Database, event: PanelEvent, received_at: float) -> None:
+    if not _known(db, event.panel_id):
+        return
+    with db.atomic():
+        db["panel_events"].insert(
+            {
+                "panel_id": event.panel_id,
+                "event": event.event,
+                "at": event.at,
+                "received_at": int(received_at),
+                "details": json.dumps(event.details, ensure_ascii=False),
+            }
+        )
+        db["panel_status"].upsert({"panel_id": event.panel_id, "last_seen": int(received_at)}, pk="panel_id")
+
+
+def recent_events(db: Database, panel_id: str, limit: int = 50) -> list[dict]:
+    rows = db.query(
+        "select event, at, received_at, details from panel_events where panel_id = ? order by id desc limit ?",
+        [panel_id, limit],
+    )
+    return [{**row, "details": json.loads(row["details"] or "{}")} for row in rows]

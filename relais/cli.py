@@ -1,0 +1,249 @@
+"""The ``relais`` command. Controller commands import the controller only when run, so that
+``relais agent`` works on a Raspberry Pi where Flask, APScheduler and sqlite-utils are absent."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from relais import __version__
+
+CONTROLLER_MISSING = (
+    "relais: this command needs the controller's dependencies: pip install 'relais[controller]'"
+)
+
+
+def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the controller's data folder (default: $RELAIS_DATA_DIR, else ./relais-data)",
+    )
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from controller import default_data_dir
+
+    return args.data_dir or default_data_dir()
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from panel_agent.cli import run
+
+    return run(args.config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from controller.demo import run_demo
+
+    _setup_logging(args.verbose)
+    if args.panels < 1:
+        raise SystemExit("relais demo: --panels must be at least 1")
+    return run_demo(_data_dir(args), http_port=args.http_port, mqtt_port=args.mqtt_port, panels=args.panels)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from controller import create_app, shutdown_app
+    from controller.server import serve_until_stopped
+
+    _setup_logging(args.verbose)
+    app = create_app(
+        {
+            "DATA_DIR": _data_dir(args),
+            "BROKER_URL": args.broker_url,
+            "TOPIC_BASE": args.topic_base,
+            "SCHEDULER_ENABLED": True,
+        }
+    )
+    try:
+        serve_until_stopped(app, args.host, args.http_port, on_ready=lambda url: print(f"Relais at {url}"))
+    finally:
+        shutdown_app(app)
+    return 0
+
+
+def _open_db(args: argparse.Namespace) -> Any:
+    from controller.db import open_database
+
+    return open_database(_data_dir(args) / "relais.db")
+
+
+def cmd_panel_add(args: argparse.Namespace) -> int:
+    from controller.panels import register_panel
+
+    db = _open_db(args)
+    data = {
+        "id": args.id,
+        "name": args.name,
+        "commune_insee": args.commune_insee,
+        "commune_name": args.commune_name,
+        "kind": args.kind,
+        "width": args.width,
+        "height": args.height,
+        "colour_mode": args.colour_mode,
+        "location": args.location,
+        "latitude": args.latitude,
+        "longitude": args.longitude,
+        "tags": args.tag or [],
+    }
+    with db.atomic():
+        panel = register_panel(db, data)
+    print(
+        f"panel {panel.id} registered ({panel.width}x{panel.height} {panel.colour_mode}, {panel.commune_insee})"
+    )
+    return 0
+
+
+def cmd_panel_list(args: argparse.Namespace) -> int:
+    from controller.panels import panel_statuses
+
+    statuses = panel_statuses(_open_db(args))
+    if args.json:
+        print(json.dumps(statuses, ensure_ascii=False, indent=2))
+        return 0
+    for panel in statuses:
+        state = "online " if panel["online"] else "offline"
+        print(
+            f"{panel['id']:<28} {state} {panel['width']}x{panel['height']} {panel['colour_mode']:<6} {panel['name']}"
+        )
+    return 0
+
+
+def cmd_panel_agent_config(args: argparse.Namespace) -> int:
+    from controller.panels import get_panels
+    from controller.provisioning import agent_config_text
+    from relais.keys import load_or_create_signing_key
+    from relais.wire import public_key_to_text
+
+    panels = get_panels(_open_db(args), [args.id])
+    if args.id not in panels:
+        raise SystemExit(f"relais panel agent-config: no panel {args.id!r}")
+    key = load_or_create_signing_key(_data_dir(args) / "keys")
+    sys.stdout.write(
+        agent_config_text(
+            panels[args.id], broker_url=args.broker_url, public_key_text=public_key_to_text(key.public_key())
+        )
+    )
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from controller.auth import create_token
+
+    print(create_token(_open_db(args), args.name))
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relais",
+        description="Relais: signed messages from a commune or prefecture desk to public LED and e-paper panels.",
+    )
+    parser.add_argument("--version", action="version", version=f"relais {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str, sub: Any = commands
+    ) -> Any:
+        parser_ = sub.add_parser(name, help=help_text, description=help_text)
+        parser_.set_defaults(handler=handler)
+        return parser_
+
+    demo = command("demo", cmd_demo, "Run a Mosquitto, the controller and simulated panels on this machine.")
+    _data_dir_argument(demo)
+    demo.add_argument(
+        "--http-port", type=int, default=8080, help="web and API port on 127.0.0.1 (default 8080)"
+    )
+    demo.add_argument(
+        "--mqtt-port", type=int, default=None, help="broker port on 127.0.0.1 (default: a free one)"
+    )
+    demo.add_argument("--panels", type=int, default=3, help="how many simulated panels (default 3)")
+    demo.add_argument("--verbose", action="store_true", help="log debug lines")
+
+    serve = command("serve", cmd_serve, "Run the controller (web app, API, publisher) against a broker.")
+    _data_dir_argument(serve)
+    serve.add_argument("--broker-url", required=True, help="mqtt://[user:password@]host[:port] or mqtts://…")
+    serve.add_argument("--topic-base", default="relais/v1", help="topic prefix (default relais/v1)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--http-port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--verbose", action="store_true", help="log debug lines")
+
+    agent = command("agent", cmd_agent, "Run a panel agent: receive, verify and show signed content.")
+    agent.add_argument("--config", type=Path, required=True, help="the agent's TOML config file")
+
+    panel = command("panel", lambda _args: 0, "Register and list panels.")
+    panel_commands = panel.add_subparsers(dest="panel_command", required=True, metavar="ACTION")
+    add = command("add", cmd_panel_add, "Register a panel with the controller.", panel_commands)
+    _data_dir_argument(add)
+    add.add_argument("--id", required=True, help="panel id: a-z, 0-9, '-' and '_' (used in MQTT topics)")
+    add.add_argument("--name", required=True, help="a name people recognise, e.g. 'Mairie — hall'")
+    add.add_argument("--commune-insee", required=True, help="the commune's INSEE code, e.g. 01053")
+    add.add_argument("--commune-name", default="", help="the commune's name")
+    add.add_argument("--kind", required=True, choices=["led", "epaper"], help="panel technology")
+    add.add_argument("--width", type=int, required=True, help="width in pixels")
+    add.add_argument("--height", type=int, required=True, help="height in pixels")
+    add.add_argument(
+        "--colour-mode", required=True, choices=["amber", "red", "rgb", "bw"], help="LED colour or e-paper bw"
+    )
+    add.add_argument("--location", default="", help="where it stands, in words")
+    add.add_argument("--latitude", type=float, default=None, help="WGS84 latitude")
+    add.add_argument("--longitude", type=float, default=None, help="WGS84 longitude")
+    add.add_argument("--tag", action="append", help="a tag such as entree-de-ville (repeatable)")
+    listing = command("list", cmd_panel_list, "List panels with their status.", panel_commands)
+    _data_dir_argument(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    agent_config = command(
+        "agent-config", cmd_panel_agent_config, "Print the agent config file for a panel.", panel_commands
+    )
+    _data_dir_argument(agent_config)
+    agent_config.add_argument("--id", required=True, help="the panel's id")
+    agent_config.add_argument("--broker-url", required=True, help="the broker URL the panel connects to")
+
+    token = command("token", lambda _args: 0, "Manage API tokens.")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = command(
+        "create", cmd_token_create, "Create an API token and print it (shown only once).", token_commands
+    )
+    _data_dir_argument(create)
+    create.add_argument("--name", required=True, help="who or what uses the token")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ModuleNotFoundError as exc:
+        if exc.name in {"flask", "sqlite_utils", "apscheduler", "werkzeug"}:
+            print(CONTROLLER_MISSING, file=sys.stderr)
+            return 2
+        raise
+    except ValueError as exc:
+        # FieldError and config errors: a message for a person, not a traceback.
+        print(f"relais {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The REST API without a broker: authentication, validation naming the field, what gets recorded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from controller.context import get_db, signing_key
+from relais import wire
+
+
+def test_requests_without_a_valid_token_get_401(app: Flask) -> None:
+    anonymous = app.test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        response = anonymous.get("/api/v1/panels", headers=headers)
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "unauthorized"
+    assert anonymous.post("/api/v1/messages", json={"text": "x", "panels": ["bourg-led"]}).status_code == 401
+
+
+def test_panels_list_has_the_status_fields(client: FlaskClient) -> None:
+    panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
+    led = panels["bourg-led"]
+    assert led["commune"] == {"insee": "01053", "name": "Bourg-en-Bresse"}
+    assert (led["width"], led["height"], led["colour_mode"], led["tags"]) == (192, 64, "amber", ["entree-de-ville"])
+    assert led["online"] is False and led["last_seen"] is None
+    assert (led["desired_seq"], led["applied_seq"]) == (0, 0)
+
+
+def test_a_message_is_recorded_and_sealed_for_each_target(app: Flask, client: FlaskClient) -> None:
+    text = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
+    response = client.post("/api/v1/messages", json={"text": text, "panels": ["bourg-led", "amberieu-epaper"]})
+    assert response.status_code == 201, response.json
+    message_id = response.json["id"]
+    assert set(response.json["panels"]) == {"bourg-led", "amberieu-epaper"}
+    with app.app_context():
+        rows = {row["panel_id"]: row for row in get_db().query("select * from desired")}
+        public_key = signing_key().public_key()
+    for panel_id, seq in response.json["panels"].items():
+        sealed = wire.unseal(rows[panel_id]["payload"], public_key)
+        assert (sealed.panel_id, sealed.seq, sealed.kind) == (panel_id, seq, "desired")
+        item = sealed.desired_item()
+        assert item is not None and item.text == text and item.item_id == f"msg-{message_id}"
+        assert rows[panel_id]["published_at"] is None  # no broker yet: it waits in the outbox
+    panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
+    assert panels["bourg-led"]["desired_seq"] == response.json["panels"]["bourg-led"]
+    assert panels["bourg-led"]["up_to_date"] is False
+    listed = client.get("/api/v1/messages").json["messages"]
+    assert listed[0]["text"] == text and listed[0]["created_by"] == "tests"
+
+
+def test_sequence_numbers_only_grow(client: FlaskClient) -> None:
+    seqs = [
+        client.post("/api/v1/messages", json={"text": f"Message {n}", "panels": ["bourg-led"]}).json["panels"][
+            "bourg-led"
+        ]
+        for n in range(3)
+    ]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"panels": ["bourg-led"]}, 400, "text"),
+        ({"text": "   ", "panels": ["bourg-led"]}, 400, "text"),
+        ({"text": 42, "panels": ["bourg-led"]}, 400, "text"),
+        ({"text": "x" * 1001, "panels": ["bourg-led"]}, 400, "text"),
+        ({"text": "Bonjour"}, 400, "panels"),
+        ({"text": "Bonjour", "panels": []}, 400, "panels"),
+        ({"text": "Bonjour", "panels": "bourg-led"}, 400, "panels"),
+        ({"text": "Bonjour", "panels": ["bourg-led", "nulle-part"]}, 422, "panels"),
+        ({"text": "mot " * 200, "panels": ["bourg-led"]}, 422, "text"),
+        (["not", "an", "object"], 400, "body"),
+    ],
+)
+def test_bad_messages_get_an_error_naming_the_field_and_leave_no_trace(
+    app: Flask, client: FlaskClient, body: object, status: int, field: str
+) -> None:
+    response = client.post("/api/v1/messages", json=body)
+    assert response.status_code == status, response.json
+    assert response.json["error"]["field"] == field
+    assert response.json["error"]["message"]
+    with app.app_context():
+        db = get_db()
+        assert db["messages"].count == 0
+        assert db["desired"].count == 0
+
+
+def test_text_too_long_for_the_panel_says_so_in_french(client: FlaskClient) -> None:
+    response = client.post("/api/v1/messages", json={"text": "mot " * 200, "panels": ["bourg-led"]})
+    assert "ne tient pas" in response.json["error"]["message"]
+    assert "bourg-led" in response.json["error"]["message"]
+
+
+def test_non_json_body_is_refused(client: FlaskClient) -> None:
+    response = client.post("/api/v1/messages", data="text=hello", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json["error"]["field"] == "body"
+
+
+def test_screenshot_is_404_until_the_panel_reports(client: FlaskClient) -> None:
+    response = client.get("/api/v1/panels/bourg-led/screenshot.png")
+    assert response.status_code == 404
+    assert "bourg-led" in response.json["error"]["message"]
+    assert client.get("/api/v1/panels/nulle-part/screenshot.png").status_code == 404
+
+
+def test_unknown_api_routes_answer_json(client: FlaskClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not-found"
+
+
+def test_panels_can_be_registered_with_field_errors(client: FlaskClient) -> None:
+    spec = {
+        "id": "oyonnax-led",
+        "name": "Oyonnax — gare",
+        "commune_insee": "01283",
+        "kind": "led",
+        "width": 96,
+        "height": 16,
+        "colour_mode": "red",
+    }
+    assert client.post("/api/v1/panels", json=spec).status_code == 201
+    again = client.post("/api/v1/panels", json=spec)
+    assert again.status_code == 409 and again.json["error"]["field"] == "id"
+    bad = client.post("/api/v1/panels", json={**spec, "id": "x2", "commune_insee": "1283"})
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "commune_insee"
+    bad = client.post("/api/v1/panels", json={**spec, "id": "x3", "kind": "epaper"})
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "colour_mode"
+
+
+def test_commands_need_the_broker(client: FlaskClient) -> None:
+    response = client.post("/api/v1/panels/bourg-led/commands", json={"command": "refresh"})
+    assert response.status_code == 503
+    response = client.post("/api/v1/panels/bourg-led/commands", json={"command": "explode"})
+    assert response.status_code == 400 and response.json["error"]["field"] == "command"
+
+
+def test_the_web_page_is_french_and_has_the_message_form(app: Flask) -> None:
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert '<html lang="fr">' in page
+    assert 'id="message-form"' in page and "Diffuser" in page
+
+
+def test_json_answers_keep_accents_readable(client: FlaskClient) -> None:
+    raw = client.get("/api/v1/panels").get_data(as_text=True)
+    assert "Ambérieu-en-Bugey" in raw
+    assert json.loads(raw)["panels"][0]["commune"]["name"] == "Ambérieu-en-Bugey"

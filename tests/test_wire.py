@@ -1,0 +1,166 @@
+"""The wire format on its own: topics, sealing, every way a payload is refused, panel reports."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from relais import wire
+from relais.wire import DisplayItem, Frame, PanelEvent, PanelState, Topics, WireError
+
+NOW = 1_800_000_000
+
+
+def amber_frame(width: int = 192, height: int = 64) -> Frame:
+    image = Image.new("P", (width, height), 0)
+    image.putpalette([0, 0, 0, 255, 176, 0])
+    image.paste(1, (10, 10, 60, 30))
+    return Frame.from_image(image)
+
+
+def sealed_desired(key: Ed25519PrivateKey, *, seq: int = 10, panel: str = "p1", ttl: int = 3600) -> bytes:
+    item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", amber_frame())
+    return wire.seal(
+        key,
+        kind=wire.KIND_DESIRED,
+        panel_id=panel,
+        seq=seq,
+        issued_at=NOW,
+        expires_at=NOW + ttl,
+        content={"item": item.to_json()},
+    )
+
+
+def test_topics_under_a_configurable_base() -> None:
+    topics = Topics("dep01/relais/v1")
+    assert topics.desired("p1") == "dep01/relais/v1/panels/p1/desired"
+    assert topics.state("p1").endswith("/p1/state")
+    assert topics.parse("dep01/relais/v1/panels/p1/events") == ("p1", "events")
+    assert topics.parse("dep01/relais/v1/panels/p1/x/y") is None
+    assert topics.parse("other/panels/p1/state") is None
+
+
+@pytest.mark.parametrize("bad_id", ["", "P1", "a/b", "a+", "#", "é", "x" * 65])
+def test_panel_ids_that_would_break_topics_are_refused(bad_id: str) -> None:
+    with pytest.raises(ValueError, match="panel id"):
+        Topics().desired(bad_id)
+
+
+def test_a_sealed_payload_round_trips_with_its_text_and_frame(signing_key: Ed25519PrivateKey) -> None:
+    sealed = wire.unseal(sealed_desired(signing_key), signing_key.public_key())
+    wire.check_fresh(sealed, panel_id="p1", kind=wire.KIND_DESIRED, now=NOW + 1, last_seq=9)
+    item = sealed.desired_item()
+    assert item is not None
+    assert item.text == "Fête de Noël « marché » 5 €"
+    assert item.frame == amber_frame()
+    assert item.frame.image().getpixel((20, 20)) == 1
+
+
+def test_the_envelope_is_readable_json_for_mosquitto_sub(signing_key: Ed25519PrivateKey) -> None:
+    envelope = json.loads(sealed_desired(signing_key))
+    assert envelope["alg"] == "Ed25519"
+    body = json.loads(envelope["body"])
+    assert (body["kind"], body["panel"], body["seq"]) == ("desired", "p1", 10)
+    assert body["content"]["item"]["text"] == "Fête de Noël « marché » 5 €"
+
+
+def tamper(payload: bytes, change) -> bytes:
+    envelope = json.loads(payload)
+    body = json.loads(envelope["body"])
+    change(body)
+    envelope["body"] = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps(envelope).encode()
+
+
+def test_a_tampered_body_is_refused(signing_key: Ed25519PrivateKey) -> None:
+    payload = tamper(sealed_desired(signing_key), lambda body: body["content"]["item"].update(text="Faux"))
+    with pytest.raises(WireError) as refused:
+        wire.unseal(payload, signing_key.public_key())
+    assert refused.value.reason == "bad-signature"
+
+
+def test_a_payload_signed_by_another_key_is_refused(signing_key: Ed25519PrivateKey) -> None:
+    with pytest.raises(WireError) as refused:
+        wire.unseal(sealed_desired(Ed25519PrivateKey.generate()), signing_key.public_key())
+    assert refused.value.reason == "bad-signature"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"body": "{}"}',
+        b'{"alg": "none", "body": "{}", "sig": ""}',
+    ],
+)
+def test_unsigned_payloads_are_refused(payload: bytes, signing_key: Ed25519PrivateKey) -> None:
+    with pytest.raises(WireError) as refused:
+        wire.unseal(payload, signing_key.public_key())
+    assert refused.value.reason == "unsigned"
+
+
+@pytest.mark.parametrize("payload", [b"", b"not json", b"\xff\xfe", b"[]", b'{"alg":"Ed25519","body":1,"sig":"x"}'])
+def test_malformed_payloads_are_refused_not_crashed_on(payload: bytes, signing_key: Ed25519PrivateKey) -> None:
+    with pytest.raises(WireError):
+        wire.unseal(payload, signing_key.public_key())
+
+
+def test_oversized_payloads_are_refused_before_parsing(signing_key: Ed25519PrivateKey) -> None:
+    with pytest.raises(WireError) as refused:
+        wire.unseal(b" " * (wire.MAX_PAYLOAD_BYTES + 1), signing_key.public_key())
+    assert refused.value.reason == "too-large"
+
+
+@pytest.mark.parametrize(
+    ("now", "last_seq", "panel", "kind", "reason"),
+    [
+        (NOW + 1, 10, "p1", wire.KIND_DESIRED, "replayed"),
+        (NOW + 1, 11, "p1", wire.KIND_DESIRED, "replayed"),
+        (NOW + 3600, 0, "p1", wire.KIND_DESIRED, "expired"),
+        (NOW + 1, 0, "p2", wire.KIND_DESIRED, "wrong-panel"),
+        (NOW + 1, 0, "p1", wire.KIND_COMMAND, "wrong-kind"),
+    ],
+)
+def test_genuine_but_stale_or_misdirected_payloads_are_refused(
+    signing_key: Ed25519PrivateKey, now: int, last_seq: int, panel: str, kind: str, reason: str
+) -> None:
+    sealed = wire.unseal(sealed_desired(signing_key), signing_key.public_key())
+    with pytest.raises(WireError) as refused:
+        wire.check_fresh(sealed, panel_id=panel, kind=kind, now=now, last_seq=last_seq)
+    assert refused.value.reason == reason
+
+
+def test_a_frame_whose_png_is_not_its_declared_size_is_refused() -> None:
+    frame = amber_frame()
+    lying = Frame(frame.width + 1, frame.height, frame.png)
+    with pytest.raises(WireError, match="declared"):
+        lying.image()
+    with pytest.raises(WireError, match="not a readable PNG"):
+        Frame(10, 10, b"\x89PNG garbage").image()
+
+
+def test_a_typical_led_update_stays_under_one_kilobyte(signing_key: Ed25519PrivateKey) -> None:
+    assert len(sealed_desired(signing_key)) < 1024
+
+
+def test_panel_state_and_events_round_trip() -> None:
+    state = PanelState("p1", True, NOW, "msg-1", "sha256:ab", 10, "0.1.0", 42, b"\x89PNG")
+    assert PanelState.from_payload(state.to_payload()) == state
+    offline = wire.offline_state("p1", NOW)
+    assert PanelState.from_payload(offline.to_payload()).online is False
+    event = PanelEvent("p1", wire.EVENT_REFUSED, NOW, {"reason": "expired"})
+    assert PanelEvent.from_payload(event.to_payload()) == event
+    with pytest.raises(WireError):
+        PanelState.from_payload(b'{"panel": "p1", "online": "yes", "reported_at": 1}')
+
+
+def test_public_keys_travel_as_one_line(signing_key: Ed25519PrivateKey) -> None:
+    text = wire.public_key_to_text(signing_key.public_key())
+    assert text.startswith("ed25519:") and "\n" not in text
+    assert wire.public_key_to_text(wire.public_key_from_text(text)) == text
+    for bad in ("rsa:abc", "ed25519:%%%", "ed25519:" + base64.b64encode(b"short").decode()):
+        with pytest.raises(ValueError, match="public key"):
+            wire.public_key_from_text(bad)
