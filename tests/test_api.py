@@ -25,14 +25,21 @@ def test_panels_list_has_the_status_fields(client: FlaskClient) -> None:
     panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
     led = panels["bourg-led"]
     assert led["commune"] == {"insee": "01053", "name": "Bourg-en-Bresse"}
-    assert (led["width"], led["height"], led["colour_mode"], led["tags"]) == (192, 64, "amber", ["entree-de-ville"])
+    assert (led["width"], led["height"], led["colour_mode"], led["tags"]) == (
+        192,
+        64,
+        "amber",
+        ["entree-de-ville"],
+    )
     assert led["online"] is False and led["last_seen"] is None
     assert (led["desired_seq"], led["applied_seq"]) == (0, 0)
 
 
 def test_a_message_is_recorded_and_sealed_for_each_target(app: Flask, client: FlaskClient) -> None:
     text = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
-    response = client.post("/api/v1/messages", json={"text": text, "panels": ["bourg-led", "amberieu-epaper"]})
+    response = client.post(
+        "/api/v1/messages", json={"text": text, "panels": ["bourg-led", "amberieu-epaper"]}
+    )
     assert response.status_code == 201, response.json
     message_id = response.json["id"]
     assert set(response.json["panels"]) == {"bourg-led", "amberieu-epaper"}
@@ -54,9 +61,9 @@ def test_a_message_is_recorded_and_sealed_for_each_target(app: Flask, client: Fl
 
 def test_sequence_numbers_only_grow(client: FlaskClient) -> None:
     seqs = [
-        client.post("/api/v1/messages", json={"text": f"Message {n}", "panels": ["bourg-led"]}).json["panels"][
-            "bourg-led"
-        ]
+        client.post("/api/v1/messages", json={"text": f"Message {n}", "panels": ["bourg-led"]}).json[
+            "panels"
+        ]["bourg-led"]
         for n in range(3)
     ]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
@@ -97,7 +104,9 @@ def test_text_too_long_for_the_panel_says_so_in_french(client: FlaskClient) -> N
 
 
 def test_non_json_body_is_refused(client: FlaskClient) -> None:
-    response = client.post("/api/v1/messages", data="text=hello", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/v1/messages", data="text=hello", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400
     assert response.json["error"]["field"] == "body"
 

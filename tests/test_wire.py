@@ -102,8 +102,12 @@ def test_unsigned_payloads_are_refused(payload: bytes, signing_key: Ed25519Priva
     assert refused.value.reason == "unsigned"
 
 
-@pytest.mark.parametrize("payload", [b"", b"not json", b"\xff\xfe", b"[]", b'{"alg":"Ed25519","body":1,"sig":"x"}'])
-def test_malformed_payloads_are_refused_not_crashed_on(payload: bytes, signing_key: Ed25519PrivateKey) -> None:
+@pytest.mark.parametrize(
+    "payload", [b"", b"not json", b"\xff\xfe", b"[]", b'{"alg":"Ed25519","body":1,"sig":"x"}']
+)
+def test_malformed_payloads_are_refused_not_crashed_on(
+    payload: bytes, signing_key: Ed25519PrivateKey
+) -> None:
     with pytest.raises(WireError):
         wire.unseal(payload, signing_key.public_key())
 
