@@ -23,7 +23,11 @@ class MqttLink:
 
     paho's ``wait_for_publish`` raises while disconnected, so acknowledgements are matched to
     outbox rows by message id instead; anything unacknowledged is published again on reconnect.
+    Besides the immediate ``flush()`` after a change, a sweep every few seconds publishes what other
+    writers (the scheduler, the command line, another process) put in the outbox.
     """
+
+    SWEEP_EVERY_S = 2.0
 
     def __init__(self, database_path: Path, broker_url: str, topics: Topics, client_id: str) -> None:
         self.topics = topics
@@ -32,6 +36,8 @@ class MqttLink:
         self._lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
         self.connected = threading.Event()
+        self._stopping = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
         self._client = new_client(client_id, broker_url)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -40,8 +46,12 @@ class MqttLink:
 
     def start(self) -> None:
         connect_in_background(self._client, self.broker_url)
+        self._sweeper.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper.is_alive():
+            self._sweeper.join()
         self._client.disconnect()
         self._client.loop_stop()
         with self._lock:
@@ -67,6 +77,13 @@ class MqttLink:
                 self._in_flight[info.mid] = key
                 sent += 1
         return sent
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(self.SWEEP_EVERY_S):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("outbox sweep failed; next try in %s s", self.SWEEP_EVERY_S)
 
     def send_command(self, panel_id: str, payload: bytes) -> bool:
         """Commands are not retained: a panel offline now gets it from its persistent session, or not at all."""

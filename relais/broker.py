@@ -38,7 +38,7 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return True
@@ -92,7 +92,7 @@ class MosquittoBroker:
     def start(self, timeout: float = 10.0) -> MosquittoBroker:
         if self.process is not None:
             raise BrokerError("this broker is already running")
-        if _port_open(self.port):
+        if port_open(self.port):
             raise BrokerError(f"port {self.port} on 127.0.0.1 is already in use")
         binary = find_mosquitto()
         self.write_config()
@@ -102,7 +102,7 @@ class MosquittoBroker:
         )
         log.close()
         deadline = time.monotonic() + timeout
-        while not _port_open(self.port):
+        while not port_open(self.port):
             if self.process.poll() is not None:
                 self.process = None
                 raise BrokerError(f"Mosquitto exited at start; see {self.log_path}")

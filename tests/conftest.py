@@ -15,6 +15,7 @@ from controller.auth import create_token
 from controller.context import get_db
 from controller.panels import register_panel
 from relais.broker import MosquittoBroker
+from tests.helpers import DEMO_EPAPER, DEMO_LED
 
 
 @pytest.fixture(scope="session")
@@ -35,29 +36,6 @@ def own_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 @pytest.fixture(scope="session")
 def signing_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
-
-
-DEMO_LED = {
-    "id": "bourg-led",
-    "name": "Bourg-en-Bresse — entrée nord",
-    "commune_insee": "01053",
-    "commune_name": "Bourg-en-Bresse",
-    "kind": "led",
-    "width": 192,
-    "height": 64,
-    "colour_mode": "amber",
-    "tags": ["entree-de-ville"],
-}
-DEMO_EPAPER = {
-    "id": "amberieu-epaper",
-    "name": "Ambérieu-en-Bugey — mairie",
-    "commune_insee": "01004",
-    "commune_name": "Ambérieu-en-Bugey",
-    "kind": "epaper",
-    "width": 800,
-    "height": 480,
-    "colour_mode": "bw",
-}
 
 
 @pytest.fixture

@@ -1,0 +1,41 @@
+"""Small things several test files need: reference panels and a wait that polls with a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+DEMO_LED: dict[str, Any] = {
+    "id": "bourg-led",
+    "name": "Bourg-en-Bresse — entrée nord",
+    "commune_insee": "01053",
+    "commune_name": "Bourg-en-Bresse",
+    "kind": "led",
+    "width": 192,
+    "height": 64,
+    "colour_mode": "amber",
+    "tags": ["entree-de-ville"],
+}
+DEMO_EPAPER: dict[str, Any] = {
+    "id": "amberieu-epaper",
+    "name": "Ambérieu-en-Bugey — mairie",
+    "commune_insee": "01004",
+    "commune_name": "Ambérieu-en-Bugey",
+    "kind": "epaper",
+    "width": 800,
+    "height": 480,
+    "colour_mode": "bw",
+}
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until ``condition()`` is truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+        time.sleep(interval)

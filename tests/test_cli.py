@@ -1,0 +1,95 @@
+"""The ``relais`` command: every subcommand has help and is in the README; errors are messages."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from panel_agent.config import load_config
+from relais.cli import build_parser, main
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def all_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append((*prefix, name))
+                found.extend(all_commands(sub, (*prefix, name)))
+    return found
+
+
+COMMANDS = all_commands(build_parser())
+
+
+def test_the_expected_commands_exist() -> None:
+    assert {("demo",), ("serve",), ("agent",), ("panel", "add"), ("token", "create")} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: relais " + " ".join(command))
+    assert len(out.splitlines()) > 3
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_is_documented_in_the_readme(command: tuple[str, ...]) -> None:
+    assert f"relais {' '.join(command)}" in README.read_text(encoding="utf-8")
+
+
+def test_panel_add_then_list_then_agent_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    spec = ["--id", "gex-led", "--name", "Gex — mairie", "--commune-insee", "01173", "--kind", "led"]
+    size = ["--width", "96", "--height", "16", "--colour-mode", "red", "--tag", "mairie"]
+    assert main(["panel", "add", *data, *spec, *size]) == 0
+    assert main(["panel", "list", *data]) == 0
+    assert "gex-led" in capsys.readouterr().out
+    assert (
+        main(["panel", "agent-config", *data, "--id", "gex-led", "--broker-url", "mqtt://10.0.0.2:1883"]) == 0
+    )
+    config_file = tmp_path / "agent.toml"
+    config_file.write_text(capsys.readouterr().out, encoding="utf-8")
+    config = load_config(config_file)
+    assert config.panel_id == "gex-led"
+    assert config.broker_url == "mqtt://10.0.0.2:1883"
+
+
+def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    bad = ["--id", "Gex LED", "--name", "x", "--commune-insee", "01173", "--kind", "led"]
+    code = main(["panel", "add", *data, *bad, "--width", "96", "--height", "16", "--colour-mode", "red"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relais panel: id:") and "Traceback" not in err
+
+
+def test_token_create_prints_a_usable_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "create", "--data-dir", str(tmp_path), "--name", "script"]) == 0
+    token = capsys.readouterr().out.strip()
+    from controller.auth import token_owner
+    from controller.db import open_database
+
+    assert token_owner(open_database(tmp_path / "relais.db"), token) == "script"
+
+
+def test_data_dir_defaults_to_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_dir = tmp_path / "from-env"
+    result = subprocess.run(
+        [sys.executable, "-m", "relais.cli", "token", "create", "--name", "x"],
+        env={"RELAIS_DATA_DIR": str(env_dir), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("rls_")
+    assert (env_dir / "relais.db").exists()

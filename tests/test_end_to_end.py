@@ -1,0 +1,309 @@
+"""End to end on real parts: the controller app, a real Mosquitto, real agent processes, real PNGs.
+
+Each test gets its own topic base, so tests share the session's broker without seeing each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+
+from controller import create_app, shutdown_app
+from controller.auth import create_token
+from controller.context import get_db, signing_key
+from controller.panels import get_panels, register_panel
+from controller.provisioning import agent_config_text
+from controller.rendering import PanelProfile, render_text
+from relais import wire
+from relais.broker import MosquittoBroker, free_loopback_port
+from relais.mqtt import BrokerUrl
+from tests.helpers import DEMO_EPAPER, DEMO_LED, wait_for
+
+pytestmark = pytest.mark.e2e
+
+DEMO_RGB = {
+    **DEMO_LED,
+    "id": "bourg-rgb",
+    "name": "Bourg-en-Bresse — place",
+    "width": 128,
+    "height": 64,
+    "colour_mode": "rgb",
+}
+
+
+@dataclass
+class Live:
+    app: Flask
+    client: FlaskClient
+    broker: MosquittoBroker
+    topics: wire.Topics
+    data_dir: Path
+    agents: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def config_path(self, panel_id: str, broker_url: str | None = None) -> Path:
+        """Write the agent's config as provisioning would, optionally pointing at another broker."""
+        with self.app.app_context():
+            panel = get_panels(get_db(), [panel_id])[panel_id]
+            public_key = wire.public_key_to_text(signing_key().public_key())
+        folder = self.data_dir / "agents" / panel_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "agent.toml"
+        text = agent_config_text(
+            panel,
+            broker_url=broker_url or self.broker.url,
+            public_key_text=public_key,
+            screens_dir=self.data_dir / "screens",
+            topic_base=self.topics.base,
+        )
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def start_agent(self, panel_id: str, broker_url: str | None = None) -> subprocess.Popen:
+        log = (self.data_dir / f"{panel_id}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "panel_agent", "--config", str(self.config_path(panel_id, broker_url))],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.agents[panel_id] = process
+        return process
+
+    def screen(self, panel_id: str) -> Path:
+        return self.data_dir / "screens" / f"{panel_id}.png"
+
+    def panel(self, panel_id: str) -> dict:
+        return self.client.get(f"/api/v1/panels/{panel_id}").json
+
+    def post(self, text: str, panels: list[str]) -> dict:
+        response = self.client.post("/api/v1/messages", json={"text": text, "panels": panels})
+        assert response.status_code == 201, response.json
+        return response.json
+
+
+@pytest.fixture
+def live(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
+    base = f"test-{uuid.uuid4().hex[:8]}/relais/v1"
+    app = create_app(
+        {
+            "DATA_DIR": tmp_path / "data",
+            "BROKER_URL": broker.url,
+            "TOPIC_BASE": base,
+            "MQTT_CLIENT_ID": f"controller-{base}",
+            "TESTING": True,
+        }
+    )
+    with app.app_context():
+        for spec in (DEMO_LED, DEMO_EPAPER, DEMO_RGB):
+            register_panel(get_db(), spec)
+        token = create_token(get_db(), "e2e")
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    harness = Live(app, client, broker, wire.Topics(base), tmp_path / "data")
+    wait_for(app.extensions["relais.mqtt_link"].connected.is_set, "controller connected to the broker")
+    try:
+        yield harness
+    finally:
+        for process in harness.agents.values():
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        shutdown_app(app)
+
+
+def profile_of(spec: dict) -> PanelProfile:
+    return PanelProfile(spec["width"], spec["height"], spec["colour_mode"])
+
+
+def same_pixels(path: Path, expected: Image.Image) -> bool:
+    """What a person would see: the colours of every pixel, whatever the PNG's internal mode."""
+    try:
+        with Image.open(path) as shown:
+            return (
+                shown.size == expected.size
+                and shown.convert("RGB").tobytes() == expected.convert("RGB").tobytes()
+            )
+    except (OSError, SyntaxError):
+        return False
+
+
+def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -> None:
+    for panel_id in ("bourg-led", "amberieu-epaper", "bourg-rgb"):
+        live.start_agent(panel_id)
+    text = "Fête de Noël « marché » samedi — vin chaud 2 €"
+    queued = live.post(text, ["bourg-led", "amberieu-epaper"])
+
+    for spec in (DEMO_LED, DEMO_EPAPER):
+        expected = render_text(text, profile_of(spec))
+        wait_for(
+            lambda spec=spec, expected=expected: same_pixels(live.screen(spec["id"]), expected), spec["id"]
+        )
+        wait_for(lambda spec=spec: live.panel(spec["id"])["up_to_date"], f"{spec['id']} reports the update")
+        panel = live.panel(spec["id"])
+        assert panel["online"] is True and panel["last_seen"] is not None
+        assert panel["applied_seq"] == panel["desired_seq"] == queued["panels"][spec["id"]]
+        assert panel["showing"]["item_id"] == queued["item_id"]
+        assert panel["agent_version"]
+        assert any(event["event"] == "displayed" for event in panel["events"])
+
+    # The panel that was not targeted shows nothing of it.
+    wait_for(lambda: live.panel("bourg-rgb")["online"], "the untargeted panel comes online")
+    assert live.panel("bourg-rgb")["showing"]["item_id"] is None
+    assert not live.screen("bourg-rgb").exists()
+
+    # The screenshot is what the LED panel shows, pixel for pixel (small frames travel whole).
+    response = live.client.get("/api/v1/panels/bourg-led/screenshot.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    screenshot_file = live.data_dir / "screenshot.png"
+    screenshot_file.write_bytes(response.data)
+    assert same_pixels(screenshot_file, render_text(text, profile_of(DEMO_LED)))
+    # A large e-paper frame comes back as a small copy.
+    epaper_shot = live.client.get("/api/v1/panels/amberieu-epaper/screenshot.png")
+    screenshot_file.write_bytes(epaper_shot.data)
+    with Image.open(screenshot_file) as small:
+        assert small.size == (400, 240)
+
+
+def test_a_panel_killed_without_goodbye_is_shown_offline(live: Live) -> None:
+    agent = live.start_agent("bourg-led")
+    wait_for(lambda: live.panel("bourg-led")["online"], "the panel comes online")
+    os.kill(agent.pid, signal.SIGKILL)
+    agent.wait()
+    wait_for(lambda: not live.panel("bourg-led")["online"], "the last will marks it offline")
+    assert live.panel("bourg-led")["last_seen"] is not None
+
+
+def publish_raw(live: Live, topic: str, payload: bytes) -> None:
+    """An attacker or a stale broker: straight onto the panel's topic, retained, QoS 1."""
+    broker = BrokerUrl.parse(live.broker.url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"intruder-{uuid.uuid4().hex[:6]}")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        info = client.publish(topic, payload, qos=1, retain=True)
+        info.wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def forged(payload: bytes, text: str) -> bytes:
+    envelope = json.loads(payload)
+    body = json.loads(envelope["body"])
+    body["content"]["item"]["text"] = text
+    body["seq"] += 1000
+    envelope["body"] = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps(envelope).encode()
+
+
+def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_its_content(live: Live) -> None:
+    live.start_agent("bourg-led")
+    live.post("Ancien message", ["bourg-led"])
+    wait_for(lambda: live.panel("bourg-led")["up_to_date"], "first message applied")
+    with live.app.app_context():
+        old_payload = (
+            get_db().execute("select payload from desired where panel_id = 'bourg-led'").fetchone()[0]
+        )
+    text = "Prudence : verglas sur la RD 1083"
+    live.post(text, ["bourg-led"])
+    expected = render_text(text, profile_of(DEMO_LED))
+    wait_for(lambda: same_pixels(live.screen("bourg-led"), expected), "second message shown")
+    wait_for(lambda: live.panel("bourg-led")["up_to_date"], "second message applied")
+    with live.app.app_context():
+        genuine = get_db().execute("select payload from desired where panel_id = 'bourg-led'").fetchone()[0]
+        key = signing_key()
+        applied = live.panel("bourg-led")["applied_seq"]
+    expired = wire.seal(
+        key,
+        kind=wire.KIND_DESIRED,
+        panel_id="bourg-led",
+        seq=applied + 5000,
+        issued_at=1_600_000_000,
+        expires_at=1_600_003_600,
+        content=json.loads(json.loads(genuine)["body"])["content"],
+    )
+    topic = live.topics.desired("bourg-led")
+    for payload, reason in (
+        (forged(genuine, "Fausse alerte : évacuez"), "bad-signature"),
+        (old_payload, "replayed"),
+        (expired, "expired"),
+        (b'{"body": "{}"}', "unsigned"),
+    ):
+        publish_raw(live, topic, payload)
+
+        def refused(reason: str = reason) -> bool:
+            return any(
+                event["event"] == "refused" and event["details"].get("reason") == reason
+                for event in live.panel("bourg-led")["events"]
+            )
+
+        wait_for(refused, f"the panel reports refusing a {reason} payload")
+        assert same_pixels(live.screen("bourg-led"), expected)
+    assert live.panel("bourg-led")["applied_seq"] == applied
+    assert live.agents["bourg-led"].poll() is None
+
+
+def test_an_agent_restarted_with_the_network_down_shows_its_stored_content(live: Live) -> None:
+    agent = live.start_agent("amberieu-epaper")
+    text = "Mairie fermée lundi 25 décembre"
+    live.post(text, ["amberieu-epaper"])
+    expected = render_text(text, profile_of(DEMO_EPAPER))
+    wait_for(lambda: same_pixels(live.screen("amberieu-epaper"), expected), "message shown")
+    wait_for(lambda: live.panel("amberieu-epaper")["up_to_date"], "message stored and applied")
+    agent.terminate()
+    assert agent.wait(10) == 0
+    live.screen("amberieu-epaper").unlink()
+
+    unreachable = f"mqtt://127.0.0.1:{free_loopback_port()}"
+    live.start_agent("amberieu-epaper", broker_url=unreachable)
+    wait_for(lambda: same_pixels(live.screen("amberieu-epaper"), expected), "stored content shown offline")
+
+
+def test_a_message_queued_while_the_broker_is_down_arrives_when_it_is_back(tmp_path: Path) -> None:
+    """The outbox: nothing queued during a broker outage is lost."""
+    own = MosquittoBroker(tmp_path / "mosquitto").start()
+    app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": own.url, "MQTT_CLIENT_ID": "outage-test"})
+    agent = None
+    try:
+        with app.app_context():
+            register_panel(get_db(), DEMO_LED)
+            token = create_token(get_db(), "outage")
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        harness = Live(app, client, own, wire.Topics(), tmp_path / "data")
+        link = app.extensions["relais.mqtt_link"]
+        wait_for(link.connected.is_set, "controller connected")
+        own.kill()
+        wait_for(lambda: not link.connected.is_set(), "controller notices the outage")
+        text = "Collecte des sapins le 8 janvier"
+        harness.post(text, ["bourg-led"])
+        assert client.get("/api/v1/panels/bourg-led").json["published"] is False
+        own.start()
+        agent = harness.start_agent("bourg-led")
+        wait_for(
+            lambda: same_pixels(harness.screen("bourg-led"), render_text(text, profile_of(DEMO_LED))), "shown"
+        )
+        wait_for(lambda: client.get("/api/v1/panels/bourg-led").json["published"], "outbox emptied")
+    finally:
+        if agent is not None:
+            agent.terminate()
+            agent.wait(10)
+        shutdown_app(app)
+        own.stop()
