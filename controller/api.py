@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from controller.auth import Unauthorized, require_token
 from controller.context import get_db, mqtt_link, signing_key
+from controller.db import transaction
 from controller.errors import FieldError
 from controller.messages import list_messages, queue_message
 from controller.outbox import seal_command
@@ -74,7 +75,7 @@ def list_panels() -> Response:
 @require_token
 def add_panel() -> tuple[Response, int]:
     db = get_db()
-    with db.atomic():
+    with transaction(db):
         panel = register_panel(db, _json_body())
     return jsonify(panel_statuses(db, panel.id)[0]), 201
 

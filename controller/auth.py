@@ -13,6 +13,7 @@ from flask import g, request
 from sqlite_utils import Database
 
 from controller.context import get_db
+from controller.db import transaction
 from controller.errors import FieldError
 
 TOKEN_PREFIX = "rls_"
@@ -26,7 +27,7 @@ def create_token(db: Database, name: str, now: float | None = None) -> str:
     if not name.strip():
         raise FieldError("name", "a token needs the name of who or what uses it")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with db.atomic():
+    with transaction(db):
         db["api_tokens"].insert(
             {"name": name.strip(), "token_hash": _hash(token), "created_at": int(now or time.time())}
         )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -117,6 +118,27 @@ def connect(path: Path) -> Database:
     return db
 
 
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+    sqlite-utils reads the schema before it writes; in a deferred transaction, another connection
+    committing in between makes the write fail at once with "database is locked", which no busy
+    timeout retries. Taking the lock up front lets the timeout do its job. Nested use is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
 def migrate(db: Database) -> list[str]:
     """Apply the migrations this database has not had yet; return their names."""
     if db.journal_mode != "wal" and not db.memory:
@@ -128,7 +150,7 @@ def migrate(db: Database) -> list[str]:
     for name, migration in MIGRATIONS:
         if name in done:
             continue
-        with db.atomic():
+        with transaction(db):
             migration(db)
             db["_migrations"].insert({"name": name, "applied_at": int(time.time())})
         applied.append(name)

@@ -14,7 +14,7 @@ from flask import Flask
 
 from controller import create_app, shutdown_app
 from controller.auth import create_token, token_owner
-from controller.db import connect
+from controller.db import connect, transaction
 from controller.messages import queue_message
 from controller.panels import Panel, get_panels, register_panel
 from controller.provisioning import agent_config_text
@@ -92,7 +92,7 @@ def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
         specs = demo_panel_specs(count)
         existing = get_panels(db)
         new = [spec for spec in specs if spec["id"] not in existing]
-        with db.atomic():
+        with transaction(db):
             for spec in new:
                 register_panel(db, spec)
         communes: dict[str, list[str]] = {}

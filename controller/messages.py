@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller.clock import iso_utc
+from controller.db import transaction
 from controller.errors import FieldError
 from controller.outbox import stage_desired
 from controller.panels import get_panels
@@ -75,7 +76,7 @@ def queue_message(
             raise FieldError("text", f"{exc} (panel {panel.id})", status=422) from None
         except ValueError as exc:
             raise FieldError("text", str(exc), status=422) from None
-    with db.atomic():
+    with transaction(db):
         message_id = (
             db["messages"].insert({"text": text, "created_by": created_by, "created_at": int(now)}).last_pk
         )

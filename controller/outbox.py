@@ -12,6 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
+from controller.db import transaction
 from relais.wire import KIND_COMMAND, KIND_DESIRED, DisplayItem, seal, unseal
 
 COMMAND_TTL_S = 300
@@ -73,7 +74,7 @@ def seal_command(
     db: Database, key: Ed25519PrivateKey, panel_id: str, command: str, now: float
 ) -> tuple[int, bytes]:
     """A one-off command; it shares the panel's sequence so no old command can be replayed."""
-    with db.atomic():
+    with transaction(db):
         seq = _take_seq(db, panel_id, now)
     payload = seal(
         key,
@@ -98,7 +99,7 @@ def pending(db: Database) -> list[dict[str, Any]]:
 
 def mark_published(db: Database, panel_id: str, seq: int, now: float) -> None:
     """Only the exact state that was acknowledged: a newer one staged meanwhile stays pending."""
-    with db.atomic():
+    with transaction(db):
         db.execute(
             "update desired set published_at = ? where panel_id = ? and seq = ?", [int(now), panel_id, seq]
         )
@@ -115,7 +116,7 @@ def reseal_expiring(
         db.query("select panel_id, message_id, payload from desired where expires_at < ?", [now + margin_s])
     )
     public_key = key.public_key()
-    with db.atomic():
+    with transaction(db):
         for row in rows:
             item = unseal(row["payload"], public_key).desired_item()
             stage_desired(db, key, row["panel_id"], item, message_id=row["message_id"], now=now, ttl_s=ttl_s)

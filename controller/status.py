@@ -7,6 +7,7 @@ import logging
 
 from sqlite_utils import Database
 
+from controller.db import transaction
 from relais.wire import PanelEvent, PanelState
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def record_state(db: Database, state: PanelState, received_at: float) -> None:
     """
     if not _known(db, state.panel_id):
         return
-    with db.atomic():
+    with transaction(db):
         if state.online:
             row = {
                 "panel_id": state.panel_id,
@@ -50,7 +51,7 @@ def record_state(db: Database, state: PanelState, received_at: float) -> None:
 def record_event(db: Database, event: PanelEvent, received_at: float) -> None:
     if not _known(db, event.panel_id):
         return
-    with db.atomic():
+    with transaction(db):
         db["panel_events"].insert(
             {
                 "panel_id": event.panel_id,

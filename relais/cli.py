@@ -85,6 +85,7 @@ def _open_db(args: argparse.Namespace) -> Any:
 
 
 def cmd_panel_add(args: argparse.Namespace) -> int:
+    from controller.db import transaction
     from controller.panels import register_panel
 
     db = _open_db(args)
@@ -102,7 +103,7 @@ def cmd_panel_add(args: argparse.Namespace) -> int:
         "longitude": args.longitude,
         "tags": args.tag or [],
     }
-    with db.atomic():
+    with transaction(db):
         panel = register_panel(db, data)
     print(
         f"panel {panel.id} registered ({panel.width}x{panel.height} {panel.colour_mode}, {panel.commune_insee})"

@@ -69,6 +69,12 @@ class Topics:
 
     base: str = DEFAULT_TOPIC_BASE
 
+    def __post_init__(self) -> None:
+        if not self.base or self.base.endswith("/") or any(char in self.base for char in "+#\0"):
+            raise ValueError(
+                f"topic base {self.base!r} must be non-empty, without '+', '#' or NUL, and not end with '/'"
+            )
+
     def desired(self, panel_id: str) -> str:
         return f"{self.base}/panels/{check_panel_id(panel_id)}/desired"
 
@@ -260,12 +266,17 @@ def unseal(payload: bytes, public_key: Ed25519PublicKey) -> Sealed:
     )
 
 
-def check_fresh(sealed: Sealed, *, panel_id: str, kind: str, now: float, last_seq: int) -> None:
-    """Refuse a genuine message that is not for us, not of the expected kind, replayed or expired."""
+def check_addressed(sealed: Sealed, *, panel_id: str, kind: str) -> None:
+    """Refuse a genuine message meant for another panel, or of another kind than expected."""
     if sealed.panel_id != panel_id:
         raise WireError("wrong-panel", f"addressed to {sealed.panel_id!r}, this is {panel_id!r}")
     if sealed.kind != kind:
-        raise WireError("wrong-kind", f"a {sealed.kind!r} message on the {kind!r} topic")
+        raise WireError("wrong-kind", f"a {sealed.kind!r} message where {kind!r} was expected")
+
+
+def check_fresh(sealed: Sealed, *, panel_id: str, kind: str, now: float, last_seq: int) -> None:
+    """Refuse a genuine message that is not for us, not of the expected kind, replayed or expired."""
+    check_addressed(sealed, panel_id=panel_id, kind=kind)
     if sealed.seq <= last_seq:
         raise WireError("replayed", f"sequence {sealed.seq} is not newer than {last_seq}")
     if now >= sealed.expires_at:
@@ -324,7 +335,11 @@ class PanelState:
 
 
 def offline_state(panel_id: str, reported_at: int) -> PanelState:
-    """The last will: registered at connect time, published by the broker if the panel vanishes."""
+    """The last will: registered at connect time, published by the broker if the panel vanishes.
+
+    Its ``reported_at`` is therefore the connection time, not the moment of the loss: the controller
+    dates an offline state by when it receives it.
+    """
     return PanelState(panel_id=panel_id, online=False, reported_at=reported_at)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 DEMO_LED: dict[str, Any] = {
     "id": "bourg-led",
@@ -39,3 +42,15 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0, int
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
         time.sleep(interval)
+
+
+def same_pixels(path: Path, expected: Image.Image) -> bool:
+    """What a person would see: every pixel's colour, whatever the PNG's internal mode; False if unreadable."""
+    try:
+        with Image.open(path) as shown:
+            return (
+                shown.size == expected.size
+                and shown.convert("RGB").tobytes() == expected.convert("RGB").tobytes()
+            )
+    except (OSError, SyntaxError):
+        return False

@@ -13,11 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from controller.rendering import PanelProfile, render_text
 from relais.broker import port_open
-from tests.helpers import wait_for
+from tests.helpers import same_pixels, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,15 +64,7 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
         for panel in panels:
             expected = render_text(text, PanelProfile(panel["width"], panel["height"], panel["colour_mode"]))
             screen = data_dir / "screens" / f"{panel['id']}.png"
-
-            def shows_it(screen: Path = screen, expected: Image.Image = expected) -> bool:
-                try:
-                    with Image.open(screen) as shown:
-                        return shown.convert("RGB").tobytes() == expected.convert("RGB").tobytes()
-                except OSError:
-                    return False
-
-            wait_for(shows_it, f"{panel['id']} shows the message", 20)
+            wait_for(lambda s=screen, e=expected: same_pixels(s, e), f"{panel['id']} shows the message", 20)
         page = urllib.request.urlopen(address + "/", timeout=5).read().decode()
         assert "Diffuser un message" in page
     finally:

@@ -30,7 +30,7 @@ from controller.rendering import PanelProfile, render_text
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
-from tests.helpers import DEMO_EPAPER, DEMO_LED, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, same_pixels, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -130,18 +130,6 @@ def live(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
 
 def profile_of(spec: dict) -> PanelProfile:
     return PanelProfile(spec["width"], spec["height"], spec["colour_mode"])
-
-
-def same_pixels(path: Path, expected: Image.Image) -> bool:
-    """What a person would see: the colours of every pixel, whatever the PNG's internal mode."""
-    try:
-        with Image.open(path) as shown:
-            return (
-                shown.size == expected.size
-                and shown.convert("RGB").tobytes() == expected.convert("RGB").tobytes()
-            )
-    except (OSError, SyntaxError):
-        return False
 
 
 def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -> None:

@@ -1,0 +1,74 @@
+"""Display backends: what turns an image into light on a panel, chosen by name in the agent's config.
+
+The registry maps names to ``"module:Class"`` strings imported on demand, so a hardware driver (and
+the GPIO or SPI library it needs) is only imported on the boards that use it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+BACKENDS: dict[str, str] = {
+    "simulated": "panel_agent.backends.simulated:SimulatedBackend",
+}
+
+
+class BackendSettingError(ValueError):
+    """One key of the ``[backend]`` table is missing, mistyped, invalid or unknown."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class Backend(ABC):
+    """A panel of ``width`` x ``height`` pixels that shows one image at a time."""
+
+    width: int
+    height: int
+
+    @classmethod
+    @abstractmethod
+    def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
+        """Validate the ``[backend]`` table (without ``name``) when the config is loaded.
+
+        Runs before any hardware is opened so a typo stops the agent at once; relative paths are
+        resolved against ``base_dir``. Returns the normalised settings the constructor takes.
+        """
+
+    @abstractmethod
+    def __init__(self, settings: Mapping[str, Any], *, panel_id: str) -> None:
+        """Open the panel with settings already passed through ``check_settings``."""
+
+    @abstractmethod
+    def display(self, image: Image.Image) -> None:
+        """Show ``image``, whose size is the backend's own; raise ValueError for any other size."""
+
+    def close(self) -> None:  # noqa: B027 - deliberately optional: a backend with nothing to release
+        """Release the hardware (GPIO, SPI, serial port) when the agent stops."""
+
+
+def backend_class(name: str) -> type[Backend]:
+    """Import the backend registered as ``name``, refusing unknown names with the list of known ones."""
+    target = BACKENDS.get(name)
+    if target is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise ValueError(f"unknown backend {name!r}; known backends: {known}")
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def create_backend(name: str, settings: Mapping[str, Any], *, panel_id: str) -> Backend:
+    """Build backend ``name``; relative paths in ``settings`` are taken from the current folder.
+
+    Settings coming from ``load_config`` are already checked and absolute, so checking again is harmless.
+    """
+    cls = backend_class(name)
+    return cls(cls.check_settings(settings, base_dir=Path.cwd()), panel_id=panel_id)

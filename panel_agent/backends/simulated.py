@@ -1,0 +1,58 @@
+"""A panel that exists only as a PNG file: for the demo, the tests, and a desk without hardware.
+
+Like luma.core's ``dummy`` device, it keeps the last image it was given (``last_image``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from panel_agent.backends import Backend, BackendSettingError
+from relais.files import atomic_write
+
+MAX_SIDE = 4096
+
+
+class SimulatedBackend(Backend):
+    """Writes each image to ``<output_dir>/<panel_id>.png`` atomically, so a reader never sees half a PNG."""
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
+        unknown = sorted(set(settings) - {"output_dir", "width", "height"})
+        if unknown:
+            raise BackendSettingError(unknown[0], "unknown key for the simulated backend")
+        checked: dict[str, Any] = {}
+        for key in ("width", "height"):
+            if key not in settings:
+                raise BackendSettingError(key, "missing; the simulated backend needs the size in pixels")
+            value = settings[key]
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise BackendSettingError(key, f"must be an integer, not {type(value).__name__}")
+            if not 0 < value <= MAX_SIDE:
+                raise BackendSettingError(key, f"must be between 1 and {MAX_SIDE}, not {value}")
+            checked[key] = value
+        output_dir = settings.get("output_dir", "screens")
+        if not isinstance(output_dir, str | Path) or not str(output_dir):
+            raise BackendSettingError("output_dir", "must be a non-empty path")
+        checked["output_dir"] = base_dir / Path(output_dir)
+        return checked
+
+    def __init__(self, settings: Mapping[str, Any], *, panel_id: str) -> None:
+        self.width = settings["width"]
+        self.height = settings["height"]
+        self.path = Path(settings["output_dir"]) / f"{panel_id}.png"
+        self.last_image: Image.Image | None = None
+
+    def display(self, image: Image.Image) -> None:
+        if image.size != (self.width, self.height):
+            size = f"{image.width}x{image.height}"
+            raise ValueError(f"image is {size}, this panel is {self.width}x{self.height}")
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        atomic_write(self.path, buffer.getvalue())
+        self.last_image = image.copy()

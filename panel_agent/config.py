@@ -1,0 +1,149 @@
+"""The agent's TOML config file, checked in full at start so a typo is reported, not run with.
+
+Every problem is a ``ConfigError`` naming the file and the key; unknown keys are refused because a
+misspelt optional key would otherwise be silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from panel_agent.backends import BackendSettingError, backend_class
+from relais import wire
+from relais.mqtt import BrokerUrl
+
+TOP_LEVEL_KEYS = {
+    "panel_id",
+    "broker_url",
+    "topic_base",
+    "controller_public_key",
+    "state_dir",
+    "ca_file",
+    "backend",
+}
+DEFAULT_BACKEND = "simulated"
+
+
+class ConfigError(ValueError):
+    """The config file is missing, unreadable, not TOML, or has a wrong, missing or unknown key."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """A checked config: paths are absolute (relative ones are taken from the config file's folder)."""
+
+    path: Path
+    panel_id: str
+    broker_url: str
+    controller_public_key: Ed25519PublicKey = field(repr=False)
+    state_dir: Path
+    topic_base: str = wire.DEFAULT_TOPIC_BASE
+    ca_file: Path | None = None
+    backend_name: str = DEFAULT_BACKEND
+    backend_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def topics(self) -> wire.Topics:
+        return wire.Topics(self.topic_base)
+
+
+def load_config(path: Path | str) -> AgentConfig:
+    """Read and check the agent's config file; raise ConfigError saying which key is wrong and why."""
+    path = Path(path).absolute()
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    base_dir = path.parent
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{path}: {key}: {problem}")
+
+    def take(key: str, kind: type) -> Any:
+        if key not in data:
+            raise fail(key, "missing (required)")
+        value = data[key]
+        if not isinstance(value, kind):
+            raise fail(key, f"must be a {_toml_type(kind)}, not a {_toml_type(type(value))}")
+        return value
+
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(TOP_LEVEL_KEYS))})")
+
+    panel_id = take("panel_id", str)
+    try:
+        wire.check_panel_id(panel_id)
+    except ValueError as exc:
+        raise fail("panel_id", str(exc)) from None
+
+    broker_url = take("broker_url", str)
+    try:
+        broker = BrokerUrl.parse(broker_url)
+    except ValueError as exc:
+        raise fail("broker_url", str(exc)) from None
+
+    topic_base = data.get("topic_base", wire.DEFAULT_TOPIC_BASE)
+    if not isinstance(topic_base, str):
+        raise fail("topic_base", f"must be a string, not a {_toml_type(type(topic_base))}")
+    try:
+        wire.Topics(topic_base)
+    except ValueError as exc:
+        raise fail("topic_base", str(exc)) from None
+
+    public_key_text = take("controller_public_key", str)
+    try:
+        public_key = wire.public_key_from_text(public_key_text)
+    except ValueError as exc:
+        raise fail("controller_public_key", str(exc)) from None
+
+    state_dir = base_dir / take("state_dir", str)
+
+    ca_file: Path | None = None
+    if "ca_file" in data:
+        ca_file = base_dir / take("ca_file", str)
+        if not broker.tls:
+            raise fail("ca_file", "only used with an mqtts:// broker_url")
+        if not ca_file.is_file():
+            raise fail("ca_file", f"{ca_file} is not a file")
+
+    backend_table = data.get("backend", {})
+    if not isinstance(backend_table, dict):
+        raise fail("backend", "must be a table ([backend])")
+    backend_table = dict(backend_table)
+    backend_name = backend_table.pop("name", DEFAULT_BACKEND)
+    if not isinstance(backend_name, str):
+        raise fail("backend.name", f"must be a string, not a {_toml_type(type(backend_name))}")
+    try:
+        cls = backend_class(backend_name)
+    except ValueError as exc:
+        raise fail("backend.name", str(exc)) from None
+    try:
+        backend_settings = cls.check_settings(backend_table, base_dir=base_dir)
+    except BackendSettingError as exc:
+        raise fail(f"backend.{exc.key}", exc.problem) from None
+
+    return AgentConfig(
+        path=path,
+        panel_id=panel_id,
+        broker_url=broker_url,
+        controller_public_key=public_key,
+        state_dir=state_dir,
+        topic_base=topic_base,
+        ca_file=ca_file,
+        backend_name=backend_name,
+        backend_settings=backend_settings,
+    )
+
+
+def _toml_type(kind: type) -> str:
+    names = {str: "string", int: "integer", float: "float", bool: "boolean", dict: "table", list: "array"}
+    return names.get(kind, kind.__name__)

@@ -1,0 +1,485 @@
+"""The panel agent against a real Mosquitto: what it shows, what it refuses, and how it says goodbye."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image, ImageDraw
+
+from panel_agent.agent import PanelAgent, screenshot_png
+from panel_agent.backends import create_backend
+from panel_agent.backends.simulated import SimulatedBackend
+from panel_agent.config import AgentConfig, load_config
+from panel_agent.store import PayloadStore
+from relais import __version__, wire
+from relais.broker import MosquittoBroker, free_loopback_port
+from relais.mqtt import BrokerUrl
+from tests.helpers import same_pixels, wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+WIDTH, HEIGHT = 192, 64
+TIMEOUT_S = 10.0
+TOPICS = wire.Topics()
+
+
+def new_panel_id() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def picture(seq: int) -> Image.Image:
+    """A frame that differs per ``seq``, so a wrong one is caught pixel for pixel."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), "black")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((seq * 7 % WIDTH, 4, seq * 7 % WIDTH + 20, 40), fill=(255, 160, 0))
+    draw.text((4, 44), f"Avis n°{seq}", fill="white")
+    return image
+
+
+def desired(
+    key: Ed25519PrivateKey,
+    panel_id: str,
+    seq: int,
+    image: Image.Image | None,
+    *,
+    issued_at: int | None = None,
+    ttl: int = 3600,
+) -> bytes:
+    issued = int(time.time()) if issued_at is None else issued_at
+    item = (
+        None
+        if image is None
+        else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", wire.Frame.from_image(image))
+    )
+    return wire.seal(
+        key,
+        kind=wire.KIND_DESIRED,
+        panel_id=panel_id,
+        seq=seq,
+        issued_at=issued,
+        expires_at=issued + ttl,
+        content={"item": None if item is None else item.to_json()},
+    )
+
+
+def command(key: Ed25519PrivateKey, panel_id: str, seq: int, name: str) -> bytes:
+    now = int(time.time())
+    return wire.seal(
+        key,
+        kind=wire.KIND_COMMAND,
+        panel_id=panel_id,
+        seq=seq,
+        issued_at=now,
+        expires_at=now + 60,
+        content={"command": name},
+    )
+
+
+def write_config(tmp_path: Path, panel_id: str, broker_url: str, key: Ed25519PrivateKey) -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(
+        f'panel_id = "{panel_id}"\n'
+        f'broker_url = "{broker_url}"\n'
+        f'controller_public_key = "{wire.public_key_to_text(key.public_key())}"\n'
+        'state_dir = "state"\n'
+        "[backend]\n"
+        'name = "simulated"\n'
+        'output_dir = "screens"\n'
+        f"width = {WIDTH}\nheight = {HEIGHT}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def screen(config: AgentConfig) -> Path:
+    return config.backend_settings["output_dir"] / f"{config.panel_id}.png"
+
+
+class Watcher:
+    """The controller's side of the wire for one panel: collects its states and events, publishes to it."""
+
+    def __init__(self, broker: MosquittoBroker, panel_id: str) -> None:
+        self.panel_id = panel_id
+        self.states: list[wire.PanelState] = []
+        self.events: list[wire.PanelEvent] = []
+        self._lock = threading.Lock()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{panel_id}")
+        self.client.on_connect = lambda client, *_: client.subscribe(
+            [(TOPICS.state(panel_id), 1), (TOPICS.events(panel_id), 1)]
+        )
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.on_message = self._on_message
+        url = BrokerUrl.parse(broker.url)
+        self.client.connect(url.host, url.port)
+        self.client.loop_start()
+        assert subscribed.wait(TIMEOUT_S), "the watcher could not subscribe"
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if not message.payload:  # the retained-message clearing done by close()
+            return
+        with self._lock:
+            if message.topic.endswith("/state"):
+                self.states.append(wire.PanelState.from_payload(message.payload))
+            else:
+                self.events.append(wire.PanelEvent.from_payload(message.payload))
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(TIMEOUT_S)
+        assert info.is_published(), f"could not publish to {topic}"
+
+    def wait_state(self, predicate: Callable[[wire.PanelState], bool], what: str) -> wire.PanelState:
+        def found() -> wire.PanelState | None:
+            with self._lock:
+                return next((s for s in reversed(self.states) if predicate(s)), None)
+
+        return wait_for(found, what)
+
+    def wait_event(self, predicate: Callable[[wire.PanelEvent], bool], what: str) -> wire.PanelEvent:
+        def found() -> wire.PanelEvent | None:
+            with self._lock:
+                return next((e for e in self.events if predicate(e)), None)
+
+        return wait_for(found, what)
+
+    def close(self) -> None:
+        # Leave nothing retained behind on the session broker.
+        for topic in (TOPICS.desired(self.panel_id), TOPICS.state(self.panel_id)):
+            self.publish(topic, b"", retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def panel_id() -> str:
+    return new_panel_id()
+
+
+@pytest.fixture
+def watcher(broker: MosquittoBroker, panel_id: str) -> Iterator[Watcher]:
+    watching = Watcher(broker, panel_id)
+    yield watching
+    watching.close()
+
+
+@pytest.fixture
+def config(
+    tmp_path: Path, panel_id: str, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+) -> AgentConfig:
+    return load_config(write_config(tmp_path, panel_id, broker.url, signing_key))
+
+
+@pytest.fixture
+def agent(config: AgentConfig, watcher: Watcher) -> Iterator[PanelAgent]:
+    """A started agent that the broker has seen come online."""
+    running = PanelAgent(config)
+    running.start()
+    try:
+        watcher.wait_state(lambda s: s.online, "the agent's online state")
+        yield running
+    finally:
+        running.stop()
+
+
+def is_event(name: str, **details: Any) -> Callable[[wire.PanelEvent], bool]:
+    return lambda e: e.event == name and all(e.details.get(k) == v for k, v in details.items())
+
+
+# --- in process, with the broker -----------------------------------------------------------------
+
+
+def test_a_genuine_retained_payload_is_shown_kept_and_reported(
+    agent: PanelAgent, config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+) -> None:
+    image = picture(1)
+    payload = desired(signing_key, config.panel_id, 1, image)
+    watcher.publish(TOPICS.desired(config.panel_id), payload, retain=True)
+
+    wait_for(lambda: same_pixels(screen(config), image), "the frame on the simulated panel")
+    frame = wire.Frame.from_image(image)
+    state = watcher.wait_state(lambda s: s.applied_seq == 1, "the state after the display")
+    assert state.online
+    assert (state.item_id, state.content_hash) == ("item-1", frame.content_hash)
+    assert state.agent_version == __version__
+    assert state.screenshot_png == frame.png
+    watcher.wait_event(
+        is_event(wire.EVENT_DISPLAYED, item_id="item-1", content_hash=frame.content_hash, seq=1),
+        "the displayed event",
+    )
+    assert agent.store.path.read_bytes() == payload
+
+
+def test_a_restarted_agent_shows_its_stored_content_and_ignores_the_retained_copy(
+    config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+) -> None:
+    image = picture(4)
+    watcher.publish(
+        TOPICS.desired(config.panel_id), desired(signing_key, config.panel_id, 4, image), retain=True
+    )
+    first = PanelAgent(config)
+    first.start()
+    try:
+        watcher.wait_event(is_event(wire.EVENT_DISPLAYED, seq=4), "the first display")
+    finally:
+        first.stop()
+    watcher.wait_state(lambda s: not s.online, "the offline state of a clean stop")
+    screen(config).unlink()
+
+    second = PanelAgent(config)
+    second.start()
+    try:
+        assert same_pixels(screen(config), image)  # before any network traffic
+        watcher.wait_state(lambda s: s.online and s.applied_seq == 4, "the restarted agent online")
+        # The broker redelivered the retained payload on subscribe, before this command: once the
+        # command is acknowledged, the redelivery has been handled, neither refused nor shown again.
+        watcher.publish(TOPICS.cmd(config.panel_id), command(signing_key, config.panel_id, 1, "screenshot"))
+        watcher.wait_event(is_event(wire.EVENT_ACK, seq=1), "the ack")
+        assert [e.event for e in watcher.events] == [wire.EVENT_DISPLAYED, wire.EVENT_ACK]
+    finally:
+        second.stop()
+
+
+def tampered(payload: bytes) -> bytes:
+    envelope = json.loads(payload)
+    envelope["body"] = envelope["body"].replace('"item_id":"item-6"', '"item_id":"item-666"')
+    return json.dumps(envelope).encode()
+
+
+BAD_PAYLOADS: dict[str, Callable[[Ed25519PrivateKey, str], bytes]] = {
+    "bad-signature": lambda key, panel: tampered(desired(key, panel, 6, picture(6))),
+    "replayed": lambda key, panel: desired(key, panel, 3, picture(3)),
+    "expired": lambda key, panel: desired(
+        key, panel, 6, picture(6), issued_at=int(time.time()) - 120, ttl=60
+    ),
+    "wrong-panel": lambda key, panel: desired(key, "another-panel", 6, picture(6)),
+    "wrong-size": lambda key, panel: desired(key, panel, 6, Image.new("RGB", (WIDTH, HEIGHT + 1))),
+    "malformed": lambda key, panel: b"{not json",
+}
+
+
+@pytest.mark.parametrize("reason", BAD_PAYLOADS)
+def test_a_bad_payload_is_refused_and_the_panel_keeps_its_content(
+    agent: PanelAgent,
+    config: AgentConfig,
+    watcher: Watcher,
+    signing_key: Ed25519PrivateKey,
+    caplog: pytest.LogCaptureFixture,
+    reason: str,
+) -> None:
+    good = picture(5)
+    topic = TOPICS.desired(config.panel_id)
+    watcher.publish(topic, desired(signing_key, config.panel_id, 5, good), retain=True)
+    watcher.wait_event(is_event(wire.EVENT_DISPLAYED, seq=5), "the good display")
+    stored = agent.store.path.read_bytes()
+    png = screen(config).read_bytes()
+
+    watcher.publish(topic, BAD_PAYLOADS[reason](signing_key, config.panel_id), retain=True)
+    event = watcher.wait_event(is_event(wire.EVENT_REFUSED, reason=reason), f"a {reason} refusal")
+    assert event.details["topic"] == topic
+    assert event.details["detail"]
+    assert f"refused desired payload for {config.panel_id}: {reason}: " in caplog.text
+    assert agent.applied_seq == 5
+    assert screen(config).read_bytes() == png
+    assert same_pixels(screen(config), good)
+    assert agent.store.path.read_bytes() == stored
+
+
+def test_commands_are_acknowledged_and_replays_refused(
+    agent: PanelAgent, config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+) -> None:
+    cmd = TOPICS.cmd(config.panel_id)
+    watcher.publish(TOPICS.desired(config.panel_id), desired(signing_key, config.panel_id, 2, picture(2)))
+    watcher.wait_event(is_event(wire.EVENT_DISPLAYED, seq=2), "the display")
+    screen(config).unlink()
+
+    watcher.publish(cmd, command(signing_key, config.panel_id, 1, "refresh"))
+    watcher.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=1, ok=True), "the refresh ack")
+    assert same_pixels(screen(config), picture(2))
+
+    watcher.publish(cmd, command(signing_key, config.panel_id, 2, "screenshot"))
+    watcher.wait_event(is_event(wire.EVENT_ACK, command="screenshot", seq=2, ok=True), "the screenshot ack")
+    state = watcher.wait_state(lambda s: s.screenshot_png is not None, "a state with a screenshot")
+    assert state.screenshot_png == wire.Frame.from_image(picture(2)).png
+
+    watcher.publish(cmd, command(signing_key, config.panel_id, 3, "reboot"))
+    ack = watcher.wait_event(is_event(wire.EVENT_ACK, command="reboot", ok=False), "the unknown-command ack")
+    assert ack.details["reason"] == "unknown-command"
+
+    watcher.publish(cmd, command(signing_key, config.panel_id, 3, "refresh"))
+    watcher.wait_event(is_event(wire.EVENT_REFUSED, reason="replayed", topic=cmd), "the replayed command")
+    watcher.publish(cmd, desired(signing_key, config.panel_id, 9, picture(9)))
+    watcher.wait_event(is_event(wire.EVENT_REFUSED, reason="wrong-kind", topic=cmd), "a desired on cmd")
+    assert agent.applied_seq == 2
+
+
+def test_with_the_broker_unreachable_the_stored_content_is_shown(
+    tmp_path: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    panel = new_panel_id()
+    closed = f"mqtt://127.0.0.1:{free_loopback_port()}"
+    config = load_config(write_config(tmp_path, panel, closed, signing_key))
+    image = picture(8)
+    # Stored long ago: expired by now, still the best thing to show offline.
+    old = desired(signing_key, panel, 8, image, issued_at=int(time.time()) - 86400, ttl=3600)
+    PayloadStore(config.state_dir, panel_id=panel, public_key=signing_key.public_key()).save(old)
+
+    agent = PanelAgent(config)
+    agent.start()
+    try:
+        assert same_pixels(screen(config), image)
+        assert agent.applied_seq == 8
+    finally:
+        began = time.monotonic()
+        agent.stop()
+        assert time.monotonic() - began < 5
+
+
+# --- in process, without a broker ----------------------------------------------------------------
+
+
+def test_blank_identical_and_wrong_size_payloads_without_a_broker(
+    tmp_path: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    panel = new_panel_id()
+    config = load_config(write_config(tmp_path, panel, "mqtt://127.0.0.1:1", signing_key))
+    backend = SimulatedBackend(config.backend_settings, panel_id=panel)
+    agent = PanelAgent(config, clock=lambda: 1_000_000.0, backend=backend)
+
+    first = desired(signing_key, panel, 1, picture(1), issued_at=999_000)
+    agent.handle_desired(first)
+    assert backend.last_image is not None and same_pixels(screen(config), picture(1))
+    modified = screen(config).stat().st_mtime_ns
+    agent.handle_desired(first)  # a retained redelivery
+    assert screen(config).stat().st_mtime_ns == modified
+
+    agent.handle_desired(
+        desired(signing_key, panel, 2, Image.new("RGB", (WIDTH // 2, HEIGHT)), issued_at=999_000)
+    )
+    assert agent.applied_seq == 1
+
+    agent.handle_desired(desired(signing_key, panel, 3, None, issued_at=999_000))
+    assert agent.applied_seq == 3
+    assert same_pixels(screen(config), Image.new("RGB", (WIDTH, HEIGHT), "black"))
+    state = agent.current_state()
+    assert (state.item_id, state.content_hash, state.applied_seq) == (None, None, 3)
+
+    # The injected clock decides expiry: this payload expired at 1_000_000.
+    agent.handle_desired(desired(signing_key, panel, 4, picture(4), issued_at=996_400, ttl=3600))
+    assert agent.applied_seq == 3
+
+
+def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio() -> None:
+    for size, expected in [((800, 600), (400, 300)), ((1872, 1404), (400, 300)), ((1000, 200), (400, 80))]:
+        image = Image.new("1", size, 1)
+        shot = screenshot_png(wire.Frame.from_image(image), image)
+        with Image.open(io.BytesIO(shot)) as decoded:
+            assert decoded.size == expected
+    small = wire.Frame.from_image(picture(1))
+    assert screenshot_png(small, picture(1)) == small.png
+
+
+def test_backends_are_chosen_by_name_and_refuse_foreign_sizes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="known backends: simulated"):
+        create_backend("epaper-it8951", {}, panel_id="x")
+    backend = create_backend("simulated", {"width": 10, "height": 5, "output_dir": tmp_path}, panel_id="x")
+    with pytest.raises(ValueError, match="10x5"):
+        backend.display(Image.new("RGB", (5, 10)))
+    backend.display(Image.new("RGB", (10, 5), "red"))
+    assert same_pixels(tmp_path / "x.png", Image.new("RGB", (10, 5), "red"))
+
+
+# --- as a process ----------------------------------------------------------------------------------
+
+
+def start_process(config_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "panel_agent", "--config", str(config_path)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def end_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.communicate(timeout=TIMEOUT_S)
+
+
+def test_a_killed_agent_is_reported_offline_by_its_last_will(
+    tmp_path: Path, panel_id: str, watcher: Watcher, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+) -> None:
+    process = start_process(write_config(tmp_path, panel_id, broker.url, signing_key))
+    try:
+        watcher.wait_state(lambda s: s.online, "the agent process online")
+        process.send_signal(signal.SIGKILL)
+        process.wait(TIMEOUT_S)
+        state = watcher.wait_state(lambda s: not s.online, "the last will")
+        assert state.panel_id == panel_id
+    finally:
+        end_process(process)
+
+
+def test_sigterm_stops_the_agent_cleanly_and_reports_it_offline(
+    tmp_path: Path, panel_id: str, watcher: Watcher, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+) -> None:
+    process = start_process(write_config(tmp_path, panel_id, broker.url, signing_key))
+    try:
+        watcher.wait_state(lambda s: s.online, "the agent process online")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT_S)
+        assert process.returncode == 0, stderr.decode()
+        watcher.wait_state(lambda s: not s.online, "the offline state")
+        assert b"stopped" in stderr
+    finally:
+        end_process(process)
+
+
+def test_a_bad_config_exits_2_with_the_message(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text('panel_id = "x"\n', encoding="utf-8")
+    process = start_process(path)
+    try:
+        _, stderr = process.communicate(timeout=TIMEOUT_S)
+        assert process.returncode == 2
+        assert stderr.decode().startswith(f"relais agent: {path}: broker_url: missing")
+    finally:
+        end_process(process)
+
+
+def test_the_agent_imports_without_the_controller_stack() -> None:
+    code = (
+        "import sys, panel_agent.agent, panel_agent.cli\n"
+        "for name in ('flask', 'sqlite_utils', 'apscheduler', 'controller'):\n"
+        "    assert name not in sys.modules, name\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _, stderr = process.communicate(timeout=TIMEOUT_S)
+        assert process.returncode == 0, stderr.decode()
+    finally:
+        end_process(process)

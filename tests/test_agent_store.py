@@ -1,0 +1,104 @@
+"""The last good payload on disk: kept byte for byte, re-verified on load, and never a crash."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from panel_agent.store import PayloadStore
+from relais import wire
+
+PANEL = "store-panel"
+
+
+def desired(key: Ed25519PrivateKey, *, panel_id: str = PANEL, seq: int = 7, expires_in: int = 3600) -> bytes:
+    now = int(time.time())
+    frame = wire.Frame.from_image(Image.new("RGB", (32, 16), "orange"))
+    item = wire.DisplayItem("item-1", "Marché samedi", frame)
+    return wire.seal(
+        key,
+        kind=wire.KIND_DESIRED,
+        panel_id=panel_id,
+        seq=seq,
+        issued_at=now - 7200,
+        expires_at=now + expires_in,
+        content={"item": item.to_json()},
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path, signing_key: Ed25519PrivateKey) -> PayloadStore:
+    return PayloadStore(tmp_path / "state", panel_id=PANEL, public_key=signing_key.public_key())
+
+
+def test_nothing_stored_gives_none(store: PayloadStore) -> None:
+    assert store.load() is None
+
+
+def test_round_trip_keeps_the_exact_bytes_even_once_expired(
+    store: PayloadStore, signing_key: Ed25519PrivateKey
+) -> None:
+    payload = desired(signing_key, expires_in=-60)
+    store.save(payload)
+    assert store.path.read_bytes() == payload
+    assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]  # no temporary file left
+    loaded = store.load()
+    assert loaded is not None
+    assert loaded.raw == payload
+    assert loaded.seq == 7
+    item = loaded.desired_item()
+    assert item is not None and item.item_id == "item-1"
+
+
+def tampered(payload: bytes) -> bytes:
+    envelope = json.loads(payload)
+    envelope["body"] = envelope["body"].replace('"seq":7', '"seq":8')
+    return json.dumps(envelope).encode()
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda payload, other_key: b"\x00\x00garbage after a power cut", "malformed"),
+        (lambda payload, other_key: payload[: len(payload) // 2], "malformed"),
+        (lambda payload, other_key: tampered(payload), "bad-signature"),
+        (lambda payload, other_key: desired(other_key), "bad-signature"),
+    ],
+)
+def test_a_corrupt_or_tampered_file_is_logged_and_ignored(
+    store: PayloadStore,
+    signing_key: Ed25519PrivateKey,
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[bytes, Ed25519PrivateKey], bytes],
+    reason: str,
+) -> None:
+    store.save(damage(desired(signing_key), Ed25519PrivateKey.generate()))
+    with caplog.at_level(logging.WARNING, logger="panel_agent.store"):
+        assert store.load() is None
+    assert str(store.path) in caplog.text
+    assert reason in caplog.text
+
+
+def test_content_for_another_panel_is_ignored(
+    store: PayloadStore, signing_key: Ed25519PrivateKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.save(desired(signing_key, panel_id="other-panel"))
+    with caplog.at_level(logging.WARNING, logger="panel_agent.store"):
+        assert store.load() is None
+    assert "wrong-panel" in caplog.text
+
+
+def test_an_unreadable_path_is_logged_not_raised(
+    store: PayloadStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.path.mkdir(parents=True)  # a folder where the file should be: reading it fails
+    with caplog.at_level(logging.WARNING, logger="panel_agent.store"):
+        assert store.load() is None
+    assert str(store.path) in caplog.text
