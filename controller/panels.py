@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -35,6 +35,11 @@ class Panel:
     latitude: float | None
     longitude: float | None
     tags: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        commune = {"insee": data.pop("commune_insee"), "name": data.pop("commune_name")}
+        return {**data, "commune": commune, "tags": list(self.tags)}
 
     @property
     def profile(self) -> PanelProfile:
@@ -128,17 +133,7 @@ def register_panel(db: Database, data: dict[str, Any], now: float | None = None)
         raise FieldError("id", f"a panel {panel.id!r} already exists", status=409)
     db["panels"].insert(
         {
-            "id": panel.id,
-            "name": panel.name,
-            "commune_insee": panel.commune_insee,
-            "commune_name": panel.commune_name,
-            "kind": panel.kind,
-            "width": panel.width,
-            "height": panel.height,
-            "colour_mode": panel.colour_mode,
-            "location": panel.location,
-            "latitude": panel.latitude,
-            "longitude": panel.longitude,
+            **asdict(panel),
             "tags": json.dumps(list(panel.tags), ensure_ascii=False),
             "created_at": int(now if now is not None else time.time()),
             "last_seq": 0,
@@ -179,17 +174,7 @@ def panel_statuses(db: Database, panel_id: str | None = None) -> list[dict[str, 
         applied_seq = row["applied_seq"] or 0
         result.append(
             {
-                "id": panel.id,
-                "name": panel.name,
-                "commune": {"insee": panel.commune_insee, "name": panel.commune_name},
-                "kind": panel.kind,
-                "width": panel.width,
-                "height": panel.height,
-                "colour_mode": panel.colour_mode,
-                "location": panel.location,
-                "latitude": panel.latitude,
-                "longitude": panel.longitude,
-                "tags": list(panel.tags),
+                **panel.to_json(),
                 "online": bool(row["online"]),
                 "last_seen": iso_utc(row["last_seen"]),
                 "showing": {"item_id": row["shown_item_id"], "content_hash": row["shown_content_hash"]},

@@ -9,27 +9,10 @@ from typing import Any
 
 from PIL import Image
 
-DEMO_LED: dict[str, Any] = {
-    "id": "bourg-led",
-    "name": "Bourg-en-Bresse — entrée nord",
-    "commune_insee": "01053",
-    "commune_name": "Bourg-en-Bresse",
-    "kind": "led",
-    "width": 192,
-    "height": 64,
-    "colour_mode": "amber",
-    "tags": ["entree-de-ville"],
-}
-DEMO_EPAPER: dict[str, Any] = {
-    "id": "amberieu-epaper",
-    "name": "Ambérieu-en-Bugey — mairie",
-    "commune_insee": "01004",
-    "commune_name": "Ambérieu-en-Bugey",
-    "kind": "epaper",
-    "width": 800,
-    "height": 480,
-    "colour_mode": "bw",
-}
+from controller.demo import DEMO_PANELS
+
+# The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
+DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0, interval: float = 0.05) -> Any:

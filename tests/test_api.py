@@ -18,12 +18,15 @@ def test_requests_without_a_valid_token_get_401(app: Flask) -> None:
         response = anonymous.get("/api/v1/panels", headers=headers)
         assert response.status_code == 401
         assert response.json["error"]["code"] == "unauthorized"
-    assert anonymous.post("/api/v1/messages", json={"text": "x", "panels": ["bourg-led"]}).status_code == 401
+    assert (
+        anonymous.post("/api/v1/messages", json={"text": "x", "panels": ["bourg-entree-nord"]}).status_code
+        == 401
+    )
 
 
 def test_panels_list_has_the_status_fields(client: FlaskClient) -> None:
     panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
-    led = panels["bourg-led"]
+    led = panels["bourg-entree-nord"]
     assert led["commune"] == {"insee": "01053", "name": "Bourg-en-Bresse"}
     assert (led["width"], led["height"], led["colour_mode"], led["tags"]) == (
         192,
@@ -38,11 +41,11 @@ def test_panels_list_has_the_status_fields(client: FlaskClient) -> None:
 def test_a_message_is_recorded_and_sealed_for_each_target(app: Flask, client: FlaskClient) -> None:
     text = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
     response = client.post(
-        "/api/v1/messages", json={"text": text, "panels": ["bourg-led", "amberieu-epaper"]}
+        "/api/v1/messages", json={"text": text, "panels": ["bourg-entree-nord", "amberieu-mairie"]}
     )
     assert response.status_code == 201, response.json
     message_id = response.json["id"]
-    assert set(response.json["panels"]) == {"bourg-led", "amberieu-epaper"}
+    assert set(response.json["panels"]) == {"bourg-entree-nord", "amberieu-mairie"}
     with app.app_context():
         rows = {row["panel_id"]: row for row in get_db().query("select * from desired")}
         public_key = signing_key().public_key()
@@ -53,17 +56,17 @@ def test_a_message_is_recorded_and_sealed_for_each_target(app: Flask, client: Fl
         assert item is not None and item.text == text and item.item_id == f"msg-{message_id}"
         assert rows[panel_id]["published_at"] is None  # no broker yet: it waits in the outbox
     panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
-    assert panels["bourg-led"]["desired_seq"] == response.json["panels"]["bourg-led"]
-    assert panels["bourg-led"]["up_to_date"] is False
+    assert panels["bourg-entree-nord"]["desired_seq"] == response.json["panels"]["bourg-entree-nord"]
+    assert panels["bourg-entree-nord"]["up_to_date"] is False
     listed = client.get("/api/v1/messages").json["messages"]
     assert listed[0]["text"] == text and listed[0]["created_by"] == "tests"
 
 
 def test_sequence_numbers_only_grow(client: FlaskClient) -> None:
     seqs = [
-        client.post("/api/v1/messages", json={"text": f"Message {n}", "panels": ["bourg-led"]}).json[
+        client.post("/api/v1/messages", json={"text": f"Message {n}", "panels": ["bourg-entree-nord"]}).json[
             "panels"
-        ]["bourg-led"]
+        ]["bourg-entree-nord"]
         for n in range(3)
     ]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
@@ -72,15 +75,15 @@ def test_sequence_numbers_only_grow(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"panels": ["bourg-led"]}, 400, "text"),
-        ({"text": "   ", "panels": ["bourg-led"]}, 400, "text"),
-        ({"text": 42, "panels": ["bourg-led"]}, 400, "text"),
-        ({"text": "x" * 1001, "panels": ["bourg-led"]}, 400, "text"),
+        ({"panels": ["bourg-entree-nord"]}, 400, "text"),
+        ({"text": "   ", "panels": ["bourg-entree-nord"]}, 400, "text"),
+        ({"text": 42, "panels": ["bourg-entree-nord"]}, 400, "text"),
+        ({"text": "x" * 1001, "panels": ["bourg-entree-nord"]}, 400, "text"),
         ({"text": "Bonjour"}, 400, "panels"),
         ({"text": "Bonjour", "panels": []}, 400, "panels"),
-        ({"text": "Bonjour", "panels": "bourg-led"}, 400, "panels"),
-        ({"text": "Bonjour", "panels": ["bourg-led", "nulle-part"]}, 422, "panels"),
-        ({"text": "mot " * 200, "panels": ["bourg-led"]}, 422, "text"),
+        ({"text": "Bonjour", "panels": "bourg-entree-nord"}, 400, "panels"),
+        ({"text": "Bonjour", "panels": ["bourg-entree-nord", "nulle-part"]}, 422, "panels"),
+        ({"text": "mot " * 200, "panels": ["bourg-entree-nord"]}, 422, "text"),
         (["not", "an", "object"], 400, "body"),
     ],
 )
@@ -98,9 +101,9 @@ def test_bad_messages_get_an_error_naming_the_field_and_leave_no_trace(
 
 
 def test_text_too_long_for_the_panel_says_so_in_french(client: FlaskClient) -> None:
-    response = client.post("/api/v1/messages", json={"text": "mot " * 200, "panels": ["bourg-led"]})
+    response = client.post("/api/v1/messages", json={"text": "mot " * 200, "panels": ["bourg-entree-nord"]})
     assert "ne tient pas" in response.json["error"]["message"]
-    assert "bourg-led" in response.json["error"]["message"]
+    assert "bourg-entree-nord" in response.json["error"]["message"]
 
 
 def test_non_json_body_is_refused(client: FlaskClient) -> None:
@@ -112,9 +115,9 @@ def test_non_json_body_is_refused(client: FlaskClient) -> None:
 
 
 def test_screenshot_is_404_until_the_panel_reports(client: FlaskClient) -> None:
-    response = client.get("/api/v1/panels/bourg-led/screenshot.png")
+    response = client.get("/api/v1/panels/bourg-entree-nord/screenshot.png")
     assert response.status_code == 404
-    assert "bourg-led" in response.json["error"]["message"]
+    assert "bourg-entree-nord" in response.json["error"]["message"]
     assert client.get("/api/v1/panels/nulle-part/screenshot.png").status_code == 404
 
 
@@ -144,9 +147,9 @@ def test_panels_can_be_registered_with_field_errors(client: FlaskClient) -> None
 
 
 def test_commands_need_the_broker(client: FlaskClient) -> None:
-    response = client.post("/api/v1/panels/bourg-led/commands", json={"command": "refresh"})
+    response = client.post("/api/v1/panels/bourg-entree-nord/commands", json={"command": "refresh"})
     assert response.status_code == 503
-    response = client.post("/api/v1/panels/bourg-led/commands", json={"command": "explode"})
+    response = client.post("/api/v1/panels/bourg-entree-nord/commands", json={"command": "explode"})
     assert response.status_code == 400 and response.json["error"]["field"] == "command"
 
 

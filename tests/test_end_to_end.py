@@ -30,18 +30,9 @@ from controller.rendering import PanelProfile, render_text
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
-from tests.helpers import DEMO_EPAPER, DEMO_LED, same_pixels, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, same_pixels, wait_for
 
 pytestmark = pytest.mark.e2e
-
-DEMO_RGB = {
-    **DEMO_LED,
-    "id": "bourg-rgb",
-    "name": "Bourg-en-Bresse — place",
-    "width": 128,
-    "height": 64,
-    "colour_mode": "rgb",
-}
 
 
 @dataclass
@@ -133,10 +124,10 @@ def profile_of(spec: dict) -> PanelProfile:
 
 
 def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -> None:
-    for panel_id in ("bourg-led", "amberieu-epaper", "bourg-rgb"):
+    for panel_id in ("bourg-entree-nord", "amberieu-mairie", "bourg-place-bernard"):
         live.start_agent(panel_id)
     text = "Fête de Noël « marché » samedi — vin chaud 2 €"
-    queued = live.post(text, ["bourg-led", "amberieu-epaper"])
+    queued = live.post(text, ["bourg-entree-nord", "amberieu-mairie"])
 
     for spec in (DEMO_LED, DEMO_EPAPER):
         expected = render_text(text, profile_of(spec))
@@ -152,30 +143,30 @@ def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -
         assert any(event["event"] == "displayed" for event in panel["events"])
 
     # The panel that was not targeted shows nothing of it.
-    wait_for(lambda: live.panel("bourg-rgb")["online"], "the untargeted panel comes online")
-    assert live.panel("bourg-rgb")["showing"]["item_id"] is None
-    assert not live.screen("bourg-rgb").exists()
+    wait_for(lambda: live.panel("bourg-place-bernard")["online"], "the untargeted panel comes online")
+    assert live.panel("bourg-place-bernard")["showing"]["item_id"] is None
+    assert not live.screen("bourg-place-bernard").exists()
 
     # The screenshot is what the LED panel shows, pixel for pixel (small frames travel whole).
-    response = live.client.get("/api/v1/panels/bourg-led/screenshot.png")
+    response = live.client.get("/api/v1/panels/bourg-entree-nord/screenshot.png")
     assert response.status_code == 200 and response.mimetype == "image/png"
     screenshot_file = live.data_dir / "screenshot.png"
     screenshot_file.write_bytes(response.data)
     assert same_pixels(screenshot_file, render_text(text, profile_of(DEMO_LED)))
     # A large e-paper frame comes back as a small copy.
-    epaper_shot = live.client.get("/api/v1/panels/amberieu-epaper/screenshot.png")
+    epaper_shot = live.client.get("/api/v1/panels/amberieu-mairie/screenshot.png")
     screenshot_file.write_bytes(epaper_shot.data)
     with Image.open(screenshot_file) as small:
         assert small.size == (400, 240)
 
 
 def test_a_panel_killed_without_goodbye_is_shown_offline(live: Live) -> None:
-    agent = live.start_agent("bourg-led")
-    wait_for(lambda: live.panel("bourg-led")["online"], "the panel comes online")
+    agent = live.start_agent("bourg-entree-nord")
+    wait_for(lambda: live.panel("bourg-entree-nord")["online"], "the panel comes online")
     os.kill(agent.pid, signal.SIGKILL)
     agent.wait()
-    wait_for(lambda: not live.panel("bourg-led")["online"], "the last will marks it offline")
-    assert live.panel("bourg-led")["last_seen"] is not None
+    wait_for(lambda: not live.panel("bourg-entree-nord")["online"], "the last will marks it offline")
+    assert live.panel("bourg-entree-nord")["last_seen"] is not None
 
 
 def publish_raw(live: Live, topic: str, payload: bytes) -> None:
@@ -202,32 +193,34 @@ def forged(payload: bytes, text: str) -> bytes:
 
 
 def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_its_content(live: Live) -> None:
-    live.start_agent("bourg-led")
-    live.post("Ancien message", ["bourg-led"])
-    wait_for(lambda: live.panel("bourg-led")["up_to_date"], "first message applied")
+    live.start_agent("bourg-entree-nord")
+    live.post("Ancien message", ["bourg-entree-nord"])
+    wait_for(lambda: live.panel("bourg-entree-nord")["up_to_date"], "first message applied")
     with live.app.app_context():
         old_payload = (
-            get_db().execute("select payload from desired where panel_id = 'bourg-led'").fetchone()[0]
+            get_db().execute("select payload from desired where panel_id = 'bourg-entree-nord'").fetchone()[0]
         )
     text = "Prudence : verglas sur la RD 1083"
-    live.post(text, ["bourg-led"])
+    live.post(text, ["bourg-entree-nord"])
     expected = render_text(text, profile_of(DEMO_LED))
-    wait_for(lambda: same_pixels(live.screen("bourg-led"), expected), "second message shown")
-    wait_for(lambda: live.panel("bourg-led")["up_to_date"], "second message applied")
+    wait_for(lambda: same_pixels(live.screen("bourg-entree-nord"), expected), "second message shown")
+    wait_for(lambda: live.panel("bourg-entree-nord")["up_to_date"], "second message applied")
     with live.app.app_context():
-        genuine = get_db().execute("select payload from desired where panel_id = 'bourg-led'").fetchone()[0]
+        genuine = (
+            get_db().execute("select payload from desired where panel_id = 'bourg-entree-nord'").fetchone()[0]
+        )
         key = signing_key()
-        applied = live.panel("bourg-led")["applied_seq"]
+        applied = live.panel("bourg-entree-nord")["applied_seq"]
     expired = wire.seal(
         key,
         kind=wire.KIND_DESIRED,
-        panel_id="bourg-led",
+        panel_id="bourg-entree-nord",
         seq=applied + 5000,
         issued_at=1_600_000_000,
         expires_at=1_600_003_600,
         content=json.loads(json.loads(genuine)["body"])["content"],
     )
-    topic = live.topics.desired("bourg-led")
+    topic = live.topics.desired("bourg-entree-nord")
     for payload, reason in (
         (forged(genuine, "Fausse alerte : évacuez"), "bad-signature"),
         (old_payload, "replayed"),
@@ -239,29 +232,29 @@ def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_it
         def refused(reason: str = reason) -> bool:
             return any(
                 event["event"] == "refused" and event["details"].get("reason") == reason
-                for event in live.panel("bourg-led")["events"]
+                for event in live.panel("bourg-entree-nord")["events"]
             )
 
         wait_for(refused, f"the panel reports refusing a {reason} payload")
-        assert same_pixels(live.screen("bourg-led"), expected)
-    assert live.panel("bourg-led")["applied_seq"] == applied
-    assert live.agents["bourg-led"].poll() is None
+        assert same_pixels(live.screen("bourg-entree-nord"), expected)
+    assert live.panel("bourg-entree-nord")["applied_seq"] == applied
+    assert live.agents["bourg-entree-nord"].poll() is None
 
 
 def test_an_agent_restarted_with_the_network_down_shows_its_stored_content(live: Live) -> None:
-    agent = live.start_agent("amberieu-epaper")
+    agent = live.start_agent("amberieu-mairie")
     text = "Mairie fermée lundi 25 décembre"
-    live.post(text, ["amberieu-epaper"])
+    live.post(text, ["amberieu-mairie"])
     expected = render_text(text, profile_of(DEMO_EPAPER))
-    wait_for(lambda: same_pixels(live.screen("amberieu-epaper"), expected), "message shown")
-    wait_for(lambda: live.panel("amberieu-epaper")["up_to_date"], "message stored and applied")
+    wait_for(lambda: same_pixels(live.screen("amberieu-mairie"), expected), "message shown")
+    wait_for(lambda: live.panel("amberieu-mairie")["up_to_date"], "message stored and applied")
     agent.terminate()
     assert agent.wait(10) == 0
-    live.screen("amberieu-epaper").unlink()
+    live.screen("amberieu-mairie").unlink()
 
     unreachable = f"mqtt://127.0.0.1:{free_loopback_port()}"
-    live.start_agent("amberieu-epaper", broker_url=unreachable)
-    wait_for(lambda: same_pixels(live.screen("amberieu-epaper"), expected), "stored content shown offline")
+    live.start_agent("amberieu-mairie", broker_url=unreachable)
+    wait_for(lambda: same_pixels(live.screen("amberieu-mairie"), expected), "stored content shown offline")
 
 
 def test_a_message_queued_while_the_broker_is_down_arrives_when_it_is_back(tmp_path: Path) -> None:
@@ -281,14 +274,15 @@ def test_a_message_queued_while_the_broker_is_down_arrives_when_it_is_back(tmp_p
         own.kill()
         wait_for(lambda: not link.connected.is_set(), "controller notices the outage")
         text = "Collecte des sapins le 8 janvier"
-        harness.post(text, ["bourg-led"])
-        assert client.get("/api/v1/panels/bourg-led").json["published"] is False
+        harness.post(text, ["bourg-entree-nord"])
+        assert client.get("/api/v1/panels/bourg-entree-nord").json["published"] is False
         own.start()
-        agent = harness.start_agent("bourg-led")
+        agent = harness.start_agent("bourg-entree-nord")
         wait_for(
-            lambda: same_pixels(harness.screen("bourg-led"), render_text(text, profile_of(DEMO_LED))), "shown"
+            lambda: same_pixels(harness.screen("bourg-entree-nord"), render_text(text, profile_of(DEMO_LED))),
+            "shown",
         )
-        wait_for(lambda: client.get("/api/v1/panels/bourg-led").json["published"], "outbox emptied")
+        wait_for(lambda: client.get("/api/v1/panels/bourg-entree-nord").json["published"], "outbox emptied")
     finally:
         if agent is not None:
             agent.terminate()

@@ -27,7 +27,7 @@ def db(tmp_path: Path) -> Database:
 
 def blank(db: Database, key: Ed25519PrivateKey, now: float) -> int:
     with db.atomic():
-        return outbox.stage_desired(db, key, "bourg-led", None, message_id=None, now=now, ttl_s=TTL)
+        return outbox.stage_desired(db, key, "bourg-entree-nord", None, message_id=None, now=now, ttl_s=TTL)
 
 
 @pytest.mark.parametrize(
@@ -43,9 +43,9 @@ def test_only_the_state_acknowledged_is_marked_published(
     first = blank(db, signing_key, NOW)
     second = blank(db, signing_key, NOW)  # same millisecond: still a newer number
     assert second == first + 1
-    outbox.mark_published(db, "bourg-led", first, NOW)
+    outbox.mark_published(db, "bourg-entree-nord", first, NOW)
     assert [row["seq"] for row in outbox.pending(db)] == [second]
-    outbox.mark_published(db, "bourg-led", second, NOW)
+    outbox.mark_published(db, "bourg-entree-nord", second, NOW)
     assert outbox.pending(db) == []
 
 
@@ -53,21 +53,23 @@ def test_states_near_expiry_are_resigned_with_a_newer_number(
     db: Database, signing_key: Ed25519PrivateKey
 ) -> None:
     old_seq = blank(db, signing_key, NOW)
-    outbox.mark_published(db, "bourg-led", old_seq, NOW)
+    outbox.mark_published(db, "bourg-entree-nord", old_seq, NOW)
     assert outbox.reseal_expiring(db, signing_key, now=NOW + 3600, ttl_s=TTL, margin_s=TTL // 2) == []
     later = NOW + TTL - 3600
-    assert outbox.reseal_expiring(db, signing_key, now=later, ttl_s=TTL, margin_s=TTL // 2) == ["bourg-led"]
+    assert outbox.reseal_expiring(db, signing_key, now=later, ttl_s=TTL, margin_s=TTL // 2) == [
+        "bourg-entree-nord"
+    ]
     row = next(iter(outbox.pending(db)))
     sealed = wire.unseal(row["payload"], signing_key.public_key())
     assert sealed.seq > old_seq
     wire.check_fresh(
-        sealed, panel_id="bourg-led", kind=wire.KIND_DESIRED, now=later + TTL - 1, last_seq=old_seq
+        sealed, panel_id="bourg-entree-nord", kind=wire.KIND_DESIRED, now=later + TTL - 1, last_seq=old_seq
     )
 
 
 def test_commands_share_the_panel_sequence(db: Database, signing_key: Ed25519PrivateKey) -> None:
     desired = blank(db, signing_key, NOW)
-    seq, payload = outbox.seal_command(db, signing_key, "bourg-led", "refresh", NOW)
+    seq, payload = outbox.seal_command(db, signing_key, "bourg-entree-nord", "refresh", NOW)
     assert seq > desired
     sealed = wire.unseal(payload, signing_key.public_key())
     assert (sealed.kind, sealed.content) == (wire.KIND_COMMAND, {"command": "refresh"})
