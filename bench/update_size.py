@@ -10,7 +10,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.rendering import PanelProfile, render_text
-from relais.wire import KIND_DESIRED, DisplayItem, Frame, seal
+from relais.wire import KIND_DESIRED, DisplayItem, Frame, Page, seal
 
 TEXT = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
 PROFILES = {
@@ -34,7 +34,7 @@ def main() -> None:
             seq=now * 1000,
             issued_at=now,
             expires_at=now + 7 * 86400,
-            content={"item": DisplayItem("msg-1", TEXT, frame).to_json()},
+            content={"item": DisplayItem("msg-1", TEXT, (Page(frame, 5000),)).to_json()},
         )
         print(f"{name:<22} {len(frame.png):>10} {len(payload):>22}")
 

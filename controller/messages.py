@@ -15,10 +15,11 @@ from controller.errors import FieldError
 from controller.outbox import stage_desired
 from controller.panels import get_panels
 from controller.rendering import PanelProfile, TextDoesNotFit, render_text
-from relais.wire import DisplayItem, Frame
+from relais.wire import DisplayItem, Frame, Page
 
 MAX_TEXT_LENGTH = 1000
 MAX_TARGETS = 5000
+SINGLE_PAGE_DWELL_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def queue_message(
                 db,
                 key,
                 panel.id,
-                DisplayItem(item_id, text, frames[panel.profile]),
+                DisplayItem(item_id, text, (Page(frames[panel.profile], SINGLE_PAGE_DWELL_MS),)),
                 message_id=message_id,
                 now=now,
                 ttl_s=ttl_s,

@@ -59,7 +59,7 @@ def stage_desired(
             "seq": seq,
             "message_id": message_id,
             "item_id": None if item is None else item.item_id,
-            "content_hash": None if item is None else item.frame.content_hash,
+            "content_hash": None if item is None else item.content_hash,
             "payload": payload,
             "issued_at": int(now),
             "expires_at": int(now) + ttl_s,

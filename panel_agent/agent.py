@@ -194,7 +194,7 @@ class PanelAgent:
                 wire.EVENT_DISPLAYED,
                 {
                     "item_id": shown.item.item_id if shown.item else None,
-                    "content_hash": shown.item.frame.content_hash if shown.item else None,
+                    "content_hash": shown.item.content_hash if shown.item else None,
                     "seq": sealed.seq,
                 },
             )
@@ -267,7 +267,7 @@ class PanelAgent:
                 online=True,
                 reported_at=int(self._clock()),
                 item_id=shown.item.item_id if shown and shown.item else None,
-                content_hash=shown.item.frame.content_hash if shown and shown.item else None,
+                content_hash=shown.item.content_hash if shown and shown.item else None,
                 applied_seq=shown.sealed.seq if shown else 0,
                 agent_version=relais.__version__,
                 uptime_s=int(time.monotonic() - self._started),

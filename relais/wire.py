@@ -34,6 +34,10 @@ SIGNATURE_ALGORITHM = "Ed25519"
 # far below this once compressed.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 MAX_FRAME_PIXELS = 4096 * 4096
+MAX_PAGES = 32
+MIN_DWELL_MS = 500
+MAX_DWELL_MS = 24 * 3600 * 1000
+MIN_FLASH_MS = 100
 
 PANEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -165,23 +169,82 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Page:
+    """One page of an item: a frame shown for ``dwell_ms``; with ``flash_frame`` the two alternate every
+    ``flash_ms`` while the page is up (flashing text on LED; e-paper never gets one)."""
+
+    frame: Frame
+    dwell_ms: int
+    flash_frame: Frame | None = None
+    flash_ms: int = 500
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"frame": self.frame.to_json(), "dwell_ms": self.dwell_ms}
+        if self.flash_frame is not None:
+            data["flash"] = {"frame": self.flash_frame.to_json(), "period_ms": self.flash_ms}
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Page:
+        frame = Frame.from_json(_field(data, "frame", dict))
+        dwell_ms = _field(data, "dwell_ms", int)
+        if not MIN_DWELL_MS <= dwell_ms <= MAX_DWELL_MS:
+            raise WireError("malformed", f"dwell_ms must be {MIN_DWELL_MS} to {MAX_DWELL_MS}")
+        flash = _optional(data, "flash", dict)
+        if flash is None:
+            return cls(frame, dwell_ms)
+        flash_frame = Frame.from_json(_field(flash, "frame", dict))
+        if (flash_frame.width, flash_frame.height) != (frame.width, frame.height):
+            raise WireError("malformed", "a page's flash frame must have the size of its frame")
+        flash_ms = _field(flash, "period_ms", int)
+        if not MIN_FLASH_MS <= flash_ms <= MAX_DWELL_MS:
+            raise WireError("malformed", f"flash period_ms must be {MIN_FLASH_MS} to {MAX_DWELL_MS}")
+        return cls(frame, dwell_ms, flash_frame, flash_ms)
+
+
+@dataclass(frozen=True)
 class DisplayItem:
-    """One thing a panel can show: a rendered frame, with the text it came from for logs and text signs."""
+    """One thing a panel can show: its pages, in order, with the text they came from for logs and text signs."""
 
     item_id: str
     text: str
-    frame: Frame
+    pages: tuple[Page, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.pages) <= MAX_PAGES:
+            raise ValueError(f"an item has 1 to {MAX_PAGES} pages, not {len(self.pages)}")
+
+    @property
+    def frame(self) -> Frame:
+        """The first page's frame: what a still screenshot of the item shows."""
+        return self.pages[0].frame
+
+    @property
+    def content_hash(self) -> str:
+        """Changes when any page, timing or flash changes: the panel need not redraw otherwise."""
+        digest = hashlib.sha256()
+        for page in self.pages:
+            digest.update(page.frame.content_hash.encode())
+            digest.update(f"|{page.dwell_ms}|".encode())
+            if page.flash_frame is not None:
+                digest.update(f"{page.flash_frame.content_hash}|{page.flash_ms}|".encode())
+        return "sha256:" + digest.hexdigest()
 
     def to_json(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "text": self.text, "frame": self.frame.to_json()}
+        return {"item_id": self.item_id, "text": self.text, "pages": [page.to_json() for page in self.pages]}
 
     @classmethod
     def from_json(cls, data: Any) -> DisplayItem:
-        return cls(
-            _field(data, "item_id", str),
-            _field(data, "text", str),
-            Frame.from_json(_field(data, "frame", dict)),
-        )
+        pages = _field(data, "pages", list)
+        if not 1 <= len(pages) <= MAX_PAGES:
+            raise WireError("malformed", f"an item has 1 to {MAX_PAGES} pages, not {len(pages)}")
+        first = Page.from_json(pages[0])
+        rest = [Page.from_json(page) for page in pages[1:]]
+        if any(
+            (page.frame.width, page.frame.height) != (first.frame.width, first.frame.height) for page in rest
+        ):
+            raise WireError("malformed", "all pages of an item must have the same size")
+        return cls(_field(data, "item_id", str), _field(data, "text", str), (first, *rest))
 
 
 # --- sealed messages (controller -> panel) ------------------------------------------------------

@@ -63,7 +63,7 @@ def desired(
     item = (
         None
         if image is None
-        else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", wire.Frame.from_image(image))
+        else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", (wire.Page(wire.Frame.from_image(image), 5000),))
     )
     return wire.seal(
         key,
@@ -212,13 +212,14 @@ def test_a_genuine_retained_payload_is_shown_kept_and_reported(
 
     wait_for(lambda: same_pixels(screen(config), image), "the frame on the simulated panel")
     frame = wire.Frame.from_image(image)
+    item_hash = wire.unseal(payload, signing_key.public_key()).desired_item().content_hash
     state = watcher.wait_state(lambda s: s.applied_seq == 1, "the state after the display")
     assert state.online
-    assert (state.item_id, state.content_hash) == ("item-1", frame.content_hash)
+    assert (state.item_id, state.content_hash) == ("item-1", item_hash)
     assert state.agent_version == __version__
     assert state.screenshot_png == frame.png
     watcher.wait_event(
-        is_event(wire.EVENT_DISPLAYED, item_id="item-1", content_hash=frame.content_hash, seq=1),
+        is_event(wire.EVENT_DISPLAYED, item_id="item-1", content_hash=item_hash, seq=1),
         "the displayed event",
     )
     assert agent.store.path.read_bytes() == payload

@@ -21,7 +21,7 @@ PANEL = "store-panel"
 def desired(key: Ed25519PrivateKey, *, panel_id: str = PANEL, seq: int = 7, expires_in: int = 3600) -> bytes:
     now = int(time.time())
     frame = wire.Frame.from_image(Image.new("RGB", (32, 16), "orange"))
-    item = wire.DisplayItem("item-1", "Marché samedi", frame)
+    item = wire.DisplayItem("item-1", "Marché samedi", (wire.Page(frame, 5000),))
     return wire.seal(
         key,
         kind=wire.KIND_DESIRED,

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from relais import wire
-from relais.wire import DisplayItem, Frame, PanelEvent, PanelState, Topics, WireError
+from relais.wire import DisplayItem, Frame, Page, PanelEvent, PanelState, Topics, WireError
 
 NOW = 1_800_000_000
 
@@ -23,7 +23,7 @@ def amber_frame(width: int = 192, height: int = 64) -> Frame:
 
 
 def sealed_desired(key: Ed25519PrivateKey, *, seq: int = 10, panel: str = "p1", ttl: int = 3600) -> bytes:
-    item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", amber_frame())
+    item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", (Page(amber_frame(), 5000),))
     return wire.seal(
         key,
         kind=wire.KIND_DESIRED,
@@ -168,3 +168,32 @@ def test_public_keys_travel_as_one_line(signing_key: Ed25519PrivateKey) -> None:
     for bad in ("rsa:abc", "ed25519:%%%", "ed25519:" + base64.b64encode(b"short").decode()):
         with pytest.raises(ValueError, match="public key"):
             wire.public_key_from_text(bad)
+
+
+def test_items_carry_pages_with_dwell_and_flash() -> None:
+    steady = Page(amber_frame(), 4000)
+    flashing = Page(amber_frame(), 6000, amber_frame(), 400)
+    item = DisplayItem("msg-2", "Deux pages", (steady, flashing))
+    again = DisplayItem.from_json(json.loads(json.dumps(item.to_json())))
+    assert again == item
+    assert again.content_hash == item.content_hash
+    slower = DisplayItem("msg-2", "Deux pages", (Page(amber_frame(), 5000), flashing))
+    assert slower.content_hash != item.content_hash
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data.update(pages=[]),
+        lambda data: data["pages"][0].update(dwell_ms=10),
+        lambda data: data["pages"].append({"frame": amber_frame(96, 16).to_json(), "dwell_ms": 3000}),
+        lambda data: data["pages"][0].update(
+            flash={"frame": amber_frame(96, 16).to_json(), "period_ms": 500}
+        ),
+    ],
+)
+def test_inconsistent_pages_are_refused(change) -> None:
+    data = DisplayItem("msg-3", "x", (Page(amber_frame(), 4000),)).to_json()
+    change(data)
+    with pytest.raises(WireError):
+        DisplayItem.from_json(data)
