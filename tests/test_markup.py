@@ -1,0 +1,316 @@
+"""Markup parsing: plain text, the relais markup and NTCIP 1203 MULTI, with their errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.rendering.markup import MARKUP_SYNTAXES, MarkupError, parse
+from controller.rendering.model import PLAIN, Block, Document, Paragraph, Span, Style
+from controller.rendering.typography import NBSP
+
+BOLD = Style(bold=True)
+RED = Style(colour="red")
+FLASH = Style(flashing=True)
+
+
+def p(*spans: Span | str, align: str | None = None) -> Paragraph:
+    return Paragraph(tuple(Span(s) if isinstance(s, str) else s for s in spans), align)  # type: ignore[arg-type]
+
+
+def doc(*blocks: Block) -> Document:
+    return Document(tuple(blocks))
+
+
+def block(*paragraphs: Paragraph, valign: str | None = None, dwell_s: float | None = None) -> Block:
+    return Block(tuple(paragraphs), valign, dwell_s)  # type: ignore[arg-type]
+
+
+def error(text: str, syntax: str = "relais") -> MarkupError:
+    with pytest.raises(MarkupError) as caught:
+        parse(text, syntax)
+    return caught.value
+
+
+def test_syntaxes() -> None:
+    assert MARKUP_SYNTAXES == ("plain", "relais", "multi")
+    with pytest.raises(ValueError, match="syntaxe inconnue"):
+        parse("x", "html")
+
+
+# --- plain ------------------------------------------------------------------------------------
+
+
+def test_plain_lines_are_paragraphs_and_markup_is_text() -> None:
+    assert parse("Fête {b}de{/b}\r\nNoël [nl]", "plain") == doc(block(p("Fête {b}de{/b}"), p("Noël [nl]")))
+
+
+def test_plain_blank_lines_collapse_and_ends_are_trimmed() -> None:
+    text = "\n\n  Samedi  \n\n\n   \nDimanche\n\n"
+    assert parse(text, "plain") == doc(block(p("Samedi"), p(), p("Dimanche")))
+
+
+def test_plain_gets_french_typography_and_nfc() -> None:
+    assert parse("«Cafe\u0301»!", "plain").plain_text == f"«{NBSP}Café{NBSP}»{NBSP}!"
+
+
+# --- relais -----------------------------------------------------------------------------------
+
+
+def test_relais_line_breaks() -> None:
+    assert parse("un\ndeux{br}trois\r\nquatre") == doc(block(p("un"), p("deux"), p("trois"), p("quatre")))
+    assert parse("un{br}{br}deux") == doc(block(p("un"), p(), p("deux")))
+
+
+def test_relais_page_breaks() -> None:
+    expected = doc(block(p("ACCIDENT")), block(p("VERGLAS")))
+    assert parse("ACCIDENT{page}VERGLAS") == expected
+    # {page} alone on its line takes its newlines with it.
+    assert parse("ACCIDENT\n{page}\nVERGLAS") == expected
+    assert parse("ACCIDENT\n  {page}  \nVERGLAS") == expected
+    # Pages with nothing to see are dropped.
+    assert parse("{page}ACCIDENT{page}{page}VERGLAS{page}") == expected
+
+
+def test_relais_styles() -> None:
+    assert parse("a {b}gras{/b} b") == doc(block(p("a ", Span("gras", BOLD), " b")))
+    assert parse("{clignote}Alerte{/clignote}") == doc(block(p(Span("Alerte", FLASH))))
+
+
+@pytest.mark.parametrize(
+    ("name", "colour"),
+    [
+        ("rouge", "red"),
+        ("ambre", "amber"),
+        ("jaune", "yellow"),
+        ("vert", "green"),
+        ("bleu", "blue"),
+        ("blanc", "white"),
+        ("noir", "black"),
+        ("orange", "orange"),
+        ("#FF8800", "#ff8800"),
+        ("Rouge", "red"),
+    ],
+)
+def test_relais_colours(name: str, colour: str) -> None:
+    assert parse(f"{{couleur:{name}}}x{{/couleur}}") == doc(block(p(Span("x", Style(colour=colour)))))
+
+
+def test_relais_nesting_and_styles_across_lines() -> None:
+    text = "{couleur:rouge}a{b}b{clignote}c{/clignote}d\ne{/b}f{/couleur}g"
+    assert parse(text) == doc(
+        block(
+            p(Span("a", RED), Span("b", Style(bold=True, colour="red")), Span("c", Style(True, "red", True)),
+              Span("d", Style(bold=True, colour="red"))),
+            p(Span("e", Style(bold=True, colour="red")), Span("f", RED), Span("g")),
+        )
+    )  # fmt: skip
+    inner = "{couleur:rouge}a{couleur:vert}b{/couleur}c{/couleur}"
+    assert parse(inner) == doc(block(p(Span("a", RED), Span("b", Style(colour="green")), Span("c", RED))))
+
+
+def test_relais_alignment_at_the_start_of_a_line() -> None:
+    text = "{centre}Titre\n  {gauche}un\n{b}{droite}deux{/b}\ntrois"
+    assert parse(text) == doc(
+        block(
+            p("Titre", align="center"),
+            p("un", align="left"),
+            p(Span("deux", BOLD), align="right"),
+            p("trois"),
+        )
+    )
+
+
+def test_relais_literal_braces() -> None:
+    assert parse("{{b}} et }}{{").plain_text == "{b} et }{"
+
+
+def test_relais_tags_are_case_insensitive() -> None:
+    assert parse("{B}x{/b}{Couleur:ROUGE}y{/COULEUR}") == doc(block(p(Span("x", BOLD), Span("y", RED))))
+
+
+def test_relais_typography_across_styles() -> None:
+    document = parse("{b}Bonjour{/b}! «{couleur:rouge}ici{/couleur}» l'été")
+    assert document.blocks[0].paragraphs[0].spans == (
+        Span("Bonjour" + NBSP, BOLD),  # an added space takes the style before it
+        Span(f"! «{NBSP}"),
+        Span("ici" + NBSP, RED),
+        Span("» l\u2019été"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "tag", "message"),
+    [
+        ("Bonjour {xx3} ici", 8, "{xx3}", "balise inconnue « {xx3} » à la position 8"),
+        ("ab {b:x}c{/b}", 3, "{b:x}", "balise inconnue « {b:x} » à la position 3"),
+        (
+            "abc {b}x",
+            4,
+            "{b}",
+            "balise « {b} » ouverte à la position 4 et jamais fermée (il manque « {/b} »)",
+        ),
+        ("a{b}{clignote}x{/clignote}", 1, "{b}", "ouverte à la position 1 et jamais fermée"),
+        ("x{/b}", 1, "{/b}", "« {/b} » à la position 1 ne ferme aucune balise"),
+        ("{b}x{/couleur}", 4, "{/couleur}", "ne ferme pas « {b} », ouverte à la position 0"),
+        ("{b}{clignote}x{/b}{/clignote}", 14, "{/b}", "ne ferme pas « {clignote} »"),
+        ("Titre {centre}", 6, "{centre}", "doit être au début d’une ligne"),
+        ("{couleur:violet}x{/couleur}", 0, "{couleur:violet}", "couleur inconnue « violet »"),
+        ("{couleur:#12345}x{/couleur}", 0, "{couleur:#12345}", "couleur inconnue"),
+        ("{couleur}x{/couleur}", 0, "{couleur}", "balise inconnue"),
+        ("a { b", 2, "{", "accolade « { » sans « } » à la position 2"),
+        ("a {b\n}", 2, "{", "sans « } »"),
+        ("a } b", 2, "}", "accolade « } » isolée à la position 2"),
+    ],
+)
+def test_relais_errors(text: str, position: int, tag: str, message: str) -> None:
+    caught = error(text)
+    assert (caught.position, caught.tag) == (position, tag)
+    assert message in str(caught)
+
+
+@pytest.mark.parametrize(("text", "syntax"), [("", "relais"), (" \n ", "plain"), ("{b}{/b}{br}{page}", "relais"),
+                                              ("[nl][np][cf1]", "multi")])  # fmt: skip
+def test_empty_text(text: str, syntax: str) -> None:
+    caught = error(text, syntax)
+    assert (str(caught), caught.position, caught.tag) == ("le texte est vide", 0, None)
+
+
+# --- MULTI ------------------------------------------------------------------------------------
+
+
+def test_multi_traffic_sign() -> None:
+    text = "[jp3][jl3]ACCIDENT[nl]A 40[nl]RALENTIR[np][pt30o0]VERGLAS[nl]PRUDENCE"
+    assert parse(text, "multi") == doc(
+        block(p("ACCIDENT", align="center"), p("A 40", align="center"), p("RALENTIR", align="center"),
+              valign="middle"),
+        block(p("VERGLAS", align="center"), p("PRUDENCE", align="center"), valign="middle", dwell_s=3.0),
+    )  # fmt: skip
+
+
+def test_multi_line_and_page_breaks() -> None:
+    assert parse("A[nl]B[nl2]C[np]D", "multi") == doc(block(p("A"), p("B"), p("C")), block(p("D")))
+    # Leading [nl] place text lower on the sign: they are kept.
+    assert parse("[nl]A", "multi") == doc(block(p(), p("A")))
+    # A pasted newline is a space: MULTI breaks lines with [nl] only.
+    assert parse("A\nB", "multi") == doc(block(p("A B")))
+
+
+@pytest.mark.parametrize(("tag", "align"), [("2", "left"), ("3", "center"), ("4", "right"), ("5", "justify"),
+                                            ("1", None), ("", None)])  # fmt: skip
+def test_multi_line_justification(tag: str, align: str | None) -> None:
+    assert parse(f"[jl4]A[nl][jl{tag}]B", "multi").blocks[0].paragraphs[1].align == align
+
+
+def test_multi_line_justification_lasts_until_changed() -> None:
+    document = parse("A[jl3]B[nl]C[np]D[nl][jl4]E[jl2]F[nl]G", "multi")
+    aligns = [[paragraph.align for paragraph in b.paragraphs] for b in document.blocks]
+    # Mid-line, [jl3] applies from the next line on; at the start of a line, to that line.
+    assert aligns == [[None, "center"], ["center", "right", "left"]]
+
+
+@pytest.mark.parametrize(("tag", "valign"), [("2", "top"), ("3", "middle"), ("4", "bottom"), ("1", None)])
+def test_multi_page_justification(tag: str, valign: str | None) -> None:
+    document = parse(f"[jp4]A[np][jp{tag}]B[np]C", "multi")
+    assert [b.valign for b in document.blocks] == ["bottom", valign, valign]
+
+
+def test_multi_page_time() -> None:
+    document = parse("A[np][pt25o5]B[np]C[np][pt]D[np][pt0]E[np][pt7]F", "multi")
+    assert [b.dwell_s for b in document.blocks] == [None, 2.5, 2.5, None, None, 0.7]
+
+
+def test_multi_fonts() -> None:
+    document = parse("[fo1]a[fo2]b[fo3,1234]c[fo]d", "multi")
+    assert document.blocks[0].paragraphs[0].spans == (Span("a"), Span("bc", BOLD), Span("d"))
+
+
+@pytest.mark.parametrize(
+    ("tag", "colour"),
+    [("0", "black"), ("1", "red"), ("2", "yellow"), ("3", "green"), ("4", "blue"), ("5", "blue"),
+     ("6", "red"), ("7", "white"), ("8", "orange"), ("9", "amber"), ("255,136,0", "#ff8800"),
+     ("0,0,0", "#000000")],
+)  # fmt: skip
+def test_multi_colours(tag: str, colour: str) -> None:
+    spans = parse(f"[cf{tag}]x[cf]y", "multi").blocks[0].paragraphs[0].spans
+    assert spans == (Span("x", Style(colour=colour)), Span("y"))
+
+
+def test_multi_flashing() -> None:
+    spans = parse("a[fl]b[/fl]c[fl5o5]d[/fl][fl3o]e[/fl]", "multi").blocks[0].paragraphs[0].spans
+    assert spans == (Span("a"), Span("b", FLASH), Span("c"), Span("de", FLASH))
+
+
+def test_multi_state_across_lines() -> None:
+    document = parse("[cf1][fo2][fl]A[nl]B[/fl][np]C", "multi")
+    both = Style(bold=True, colour="red", flashing=True)
+    assert document == doc(
+        block(p(Span("A", both)), p(Span("B", both))), block(p(Span("C", Style(True, "red"))))
+    )
+
+
+def test_multi_case_literals_and_ignored_tags() -> None:
+    assert parse("[NL]x", "multi") == doc(block(p(), p("x")))
+    assert parse("[[1]] [CF1]x[Cf]", "multi") == doc(block(p("[1] ", Span("x", RED))))
+    assert parse("[sc2]A B[/sc]", "multi") == doc(block(p("A B")))
+
+
+def test_multi_typography() -> None:
+    assert parse("ATTENTION: 50 km/h!", "multi").plain_text == f"ATTENTION{NBSP}: 50{NBSP}km/h{NBSP}!"
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "tag", "message"),
+    [
+        ("[jp3][jl3]ACCI[xx3]", 14, "[xx3]", "balise inconnue « [xx3] » à la position 14"),
+        ("AB [g1]", 3, "[g1]", "non prise en charge : Relais n’affiche pas les graphiques"),
+        ("[g1,2,3]A", 0, "[g1,2,3]", "graphiques"),
+        ("A[f1]", 1, "[f1]", "champs variables"),
+        ("A[mvc,1,1,0,texte]", 1, "[mvc,1,1,0,texte]", "texte défilant"),
+        ("[tr1,1,10,10]A", 0, "[tr1,1,10,10]", "rectangles de texte"),
+        ("[cb1]A", 0, "[cb1]", "couleurs de fond"),
+        ("A[jl6]", 1, "[jl6]", "valeur invalide dans « [jl6] » à la position 1"),
+        ("A[jp5]", 1, "[jp5]", "valeur invalide"),
+        ("A[cf10]", 1, "[cf10]", "valeur invalide"),
+        ("A[cf256,0,0]", 1, "[cf256,0,0]", "valeur invalide"),
+        ("A[cf1,2]", 1, "[cf1,2]", "balise inconnue"),
+        ("A[fl]B", 1, "[fl]", "balise « [fl] » ouverte à la position 1 et jamais fermée"),
+        ("[fl]A[fl]B[/fl]", 5, "[fl]", "clignote déjà depuis la position 0"),
+        ("A[/fl]", 1, "[/fl]", "ne ferme aucun « [fl] »"),
+        ("A [nl", 2, "[", "crochet « [ » sans « ] » à la position 2"),
+        ("A ] B", 2, "]", "crochet « ] » isolé à la position 2"),
+    ],
+)
+def test_multi_errors(text: str, position: int, tag: str, message: str) -> None:
+    caught = error(text, "multi")
+    assert (caught.position, caught.tag) == (position, tag)
+    assert message in str(caught)
+
+
+def test_error_positions_count_from_the_start_of_the_text() -> None:
+    assert error("\n\n  ab{zz}").position == 6
+    assert error("  \n A[zz]", "multi").position == 5
+
+
+# --- plain_text round trips --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "syntax"),
+    [
+        ("Fête de Noël « place Bernard » samedi — vin chaud 2 €", "relais"),
+        ("{centre}{b}Fête{/b} de Noël\n{couleur:rouge}samedi{/couleur}{br}{br}21 h 30", "relais"),
+        ("ACCIDENT{page}VERGLAS\nPRUDENCE", "relais"),
+        ("[jp3][jl3]ACCIDENT[nl]A 40[nl]RALENTIR[np][pt30o0]VERGLAS[nl]PRUDENCE", "multi"),
+        ("Samedi\n\nDimanche: marché!", "plain"),
+    ],
+)
+def test_plain_text_round_trip(text: str, syntax: str) -> None:
+    document = parse(text, syntax)
+    again = parse(document.plain_text, "plain")
+    assert again.plain_text == document.plain_text
+    assert all(span.style == PLAIN for b in again.blocks for par in b.paragraphs for span in par.spans)
+
+
+def test_plain_text() -> None:
+    assert parse("{b}ACCIDENT{/b}{page}VERGLAS\nPRUDENCE").plain_text == "ACCIDENT\n\nVERGLAS\nPRUDENCE"
+    assert parse("Bonjour tout le monde").plain_text == parse("Bonjour tout le monde", "plain").plain_text
