@@ -4,6 +4,10 @@ A panel is in a public place and its network is not trusted: anything that is no
 controller's key, addressed to this panel, newer than what is shown and not expired is refused, and
 the panel keeps showing its last good content. That content is kept on disk, so a panel that reboots
 without a network shows it again before it even tries the broker.
+
+An item has pages, shown in turn, and pages may flash: a rotation thread follows the schedule of
+``panel_agent.rotation`` and redraws only when the frame actually changes, since every redraw of an
+e-paper panel flickers and wears it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from PIL import Image
 import relais
 from panel_agent.backends import Backend, create_backend
 from panel_agent.config import AgentConfig
+from panel_agent.rotation import Step, step_at
 from panel_agent.store import PayloadStore
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
@@ -34,6 +39,15 @@ SCREENSHOT_MAX_SIZE = (400, 300)
 STOP_PUBLISH_TIMEOUT_S = 2.0
 COMMAND_REFRESH = "refresh"
 COMMAND_SCREENSHOT = "screenshot"
+FIRST_STEP = Step(page_index=0, flash_phase=0)
+
+
+@dataclass(frozen=True)
+class _Picture:
+    """A frame decoded once per item, with the hash that tells whether it is already on the panel."""
+
+    content_hash: str
+    image: Image.Image
 
 
 @dataclass(frozen=True)
@@ -42,8 +56,11 @@ class _Shown:
 
     sealed: wire.Sealed
     item: wire.DisplayItem | None  # None: the controller asked for a blank panel
-    frame: wire.Frame  # the item's frame, or a black frame of the panel's size
-    image: Image.Image
+    pages: tuple[wire.Page, ...]  # the item's pages, or one still black page of the panel's size
+    pictures: tuple[tuple[_Picture, ...], ...]  # [page_index][flash_phase], as in rotation.Step
+
+    def picture(self, step: Step) -> _Picture:
+        return self.pictures[step.page_index][step.flash_phase]
 
 
 def _logged(callback: Callable[..., None]) -> Callable[..., None]:
@@ -74,16 +91,24 @@ def screenshot_png(frame: wire.Frame, image: Image.Image) -> bytes:
 class PanelAgent:
     """One panel: ``start()`` shows the stored content then connects; ``stop()`` says goodbye.
 
-    paho's callbacks run in paho's network thread; ``_lock`` serialises everything that reads or
-    changes what is shown, so a command never sees a half-applied display.
+    paho's callbacks run in paho's network thread and the rotation in its own; ``_lock`` serialises
+    everything that reads or changes what is shown, including every ``backend.display()`` call, so a
+    command never sees a half-applied display and a backend is never driven from two threads at once.
+    ``clock`` is wall time (expiry, reports); ``monotonic`` times the rotation and the uptime.
     """
 
     def __init__(
-        self, config: AgentConfig, *, clock: Callable[[], float] = time.time, backend: Backend | None = None
+        self,
+        config: AgentConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        backend: Backend | None = None,
     ) -> None:
         self.config = config
         self.panel_id = config.panel_id
         self._clock = clock
+        self._monotonic = monotonic
         self.backend = backend or create_backend(
             config.backend_name, config.backend_settings, panel_id=config.panel_id
         )
@@ -97,11 +122,16 @@ class PanelAgent:
         self.events_topic = topics.events(self.panel_id)
         self._lock = threading.RLock()
         self._shown: _Shown | None = None
+        self._shown_since = 0.0  # monotonic time at which the first page of _shown went up
+        self._on_screen: str | None = None  # content hash of the frame on the panel, None if unknown
+        self._rotation_changed = threading.Condition(self._lock)
+        self._rotation: threading.Thread | None = None
+        self._stopping = False
         # Commands have their own counter, in memory only: a command is not retained and expires
         # quickly, so after a restart the expiry alone bounds a replay of a harmless refresh.
         self._command_seq = 0
         self._client: mqtt.Client | None = None
-        self._started = time.monotonic()
+        self._started = monotonic()
 
     @property
     def applied_seq(self) -> int:
@@ -113,18 +143,20 @@ class PanelAgent:
 
     def start(self) -> None:
         """Show the stored content first (the broker may be unreachable for hours), then connect."""
-        self._started = time.monotonic()
+        self._started = self._monotonic()
         with self._lock:
             stored = self.store.load()
             if stored is not None:
                 try:
-                    shown = self._decode(stored)
-                    self.backend.display(shown.image)
+                    self._begin(self._decode(stored))
                 except Exception as exc:
                     log.warning("not showing the stored content %s: %s", self.store.path, exc)
                 else:
-                    self._shown = shown
                     log.info("showing the stored content (seq %d)", stored.seq)
+            self._rotation = threading.Thread(
+                target=self._rotate, name=f"relais-rotation-{self.panel_id}", daemon=True
+            )
+            self._rotation.start()
         ca_file = str(self.config.ca_file) if self.config.ca_file else None
         client = new_client(f"relais-panel-{self.panel_id}", self.config.broker_url, ca_file=ca_file)
         offline = wire.offline_state(self.panel_id, int(self._clock()))
@@ -137,9 +169,14 @@ class PanelAgent:
         connect_in_background(client, self.config.broker_url)
 
     def stop(self) -> None:
-        """Publish the offline state ourselves: the broker sends the last will only if we vanish."""
+        """Stop the rotation, then publish the offline state ourselves: the last will is only for vanishing."""
         with self._lock:
             client, self._client = self._client, None
+            rotation, self._rotation = self._rotation, None
+            self._stopping = True
+            self._rotation_changed.notify_all()
+        if rotation is not None:
+            rotation.join()  # before backend.close(): no display() on a closed backend
         if client is not None:
             offline = wire.offline_state(self.panel_id, int(self._clock()))
             info = client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
@@ -173,13 +210,12 @@ class PanelAgent:
                 self._refuse(wire.KIND_DESIRED, self.desired_topic, exc)
                 return
             try:
-                self.backend.display(shown.image)
+                self._begin(shown)
             except Exception as exc:
                 log.exception("the backend could not display seq %d", sealed.seq)
                 failure = wire.WireError("display-failed", str(exc))
                 self._refuse(wire.KIND_DESIRED, self.desired_topic, failure)
                 return
-            self._shown = shown
             log.info("showing item %s (seq %d)", shown.item.item_id if shown.item else "<blank>", sealed.seq)
             try:
                 self.store.save(payload)
@@ -220,7 +256,8 @@ class PanelAgent:
             if command == COMMAND_REFRESH:
                 if self._shown is not None:
                     try:
-                        self.backend.display(self._shown.image)
+                        step, _ = step_at(self._shown.pages, self._elapsed_ms())
+                        self._show(self._shown.picture(step), force=True)
                     except Exception as exc:
                         log.exception("the backend could not refresh the display")
                         details.update(ok=False, reason="display-failed", detail=str(exc))
@@ -236,16 +273,96 @@ class PanelAgent:
             self._publish_event(wire.EVENT_ACK, details)
 
     def _decode(self, sealed: wire.Sealed) -> _Shown:
-        """Turn a desired message into an image of exactly the panel's size, or raise."""
+        """Decode every frame of a desired message, each of exactly the panel's size, or raise.
+
+        All at once, before anything is shown: a payload with one bad page is refused whole rather than
+        failing in the middle of the rotation, and the rotation never decodes a PNG on its schedule.
+        A frame used several times is decoded once.
+        """
         item = sealed.desired_item()
         if item is None:
             image = Image.new("RGB", (self.backend.width, self.backend.height), "black")
-            return _Shown(sealed, None, wire.Frame.from_image(image), image)
-        image = item.frame.image()
-        if image.size != (self.backend.width, self.backend.height):
-            sizes = f"{image.width}x{image.height}, the panel is {self.backend.width}x{self.backend.height}"
-            raise wire.WireError("wrong-size", f"frame is {sizes}")
-        return _Shown(sealed, item, item.frame, image)
+            frame = wire.Frame.from_image(image)
+            # Any dwell will do: a single page that does not flash never changes.
+            blank = wire.Page(frame, wire.MAX_DWELL_MS)
+            return _Shown(sealed, None, (blank,), ((_Picture(frame.content_hash, image),),))
+        decoded: dict[str, _Picture] = {}
+
+        def picture(number: int, frame: wire.Frame) -> _Picture:
+            if frame.content_hash not in decoded:
+                image = frame.image()
+                if image.size != (self.backend.width, self.backend.height):
+                    panel = f"{self.backend.width}x{self.backend.height}"
+                    raise wire.WireError(
+                        "wrong-size",
+                        f"page {number} frame is {image.width}x{image.height}, the panel is {panel}",
+                    )
+                decoded[frame.content_hash] = _Picture(frame.content_hash, image)
+            return decoded[frame.content_hash]
+
+        pictures = tuple(
+            tuple(picture(number, frame) for frame in (page.frame, page.flash_frame) if frame is not None)
+            for number, page in enumerate(item.pages, start=1)
+        )
+        return _Shown(sealed, item, item.pages, pictures)
+
+    # --- the rotation -----------------------------------------------------------------------------
+
+    def _begin(self, shown: _Shown) -> None:
+        """Show the first page of ``shown`` now and restart the rotation on it; raise if the backend fails.
+
+        The first page's dwell counts from when it is up, after a possibly slow e-paper refresh.
+        """
+        self._show(shown.picture(FIRST_STEP))
+        self._shown = shown
+        self._shown_since = self._monotonic()
+        self._rotation_changed.notify_all()
+
+    def _show(self, picture: _Picture, *, force: bool = False) -> None:
+        """Display ``picture`` unless it is on the panel already; ``force`` is for an explicit refresh."""
+        if not force and picture.content_hash == self._on_screen:
+            return
+        self._on_screen = None
+        try:
+            self.backend.display(picture.image)
+        except Exception:
+            # What the panel shows is unknown now: the rotation puts back the frame that is due.
+            self._rotation_changed.notify_all()
+            raise
+        self._on_screen = picture.content_hash
+
+    def _elapsed_ms(self) -> int:
+        """Time since the first page of ``_shown`` went up, the input of the rotation schedule."""
+        return int((self._monotonic() - self._shown_since) * 1000)
+
+    def _rotate(self) -> None:
+        """The rotation thread: show each change of the current item when it is due, until stop().
+
+        It sleeps until the next change, or until a new item, a failed display elsewhere or stop() wakes
+        it. A display that fails here is logged and the next change tried in its turn: the thread must
+        outlive a flaky panel.
+        """
+        with self._lock:
+            while not self._stopping:
+                shown = self._shown
+                timeout_s: float | None = None
+                if shown is not None:
+                    elapsed_ms = self._elapsed_ms()
+                    step, wait_ms = step_at(shown.pages, elapsed_ms)
+                    try:
+                        self._show(shown.picture(step))
+                    except Exception:
+                        log.exception(
+                            "the backend could not display page %d (flash phase %d) of seq %d",
+                            step.page_index + 1,
+                            step.flash_phase,
+                            shown.sealed.seq,
+                        )
+                    if wait_ms is not None:
+                        # Until the change itself, however long the display took: no drift.
+                        change_at = self._shown_since + (elapsed_ms + wait_ms) / 1000
+                        timeout_s = max(change_at - self._monotonic(), 0.0)
+                self._rotation_changed.wait(timeout_s)
 
     def _refuse(self, kind: str, topic: str, exc: Exception) -> None:
         """Log and report a refusal; what is shown and stored stays as it was."""
@@ -259,7 +376,11 @@ class PanelAgent:
     # --- what the panel reports -----------------------------------------------------------------
 
     def current_state(self) -> wire.PanelState:
-        """The online state, with a screenshot of what is shown now."""
+        """The online state, with a screenshot of the item's first page.
+
+        The first page whatever page is up: it is what the controller's preview shows, and a screenshot
+        that depended on the moment of the report would make the controller's view flicker between pages.
+        """
         with self._lock:
             shown = self._shown
             return wire.PanelState(
@@ -270,8 +391,10 @@ class PanelAgent:
                 content_hash=shown.item.content_hash if shown and shown.item else None,
                 applied_seq=shown.sealed.seq if shown else 0,
                 agent_version=relais.__version__,
-                uptime_s=int(time.monotonic() - self._started),
-                screenshot_png=screenshot_png(shown.frame, shown.image) if shown else None,
+                uptime_s=int(self._monotonic() - self._started),
+                screenshot_png=(
+                    screenshot_png(shown.pages[0].frame, shown.picture(FIRST_STEP).image) if shown else None
+                ),
             )
 
     def _publish_state(self) -> None:

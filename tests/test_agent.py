@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image, ImageDraw
 
 from panel_agent.agent import PanelAgent, screenshot_png
-from panel_agent.backends import create_backend
+from panel_agent.backends import Backend, create_backend
 from panel_agent.backends.simulated import SimulatedBackend
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.store import PayloadStore
@@ -50,6 +50,13 @@ def picture(seq: int) -> Image.Image:
     return image
 
 
+def page(
+    image: Image.Image, dwell_ms: int, flash: Image.Image | None = None, flash_ms: int = 500
+) -> wire.Page:
+    flash_frame = None if flash is None else wire.Frame.from_image(flash)
+    return wire.Page(wire.Frame.from_image(image), dwell_ms, flash_frame, flash_ms)
+
+
 def desired(
     key: Ed25519PrivateKey,
     panel_id: str,
@@ -59,12 +66,22 @@ def desired(
     issued_at: int | None = None,
     ttl: int = 3600,
 ) -> bytes:
+    """A single-page item of ``image``, or a blank panel for None."""
+    pages = None if image is None else (page(image, 5000),)
+    return desired_pages(key, panel_id, seq, pages, issued_at=issued_at, ttl=ttl)
+
+
+def desired_pages(
+    key: Ed25519PrivateKey,
+    panel_id: str,
+    seq: int,
+    pages: tuple[wire.Page, ...] | None,
+    *,
+    issued_at: int | None = None,
+    ttl: int = 3600,
+) -> bytes:
     issued = int(time.time()) if issued_at is None else issued_at
-    item = (
-        None
-        if image is None
-        else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", (wire.Page(wire.Frame.from_image(image), 5000),))
-    )
+    item = None if pages is None else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", pages)
     return wire.seal(
         key,
         kind=wire.KIND_DESIRED,
@@ -200,6 +217,56 @@ def is_event(name: str, **details: Any) -> Callable[[wire.PanelEvent], bool]:
     return lambda e: e.event == name and all(e.details.get(k) == v for k, v in details.items())
 
 
+class RecordingBackend(Backend):
+    """A panel that remembers every display() call and when it came, and fails when told to."""
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
+        return dict(settings)
+
+    def __init__(self, settings: Mapping[str, Any], *, panel_id: str) -> None:
+        self.width, self.height = WIDTH, HEIGHT
+        self.failures = 0  # how many of the next display() calls fail
+        self._calls: list[tuple[float, bytes]] = []
+        self._lock = threading.Lock()
+
+    def display(self, image: Image.Image) -> None:
+        with self._lock:
+            if self.failures:
+                self.failures -= 1
+                raise OSError("the panel does not answer")
+            self._calls.append((time.monotonic(), image.convert("RGB").tobytes()))
+
+    def shown(self) -> list[bytes]:
+        """The pixels of each image displayed, in order."""
+        with self._lock:
+            return [pixels for _, pixels in self._calls]
+
+    def times(self) -> list[float]:
+        with self._lock:
+            return [at for at, _ in self._calls]
+
+
+def pixels(image: Image.Image) -> bytes:
+    return image.convert("RGB").tobytes()
+
+
+@pytest.fixture
+def recorder() -> RecordingBackend:
+    return RecordingBackend({}, panel_id="recording")
+
+
+@pytest.fixture
+def recorded_agent(config: AgentConfig, recorder: RecordingBackend) -> Iterator[PanelAgent]:
+    """A started agent on a recording backend; tests hand it payloads directly."""
+    running = PanelAgent(config, backend=recorder)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 # --- in process, with the broker -----------------------------------------------------------------
 
 
@@ -298,6 +365,103 @@ def test_a_bad_payload_is_refused_and_the_panel_keeps_its_content(
     assert screen(config).read_bytes() == png
     assert same_pixels(screen(config), good)
     assert agent.store.path.read_bytes() == stored
+
+
+def test_the_pages_of_an_item_take_turns_on_the_panel(
+    agent: PanelAgent, config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+) -> None:
+    first, second = picture(11), picture(12)
+    payload = desired_pages(signing_key, config.panel_id, 1, (page(first, 600), page(second, 600)))
+    watcher.publish(TOPICS.desired(config.panel_id), payload, retain=True)
+
+    wait_for(lambda: same_pixels(screen(config), first), "page 1", timeout=3)
+    wait_for(lambda: same_pixels(screen(config), second), "page 2", timeout=3)
+    # The screenshot is the first page whichever is up, as the controller's preview shows it.
+    assert agent.current_state().screenshot_png == wire.Frame.from_image(first).png
+    wait_for(lambda: same_pixels(screen(config), first), "page 1 again", timeout=3)
+    item_hash = wire.unseal(payload, signing_key.public_key()).desired_item().content_hash
+    watcher.wait_event(is_event(wire.EVENT_DISPLAYED, content_hash=item_hash, seq=1), "the displayed event")
+
+
+def test_a_single_page_is_displayed_exactly_once(
+    recorded_agent: PanelAgent,
+    recorder: RecordingBackend,
+    config: AgentConfig,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, (page(picture(1), 500),)))
+    time.sleep(1.0)
+    assert recorder.shown() == [pixels(picture(1))]
+
+
+def test_a_flashing_page_alternates_its_two_frames(
+    recorded_agent: PanelAgent,
+    recorder: RecordingBackend,
+    config: AgentConfig,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    steady, flash = picture(1), picture(2)
+    pages = (page(steady, 5000, flash=flash, flash_ms=200),)
+    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages))
+
+    wait_for(lambda: len(recorder.shown()) >= 5, "five displays", timeout=3)
+    assert recorder.shown()[:5] == [pixels(steady), pixels(flash)] * 2 + [pixels(steady)]
+    times = recorder.times()
+    assert 0.75 <= times[4] - times[0] < 1.5  # every 200 ms
+
+
+def test_a_new_item_restarts_the_rotation_at_its_first_page(
+    recorded_agent: PanelAgent,
+    recorder: RecordingBackend,
+    config: AgentConfig,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    old = (page(picture(1), 500), page(picture(2), 500))
+    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, old))
+    wait_for(lambda: len(recorder.shown()) == 2, "the old item's page 2", timeout=3)
+
+    new = (page(picture(3), 500), page(picture(4), 500))
+    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 2, new))
+    assert recorder.shown()[-1] == pixels(picture(3))  # at once, not at the old item's next change
+    wait_for(lambda: len(recorder.shown()) == 4, "the new item's page 2", timeout=3)
+    assert recorder.shown()[-1] == pixels(picture(4))
+    times = recorder.times()
+    assert times[3] - times[2] >= 0.45  # page 1 had its whole dwell
+
+
+def test_a_failed_display_in_the_rotation_is_logged_and_the_rotation_goes_on(
+    recorded_agent: PanelAgent,
+    recorder: RecordingBackend,
+    config: AgentConfig,
+    signing_key: Ed25519PrivateKey,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pages = (page(picture(1), 500), page(picture(2), 500))
+    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages))
+    recorder.failures = 1  # page 2
+
+    wait_for(lambda: len(recorder.shown()) == 2, "page 1 after the failed page 2", timeout=3)
+    assert recorder.shown() == [pixels(picture(1))] * 2
+    assert "could not display page 2 (flash phase 0) of seq 1" in caplog.text
+
+
+def test_the_rotation_follows_the_injected_monotonic_clock_without_replaying_missed_pages(
+    config: AgentConfig, recorder: RecordingBackend, signing_key: Ed25519PrivateKey
+) -> None:
+    now = [1000.0]
+    agent = PanelAgent(config, backend=recorder, monotonic=lambda: now[0])
+    agent.start()
+    try:
+        pages = (page(picture(1), 500), page(picture(2), 500))
+        agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages))
+        time.sleep(0.6)  # longer than the dwell, but the agent's clock stands still
+        assert recorder.shown() == [pixels(picture(1))]
+
+        now[0] += 10 * 24 * 3600 + 0.6  # ten days on (a suspended board): page 2 is up
+        wait_for(lambda: len(recorder.shown()) == 2, "page 2", timeout=3)
+        assert recorder.shown() == [pixels(picture(1)), pixels(picture(2))]
+    finally:
+        agent.stop()
 
 
 def test_commands_are_acknowledged_and_replays_refused(
