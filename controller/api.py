@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -12,9 +14,13 @@ from controller.auth import Unauthorized, require_token
 from controller.context import get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
-from controller.messages import list_messages, queue_message
+from controller.messages import list_messages, parse_content, queue_message, render_for, stored_content
 from controller.outbox import seal_command
-from controller.panels import panel_statuses, register_panel
+from controller.panels import get_panels, panel_statuses, register_panel
+from controller.rendering.layouts import load_layouts
+from controller.rendering.pictograms import PICTOGRAMS
+from controller.rendering.preview import preview_png
+from controller.rendering.profiles import ProfileError, get_profile, load_profiles
 from controller.status import recent_events
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -100,7 +106,7 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
     row = get_db().execute("select screenshot from panel_status where panel_id = ?", [panel_id]).fetchone()
     if row is None or row[0] is None:
         return error(404, "no-screenshot", f"panel {panel_id!r} has not reported what it shows yet")
-    return Response(row[0], mimetype="image/png", headers={"Cache-Control": "no-store"})
+    return _png(row[0])
 
 
 @bp.post("/panels/<panel_id>/commands")
@@ -130,6 +136,85 @@ def create_message() -> tuple[Response, int]:
     if link is not None:
         link.flush()
     return jsonify({"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs}), 201
+
+
+def _png(data: bytes) -> Response:
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/messages/<int:message_id>/preview.png")
+@require_token
+def message_preview(message_id: int) -> Response:
+    """What a queued message looks like on one panel, as the panel will show it."""
+    panel_id = request.args.get("panel")
+    if not panel_id:
+        raise FieldError("panel", "is required: ?panel=<panel id>")
+    panels = get_panels(get_db(), [panel_id])
+    if panel_id not in panels:
+        raise FieldError("panel", f"no panel {panel_id!r}", status=404)
+    content = stored_content(get_db(), message_id)
+    if content is None:
+        raise FieldError("message_id", f"no message {message_id}", status=404)
+    return _png(preview_png(render_for(content, panels[panel_id].profile, panel_id)))
+
+
+@bp.post("/preview.png")
+@require_token
+def draft_preview() -> Response:
+    """A message not yet queued, on one panel (``panel``) or one profile (``profile``): nothing is stored."""
+    data = _json_body()
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object")
+    content = parse_content(data, time.time())
+    panel_id, profile_id = data.get("panel"), data.get("profile")
+    if isinstance(panel_id, str):
+        panels = get_panels(get_db(), [panel_id])
+        if panel_id not in panels:
+            raise FieldError("panel", f"no panel {panel_id!r}", status=422)
+        rendering = render_for(content, panels[panel_id].profile, panel_id)
+    elif isinstance(profile_id, str):
+        try:
+            profile = get_profile(profile_id)
+        except ProfileError as exc:
+            raise FieldError("profile", str(exc), status=422) from None
+        rendering = render_for(content, profile)
+    else:
+        raise FieldError("panel", "give a panel id (panel) or a profile id (profile)")
+    response = _png(preview_png(rendering))
+    response.headers["X-Relais-Pages"] = str(len(rendering.pages))
+    response.headers["X-Relais-Notes"] = quote(" | ".join(rendering.notes))
+    return response
+
+
+@bp.get("/profiles")
+@require_token
+def profiles() -> Response:
+    return jsonify({"profiles": [asdict(profile) for profile in load_profiles().values()]})
+
+
+@bp.get("/layouts")
+@require_token
+def layouts() -> Response:
+    return jsonify(
+        {
+            "layouts": [
+                {
+                    "name": layout.name,
+                    "label": layout.label,
+                    "description": layout.description,
+                    "zones": [zone.content for zone in layout.zones],
+                    "profiles": [profile.id for profile in load_profiles().values() if layout.suits(profile)],
+                }
+                for layout in load_layouts().values()
+            ]
+        }
+    )
+
+
+@bp.get("/pictograms")
+@require_token
+def pictograms() -> Response:
+    return jsonify({"pictograms": [{"name": name, "label": label} for name, label in PICTOGRAMS.items()]})
 
 
 @bp.get("/messages")

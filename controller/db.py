@@ -104,8 +104,39 @@ def _0001_initial(db: Database) -> None:
     db["api_tokens"].create_index(["token_hash"], unique=True)
 
 
+def _0002_profiles_and_layouts(db: Database) -> None:
+    """Panels point at a shipped profile; messages gain what the layouts use."""
+    from controller.rendering.profiles import match_profile
+
+    db["panels"].add_column("profile", str)
+    for row in list(db["panels"].rows):
+        profile = match_profile(row["kind"], row["width"], row["height"], row["colour_mode"])
+        if profile is None:
+            raise RuntimeError(
+                f"panel {row['id']} ({row['kind']} {row['width']}x{row['height']} {row['colour_mode']}) matches "
+                "no shipped profile: add one to controller/rendering/profiles.toml, then start again"
+            )
+        db["panels"].update(row["id"], {"profile": profile.id, "colour_mode": profile.colour_mode})
+    for column, kind in (
+        ("title", str),
+        ("footer", str),
+        ("layout", str),
+        ("pictogram", str),
+        ("qr", str),
+        ("markup", str),
+        ("role", str),
+        ("paging", int),
+        ("image", bytes),
+    ):
+        db["messages"].add_column(column, kind)
+    db.execute(
+        "update messages set title = '', footer = '', layout = 'text', markup = 'plain', role = 'normal', paging = 1"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
+    ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
 ]
 
 

@@ -12,13 +12,11 @@ from sqlite_utils import Database
 
 from controller.clock import iso_utc
 from controller.errors import FieldError
-from controller.rendering import COLOUR_MODES, PanelProfile
+from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
 from relais.wire import check_panel_id
 
-KINDS = ("led", "epaper")
 INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-MAX_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -27,23 +25,31 @@ class Panel:
     name: str
     commune_insee: str
     commune_name: str
-    kind: str
-    width: int
-    height: int
-    colour_mode: str
+    profile_id: str
     location: str
     latitude: float | None
     longitude: float | None
     tags: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        commune = {"insee": data.pop("commune_insee"), "name": data.pop("commune_name")}
-        return {**data, "commune": commune, "tags": list(self.tags)}
-
     @property
     def profile(self) -> PanelProfile:
-        return PanelProfile(self.width, self.height, self.colour_mode)
+        return get_profile(self.profile_id)
+
+    def to_json(self) -> dict[str, Any]:
+        profile = self.profile
+        data = asdict(self)
+        commune = {"insee": data.pop("commune_insee"), "name": data.pop("commune_name")}
+        return {
+            **data,
+            "profile": data.pop("profile_id"),
+            "commune": commune,
+            "tags": list(self.tags),
+            "kind": profile.technology,
+            "width": profile.width,
+            "height": profile.height,
+            "colour_mode": profile.colour_mode,
+            "led_colour": profile.led_colour,
+        }
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Panel:
@@ -52,10 +58,7 @@ class Panel:
             name=row["name"],
             commune_insee=row["commune_insee"],
             commune_name=row["commune_name"] or "",
-            kind=row["kind"],
-            width=row["width"],
-            height=row["height"],
-            colour_mode=row["colour_mode"],
+            profile_id=row["profile"],
             location=row["location"] or "",
             latitude=row["latitude"],
             longitude=row["longitude"],
@@ -87,19 +90,11 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         raise FieldError(
             "commune_insee", f"{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)"
         )
-    kind = _require(data, "kind", str)
-    if kind not in KINDS:
-        raise FieldError("kind", f"must be one of {', '.join(KINDS)}")
-    width = _require(data, "width", int)
-    height = _require(data, "height", int)
-    for field, value in (("width", width), ("height", height)):
-        if not 8 <= value <= MAX_SIDE:
-            raise FieldError(field, f"must be between 8 and {MAX_SIDE} pixels")
-    colour_mode = _require(data, "colour_mode", str)
-    if colour_mode not in COLOUR_MODES:
-        raise FieldError("colour_mode", f"must be one of {', '.join(COLOUR_MODES)}")
-    if (kind == "epaper") != (colour_mode == "bw"):
-        raise FieldError("colour_mode", f"{colour_mode!r} does not suit a {kind} panel")
+    profile_id = _require(data, "profile", str)
+    try:
+        get_profile(profile_id)
+    except ProfileError as exc:
+        raise FieldError("profile", str(exc)) from None
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) and TAG_PATTERN.match(tag) for tag in tags):
         raise FieldError("tags", "must be a list of lower-case words such as 'entree-de-ville'")
@@ -116,10 +111,7 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         name=name,
         commune_insee=insee,
         commune_name=str(data.get("commune_name") or ""),
-        kind=kind,
-        width=width,
-        height=height,
-        colour_mode=colour_mode,
+        profile_id=profile_id,
         location=str(data.get("location") or ""),
         latitude=coordinates[0],
         longitude=coordinates[1],
@@ -131,9 +123,17 @@ def register_panel(db: Database, data: dict[str, Any], now: float | None = None)
     panel = validate_panel(data)
     if db["panels"].count_where("id = ?", [panel.id]):
         raise FieldError("id", f"a panel {panel.id!r} already exists", status=409)
+    profile = panel.profile
+    row = asdict(panel)
+    row["profile"] = row.pop("profile_id")
     db["panels"].insert(
         {
-            **asdict(panel),
+            **row,
+            # Kept beside the profile id so that fleet queries can filter by kind and size in SQL.
+            "kind": profile.technology,
+            "width": profile.width,
+            "height": profile.height,
+            "colour_mode": profile.colour_mode,
             "tags": json.dumps(list(panel.tags), ensure_ascii=False),
             "created_at": int(now if now is not None else time.time()),
             "last_seq": 0,

@@ -35,7 +35,7 @@ def agent_config_text(
         "[backend]",
         'name = "simulated"',
         f"output_dir = {_toml_string(str(screens_dir))}",
-        f"width = {panel.width}",
-        f"height = {panel.height}",
+        f"width = {panel.profile.width}",
+        f"height = {panel.profile.height}",
     ]
     return "\n".join(lines) + "\n"

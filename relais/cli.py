@@ -94,10 +94,7 @@ def cmd_panel_add(args: argparse.Namespace) -> int:
         "name": args.name,
         "commune_insee": args.commune_insee,
         "commune_name": args.commune_name,
-        "kind": args.kind,
-        "width": args.width,
-        "height": args.height,
-        "colour_mode": args.colour_mode,
+        "profile": args.profile,
         "location": args.location,
         "latitude": args.latitude,
         "longitude": args.longitude,
@@ -105,9 +102,7 @@ def cmd_panel_add(args: argparse.Namespace) -> int:
     }
     with transaction(db):
         panel = register_panel(db, data)
-    print(
-        f"panel {panel.id} registered ({panel.width}x{panel.height} {panel.colour_mode}, {panel.commune_insee})"
-    )
+    print(f"panel {panel.id} registered ({panel.profile.label}, commune {panel.commune_insee})")
     return 0
 
 
@@ -120,9 +115,7 @@ def cmd_panel_list(args: argparse.Namespace) -> int:
         return 0
     for panel in statuses:
         state = "online " if panel["online"] else "offline"
-        print(
-            f"{panel['id']:<28} {state} {panel['width']}x{panel['height']} {panel['colour_mode']:<6} {panel['name']}"
-        )
+        print(f"{panel['id']:<28} {state} {panel['profile']:<22} {panel['name']}")
     return 0
 
 
@@ -148,6 +141,59 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from controller.auth import create_token
 
     print(create_token(_open_db(args), args.name))
+    return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from controller.rendering.catalogue import profiles_table
+
+    print(profiles_table())
+    return 0
+
+
+def cmd_layouts(args: argparse.Namespace) -> int:
+    from controller.rendering.catalogue import layouts_table
+
+    print(layouts_table(args.profile))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render without a database or a broker: for designers, and to check a text before queuing it."""
+    import time
+
+    from controller.messages import parse_content, render_for
+    from controller.rendering.preview import preview_png
+    from controller.rendering.profiles import get_profile
+
+    data: dict[str, Any] = {
+        "text": args.text,
+        "title": args.title,
+        "footer": args.footer,
+        "layout": args.layout,
+        "pictogram": args.pictogram,
+        "qr": args.qr,
+        "markup": args.markup,
+        "role": args.role,
+        "paging": not args.no_paging,
+    }
+    if args.image is not None:
+        import base64
+
+        data["image"] = base64.b64encode(args.image.read_bytes()).decode("ascii")
+    rendering = render_for(parse_content(data, time.time()), get_profile(args.profile))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for number, page in enumerate(rendering.pages, start=1):
+        (args.out / f"page-{number}.png").write_bytes(page.frame.png)
+        if page.flash_frame is not None:
+            (args.out / f"page-{number}-flash.png").write_bytes(page.flash_frame.png)
+        lines = page.text.replace("\n", " / ")
+        flashing = ", clignote" if page.flash_frame else ""
+        print(f"page {number}/{len(rendering.pages)}: {page.dwell_s:g} s{flashing} | {lines}")
+    (args.out / "preview.png").write_bytes(preview_png(rendering))
+    for note in rendering.notes:
+        print(f"note: {note}")
+    print(f"{len(rendering.pages)} page(s) written to {args.out} (page-N.png native, preview.png)")
     return 0
 
 
@@ -199,11 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True, help="a name people recognise, e.g. 'Mairie — hall'")
     add.add_argument("--commune-insee", required=True, help="the commune's INSEE code, e.g. 01053")
     add.add_argument("--commune-name", default="", help="the commune's name")
-    add.add_argument("--kind", required=True, choices=["led", "epaper"], help="panel technology")
-    add.add_argument("--width", type=int, required=True, help="width in pixels")
-    add.add_argument("--height", type=int, required=True, help="height in pixels")
     add.add_argument(
-        "--colour-mode", required=True, choices=["amber", "red", "rgb", "bw"], help="LED colour or e-paper bw"
+        "--profile", required=True, help="the panel's profile, e.g. led-amber-192x64 (relais profiles)"
     )
     add.add_argument("--location", default="", help="where it stands, in words")
     add.add_argument("--latitude", type=float, default=None, help="WGS84 latitude")
@@ -218,6 +261,36 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_argument(agent_config)
     agent_config.add_argument("--id", required=True, help="the panel's id")
     agent_config.add_argument("--broker-url", required=True, help="the broker URL the panel connects to")
+
+    command("profiles", cmd_profiles, "List the shipped panel profiles (sizes, colours, legibility).")
+    layouts = command("layouts", cmd_layouts, "List the shipped layouts and which profiles they suit.")
+    layouts.add_argument("--profile", default=None, help="only the layouts that suit this profile")
+    render = command(
+        "render", cmd_render, "Render a message for a profile into PNG files, without publishing."
+    )
+    render.add_argument("--profile", required=True, help="profile id (relais profiles)")
+    render.add_argument("--layout", default="text", help="layout name (relais layouts; default text)")
+    render.add_argument("--text", required=True, help="the message body, with markup")
+    render.add_argument("--title", default="", help="title, for layouts that have one")
+    render.add_argument("--footer", default="", help="footer, for layouts that have one")
+    render.add_argument("--pictogram", default=None, help="pictogram name, for layouts that have one")
+    render.add_argument("--qr", default=None, help="text or link for the QR code (bulletin)")
+    render.add_argument(
+        "--image", type=Path, default=None, help="an image file, for layouts with an image zone"
+    )
+    render.add_argument(
+        "--markup",
+        default="relais",
+        choices=["plain", "relais", "multi"],
+        help="markup of the text (default relais)",
+    )
+    render.add_argument(
+        "--role", default="normal", choices=["normal", "warning", "emergency"], help="colours by role"
+    )
+    render.add_argument(
+        "--no-paging", action="store_true", help="refuse a text that needs more than one page"
+    )
+    render.add_argument("--out", type=Path, required=True, help="folder for page-N.png and preview.png")
 
     token = command("token", lambda _args: 0, "Manage API tokens.")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -238,8 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             print(CONTROLLER_MISSING, file=sys.stderr)
             return 2
         raise
-    except ValueError as exc:
-        # FieldError and config errors: a message for a person, not a traceback.
+    except (ValueError, OSError) as exc:
+        # FieldError, render and config errors, unreadable files: a message for a person, not a traceback.
         print(f"relais {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,9 +10,17 @@ from typing import Any
 from PIL import Image
 
 from controller.demo import DEMO_PANELS
+from controller.rendering.engine import MessageContent, render
+from controller.rendering.profiles import get_profile
 
 # The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
 DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
+
+
+def first_page(text: str, profile_id: str) -> Image.Image:
+    """What the controller renders for a plain message on a profile: page 1 of the default layout."""
+    content = MessageContent(body=text)
+    return render(content, get_profile(profile_id)).pages[0].frame.image()
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0, interval: float = 0.05) -> Any:

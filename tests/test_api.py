@@ -28,9 +28,10 @@ def test_panels_list_has_the_status_fields(client: FlaskClient) -> None:
     panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
     led = panels["bourg-entree-nord"]
     assert led["commune"] == {"insee": "01053", "name": "Bourg-en-Bresse"}
-    assert (led["width"], led["height"], led["colour_mode"], led["tags"]) == (
+    assert (led["width"], led["height"], led["profile"], led["led_colour"], led["tags"]) == (
         192,
         64,
+        "led-amber-192x64",
         "amber",
         ["entree-de-ville"],
     )
@@ -83,7 +84,11 @@ def test_sequence_numbers_only_grow(client: FlaskClient) -> None:
         ({"text": "Bonjour", "panels": []}, 400, "panels"),
         ({"text": "Bonjour", "panels": "bourg-entree-nord"}, 400, "panels"),
         ({"text": "Bonjour", "panels": ["bourg-entree-nord", "nulle-part"]}, 422, "panels"),
-        ({"text": "mot " * 200, "panels": ["bourg-entree-nord"]}, 422, "text"),
+        ({"text": "mot " * 200, "panels": ["bourg-entree-nord"], "paging": False}, 422, "text"),
+        ({"text": "Bonjour", "panels": ["bourg-entree-nord"], "layout": "nulle"}, 422, "layout"),
+        ({"text": "Bonjour", "panels": ["bourg-entree-nord"], "markup": "html"}, 400, "markup"),
+        ({"text": "Bonjour [xx3]", "panels": ["bourg-entree-nord"], "markup": "multi"}, 422, "text"),
+        ({"text": "Bonjour", "panels": ["bourg-entree-nord"], "role": "panique"}, 400, "role"),
         (["not", "an", "object"], 400, "body"),
     ],
 )
@@ -101,8 +106,11 @@ def test_bad_messages_get_an_error_naming_the_field_and_leave_no_trace(
 
 
 def test_text_too_long_for_the_panel_says_so_in_french(client: FlaskClient) -> None:
-    response = client.post("/api/v1/messages", json={"text": "mot " * 200, "panels": ["bourg-entree-nord"]})
+    response = client.post(
+        "/api/v1/messages", json={"text": "mot " * 200, "panels": ["bourg-entree-nord"], "paging": False}
+    )
     assert "ne tient pas" in response.json["error"]["message"]
+    assert "pages" in response.json["error"]["message"]
     assert "bourg-entree-nord" in response.json["error"]["message"]
 
 
@@ -132,18 +140,15 @@ def test_panels_can_be_registered_with_field_errors(client: FlaskClient) -> None
         "id": "oyonnax-led",
         "name": "Oyonnax — gare",
         "commune_insee": "01283",
-        "kind": "led",
-        "width": 96,
-        "height": 16,
-        "colour_mode": "red",
+        "profile": "led-red-96x16",
     }
     assert client.post("/api/v1/panels", json=spec).status_code == 201
     again = client.post("/api/v1/panels", json=spec)
     assert again.status_code == 409 and again.json["error"]["field"] == "id"
     bad = client.post("/api/v1/panels", json={**spec, "id": "x2", "commune_insee": "1283"})
     assert bad.status_code == 400 and bad.json["error"]["field"] == "commune_insee"
-    bad = client.post("/api/v1/panels", json={**spec, "id": "x3", "kind": "epaper"})
-    assert bad.status_code == 400 and bad.json["error"]["field"] == "colour_mode"
+    bad = client.post("/api/v1/panels", json={**spec, "id": "x3", "profile": "led-ambre-1x1"})
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "profile"
 
 
 def test_commands_need_the_broker(client: FlaskClient) -> None:

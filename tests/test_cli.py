@@ -49,8 +49,8 @@ def test_every_command_is_documented_in_the_readme(command: tuple[str, ...]) -> 
 
 def test_panel_add_then_list_then_agent_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
-    spec = ["--id", "gex-led", "--name", "Gex — mairie", "--commune-insee", "01173", "--kind", "led"]
-    size = ["--width", "96", "--height", "16", "--colour-mode", "red", "--tag", "mairie"]
+    spec = ["--id", "gex-led", "--name", "Gex — mairie", "--commune-insee", "01173"]
+    size = ["--profile", "led-red-96x16", "--tag", "mairie"]
     assert main(["panel", "add", *data, *spec, *size]) == 0
     assert main(["panel", "list", *data]) == 0
     assert "gex-led" in capsys.readouterr().out
@@ -66,8 +66,8 @@ def test_panel_add_then_list_then_agent_config(tmp_path: Path, capsys: pytest.Ca
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
-    bad = ["--id", "Gex LED", "--name", "x", "--commune-insee", "01173", "--kind", "led"]
-    code = main(["panel", "add", *data, *bad, "--width", "96", "--height", "16", "--colour-mode", "red"])
+    bad = ["--id", "Gex LED", "--name", "x", "--commune-insee", "01173"]
+    code = main(["panel", "add", *data, *bad, "--profile", "led-red-96x16"])
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("relais panel: id:") and "Traceback" not in err

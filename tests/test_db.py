@@ -29,10 +29,11 @@ def test_migrating_again_changes_nothing(tmp_path: Path) -> None:
             "id": "p1",
             "name": "Panneau",
             "commune_insee": "01053",
+            "profile": "led-red-96x16",
             "kind": "led",
             "width": 96,
             "height": 16,
-            "colour_mode": "red",
+            "colour_mode": "mono",
             "created_at": 0,
         }
     )

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.rendering import PanelProfile, render_text
 from relais.broker import port_open
-from tests.helpers import same_pixels, wait_for
+from tests.helpers import first_page, same_pixels, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +52,7 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
         panels = api("/api/v1/panels")["panels"]
         assert [(p["kind"], p["width"], p["height"], p["colour_mode"]) for p in panels] == [
             ("epaper", 800, 480, "bw"),
-            ("led", 192, 64, "amber"),
+            ("led", 192, 64, "mono"),
             ("led", 128, 64, "rgb"),
         ]
         assert {p["commune"]["insee"] for p in panels} == {"01053", "01004"}
@@ -62,7 +61,7 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
         text = "Fête des Lumières « place Bernard » — 8 décembre, 2 € la lanterne"
         api("/api/v1/messages", {"text": text, "panels": [p["id"] for p in panels]})
         for panel in panels:
-            expected = render_text(text, PanelProfile(panel["width"], panel["height"], panel["colour_mode"]))
+            expected = first_page(text, panel["profile"])
             screen = data_dir / "screens" / f"{panel['id']}.png"
             wait_for(lambda s=screen, e=expected: same_pixels(s, e), f"{panel['id']} shows the message", 20)
         page = urllib.request.urlopen(address + "/", timeout=5).read().decode()

@@ -26,11 +26,10 @@ from controller.auth import create_token
 from controller.context import get_db, signing_key
 from controller.panels import get_panels, register_panel
 from controller.provisioning import agent_config_text
-from controller.rendering import PanelProfile, render_text
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
-from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, same_pixels, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, first_page, same_pixels, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -119,10 +118,6 @@ def live(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
         shutdown_app(app)
 
 
-def profile_of(spec: dict) -> PanelProfile:
-    return PanelProfile(spec["width"], spec["height"], spec["colour_mode"])
-
-
 def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -> None:
     for panel_id in ("bourg-entree-nord", "amberieu-mairie", "bourg-place-bernard"):
         live.start_agent(panel_id)
@@ -130,7 +125,7 @@ def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -
     queued = live.post(text, ["bourg-entree-nord", "amberieu-mairie"])
 
     for spec in (DEMO_LED, DEMO_EPAPER):
-        expected = render_text(text, profile_of(spec))
+        expected = first_page(text, spec["profile"])
         wait_for(
             lambda spec=spec, expected=expected: same_pixels(live.screen(spec["id"]), expected), spec["id"]
         )
@@ -152,7 +147,7 @@ def test_a_message_appears_on_every_targeted_panel_pixel_for_pixel(live: Live) -
     assert response.status_code == 200 and response.mimetype == "image/png"
     screenshot_file = live.data_dir / "screenshot.png"
     screenshot_file.write_bytes(response.data)
-    assert same_pixels(screenshot_file, render_text(text, profile_of(DEMO_LED)))
+    assert same_pixels(screenshot_file, first_page(text, DEMO_LED["profile"]))
     # A large e-paper frame comes back as a small copy.
     epaper_shot = live.client.get("/api/v1/panels/amberieu-mairie/screenshot.png")
     screenshot_file.write_bytes(epaper_shot.data)
@@ -202,7 +197,7 @@ def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_it
         )
     text = "Prudence : verglas sur la RD 1083"
     live.post(text, ["bourg-entree-nord"])
-    expected = render_text(text, profile_of(DEMO_LED))
+    expected = first_page(text, DEMO_LED["profile"])
     wait_for(lambda: same_pixels(live.screen("bourg-entree-nord"), expected), "second message shown")
     wait_for(lambda: live.panel("bourg-entree-nord")["up_to_date"], "second message applied")
     with live.app.app_context():
@@ -245,7 +240,7 @@ def test_an_agent_restarted_with_the_network_down_shows_its_stored_content(live:
     agent = live.start_agent("amberieu-mairie")
     text = "Mairie fermée lundi 25 décembre"
     live.post(text, ["amberieu-mairie"])
-    expected = render_text(text, profile_of(DEMO_EPAPER))
+    expected = first_page(text, DEMO_EPAPER["profile"])
     wait_for(lambda: same_pixels(live.screen("amberieu-mairie"), expected), "message shown")
     wait_for(lambda: live.panel("amberieu-mairie")["up_to_date"], "message stored and applied")
     agent.terminate()
@@ -279,7 +274,7 @@ def test_a_message_queued_while_the_broker_is_down_arrives_when_it_is_back(tmp_p
         own.start()
         agent = harness.start_agent("bourg-entree-nord")
         wait_for(
-            lambda: same_pixels(harness.screen("bourg-entree-nord"), render_text(text, profile_of(DEMO_LED))),
+            lambda: same_pixels(harness.screen("bourg-entree-nord"), first_page(text, DEMO_LED["profile"])),
             "shown",
         )
         wait_for(lambda: client.get("/api/v1/panels/bourg-entree-nord").json["published"], "outbox emptied")
