@@ -9,24 +9,22 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from controller.rendering import PanelProfile, render_text
-from relais.wire import KIND_DESIRED, DisplayItem, Frame, Page, seal
+from controller.rendering.engine import MessageContent, render
+from controller.rendering.profiles import get_profile
+from relais.wire import KIND_DESIRED, seal
 
 TEXT = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
-PROFILES = {
-    "LED amber 192x64": PanelProfile(192, 64, "amber"),
-    "LED RGB 128x64": PanelProfile(128, 64, "rgb"),
-    "e-paper b/w 800x480": PanelProfile(800, 480, "bw"),
-}
+PROFILES = ("led-amber-192x64", "led-rgb-128x64", "epaper-bw-800x480", "epaper-bwr-800x480")
 
 
 def main() -> None:
     key = Ed25519PrivateKey.generate()
     now = int(time.time())
     print(f"text: {TEXT!r} ({len(TEXT)} characters)")
-    print(f"{'profile':<22} {'PNG bytes':>10} {'signed payload bytes':>22}")
-    for name, profile in PROFILES.items():
-        frame = Frame.from_image(render_text(TEXT, profile))
+    print(f"{'profile':<22} {'pages':>5} {'PNG bytes':>10} {'signed payload bytes':>22}")
+    for profile_id in PROFILES:
+        rendering = render(MessageContent(body=TEXT), get_profile(profile_id))
+        item = rendering.display_item("msg-1", TEXT)
         payload = seal(
             key,
             kind=KIND_DESIRED,
@@ -34,9 +32,10 @@ def main() -> None:
             seq=now * 1000,
             issued_at=now,
             expires_at=now + 7 * 86400,
-            content={"item": DisplayItem("msg-1", TEXT, (Page(frame, 5000),)).to_json()},
+            content={"item": item.to_json()},
         )
-        print(f"{name:<22} {len(frame.png):>10} {len(payload):>22}")
+        png_bytes = sum(len(page.frame.png) for page in item.pages)
+        print(f"{profile_id:<22} {len(item.pages):>5} {png_bytes:>10} {len(payload):>22}")
 
 
 if __name__ == "__main__":

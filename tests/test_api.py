@@ -9,7 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.context import get_db, signing_key
+from controller.panels import register_panel
+from controller.rendering.engine import render
 from relais import wire
+from tests.helpers import DEMO_LED
 
 
 def test_requests_without_a_valid_token_get_401(app: Flask) -> None:
@@ -168,3 +171,58 @@ def test_json_answers_keep_accents_readable(client: FlaskClient) -> None:
     raw = client.get("/api/v1/panels").get_data(as_text=True)
     assert "Ambérieu-en-Bugey" in raw
     assert json.loads(raw)["panels"][0]["commune"]["name"] == "Ambérieu-en-Bugey"
+
+
+def test_a_draft_preview_is_a_png_and_stores_nothing(app: Flask, client: FlaskClient) -> None:
+    draft = {"text": "Fête de la musique {b}21 juin{/b}", "panel": "bourg-entree-nord"}
+    response = client.post("/api/v1/preview.png", json=draft)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["X-Relais-Pages"] == "1"
+    by_profile = client.post("/api/v1/preview.png", json={"text": "Bonjour", "profile": "epaper-bw-400x300"})
+    assert by_profile.status_code == 200
+    with app.app_context():
+        assert get_db()["messages"].count == 0
+    bad = client.post(
+        "/api/v1/preview.png", json={"text": "Bonjour [g1]", "markup": "multi", "panel": "bourg-entree-nord"}
+    )
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "text"
+    assert client.post("/api/v1/preview.png", json={"text": "Bonjour"}).json["error"]["field"] == "panel"
+
+
+def test_a_queued_message_has_a_preview_per_panel(client: FlaskClient) -> None:
+    queued = client.post(
+        "/api/v1/messages",
+        json={
+            "text": "Zéro alcool au volant",
+            "layout": "pictogram-text",
+            "pictogram": "alcohol",
+            "panels": ["bourg-entree-nord", "amberieu-mairie"],
+        },
+    ).json
+    for panel in ("bourg-entree-nord", "amberieu-mairie"):
+        response = client.get(f"/api/v1/messages/{queued['id']}/preview.png?panel={panel}")
+        assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
+    assert client.get(f"/api/v1/messages/{queued['id']}/preview.png").json["error"]["field"] == "panel"
+    assert client.get("/api/v1/messages/999/preview.png?panel=bourg-entree-nord").status_code == 404
+
+
+def test_rendering_happens_once_per_profile_whatever_the_number_of_panels(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        for number in range(20):
+            register_panel(get_db(), {**DEMO_LED, "id": f"led-{number}"})
+    render.cache_clear()
+    panels = [f"led-{number}" for number in range(20)] + ["amberieu-mairie"]
+    assert (
+        client.post("/api/v1/messages", json={"text": "Marché de Noël", "panels": panels}).status_code == 201
+    )
+    assert render.cache_info().misses == 2
+
+
+def test_choices_are_listed(client: FlaskClient) -> None:
+    assert "led-amber-192x64" in {p["id"] for p in client.get("/api/v1/profiles").json["profiles"]}
+    layouts = {layout["name"]: layout for layout in client.get("/api/v1/layouts").json["layouts"]}
+    assert "epaper-bw-800x480" in layouts["bulletin"]["profiles"]
+    assert "led-amber-192x64" not in layouts["bulletin"]["profiles"]
+    assert "alcohol" in {p["name"] for p in client.get("/api/v1/pictograms").json["pictograms"]}

@@ -93,3 +93,49 @@ def test_data_dir_defaults_to_the_environment(tmp_path: Path, capsys: pytest.Cap
     )
     assert result.stdout.startswith("rls_")
     assert (env_dir / "relais.db").exists()
+
+
+def test_render_writes_native_pages_and_a_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "render",
+            "--profile",
+            "led-amber-96x16",
+            "--markup",
+            "multi",
+            "--out",
+            str(out),
+            "--text",
+            "[jl3]ACCIDENT[np][pt30o0]RALENTIR",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "page 1/2" in printed and "page 2/2: 3 s" in printed
+    assert {path.name for path in out.iterdir()} == {"page-1.png", "page-2.png", "preview.png"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--markup", "multi", "--text", "OK [xx3]"], "position 3"),
+        (["--no-paging", "--text", "mot " * 100], "pages"),
+        (["--text", "☃"], "U+2603"),
+        (["--layout", "nulle", "--text", "x"], "nulle"),
+    ],
+)
+def test_render_errors_are_clear_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    code = main(["render", "--profile", "led-amber-96x16", "--out", str(tmp_path), *arguments])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relais render:") and message in err
+
+
+def test_profiles_and_layouts_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profiles"]) == 0 and "epaper-bwr-800x480" in capsys.readouterr().out
+    assert main(["layouts", "--profile", "led-amber-96x16"]) == 0
+    listed = capsys.readouterr().out
+    assert "alert-line" in listed and "bulletin" not in listed

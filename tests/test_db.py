@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.db import MIGRATIONS, migrate, open_database
+from sqlite_utils import Database
+
+from controller.db import MIGRATIONS, connect, migrate, open_database, transaction
 
 
 def test_a_new_database_gets_every_migration_recorded(tmp_path: Path) -> None:
@@ -42,3 +44,35 @@ def test_migrating_again_changes_nothing(tmp_path: Path) -> None:
     reopened = open_database(tmp_path / "relais.db")
     assert migrate(reopened) == []
     assert reopened["panels"].count == 1
+
+
+def test_panels_of_the_first_schema_get_their_profile(tmp_path: Path) -> None:
+    db = open_database_at(tmp_path / "old.db", "0001_initial")
+    db["panels"].insert(
+        {
+            "id": "p1",
+            "name": "Panneau",
+            "commune_insee": "01053",
+            "kind": "led",
+            "width": 192,
+            "height": 64,
+            "colour_mode": "amber",
+            "created_at": 0,
+        }
+    )
+    db.conn.commit()
+    assert migrate(db) == ["0002_profiles_and_layouts"]
+    assert db["panels"].get("p1")["profile"] == "led-amber-192x64"
+
+
+def open_database_at(path: Path, last: str) -> Database:
+    """A database stopped at an old migration, as an older Relais left it."""
+    db = connect(path)
+    db["_migrations"].create({"name": str, "applied_at": int}, pk="name")
+    for name, migration in MIGRATIONS:
+        with transaction(db):
+            migration(db)
+            db["_migrations"].insert({"name": name, "applied_at": 0})
+        if name == last:
+            return db
+    raise AssertionError(f"no migration {last}")

@@ -56,10 +56,11 @@ def led_look(frame: Image.Image, profile: PanelProfile) -> Image.Image:
 
 def paper_look(frame: Image.Image) -> Image.Image:
     """E-paper is never pure white nor pure black; large panels are shown smaller."""
-    rgb = frame.convert("RGB")
-    lookup = {colour: PAPER_TONES.get(colour, colour) for _, colour in rgb.getcolors(maxcolors=1 << 16) or []}
-    toned = Image.new("RGB", rgb.size)
-    toned.putdata([lookup.get(pixel, pixel) for pixel in rgb.getdata()])
+    toned = frame.copy()
+    palette = toned.getpalette() or []
+    colours = [tuple(palette[index : index + 3]) for index in range(0, len(palette), 3)]
+    toned.putpalette([channel for colour in colours for channel in PAPER_TONES.get(colour, colour)])
+    toned = toned.convert("RGB")
     if toned.width > MAX_PREVIEW_WIDTH:
         toned = toned.resize(
             (MAX_PREVIEW_WIDTH, round(toned.height * MAX_PREVIEW_WIDTH / toned.width)),
