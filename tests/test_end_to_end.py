@@ -26,6 +26,8 @@ from controller.auth import create_token
 from controller.context import get_db, signing_key
 from controller.panels import get_panels, register_panel
 from controller.provisioning import agent_config_text
+from controller.rendering.engine import MessageContent, render
+from controller.rendering.profiles import get_profile
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
@@ -284,3 +286,15 @@ def test_a_message_queued_while_the_broker_is_down_arrives_when_it_is_back(tmp_p
             agent.wait(10)
         shutdown_app(app)
         own.stop()
+
+
+def test_a_long_message_rotates_its_pages_on_the_panel(live: Live) -> None:
+    live.start_agent("bourg-entree-nord")
+    text = "Circulation alternée rue Bourgmayer{page}Déviation par l’avenue Alsace-Lorraine"
+    live.post(text, ["bourg-entree-nord"])
+    rendering = render(MessageContent(body=text), get_profile(DEMO_LED["profile"]))
+    assert len(rendering.pages) == 2
+    for page in (*rendering.pages, rendering.pages[0]):
+        wait_for(
+            lambda page=page: same_pixels(live.screen("bourg-entree-nord"), page.frame.image()), page.text
+        )

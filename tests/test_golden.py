@@ -8,6 +8,7 @@ then look at the changed files before committing them.
 
 from __future__ import annotations
 
+import io
 import os
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,16 @@ def cases() -> list[tuple[str, str, str]]:
     ]
 
 
+def sample_image() -> bytes:
+    """A photo-like picture made here, so the dithering to each palette is part of the reference."""
+    image = Image.radial_gradient("L").resize((160, 120)).convert("RGB")
+    image.paste((200, 40, 30), (20, 20, 70, 60))
+    image.paste((40, 160, 60), (90, 50, 150, 110))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def content_for(layout: str, sample: str) -> MessageContent:
     markup, body = SAMPLES[sample]
     return MessageContent(
@@ -58,6 +69,7 @@ def content_for(layout: str, sample: str) -> MessageContent:
         footer="Préfecture de l’Ain",
         pictogram="alcohol",
         qr="https://www.service-public.fr",
+        image=sample_image() if layout == "image-text" else None,
         layout=layout,
         markup=markup,  # type: ignore[arg-type]
         role="emergency" if layout.startswith("alert") else "normal",
