@@ -32,6 +32,7 @@ EXPECTED_SUITS = {
     "title-body": {p for p in PROFILES if PROFILES[p].height >= 32},
     "alert": {p for p in PROFILES if PROFILES[p].height >= 32},
     "pictogram-text": {p for p in PROFILES if PROFILES[p].height >= 32 and PROFILES[p].width >= 128},
+    "image-text": {p for p in PROFILES if PROFILES[p].height >= 32 and PROFILES[p].width >= 128},
     "bulletin": {
         "epaper-bw-800x480",
         "epaper-bwr-800x480",
