@@ -34,8 +34,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BROKER_URL=None,
         TOPIC_BASE=DEFAULT_TOPIC_BASE,
         MQTT_CLIENT_ID="relais-controller",
-        # How long a panel accepts a desired state; the scheduler re-signs well before that.
-        DESIRED_TTL_S=7 * 24 * 3600,
         SCHEDULER_ENABLED=False,
         JSON_AS_ASCII=False,
     )

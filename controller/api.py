@@ -7,20 +7,24 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from controller import alerts, campaigns
 from controller.auth import Unauthorized, require_token
+from controller.clock import iso_utc
 from controller.context import get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
 from controller.messages import list_messages, parse_content, queue_message, render_for, stored_content
 from controller.outbox import seal_command
 from controller.panels import get_panels, panel_statuses, register_panel
+from controller.publishing import playlist, republish
 from controller.rendering.layouts import load_layouts
 from controller.rendering.pictograms import PICTOGRAMS
 from controller.rendering.preview import preview_png
 from controller.rendering.profiles import ProfileError, get_profile, load_profiles
+from controller.schedule_input import parse_instant
 from controller.status import recent_events
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -126,16 +130,133 @@ def send_command(panel_id: str) -> tuple[Response, int]:
     return jsonify({"panel": panel_id, "command": command, "seq": seq}), 202
 
 
-@bp.post("/messages")
-@require_token
-def create_message() -> tuple[Response, int]:
-    queued = queue_message(
-        get_db(), signing_key(), _json_body(), created_by=g.user, ttl_s=current_app.config["DESIRED_TTL_S"]
-    )
+def _publish() -> None:
+    """Hand what was just sealed to the broker now rather than at the next outbox sweep."""
     link = mqtt_link()
     if link is not None:
         link.flush()
+
+
+@bp.post("/messages")
+@require_token
+def create_message() -> tuple[Response, int]:
+    queued = queue_message(get_db(), signing_key(), _json_body(), created_by=g.user)
+    _publish()
     return jsonify({"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs}), 201
+
+
+def _at() -> float:
+    value = request.args.get("at")
+    if value is None:
+        return time.time()
+    return float(parse_instant({"at": value}, "at") or time.time())
+
+
+@bp.get("/panels/<panel_id>/playlist")
+@require_token
+def panel_playlist(panel_id: str) -> Response:
+    """What the panel shows at ``?at=<ISO 8601>`` (default now), in order, with validity window and dwell."""
+    _one_panel(panel_id)
+    answer = playlist(get_db(), panel_id, _at())
+    for key in ("at", "valid_from", "valid_until"):
+        answer[key] = iso_utc(None if answer[key] is None else int(answer[key]))
+    return jsonify(answer)
+
+
+@bp.post("/alerts")
+@require_token
+def create_alert() -> tuple[Response, int]:
+    db, now = get_db(), time.time()
+    with transaction(db):
+        alert_id, panel_ids = alerts.create_alert(db, _json_body(), created_by=g.user, now=now)
+        republish(db, signing_key(), now=now, panel_ids=panel_ids)
+    _publish()
+    return jsonify(alerts.get_alert(db, alert_id)), 201
+
+
+@bp.get("/alerts/<int:alert_id>")
+@require_token
+def show_alert(alert_id: int) -> Response:
+    return jsonify(alerts.get_alert(get_db(), alert_id))
+
+
+@bp.delete("/alerts/<int:alert_id>")
+@require_token
+def cancel_alert(alert_id: int) -> Response:
+    db, now = get_db(), time.time()
+    with transaction(db):
+        alerts.cancel_alert(db, alert_id, now)
+        republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))
+    _publish()
+    return jsonify(alerts.get_alert(db, alert_id))
+
+
+def _campaign_panels(campaign_id: int) -> list[str]:
+    campaign = campaigns.get_campaign(get_db(), campaign_id)
+    if campaign is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    communes = [commune["insee"] for commune in campaign["communes"]]
+    return [panel.id for panel in get_panels(get_db()).values() if panel.commune_insee in communes]
+
+
+@bp.post("/campaigns")
+@require_token
+def create_campaign() -> tuple[Response, int]:
+    campaign_id = campaigns.create_campaign(get_db(), _json_body(), created_by=g.user, now=time.time())
+    return jsonify(campaigns.get_campaign(get_db(), campaign_id)), 201
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@require_token
+def show_campaign(campaign_id: int) -> Response:
+    found = campaigns.get_campaign(get_db(), campaign_id)
+    if found is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    return jsonify(found)
+
+
+@bp.post("/campaigns/<int:campaign_id>/answers")
+@require_token
+def answer_campaign(campaign_id: int) -> Response:
+    """A commune's answer to an invitation: ``{"commune": "01053", "status": "accepted", "hours": {…}, "max_share": 0.3}``."""
+    data = _json_body()
+    commune = data.get("commune") if isinstance(data, dict) else None
+    if not isinstance(commune, str):
+        raise FieldError("commune", "is required: the INSEE code of the commune answering")
+    db, now = get_db(), time.time()
+    with transaction(db):
+        campaigns.answer(db, campaign_id, commune, data, answered_by=g.user, now=now)
+        republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
+    _publish()
+    return jsonify(campaigns.get_campaign(db, campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/<action>")
+@require_token
+def campaign_action(campaign_id: int, action: str) -> Response:
+    if action not in ("launch", "stop"):
+        raise FieldError("action", "is launch or stop", status=404)
+    db, now = get_db(), time.time()
+    with transaction(db):
+        campaigns.set_state(db, campaign_id, action, now)
+        republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
+    _publish()
+    return jsonify(campaigns.get_campaign(db, campaign_id))
+
+
+@bp.get("/campaigns/<int:campaign_id>/report")
+@require_token
+def campaign_report(campaign_id: int) -> Response:
+    """Per panel and per commune: displays, hours on air, first and last display; CSV on request."""
+    data = campaigns.report(get_db(), campaign_id)
+    wants_csv = request.args.get("format") == "csv" or request.accept_mimetypes.best == "text/csv"
+    if wants_csv:
+        return Response(
+            campaigns.report_csv(data),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="campagne-{campaign_id}.csv"'},
+        )
+    return jsonify(data)
 
 
 def _png(data: bytes) -> Response:

@@ -134,9 +134,100 @@ def _0002_profiles_and_layouts(db: Database) -> None:
     )
 
 
+def _0003_scheduling(db: Database) -> None:
+    """Schedules, targets beyond panel lists, campaigns with consent, alerts, proof of play."""
+    for column, kind in (
+        ("starts_at", int),
+        ("ends_at", int),
+        ("recurrence", str),  # JSON: weekdays, windows, only_during, except_during
+        ("priority", str),
+        ("dwell_s", float),
+        ("campaign_id", int),
+        ("targets", str),  # JSON: panels, tags, communes, departments
+        ("paused", int),
+        ("cancelled_at", int),
+    ):
+        db["messages"].add_column(column, kind)
+    db.execute(
+        """update messages set starts_at = created_at, priority = 'information', paused = 0,
+           targets = json_object('panels', (select json_group_array(panel_id) from message_targets t
+                                            where t.message_id = messages.id))"""
+    )
+    db["panels"].add_column("quiet_hours", str)  # "22:00-06:00" style windows, empty: none
+    db["panels"].add_column("fallback", str)  # what to show with nothing scheduled: "commune" or "blank"
+    db.execute("update panels set quiet_hours = '', fallback = 'commune'")
+    db["campaigns"].create(
+        {
+            "id": int,
+            "name": str,
+            "organisation": str,
+            "starts_at": int,
+            "ends_at": int,
+            "share": float,
+            "targets": str,
+            "created_by": str,
+            "created_at": int,
+            "launched_at": int,
+            "stopped_at": int,
+        },
+        pk="id",
+        not_null={"name", "starts_at", "ends_at", "share", "targets", "created_by", "created_at"},
+    )
+    db["campaign_consents"].create(
+        {
+            "campaign_id": int,
+            "commune_insee": str,
+            "status": str,  # pending, accepted, declined
+            "hours": str,  # JSON recurrence limiting the campaign in this commune, or null
+            "max_share": float,
+            "invited_at": int,
+            "answered_at": int,
+            "answered_by": str,
+        },
+        pk=("campaign_id", "commune_insee"),
+        foreign_keys=[("campaign_id", "campaigns", "id")],
+    )
+    db["alerts"].create(
+        {
+            "id": int,
+            "text": str,
+            "title": str,
+            "targets": str,
+            "starts_at": int,
+            "expires_at": int,
+            "cancelled_at": int,
+            "created_by": str,
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"text", "targets", "starts_at", "expires_at", "created_by", "created_at"},
+    )
+    db["alert_panels"].create(
+        {"alert_id": int, "panel_id": str, "confirmed_at": int},
+        pk=("alert_id", "panel_id"),
+        foreign_keys=[("alert_id", "alerts", "id"), ("panel_id", "panels", "id")],
+    )
+    db["plays"].create(
+        {
+            "id": int,
+            "panel_id": str,
+            "item_id": str,
+            "content_hash": str,
+            "started_at": float,
+            "ended_at": float,
+            "received_at": int,
+        },
+        pk="id",
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["plays"].create_index(["item_id"])
+    db["plays"].create_index(["panel_id", "started_at"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
+    ("0003_scheduling", _0003_scheduling),
 ]
 
 

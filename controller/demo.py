@@ -95,7 +95,6 @@ def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
                 app.extensions["relais.signing_key"],
                 {"text": f"Bienvenue à {commune}", "panels": panel_ids},
                 created_by="demo",
-                ttl_s=app.config["DESIRED_TTL_S"],
             )
         token_path = data_dir / "admin.token"
         token = token_path.read_text(encoding="utf-8").strip() if token_path.exists() else ""

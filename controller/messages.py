@@ -17,7 +17,6 @@ from sqlite_utils.db import NotFoundError
 from controller.clock import iso_utc
 from controller.db import transaction
 from controller.errors import FieldError
-from controller.outbox import stage_desired
 from controller.panels import Panel, get_panels
 from controller.rendering.engine import ROLES, MessageContent, RenderError, Rendering, render
 from controller.rendering.images import MAX_IMAGE_BYTES, ImageError
@@ -26,6 +25,16 @@ from controller.rendering.markup import MARKUP_SYNTAXES, MarkupError
 from controller.rendering.pictograms import UnknownPictogram
 from controller.rendering.profiles import PanelProfile
 from controller.rendering.qr import QrError
+from controller.schedule_input import (
+    parse_instant,
+    parse_priority,
+    parse_recurrence,
+    parse_targets,
+    recurrence_to_json,
+    targets_to_json,
+)
+from controller.scheduling.model import Targets
+from controller.scheduling.targets import resolve_targets
 
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
@@ -120,23 +129,52 @@ def _field_of(exc: ValueError) -> str:
     return next((field for kind, field in fields if isinstance(exc, kind)), "text")
 
 
-def _targets(db: Database, data: dict[str, Any]) -> dict[str, Panel]:
-    panel_ids = data.get("panels")
-    if not isinstance(panel_ids, list) or not panel_ids:
-        raise FieldError("panels", "is required: a non-empty list of panel ids")
-    if not all(isinstance(panel_id, str) for panel_id in panel_ids):
-        raise FieldError("panels", "must contain panel ids as strings")
-    if len(panel_ids) > MAX_TARGETS:
-        raise FieldError("panels", f"targets {len(panel_ids)} panels, the limit is {MAX_TARGETS}")
-    panels = get_panels(db, list(dict.fromkeys(panel_ids)))
-    unknown = [panel_id for panel_id in panel_ids if panel_id not in panels]
-    if unknown:
-        raise FieldError("panels", f"unknown panel(s): {', '.join(unknown)}", status=422)
-    return panels
-
-
 def item_id_for(message_id: int) -> str:
     return f"msg-{message_id}"
+
+
+def _schedule_fields(db: Database, data: dict[str, Any], now: float) -> dict[str, Any]:
+    """When, how often, how urgent, how long, for which campaign: each checked, each error naming its field."""
+    starts_at = parse_instant(data, "starts_at") or int(now)
+    ends_at = parse_instant(data, "ends_at")
+    if ends_at is not None and ends_at <= starts_at:
+        raise FieldError("ends_at", "must come after starts_at")
+    if ends_at is not None and ends_at <= now:
+        raise FieldError("ends_at", "is in the past: the message would never be shown", status=422)
+    dwell_s = data.get("dwell_s")
+    if dwell_s is not None and (
+        not isinstance(dwell_s, int | float) or isinstance(dwell_s, bool) or not 0.5 <= dwell_s <= 3600
+    ):
+        raise FieldError("dwell_s", "must be a number of seconds from 0.5 to 3600")
+    campaign_id = data.get("campaign")
+    if campaign_id is not None:
+        if not isinstance(campaign_id, int) or isinstance(campaign_id, bool):
+            raise FieldError("campaign", "must be a campaign id (a number)")
+        if not db.execute("select 1 from campaigns where id = ?", [campaign_id]).fetchone():
+            raise FieldError("campaign", f"no campaign {campaign_id}", status=422)
+    recurrence = parse_recurrence(data)
+    return {
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "recurrence": recurrence_to_json(recurrence),
+        "priority": parse_priority(data),
+        "dwell_s": dwell_s,
+        "campaign_id": campaign_id,
+    }
+
+
+def _targets(db: Database, data: dict[str, Any]) -> tuple[Targets, dict[str, Panel]]:
+    if isinstance(data.get("panels"), list) and len(data["panels"]) > MAX_TARGETS:
+        raise FieldError("panels", f"targets {len(data['panels'])} panels, the limit is {MAX_TARGETS}")
+    targets = parse_targets(data)
+    panels = get_panels(db)
+    unknown = sorted(targets.panels - set(panels))
+    if unknown:
+        raise FieldError("panels", f"unknown panel(s): {', '.join(unknown)}", status=422)
+    chosen = resolve_targets(targets, [panel.info for panel in panels.values()])
+    if not chosen:
+        raise FieldError("panels", "no panel matches these targets", status=422)
+    return targets, {panel_id: panels[panel_id] for panel_id in chosen}
 
 
 def queue_message(
@@ -145,20 +183,24 @@ def queue_message(
     data: Any,
     *,
     created_by: str,
-    ttl_s: int,
     now: float | None = None,
 ) -> QueuedMessage:
     """Everything is checked and rendered before anything is written: a refusal leaves no trace.
 
-    Rendering happens once per profile, however many panels share it.
+    Rendering happens once per profile, however many panels share it; then the schedules of the
+    panels it reaches are signed afresh, in the same transaction as the message itself.
     """
+    from controller.publishing import republish
+
     now = time.time() if now is None else now
     content = parse_content(data, now)
-    panels = _targets(db, data)
-    renderings = {}
+    fields = _schedule_fields(db, data, now)
+    targets, panels = _targets(db, data)
+    checked = set()
     for panel in panels.values():
-        if panel.profile_id not in renderings:
-            renderings[panel.profile_id] = render_for(content, panel.profile, panel.id)
+        if panel.profile_id not in checked:
+            render_for(content, panel.profile, panel.id)
+            checked.add(panel.profile_id)
     with transaction(db):
         message_id = (
             db["messages"]
@@ -176,6 +218,9 @@ def queue_message(
                     "image": content.image,
                     "created_by": created_by,
                     "created_at": int(now),
+                    "targets": targets_to_json(targets),
+                    "paused": 0,
+                    **fields,
                 }
             )
             .last_pk
@@ -183,28 +228,12 @@ def queue_message(
         db["message_targets"].insert_all(
             {"message_id": message_id, "panel_id": panel_id} for panel_id in panels
         )
-        item_id = item_id_for(message_id)
-        seqs = {
-            panel.id: stage_desired(
-                db,
-                key,
-                panel.id,
-                renderings[panel.profile_id].display_item(item_id, content.body),
-                message_id=message_id,
-                now=now,
-                ttl_s=ttl_s,
-            )
-            for panel in panels.values()
-        }
-    return QueuedMessage(id=message_id, item_id=item_id, seqs=seqs)
+        seqs = republish(db, key, now=now, panel_ids=panels)
+    return QueuedMessage(id=message_id, item_id=item_id_for(message_id), seqs=seqs)
 
 
-def stored_content(db: Database, message_id: int) -> MessageContent | None:
-    """A queued message's content exactly as it was rendered, for previews after the fact."""
-    try:
-        fields = db["messages"].get(message_id)
-    except NotFoundError:
-        return None
+def content_from_row(fields: dict[str, Any]) -> MessageContent:
+    """A queued message's content exactly as it was rendered when queued."""
     return MessageContent(
         body=fields["text"],
         title=fields["title"] or "",
@@ -218,6 +247,13 @@ def stored_content(db: Database, message_id: int) -> MessageContent | None:
         issued_at=datetime.fromtimestamp(fields["created_at"], PANEL_TIME_ZONE),
         paging=bool(fields["paging"]),
     )
+
+
+def stored_content(db: Database, message_id: int) -> MessageContent | None:
+    try:
+        return content_from_row(db["messages"].get(message_id))
+    except NotFoundError:
+        return None
 
 
 def list_messages(db: Database, limit: int, offset: int) -> list[dict[str, Any]]:

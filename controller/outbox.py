@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller.db import transaction
-from relais.wire import KIND_COMMAND, KIND_DESIRED, DisplayItem, seal, unseal
+from relais.wire import KIND_COMMAND, KIND_DESIRED, seal
 
 COMMAND_TTL_S = 300
 
@@ -36,9 +36,10 @@ def stage_desired(
     db: Database,
     key: Ed25519PrivateKey,
     panel_id: str,
-    item: DisplayItem | None,
+    content: dict[str, Any],
     *,
-    message_id: int | None,
+    item_id: str | None,
+    content_hash: str | None,
     now: float,
     ttl_s: int,
 ) -> int:
@@ -51,15 +52,15 @@ def stage_desired(
         seq=seq,
         issued_at=int(now),
         expires_at=int(now) + ttl_s,
-        content={"item": None if item is None else item.to_json()},
+        content=content,
     )
     db["desired"].upsert(
         {
             "panel_id": panel_id,
             "seq": seq,
-            "message_id": message_id,
-            "item_id": None if item is None else item.item_id,
-            "content_hash": None if item is None else item.content_hash,
+            "message_id": None,
+            "item_id": item_id,
+            "content_hash": content_hash,
             "payload": payload,
             "issued_at": int(now),
             "expires_at": int(now) + ttl_s,
@@ -105,19 +106,6 @@ def mark_published(db: Database, panel_id: str, seq: int, now: float) -> None:
         )
 
 
-def reseal_expiring(
-    db: Database, key: Ed25519PrivateKey, *, now: float, ttl_s: int, margin_s: int
-) -> list[str]:
-    """Re-sign, with a fresh sequence and expiry, the desired states that expire within ``margin_s``.
-
-    A panel that reconnects after a long outage then still finds an acceptable retained state.
-    """
-    rows = list(
-        db.query("select panel_id, message_id, payload from desired where expires_at < ?", [now + margin_s])
-    )
-    public_key = key.public_key()
-    with transaction(db):
-        for row in rows:
-            item = unseal(row["payload"], public_key).desired_item()
-            stage_desired(db, key, row["panel_id"], item, message_id=row["message_id"], now=now, ttl_s=ttl_s)
-    return [row["panel_id"] for row in rows]
+def expiring(db: Database, *, before: float) -> list[str]:
+    """Panels whose signed schedule runs out before ``before``: they need a fresh horizon."""
+    return [row[0] for row in db.execute("select panel_id from desired where expires_at < ?", [before])]

@@ -13,8 +13,11 @@ from sqlite_utils import Database
 from controller.clock import iso_utc
 from controller.errors import FieldError
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
+from controller.scheduling.model import PanelInfo
+from controller.scheduling.recurrence import parse_windows
 from relais.wire import check_panel_id
 
+FALLBACKS = ("commune", "blank")
 INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
@@ -30,10 +33,25 @@ class Panel:
     latitude: float | None
     longitude: float | None
     tags: tuple[str, ...]
+    quiet_hours: str = ""  # "23:00-06:00,…": the panel is dark then, alerts excepted
+    fallback: str = "commune"  # with nothing scheduled: the commune's name, or "blank"
 
     @property
     def profile(self) -> PanelProfile:
         return get_profile(self.profile_id)
+
+    @property
+    def info(self) -> PanelInfo:
+        """What the scheduler needs to know of this panel."""
+        profile = self.profile
+        return PanelInfo(
+            id=self.id,
+            commune_insee=self.commune_insee,
+            tags=frozenset(self.tags),
+            min_refresh_s=profile.min_refresh_s,
+            refresh_budget_per_day=profile.refresh_budget_per_day,
+            quiet_hours=parse_windows(self.quiet_hours) if self.quiet_hours else (),
+        )
 
     def to_json(self) -> dict[str, Any]:
         profile = self.profile
@@ -63,6 +81,8 @@ class Panel:
             latitude=row["latitude"],
             longitude=row["longitude"],
             tags=tuple(json.loads(row["tags"] or "[]")),
+            quiet_hours=row.get("quiet_hours") or "",
+            fallback=row.get("fallback") or "commune",
         )
 
 
@@ -106,6 +126,16 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         ):
             raise FieldError(field, f"must be a number between -{bound} and {bound}")
         coordinates.append(None if value is None else float(value))
+    quiet_hours = data.get("quiet_hours") or ""
+    if not isinstance(quiet_hours, str):
+        raise FieldError("quiet_hours", 'must be windows such as "23:00-06:00"')
+    try:
+        parse_windows(quiet_hours) if quiet_hours else ()
+    except ValueError as exc:
+        raise FieldError("quiet_hours", str(exc)) from None
+    fallback = data.get("fallback", "commune")
+    if fallback not in FALLBACKS:
+        raise FieldError("fallback", f"must be one of {', '.join(FALLBACKS)}")
     return Panel(
         id=panel_id,
         name=name,
@@ -116,6 +146,8 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         latitude=coordinates[0],
         longitude=coordinates[1],
         tags=tuple(dict.fromkeys(tags)),
+        quiet_hours=quiet_hours,
+        fallback=fallback,
     )
 
 

@@ -12,38 +12,46 @@ from flask import Flask
 
 from controller import outbox
 from controller.db import connect
+from controller.publishing import HORIZON, republish
 
 log = logging.getLogger(__name__)
 
-RESEAL_EVERY_S = 3600
+REFRESH_EVERY_S = 3600
 
 
-def reseal_job(app: Flask) -> None:
-    """Re-sign desired states in their last half-life, then hand them to the broker."""
-    ttl_s = app.config["DESIRED_TTL_S"]
+def refresh_job(app: Flask) -> None:
+    """Give a fresh 48-hour horizon to panels whose signed schedule has less than a day left.
+
+    Panels rotate through window boundaries on their own; the controller only re-signs ahead of
+    the horizon, and for panels registered without a schedule yet.
+    """
     db = connect(Path(app.config["DATABASE"]))
     try:
-        resealed = outbox.reseal_expiring(
-            db, app.extensions["relais.signing_key"], now=time.time(), ttl_s=ttl_s, margin_s=ttl_s // 2
-        )
+        now = time.time()
+        stale = outbox.expiring(db, before=now + HORIZON.total_seconds() / 2)
+        stale += [
+            row[0]
+            for row in db.execute("select id from panels where id not in (select panel_id from desired)")
+        ]
+        if stale:
+            republish(db, app.extensions["relais.signing_key"], now=now, panel_ids=stale)
+            log.info("signed a fresh 48-hour schedule for %d panel(s)", len(stale))
     finally:
         db.close()
-    if resealed:
-        log.info("re-signed the desired state of %d panel(s)", len(resealed))
-        link = app.extensions.get("relais.mqtt_link")
-        if link is not None:
-            link.flush()
+    link = app.extensions.get("relais.mqtt_link")
+    if stale and link is not None:
+        link.flush()
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
-    """The first run happens at once: states may have aged while the controller was down."""
+    """The first run happens at once: horizons may have shortened while the controller was down."""
     scheduler = BackgroundScheduler(timezone="Europe/Paris")
     scheduler.add_job(
-        reseal_job,
+        refresh_job,
         "interval",
-        seconds=RESEAL_EVERY_S,
+        seconds=REFRESH_EVERY_S,
         args=[app],
-        id="reseal",
+        id="refresh",
         next_run_time=datetime.now(UTC),
     )
     scheduler.start()

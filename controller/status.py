@@ -7,8 +7,9 @@ import logging
 
 from sqlite_utils import Database
 
+from controller.alerts import confirm
 from controller.db import transaction
-from relais.wire import PanelEvent, PanelState
+from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent, PanelState
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,26 @@ def record_event(db: Database, event: PanelEvent, received_at: float) -> None:
             }
         )
         db["panel_status"].upsert({"panel_id": event.panel_id, "last_seen": int(received_at)}, pk="panel_id")
+        details = event.details
+        if event.event == EVENT_ON_AIR and isinstance(details.get("item_id"), str):
+            confirm(db, event.panel_id, details["item_id"], _number(details.get("at"), received_at))
+        elif event.event == EVENT_PLAY and isinstance(details.get("item_id"), str):
+            started = _number(details.get("started_at"), received_at)
+            db["plays"].insert(
+                {
+                    "panel_id": event.panel_id,
+                    "item_id": details["item_id"],
+                    "content_hash": details.get("content_hash"),
+                    "started_at": started,
+                    "ended_at": max(started, _number(details.get("ended_at"), received_at)),
+                    "received_at": int(received_at),
+                }
+            )
+
+
+def _number(value: object, default: float) -> float:
+    """Times in events come from the panel: anything that is not a number is replaced, not trusted."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
 def recent_events(db: Database, panel_id: str, limit: int = 50) -> list[dict]:

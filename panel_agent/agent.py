@@ -2,16 +2,20 @@
 
 A panel is in a public place and its network is not trusted: anything that is not signed by the
 controller's key, addressed to this panel, newer than what is shown and not expired is refused, and
-the panel keeps showing its last good content. That content is kept on disk, so a panel that reboots
-without a network shows it again before it even tries the broker.
+the panel keeps showing its last good content. That content is a schedule of the next 48 hours, kept
+on disk, so a panel that reboots without a network goes on with it before it even tries the broker,
+and falls back to its default item (or goes blank) when the schedule runs out, never to stale content.
 
-An item has pages, shown in turn, and pages may flash: a rotation thread follows the schedule of
-``panel_agent.rotation`` and redraws only when the frame actually changes, since every redraw of an
-e-paper panel flickers and wears it.
+A rotation thread asks ``panel_agent.schedule.showing_at`` what is due, sleeps until the next change
+and redraws only when the frame actually changes, since every redraw of an e-paper panel flickers and
+wears it. Each showing of an item that ends is reported as a ``play`` event (proof of play), and the
+first time an item goes on air under a schedule as an ``on_air`` event, at once (the controller
+confirms emergency alerts with it). Offline, events wait in a bounded queue.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import io
 import logging
@@ -26,8 +30,8 @@ from PIL import Image
 
 import relais
 from panel_agent.backends import Backend, create_backend
-from panel_agent.config import AgentConfig
-from panel_agent.rotation import Step, step_at
+from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
+from panel_agent.schedule import Showing, showing_at
 from panel_agent.store import PayloadStore
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
@@ -39,28 +43,52 @@ SCREENSHOT_MAX_SIZE = (400, 300)
 STOP_PUBLISH_TIMEOUT_S = 2.0
 COMMAND_REFRESH = "refresh"
 COMMAND_SCREENSHOT = "screenshot"
-FIRST_STEP = Step(page_index=0, flash_phase=0)
+# The rotation looks at the clock at least this often, even with nothing due: a wall clock stepped by
+# NTP (or a first controller payload on a board that booted in 1970) is followed within this delay.
+MAX_SLEEP_S = 30.0
+# Events kept while the broker is unreachable, the oldest dropped beyond: about 250 bytes each, so
+# 2.5 MB at most, a day of a three-item rotation of 10 s slots. Drops are reported on reconnection.
+MAX_PENDING_EVENTS = 10_000
 
 
 @dataclass(frozen=True)
 class _Picture:
-    """A frame decoded once per item, with the hash that tells whether it is already on the panel."""
+    """A frame decoded once per schedule, with the hash that tells whether it is already on the panel."""
 
     content_hash: str
     image: Image.Image
 
 
 @dataclass(frozen=True)
-class _Shown:
-    """What the panel shows now and the genuine message it came from."""
+class _Applied:
+    """The schedule in force, the genuine message it came from, and every frame of it decoded."""
 
     sealed: wire.Sealed
-    item: wire.DisplayItem | None  # None: the controller asked for a blank panel
-    pages: tuple[wire.Page, ...]  # the item's pages, or one still black page of the panel's size
-    pictures: tuple[tuple[_Picture, ...], ...]  # [page_index][flash_phase], as in rotation.Step
+    schedule: wire.Schedule
+    pictures: tuple[tuple[tuple[_Picture, ...], ...], ...]  # [item][page][flash_phase], as in Showing
+    blank: _Picture  # a black frame of the panel's size
 
-    def picture(self, step: Step) -> _Picture:
-        return self.pictures[step.page_index][step.flash_phase]
+    def picture(self, showing: Showing) -> _Picture:
+        if showing.item is None:
+            return self.blank
+        return self.pictures[showing.item][showing.page][showing.flash_phase]
+
+
+@dataclass(frozen=True)
+class _Play:
+    """A showing of an item that is up on the panel: what its ``play`` event reports when it ends."""
+
+    key: tuple[int, int | None, int]  # Showing's item, entry_index and started_at_ms
+    item_index: int
+    item: wire.DisplayItem
+    since: float  # agent time at which it went up
+
+
+def _play_key(showing: Showing) -> tuple[int, int | None, int] | None:
+    """Instants with the same key belong to the same showing; None for a blank panel."""
+    if showing.item is None:
+        return None
+    return (showing.item, showing.entry_index, showing.started_at_ms)
 
 
 def _logged(callback: Callable[..., None]) -> Callable[..., None]:
@@ -88,13 +116,20 @@ def screenshot_png(frame: wire.Frame, image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def _seconds(t: float) -> float:
+    """Event times: epoch seconds to the millisecond, enough to order the pages of a fast rotation."""
+    return round(t, 3)
+
+
 class PanelAgent:
-    """One panel: ``start()`` shows the stored content then connects; ``stop()`` says goodbye.
+    """One panel: ``start()`` shows the stored schedule then connects; ``stop()`` says goodbye.
 
     paho's callbacks run in paho's network thread and the rotation in its own; ``_lock`` serialises
     everything that reads or changes what is shown, including every ``backend.display()`` call, so a
     command never sees a half-applied display and a backend is never driven from two threads at once.
-    ``clock`` is wall time (expiry, reports); ``monotonic`` times the rotation and the uptime.
+    ``clock`` is the system's wall time, corrected by the controller's signed time when the config
+    says ``clock = "controller"`` (see ``now()``); ``monotonic`` measures time since the last payload
+    for that correction, and the uptime.
     """
 
     def __init__(
@@ -120,9 +155,14 @@ class PanelAgent:
         self.cmd_topic = topics.cmd(self.panel_id)
         self.state_topic = topics.state(self.panel_id)
         self.events_topic = topics.events(self.panel_id)
+        black = Image.new("RGB", (self.backend.width, self.backend.height), "black")
+        self._blank_frame = wire.Frame.from_image(black)
+        self._blank = _Picture(self._blank_frame.content_hash, black)
         self._lock = threading.RLock()
-        self._shown: _Shown | None = None
-        self._shown_since = 0.0  # monotonic time at which the first page of _shown went up
+        self._applied: _Applied | None = None
+        self._playing: _Play | None = None  # None: blank, or nothing applied
+        self._aired: set[str] = set()  # item ids on air since the schedule was applied
+        self._signed_time: tuple[int, float] | None = None  # (issued_at, monotonic time received)
         self._on_screen: str | None = None  # content hash of the frame on the panel, None if unknown
         self._rotation_changed = threading.Condition(self._lock)
         self._rotation: threading.Thread | None = None
@@ -131,35 +171,66 @@ class PanelAgent:
         # quickly, so after a restart the expiry alone bounds a replay of a harmless refresh.
         self._command_seq = 0
         self._client: mqtt.Client | None = None
+        self._connected = False  # set once _on_connect has flushed the pending events
+        self._pending: collections.deque[tuple[int, bytes]] = collections.deque()  # (at, event payload)
+        self._dropped: tuple[int, int, int] | None = None  # count, first and last `at` of events dropped
         self._started = monotonic()
 
     @property
     def applied_seq(self) -> int:
-        """Sequence number of the desired message shown now, 0 if none."""
+        """Sequence number of the desired message in force, 0 if none."""
         with self._lock:
-            return self._shown.sealed.seq if self._shown else 0
+            return self._applied.sealed.seq if self._applied else 0
+
+    def now(self) -> float:
+        """The agent's time (epoch seconds) for expiry checks, schedules and reports.
+
+        With ``clock = "controller"`` it is never behind the last verified payload's ``issued_at`` plus
+        the time elapsed since: a board without a real-time clock that boots in 1970 still follows its
+        schedule and accepts fresh payloads.
+        """
+        with self._lock:
+            now = self._clock()
+            signed_now = self._signed_now()
+            if self.config.clock == CLOCK_CONTROLLER and signed_now is not None:
+                now = max(now, signed_now)
+            return now
+
+    def _signed_now(self) -> float | None:
+        """The last verified payload's issued_at plus the time elapsed since it came; None before any."""
+        if self._signed_time is None:
+            return None
+        issued_at, received = self._signed_time
+        return issued_at + self._monotonic() - received
+
+    def wake(self) -> None:
+        """Look at the schedule again now rather than when the next change is due: after a clock step."""
+        with self._lock:
+            self._rotation_changed.notify_all()
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Show the stored content first (the broker may be unreachable for hours), then connect."""
+        """Go on with the stored schedule first (the broker may be unreachable for hours), then connect."""
         self._started = self._monotonic()
         with self._lock:
             stored = self.store.load()
             if stored is not None:
+                # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
+                self._learn_time(stored)
                 try:
                     self._begin(self._decode(stored))
                 except Exception as exc:
                     log.warning("not showing the stored content %s: %s", self.store.path, exc)
                 else:
-                    log.info("showing the stored content (seq %d)", stored.seq)
+                    log.info("following the stored schedule (seq %d)", stored.seq)
             self._rotation = threading.Thread(
                 target=self._rotate, name=f"relais-rotation-{self.panel_id}", daemon=True
             )
             self._rotation.start()
         ca_file = str(self.config.ca_file) if self.config.ca_file else None
         client = new_client(f"relais-panel-{self.panel_id}", self.config.broker_url, ca_file=ca_file)
-        offline = wire.offline_state(self.panel_id, int(self._clock()))
+        offline = wire.offline_state(self.panel_id, int(self.now()))
         client.will_set(self.state_topic, offline.to_payload(), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -169,16 +240,22 @@ class PanelAgent:
         connect_in_background(client, self.config.broker_url)
 
     def stop(self) -> None:
-        """Stop the rotation, then publish the offline state ourselves: the last will is only for vanishing."""
+        """Stop the rotation, report the play it cut short, then publish the offline state ourselves.
+
+        The last will is only for vanishing. Events still waiting for the broker are lost.
+        """
         with self._lock:
-            client, self._client = self._client, None
             rotation, self._rotation = self._rotation, None
             self._stopping = True
             self._rotation_changed.notify_all()
         if rotation is not None:
             rotation.join()  # before backend.close(): no display() on a closed backend
+        with self._lock:
+            self._end_play()
+            client, self._client = self._client, None
+            self._connected = False
         if client is not None:
-            offline = wire.offline_state(self.panel_id, int(self._clock()))
+            offline = wire.offline_state(self.panel_id, int(self.now()))
             info = client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
             if info.rc == mqtt.MQTT_ERR_SUCCESS:
                 deadline = time.monotonic() + STOP_PUBLISH_TIMEOUT_S
@@ -191,10 +268,12 @@ class PanelAgent:
     # --- what the controller sends ------------------------------------------------------------
 
     def handle_desired(self, payload: bytes) -> None:
-        """Show a genuine, fresh ``desired`` payload, keep it, report it; refuse anything else."""
+        """Follow a genuine, fresh ``desired`` schedule, keep it, report it; refuse anything else."""
         with self._lock:
-            if self._shown is not None and payload == self._shown.sealed.raw:
-                log.debug("desired payload seq %d is already shown (a retained redelivery)", self.applied_seq)
+            if self._applied is not None and payload == self._applied.sealed.raw:
+                log.debug(
+                    "desired payload seq %d is already applied (a retained redelivery)", self.applied_seq
+                )
                 return
             try:
                 sealed = wire.unseal(payload, self.config.controller_public_key)
@@ -202,26 +281,35 @@ class PanelAgent:
                     sealed,
                     kind=wire.KIND_DESIRED,
                     panel_id=self.panel_id,
-                    now=self._clock(),
+                    now=self.now(),
                     last_seq=self.applied_seq,
                 )
-                shown = self._decode(sealed)
+                applied = self._decode(sealed)
             except Exception as exc:
                 self._refuse(wire.KIND_DESIRED, self.desired_topic, exc)
                 return
+            self._learn_time(sealed)
             try:
-                self._begin(shown)
+                self._begin(applied)
             except Exception as exc:
                 log.exception("the backend could not display seq %d", sealed.seq)
                 failure = wire.WireError("display-failed", str(exc))
                 self._refuse(wire.KIND_DESIRED, self.desired_topic, failure)
                 return
-            log.info("showing item %s (seq %d)", shown.item.item_id if shown.item else "<blank>", sealed.seq)
+            schedule = applied.schedule
+            log.info(
+                "following schedule seq %d: %d items, %d segments, horizon %d; on air: %s",
+                sealed.seq,
+                len(schedule.items),
+                len(schedule.segments),
+                schedule.horizon_end,
+                self._playing.item.item_id if self._playing else "<blank>",
+            )
             try:
                 self.store.save(payload)
             except OSError:
                 log.exception(
-                    "could not keep seq %d in %s; a restart would show older content",
+                    "could not keep seq %d in %s; a restart would follow an older schedule",
                     sealed.seq,
                     self.store.path,
                 )
@@ -229,8 +317,8 @@ class PanelAgent:
             self._publish_event(
                 wire.EVENT_DISPLAYED,
                 {
-                    "item_id": shown.item.item_id if shown.item else None,
-                    "content_hash": shown.item.content_hash if shown.item else None,
+                    "item_id": self._playing.item.item_id if self._playing else None,
+                    "content_hash": self._playing.item.content_hash if self._playing else None,
                     "seq": sealed.seq,
                 },
             )
@@ -244,20 +332,20 @@ class PanelAgent:
                     sealed,
                     kind=wire.KIND_COMMAND,
                     panel_id=self.panel_id,
-                    now=self._clock(),
+                    now=self.now(),
                     last_seq=self._command_seq,
                 )
             except Exception as exc:
                 self._refuse(wire.KIND_COMMAND, self.cmd_topic, exc)
                 return
+            self._learn_time(sealed)
             self._command_seq = sealed.seq
             command = sealed.content.get("command")
             details: dict[str, Any] = {"command": command, "seq": sealed.seq, "ok": True}
             if command == COMMAND_REFRESH:
-                if self._shown is not None:
+                if self._applied is not None:
                     try:
-                        step, _ = step_at(self._shown.pages, self._elapsed_ms())
-                        self._show(self._shown.picture(step), force=True)
+                        self._show(self._applied.picture(self._showing_now(self._applied)), force=True)
                     except Exception as exc:
                         log.exception("the backend could not refresh the display")
                         details.update(ok=False, reason="display-failed", detail=str(exc))
@@ -272,51 +360,115 @@ class PanelAgent:
                 )
             self._publish_event(wire.EVENT_ACK, details)
 
-    def _decode(self, sealed: wire.Sealed) -> _Shown:
-        """Decode every frame of a desired message, each of exactly the panel's size, or raise.
+    def _learn_time(self, sealed: wire.Sealed) -> None:
+        """Keep the controller's signed time that puts ``now()`` latest: an older payload never moves it back."""
+        signed_now = self._signed_now()
+        if signed_now is None or sealed.issued_at > signed_now:
+            self._signed_time = (sealed.issued_at, self._monotonic())
 
-        All at once, before anything is shown: a payload with one bad page is refused whole rather than
-        failing in the middle of the rotation, and the rotation never decodes a PNG on its schedule.
-        A frame used several times is decoded once.
+    def _decode(self, sealed: wire.Sealed) -> _Applied:
+        """Decode every frame of a desired schedule, each of exactly the panel's size, or raise.
+
+        All at once, before anything is shown: a schedule with one bad page is refused whole rather than
+        failing hours later in the rotation, and the rotation never decodes a PNG on its schedule. A
+        frame used several times (by several items, say) is decoded once.
         """
-        item = sealed.desired_item()
-        if item is None:
-            image = Image.new("RGB", (self.backend.width, self.backend.height), "black")
-            frame = wire.Frame.from_image(image)
-            # Any dwell will do: a single page that does not flash never changes.
-            blank = wire.Page(frame, wire.MAX_DWELL_MS)
-            return _Shown(sealed, None, (blank,), ((_Picture(frame.content_hash, image),),))
+        schedule = sealed.desired_schedule()
         decoded: dict[str, _Picture] = {}
 
-        def picture(number: int, frame: wire.Frame) -> _Picture:
+        def picture(item: int, page: int, frame: wire.Frame) -> _Picture:
             if frame.content_hash not in decoded:
                 image = frame.image()
                 if image.size != (self.backend.width, self.backend.height):
                     panel = f"{self.backend.width}x{self.backend.height}"
                     raise wire.WireError(
                         "wrong-size",
-                        f"page {number} frame is {image.width}x{image.height}, the panel is {panel}",
+                        f"item {item} page {page} frame is {image.width}x{image.height}, the panel is {panel}",
                     )
                 decoded[frame.content_hash] = _Picture(frame.content_hash, image)
             return decoded[frame.content_hash]
 
         pictures = tuple(
-            tuple(picture(number, frame) for frame in (page.frame, page.flash_frame) if frame is not None)
-            for number, page in enumerate(item.pages, start=1)
+            tuple(
+                tuple(
+                    picture(item, number, frame)
+                    for frame in (page.frame, page.flash_frame)
+                    if frame is not None
+                )
+                for number, page in enumerate(display_item.pages, start=1)
+            )
+            for item, display_item in enumerate(schedule.items)
         )
-        return _Shown(sealed, item, item.pages, pictures)
+        return _Applied(sealed, schedule, pictures, self._blank)
 
     # --- the rotation -----------------------------------------------------------------------------
 
-    def _begin(self, shown: _Shown) -> None:
-        """Show the first page of ``shown`` now and restart the rotation on it; raise if the backend fails.
+    def _showing_now(self, applied: _Applied) -> Showing:
+        return showing_at(applied.schedule, int(self.now() * 1000))
 
-        The first page's dwell counts from when it is up, after a possibly slow e-paper refresh.
+    def _begin(self, applied: _Applied) -> None:
+        """Put up what ``applied`` shows now and make it the schedule in force; raise if the backend fails.
+
+        A new schedule ends the play in progress and opens a new round of ``on_air`` events.
         """
-        self._show(shown.picture(FIRST_STEP))
-        self._shown = shown
-        self._shown_since = self._monotonic()
+        showing = self._showing_now(applied)
+        self._show(applied.picture(showing))
+        self._end_play()
+        self._applied = applied
+        self._aired = set()
+        self._track(showing)
         self._rotation_changed.notify_all()
+
+    def _advance(self, applied: _Applied) -> int | None:
+        """One turn of the rotation: end the showing that is over, put up what is due; when the next change is."""
+        showing = self._showing_now(applied)
+        if self._playing is not None and self._playing.key != _play_key(showing):
+            self._end_play()
+        try:
+            self._show(applied.picture(showing))
+        except Exception:
+            log.exception(
+                "the backend could not display %s of seq %d",
+                "a blank frame"
+                if showing.item is None
+                else f"item {showing.item} page {showing.page + 1} (flash phase {showing.flash_phase})",
+                applied.sealed.seq,
+            )
+        else:
+            self._track(showing)
+        return showing.until_ms
+
+    def _track(self, showing: Showing) -> None:
+        """``showing`` is up: start its play unless it is the one in progress, and say on_air the first time."""
+        key = _play_key(showing)
+        if key is None or self._applied is None or (self._playing is not None and self._playing.key == key):
+            return
+        item = self._applied.schedule.items[key[0]]
+        self._playing = _Play(key, key[0], item, self.now())
+        if item.item_id not in self._aired:
+            self._aired.add(item.item_id)
+            self._publish_event(
+                wire.EVENT_ON_AIR,
+                {
+                    "item_id": item.item_id,
+                    "content_hash": item.content_hash,
+                    "at": _seconds(self._playing.since),
+                },
+            )
+
+    def _end_play(self) -> None:
+        """The showing in progress is over (rotation, segment change, new schedule, stop): report it."""
+        play, self._playing = self._playing, None
+        if play is not None:
+            self._publish_event(
+                wire.EVENT_PLAY,
+                {
+                    "item_id": play.item.item_id,
+                    "content_hash": play.item.content_hash,
+                    "started_at": _seconds(play.since),
+                    "ended_at": _seconds(self.now()),
+                },
+            )
 
     def _show(self, picture: _Picture, *, force: bool = False) -> None:
         """Display ``picture`` unless it is on the panel already; ``force`` is for an explicit refresh."""
@@ -331,37 +483,22 @@ class PanelAgent:
             raise
         self._on_screen = picture.content_hash
 
-    def _elapsed_ms(self) -> int:
-        """Time since the first page of ``_shown`` went up, the input of the rotation schedule."""
-        return int((self._monotonic() - self._shown_since) * 1000)
-
     def _rotate(self) -> None:
-        """The rotation thread: show each change of the current item when it is due, until stop().
+        """The rotation thread: follow the schedule in force, change by change, until stop().
 
-        It sleeps until the next change, or until a new item, a failed display elsewhere or stop() wakes
-        it. A display that fails here is logged and the next change tried in its turn: the thread must
-        outlive a flaky panel.
+        It sleeps until the next change (at most MAX_SLEEP_S), or until a new schedule, a failed display
+        elsewhere, wake() or stop() wakes it. A display that fails here is logged and the next change
+        tried in its turn: the thread must outlive a flaky panel.
         """
         with self._lock:
             while not self._stopping:
-                shown = self._shown
                 timeout_s: float | None = None
-                if shown is not None:
-                    elapsed_ms = self._elapsed_ms()
-                    step, wait_ms = step_at(shown.pages, elapsed_ms)
-                    try:
-                        self._show(shown.picture(step))
-                    except Exception:
-                        log.exception(
-                            "the backend could not display page %d (flash phase %d) of seq %d",
-                            step.page_index + 1,
-                            step.flash_phase,
-                            shown.sealed.seq,
-                        )
-                    if wait_ms is not None:
+                if self._applied is not None:
+                    until_ms = self._advance(self._applied)
+                    timeout_s = MAX_SLEEP_S
+                    if until_ms is not None:
                         # Until the change itself, however long the display took: no drift.
-                        change_at = self._shown_since + (elapsed_ms + wait_ms) / 1000
-                        timeout_s = max(change_at - self._monotonic(), 0.0)
+                        timeout_s = min(max(until_ms / 1000 - self.now(), 0.0), MAX_SLEEP_S)
                 self._rotation_changed.wait(timeout_s)
 
     def _refuse(self, kind: str, topic: str, exc: Exception) -> None:
@@ -376,40 +513,69 @@ class PanelAgent:
     # --- what the panel reports -----------------------------------------------------------------
 
     def current_state(self) -> wire.PanelState:
-        """The online state, with a screenshot of the item's first page.
+        """The online state: the schedule in force (``applied_seq``) and the item on air at this moment.
 
-        The first page whatever page is up: it is what the controller's preview shows, and a screenshot
-        that depended on the moment of the report would make the controller's view flicker between pages.
+        The state is published when a schedule is applied, on a command and on every connection, not at
+        each turn of the rotation (that is what ``play`` events are for), so ``item_id`` and
+        ``content_hash`` say what was on air when it was published. The screenshot is that item's first
+        page whatever page is up, as the controller's preview shows it (a black frame when blank).
         """
         with self._lock:
-            shown = self._shown
+            applied, playing = self._applied, self._playing
+            screenshot: bytes | None = None
+            if playing is not None and applied is not None:
+                first = applied.pictures[playing.item_index][0][0]
+                screenshot = screenshot_png(playing.item.pages[0].frame, first.image)
+            elif applied is not None:
+                screenshot = screenshot_png(self._blank_frame, self._blank.image)
             return wire.PanelState(
                 panel_id=self.panel_id,
                 online=True,
-                reported_at=int(self._clock()),
-                item_id=shown.item.item_id if shown and shown.item else None,
-                content_hash=shown.item.content_hash if shown and shown.item else None,
-                applied_seq=shown.sealed.seq if shown else 0,
+                reported_at=int(self.now()),
+                item_id=playing.item.item_id if playing else None,
+                content_hash=playing.item.content_hash if playing else None,
+                applied_seq=applied.sealed.seq if applied else 0,
                 agent_version=relais.__version__,
                 uptime_s=int(self._monotonic() - self._started),
-                screenshot_png=(
-                    screenshot_png(shown.pages[0].frame, shown.picture(FIRST_STEP).image) if shown else None
-                ),
+                screenshot_png=screenshot,
             )
 
     def _publish_state(self) -> None:
-        self._publish(self.state_topic, self.current_state().to_payload(), retain=True)
+        """Only when connected: every connection publishes a fresh state anyway."""
+        with self._lock:
+            if self._connected and self._client is not None:
+                self._client.publish(self.state_topic, self.current_state().to_payload(), qos=1, retain=True)
 
     def _publish_event(self, event: str, details: dict[str, Any]) -> None:
-        payload = wire.PanelEvent(self.panel_id, event, int(self._clock()), details).to_payload()
-        self._publish(self.events_topic, payload, retain=False)
+        """QoS 1 when connected; otherwise queued for the next connection, the oldest dropped beyond a bound.
 
-    def _publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
-        """QoS 1; paho queues it while disconnected. Before start() there is no one to tell."""
+        paho would queue them too, but without a bound: days offline with a fast rotation would eat the
+        board's memory.
+        """
+        at = int(self.now())
+        payload = wire.PanelEvent(self.panel_id, event, at, details).to_payload()
         with self._lock:
-            client = self._client
-        if client is not None:
-            client.publish(topic, payload, qos=1, retain=retain)
+            if self._connected and self._client is not None:
+                self._client.publish(self.events_topic, payload, qos=1)
+                return
+            if len(self._pending) >= MAX_PENDING_EVENTS:
+                dropped_at, _ = self._pending.popleft()
+                count, first_at, _ = self._dropped or (0, dropped_at, dropped_at)
+                self._dropped = (count + 1, first_at, dropped_at)
+            self._pending.append((at, payload))
+
+    def _flush_events(self, client: mqtt.Client) -> None:
+        """Publish what waited for the broker, oldest first, after saying how many were dropped."""
+        if self._dropped is not None:
+            count, first_at, last_at = self._dropped
+            log.warning("%d events were dropped while the broker was unreachable", count)
+            dropped = {"count": count, "first_at": first_at, "last_at": last_at}
+            event = wire.PanelEvent(self.panel_id, wire.EVENT_EVENTS_DROPPED, int(self.now()), dropped)
+            client.publish(self.events_topic, event.to_payload(), qos=1)
+            self._dropped = None
+        while self._pending:
+            _, payload = self._pending.popleft()
+            client.publish(self.events_topic, payload, qos=1)
 
     # --- paho callbacks (paho's network thread) ---------------------------------------------------
 
@@ -428,7 +594,12 @@ class PanelAgent:
             return
         log.info("connected to the broker; listening on %s", self.desired_topic)
         client.subscribe([(self.desired_topic, 1), (self.cmd_topic, 1)])
-        self._publish_state()
+        with self._lock:
+            if self._client is not client:  # stop() has begun
+                return
+            self._connected = True
+            self._publish_state()
+            self._flush_events(client)
 
     @_logged
     def _on_disconnect(
@@ -439,8 +610,12 @@ class PanelAgent:
         reason_code: mqtt.ReasonCode,
         properties: mqtt.Properties | None,
     ) -> None:
+        with self._lock:
+            self._connected = False
         if reason_code.is_failure:
-            log.warning("lost the broker (%s); reconnecting, the panel keeps its content", reason_code)
+            log.warning(
+                "lost the broker (%s); reconnecting, the panel goes on with its schedule", reason_code
+            )
 
     @_logged
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

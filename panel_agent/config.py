@@ -2,6 +2,12 @@
 
 Every problem is a ``ConfigError`` naming the file and the key; unknown keys are refused because a
 misspelt optional key would otherwise be silently ignored.
+
+``clock`` says which time the agent trusts for expiry checks and for its schedule: ``"system"`` (the
+default) for a board whose clock is kept right (a real-time clock, NTP); ``"controller"`` for a board
+without a real-time clock, which boots in 1970 until NTP answers, if it ever does: the agent's time is
+then never behind the controller's signed time, i.e. the later of the system time and the last
+verified payload's ``issued_at`` plus the (monotonic) time elapsed since it was received.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ TOP_LEVEL_KEYS = {
     "controller_public_key",
     "state_dir",
     "ca_file",
+    "clock",
     "backend",
 }
 DEFAULT_BACKEND = "simulated"
+CLOCK_SYSTEM = "system"
+CLOCK_CONTROLLER = "controller"
 
 
 class ConfigError(ValueError):
@@ -44,6 +53,7 @@ class AgentConfig:
     state_dir: Path
     topic_base: str = wire.DEFAULT_TOPIC_BASE
     ca_file: Path | None = None
+    clock: str = CLOCK_SYSTEM
     backend_name: str = DEFAULT_BACKEND
     backend_settings: dict[str, Any] = field(default_factory=dict)
 
@@ -115,6 +125,10 @@ def load_config(path: Path | str) -> AgentConfig:
         if not ca_file.is_file():
             raise fail("ca_file", f"{ca_file} is not a file")
 
+    clock = data.get("clock", CLOCK_SYSTEM)
+    if clock not in (CLOCK_SYSTEM, CLOCK_CONTROLLER):
+        raise fail("clock", f'must be "{CLOCK_SYSTEM}" or "{CLOCK_CONTROLLER}", not {clock!r}')
+
     backend_table = data.get("backend", {})
     if not isinstance(backend_table, dict):
         raise fail("backend", "must be a table ([backend])")
@@ -139,6 +153,7 @@ def load_config(path: Path | str) -> AgentConfig:
         state_dir=state_dir,
         topic_base=topic_base,
         ca_file=ca_file,
+        clock=clock,
         backend_name=backend_name,
         backend_settings=backend_settings,
     )

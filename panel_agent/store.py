@@ -1,8 +1,9 @@
-"""The last good ``desired`` payload, kept on disk so a panel shows it again after a reboot, offline.
+"""The last good ``desired`` payload, kept on disk so a panel follows it again after a reboot, offline.
 
 The raw bytes are kept exactly as received, so the signature is checked again on load: a file edited
 on the SD card, or corrupted by a power cut, is never shown. The expiry is not checked on load: a
-panel that lost its network keeps showing its last genuine content rather than going blank.
+panel that lost its network goes on with its last genuine schedule, whose own horizon decides when
+its content stops (the fallback item then, or a blank panel).
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ MAX_PAGES = 32
 MIN_DWELL_MS = 500
 MAX_DWELL_MS = 24 * 3600 * 1000
 MIN_FLASH_MS = 100
+# A schedule covers 48 hours: a few dozen items, and segments for every change of playlist in them.
+MAX_ITEMS = 64
+MAX_SEGMENTS = 2000
 
 PANEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -46,6 +49,11 @@ KIND_COMMAND = "cmd"
 EVENT_DISPLAYED = "displayed"
 EVENT_REFUSED = "refused"
 EVENT_ACK = "ack"
+# Proof of play: an item went on air for the first time under its schedule; a showing of it ended.
+EVENT_ON_AIR = "on_air"
+EVENT_PLAY = "play"
+# Events a panel could not keep while offline (its queue is bounded): the gap in its proof of play.
+EVENT_EVENTS_DROPPED = "events_dropped"
 
 
 class WireError(ValueError):
@@ -247,6 +255,155 @@ class DisplayItem:
         return cls(_field(data, "item_id", str), _field(data, "text", str), (first, *rest))
 
 
+# --- schedules: what a panel shows over the next 48 hours, offline if need be ---------------------
+
+
+@dataclass(frozen=True)
+class PlaylistEntry:
+    """One turn of a playlist: every page of ``Schedule.items[item]`` in order.
+
+    With ``dwell_ms`` each page stays up that long instead of its own dwell: an e-paper panel that may
+    only refresh every few minutes, a short slot in a busy rotation.
+    """
+
+    item: int
+    dwell_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.item < 0:
+            raise WireError("malformed", f"playlist item index {self.item} is negative")
+        if self.dwell_ms is not None and not MIN_DWELL_MS <= self.dwell_ms <= MAX_DWELL_MS:
+            raise WireError("malformed", f"playlist dwell_ms must be {MIN_DWELL_MS} to {MAX_DWELL_MS}")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"item": self.item}
+        if self.dwell_ms is not None:
+            data["dwell_ms"] = self.dwell_ms
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> PlaylistEntry:
+        return cls(_field(data, "item", int), _optional(data, "dwell_ms", int))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """From ``start`` to ``end`` (epoch seconds UTC, end excluded) the playlist loops from its first entry.
+
+    ``blank`` is quiet hours: the panel is dark. An empty playlist that is not blank shows the fallback.
+    """
+
+    start: int
+    end: int
+    playlist: tuple[PlaylistEntry, ...] = ()
+    blank: bool = False
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise WireError("malformed", f"segment starts at {self.start}, not before its end {self.end}")
+        if self.blank and self.playlist:
+            raise WireError("malformed", "a blank segment has no playlist")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "start": self.start,
+            "end": self.end,
+            "playlist": [entry.to_json() for entry in self.playlist],
+        }
+        if self.blank:
+            data["blank"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Segment:
+        return cls(
+            _field(data, "start", int),
+            _field(data, "end", int),
+            tuple(PlaylistEntry.from_json(entry) for entry in _optional(data, "playlist", list) or ()),
+            _optional(data, "blank", bool) or False,
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What a panel shows until ``horizon_end``, signed in advance so that it goes on without a network.
+
+    ``segments`` are sorted and do not overlap; in the gaps between them, and from the end of the last
+    one on (never beyond ``horizon_end``, so expired content is never shown), the panel shows
+    ``items[fallback]`` (the commune's name, say), or nothing when ``fallback`` is None. Every check is
+    made on construction, so the controller cannot even build a schedule that a panel would refuse.
+    """
+
+    items: tuple[DisplayItem, ...]
+    segments: tuple[Segment, ...]
+    horizon_end: int
+    fallback: int | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.items) > MAX_ITEMS:
+            raise WireError("malformed", f"a schedule has at most {MAX_ITEMS} items, not {len(self.items)}")
+        if len(self.segments) > MAX_SEGMENTS:
+            raise WireError(
+                "malformed", f"a schedule has at most {MAX_SEGMENTS} segments, not {len(self.segments)}"
+            )
+        sizes = {(page.frame.width, page.frame.height) for item in self.items for page in item.pages}
+        if len(sizes) > 1:
+            raise WireError("malformed", "all items of a schedule must have the same frame size")
+        if self.fallback is not None and not 0 <= self.fallback < len(self.items):
+            raise WireError(
+                "malformed", f"fallback item {self.fallback} is not among {len(self.items)} items"
+            )
+        previous_end: int | None = None
+        for segment in self.segments:
+            if previous_end is not None and segment.start < previous_end:
+                raise WireError(
+                    "malformed", f"segment at {segment.start} overlaps or precedes the one before"
+                )
+            if segment.end > self.horizon_end:
+                raise WireError(
+                    "malformed", f"segment ends at {segment.end}, beyond the horizon {self.horizon_end}"
+                )
+            for entry in segment.playlist:
+                if entry.item >= len(self.items):
+                    raise WireError(
+                        "malformed", f"playlist item {entry.item} is not among {len(self.items)} items"
+                    )
+            previous_end = segment.end
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": [item.to_json() for item in self.items],
+            "segments": [segment.to_json() for segment in self.segments],
+            "horizon_end": self.horizon_end,
+            "fallback": self.fallback,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Schedule:
+        items = _field(data, "items", list)
+        segments = _field(data, "segments", list)
+        # Counted before parsing, so an oversized list costs nothing to refuse.
+        if len(items) > MAX_ITEMS:
+            raise WireError("malformed", f"a schedule has at most {MAX_ITEMS} items, not {len(items)}")
+        if len(segments) > MAX_SEGMENTS:
+            raise WireError(
+                "malformed", f"a schedule has at most {MAX_SEGMENTS} segments, not {len(segments)}"
+            )
+        return cls(
+            tuple(DisplayItem.from_json(item) for item in items),
+            tuple(Segment.from_json(segment) for segment in segments),
+            _field(data, "horizon_end", int),
+            _optional(data, "fallback", int),
+        )
+
+    @classmethod
+    def single(cls, item: DisplayItem | None, *, start: int, horizon_end: int) -> Schedule:
+        """``item`` from ``start`` to ``horizon_end`` and nothing around it; None: a blank panel."""
+        if item is None:
+            return cls((), (), horizon_end)
+        return cls((item,), (Segment(start, horizon_end, (PlaylistEntry(0),)),), horizon_end)
+
+
 # --- sealed messages (controller -> panel) ------------------------------------------------------
 
 
@@ -262,10 +419,9 @@ class Sealed:
     content: dict[str, Any]
     raw: bytes = field(repr=False, compare=False)
 
-    def desired_item(self) -> DisplayItem | None:
-        """The item of a ``desired`` message; None means the panel must show nothing (blank)."""
-        item = self.content.get("item")
-        return None if item is None else DisplayItem.from_json(item)
+    def desired_schedule(self) -> Schedule:
+        """The schedule of a ``desired`` message: what the panel shows, when, until its horizon."""
+        return Schedule.from_json(_field(self.content, "schedule", dict))
 
 
 def seal(

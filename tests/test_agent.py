@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 192, 64
 TIMEOUT_S = 10.0
 TOPICS = wire.Topics()
+TWO_DAYS_S = 48 * 3600
 
 
 def new_panel_id() -> str:
@@ -66,7 +67,7 @@ def desired(
     issued_at: int | None = None,
     ttl: int = 3600,
 ) -> bytes:
-    """A single-page item of ``image``, or a blank panel for None."""
+    """A schedule of a single-page item of ``image`` from ``issued_at`` on, or a blank panel for None."""
     pages = None if image is None else (page(image, 5000),)
     return desired_pages(key, panel_id, seq, pages, issued_at=issued_at, ttl=ttl)
 
@@ -82,6 +83,7 @@ def desired_pages(
 ) -> bytes:
     issued = int(time.time()) if issued_at is None else issued_at
     item = None if pages is None else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", pages)
+    schedule = wire.Schedule.single(item, start=issued, horizon_end=issued + TWO_DAYS_S)
     return wire.seal(
         key,
         kind=wire.KIND_DESIRED,
@@ -89,8 +91,12 @@ def desired_pages(
         seq=seq,
         issued_at=issued,
         expires_at=issued + ttl,
-        content={"item": None if item is None else item.to_json()},
+        content={"schedule": schedule.to_json()},
     )
+
+
+def first_item(payload: bytes, key: Ed25519PrivateKey) -> wire.DisplayItem:
+    return wire.unseal(payload, key.public_key()).desired_schedule().items[0]
 
 
 def command(key: Ed25519PrivateKey, panel_id: str, seq: int, name: str) -> bytes:
@@ -129,13 +135,15 @@ def screen(config: AgentConfig) -> Path:
 class Watcher:
     """The controller's side of the wire for one panel: collects its states and events, publishes to it."""
 
-    def __init__(self, broker: MosquittoBroker, panel_id: str) -> None:
+    def __init__(self, broker: MosquittoBroker, panel_id: str, *, persistent: bool = False) -> None:
         self.panel_id = panel_id
         self.states: list[wire.PanelState] = []
         self.events: list[wire.PanelEvent] = []
         self._lock = threading.Lock()
         subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{panel_id}")
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"watch-{panel_id}", clean_session=not persistent
+        )
         self.client.on_connect = lambda client, *_: client.subscribe(
             [(TOPICS.state(panel_id), 1), (TOPICS.events(panel_id), 1)]
         )
@@ -256,10 +264,58 @@ def recorder() -> RecordingBackend:
     return RecordingBackend({}, panel_id="recording")
 
 
+class AlignedClock:
+    """Real time, shifted by ``align()`` to read a whole second at once, the start of a schedule.
+
+    Schedules start on whole seconds and pages turn from their start: a test that aligns the clock
+    just before applying a schedule that starts at that second sees its first page for its whole dwell.
+    """
+
+    def __init__(self) -> None:
+        self.align()
+
+    def align(self) -> int:
+        """Make the clock read a whole second now, and return it."""
+        self._start, self._origin = int(time.time()), time.monotonic()
+        return self._start
+
+    def __call__(self) -> float:
+        return self._start + time.monotonic() - self._origin
+
+
+class Clocks:
+    """An agent's wall and monotonic clocks, standing still until a test moves them."""
+
+    def __init__(self, wall: float, mono: float = 1000.0) -> None:
+        self.wall, self.mono = wall, mono
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        with self._lock:
+            return self.wall
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.mono
+
+    def advance(self, seconds: float, *, wall: bool = True) -> None:
+        with self._lock:
+            self.mono += seconds
+            if wall:
+                self.wall += seconds
+
+
 @pytest.fixture
-def recorded_agent(config: AgentConfig, recorder: RecordingBackend) -> Iterator[PanelAgent]:
-    """A started agent on a recording backend; tests hand it payloads directly."""
-    running = PanelAgent(config, backend=recorder)
+def aligned() -> AlignedClock:
+    return AlignedClock()
+
+
+@pytest.fixture
+def recorded_agent(
+    config: AgentConfig, recorder: RecordingBackend, aligned: AlignedClock
+) -> Iterator[PanelAgent]:
+    """A started agent on a recording backend and an aligned clock; tests hand it payloads directly."""
+    running = PanelAgent(config, backend=recorder, clock=aligned)
     running.start()
     try:
         yield running
@@ -279,7 +335,7 @@ def test_a_genuine_retained_payload_is_shown_kept_and_reported(
 
     wait_for(lambda: same_pixels(screen(config), image), "the frame on the simulated panel")
     frame = wire.Frame.from_image(image)
-    item_hash = wire.unseal(payload, signing_key.public_key()).desired_item().content_hash
+    item_hash = first_item(payload, signing_key).content_hash
     state = watcher.wait_state(lambda s: s.applied_seq == 1, "the state after the display")
     assert state.online
     assert (state.item_id, state.content_hash) == ("item-1", item_hash)
@@ -314,10 +370,22 @@ def test_a_restarted_agent_shows_its_stored_content_and_ignores_the_retained_cop
         assert same_pixels(screen(config), image)  # before any network traffic
         watcher.wait_state(lambda s: s.online and s.applied_seq == 4, "the restarted agent online")
         # The broker redelivered the retained payload on subscribe, before this command: once the
-        # command is acknowledged, the redelivery has been handled, neither refused nor shown again.
+        # command is acknowledged, the redelivery has been handled, neither refused nor applied again.
         watcher.publish(TOPICS.cmd(config.panel_id), command(signing_key, config.panel_id, 1, "screenshot"))
         watcher.wait_event(is_event(wire.EVENT_ACK, seq=1), "the ack")
-        assert [e.event for e in watcher.events] == [wire.EVENT_DISPLAYED, wire.EVENT_ACK]
+        replies = (wire.EVENT_DISPLAYED, wire.EVENT_REFUSED, wire.EVENT_ACK)
+        assert [e.event for e in watcher.events if e.event in replies] == [
+            wire.EVENT_DISPLAYED,
+            wire.EVENT_ACK,
+        ]
+        # Proof of play: each agent put item 4 on air under the schedule it applied, the first one
+        # reported its play when it stopped.
+        proofs = [(e.event, e.details["item_id"]) for e in watcher.events if e.event not in replies]
+        assert proofs == [
+            (wire.EVENT_ON_AIR, "item-4"),
+            (wire.EVENT_PLAY, "item-4"),
+            (wire.EVENT_ON_AIR, "item-4"),
+        ]
     finally:
         second.stop()
 
@@ -379,7 +447,7 @@ def test_the_pages_of_an_item_take_turns_on_the_panel(
     # The screenshot is the first page whichever is up, as the controller's preview shows it.
     assert agent.current_state().screenshot_png == wire.Frame.from_image(first).png
     wait_for(lambda: same_pixels(screen(config), first), "page 1 again", timeout=3)
-    item_hash = wire.unseal(payload, signing_key.public_key()).desired_item().content_hash
+    item_hash = first_item(payload, signing_key).content_hash
     watcher.wait_event(is_event(wire.EVENT_DISPLAYED, content_hash=item_hash, seq=1), "the displayed event")
 
 
@@ -397,12 +465,14 @@ def test_a_single_page_is_displayed_exactly_once(
 def test_a_flashing_page_alternates_its_two_frames(
     recorded_agent: PanelAgent,
     recorder: RecordingBackend,
+    aligned: AlignedClock,
     config: AgentConfig,
     signing_key: Ed25519PrivateKey,
 ) -> None:
     steady, flash = picture(1), picture(2)
     pages = (page(steady, 5000, flash=flash, flash_ms=200),)
-    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages))
+    payload = desired_pages(signing_key, config.panel_id, 1, pages, issued_at=aligned.align())
+    recorded_agent.handle_desired(payload)
 
     wait_for(lambda: len(recorder.shown()) >= 5, "five displays", timeout=3)
     assert recorder.shown()[:5] == [pixels(steady), pixels(flash)] * 2 + [pixels(steady)]
@@ -410,54 +480,66 @@ def test_a_flashing_page_alternates_its_two_frames(
     assert 0.75 <= times[4] - times[0] < 1.5  # every 200 ms
 
 
-def test_a_new_item_restarts_the_rotation_at_its_first_page(
-    recorded_agent: PanelAgent,
-    recorder: RecordingBackend,
-    config: AgentConfig,
-    signing_key: Ed25519PrivateKey,
+def test_a_new_schedule_takes_over_at_once_at_the_page_it_says_is_due(
+    config: AgentConfig, recorder: RecordingBackend, signing_key: Ed25519PrivateKey
 ) -> None:
-    old = (page(picture(1), 500), page(picture(2), 500))
-    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, old))
-    wait_for(lambda: len(recorder.shown()) == 2, "the old item's page 2", timeout=3)
+    start = int(time.time())
+    clocks = Clocks(start)
+    agent = PanelAgent(config, backend=recorder, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        old = (page(picture(1), 500), page(picture(2), 500))
+        agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, old, issued_at=start))
+        clocks.advance(0.5)
+        agent.wake()
+        wait_for(lambda: len(recorder.shown()) == 2, "the old item's page 2", timeout=3)
 
-    new = (page(picture(3), 500), page(picture(4), 500))
-    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 2, new))
-    assert recorder.shown()[-1] == pixels(picture(3))  # at once, not at the old item's next change
-    wait_for(lambda: len(recorder.shown()) == 4, "the new item's page 2", timeout=3)
-    assert recorder.shown()[-1] == pixels(picture(4))
-    times = recorder.times()
-    assert times[3] - times[2] >= 0.45  # page 1 had its whole dwell
+        # Pages turn from the schedule's start, the same on every panel: 0.7 s in, page 2 is due.
+        clocks.advance(0.2)
+        new = (page(picture(3), 500), page(picture(4), 500))
+        agent.handle_desired(desired_pages(signing_key, config.panel_id, 2, new, issued_at=start))
+        assert recorder.shown()[-1] == pixels(picture(4))  # at once, not at the old item's next change
+        clocks.advance(0.3)
+        agent.wake()
+        wait_for(lambda: len(recorder.shown()) == 4, "the new item's page 1", timeout=3)
+        assert recorder.shown()[-1] == pixels(picture(3))
+    finally:
+        agent.stop()
 
 
 def test_a_failed_display_in_the_rotation_is_logged_and_the_rotation_goes_on(
     recorded_agent: PanelAgent,
     recorder: RecordingBackend,
+    aligned: AlignedClock,
     config: AgentConfig,
     signing_key: Ed25519PrivateKey,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     pages = (page(picture(1), 500), page(picture(2), 500))
-    recorded_agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages))
+    recorded_agent.handle_desired(
+        desired_pages(signing_key, config.panel_id, 1, pages, issued_at=aligned.align())
+    )
     recorder.failures = 1  # page 2
 
     wait_for(lambda: len(recorder.shown()) == 2, "page 1 after the failed page 2", timeout=3)
     assert recorder.shown() == [pixels(picture(1))] * 2
-    assert "could not display page 2 (flash phase 0) of seq 1" in caplog.text
+    assert "could not display item 0 page 2 (flash phase 0) of seq 1" in caplog.text
 
 
-def test_the_rotation_follows_the_injected_monotonic_clock_without_replaying_missed_pages(
+def test_the_rotation_follows_the_injected_clock_without_replaying_missed_pages(
     config: AgentConfig, recorder: RecordingBackend, signing_key: Ed25519PrivateKey
 ) -> None:
-    now = [1000.0]
-    agent = PanelAgent(config, backend=recorder, monotonic=lambda: now[0])
+    start = int(time.time())
+    clocks = Clocks(start)
+    agent = PanelAgent(config, backend=recorder, clock=clocks.time, monotonic=clocks.monotonic)
     agent.start()
     try:
         pages = (page(picture(1), 500), page(picture(2), 500))
-        agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages))
+        agent.handle_desired(desired_pages(signing_key, config.panel_id, 1, pages, issued_at=start))
         time.sleep(0.6)  # longer than the dwell, but the agent's clock stands still
         assert recorder.shown() == [pixels(picture(1))]
 
-        now[0] += 10 * 24 * 3600 + 0.6  # ten days on (a suspended board): page 2 is up
+        clocks.advance(24 * 3600 + 0.6)  # a day on (a suspended board): page 2 is up, without a wake()
         wait_for(lambda: len(recorder.shown()) == 2, "page 2", timeout=3)
         assert recorder.shown() == [pixels(picture(1)), pixels(picture(2))]
     finally:
@@ -499,7 +581,7 @@ def test_with_the_broker_unreachable_the_stored_content_is_shown(
     closed = f"mqtt://127.0.0.1:{free_loopback_port()}"
     config = load_config(write_config(tmp_path, panel, closed, signing_key))
     image = picture(8)
-    # Stored long ago: expired by now, still the best thing to show offline.
+    # Stored a day ago and expired since, but its schedule runs 48 hours: offline, it is followed.
     old = desired(signing_key, panel, 8, image, issued_at=int(time.time()) - 86400, ttl=3600)
     PayloadStore(config.state_dir, panel_id=panel, public_key=signing_key.public_key()).save(old)
 

@@ -48,6 +48,7 @@ def test_a_complete_config_loads_with_defaults_and_paths_beside_the_file(
     assert config.topic_base == wire.DEFAULT_TOPIC_BASE
     assert config.state_dir == tmp_path / "etc" / "state"
     assert config.ca_file is None
+    assert config.clock == "system"
     assert config.backend_name == "simulated"
     assert config.backend_settings == {"width": 192, "height": 64, "output_dir": tmp_path / "etc" / "screens"}
     assert wire.public_key_to_text(config.controller_public_key) == key_text
@@ -60,13 +61,14 @@ def test_optional_keys(tmp_path: Path, key_text: str) -> None:
     (tmp_path / "etc" / "ca.pem").write_text("not checked here\n", encoding="utf-8")
     text = config_text(
         key_text,
-        top='topic_base = "prefecture-01/relais/v1"\nca_file = "ca.pem"\n',
+        top='topic_base = "prefecture-01/relais/v1"\nca_file = "ca.pem"\nclock = "controller"\n',
         backend='name = "simulated"\noutput_dir = "/var/lib/relais/screens"\nwidth = 296\nheight = 128\n',
     ).replace("mqtt://127.0.0.1:1883", "mqtts://broker.example.fr")
     config = load_config(write(tmp_path, text))
     assert config.topic_base == "prefecture-01/relais/v1"
     assert config.topics.desired("bourg-mairie") == "prefecture-01/relais/v1/panels/bourg-mairie/desired"
     assert config.ca_file == tmp_path / "etc" / "ca.pem"
+    assert config.clock == "controller"
     assert config.backend_settings["output_dir"] == Path("/var/lib/relais/screens")
 
 
@@ -86,6 +88,8 @@ def test_optional_keys(tmp_path: Path, key_text: str) -> None:
         (lambda t: "panel_idd = 'x'\n" + t, "panel_idd", "unknown key"),
         (lambda t: "topic_base = 'relais/#'\n" + t, "topic_base", "'#'"),
         (lambda t: "ca_file = 'ca.pem'\n" + t, "ca_file", "mqtts://"),
+        (lambda t: "clock = 'ntp'\n" + t, "clock", 'must be "system" or "controller"'),
+        (lambda t: "clock = 1\n" + t, "clock", 'must be "system" or "controller"'),
         (lambda t: t.replace("[backend]\n", "[backend]\nname = 'hub75'\n"), "backend.name", "simulated"),
         (lambda t: t.replace("width = 192\n", ""), "backend.width", "missing"),
         (lambda t: t.replace("width = 192", 'width = "192"'), "backend.width", "must be an integer"),

@@ -22,6 +22,7 @@ def desired(key: Ed25519PrivateKey, *, panel_id: str = PANEL, seq: int = 7, expi
     now = int(time.time())
     frame = wire.Frame.from_image(Image.new("RGB", (32, 16), "orange"))
     item = wire.DisplayItem("item-1", "Marché samedi", (wire.Page(frame, 5000),))
+    schedule = wire.Schedule.single(item, start=now - 7200, horizon_end=now + 48 * 3600)
     return wire.seal(
         key,
         kind=wire.KIND_DESIRED,
@@ -29,7 +30,7 @@ def desired(key: Ed25519PrivateKey, *, panel_id: str = PANEL, seq: int = 7, expi
         seq=seq,
         issued_at=now - 7200,
         expires_at=now + expires_in,
-        content={"item": item.to_json()},
+        content={"schedule": schedule.to_json()},
     )
 
 
@@ -53,8 +54,7 @@ def test_round_trip_keeps_the_exact_bytes_even_once_expired(
     assert loaded is not None
     assert loaded.raw == payload
     assert loaded.seq == 7
-    item = loaded.desired_item()
-    assert item is not None and item.item_id == "item-1"
+    assert [item.item_id for item in loaded.desired_schedule().items] == ["item-1"]
 
 
 def tampered(payload: bytes) -> bytes:

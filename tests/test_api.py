@@ -56,8 +56,10 @@ def test_a_message_is_recorded_and_sealed_for_each_target(app: Flask, client: Fl
     for panel_id, seq in response.json["panels"].items():
         sealed = wire.unseal(rows[panel_id]["payload"], public_key)
         assert (sealed.panel_id, sealed.seq, sealed.kind) == (panel_id, seq, "desired")
-        item = sealed.desired_item()
-        assert item is not None and item.text == text and item.item_id == f"msg-{message_id}"
+        schedule = sealed.desired_schedule()
+        item = schedule.items[schedule.segments[0].playlist[0].item]
+        assert item.text == text and item.item_id == f"msg-{message_id}"
+        assert schedule.horizon_end - sealed.issued_at == 48 * 3600
         assert rows[panel_id]["published_at"] is None  # no broker yet: it waits in the outbox
     panels = {panel["id"]: panel for panel in client.get("/api/v1/panels").json["panels"]}
     assert panels["bourg-entree-nord"]["desired_seq"] == response.json["panels"]["bourg-entree-nord"]
@@ -217,7 +219,8 @@ def test_rendering_happens_once_per_profile_whatever_the_number_of_panels(
     assert (
         client.post("/api/v1/messages", json={"text": "Marché de Noël", "panels": panels}).status_code == 201
     )
-    assert render.cache_info().misses == 2
+    # Per profile: the message and the commune's name the panel falls back to; 21 panels, 4 renders.
+    assert render.cache_info().misses == 4
 
 
 def test_choices_are_listed(client: FlaskClient) -> None:

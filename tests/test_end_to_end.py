@@ -187,7 +187,7 @@ def publish_raw(live: Live, topic: str, payload: bytes) -> None:
 def forged(payload: bytes, text: str) -> bytes:
     envelope = json.loads(payload)
     body = json.loads(envelope["body"])
-    body["content"]["item"]["text"] = text
+    body["content"]["schedule"]["items"][0]["text"] = text
     body["seq"] += 1000
     envelope["body"] = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return json.dumps(envelope).encode()

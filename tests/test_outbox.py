@@ -9,13 +9,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller import outbox
-from controller.db import open_database
+from controller.db import open_database, transaction
 from controller.panels import register_panel
 from relais import wire
 from tests.helpers import DEMO_LED
 
 NOW = 1_800_000_000.0
-TTL = 7 * 86400
+TTL = 48 * 3600
 
 
 @pytest.fixture
@@ -26,8 +26,11 @@ def db(tmp_path: Path) -> Database:
 
 
 def blank(db: Database, key: Ed25519PrivateKey, now: float) -> int:
-    with db.atomic():
-        return outbox.stage_desired(db, key, "bourg-entree-nord", None, message_id=None, now=now, ttl_s=TTL)
+    content = {"schedule": wire.Schedule.single(None, start=int(now), horizon_end=int(now) + TTL).to_json()}
+    with transaction(db):
+        return outbox.stage_desired(
+            db, key, "bourg-entree-nord", content, item_id=None, content_hash=None, now=now, ttl_s=TTL
+        )
 
 
 @pytest.mark.parametrize(
@@ -49,22 +52,10 @@ def test_only_the_state_acknowledged_is_marked_published(
     assert outbox.pending(db) == []
 
 
-def test_states_near_expiry_are_resigned_with_a_newer_number(
-    db: Database, signing_key: Ed25519PrivateKey
-) -> None:
-    old_seq = blank(db, signing_key, NOW)
-    outbox.mark_published(db, "bourg-entree-nord", old_seq, NOW)
-    assert outbox.reseal_expiring(db, signing_key, now=NOW + 3600, ttl_s=TTL, margin_s=TTL // 2) == []
-    later = NOW + TTL - 3600
-    assert outbox.reseal_expiring(db, signing_key, now=later, ttl_s=TTL, margin_s=TTL // 2) == [
-        "bourg-entree-nord"
-    ]
-    row = next(iter(outbox.pending(db)))
-    sealed = wire.unseal(row["payload"], signing_key.public_key())
-    assert sealed.seq > old_seq
-    wire.check_fresh(
-        sealed, panel_id="bourg-entree-nord", kind=wire.KIND_DESIRED, now=later + TTL - 1, last_seq=old_seq
-    )
+def test_panels_whose_schedule_runs_out_are_listed(db: Database, signing_key: Ed25519PrivateKey) -> None:
+    blank(db, signing_key, NOW)
+    assert outbox.expiring(db, before=NOW + TTL / 2) == []
+    assert outbox.expiring(db, before=NOW + TTL + 1) == ["bourg-entree-nord"]
 
 
 def test_commands_share_the_panel_sequence(db: Database, signing_key: Ed25519PrivateKey) -> None:

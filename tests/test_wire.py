@@ -10,7 +10,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from relais import wire
-from relais.wire import DisplayItem, Frame, Page, PanelEvent, PanelState, Topics, WireError
+from relais.wire import (
+    DisplayItem,
+    Frame,
+    Page,
+    PanelEvent,
+    PanelState,
+    PlaylistEntry,
+    Schedule,
+    Segment,
+    Topics,
+    WireError,
+)
 
 NOW = 1_800_000_000
 
@@ -24,6 +35,7 @@ def amber_frame(width: int = 192, height: int = 64) -> Frame:
 
 def sealed_desired(key: Ed25519PrivateKey, *, seq: int = 10, panel: str = "p1", ttl: int = 3600) -> bytes:
     item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", (Page(amber_frame(), 5000),))
+    schedule = Schedule.single(item, start=NOW, horizon_end=NOW + 48 * 3600)
     return wire.seal(
         key,
         kind=wire.KIND_DESIRED,
@@ -31,7 +43,7 @@ def sealed_desired(key: Ed25519PrivateKey, *, seq: int = 10, panel: str = "p1", 
         seq=seq,
         issued_at=NOW,
         expires_at=NOW + ttl,
-        content={"item": item.to_json()},
+        content={"schedule": schedule.to_json()},
     )
 
 
@@ -53,8 +65,7 @@ def test_panel_ids_that_would_break_topics_are_refused(bad_id: str) -> None:
 def test_a_sealed_payload_round_trips_with_its_text_and_frame(signing_key: Ed25519PrivateKey) -> None:
     sealed = wire.unseal(sealed_desired(signing_key), signing_key.public_key())
     wire.check_fresh(sealed, panel_id="p1", kind=wire.KIND_DESIRED, now=NOW + 1, last_seq=9)
-    item = sealed.desired_item()
-    assert item is not None
+    (item,) = sealed.desired_schedule().items
     assert item.text == "Fête de Noël « marché » 5 €"
     assert item.frame == amber_frame()
     assert item.frame.image().getpixel((20, 20)) == 1
@@ -65,7 +76,7 @@ def test_the_envelope_is_readable_json_for_mosquitto_sub(signing_key: Ed25519Pri
     assert envelope["alg"] == "Ed25519"
     body = json.loads(envelope["body"])
     assert (body["kind"], body["panel"], body["seq"]) == ("desired", "p1", 10)
-    assert body["content"]["item"]["text"] == "Fête de Noël « marché » 5 €"
+    assert body["content"]["schedule"]["items"][0]["text"] == "Fête de Noël « marché » 5 €"
 
 
 def tamper(payload: bytes, change) -> bytes:
@@ -77,7 +88,9 @@ def tamper(payload: bytes, change) -> bytes:
 
 
 def test_a_tampered_body_is_refused(signing_key: Ed25519PrivateKey) -> None:
-    payload = tamper(sealed_desired(signing_key), lambda body: body["content"]["item"].update(text="Faux"))
+    payload = tamper(
+        sealed_desired(signing_key), lambda body: body["content"]["schedule"]["items"][0].update(text="Faux")
+    )
     with pytest.raises(WireError) as refused:
         wire.unseal(payload, signing_key.public_key())
     assert refused.value.reason == "bad-signature"
@@ -197,3 +210,132 @@ def test_inconsistent_pages_are_refused(change) -> None:
     change(data)
     with pytest.raises(WireError):
         DisplayItem.from_json(data)
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+
+def schedule_item(name: str, width: int = 192, height: int = 64) -> DisplayItem:
+    return DisplayItem(
+        name, name, (Page(amber_frame(width, height), 4000), Page(amber_frame(width, height), 6000))
+    )
+
+
+def full_schedule() -> Schedule:
+    """Two items and a fallback: a playlist with a dwell override, quiet hours, an empty segment, a gap."""
+    return Schedule(
+        items=(schedule_item("msg-1"), schedule_item("msg-2"), schedule_item("commune")),
+        segments=(
+            Segment(NOW, NOW + 3600, (PlaylistEntry(0), PlaylistEntry(1, dwell_ms=8000))),
+            Segment(NOW + 3600, NOW + 7200, (PlaylistEntry(1),)),
+            Segment(NOW + 10_800, NOW + 20_000, blank=True),
+            Segment(NOW + 20_000, NOW + 30_000),
+        ),
+        horizon_end=NOW + 48 * 3600,
+        fallback=2,
+    )
+
+
+def test_a_schedule_round_trips_through_json_and_a_sealed_payload(signing_key: Ed25519PrivateKey) -> None:
+    schedule = full_schedule()
+    assert Schedule.from_json(json.loads(json.dumps(schedule.to_json()))) == schedule
+    payload = wire.seal(
+        signing_key,
+        kind=wire.KIND_DESIRED,
+        panel_id="p1",
+        seq=1,
+        issued_at=NOW,
+        expires_at=NOW + 48 * 3600,
+        content={"schedule": schedule.to_json()},
+    )
+    assert wire.unseal(payload, signing_key.public_key()).desired_schedule() == schedule
+    segments = schedule.to_json()["segments"]
+    assert segments[0]["playlist"] == [{"item": 0}, {"item": 1, "dwell_ms": 8000}]
+    assert segments[2] == {"start": NOW + 10_800, "end": NOW + 20_000, "playlist": [], "blank": True}
+
+
+def test_single_is_one_item_from_start_to_the_horizon_or_nothing() -> None:
+    item = schedule_item("msg-1")
+    single = Schedule.single(item, start=NOW, horizon_end=NOW + 60)
+    assert single == Schedule((item,), (Segment(NOW, NOW + 60, (PlaylistEntry(0),)),), NOW + 60)
+    assert single.fallback is None
+    assert Schedule.single(None, start=NOW, horizon_end=NOW + 60) == Schedule((), (), NOW + 60)
+    assert Schedule.from_json(Schedule.single(None, start=NOW, horizon_end=NOW + 60).to_json()).items == ()
+
+
+def test_a_payload_without_a_schedule_is_malformed(signing_key: Ed25519PrivateKey) -> None:
+    """The content of the first protocol, ``{"item": …}``, is refused rather than half understood."""
+    payload = wire.seal(
+        signing_key,
+        kind=wire.KIND_DESIRED,
+        panel_id="p1",
+        seq=1,
+        issued_at=NOW,
+        expires_at=NOW + 60,
+        content={"item": schedule_item("msg-1").to_json()},
+    )
+    with pytest.raises(WireError, match="missing field 'schedule'") as refused:
+        wire.unseal(payload, signing_key.public_key()).desired_schedule()
+    assert refused.value.reason == "malformed"
+
+
+def _segment(start: int, end: int, **extra) -> dict:
+    return {"start": start, "end": end, "playlist": [{"item": 0}], **extra}
+
+
+MALFORMED_SCHEDULES = {
+    "entry index out of range": lambda d: d["segments"][0]["playlist"].append({"item": 3}),
+    "negative entry index": lambda d: d["segments"][0]["playlist"].append({"item": -1}),
+    "fallback out of range": lambda d: d.update(fallback=3),
+    "negative fallback": lambda d: d.update(fallback=-1),
+    "unsorted segments": lambda d: d["segments"].reverse(),
+    "overlapping segments": lambda d: d["segments"].insert(1, _segment(NOW + 3000, NOW + 3700)),
+    "segment beyond the horizon": lambda d: d["segments"].append(_segment(NOW + 40_000, NOW + 49 * 3600)),
+    "empty segment": lambda d: d["segments"].append(_segment(NOW + 40_000, NOW + 40_000)),
+    "blank segment with a playlist": lambda d: d["segments"].append(
+        _segment(NOW + 40_000, NOW + 40_100, blank=True)
+    ),
+    "entry dwell too short": lambda d: d["segments"][0]["playlist"].append({"item": 0, "dwell_ms": 10}),
+    "too many items": lambda d: d["items"].extend([d["items"][0]] * (wire.MAX_ITEMS - 2)),
+    "too many segments": lambda d: d["segments"].extend(
+        _segment(NOW + 40_000 + n, NOW + 40_001 + n) for n in range(wire.MAX_SEGMENTS - 3)
+    ),
+    "items of different sizes": lambda d: d["items"].append(schedule_item("small", 96, 16).to_json()),
+    "horizon not a number": lambda d: d.update(horizon_end="demain"),
+    "blank not a boolean": lambda d: d["segments"][2].update(blank="oui"),
+    "segments missing": lambda d: d.pop("segments"),
+    "entry without item": lambda d: d["segments"][0]["playlist"].append({"dwell_ms": 5000}),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_SCHEDULES)
+def test_malformed_schedules_are_refused(case: str) -> None:
+    data = json.loads(json.dumps(full_schedule().to_json()))
+    assert Schedule.from_json(data) == full_schedule()  # the change alone makes it malformed
+    MALFORMED_SCHEDULES[case](data)
+    with pytest.raises(WireError) as refused:
+        Schedule.from_json(data)
+    assert refused.value.reason == "malformed"
+
+
+def test_limits_are_exactly_the_stated_ones() -> None:
+    item = schedule_item("msg-1")
+    Schedule((item,) * wire.MAX_ITEMS, (), NOW)
+    segments = tuple(Segment(NOW + n, NOW + n + 1, (PlaylistEntry(0),)) for n in range(wire.MAX_SEGMENTS))
+    Schedule((item,), segments, NOW + wire.MAX_SEGMENTS)
+    with pytest.raises(WireError, match="at most 64 items"):
+        Schedule((item,) * (wire.MAX_ITEMS + 1), (), NOW)
+    with pytest.raises(WireError, match="at most 2000 segments"):
+        Schedule((item,), (*segments, Segment(NOW + 5000, NOW + 5001)), NOW + 5001)
+
+
+def test_schedules_are_checked_when_built_so_the_controller_cannot_send_a_bad_one() -> None:
+    item = schedule_item("msg-1")
+    with pytest.raises(WireError, match="not among 1 items"):
+        Schedule((item,), (Segment(NOW, NOW + 60, (PlaylistEntry(1),)),), NOW + 60)
+    with pytest.raises(WireError, match="beyond the horizon"):
+        Schedule((item,), (Segment(NOW, NOW + 60, (PlaylistEntry(0),)),), NOW + 30)
+    with pytest.raises(WireError, match="not before its end"):
+        Schedule.single(item, start=NOW, horizon_end=NOW)
+    with pytest.raises(WireError, match="overlaps"):
+        Schedule((), (Segment(NOW, NOW + 60), Segment(NOW + 30, NOW + 90)), NOW + 90)

@@ -1,0 +1,267 @@
+"""From the database to each panel's signed schedule for the next 48 hours.
+
+The scheduler (``controller.scheduling``) decides, as a pure function of the database's content and
+``now``, what each panel shows and when; this module feeds it, renders each item once per profile,
+and seals the result into the outbox. Panels then rotate on their own, offline if need be, until the
+horizon; the controller re-signs a fresh horizon well before that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlite_utils import Database
+
+from controller.alerts import alert_item_id
+from controller.db import transaction
+from controller.messages import content_from_row, item_id_for
+from controller.outbox import stage_desired
+from controller.panels import Panel, get_panels
+from controller.rendering.engine import MessageContent, RenderError, render
+from controller.rendering.layouts import get_layout
+from controller.rendering.profiles import PanelProfile
+from controller.schedule_input import recurrence_from_json, targets_from_json, utc
+from controller.scheduling.model import Alert, Campaign, Consent, ScheduledMessage
+from controller.scheduling.resolve import PanelSchedule, resolve
+from relais.wire import DisplayItem, PlaylistEntry, Schedule, Segment
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(hours=48)
+
+
+def _alert_content(row: dict[str, Any], profile: PanelProfile) -> MessageContent:
+    """The alert layout that suits the panel: full on boards of 32 px and more, a banner on 16 px ones."""
+    layout = next(name for name in ("alert", "alert-line", "text") if get_layout(name).suits(profile))
+    return MessageContent(body=row["text"], title=row["title"] or "ALERTE", layout=layout, role="emergency")
+
+
+def _fallback_content(panel: Panel) -> MessageContent:
+    return MessageContent(body=panel.commune_name or panel.commune_insee, markup="plain")
+
+
+def _duration(item: DisplayItem) -> float:
+    return sum(page.dwell_ms for page in item.pages) / 1000
+
+
+class _Items:
+    """Renders what a profile's panels may show, once per (content, profile), keyed by item id."""
+
+    def __init__(self, profile: PanelProfile) -> None:
+        self.profile = profile
+        self.items: dict[str, DisplayItem] = {}
+
+    def add(self, key: str, content: MessageContent, dwell_s: float | None = None) -> DisplayItem | None:
+        try:
+            rendering = render(content, self.profile)
+        except (RenderError, ValueError) as exc:
+            # A message targeted by tag may reach a panel it cannot be drawn on: skipped there, logged.
+            log.warning("%s cannot be drawn on %s: %s", key, self.profile.id, exc)
+            return None
+        item = rendering.display_item(key, content.body)
+        if dwell_s:
+            item = replace(
+                item, pages=tuple(replace(page, dwell_ms=int(dwell_s * 1000)) for page in item.pages)
+            )
+        self.items[key] = item
+        return item
+
+
+def _campaigns(db: Database, now: int) -> list[Campaign]:
+    consents: dict[int, dict[str, Consent]] = defaultdict(dict)
+    for row in db.query("select * from campaign_consents"):
+        consents[row["campaign_id"]][row["commune_insee"]] = Consent(
+            status=row["status"], hours=recurrence_from_json(row["hours"]), max_share=row["max_share"]
+        )
+    return [
+        Campaign(
+            id=str(row["id"]),
+            starts_at=utc(row["starts_at"]),
+            ends_at=utc(row["ends_at"]),
+            share=row["share"],
+            targets=targets_from_json(row["targets"]),
+            consents=consents[row["id"]],
+            stopped=row["stopped_at"] is not None,
+        )
+        for row in db.query(
+            "select * from campaigns where launched_at is not null and stopped_at is null and ends_at > ?",
+            [now],
+        )
+    ]
+
+
+def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = None) -> dict[str, Schedule]:
+    """Each panel's schedule from ``now`` to ``now + 48 h``, as the wire carries it."""
+    start, end = int(now), int(now + HORIZON.total_seconds())
+    panels = get_panels(db, None if panel_ids is None else list(panel_ids))
+    messages = list(
+        db.query(
+            """select * from messages where cancelled_at is null and (ends_at is null or ends_at > ?)
+               and starts_at < ?""",
+            [start, end],
+        )
+    )
+    alerts = list(db.query("select * from alerts where cancelled_at is null and expires_at > ?", [start]))
+    campaigns = _campaigns(db, start)
+    by_profile: dict[str, list[Panel]] = defaultdict(list)
+    for panel in panels.values():
+        by_profile[panel.profile_id].append(panel)
+    schedules = {}
+    for group in by_profile.values():
+        profile = group[0].profile
+        items = _Items(profile)
+        scheduled = []
+        for row in messages:
+            item = items.add(item_id_for(row["id"]), content_from_row(row), row["dwell_s"])
+            if item is None:
+                continue
+            scheduled.append(
+                ScheduledMessage(
+                    key=item.item_id,
+                    targets=targets_from_json(row["targets"]),
+                    starts_at=utc(row["starts_at"]),
+                    ends_at=None if row["ends_at"] is None else utc(row["ends_at"]),
+                    recurrence=recurrence_from_json(row["recurrence"]),
+                    priority=row["priority"] or "information",
+                    duration_s=_duration(item),
+                    campaign=None if row["campaign_id"] is None else str(row["campaign_id"]),
+                    paused=bool(row["paused"]),
+                )
+            )
+        emergency = []
+        for row in alerts:
+            item = items.add(alert_item_id(row["id"]), _alert_content(row, profile))
+            if item is None:
+                continue
+            emergency.append(
+                Alert(
+                    key=item.item_id,
+                    targets=targets_from_json(row["targets"]),
+                    starts_at=utc(row["starts_at"]),
+                    expires_at=utc(row["expires_at"]),
+                    cancelled_at=None,
+                    duration_s=_duration(item),
+                )
+            )
+        resolved = resolve(
+            [panel.info for panel in group], scheduled, campaigns, emergency, utc(start), HORIZON
+        )
+        for panel in group:
+            fallback = None
+            if panel.fallback == "commune":
+                fallback = items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
+            schedules[panel.id] = _to_wire(resolved[panel.id], items.items, fallback, end)
+    return schedules
+
+
+def _to_wire(
+    resolved: PanelSchedule, items: dict[str, DisplayItem], fallback: DisplayItem | None, horizon_end: int
+) -> Schedule:
+    used: list[str] = []
+    for segment in resolved.segments:
+        for entry in segment.playlist:
+            if entry.key not in used:
+                used.append(entry.key)
+    if fallback is not None and fallback.item_id not in used:
+        used.append(fallback.item_id)
+    index = {key: position for position, key in enumerate(used)}
+    return Schedule(
+        items=tuple(items[key] for key in used),
+        segments=tuple(
+            Segment(
+                start=int(segment.start.timestamp()),
+                end=int(segment.end.timestamp()),
+                playlist=tuple(
+                    PlaylistEntry(
+                        index[entry.key], None if entry.dwell_s is None else int(entry.dwell_s * 1000)
+                    )
+                    for entry in segment.playlist
+                ),
+                blank=segment.blank,
+            )
+            for segment in resolved.segments
+        ),
+        horizon_end=horizon_end,
+        fallback=None if fallback is None else index[fallback.item_id],
+    )
+
+
+def schedule_hash(schedule: Schedule) -> str:
+    text = json.dumps(schedule.to_json(), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def republish(
+    db: Database, key: Ed25519PrivateKey, *, now: float, panel_ids: Iterable[str] | None = None
+) -> dict[str, int]:
+    """Seal a fresh 48-hour schedule for the given panels (all when None); returns their new sequence numbers."""
+    schedules = build_schedules(db, now, panel_ids)
+    seqs = {}
+    with transaction(db):
+        for panel_id, schedule in schedules.items():
+            on_air = _on_air(schedule, now)
+            seqs[panel_id] = stage_desired(
+                db,
+                key,
+                panel_id,
+                {"schedule": schedule.to_json()},
+                item_id=on_air,
+                content_hash=schedule_hash(schedule),
+                now=now,
+                ttl_s=int(HORIZON.total_seconds()),
+            )
+    return seqs
+
+
+def _on_air(schedule: Schedule, now: float) -> str | None:
+    """The item a panel should show at ``now``: the first of the playlist, else the fallback."""
+    for segment in schedule.segments:
+        if segment.start <= now < segment.end:
+            if segment.blank:
+                return None
+            if segment.playlist:
+                return schedule.items[segment.playlist[0].item].item_id
+            break
+    return None if schedule.fallback is None else schedule.items[schedule.fallback].item_id
+
+
+def playlist(db: Database, panel_id: str, at: float) -> dict[str, Any]:
+    """What a panel shows at ``at``, in order, with validity window and dwell: "what will it show tomorrow at 8"."""
+    schedules = build_schedules(db, at, [panel_id])
+    if panel_id not in schedules:
+        return {}
+    schedule = schedules[panel_id]
+    segment = next((s for s in schedule.segments if s.start <= at < s.end), None)
+    entries = []
+    if segment is not None and not segment.blank:
+        for entry in segment.playlist:
+            item = schedule.items[entry.item]
+            entries.append(
+                {
+                    "item_id": item.item_id,
+                    "text": item.text,
+                    "pages": len(item.pages),
+                    "dwell_s": (entry.dwell_ms / 1000 * len(item.pages))
+                    if entry.dwell_ms
+                    else _duration(item),
+                }
+            )
+    return {
+        "panel": panel_id,
+        "at": at,
+        "blank": bool(segment and segment.blank),
+        "valid_from": segment.start if segment else None,
+        "valid_until": segment.end if segment else None,
+        "items": entries,
+        "fallback": None
+        if schedule.fallback is None or entries
+        else schedule.items[schedule.fallback].item_id,
+    }

@@ -1,0 +1,100 @@
+"""What a panel shows at any instant of its signed schedule: a pure function of the time.
+
+Like ``rotation.step_at`` it keeps no state, so a panel that slept, rebooted offline or had its clock
+stepped lands on the right frame at once, and panels sharing a schedule turn their pages together.
+
+Within a segment the playlist plays in order from the segment's start and loops, each entry being
+every page of its item in turn (the last entry is cut short by the end of the segment). A playlist of
+one entry is one showing for the whole segment rather than one per round of its pages: nothing on the
+panel changes between rounds, so neither a wake-up nor a proof-of-play event is due. Outside the
+segments the fallback item rotates from the start of the gap (the epoch, before the first segment),
+or the panel is blank; from the end of the last segment on, that lasts forever, so content past the
+horizon is never shown.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from dataclasses import dataclass
+
+from panel_agent.rotation import step_at
+from relais import wire
+
+
+@dataclass(frozen=True)
+class Showing:
+    """What to draw at an instant, and until when (ms since the epoch; None: until something else changes).
+
+    ``item`` indexes ``Schedule.items`` (None when ``blank``); ``page`` and ``flash_phase`` are those of
+    ``rotation.Step``. ``entry_index`` is the position in the segment's playlist (None for the fallback
+    or a blank panel) and ``started_at_ms`` when this showing began by the schedule: together with
+    ``item`` they say whether two instants belong to the same showing, which is what proof of play counts.
+    """
+
+    item: int | None
+    page: int
+    flash_phase: int
+    blank: bool
+    entry_index: int | None
+    started_at_ms: int
+    until_ms: int | None
+
+
+def showing_at(schedule: wire.Schedule, t_ms: int) -> Showing:
+    """What ``schedule`` puts on the panel at ``t_ms`` (ms since the epoch, not negative)."""
+    segments = schedule.segments
+    index = bisect.bisect_right(segments, t_ms, key=lambda segment: segment.start * 1000) - 1
+    if index < 0 or t_ms >= segments[index].end * 1000:
+        gap_start = segments[index].end * 1000 if index >= 0 else 0
+        gap_end = segments[index + 1].start * 1000 if index + 1 < len(segments) else None
+        return _fallback(schedule, t_ms, gap_start, gap_end)
+    segment = segments[index]
+    start_ms, end_ms = segment.start * 1000, segment.end * 1000
+    if segment.blank:
+        return Showing(None, 0, 0, True, None, start_ms, end_ms)
+    if not segment.playlist:
+        return _fallback(schedule, t_ms, start_ms, end_ms)
+    if len(segment.playlist) == 1:
+        return _play(schedule, segment.playlist[0], 0, t_ms, start_ms, end_ms)
+    durations = [_duration(schedule, entry) for entry in segment.playlist]
+    entry_start = t_ms - (t_ms - start_ms) % sum(durations)  # the start of the current round
+    for entry_index, (entry, duration) in enumerate(zip(segment.playlist, durations, strict=True)):
+        if t_ms < entry_start + duration:
+            return _play(schedule, entry, entry_index, t_ms, entry_start, min(entry_start + duration, end_ms))
+        entry_start += duration
+    raise AssertionError("unreachable: t_ms falls within the round")
+
+
+def _fallback(schedule: wire.Schedule, t_ms: int, start_ms: int, end_ms: int | None) -> Showing:
+    if schedule.fallback is None:
+        return Showing(None, 0, 0, True, None, start_ms, end_ms)
+    return _play(schedule, wire.PlaylistEntry(schedule.fallback), None, t_ms, start_ms, end_ms)
+
+
+def _play(
+    schedule: wire.Schedule,
+    entry: wire.PlaylistEntry,
+    entry_index: int | None,
+    t_ms: int,
+    start_ms: int,
+    end_ms: int | None,
+) -> Showing:
+    """The page of ``entry`` up at ``t_ms`` when its pages started at ``start_ms``; they stop at ``end_ms``."""
+    step, wait_ms = step_at(_pages(schedule, entry), t_ms - start_ms)
+    until_ms = end_ms if wait_ms is None else t_ms + wait_ms
+    if end_ms is not None and until_ms is not None:
+        until_ms = min(until_ms, end_ms)
+    return Showing(entry.item, step.page_index, step.flash_phase, False, entry_index, start_ms, until_ms)
+
+
+def _pages(schedule: wire.Schedule, entry: wire.PlaylistEntry) -> tuple[wire.Page, ...]:
+    """The item's pages, each with the entry's dwell when it sets one."""
+    pages = schedule.items[entry.item].pages
+    if entry.dwell_ms is None:
+        return pages
+    return tuple(dataclasses.replace(page, dwell_ms=entry.dwell_ms) for page in pages)
+
+
+def _duration(schedule: wire.Schedule, entry: wire.PlaylistEntry) -> int:
+    return sum(page.dwell_ms for page in _pages(schedule, entry))

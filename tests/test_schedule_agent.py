@@ -1,0 +1,427 @@
+"""Schedules on the panel: ``showing_at`` on its own, then agents that follow a 48-hour schedule offline.
+
+The agent tests drive the agent's clocks by hand (``clock`` and ``monotonic`` injected, then ``wake()``),
+so hours of schedule pass in a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+import panel_agent.agent
+from panel_agent.agent import PanelAgent
+from panel_agent.config import AgentConfig, load_config
+from panel_agent.schedule import Showing, showing_at
+from relais import wire
+from relais.broker import MosquittoBroker, free_loopback_port
+from relais.wire import DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
+from tests.helpers import same_pixels, wait_for
+from tests.test_agent import TOPICS, Clocks, Watcher, is_event, new_panel_id, picture, screen, write_config
+
+H = 3600
+T0 = 1_800_000_000
+MS = 1000
+
+
+def small_item(name: str, *dwells: int, flash_ms: int | None = None) -> DisplayItem:
+    """An item of tiny frames, one page per dwell; pages differ so that a wrong one shows."""
+    pages = []
+    for number, dwell in enumerate(dwells):
+        frame = Frame.from_image(Image.new("L", (8, 4), number * 40))
+        flash = None if flash_ms is None else Frame.from_image(Image.new("L", (8, 4), 255))
+        pages.append(Page(frame, dwell, flash, flash_ms or 500))
+    return DisplayItem(name, name, tuple(pages))
+
+
+# Item 0: two pages of 3 s and 5 s; item 1: one page of 4 s; item 2, the fallback: two pages of 2 s.
+ITEMS = (small_item("a", 3000, 5000), small_item("b", 4000), small_item("c", 2000, 2000))
+SCHEDULE = Schedule(
+    items=ITEMS,
+    segments=(
+        Segment(T0, T0 + H, (PlaylistEntry(0),)),
+        Segment(T0 + H, T0 + 3 * H, (PlaylistEntry(0), PlaylistEntry(1, dwell_ms=1000))),
+        # a gap from 3 h to 5 h: the fallback
+        Segment(T0 + 5 * H, T0 + 6 * H, blank=True),
+        Segment(T0 + 6 * H, T0 + 7 * H),  # no playlist, not blank: the fallback
+    ),
+    horizon_end=T0 + 48 * H,
+    fallback=2,
+)
+
+
+def shows(item: int, page: int, entry: int | None, started_s: float, until_s: float | None) -> Showing:
+    until_ms = None if until_s is None else round(until_s * MS)
+    return Showing(item, page, 0, False, entry, round(started_s * MS), until_ms)
+
+
+def blank(started_s: float, until_s: float | None) -> Showing:
+    return Showing(
+        None, 0, 0, True, None, round(started_s * MS), None if until_s is None else round(until_s * MS)
+    )
+
+
+def at(seconds: float) -> Showing:
+    return showing_at(SCHEDULE, round(seconds * MS))
+
+
+def test_a_single_entry_rotates_its_pages_as_one_showing_for_the_whole_segment() -> None:
+    assert at(T0) == shows(0, 0, 0, T0, T0 + 3)
+    assert at(T0 + 3) == shows(0, 1, 0, T0, T0 + 8)
+    assert at(T0 + 8) == shows(0, 0, 0, T0, T0 + 11)  # round two, same showing
+    assert at(T0 + 8 * 3 + 4) == shows(0, 1, 0, T0, T0 + 32)
+    # 3600 s is 450 rounds of 8 s: the last page ends with the segment.
+    assert at(T0 + H - 0.5) == shows(0, 1, 0, T0, T0 + H)
+
+
+def test_a_playlist_cycles_its_entries_in_order_with_the_entry_dwell_overriding_the_pages() -> None:
+    start = T0 + H  # rounds of 9 s: item 0 for 3 + 5 s, then item 1 for 1 s instead of its 4 s
+    assert at(start) == shows(0, 0, 0, start, start + 3)
+    assert at(start + 3) == shows(0, 1, 0, start, start + 8)
+    assert at(start + 8) == shows(1, 0, 1, start + 8, start + 9)
+    assert at(start + 9) == shows(0, 0, 0, start + 9, start + 12)  # a new round, a new showing
+    assert at(start + 9 * 400 + 8.5) == shows(1, 0, 1, start + 9 * 400 + 8, start + 9 * 400 + 9)
+
+
+def test_gaps_and_empty_playlists_show_the_fallback_from_their_own_start() -> None:
+    gap = T0 + 3 * H
+    assert at(gap) == shows(2, 0, None, gap, gap + 2)
+    assert at(gap + 3) == shows(2, 1, None, gap, gap + 4)
+    assert at(T0 + 5 * H - 0.5) == shows(2, 1, None, gap, T0 + 5 * H)  # cut short by the next segment
+    empty = T0 + 6 * H
+    assert at(empty + 1) == shows(2, 0, None, empty, empty + 2)
+
+
+def test_quiet_hours_are_blank_for_the_whole_segment() -> None:
+    assert at(T0 + 5 * H) == blank(T0 + 5 * H, T0 + 6 * H)
+    assert at(T0 + 6 * H - 0.001) == blank(T0 + 5 * H, T0 + 6 * H)
+
+
+def test_after_the_last_segment_and_beyond_the_horizon_only_the_fallback_shows() -> None:
+    end = T0 + 7 * H
+    assert at(end) == shows(2, 0, None, end, end + 2)
+    beyond = T0 + 48 * H + 1  # one showing from the last segment's end on: nothing expires into view
+    assert at(beyond) == shows(2, 0, None, end, beyond + 1)
+    assert at(T0 + 400 * 24 * H) == shows(2, 0, None, end, T0 + 400 * 24 * H + 2)
+
+
+def test_before_the_first_segment_the_fallback_rotates_from_the_epoch() -> None:
+    assert at(T0 - 1) == shows(2, 1, None, 0, T0)
+    assert at(T0 - 3) == shows(2, 0, None, 0, T0 - 2)
+
+
+def test_without_a_fallback_gaps_are_blank_and_the_end_is_blank_forever() -> None:
+    schedule = Schedule(ITEMS[:1], (Segment(T0, T0 + H, (PlaylistEntry(0),)),), T0 + 48 * H)
+    assert showing_at(schedule, (T0 - 5) * MS) == blank(0, T0)
+    assert showing_at(schedule, (T0 + H) * MS) == blank(T0 + H, None)
+    assert showing_at(schedule, (T0 + 50 * H) * MS) == blank(T0 + H, None)
+    assert showing_at(Schedule((), (), T0 + H), T0 * MS) == blank(0, None)
+
+
+def test_a_static_single_page_never_wakes_the_panel_before_the_segment_ends() -> None:
+    schedule = Schedule.single(ITEMS[1], start=T0, horizon_end=T0 + 48 * H)
+    assert showing_at(schedule, T0 * MS) == shows(0, 0, 0, T0, T0 + 48 * H)
+    assert showing_at(schedule, (T0 + 47 * H) * MS) == shows(0, 0, 0, T0, T0 + 48 * H)
+    assert showing_at(schedule, (T0 + 48 * H) * MS) == blank(T0 + 48 * H, None)
+    assert showing_at(Schedule.single(None, start=T0, horizon_end=T0 + H), T0 * MS) == blank(0, None)
+
+
+def test_flashing_pages_follow_the_rotation_with_the_entry_dwell() -> None:
+    flashing = small_item("f", 5000, flash_ms=300)
+    schedule = Schedule(
+        (flashing, ITEMS[1]),
+        (Segment(T0, T0 + H, (PlaylistEntry(0, dwell_ms=800), PlaylistEntry(1, dwell_ms=1000))),),
+        T0 + H,
+    )
+    expected = [
+        (0, 0, 0, 0, 300),
+        (300, 0, 1, 0, 600),
+        (600, 0, 0, 0, 800),  # cut short by the entry's dwell of 800 ms
+        (800, 1, 0, 800, 1800),
+        (1800, 0, 0, 1800, 2100),  # the next round starts on the frame
+    ]
+    for offset_ms, item, phase, started_ms, until_ms in expected:
+        showing = showing_at(schedule, T0 * MS + offset_ms)
+        assert (showing.item, showing.flash_phase) == (item, phase), offset_ms
+        assert (showing.started_at_ms, showing.until_ms) == (T0 * MS + started_ms, T0 * MS + until_ms), (
+            offset_ms
+        )
+
+
+def test_walking_from_change_to_change_covers_the_schedule_without_surprises() -> None:
+    """Every instant between two changes shows the same thing: the rotation may sleep in between."""
+    t_ms, changes = (T0 - 10) * MS, 0
+    while t_ms < (T0 + 9 * H) * MS:
+        showing = showing_at(SCHEDULE, t_ms)
+        assert showing.until_ms is not None and showing.until_ms > t_ms
+        assert showing_at(SCHEDULE, (t_ms + showing.until_ms) // 2) == showing
+        assert showing_at(SCHEDULE, showing.until_ms - 1) == showing
+        t_ms, changes = showing.until_ms, changes + 1
+    assert changes > 5000
+
+
+# --- agents following a schedule -----------------------------------------------------------------
+
+
+def full_size_item(number: int) -> DisplayItem:
+    return DisplayItem(f"item-{number}", f"Avis {number}", (Page(Frame.from_image(picture(number)), 5000),))
+
+
+def two_days(start: int) -> Schedule:
+    """Item 1 for an hour, item 2 from 1 h to 3 h, a gap, quiet hours from 5 h to 8 h; item 3 as fallback."""
+    return Schedule(
+        items=(full_size_item(1), full_size_item(2), full_size_item(3)),
+        segments=(
+            Segment(start, start + H, (PlaylistEntry(0),)),
+            Segment(start + H, start + 3 * H, (PlaylistEntry(1),)),
+            Segment(start + 5 * H, start + 8 * H, blank=True),
+        ),
+        horizon_end=start + 48 * H,
+        fallback=2,
+    )
+
+
+def sealed(key: Ed25519PrivateKey, panel_id: str, seq: int, schedule: Schedule, issued_at: int) -> bytes:
+    return wire.seal(
+        key,
+        kind=wire.KIND_DESIRED,
+        panel_id=panel_id,
+        seq=seq,
+        issued_at=issued_at,
+        expires_at=issued_at + 48 * H,
+        content={"schedule": schedule.to_json()},
+    )
+
+
+BLACK = Image.new("RGB", (192, 64), "black")
+
+
+def shown_at(agent: PanelAgent, clocks: Clocks, seconds: float, expected: Image.Image, what: str) -> None:
+    """Move the clocks ``seconds`` on, wake the rotation, and wait for ``expected`` on the panel."""
+    clocks.advance(seconds)
+    agent.wake()
+    wait_for(lambda: same_pixels(screen(agent.config), expected), what, timeout=5)
+
+
+@pytest.fixture
+def panel() -> str:
+    return new_panel_id()
+
+
+@pytest.fixture
+def own_watcher(own_broker: MosquittoBroker, panel: str) -> Iterator[Watcher]:
+    """A persistent session: what the panel says while the watcher reconnects after an outage still comes."""
+    watching = Watcher(own_broker, panel, persistent=True)
+    yield watching
+    watching.client.disconnect()
+    watching.client.loop_stop()
+
+
+def wait_events(watcher: Watcher, name: str, count: int) -> list[PanelEvent]:
+    """The first ``count`` events called ``name``, once they have all come."""
+
+    def found() -> list[PanelEvent] | None:
+        named = [event for event in list(watcher.events) if event.event == name]
+        return named[:count] if len(named) >= count else None
+
+    return wait_for(found, f"{count} {name} events")
+
+
+def test_with_the_broker_killed_the_panel_follows_its_48_hour_schedule_even_after_a_restart(
+    tmp_path: Path,
+    panel: str,
+    own_broker: MosquittoBroker,
+    own_watcher: Watcher,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
+    start = int(time.time())
+    clocks = Clocks(start + 60)
+    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        own_watcher.wait_state(lambda s: s.online, "the agent online")
+        own_watcher.publish(
+            TOPICS.desired(panel), sealed(signing_key, panel, 1, two_days(start), start), retain=True
+        )
+        own_watcher.wait_event(
+            is_event(wire.EVENT_DISPLAYED, seq=1, item_id="item-1"), "the schedule applied"
+        )
+        assert same_pixels(screen(config), picture(1))
+        own_broker.kill()
+
+        shown_at(agent, clocks, 30 * 60, picture(1), "segment A at 0 h 31")
+        shown_at(agent, clocks, 30 * 60, picture(2), "segment B at 1 h 01")
+        shown_at(agent, clocks, 2 * H, picture(3), "the fallback in the gap at 3 h 01")
+        shown_at(agent, clocks, 2 * H, BLACK, "quiet hours at 5 h 01")
+        shown_at(agent, clocks, 3 * H, picture(3), "the fallback after the quiet hours at 8 h 01")
+        shown_at(agent, clocks, 41 * H, picture(3), "the fallback after the horizon at 49 h 01")
+        assert agent.applied_seq == 1
+    finally:
+        agent.stop()
+
+    # A reboot, the broker still down: the stored schedule is followed before any network.
+    for hours, expected in ((1.5, picture(2)), (4, picture(3)), (6, BLACK), (50, picture(3))):
+        screen(config).unlink()
+        clocks = Clocks(start + hours * H)
+        again = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+        again.start()
+        try:
+            assert same_pixels(screen(config), expected), f"after a restart at {hours} h"
+            assert again.applied_seq == 1
+        finally:
+            again.stop()
+    clocks = Clocks(start + 20 * 60)
+    again = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    again.start()
+    try:
+        shown_at(again, clocks, 0, picture(1), "segment A after a restart")
+        shown_at(again, clocks, H, picture(2), "segment B after a restart")
+    finally:
+        again.stop()
+
+
+@pytest.fixture
+def offline_config(tmp_path: Path, panel: str, signing_key: Ed25519PrivateKey) -> AgentConfig:
+    closed = f"mqtt://127.0.0.1:{free_loopback_port()}"
+    path = write_config(tmp_path, panel, closed, signing_key)
+    path.write_text('clock = "controller"\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    return load_config(path)
+
+
+def test_with_clock_controller_a_board_in_1970_accepts_a_fresh_schedule_and_follows_it(
+    offline_config: AgentConfig, panel: str, signing_key: Ed25519PrivateKey
+) -> None:
+    issued = int(time.time())
+    clocks = Clocks(86_400.0)  # 2 January 1970: no real-time clock, no NTP
+    agent = PanelAgent(offline_config, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        assert agent.now() == 86_400.0
+        agent.handle_desired(sealed(signing_key, panel, 1, two_days(issued - 30 * 60), issued))
+        assert agent.applied_seq == 1
+        assert same_pixels(screen(offline_config), picture(1))  # 30 minutes into segment A
+        assert agent.now() == issued
+
+        shown_at(agent, clocks, 31 * 60, picture(2), "segment B, by the controller's time")
+        assert agent.now() == issued + 31 * 60
+        # NTP sets the system clock right: it is ahead of the controller's time now, so it counts.
+        clocks.wall = issued + 4 * H
+        shown_at(agent, clocks, 0, picture(3), "the fallback once the system clock is right")
+    finally:
+        agent.stop()
+
+    # Rebooted in 1970 without a network: the stored payload's issued_at plus the uptime.
+    clocks = Clocks(0.0)
+    again = PanelAgent(offline_config, clock=clocks.time, monotonic=clocks.monotonic)
+    again.start()
+    try:
+        assert same_pixels(screen(offline_config), picture(1))
+        shown_at(again, clocks, 31 * 60, picture(2), "segment B after a reboot in 1970")
+    finally:
+        again.stop()
+
+
+def test_with_the_system_clock_in_1970_the_same_schedule_has_not_begun(
+    tmp_path: Path, panel: str, signing_key: Ed25519PrivateKey
+) -> None:
+    config = load_config(write_config(tmp_path, panel, "mqtt://127.0.0.1:1", signing_key))
+    issued = int(time.time())
+    agent = PanelAgent(config, clock=lambda: 86_400.0)
+    agent.handle_desired(sealed(signing_key, panel, 1, two_days(issued - 30 * 60), issued))
+    assert agent.applied_seq == 1
+    assert same_pixels(screen(config), picture(3))  # before the first segment: the fallback
+
+
+def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_times(
+    tmp_path: Path,
+    panel: str,
+    own_broker: MosquittoBroker,
+    own_watcher: Watcher,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    watcher = own_watcher
+    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
+    start = int(time.time())
+    clocks = Clocks(start)
+    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        watcher.wait_state(lambda s: s.online, "the agent online")
+        # Items 1 and 2 take turns, 5 s each, for an hour; then the fallback, item 3.
+        schedule = Schedule(
+            items=(full_size_item(1), full_size_item(2), full_size_item(3)),
+            segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
+            horizon_end=start + 48 * H,
+            fallback=2,
+        )
+        agent.handle_desired(sealed(signing_key, config.panel_id, 1, schedule, start))
+        on_air = watcher.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
+        assert on_air.details["at"] == start
+        assert on_air.details["content_hash"] == schedule.items[0].content_hash
+
+        shown_at(agent, clocks, 5, picture(2), "item 2")
+        shown_at(agent, clocks, 5, picture(1), "item 1 again")
+        shown_at(agent, clocks, 5, picture(2), "item 2 again")
+        shown_at(agent, clocks, H, picture(3), "the fallback")
+        plays = wait_events(watcher, wire.EVENT_PLAY, 4)
+    finally:
+        agent.stop()
+    assert [p.details["item_id"] for p in plays] == ["item-1", "item-2", "item-1", "item-2"]
+    assert [(p.details["started_at"], p.details["ended_at"]) for p in plays[:3]] == [
+        (start, start + 5),
+        (start + 5, start + 10),
+        (start + 10, start + 15),
+    ]
+    assert plays[3].details["started_at"] == start + 15 and plays[3].details["ended_at"] == start + 15 + H
+    hashes = {item.item_id: item.content_hash for item in schedule.items}
+    assert all(p.details["content_hash"] == hashes[p.details["item_id"]] for p in plays)
+    # The fallback's play ends with stop(); each item went on air once under the schedule.
+    last = watcher.wait_event(is_event(wire.EVENT_PLAY, item_id="item-3"), "the fallback's play at stop")
+    assert last.details["started_at"] == start + 15 + H
+    on_airs = [e.details["item_id"] for e in watcher.events if e.event == wire.EVENT_ON_AIR]
+    assert on_airs == ["item-1", "item-2", "item-3"]
+
+
+def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
+    tmp_path: Path,
+    panel: str,
+    own_broker: MosquittoBroker,
+    own_watcher: Watcher,
+    signing_key: Ed25519PrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(panel_agent.agent, "MAX_PENDING_EVENTS", 3)
+    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
+    start = int(time.time())
+    clocks = Clocks(start)
+    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        own_watcher.wait_state(lambda s: s.online, "the agent online")
+        schedule = Schedule(
+            items=(full_size_item(1), full_size_item(2)),
+            segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
+            horizon_end=start + 48 * H,
+        )
+        agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
+        own_watcher.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
+        # A clean stop, so that Mosquitto keeps the watcher's session for its restart.
+        own_broker.stop()
+        # Until the agent sees the loss, paho (not the bounded queue) would take the events.
+        wait_for(lambda: not agent._connected, "the agent notices the broker is gone")
+        for turn in range(6):  # on_air item-2, then six plays: the queue keeps the last three
+            shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
+        own_broker.start()
+        dropped = own_watcher.wait_event(is_event(wire.EVENT_EVENTS_DROPPED), "the drop report")
+        assert dropped.details["count"] == 4
+        plays = wait_events(own_watcher, wire.EVENT_PLAY, 3)
+        assert [p.details["started_at"] for p in plays] == [start + 15, start + 20, start + 25]
+        assert [e.event for e in own_watcher.events].count(wire.EVENT_ON_AIR) == 1  # item 2's was dropped
+    finally:
+        agent.stop()
