@@ -142,7 +142,9 @@ def _publish() -> None:
 def create_message() -> tuple[Response, int]:
     queued = queue_message(get_db(), signing_key(), _json_body(), created_by=g.user)
     _publish()
-    return jsonify({"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs}), 201
+    return jsonify(
+        {"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs, "warnings": queued.warnings}
+    ), 201
 
 
 def _at() -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,7 @@ class QueuedMessage:
     id: int
     item_id: str
     seqs: dict[str, int]
+    warnings: list[dict[str, str]]
 
 
 def _optional_text(data: dict[str, Any], field: str, limit: int) -> str:
@@ -190,7 +191,8 @@ def queue_message(
     Rendering happens once per profile, however many panels share it; then the schedules of the
     panels it reaches are signed afresh, in the same transaction as the message itself.
     """
-    from controller.publishing import republish
+    # Imported here: publishing reads messages back through this module's content_from_row.
+    from controller.publishing import check_message, republish
 
     now = time.time() if now is None else now
     content = parse_content(data, now)
@@ -228,8 +230,13 @@ def queue_message(
         db["message_targets"].insert_all(
             {"message_id": message_id, "panel_id": panel_id} for panel_id in panels
         )
+        problems = check_message(db, item_id_for(message_id), panels.values(), now)
+        error = next((problem for problem in problems if problem.level == "error"), None)
+        if error is not None:
+            raise FieldError(error.field, error.message, status=422)
         seqs = republish(db, key, now=now, panel_ids=panels)
-    return QueuedMessage(id=message_id, item_id=item_id_for(message_id), seqs=seqs)
+    warnings = [asdict(problem) for problem in problems if problem.level == "warning"]
+    return QueuedMessage(id=message_id, item_id=item_id_for(message_id), seqs=seqs, warnings=warnings)
 
 
 def content_from_row(fields: dict[str, Any]) -> MessageContent:

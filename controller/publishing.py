@@ -13,7 +13,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ from controller.rendering.engine import MessageContent, RenderError, render
 from controller.rendering.layouts import get_layout
 from controller.rendering.profiles import PanelProfile
 from controller.schedule_input import recurrence_from_json, targets_from_json, utc
+from controller.scheduling.conflicts import Problem
+from controller.scheduling.conflicts import check_message as check_scheduled
 from controller.scheduling.model import Alert, Campaign, Consent, ScheduledMessage
 from controller.scheduling.resolve import PanelSchedule, resolve
 from relais.wire import DisplayItem, PlaylistEntry, Schedule, Segment
@@ -75,12 +77,13 @@ class _Items:
         return item
 
 
-def _campaigns(db: Database, now: int) -> list[Campaign]:
+def _campaigns(db: Database, now: int, *, launched_only: bool = True) -> list[Campaign]:
     consents: dict[int, dict[str, Consent]] = defaultdict(dict)
     for row in db.query("select * from campaign_consents"):
         consents[row["campaign_id"]][row["commune_insee"]] = Consent(
             status=row["status"], hours=recurrence_from_json(row["hours"]), max_share=row["max_share"]
         )
+    launched = "launched_at is not null and" if launched_only else ""
     return [
         Campaign(
             id=str(row["id"]),
@@ -92,74 +95,104 @@ def _campaigns(db: Database, now: int) -> list[Campaign]:
             stopped=row["stopped_at"] is not None,
         )
         for row in db.query(
-            "select * from campaigns where launched_at is not null and stopped_at is null and ends_at > ?",
-            [now],
+            f"select * from campaigns where {launched} stopped_at is null and ends_at > ?", [now]
         )
     ]
+
+
+@dataclass
+class _Inputs:
+    """What the scheduler needs for the panels of one profile, with the items rendered for it."""
+
+    items: _Items
+    messages: list[ScheduledMessage]
+    alerts: list[Alert]
+
+
+def _inputs(db: Database, profile: PanelProfile, start: int, end: int) -> _Inputs:
+    items = _Items(profile)
+    messages = []
+    for row in db.query(
+        "select * from messages where cancelled_at is null and (ends_at is null or ends_at > ?) and starts_at < ?",
+        [start, end],
+    ):
+        item = items.add(item_id_for(row["id"]), content_from_row(row), row["dwell_s"])
+        if item is None:
+            continue
+        messages.append(
+            ScheduledMessage(
+                key=item.item_id,
+                targets=targets_from_json(row["targets"]),
+                starts_at=utc(row["starts_at"]),
+                ends_at=None if row["ends_at"] is None else utc(row["ends_at"]),
+                recurrence=recurrence_from_json(row["recurrence"]),
+                priority=row["priority"] or "information",
+                duration_s=_duration(item),
+                campaign=None if row["campaign_id"] is None else str(row["campaign_id"]),
+                paused=bool(row["paused"]),
+            )
+        )
+    alerts = []
+    for row in db.query("select * from alerts where cancelled_at is null and expires_at > ?", [start]):
+        item = items.add(alert_item_id(row["id"]), _alert_content(row, profile))
+        if item is None:
+            continue
+        alerts.append(
+            Alert(
+                key=item.item_id,
+                targets=targets_from_json(row["targets"]),
+                starts_at=utc(row["starts_at"]),
+                expires_at=utc(row["expires_at"]),
+                cancelled_at=None,
+                duration_s=_duration(item),
+            )
+        )
+    return _Inputs(items, messages, alerts)
+
+
+def _by_profile(panels: Iterable[Panel]) -> list[list[Panel]]:
+    groups: dict[str, list[Panel]] = defaultdict(list)
+    for panel in panels:
+        groups[panel.profile_id].append(panel)
+    return list(groups.values())
 
 
 def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = None) -> dict[str, Schedule]:
     """Each panel's schedule from ``now`` to ``now + 48 h``, as the wire carries it."""
     start, end = int(now), int(now + HORIZON.total_seconds())
     panels = get_panels(db, None if panel_ids is None else list(panel_ids))
-    messages = list(
-        db.query(
-            """select * from messages where cancelled_at is null and (ends_at is null or ends_at > ?)
-               and starts_at < ?""",
-            [start, end],
-        )
-    )
-    alerts = list(db.query("select * from alerts where cancelled_at is null and expires_at > ?", [start]))
     campaigns = _campaigns(db, start)
-    by_profile: dict[str, list[Panel]] = defaultdict(list)
-    for panel in panels.values():
-        by_profile[panel.profile_id].append(panel)
     schedules = {}
-    for group in by_profile.values():
-        profile = group[0].profile
-        items = _Items(profile)
-        scheduled = []
-        for row in messages:
-            item = items.add(item_id_for(row["id"]), content_from_row(row), row["dwell_s"])
-            if item is None:
-                continue
-            scheduled.append(
-                ScheduledMessage(
-                    key=item.item_id,
-                    targets=targets_from_json(row["targets"]),
-                    starts_at=utc(row["starts_at"]),
-                    ends_at=None if row["ends_at"] is None else utc(row["ends_at"]),
-                    recurrence=recurrence_from_json(row["recurrence"]),
-                    priority=row["priority"] or "information",
-                    duration_s=_duration(item),
-                    campaign=None if row["campaign_id"] is None else str(row["campaign_id"]),
-                    paused=bool(row["paused"]),
-                )
-            )
-        emergency = []
-        for row in alerts:
-            item = items.add(alert_item_id(row["id"]), _alert_content(row, profile))
-            if item is None:
-                continue
-            emergency.append(
-                Alert(
-                    key=item.item_id,
-                    targets=targets_from_json(row["targets"]),
-                    starts_at=utc(row["starts_at"]),
-                    expires_at=utc(row["expires_at"]),
-                    cancelled_at=None,
-                    duration_s=_duration(item),
-                )
-            )
+    for group in _by_profile(panels.values()):
+        inputs = _inputs(db, group[0].profile, start, end)
         resolved = resolve(
-            [panel.info for panel in group], scheduled, campaigns, emergency, utc(start), HORIZON
+            [panel.info for panel in group], inputs.messages, campaigns, inputs.alerts, utc(start), HORIZON
         )
         for panel in group:
             fallback = None
             if panel.fallback == "commune":
-                fallback = items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
-            schedules[panel.id] = _to_wire(resolved[panel.id], items.items, fallback, end)
+                fallback = inputs.items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
+            schedules[panel.id] = _to_wire(resolved[panel.id], inputs.items.items, fallback, end)
     return schedules
+
+
+def check_message(db: Database, key: str, panels: Iterable[Panel], now: float) -> list[Problem]:
+    """What the scheduler foresees for a message already written (uncommitted): errors and warnings,
+    judged for each profile among the panels it reaches, each problem once."""
+    start, end = int(now), int(now + HORIZON.total_seconds())
+    campaigns = _campaigns(db, start, launched_only=False)
+    found: dict[str, Problem] = {}
+    for group in _by_profile(panels):
+        inputs = _inputs(db, group[0].profile, start, end)
+        message = next((m for m in inputs.messages if m.key == key), None)
+        if message is None:
+            continue
+        others = [m for m in inputs.messages if m.key != key]
+        for problem in check_scheduled(
+            message, [panel.info for panel in group], others, campaigns, inputs.alerts, utc(start), HORIZON
+        ):
+            found.setdefault(problem.code, problem)
+    return list(found.values())
 
 
 def _to_wire(
