@@ -38,6 +38,7 @@ from relais.wire import DisplayItem, PlaylistEntry, Schedule, Segment
 log = logging.getLogger(__name__)
 
 HORIZON = timedelta(hours=48)
+LOOK_BACK_S = 12 * 3600
 
 
 def _alert_content(row: dict[str, Any], profile: PanelProfile) -> MessageContent:
@@ -268,7 +269,8 @@ def _on_air(schedule: Schedule, now: float) -> str | None:
 
 def playlist(db: Database, panel_id: str, at: float) -> dict[str, Any]:
     """What a panel shows at ``at``, in order, with validity window and dwell: "what will it show tomorrow at 8"."""
-    schedules = build_schedules(db, at, [panel_id])
+    # Resolved from half a day before, so that the window containing ``at`` shows where it really starts.
+    schedules = build_schedules(db, at - LOOK_BACK_S, [panel_id])
     if panel_id not in schedules:
         return {}
     schedule = schedules[panel_id]
