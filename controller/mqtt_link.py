@@ -25,6 +25,11 @@ class MqttLink:
     outbox rows by message id instead; anything unacknowledged is published again on reconnect.
     Besides the immediate ``flush()`` after a change, a sweep every few seconds publishes what other
     writers (the scheduler, the command line, another process) put in the outbox.
+
+    Locking: paho calls ``on_publish`` while holding its own outgoing-message lock, and ``publish``
+    takes that lock, so no lock of ours is ever held across a paho call. ``_db_lock`` guards the
+    shared SQLite connection, ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
+    flushes from sending the same row twice.
     """
 
     SWEEP_EVERY_S = 2.0
@@ -33,8 +38,12 @@ class MqttLink:
         self.topics = topics
         self.broker_url = broker_url
         self._db = connect(database_path)
-        self._lock = threading.Lock()
+        self._db_lock = threading.Lock()
+        self._flight_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
+        # PUBACKs that arrived before ``publish`` returned their message id to us.
+        self._early_acks: set[int] = set()
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
@@ -54,7 +63,7 @@ class MqttLink:
             self._sweeper.join()
         self._client.disconnect()
         self._client.loop_stop()
-        with self._lock:
+        with self._db_lock:
             self._db.close()
 
     def flush(self) -> int:
@@ -62,9 +71,12 @@ class MqttLink:
         if not self.connected.is_set():
             return 0
         sent = 0
-        with self._lock:
-            waiting = set(self._in_flight.values())
-            for row in outbox.pending(self._db):
+        with self._flush_lock:
+            with self._db_lock:
+                rows = outbox.pending(self._db)
+            with self._flight_lock:
+                waiting = set(self._in_flight.values())
+            for row in rows:
                 key = (row["panel_id"], row["seq"])
                 if key in waiting:
                     continue
@@ -74,9 +86,22 @@ class MqttLink:
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     log.warning("publish to %s failed (%s); it stays in the outbox", row["panel_id"], info.rc)
                     break
-                self._in_flight[info.mid] = key
+                with self._flight_lock:
+                    acknowledged = info.mid in self._early_acks
+                    self._early_acks.discard(info.mid)
+                    if not acknowledged:
+                        self._in_flight[info.mid] = key
+                if acknowledged:
+                    self._record_ack(key)
                 sent += 1
         return sent
+
+    def _record_ack(self, key: tuple[str, int]) -> None:
+        try:
+            with self._db_lock:
+                outbox.mark_published(self._db, key[0], key[1], time.time())
+        except Exception:
+            log.exception("could not record the acknowledgement of %s", key)
 
     def _sweep(self) -> None:
         while not self._stopping.wait(self.SWEEP_EVERY_S):
@@ -100,8 +125,9 @@ class MqttLink:
             return
         log.info("connected to the broker at %s", self.broker_url)
         client.subscribe([(self.topics.all_states(), 1), (self.topics.all_events(), 1)])
-        with self._lock:
+        with self._flight_lock:
             self._in_flight.clear()
+            self._early_acks.clear()
         self.connected.set()
         try:
             self.flush()
@@ -117,14 +143,12 @@ class MqttLink:
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any
     ) -> None:
-        with self._lock:
+        with self._flight_lock:
             key = self._in_flight.pop(mid, None)
             if key is None:
+                self._early_acks.add(mid)
                 return
-            try:
-                outbox.mark_published(self._db, key[0], key[1], time.time())
-            except Exception:
-                log.exception("could not record the acknowledgement of %s", key)
+        self._record_ack(key)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         parsed = self.topics.parse(message.topic)
@@ -132,7 +156,7 @@ class MqttLink:
             return
         panel_id, leaf = parsed
         try:
-            with self._lock:
+            with self._db_lock:
                 if leaf == "state":
                     state = PanelState.from_payload(message.payload)
                     self._check_sender(panel_id, state.panel_id)
