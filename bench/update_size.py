@@ -1,6 +1,7 @@
 """Bytes on the wire for one text update, per panel profile: ``python bench/update_size.py``.
 
-Prints the PNG frame alone and the whole signed MQTT payload (envelope, body, signature).
+Prints the PNG frames alone and the whole signed MQTT payload (envelope, body, signature) of a
+48-hour schedule that shows one message.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
-from relais.wire import KIND_DESIRED, seal
+from relais.wire import KIND_DESIRED, Schedule, seal
 
 TEXT = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
 PROFILES = ("led-amber-192x64", "led-rgb-128x64", "epaper-bw-800x480", "epaper-bwr-800x480")
@@ -31,8 +32,8 @@ def main() -> None:
             panel_id="bench-panel",
             seq=now * 1000,
             issued_at=now,
-            expires_at=now + 7 * 86400,
-            content={"item": item.to_json()},
+            expires_at=now + 48 * 3600,
+            content={"schedule": Schedule.single(item, start=now, horizon_end=now + 48 * 3600).to_json()},
         )
         png_bytes = sum(len(page.frame.png) for page in item.pages)
         print(f"{profile_id:<22} {len(item.pages):>5} {png_bytes:>10} {len(payload):>22}")
