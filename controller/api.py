@@ -140,7 +140,10 @@ def _publish() -> None:
 @bp.post("/messages")
 @require_token
 def create_message() -> tuple[Response, int]:
-    queued = queue_message(get_db(), signing_key(), _json_body(), created_by=g.user)
+    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    queued = queue_message(get_db(), signing_key(), _json_body(), created_by=g.user, dry_run=dry_run)
+    if dry_run:
+        return jsonify({"dry_run": True, "panels": sorted(queued.seqs), "warnings": queued.warnings}), 200
     _publish()
     return jsonify(
         {"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs, "warnings": queued.warnings}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -185,15 +185,14 @@ def queue_message(
     *,
     created_by: str,
     now: float | None = None,
+    dry_run: bool = False,
 ) -> QueuedMessage:
     """Everything is checked and rendered before anything is written: a refusal leaves no trace.
 
     Rendering happens once per profile, however many panels share it; then the schedules of the
-    panels it reaches are signed afresh, in the same transaction as the message itself.
+    panels it reaches are signed afresh, in the same transaction as the message itself. A dry run
+    goes through every check and rolls back: the resolved panels and warnings, nothing published.
     """
-    # Imported here: publishing reads messages back through this module's content_from_row.
-    from controller.publishing import check_message, republish
-
     now = time.time() if now is None else now
     content = parse_content(data, now)
     fields = _schedule_fields(db, data, now)
@@ -203,38 +202,67 @@ def queue_message(
         if panel.profile_id not in checked:
             render_for(content, panel.profile, panel.id)
             checked.add(panel.profile_id)
-    with transaction(db):
-        message_id = (
-            db["messages"]
-            .insert(
-                {
-                    "text": content.body,
-                    "title": content.title,
-                    "footer": content.footer,
-                    "layout": content.layout,
-                    "pictogram": content.pictogram,
-                    "qr": content.qr,
-                    "markup": content.markup,
-                    "role": content.role,
-                    "paging": int(content.paging),
-                    "image": content.image,
-                    "created_by": created_by,
-                    "created_at": int(now),
-                    "targets": targets_to_json(targets),
-                    "paused": 0,
-                    **fields,
-                }
-            )
-            .last_pk
+    try:
+        with transaction(db):
+            queued = _record(db, key, content, fields, targets, panels, created_by=created_by, now=now)
+            if dry_run:
+                raise _DryRun(queued)
+    except _DryRun as rolled_back:
+        return replace(rolled_back.queued, id=0, item_id="", seqs=dict.fromkeys(rolled_back.queued.seqs, 0))
+    return queued
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll it back while keeping what it found."""
+
+    def __init__(self, queued: QueuedMessage) -> None:
+        super().__init__("dry run")
+        self.queued = queued
+
+
+def _record(
+    db: Database,
+    key: Ed25519PrivateKey,
+    content: MessageContent,
+    fields: dict[str, Any],
+    targets: Targets,
+    panels: dict[str, Panel],
+    *,
+    created_by: str,
+    now: float,
+) -> QueuedMessage:
+    # Imported here: publishing reads messages back through this module's content_from_row.
+    from controller.publishing import check_message, republish
+
+    message_id = (
+        db["messages"]
+        .insert(
+            {
+                "text": content.body,
+                "title": content.title,
+                "footer": content.footer,
+                "layout": content.layout,
+                "pictogram": content.pictogram,
+                "qr": content.qr,
+                "markup": content.markup,
+                "role": content.role,
+                "paging": int(content.paging),
+                "image": content.image,
+                "created_by": created_by,
+                "created_at": int(now),
+                "targets": targets_to_json(targets),
+                "paused": 0,
+                **fields,
+            }
         )
-        db["message_targets"].insert_all(
-            {"message_id": message_id, "panel_id": panel_id} for panel_id in panels
-        )
-        problems = check_message(db, item_id_for(message_id), panels.values(), now)
-        error = next((problem for problem in problems if problem.level == "error"), None)
-        if error is not None:
-            raise FieldError(error.field, error.message, status=422)
-        seqs = republish(db, key, now=now, panel_ids=panels)
+        .last_pk
+    )
+    db["message_targets"].insert_all({"message_id": message_id, "panel_id": panel_id} for panel_id in panels)
+    problems = check_message(db, item_id_for(message_id), panels.values(), now)
+    error = next((problem for problem in problems if problem.level == "error"), None)
+    if error is not None:
+        raise FieldError(error.field, error.message, status=422)
+    seqs = republish(db, key, now=now, panel_ids=panels)
     warnings = [asdict(problem) for problem in problems if problem.level == "warning"]
     return QueuedMessage(id=message_id, item_id=item_id_for(message_id), seqs=seqs, warnings=warnings)
 

@@ -245,3 +245,16 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
     )
     assert client.post(f"/api/v1/campaigns/{campaign_id}/stop").json["stopped_at"] is not None
     assert message["item_id"] not in on_air(client, "bourg-entree-nord", later)
+
+
+def test_a_dry_run_shows_the_resolved_panels_and_stores_nothing(
+    app: Flask, client: FlaskClient, panels: None
+) -> None:
+    response = client.post("/api/v1/messages?dry_run=1", json={"text": "Vigilance", "communes": ["01053"]})
+    assert response.status_code == 200
+    assert response.json["panels"] == ["bourg-entree-nord", "bourg-place-bernard"]
+    with app.app_context():
+        assert get_db()["messages"].count == 0
+        assert get_db()["desired"].count == 0
+    refused = client.post("/api/v1/messages?dry_run=1", json={"text": "Vigilance", "communes": ["74010"]})
+    assert refused.status_code == 422
