@@ -224,10 +224,17 @@ def _0003_scheduling(db: Database) -> None:
     db["plays"].create_index(["panel_id", "started_at"])
 
 
+def _0004_brightness(db: Database) -> None:
+    """Each panel's brightness schedule: always full (""), "sun", or daily windows; its night level."""
+    db["panels"].add_column("brightness", str, not_null_default="")
+    db["panels"].add_column("night_brightness", int, not_null_default=30)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
     ("0003_scheduling", _0003_scheduling),
+    ("0004_brightness", _0004_brightness),
 ]
 
 

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from controller.clock import iso_utc
 from controller.errors import FieldError
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
+from controller.scheduling.brightness import FULL, SUN
 from controller.scheduling.model import PanelInfo
 from controller.scheduling.recurrence import parse_windows
 from relais.wire import check_panel_id
@@ -20,6 +21,11 @@ from relais.wire import check_panel_id
 FALLBACKS = ("commune", "blank")
 INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+DEFAULT_NIGHT_BRIGHTNESS = 30
+# A few daily windows are plenty, and keep a 48-hour schedule's brightness steps far below the wire's limit.
+MAX_BRIGHTNESS_WINDOWS = 12
+# Beyond this the sun may stay up or down all day: no sunrise or sunset to dim by.
+SUN_MAX_LATITUDE = 60
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class Panel:
     tags: tuple[str, ...]
     quiet_hours: str = ""  # "23:00-06:00,…": the panel is dark then, alerts excepted
     fallback: str = "commune"  # with nothing scheduled: the commune's name, or "blank"
+    brightness: str = ""  # full brightness: always (""), from sunrise to sunset ("sun"), or "07:00-22:00,…"
+    night_brightness: int = DEFAULT_NIGHT_BRIGHTNESS  # percent, outside those hours
 
     @property
     def profile(self) -> PanelProfile:
@@ -83,6 +91,8 @@ class Panel:
             tags=tuple(json.loads(row["tags"] or "[]")),
             quiet_hours=row.get("quiet_hours") or "",
             fallback=row.get("fallback") or "commune",
+            brightness=row.get("brightness") or "",
+            night_brightness=row.get("night_brightness") or DEFAULT_NIGHT_BRIGHTNESS,
         )
 
 
@@ -136,6 +146,7 @@ def validate_panel(data: dict[str, Any]) -> Panel:
     fallback = data.get("fallback", "commune")
     if fallback not in FALLBACKS:
         raise FieldError("fallback", f"must be one of {', '.join(FALLBACKS)}")
+    brightness, night_brightness = _validate_brightness(data, *coordinates)
     return Panel(
         id=panel_id,
         name=name,
@@ -148,7 +159,44 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         tags=tuple(dict.fromkeys(tags)),
         quiet_hours=quiet_hours,
         fallback=fallback,
+        brightness=brightness,
+        night_brightness=night_brightness,
     )
+
+
+def _validate_brightness(
+    data: dict[str, Any], latitude: float | None, longitude: float | None
+) -> tuple[str, int]:
+    """The brightness setting and the night level; "sun" needs both coordinates, away from the poles."""
+    brightness = data.get("brightness")
+    if brightness is None:
+        brightness = ""
+    if not isinstance(brightness, str):
+        raise FieldError("brightness", f'must be "", "{SUN}" or windows such as "07:00-22:00"')
+    if brightness == SUN:
+        if latitude is None or longitude is None:
+            raise FieldError("brightness", f'"{SUN}" needs the panel\'s latitude and longitude')
+        if abs(latitude) > SUN_MAX_LATITUDE:
+            raise FieldError(
+                "brightness", f'"{SUN}" is for latitudes between -{SUN_MAX_LATITUDE} and {SUN_MAX_LATITUDE}'
+            )
+    elif brightness:
+        try:
+            windows = parse_windows(brightness)
+        except ValueError as exc:
+            raise FieldError("brightness", str(exc)) from None
+        if len(windows) > MAX_BRIGHTNESS_WINDOWS:
+            raise FieldError("brightness", f"at most {MAX_BRIGHTNESS_WINDOWS} windows a day")
+    night_brightness = data.get("night_brightness")
+    if night_brightness is None:
+        return brightness, DEFAULT_NIGHT_BRIGHTNESS
+    if (
+        not isinstance(night_brightness, int)
+        or isinstance(night_brightness, bool)
+        or not 1 <= night_brightness <= FULL
+    ):
+        raise FieldError("night_brightness", f"must be an integer from 1 to {FULL} (percent)")
+    return brightness, night_brightness
 
 
 def register_panel(db: Database, data: dict[str, Any], now: float | None = None) -> Panel:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
@@ -29,11 +29,12 @@ from controller.rendering.engine import MessageContent, RenderError, render
 from controller.rendering.layouts import get_layout
 from controller.rendering.profiles import PanelProfile
 from controller.schedule_input import recurrence_from_json, targets_from_json, utc
+from controller.scheduling.brightness import brightness_steps
 from controller.scheduling.conflicts import Problem
 from controller.scheduling.conflicts import check_message as check_scheduled
 from controller.scheduling.model import Alert, Campaign, Consent, ScheduledMessage
 from controller.scheduling.resolve import PanelSchedule, resolve
-from relais.wire import DisplayItem, PlaylistEntry, Schedule, Segment
+from relais.wire import BrightnessStep, DisplayItem, PlaylistEntry, Schedule, Segment
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def _inputs(db: Database, profile: PanelProfile, start: int, end: int) -> _Input
                 duration_s=_duration(item),
                 campaign=None if row["campaign_id"] is None else str(row["campaign_id"]),
                 paused=bool(row["paused"]),
+                order=row["id"],
             )
         )
     alerts = []
@@ -158,8 +160,15 @@ def _by_profile(panels: Iterable[Panel]) -> list[list[Panel]]:
     return list(groups.values())
 
 
-def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = None) -> dict[str, Schedule]:
-    """Each panel's schedule from ``now`` to ``now + 48 h``, as the wire carries it."""
+class Planned(NamedTuple):
+    """A panel's schedule as the wire carries it, and what a person should know about it."""
+
+    schedule: Schedule
+    notes: tuple[str, ...]
+
+
+def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = None) -> dict[str, Planned]:
+    """Each panel's schedule from ``now`` to ``now + 48 h``, with the scheduler's notes (e-paper limits)."""
     start, end = int(now), int(now + HORIZON.total_seconds())
     panels = get_panels(db, None if panel_ids is None else list(panel_ids))
     campaigns = _campaigns(db, start)
@@ -173,8 +182,25 @@ def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = 
             fallback = None
             if panel.fallback == "commune":
                 fallback = inputs.items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
-            schedules[panel.id] = _to_wire(resolved[panel.id], inputs.items.items, fallback, end)
+            schedule = _to_wire(
+                resolved[panel.id], inputs.items.items, fallback, end, _brightness(panel, start, end)
+            )
+            schedules[panel.id] = Planned(schedule, resolved[panel.id].notes)
     return schedules
+
+
+def _brightness(panel: Panel, start: int, end: int) -> tuple[BrightnessStep, ...]:
+    """The panel's brightness from ``start`` to ``end``; none for an always-full panel, whose
+    schedule then stays as it was before brightness existed."""
+    if not panel.brightness:
+        return ()
+    steps = brightness_steps(
+        panel.brightness, panel.night_brightness, panel.latitude, panel.longitude, utc(start), utc(end)
+    )
+    return tuple(
+        BrightnessStep(int(begin.timestamp()), int(finish.timestamp()), level)
+        for begin, finish, level in steps
+    )
 
 
 def check_message(db: Database, key: str, panels: Iterable[Panel], now: float) -> list[Problem]:
@@ -197,7 +223,11 @@ def check_message(db: Database, key: str, panels: Iterable[Panel], now: float) -
 
 
 def _to_wire(
-    resolved: PanelSchedule, items: dict[str, DisplayItem], fallback: DisplayItem | None, horizon_end: int
+    resolved: PanelSchedule,
+    items: dict[str, DisplayItem],
+    fallback: DisplayItem | None,
+    horizon_end: int,
+    brightness: tuple[BrightnessStep, ...],
 ) -> Schedule:
     used: list[str] = []
     for segment in resolved.segments:
@@ -225,6 +255,7 @@ def _to_wire(
         ),
         horizon_end=horizon_end,
         fallback=None if fallback is None else index[fallback.item_id],
+        brightness=brightness,
     )
 
 
@@ -240,7 +271,7 @@ def republish(
     schedules = build_schedules(db, now, panel_ids)
     seqs = {}
     with transaction(db):
-        for panel_id, schedule in schedules.items():
+        for panel_id, (schedule, _notes) in schedules.items():
             on_air = _on_air(schedule, now)
             seqs[panel_id] = stage_desired(
                 db,
@@ -273,7 +304,7 @@ def playlist(db: Database, panel_id: str, at: float) -> dict[str, Any]:
     schedules = build_schedules(db, at - LOOK_BACK_S, [panel_id])
     if panel_id not in schedules:
         return {}
-    schedule = schedules[panel_id]
+    schedule, notes = schedules[panel_id]
     segment = next((s for s in schedule.segments if s.start <= at < s.end), None)
     entries = []
     if segment is not None and not segment.blank:
@@ -296,6 +327,7 @@ def playlist(db: Database, panel_id: str, at: float) -> dict[str, Any]:
         "valid_from": segment.start if segment else None,
         "valid_until": segment.end if segment else None,
         "items": entries,
+        "notes": list(notes),
         "fallback": None
         if schedule.fallback is None or entries
         else schedule.items[schedule.fallback].item_id,

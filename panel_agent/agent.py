@@ -8,9 +8,11 @@ and falls back to its default item (or goes blank) when the schedule runs out, n
 
 A rotation thread asks ``panel_agent.schedule.showing_at`` what is due, sleeps until the next change
 and redraws only when the frame actually changes, since every redraw of an e-paper panel flickers and
-wears it. Each showing of an item that ends is reported as a ``play`` event (proof of play), and the
-first time an item goes on air under a schedule as an ``on_air`` event, at once (the controller
-confirms emergency alerts with it). Offline, events wait in a bounded queue.
+wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
+applied, then at each change of level, which it also wakes up for. Each showing of an item that
+ends is reported as a ``play`` event (proof of play), and the first time an item goes on air under a
+schedule as an ``on_air`` event, at once (the controller confirms emergency alerts with it).
+Offline, events wait in a bounded queue.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from PIL import Image
 import relais
 from panel_agent.backends import Backend, create_backend
 from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
-from panel_agent.schedule import Showing, showing_at
+from panel_agent.schedule import Showing, brightness_at, showing_at
 from panel_agent.store import PayloadStore
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
@@ -89,6 +91,11 @@ def _play_key(showing: Showing) -> tuple[int, int | None, int] | None:
     if showing.item is None:
         return None
     return (showing.item, showing.entry_index, showing.started_at_ms)
+
+
+def _earliest(*times_ms: int | None) -> int | None:
+    """The first of the changes that are due at all; None when none is."""
+    return min((t for t in times_ms if t is not None), default=None)
 
 
 def _logged(callback: Callable[..., None]) -> Callable[..., None]:
@@ -164,6 +171,7 @@ class PanelAgent:
         self._aired: set[str] = set()  # item ids on air since the schedule was applied
         self._signed_time: tuple[int, float] | None = None  # (issued_at, monotonic time received)
         self._on_screen: str | None = None  # content hash of the frame on the panel, None if unknown
+        self._brightness: int | None = None  # the level the backend was set to, None before any
         self._rotation_changed = threading.Condition(self._lock)
         self._rotation: threading.Thread | None = None
         self._stopping = False
@@ -417,10 +425,12 @@ class PanelAgent:
         self._applied = applied
         self._aired = set()
         self._track(showing)
+        self._dim(applied)
         self._rotation_changed.notify_all()
 
     def _advance(self, applied: _Applied) -> int | None:
-        """One turn of the rotation: end the showing that is over, put up what is due; when the next change is."""
+        """One turn of the rotation: end the showing that is over, put up what is due and dim as due;
+        when the next change of either is."""
         showing = self._showing_now(applied)
         if self._playing is not None and self._playing.key != _play_key(showing):
             self._end_play()
@@ -436,7 +446,24 @@ class PanelAgent:
             )
         else:
             self._track(showing)
-        return showing.until_ms
+        return _earliest(showing.until_ms, self._dim(applied))
+
+    def _dim(self, applied: _Applied) -> int | None:
+        """Set the brightness due now unless the panel is at it already; when the level changes next.
+
+        A backend that fails is logged and asked again at the next turn of the rotation: dimming
+        matters less than what is shown, so it never stops a schedule.
+        """
+        level, until_ms = brightness_at(applied.schedule, int(self.now() * 1000))
+        if level != self._brightness:
+            try:
+                self.backend.set_brightness(level)
+            except Exception:
+                log.exception("the backend could not set the brightness to %d%%", level)
+                self._brightness = None  # unknown now: set again whatever the level
+            else:
+                self._brightness = level
+        return until_ms
 
     def _track(self, showing: Showing) -> None:
         """``showing`` is up: start its play unless it is the one in progress, and say on_air the first time."""
@@ -538,6 +565,7 @@ class PanelAgent:
                 agent_version=relais.__version__,
                 uptime_s=int(self._monotonic() - self._started),
                 screenshot_png=screenshot,
+                brightness=self._brightness,
             )
 
     def _publish_state(self) -> None:

@@ -10,12 +10,17 @@ panel changes between rounds, so neither a wake-up nor a proof-of-play event is 
 segments the fallback item rotates from the start of the gap (the epoch, before the first segment),
 or the panel is blank; from the end of the last segment on, that lasts forever, so content past the
 horizon is never shown.
+
+Brightness follows the same idea (``brightness_at``): the schedule's steps give the level, full
+brightness everywhere else, past the horizon included, so a panel whose schedule ran out is never
+left dim with nothing to say why.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from panel_agent.rotation import step_at
@@ -98,3 +103,33 @@ def _pages(schedule: wire.Schedule, entry: wire.PlaylistEntry) -> tuple[wire.Pag
 
 def _duration(schedule: wire.Schedule, entry: wire.PlaylistEntry) -> int:
     return sum(page.dwell_ms for page in _pages(schedule, entry))
+
+
+def brightness_at(schedule: wire.Schedule, t_ms: int) -> tuple[int, int | None]:
+    """The brightness ``schedule`` sets at ``t_ms``, and until when (ms since the epoch; None: for ever).
+
+    The end is the next actual change of level: neighbouring steps at the same level, or a step at
+    full brightness next to a gap, are one stretch, so the panel is not woken for nothing.
+    """
+    level: int | None = None
+    for start_ms, end_ms, stretch_level in _brightness_stretches(schedule.brightness):
+        if level is None:
+            if end_ms is not None and t_ms >= end_ms:
+                continue
+            level = stretch_level
+        elif stretch_level != level:
+            return level, start_ms
+        if end_ms is None:
+            return level, None
+    raise AssertionError("unreachable: the last stretch lasts for ever")
+
+
+def _brightness_stretches(steps: tuple[wire.BrightnessStep, ...]) -> Iterator[tuple[int, int | None, int]]:
+    """``(start_ms, end_ms, level)`` from the epoch on: the steps, and full brightness around them."""
+    cursor = 0
+    for step in steps:
+        if cursor < step.start * 1000:
+            yield cursor, step.start * 1000, wire.FULL_BRIGHTNESS
+        yield step.start * 1000, step.end * 1000, step.level
+        cursor = step.end * 1000
+    yield cursor, None, wire.FULL_BRIGHTNESS

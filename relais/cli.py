@@ -99,6 +99,8 @@ def cmd_panel_add(args: argparse.Namespace) -> int:
         "latitude": args.latitude,
         "longitude": args.longitude,
         "tags": args.tag or [],
+        "brightness": args.brightness,
+        "night_brightness": args.night_brightness,
     }
     with transaction(db):
         panel = register_panel(db, data)
@@ -252,6 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--latitude", type=float, default=None, help="WGS84 latitude")
     add.add_argument("--longitude", type=float, default=None, help="WGS84 longitude")
     add.add_argument("--tag", action="append", help="a tag such as entree-de-ville (repeatable)")
+    add.add_argument(
+        "--brightness",
+        default="",
+        help="full brightness always (default), from sunrise to sunset ('sun', needs --latitude and "
+        "--longitude), or during Paris-time windows such as '07:00-22:00'",
+    )
+    add.add_argument(
+        "--night-brightness",
+        type=int,
+        default=None,
+        help="percent of full brightness outside those hours, 1 to 100 (default 30)",
+    )
     listing = command("list", cmd_panel_list, "List panels with their status.", panel_commands)
     _data_dir_argument(listing)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -41,6 +41,9 @@ MIN_FLASH_MS = 100
 # A schedule covers 48 hours: a few dozen items, and segments for every change of playlist in them.
 MAX_ITEMS = 64
 MAX_SEGMENTS = 2000
+# Brightness changes a few times a day (sunrise, sunset, or a few fixed windows): far fewer steps.
+MAX_BRIGHTNESS_STEPS = 200
+FULL_BRIGHTNESS = 100
 
 PANEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -325,19 +328,50 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class BrightnessStep:
+    """From ``start`` to ``end`` (epoch seconds UTC, end excluded) the panel is at ``level`` percent.
+
+    Dimming is for people living near a panel and for drivers at night; outside every step the
+    panel is at full brightness, so a schedule without steps keeps a panel as bright as it can be.
+    """
+
+    start: int
+    end: int
+    level: int
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise WireError(
+                "malformed", f"brightness step starts at {self.start}, not before its end {self.end}"
+            )
+        if not 1 <= self.level <= FULL_BRIGHTNESS:
+            raise WireError("malformed", f"brightness level must be 1 to {FULL_BRIGHTNESS}, not {self.level}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "level": self.level}
+
+    @classmethod
+    def from_json(cls, data: Any) -> BrightnessStep:
+        return cls(_field(data, "start", int), _field(data, "end", int), _field(data, "level", int))
+
+
+@dataclass(frozen=True)
 class Schedule:
     """What a panel shows until ``horizon_end``, signed in advance so that it goes on without a network.
 
     ``segments`` are sorted and do not overlap; in the gaps between them, and from the end of the last
     one on (never beyond ``horizon_end``, so expired content is never shown), the panel shows
-    ``items[fallback]`` (the commune's name, say), or nothing when ``fallback`` is None. Every check is
-    made on construction, so the controller cannot even build a schedule that a panel would refuse.
+    ``items[fallback]`` (the commune's name, say), or nothing when ``fallback`` is None. ``brightness``
+    steps are sorted, do not overlap and lie between the first segment's start and ``horizon_end``;
+    outside them the panel is at full brightness. Every check is made on construction, so the
+    controller cannot even build a schedule that a panel would refuse.
     """
 
     items: tuple[DisplayItem, ...]
     segments: tuple[Segment, ...]
     horizon_end: int
     fallback: int | None = None
+    brightness: tuple[BrightnessStep, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.items) > MAX_ITEMS:
@@ -369,19 +403,48 @@ class Schedule:
                         "malformed", f"playlist item {entry.item} is not among {len(self.items)} items"
                     )
             previous_end = segment.end
+        self._check_brightness()
+
+    def _check_brightness(self) -> None:
+        if len(self.brightness) > MAX_BRIGHTNESS_STEPS:
+            raise WireError(
+                "malformed",
+                f"a schedule has at most {MAX_BRIGHTNESS_STEPS} brightness steps, not {len(self.brightness)}",
+            )
+        first_start = self.segments[0].start if self.segments else None
+        previous_end: int | None = None
+        for step in self.brightness:
+            if first_start is not None and step.start < first_start:
+                raise WireError(
+                    "malformed",
+                    f"brightness step at {step.start} begins before the first segment at {first_start}",
+                )
+            if previous_end is not None and step.start < previous_end:
+                raise WireError(
+                    "malformed", f"brightness step at {step.start} overlaps or precedes the one before"
+                )
+            if step.end > self.horizon_end:
+                raise WireError(
+                    "malformed", f"brightness step ends at {step.end}, beyond the horizon {self.horizon_end}"
+                )
+            previous_end = step.end
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "items": [item.to_json() for item in self.items],
             "segments": [segment.to_json() for segment in self.segments],
             "horizon_end": self.horizon_end,
             "fallback": self.fallback,
         }
+        if self.brightness:
+            data["brightness"] = [step.to_json() for step in self.brightness]
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> Schedule:
         items = _field(data, "items", list)
         segments = _field(data, "segments", list)
+        brightness = _optional(data, "brightness", list) or []
         # Counted before parsing, so an oversized list costs nothing to refuse.
         if len(items) > MAX_ITEMS:
             raise WireError("malformed", f"a schedule has at most {MAX_ITEMS} items, not {len(items)}")
@@ -389,11 +452,17 @@ class Schedule:
             raise WireError(
                 "malformed", f"a schedule has at most {MAX_SEGMENTS} segments, not {len(segments)}"
             )
+        if len(brightness) > MAX_BRIGHTNESS_STEPS:
+            raise WireError(
+                "malformed",
+                f"a schedule has at most {MAX_BRIGHTNESS_STEPS} brightness steps, not {len(brightness)}",
+            )
         return cls(
             tuple(DisplayItem.from_json(item) for item in items),
             tuple(Segment.from_json(segment) for segment in segments),
             _field(data, "horizon_end", int),
             _optional(data, "fallback", int),
+            tuple(BrightnessStep.from_json(step) for step in brightness),
         )
 
     @classmethod
@@ -518,6 +587,11 @@ class PanelState:
     agent_version: str | None = None
     uptime_s: int = 0
     screenshot_png: bytes | None = field(default=None, repr=False)
+    brightness: int | None = None  # the level the panel is at, percent; None: never set
+
+    def __post_init__(self) -> None:
+        if self.brightness is not None and not 1 <= self.brightness <= FULL_BRIGHTNESS:
+            raise WireError("malformed", f"brightness must be 1 to {FULL_BRIGHTNESS}, not {self.brightness}")
 
     def to_payload(self) -> bytes:
         data: dict[str, Any] = {
@@ -530,6 +604,8 @@ class PanelState:
             "agent_version": self.agent_version,
             "uptime_s": self.uptime_s,
         }
+        if self.brightness is not None:
+            data["brightness"] = self.brightness
         if self.screenshot_png is not None:
             data["screenshot"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -550,6 +626,7 @@ class PanelState:
             agent_version=_optional(data, "agent_version", str),
             uptime_s=_optional(data, "uptime_s", int) or 0,
             screenshot_png=None if screenshot is None else _b64decode(screenshot, "screenshot"),
+            brightness=_optional(data, "brightness", int),
         )
 
 

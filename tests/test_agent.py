@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -226,7 +227,8 @@ def is_event(name: str, **details: Any) -> Callable[[wire.PanelEvent], bool]:
 
 
 class RecordingBackend(Backend):
-    """A panel that remembers every display() call and when it came, and fails when told to."""
+    """A panel that remembers every display() call and when it came, its brightness changes, and fails
+    when told to."""
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
@@ -236,6 +238,7 @@ class RecordingBackend(Backend):
         self.width, self.height = WIDTH, HEIGHT
         self.failures = 0  # how many of the next display() calls fail
         self._calls: list[tuple[float, bytes]] = []
+        self._levels: list[int] = []
         self._lock = threading.Lock()
 
     def display(self, image: Image.Image) -> None:
@@ -244,6 +247,15 @@ class RecordingBackend(Backend):
                 self.failures -= 1
                 raise OSError("the panel does not answer")
             self._calls.append((time.monotonic(), image.convert("RGB").tobytes()))
+
+    def set_brightness(self, level: int) -> None:
+        with self._lock:
+            self._levels.append(level)
+
+    def levels(self) -> list[int]:
+        """Every level set, in order."""
+        with self._lock:
+            return list(self._levels)
 
     def shown(self) -> list[bytes]:
         """The pixels of each image displayed, in order."""
@@ -544,6 +556,62 @@ def test_the_rotation_follows_the_injected_clock_without_replaying_missed_pages(
         assert recorder.shown() == [pixels(picture(1)), pixels(picture(2))]
     finally:
         agent.stop()
+
+
+def test_the_brightness_changes_at_its_steps_once_per_level_and_survives_a_restart(
+    config: AgentConfig, recorder: RecordingBackend, signing_key: Ed25519PrivateKey
+) -> None:
+    start = int(time.time())
+    clocks = Clocks(start)
+    item = wire.DisplayItem("item-1", "Avis 1", (page(picture(1), 5000),))
+    schedule = dataclasses.replace(
+        wire.Schedule.single(item, start=start, horizon_end=start + TWO_DAYS_S),
+        brightness=(
+            wire.BrightnessStep(start + 1, start + 2, 30),
+            wire.BrightnessStep(start + 2, start + 3, 30),  # the same level: nothing to do
+            wire.BrightnessStep(start + 3, start + 4, 100),
+        ),
+    )
+    payload = wire.seal(
+        signing_key,
+        kind=wire.KIND_DESIRED,
+        panel_id=config.panel_id,
+        seq=1,
+        issued_at=start,
+        expires_at=start + TWO_DAYS_S,
+        content={"schedule": schedule.to_json()},
+    )
+    agent = PanelAgent(config, backend=recorder, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        assert recorder.levels() == []  # nothing to follow yet: the panel is left as it is
+        agent.handle_desired(payload)
+        assert recorder.levels() == [100] and agent.current_state().brightness == 100
+
+        # No wake(): a single page never changes, yet the rotation wakes up for the step itself.
+        clocks.advance(1)
+        wait_for(lambda: recorder.levels() == [100, 30], "dimmed to 30 % at the first step", timeout=3)
+        assert agent.current_state().brightness == 30
+        clocks.advance(2)
+        wait_for(lambda: recorder.levels() == [100, 30, 100], "full brightness again", timeout=4)
+        clocks.advance(3600)
+        agent.wake()
+        time.sleep(0.2)
+        assert recorder.levels() == [100, 30, 100]
+        assert recorder.shown() == [pixels(picture(1))]  # woken for brightness, never redrawn for it
+    finally:
+        agent.stop()
+
+    # Restarted in the middle of the dimmed steps, offline: the stored schedule dims it at once.
+    clocks = Clocks(start + 1.5)
+    restarted = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    restarted.start()
+    try:
+        assert isinstance(restarted.backend, SimulatedBackend)
+        assert restarted.backend.brightness == 30
+        assert restarted.current_state().brightness == 30
+    finally:
+        restarted.stop()
 
 
 def test_commands_are_acknowledged_and_replays_refused(

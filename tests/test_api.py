@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
+from astral import Observer
+from astral.sun import sunrise, sunset
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -154,6 +158,67 @@ def test_panels_can_be_registered_with_field_errors(client: FlaskClient) -> None
     assert bad.status_code == 400 and bad.json["error"]["field"] == "commune_insee"
     bad = client.post("/api/v1/panels", json={**spec, "id": "x3", "profile": "led-ambre-1x1"})
     assert bad.status_code == 400 and bad.json["error"]["field"] == "profile"
+
+
+SUN_PANEL = {
+    "id": "bourg-gare",
+    "name": "Bourg-en-Bresse — gare",
+    "commune_insee": "01053",
+    "profile": "led-amber-192x64",
+    "latitude": 46.2,
+    "longitude": 5.22,
+    "brightness": "sun",
+}
+
+
+def test_a_panel_dimmed_from_sunset_to_sunrise_gets_its_steps_in_its_signed_schedule(
+    app: Flask, client: FlaskClient
+) -> None:
+    created = client.post("/api/v1/panels", json=SUN_PANEL)
+    assert created.status_code == 201, created.json
+    assert (created.json["brightness"], created.json["night_brightness"]) == ("sun", 30)
+    response = client.post(
+        "/api/v1/messages",
+        json={"text": "Marché de Noël samedi", "panels": ["bourg-gare", "bourg-entree-nord"]},
+    )
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        rows = {row["panel_id"]: row for row in get_db().query("select * from desired")}
+        public_key = signing_key().public_key()
+    sealed = wire.unseal(rows["bourg-gare"]["payload"], public_key)
+    schedule = sealed.desired_schedule()
+    steps = schedule.brightness
+    assert steps[0].start == schedule.segments[0].start == sealed.issued_at
+    assert steps[-1].end == schedule.horizon_end
+    assert all(a.end == b.start and a.level != b.level for a, b in pairwise(steps))
+    assert {step.level for step in steps} == {30, 100} and len(steps) >= 4  # two nights in 48 hours
+    observer = Observer(46.2, 5.22)
+    for step in steps[:-1]:
+        change = datetime.fromtimestamp(step.end, UTC)
+        event = sunset if step.level == 100 else sunrise
+        assert abs(change - event(observer, change.date(), tzinfo=UTC)) < timedelta(seconds=1)
+    # A panel without a setting stays at full brightness: its schedule has no steps at all.
+    other = wire.unseal(rows["bourg-entree-nord"]["payload"], public_key)
+    assert "brightness" not in json.loads(other.raw)["body"] and other.desired_schedule().brightness == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"latitude": None, "longitude": None}, "brightness"),  # "sun" with nowhere to rise
+        ({"brightness": "de 7 h à 22 h"}, "brightness"),
+        ({"brightness": ["07:00-22:00"]}, "brightness"),
+        ({"night_brightness": 0}, "night_brightness"),
+        ({"night_brightness": 101}, "night_brightness"),
+        ({"night_brightness": "30"}, "night_brightness"),
+    ],
+)
+def test_bad_brightness_settings_are_refused_naming_the_field(
+    client: FlaskClient, change: dict, field: str
+) -> None:
+    response = client.post("/api/v1/panels", json={**SUN_PANEL, **change})
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert client.get("/api/v1/panels/bourg-gare").status_code == 404
 
 
 def test_commands_need_the_broker(client: FlaskClient) -> None:

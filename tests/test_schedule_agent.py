@@ -6,6 +6,7 @@ so hours of schedule pass in a second.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +18,10 @@ from PIL import Image
 import panel_agent.agent
 from panel_agent.agent import PanelAgent
 from panel_agent.config import AgentConfig, load_config
-from panel_agent.schedule import Showing, showing_at
+from panel_agent.schedule import Showing, brightness_at, showing_at
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
-from relais.wire import DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
+from relais.wire import BrightnessStep, DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
 from tests.helpers import same_pixels, wait_for
 from tests.test_agent import TOPICS, Clocks, Watcher, is_event, new_panel_id, picture, screen, write_config
 
@@ -163,6 +164,49 @@ def test_walking_from_change_to_change_covers_the_schedule_without_surprises() -
         assert showing_at(SCHEDULE, showing.until_ms - 1) == showing
         t_ms, changes = showing.until_ms, changes + 1
     assert changes > 5000
+
+
+# Dimmed to 30 % for the first hour and the next (one stretch), full from 2 h to 3 h then a gap at
+# full brightness (one stretch too), 10 % from 5 h to 6 h, then full for ever after.
+DIMMED = dataclasses.replace(
+    SCHEDULE,
+    brightness=(
+        BrightnessStep(T0, T0 + H, 30),
+        BrightnessStep(T0 + H, T0 + 2 * H, 30),
+        BrightnessStep(T0 + 2 * H, T0 + 3 * H, 100),
+        BrightnessStep(T0 + 5 * H, T0 + 6 * H, 10),
+    ),
+)
+
+
+def dimmed_at(seconds: float) -> tuple[int, float | None]:
+    level, until_ms = brightness_at(DIMMED, round(seconds * MS))
+    return level, None if until_ms is None else until_ms / MS
+
+
+def test_brightness_is_full_outside_the_steps_and_changes_only_when_the_level_does() -> None:
+    assert dimmed_at(0) == (100, T0)  # before the first step, from the epoch
+    assert dimmed_at(T0 - 0.001) == (100, T0)
+    assert dimmed_at(T0) == (30, T0 + 2 * H)  # two steps at 30 %: one stretch
+    assert dimmed_at(T0 + 1.5 * H) == (30, T0 + 2 * H)
+    assert dimmed_at(T0 + 2 * H) == (100, T0 + 5 * H)  # a full step and the gap after it: one stretch
+    assert dimmed_at(T0 + 4 * H) == (100, T0 + 5 * H)
+    assert dimmed_at(T0 + 5 * H) == (10, T0 + 6 * H)
+    assert dimmed_at(T0 + 6 * H) == (100, None)  # after the last step, and past the horizon: full
+    assert dimmed_at(T0 + 49 * H) == (100, None)
+    assert brightness_at(SCHEDULE, T0 * MS) == (100, None)  # no steps at all
+
+
+def test_walking_from_brightness_change_to_change_sees_every_level_once() -> None:
+    t_ms, levels = 0, []
+    while True:
+        level, until_ms = brightness_at(DIMMED, t_ms)
+        levels.append(level)
+        if until_ms is None:
+            break
+        assert brightness_at(DIMMED, until_ms - 1) == (level, until_ms)
+        t_ms = until_ms
+    assert levels == [100, 30, 100, 10, 100]
 
 
 # --- agents following a schedule -----------------------------------------------------------------

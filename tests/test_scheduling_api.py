@@ -79,10 +79,9 @@ def test_newest_message_first_and_urgent_preempts(client: FlaskClient, panels: N
     first = client.post(
         "/api/v1/messages", json={"text": "Marché samedi", "panels": ["bourg-entree-nord"]}
     ).json
-    later = (datetime.now(PARIS) + timedelta(seconds=2)).isoformat()
+    # Queued in the same second: the one queued last still goes first.
     second = client.post(
-        "/api/v1/messages",
-        json={"text": "Brocante dimanche", "panels": ["bourg-entree-nord"], "starts_at": later},
+        "/api/v1/messages", json={"text": "Brocante dimanche", "panels": ["bourg-entree-nord"]}
     )
     assert on_air(client, "bourg-entree-nord", paris(1, 10)) == [second.json["item_id"], first["item_id"]]
     urgent = client.post(
@@ -258,3 +257,14 @@ def test_a_dry_run_shows_the_resolved_panels_and_stores_nothing(
         assert get_db()["desired"].count == 0
     refused = client.post("/api/v1/messages?dry_run=1", json={"text": "Vigilance", "communes": ["74010"]})
     assert refused.status_code == 422
+
+
+def test_an_e_paper_playlist_says_when_its_refresh_limits_lengthen_dwells(
+    client: FlaskClient, panels: None
+) -> None:
+    for number in range(4):
+        client.post("/api/v1/messages", json={"text": f"Annonce n° {number}", "panels": ["amberieu-mairie"]})
+    answer = playlist(client, "amberieu-mairie", paris(1, 10))
+    assert len(answer["items"]) == 4
+    assert all(item["dwell_s"] >= 180 for item in answer["items"])
+    assert answer["notes"]

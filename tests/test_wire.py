@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -11,6 +12,7 @@ from PIL import Image
 
 from relais import wire
 from relais.wire import (
+    BrightnessStep,
     DisplayItem,
     Frame,
     Page,
@@ -174,6 +176,19 @@ def test_panel_state_and_events_round_trip() -> None:
         PanelState.from_payload(b'{"panel": "p1", "online": "yes", "reported_at": 1}')
 
 
+def test_a_panel_state_tells_its_brightness_only_once_it_set_one() -> None:
+    assert "brightness" not in json.loads(PanelState("p1", True, NOW).to_payload())
+    dimmed = PanelState("p1", True, NOW, brightness=30)
+    assert json.loads(dimmed.to_payload())["brightness"] == 30
+    assert PanelState.from_payload(dimmed.to_payload()) == dimmed
+    for bad in (b"0", b"101", b'"30"', b"true"):
+        with pytest.raises(WireError) as refused:
+            PanelState.from_payload(
+                b'{"panel": "p1", "online": true, "reported_at": 1, "brightness": ' + bad + b"}"
+            )
+        assert refused.value.reason == "malformed"
+
+
 def test_public_keys_travel_as_one_line(signing_key: Ed25519PrivateKey) -> None:
     text = wire.public_key_to_text(signing_key.public_key())
     assert text.startswith("ed25519:") and "\n" not in text
@@ -252,6 +267,92 @@ def test_a_schedule_round_trips_through_json_and_a_sealed_payload(signing_key: E
     segments = schedule.to_json()["segments"]
     assert segments[0]["playlist"] == [{"item": 0}, {"item": 1, "dwell_ms": 8000}]
     assert segments[2] == {"start": NOW + 10_800, "end": NOW + 20_000, "playlist": [], "blank": True}
+
+
+def dimmed_schedule() -> Schedule:
+    """The full schedule dimmed to 30 % for its first hour and to 10 % overnight, full in between."""
+    return replace(
+        full_schedule(),
+        brightness=(
+            BrightnessStep(NOW, NOW + 3600, 30),
+            BrightnessStep(NOW + 3600, NOW + 20_000, 100),
+            BrightnessStep(NOW + 30_000, NOW + 48 * 3600, 10),
+        ),
+    )
+
+
+def test_brightness_steps_round_trip_and_are_left_out_when_there_are_none(
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    schedule = dimmed_schedule()
+    assert Schedule.from_json(json.loads(json.dumps(schedule.to_json()))) == schedule
+    assert schedule.to_json()["brightness"][0] == {"start": NOW, "end": NOW + 3600, "level": 30}
+    payload = wire.seal(
+        signing_key,
+        kind=wire.KIND_DESIRED,
+        panel_id="p1",
+        seq=1,
+        issued_at=NOW,
+        expires_at=NOW + 48 * 3600,
+        content={"schedule": schedule.to_json()},
+    )
+    assert wire.unseal(payload, signing_key.public_key()).desired_schedule().brightness == schedule.brightness
+    # Without steps the key is absent: schedules signed before brightness existed read the same.
+    assert "brightness" not in full_schedule().to_json()
+    assert Schedule.from_json(full_schedule().to_json()).brightness == ()
+    # Steps may begin anywhere when there is no segment, and touch the horizon.
+    Schedule((), (), NOW + 60, brightness=(BrightnessStep(NOW - 60, NOW + 60, 50),))
+
+
+MALFORMED_BRIGHTNESS = {
+    "level 0": lambda d: d["brightness"][0].update(level=0),
+    "level above 100": lambda d: d["brightness"][0].update(level=101),
+    "level not a number": lambda d: d["brightness"][0].update(level="30"),
+    "level a boolean": lambda d: d["brightness"][0].update(level=True),
+    "empty step": lambda d: d["brightness"][0].update(end=NOW),
+    "step without level": lambda d: d["brightness"][0].pop("level"),
+    "steps unsorted": lambda d: d["brightness"].reverse(),
+    "steps overlapping": lambda d: d["brightness"][1].update(start=NOW + 3000),
+    "step before the first segment": lambda d: d["brightness"][0].update(start=NOW - 1),
+    "step beyond the horizon": lambda d: d["brightness"][2].update(end=NOW + 48 * 3600 + 1),
+    "not a list": lambda d: d.update(brightness={"start": NOW, "end": NOW + 60, "level": 30}),
+    "a step not an object": lambda d: d["brightness"].append(30),
+    "too many steps": lambda d: d.update(
+        brightness=[
+            {"start": NOW + n, "end": NOW + n + 1, "level": 50} for n in range(wire.MAX_BRIGHTNESS_STEPS + 1)
+        ]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_BRIGHTNESS)
+def test_malformed_brightness_steps_are_refused(case: str) -> None:
+    data = json.loads(json.dumps(dimmed_schedule().to_json()))
+    assert Schedule.from_json(data) == dimmed_schedule()  # the change alone makes it malformed
+    MALFORMED_BRIGHTNESS[case](data)
+    with pytest.raises(WireError) as refused:
+        Schedule.from_json(data)
+    assert refused.value.reason == "malformed"
+
+
+def test_brightness_steps_are_checked_when_built() -> None:
+    steps = tuple(BrightnessStep(NOW + n, NOW + n + 1, 50) for n in range(wire.MAX_BRIGHTNESS_STEPS))
+    Schedule((), (), NOW + wire.MAX_BRIGHTNESS_STEPS, brightness=steps)
+    with pytest.raises(WireError, match="at most 200 brightness steps"):
+        Schedule((), (), NOW + 5000, brightness=(*steps, BrightnessStep(NOW + 4000, NOW + 4001, 50)))
+    with pytest.raises(WireError, match="before the first segment"):
+        replace(full_schedule(), brightness=(BrightnessStep(NOW - 10, NOW + 10, 50),))
+    with pytest.raises(WireError, match="overlaps"):
+        Schedule(
+            (),
+            (),
+            NOW + 90,
+            brightness=(BrightnessStep(NOW, NOW + 60, 50), BrightnessStep(NOW + 30, NOW + 90, 40)),
+        )
+    with pytest.raises(WireError, match="beyond the horizon"):
+        Schedule((), (), NOW + 30, brightness=(BrightnessStep(NOW, NOW + 60, 50),))
+    with pytest.raises(WireError, match="brightness level must be 1 to 100"):
+        BrightnessStep(NOW, NOW + 60, 0)
 
 
 def test_single_is_one_item_from_start_to_the_horizon_or_nothing() -> None:

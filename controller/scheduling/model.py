@@ -90,6 +90,8 @@ class ScheduledMessage:
     duration_s: float
     campaign: str | None = None
     paused: bool = False
+    # Queuing order (higher is newer): breaks ties between messages that start in the same second.
+    order: int = 0
 
     def __post_init__(self) -> None:
         _check_duration(self.key, self.duration_s)

@@ -228,14 +228,14 @@ def _item_of(message: ScheduledMessage) -> _Item:
         kind: Kind = "alert"
         rank: tuple[object, ...] = (message.starts_at, message.key)
     elif message.priority == "urgent":
-        kind, rank = "urgent", (-message.starts_at.timestamp(), message.key)
+        kind, rank = "urgent", (-message.starts_at.timestamp(), -message.order, message.key)
     elif message.campaign is not None:
         kind, rank = "campaign", (message.campaign, message.key)
     else:
         # Newest first: a message just queued goes on air at once, not after the whole rotation.
         kind, rank = (
             "commune",
-            (message.priority != "prevention", -message.starts_at.timestamp(), message.key),
+            (message.priority != "prevention", -message.starts_at.timestamp(), -message.order, message.key),
         )
     return _Item(message.key, kind, rank, message.duration_s, message.campaign)
 

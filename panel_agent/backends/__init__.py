@@ -51,6 +51,15 @@ class Backend(ABC):
     def display(self, image: Image.Image) -> None:
         """Show ``image``, whose size is the backend's own; raise ValueError for any other size."""
 
+    def set_brightness(self, level: int) -> None:  # noqa: B027 - a panel without dimming ignores it
+        """Dim the panel to ``level`` percent of full (1 to 100), as its schedule says for the hour.
+
+        The agent calls it when it follows a schedule and whenever the level due changes, never twice
+        in a row with the same level, and never while ``display()`` runs. Hardware backends override
+        it (PWM of an LED matrix, a sign's dimming command); this default does nothing, which suits
+        e-paper, a panel with no light of its own.
+        """
+
     def close(self) -> None:  # noqa: B027 - deliberately optional: a backend with nothing to release
         """Release the hardware (GPIO, SPI, serial port) when the agent stops."""
 

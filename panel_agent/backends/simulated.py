@@ -1,6 +1,7 @@
 """A panel that exists only as a PNG file: for the demo, the tests, and a desk without hardware.
 
-Like luma.core's ``dummy`` device, it keeps the last image it was given (``last_image``).
+Like luma.core's ``dummy`` device, it keeps the last image it was given (``last_image``), and the
+level it was dimmed to (``brightness``), which the PNG does not show.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class SimulatedBackend(Backend):
         self.height = settings["height"]
         self.path = Path(settings["output_dir"]) / f"{panel_id}.png"
         self.last_image: Image.Image | None = None
+        self.brightness = 100
+
+    def set_brightness(self, level: int) -> None:
+        self.brightness = level
 
     def display(self, image: Image.Image) -> None:
         if image.size != (self.width, self.height):
