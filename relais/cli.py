@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from relais import __version__
+from relais.broker import BrokerError
 
 CONTROLLER_MISSING = (
     "relais: this command needs the controller's dependencies: pip install 'relais[controller]'"
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             print(CONTROLLER_MISSING, file=sys.stderr)
             return 2
         raise
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, BrokerError) as exc:
         # FieldError, render and config errors, unreadable files: a message for a person, not a traceback.
         print(f"relais {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -139,3 +139,17 @@ def test_profiles_and_layouts_are_listed(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["layouts", "--profile", "led-amber-96x16"]) == 0
     listed = capsys.readouterr().out
     assert "alert-line" in listed and "bulletin" not in listed
+
+
+def test_the_demo_says_when_its_broker_port_is_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["demo", "--mqtt-port", str(port), "--http-port", "0", "--data-dir", str(tmp_path)])
+    assert code == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
