@@ -47,7 +47,15 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_agent(args: argparse.Namespace) -> int:
     from panel_agent.cli import run
 
+    if args.config is None:
+        raise SystemExit("relais agent: --config FILE is required (or: relais agent test --help)")
     return run(args.config)
+
+
+def cmd_agent_test(args: argparse.Namespace) -> int:
+    from panel_agent.field_test import run_field_test
+
+    return run_field_test(args.backend, args.set or [], text=args.text, pattern=args.pattern)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -238,7 +246,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
 
     agent = command("agent", cmd_agent, "Run a panel agent: receive, verify and show signed content.")
-    agent.add_argument("--config", type=Path, required=True, help="the agent's TOML config file")
+    agent.add_argument("--config", type=Path, default=None, help="the agent's TOML config file")
+    agent_commands = agent.add_subparsers(dest="agent_command", metavar="ACTION")
+    field = command(
+        "test",
+        cmd_agent_test,
+        "Draw a text or a test pattern straight on a panel, without a controller.",
+        agent_commands,
+    )
+    field.add_argument("--backend", required=True, help="backend name, as in the agent config (e.g. alpha)")
+    field.add_argument("--set", action="append", metavar="KEY=VALUE", help="a backend setting (repeatable)")
+    shown = field.add_mutually_exclusive_group(required=True)
+    shown.add_argument("--text", help="a short text to draw")
+    shown.add_argument("--pattern", help="checkerboard, border, full or stripes")
 
     panel = command("panel", lambda _args: 0, "Register and list panels.")
     panel_commands = panel.add_subparsers(dest="panel_command", required=True, metavar="ACTION")
