@@ -230,11 +230,18 @@ def _0004_brightness(db: Database) -> None:
     db["panels"].add_column("night_brightness", int, not_null_default=30)
 
 
+def _0005_panel_health(db: Database) -> None:
+    """What a technician needs beside online and showing: faults, brightness, disk, temperature."""
+    for column, kind in (("faults", str), ("brightness", int), ("disk_free_mb", int), ("cpu_temp_c", float)):
+        db["panel_status"].add_column(column, kind)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
     ("0003_scheduling", _0003_scheduling),
     ("0004_brightness", _0004_brightness),
+    ("0005_panel_health", _0005_panel_health),
 ]
 
 

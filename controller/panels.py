@@ -235,7 +235,8 @@ def get_panels(db: Database, panel_ids: list[str] | None = None) -> dict[str, Pa
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
        s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
-       s.applied_seq, s.agent_version, s.uptime_s, s.screenshot is not null as has_screenshot
+       s.applied_seq, s.agent_version, s.uptime_s, s.screenshot is not null as has_screenshot,
+       s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c
 from panels p
 left join desired d on d.panel_id = p.id
 left join panel_status s on s.panel_id = p.id
@@ -265,6 +266,10 @@ def panel_statuses(db: Database, panel_id: str | None = None) -> list[dict[str, 
                 "published": row["desired_seq"] is None or row["published_at"] is not None,
                 "agent_version": row["agent_version"],
                 "uptime_s": row["uptime_s"],
+                "faults": json.loads(row["faults"] or "[]"),
+                "brightness_now": row["shown_brightness"],
+                "disk_free_mb": row["disk_free_mb"],
+                "cpu_temp_c": row["cpu_temp_c"],
                 "has_screenshot": bool(row["has_screenshot"]),
             }
         )

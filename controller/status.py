@@ -41,6 +41,10 @@ def record_state(db: Database, state: PanelState, received_at: float) -> None:
                 "applied_seq": state.applied_seq,
                 "agent_version": state.agent_version,
                 "uptime_s": state.uptime_s,
+                "faults": json.dumps(list(state.faults), ensure_ascii=False),
+                "brightness": state.brightness,
+                "disk_free_mb": state.disk_free_mb,
+                "cpu_temp_c": state.cpu_temp_c,
             }
             if state.screenshot_png is not None:
                 row["screenshot"] = state.screenshot_png

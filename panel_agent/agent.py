@@ -21,10 +21,12 @@ import collections
 import functools
 import io
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -111,6 +113,24 @@ def _logged(callback: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+def cpu_temperature() -> float | None:
+    """The SoC temperature in °C where Linux exposes it (a Raspberry Pi does); None elsewhere."""
+    try:
+        return int(THERMAL_ZONE.read_text().strip()) / 1000
+    except (OSError, ValueError):
+        return None
+
+
+def free_disk_mb(folder: Path) -> int:
+    """Free space where the schedule is kept (the first folder of the path that exists yet)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free // 2**20
+
+
 def screenshot_png(frame: wire.Frame, image: Image.Image) -> bytes:
     """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI."""
     max_width, max_height = SCREENSHOT_MAX_SIZE
@@ -172,6 +192,7 @@ class PanelAgent:
         self._signed_time: tuple[int, float] | None = None  # (issued_at, monotonic time received)
         self._on_screen: str | None = None  # content hash of the frame on the panel, None if unknown
         self._brightness: int | None = None  # the level the backend was set to, None before any
+        self._fault: str | None = None  # the hardware problem going on, as reported in the state
         self._rotation_changed = threading.Condition(self._lock)
         self._rotation: threading.Thread | None = None
         self._stopping = False
@@ -437,12 +458,14 @@ class PanelAgent:
         try:
             self._show(applied.picture(showing))
         except Exception:
-            log.exception(
+            # The fault itself is logged once when it starts (_set_fault); each retry only at debug.
+            log.debug(
                 "the backend could not display %s of seq %d",
                 "a blank frame"
                 if showing.item is None
                 else f"item {showing.item} page {showing.page + 1} (flash phase {showing.flash_phase})",
                 applied.sealed.seq,
+                exc_info=True,
             )
         else:
             self._track(showing)
@@ -504,11 +527,27 @@ class PanelAgent:
         self._on_screen = None
         try:
             self.backend.display(picture.image)
-        except Exception:
+        except Exception as exc:
             # What the panel shows is unknown now: the rotation puts back the frame that is due.
             self._rotation_changed.notify_all()
+            self._set_fault(exc)
             raise
         self._on_screen = picture.content_hash
+        self._set_fault(None)
+
+    def _set_fault(self, exc: Exception | None) -> None:
+        """A hardware problem is reported once when it starts and once when it ends, never fatal."""
+        fault = None if exc is None else f"{type(exc).__name__}: {exc}"[:300]
+        if fault == self._fault:
+            return
+        previous, self._fault = self._fault, fault
+        if fault is None:
+            log.info("the panel works again (was: %s)", previous)
+            self._publish_event(wire.EVENT_FAULT, {"cleared": True, "was": previous})
+        else:
+            log.error("panel fault: %s", fault)
+            self._publish_event(wire.EVENT_FAULT, {"code": type(exc).__name__, "detail": fault})
+        self._publish_state()
 
     def _rotate(self) -> None:
         """The rotation thread: follow the schedule in force, change by change, until stop().
@@ -566,6 +605,9 @@ class PanelAgent:
                 uptime_s=int(self._monotonic() - self._started),
                 screenshot_png=screenshot,
                 brightness=self._brightness,
+                faults=() if self._fault is None else (self._fault,),
+                disk_free_mb=free_disk_mb(self.store.path.parent),
+                cpu_temp_c=cpu_temperature(),
             )
 
     def _publish_state(self) -> None:

@@ -52,6 +52,7 @@ KIND_COMMAND = "cmd"
 EVENT_DISPLAYED = "displayed"
 EVENT_REFUSED = "refused"
 EVENT_ACK = "ack"
+EVENT_FAULT = "fault"  # a hardware problem starts (details: code, detail) or ends (cleared: true)
 # Proof of play: an item went on air for the first time under its schedule; a showing of it ended.
 EVENT_ON_AIR = "on_air"
 EVENT_PLAY = "play"
@@ -588,6 +589,9 @@ class PanelState:
     uptime_s: int = 0
     screenshot_png: bytes | None = field(default=None, repr=False)
     brightness: int | None = None  # the level the panel is at, percent; None: never set
+    faults: tuple[str, ...] = ()  # "<code>: <detail>" of each hardware problem going on now
+    disk_free_mb: int | None = None  # free space where the agent keeps its schedule
+    cpu_temp_c: float | None = None  # the board's temperature, where the board tells it
 
     def __post_init__(self) -> None:
         if self.brightness is not None and not 1 <= self.brightness <= FULL_BRIGHTNESS:
@@ -606,6 +610,11 @@ class PanelState:
         }
         if self.brightness is not None:
             data["brightness"] = self.brightness
+        if self.faults:
+            data["faults"] = list(self.faults)
+        for key in ("disk_free_mb", "cpu_temp_c"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
         if self.screenshot_png is not None:
             data["screenshot"] = base64.b64encode(self.screenshot_png).decode("ascii")
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -627,7 +636,26 @@ class PanelState:
             uptime_s=_optional(data, "uptime_s", int) or 0,
             screenshot_png=None if screenshot is None else _b64decode(screenshot, "screenshot"),
             brightness=_optional(data, "brightness", int),
+            faults=tuple(_faults(data)),
+            disk_free_mb=_optional(data, "disk_free_mb", int),
+            cpu_temp_c=_number(data, "cpu_temp_c"),
         )
+
+
+def _faults(data: Any) -> list[str]:
+    faults = _optional(data, "faults", list) or []
+    if not all(isinstance(fault, str) for fault in faults):
+        raise WireError("malformed", "faults must be a list of strings")
+    return faults
+
+
+def _number(data: Any, name: str) -> float | None:
+    value = data.get(name) if isinstance(data, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise WireError("malformed", f"field {name!r} must be a number")
+    return float(value)
 
 
 def offline_state(panel_id: str, reported_at: int) -> PanelState:

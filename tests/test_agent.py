@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -527,6 +528,7 @@ def test_a_failed_display_in_the_rotation_is_logged_and_the_rotation_goes_on(
     signing_key: Ed25519PrivateKey,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="panel_agent.agent")
     pages = (page(picture(1), 500), page(picture(2), 500))
     recorded_agent.handle_desired(
         desired_pages(signing_key, config.panel_id, 1, pages, issued_at=aligned.align())
@@ -535,7 +537,27 @@ def test_a_failed_display_in_the_rotation_is_logged_and_the_rotation_goes_on(
 
     wait_for(lambda: len(recorder.shown()) == 2, "page 1 after the failed page 2", timeout=3)
     assert recorder.shown() == [pixels(picture(1))] * 2
-    assert "could not display item 0 page 2 (flash phase 0) of seq 1" in caplog.text
+    # Reported once when it starts, once when the panel works again; the rotation went on.
+    assert caplog.text.count("panel fault:") == 1
+    assert "the panel works again" in caplog.text
+    assert recorded_agent.current_state().faults == ()
+
+
+def test_a_lasting_fault_is_in_the_state_until_the_panel_answers_again(
+    recorded_agent: PanelAgent,
+    recorder: RecordingBackend,
+    config: AgentConfig,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    recorded_agent.handle_desired(desired(signing_key, config.panel_id, 1, picture(1)))
+    recorder.failures = 1_000_000
+    recorded_agent.handle_command(command(signing_key, config.panel_id, 2, "refresh"))
+    state = recorded_agent.current_state()
+    assert len(state.faults) == 1 and state.faults[0].startswith("OSError")
+    assert state.disk_free_mb is not None and state.disk_free_mb > 0
+    recorder.failures = 0
+    recorded_agent.handle_command(command(signing_key, config.panel_id, 3, "refresh"))
+    assert recorded_agent.current_state().faults == ()
 
 
 def test_the_rotation_follows_the_injected_clock_without_replaying_missed_pages(

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from controller.context import get_db, signing_key
 from controller.panels import register_panel
 from controller.rendering.engine import render
+from controller.status import record_state
 from relais import wire
 from tests.helpers import DEMO_LED
 
@@ -294,3 +295,24 @@ def test_choices_are_listed(client: FlaskClient) -> None:
     assert "epaper-bw-800x480" in layouts["bulletin"]["profiles"]
     assert "led-amber-192x64" not in layouts["bulletin"]["profiles"]
     assert "alcohol" in {p["name"] for p in client.get("/api/v1/pictograms").json["pictograms"]}
+
+
+def test_a_panel_fault_and_its_health_show_in_the_panel_list(app: Flask, client: FlaskClient) -> None:
+    state = wire.PanelState(
+        "bourg-entree-nord",
+        True,
+        1_800_000_000,
+        applied_seq=0,
+        brightness=30,
+        faults=("SignError: no answer from the sign",),
+        disk_free_mb=812,
+        cpu_temp_c=51.5,
+    )
+    with app.app_context():
+        record_state(get_db(), state, 1_800_000_001)
+    panel = client.get("/api/v1/panels/bourg-entree-nord").json
+    assert panel["faults"] == ["SignError: no answer from the sign"]
+    assert (panel["brightness_now"], panel["disk_free_mb"], panel["cpu_temp_c"]) == (30, 812, 51.5)
+    with app.app_context():
+        record_state(get_db(), wire.PanelState("bourg-entree-nord", True, 1_800_000_100), 1_800_000_101)
+    assert client.get("/api/v1/panels/bourg-entree-nord").json["faults"] == []
