@@ -16,6 +16,9 @@ from PIL import Image
 
 BACKENDS: dict[str, str] = {
     "simulated": "panel_agent.backends.simulated:SimulatedBackend",
+    "epaper": "panel_agent.backends.epaper:EpaperBackend",
+    "matrix": "panel_agent.backends.matrix:MatrixBackend",
+    "alpha": "panel_agent.backends.alpha:AlphaBackend",
 }
 
 
