@@ -731,7 +731,7 @@ def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio() 
 
 
 def test_backends_are_chosen_by_name_and_refuse_foreign_sizes(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="known backends: simulated"):
+    with pytest.raises(ValueError, match=r"known backends: .*simulated"):
         create_backend("epaper-it8951", {}, panel_id="x")
     backend = create_backend("simulated", {"width": 10, "height": 5, "output_dir": tmp_path}, panel_id="x")
     with pytest.raises(ValueError, match="10x5"):
