@@ -26,10 +26,11 @@ from controller.rendering.preview import preview_png
 from controller.rendering.profiles import ProfileError, get_profile, load_profiles
 from controller.schedule_input import parse_instant
 from controller.status import recent_events
+from panel_agent.field_test import PATTERNS
+from relais import wire
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-COMMANDS = ("refresh", "screenshot")
 MAX_PAGE_SIZE = 200
 
 
@@ -116,18 +117,22 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
 @bp.post("/panels/<panel_id>/commands")
 @require_token
 def send_command(panel_id: str) -> tuple[Response, int]:
+    """``{"command", "args"}``, checked with the agent's own rules so a typo is a 400, not a refusal later."""
     _one_panel(panel_id)
     data = _json_body()
-    command = data.get("command") if isinstance(data, dict) else None
-    if command not in COMMANDS:
-        raise FieldError("command", f"must be one of {', '.join(COMMANDS)}")
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object")
+    try:
+        command = wire.Command.from_content(data, patterns=PATTERNS)
+    except wire.CommandError as exc:
+        raise FieldError(exc.field, exc.problem) from None
     link = mqtt_link()
     if link is None or not link.connected.is_set():
         return error(503, "broker-unavailable", "the broker is not reachable now; try again")
-    seq, payload = seal_command(get_db(), signing_key(), panel_id, command, time.time())
+    seq, payload = seal_command(get_db(), signing_key(), panel_id, command.name, time.time(), command.args)
     if not link.send_command(panel_id, payload):
         return error(503, "broker-unavailable", "the command could not be handed to the broker")
-    return jsonify({"panel": panel_id, "command": command, "seq": seq}), 202
+    return jsonify({"panel": panel_id, "command": command.name, "args": command.args, "seq": seq}), 202
 
 
 def _publish() -> None:

@@ -7,13 +7,14 @@ So a crash or a broker outage between the database and the broker loses nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller.db import transaction
-from relais.wire import KIND_COMMAND, KIND_DESIRED, seal
+from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal
 
 COMMAND_TTL_S = 300
 
@@ -72,9 +73,15 @@ def stage_desired(
 
 
 def seal_command(
-    db: Database, key: Ed25519PrivateKey, panel_id: str, command: str, now: float
+    db: Database,
+    key: Ed25519PrivateKey,
+    panel_id: str,
+    command: str,
+    now: float,
+    args: Mapping[str, Any] | None = None,
 ) -> tuple[int, bytes]:
-    """A one-off command; it shares the panel's sequence so no old command can be replayed."""
+    """A one-off command, with its arguments checked by the caller (``wire.Command.from_content``);
+    it shares the panel's sequence so no old command can be replayed."""
     with transaction(db):
         seq = _take_seq(db, panel_id, now)
     payload = seal(
@@ -84,7 +91,7 @@ def seal_command(
         seq=seq,
         issued_at=int(now),
         expires_at=int(now) + COMMAND_TTL_S,
-        content={"command": command},
+        content=Command(command, args or {}).to_content(),
     )
     return seq, payload
 

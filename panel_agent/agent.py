@@ -13,6 +13,13 @@ applied, then at each change of level, which it also wakes up for. Each showing 
 ends is reported as a ``play`` event (proof of play), and the first time an item goes on air under a
 schedule as an ``on_air`` event, at once (the controller confirms emergency alerts with it).
 Offline, events wait in a bounded queue.
+
+A technician's timed commands (``blank``, ``test_pattern``, ``identify``) are *overrides*: the rotation
+thread shows them instead of the schedule and ends them by itself when their time is up (no thread
+per command); a new schedule, another timed command or ``refresh`` replaces one. While an override is
+up the schedule's item is not on air, so its play ends and a new one starts afterwards. The
+``brightness`` command holds a level until the schedule's level changes next (or a new schedule
+comes, or ``refresh``). ``rotation_heartbeat()`` tells a watchdog whether the rotation still turns.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import collections
 import functools
 import io
 import logging
+import math
 import shutil
 import threading
 import time
@@ -35,6 +43,7 @@ from PIL import Image
 import relais
 from panel_agent.backends import Backend, create_backend
 from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
+from panel_agent.field_test import PATTERNS
 from panel_agent.schedule import Showing, brightness_at, showing_at
 from panel_agent.store import PayloadStore
 from relais import wire
@@ -45,10 +54,11 @@ log = logging.getLogger(__name__)
 SCREENSHOT_MAX_SIZE = (400, 300)
 # How long stop() waits for the broker to take the offline state before disconnecting anyway.
 STOP_PUBLISH_TIMEOUT_S = 2.0
-COMMAND_REFRESH = "refresh"
-COMMAND_SCREENSHOT = "screenshot"
+# identify: white then black, each for half a second, i.e. 1 Hz, until the technician has found it.
+IDENTIFY_HALF_PERIOD_S = 0.5
 # The rotation looks at the clock at least this often, even with nothing due: a wall clock stepped by
-# NTP (or a first controller payload on a board that booted in 1970) is followed within this delay.
+# NTP (or a first controller payload on a board that booted in 1970) is followed within this delay,
+# and rotation_heartbeat() is never older than this plus the time a display takes, while all is well.
 MAX_SLEEP_S = 30.0
 # Events kept while the broker is unreachable, the oldest dropped beyond: about 250 bytes each, so
 # 2.5 MB at most, a day of a three-item rotation of 10 s slots. Drops are reported on reconnection.
@@ -76,6 +86,29 @@ class _Applied:
         if showing.item is None:
             return self.blank
         return self.pictures[showing.item][showing.page][showing.flash_phase]
+
+
+def _picture_of(image: Image.Image) -> _Picture:
+    """A frame made on the panel (commands), keyed by its pixels rather than by a PNG it never had."""
+    return _Picture(wire.content_hash(image.tobytes()), image)
+
+
+@dataclass(frozen=True)
+class _Override:
+    """A timed command on the panel instead of the schedule: ``frames`` in turn, each for ``period_s``,
+    from ``since`` until ``until`` (the agent's monotonic time: a wall clock step neither cuts it short
+    nor stretches it)."""
+
+    command: str
+    frames: tuple[_Picture, ...]
+    since: float
+    until: float
+    period_s: float = math.inf
+
+    def at(self, t: float) -> tuple[_Picture, float]:
+        """The frame up at monotonic time ``t``, and when the next change is (the next frame, or the end)."""
+        turn = int(max(t - self.since, 0.0) // self.period_s)
+        return self.frames[turn % len(self.frames)], min(self.since + (turn + 1) * self.period_s, self.until)
 
 
 @dataclass(frozen=True)
@@ -193,6 +226,9 @@ class PanelAgent:
         self._on_screen: str | None = None  # content hash of the frame on the panel, None if unknown
         self._brightness: int | None = None  # the level the backend was set to, None before any
         self._fault: str | None = None  # the hardware problem going on, as reported in the state
+        self._override: _Override | None = None  # a timed command up instead of the schedule
+        # Until when (ms, agent time) a brightness command holds its level; inf: until a new schedule.
+        self._brightness_held_until_ms: float | None = None
         self._rotation_changed = threading.Condition(self._lock)
         self._rotation: threading.Thread | None = None
         self._stopping = False
@@ -204,6 +240,9 @@ class PanelAgent:
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque()  # (at, event payload)
         self._dropped: tuple[int, int, int] | None = None  # count, first and last `at` of events dropped
         self._started = monotonic()
+        # A float written by the rotation thread alone and read without the lock: a watchdog must get
+        # it even while a stuck display() holds the lock.
+        self._heartbeat = self._started
 
     @property
     def applied_seq(self) -> int:
@@ -231,6 +270,11 @@ class PanelAgent:
             return None
         issued_at, received = self._signed_time
         return issued_at + self._monotonic() - received
+
+    def rotation_heartbeat(self) -> float:
+        """When (monotonic clock) the rotation last finished a turn and began to wait: at most
+        MAX_SLEEP_S plus a display's duration ago while it works; older means it is stuck."""
+        return self._heartbeat
 
     def wake(self) -> None:
         """Look at the schedule again now rather than when the next change is due: after a clock step."""
@@ -353,7 +397,11 @@ class PanelAgent:
             )
 
     def handle_command(self, payload: bytes) -> None:
-        """Run a genuine, fresh one-off command and acknowledge it on the events topic."""
+        """Run a genuine, fresh one-off command and acknowledge it on the events topic.
+
+        A command the panel does not know or cannot take (bad arguments) is acknowledged with ``ok``
+        false and the reason, never raised: the technician sees why at once.
+        """
         with self._lock:
             try:
                 sealed = wire.unseal(payload, self.config.controller_public_key)
@@ -369,25 +417,78 @@ class PanelAgent:
                 return
             self._learn_time(sealed)
             self._command_seq = sealed.seq
-            command = sealed.content.get("command")
-            details: dict[str, Any] = {"command": command, "seq": sealed.seq, "ok": True}
-            if command == COMMAND_REFRESH:
-                if self._applied is not None:
-                    try:
-                        self._show(self._applied.picture(self._showing_now(self._applied)), force=True)
-                    except Exception as exc:
-                        log.exception("the backend could not refresh the display")
-                        details.update(ok=False, reason="display-failed", detail=str(exc))
-                self._publish_state()
-            elif command == COMMAND_SCREENSHOT:
-                self._publish_state()
+            details: dict[str, Any] = {"command": sealed.content.get("command"), "seq": sealed.seq}
+            try:
+                command = wire.Command.from_content(sealed.content, patterns=PATTERNS)
+            except wire.CommandError as exc:
+                log.warning("command seq %d not run: %s: %s", sealed.seq, exc.reason, exc.detail)
+                details.update(ok=False, reason=exc.reason, field=exc.field, detail=exc.detail)
             else:
-                details.update(
-                    ok=False,
-                    reason="unknown-command",
-                    detail=f"known commands: {COMMAND_REFRESH}, {COMMAND_SCREENSHOT}",
-                )
+                details["ok"] = True
+                try:
+                    self._run(command)
+                except Exception as exc:
+                    log.exception("the backend could not run the %s command", command.name)
+                    failed = (
+                        "brightness-failed" if command.name == wire.COMMAND_BRIGHTNESS else "display-failed"
+                    )
+                    details.update(ok=False, reason=failed, detail=str(exc))
+                self._publish_state()
             self._publish_event(wire.EVENT_ACK, details)
+
+    def _run(self, command: wire.Command) -> None:
+        """Carry out a checked command; raise if the backend fails."""
+        size = (self.backend.width, self.backend.height)
+        if command.name == wire.COMMAND_REFRESH:
+            self._refresh()
+        elif command.name == wire.COMMAND_BRIGHTNESS:
+            self._hold_brightness(command.args["level"])
+        elif command.name == wire.COMMAND_BLANK:
+            self._begin_override(command, (self._blank,))
+        elif command.name == wire.COMMAND_TEST_PATTERN:
+            pattern = PATTERNS[command.args["pattern"]](*size)
+            self._begin_override(command, (_picture_of(pattern),))
+        elif command.name == wire.COMMAND_IDENTIFY:
+            white = _picture_of(Image.new("RGB", size, "white"))
+            self._begin_override(command, (white, self._blank), period_s=IDENTIFY_HALF_PERIOD_S)
+        # screenshot: the state the caller publishes is the answer.
+
+    def _begin_override(
+        self, command: wire.Command, frames: tuple[_Picture, ...], *, period_s: float = math.inf
+    ) -> None:
+        """Put up a timed command's first frame; the rotation turns its frames and ends it."""
+        now = self._monotonic()
+        override = _Override(command.name, frames, now, now + command.args["seconds"], period_s)
+        self._show(override.at(now)[0])
+        self._end_play()  # the schedule's item is off the air meanwhile
+        self._override = override
+        log.info("%s for %d s, then the schedule again", command.name, command.args["seconds"])
+        self._rotation_changed.notify_all()
+
+    def _refresh(self) -> None:
+        """Back to the schedule: no override, no held brightness, the frame due redrawn even if it is up
+        (a panel that lost its picture)."""
+        self._override = None
+        self._brightness_held_until_ms = None
+        self._rotation_changed.notify_all()
+        picture, showing = self._schedule_picture()
+        if picture is not None:
+            self._show(picture, force=True)
+        if showing is not None:
+            self._track(showing)
+        if self._applied is not None:
+            self._dim(self._applied)
+
+    def _hold_brightness(self, level: int) -> None:
+        """Set ``level`` whatever the schedule says, until the schedule's level changes next."""
+        if level != self._brightness:
+            self._brightness = None  # unknown if the backend fails
+            self.backend.set_brightness(level)
+            self._brightness = level
+        until_ms: int | None = None
+        if self._applied is not None:
+            _, until_ms = brightness_at(self._applied.schedule, int(self.now() * 1000))
+        self._brightness_held_until_ms = math.inf if until_ms is None else until_ms
 
     def _learn_time(self, sealed: wire.Sealed) -> None:
         """Keep the controller's signed time that puts ``now()`` latest: an older payload never moves it back."""
@@ -438,46 +539,81 @@ class PanelAgent:
     def _begin(self, applied: _Applied) -> None:
         """Put up what ``applied`` shows now and make it the schedule in force; raise if the backend fails.
 
-        A new schedule ends the play in progress and opens a new round of ``on_air`` events.
+        A new schedule ends the play in progress and opens a new round of ``on_air`` events; it also
+        ends a technician's override and held brightness.
         """
         showing = self._showing_now(applied)
         self._show(applied.picture(showing))
         self._end_play()
         self._applied = applied
+        self._override = None
+        self._brightness_held_until_ms = None
         self._aired = set()
         self._track(showing)
         self._dim(applied)
         self._rotation_changed.notify_all()
 
-    def _advance(self, applied: _Applied) -> int | None:
-        """One turn of the rotation: end the showing that is over, put up what is due and dim as due;
-        when the next change of either is."""
-        showing = self._showing_now(applied)
-        if self._playing is not None and self._playing.key != _play_key(showing):
-            self._end_play()
-        try:
-            self._show(applied.picture(showing))
-        except Exception:
-            # The fault itself is logged once when it starts (_set_fault); each retry only at debug.
-            log.debug(
-                "the backend could not display %s of seq %d",
-                "a blank frame"
-                if showing.item is None
-                else f"item {showing.item} page {showing.page + 1} (flash phase {showing.flash_phase})",
-                applied.sealed.seq,
-                exc_info=True,
-            )
+    def _schedule_picture(self) -> tuple[_Picture | None, Showing | None]:
+        """What the schedule puts up now. Without a schedule: black once something was shown (a
+        technician's override that ended), nothing before, so a new panel is left as it is."""
+        if self._applied is None:
+            return (None if self._on_screen is None else self._blank), None
+        showing = self._showing_now(self._applied)
+        return self._applied.picture(showing), showing
+
+    def _advance(self) -> float:
+        """One turn of the rotation: end what is over, put up what is due (an override, else the
+        schedule) and dim as due; how many seconds until the next change, at most MAX_SLEEP_S."""
+        override = self._override
+        ended = override is not None and self._monotonic() >= override.until
+        if override is not None and ended:
+            log.info("%s is over; the schedule again", override.command)
+            self._override = override = None
+        showing: Showing | None = None
+        change_at: float | None = None  # monotonic time of the override's next frame or end
+        if override is not None:
+            picture, change_at = override.at(self._monotonic())
+            what = override.command
         else:
-            self._track(showing)
-        return _earliest(showing.until_ms, self._dim(applied))
+            picture, showing = self._schedule_picture()
+            if showing is not None and self._playing is not None and self._playing.key != _play_key(showing):
+                self._end_play()
+            what = "a blank frame" if showing is None or showing.item is None else f"item {showing.item}"
+        if picture is not None:
+            try:
+                self._show(picture)
+            except Exception:
+                # The fault itself is logged once when it starts (_set_fault); each retry only at debug.
+                log.debug("the backend could not display %s", what, exc_info=True)
+            else:
+                if showing is not None:
+                    self._track(showing)
+        dim_until_ms = self._dim(self._applied) if self._applied is not None else None
+        if ended:
+            self._publish_state()  # the last one showed the override
+        # Until the change itself, however long the display took: no drift.
+        wait_s = MAX_SLEEP_S
+        until_ms = _earliest(showing.until_ms if showing else None, dim_until_ms)
+        if until_ms is not None:
+            wait_s = min(wait_s, until_ms / 1000 - self.now())
+        if change_at is not None:
+            wait_s = min(wait_s, change_at - self._monotonic())
+        return max(wait_s, 0.0)
 
     def _dim(self, applied: _Applied) -> int | None:
         """Set the brightness due now unless the panel is at it already; when the level changes next.
 
         A backend that fails is logged and asked again at the next turn of the rotation: dimming
-        matters less than what is shown, so it never stops a schedule.
+        matters less than what is shown, so it never stops a schedule. A level held by a brightness
+        command stays until the schedule's own level changes.
         """
-        level, until_ms = brightness_at(applied.schedule, int(self.now() * 1000))
+        now_ms = int(self.now() * 1000)
+        level, until_ms = brightness_at(applied.schedule, now_ms)
+        held_until_ms = self._brightness_held_until_ms
+        if held_until_ms is not None:
+            if now_ms < held_until_ms:
+                return until_ms
+            self._brightness_held_until_ms = None
         if level != self._brightness:
             try:
                 self.backend.set_brightness(level)
@@ -552,19 +688,14 @@ class PanelAgent:
     def _rotate(self) -> None:
         """The rotation thread: follow the schedule in force, change by change, until stop().
 
-        It sleeps until the next change (at most MAX_SLEEP_S), or until a new schedule, a failed display
-        elsewhere, wake() or stop() wakes it. A display that fails here is logged and the next change
-        tried in its turn: the thread must outlive a flaky panel.
+        It sleeps until the next change (at most MAX_SLEEP_S), or until a new schedule, a command, a
+        failed display elsewhere, wake() or stop() wakes it. A display that fails here is logged and the
+        next change tried in its turn: the thread must outlive a flaky panel.
         """
         with self._lock:
             while not self._stopping:
-                timeout_s: float | None = None
-                if self._applied is not None:
-                    until_ms = self._advance(self._applied)
-                    timeout_s = MAX_SLEEP_S
-                    if until_ms is not None:
-                        # Until the change itself, however long the display took: no drift.
-                        timeout_s = min(max(until_ms / 1000 - self.now(), 0.0), MAX_SLEEP_S)
+                timeout_s = self._advance()
+                self._heartbeat = self._monotonic()
                 self._rotation_changed.wait(timeout_s)
 
     def _refuse(self, kind: str, topic: str, exc: Exception) -> None:
@@ -584,12 +715,16 @@ class PanelAgent:
         The state is published when a schedule is applied, on a command and on every connection, not at
         each turn of the rotation (that is what ``play`` events are for), so ``item_id`` and
         ``content_hash`` say what was on air when it was published. The screenshot is that item's first
-        page whatever page is up, as the controller's preview shows it (a black frame when blank).
+        page whatever page is up, as the controller's preview shows it (a black frame when blank); during
+        a technician's override, nothing is on air and the screenshot is the override's (first) frame.
         """
         with self._lock:
-            applied, playing = self._applied, self._playing
+            applied, playing, override = self._applied, self._playing, self._override
             screenshot: bytes | None = None
-            if playing is not None and applied is not None:
+            if override is not None:
+                image = override.frames[0].image
+                screenshot = screenshot_png(wire.Frame.from_image(image), image)
+            elif playing is not None and applied is not None:
                 first = applied.pictures[playing.item_index][0][0]
                 screenshot = screenshot_png(playing.item.pages[0].frame, first.image)
             elif applied is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -316,3 +317,55 @@ def test_a_panel_fault_and_its_health_show_in_the_panel_list(app: Flask, client:
     with app.app_context():
         record_state(get_db(), wire.PanelState("bourg-entree-nord", True, 1_800_000_100), 1_800_000_101)
     assert client.get("/api/v1/panels/bourg-entree-nord").json["faults"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"command": "explode"}, "command"),
+        ({"command": "brightness"}, "args.level"),
+        ({"command": "brightness", "args": {"level": 0}}, "args.level"),
+        ({"command": "brightness", "args": {"level": "40"}}, "args.level"),
+        ({"command": "blank", "args": {"seconds": 3601}}, "args.seconds"),
+        ({"command": "blank", "args": {"seconds": 10, "colour": "red"}}, "args.colour"),
+        ({"command": "test_pattern", "args": {"pattern": "plaid", "seconds": 10}}, "args.pattern"),
+        ({"command": "identify", "args": []}, "args"),
+        (["refresh"], "body"),
+    ],
+)
+def test_commands_are_checked_before_anything_is_signed(
+    client: FlaskClient, body: object, field: str
+) -> None:
+    response = client.post("/api/v1/panels/bourg-entree-nord/commands", json=body)
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert response.json["error"]["message"]
+
+
+class RecordingLink:
+    """An MQTT link that is always connected and keeps what it is handed."""
+
+    def __init__(self) -> None:
+        self.connected = threading.Event()
+        self.connected.set()
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send_command(self, panel_id: str, payload: bytes) -> bool:
+        self.sent.append((panel_id, payload))
+        return True
+
+
+def test_a_command_with_arguments_is_sealed_for_the_panel(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = RecordingLink()
+    monkeypatch.setitem(app.extensions, "relais.mqtt_link", link)
+    body = {"command": "test_pattern", "args": {"pattern": "checkerboard", "seconds": 30}}
+    response = client.post("/api/v1/panels/bourg-entree-nord/commands", json=body)
+    assert response.status_code == 202
+    assert response.json["args"] == body["args"] and response.json["command"] == "test_pattern"
+    ((panel_id, payload),) = link.sent
+    with app.app_context():
+        sealed = wire.unseal(payload, signing_key().public_key())
+    assert (panel_id, sealed.kind, sealed.panel_id) == ("bourg-entree-nord", wire.KIND_COMMAND, panel_id)
+    assert (sealed.seq, sealed.content) == (response.json["seq"], body)
+    assert sealed.expires_at - sealed.issued_at == 300
