@@ -77,6 +77,7 @@ class MosquittoBroker:
             f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
+            "set_tcp_nodelay true",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.work_dir}/",
             "autosave_interval 5",
