@@ -232,7 +232,14 @@ def _0004_brightness(db: Database) -> None:
 
 def _0005_panel_health(db: Database) -> None:
     """What a technician needs beside online and showing: faults, brightness, disk, temperature."""
-    for column, kind in (("faults", str), ("brightness", int), ("disk_free_mb", int), ("cpu_temp_c", float)):
+    for column, kind in (
+        ("faults", str),
+        ("brightness", int),
+        ("disk_free_mb", int),
+        ("cpu_temp_c", float),
+        ("backend", str),
+        ("link_quality", int),
+    ):
         db["panel_status"].add_column(column, kind)
 
 

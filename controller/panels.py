@@ -236,7 +236,7 @@ STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
        s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
        s.applied_seq, s.agent_version, s.uptime_s, s.screenshot is not null as has_screenshot,
-       s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c
+       s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c, s.backend, s.link_quality
 from panels p
 left join desired d on d.panel_id = p.id
 left join panel_status s on s.panel_id = p.id
@@ -270,6 +270,8 @@ def panel_statuses(db: Database, panel_id: str | None = None) -> list[dict[str, 
                 "brightness_now": row["shown_brightness"],
                 "disk_free_mb": row["disk_free_mb"],
                 "cpu_temp_c": row["cpu_temp_c"],
+                "backend": row["backend"],
+                "link_quality": row["link_quality"],
                 "has_screenshot": bool(row["has_screenshot"]),
             }
         )

@@ -45,6 +45,8 @@ def record_state(db: Database, state: PanelState, received_at: float) -> None:
                 "brightness": state.brightness,
                 "disk_free_mb": state.disk_free_mb,
                 "cpu_temp_c": state.cpu_temp_c,
+                "backend": state.backend,
+                "link_quality": state.link_quality,
             }
             if state.screenshot_png is not None:
                 row["screenshot"] = state.screenshot_png

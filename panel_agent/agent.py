@@ -157,6 +157,29 @@ def cpu_temperature() -> float | None:
         return None
 
 
+WIRELESS = Path("/proc/net/wireless")
+
+
+def wifi_link_quality() -> int | None:
+    """Link quality of the first Wi-Fi interface in percent of its 70-step scale; None without Wi-Fi."""
+    try:
+        lines = WIRELESS.read_text().splitlines()[2:]
+        return min(100, round(float(lines[0].split()[2].rstrip(".")) * 100 / 70)) if lines else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def describe_backend(name: str, backend: Backend) -> str:
+    """``epaper (bwr, partial refresh)``: what a technician needs to know of the panel at a glance."""
+    capabilities = backend.capabilities
+    facts = [capabilities.colours]
+    if capabilities.partial_refresh:
+        facts.append("partial refresh")
+    if capabilities.dimming:
+        facts.append("dimming")
+    return f"{name} {backend.width}x{backend.height} ({', '.join(facts)})"
+
+
 def free_disk_mb(folder: Path) -> int:
     """Free space where the schedule is kept (the first folder of the path that exists yet)."""
     while not folder.exists() and folder != folder.parent:
@@ -743,6 +766,8 @@ class PanelAgent:
                 faults=() if self._fault is None else (self._fault,),
                 disk_free_mb=free_disk_mb(self.store.path.parent),
                 cpu_temp_c=cpu_temperature(),
+                backend=describe_backend(self.config.backend_name, self.backend),
+                link_quality=wifi_link_quality(),
             )
 
     def _publish_state(self) -> None:

@@ -670,6 +670,8 @@ class PanelState:
     faults: tuple[str, ...] = ()  # "<code>: <detail>" of each hardware problem going on now
     disk_free_mb: int | None = None  # free space where the agent keeps its schedule
     cpu_temp_c: float | None = None  # the board's temperature, where the board tells it
+    backend: str | None = None  # which backend drives the panel and what it can do
+    link_quality: int | None = None  # Wi-Fi link quality in percent, where the board has Wi-Fi
 
     def __post_init__(self) -> None:
         if self.brightness is not None and not 1 <= self.brightness <= FULL_BRIGHTNESS:
@@ -690,7 +692,7 @@ class PanelState:
             data["brightness"] = self.brightness
         if self.faults:
             data["faults"] = list(self.faults)
-        for key in ("disk_free_mb", "cpu_temp_c"):
+        for key in ("disk_free_mb", "cpu_temp_c", "backend", "link_quality"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
         if self.screenshot_png is not None:
@@ -717,6 +719,8 @@ class PanelState:
             faults=tuple(_faults(data)),
             disk_free_mb=_optional(data, "disk_free_mb", int),
             cpu_temp_c=_number(data, "cpu_temp_c"),
+            backend=_optional(data, "backend", str),
+            link_quality=_optional(data, "link_quality", int),
         )
 
 

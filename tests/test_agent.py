@@ -820,3 +820,12 @@ def test_the_agent_imports_without_the_controller_stack() -> None:
         assert process.returncode == 0, stderr.decode()
     finally:
         end_process(process)
+
+
+def test_the_state_says_which_backend_drives_the_panel_and_what_it_can_do(
+    recorded_agent: PanelAgent, config: AgentConfig, signing_key: Ed25519PrivateKey
+) -> None:
+    recorded_agent.handle_desired(desired(signing_key, config.panel_id, 1, picture(1)))
+    state = wire.PanelState.from_payload(recorded_agent.current_state().to_payload())
+    assert state.backend is not None and state.backend.startswith(f"simulated {WIDTH}x{HEIGHT} (")
+    assert state.link_quality is None or 0 <= state.link_quality <= 100

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,22 @@ class BackendSettingError(ValueError):
         self.problem = problem
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a panel can do, for the agent and for the technician reading its state."""
+
+    colours: str = "rgb"  # "mono" (one LED colour), "bw", "bwr" (e-paper inks) or "rgb"
+    partial_refresh: bool = True  # can redraw without a full, flashing refresh
+    min_refresh_s: float = 0.0  # the panel's own minimum between refreshes (schedules add the profile's)
+    dimming: bool = False  # set_brightness changes something
+
+
 class Backend(ABC):
     """A panel of ``width`` x ``height`` pixels that shows one image at a time."""
 
     width: int
     height: int
+    capabilities: Capabilities = Capabilities()
 
     @classmethod
     @abstractmethod
@@ -62,6 +74,10 @@ class Backend(ABC):
         it (PWM of an LED matrix, a sign's dimming command); this default does nothing, which suits
         e-paper, a panel with no light of its own.
         """
+
+    def status(self) -> dict[str, Any]:
+        """Counters and facts worth a technician's eye (refreshes, errors, device model); none by default."""
+        return {}
 
     def close(self) -> None:  # noqa: B027 - deliberately optional: a backend with nothing to release
         """Release the hardware (GPIO, SPI, serial port) when the agent stops."""

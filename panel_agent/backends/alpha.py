@@ -22,7 +22,7 @@ import serial
 from PIL import Image, ImageChops
 
 from panel_agent.alpha import protocol
-from panel_agent.backends import Backend, BackendSettingError
+from panel_agent.backends import Backend, BackendSettingError, Capabilities
 
 TEXT_LABEL, PICTURE_LABEL = "A", "P"
 TEXT_SIZE = 256  # bytes allocated to the TEXT file: the picture call, or a short text from show_text()
@@ -125,6 +125,8 @@ class AlphaBackend(Backend):
         }
         self._serial: serial.SerialBase | None = None
         self._lock = threading.Lock()
+        # A sign redraws its whole DOTS picture; it dims only when the model has a dimmer.
+        self.capabilities = Capabilities(colours="mono", partial_refresh=False, dimming=settings["dimming"])
 
     def display(self, image: Image.Image) -> None:
         """Send ``image`` as the DOTS picture, then the TEXT file that calls it (which restarts the show)."""

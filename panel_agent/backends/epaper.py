@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from panel_agent import drivers
-from panel_agent.backends import Backend, BackendSettingError
+from panel_agent.backends import Backend, BackendSettingError, Capabilities
 
 WAVESHARE_HINT = (
     "install Waveshare's library: pip install "
@@ -225,6 +225,10 @@ class EpaperBackend(Backend):
                 f"{settings['driver']} is a {self._panel.width}x{self._panel.height} panel, but the settings "
                 f"say {self.width}x{self.height} with rotate = {settings['rotate']}"
             )
+        self.capabilities = Capabilities(
+            colours="bwr" if self._panel.inks == 3 else "bw",
+            partial_refresh=self._panel.partial,
+        )
         self._shown: str | None = None  # digest of what is on the panel; None when unknown
         self._partials = 0  # partial refreshes since the last full one
         self._last_full: float | None = None

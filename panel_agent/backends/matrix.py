@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from panel_agent import drivers
-from panel_agent.backends import Backend, BackendSettingError
+from panel_agent.backends import Backend, BackendSettingError, Capabilities
 
 RGBMATRIX_HINT = (
     "build and install hzeller's Python bindings, see "
@@ -29,6 +29,8 @@ _KEYS = {"driver", "rows", "cols", "chain", "parallel", "hardware_mapping", "gpi
 
 class MatrixBackend(Backend):
     """A matrix of ``cols`` x ``chain`` by ``rows`` x ``parallel`` pixels (as the library reports it)."""
+
+    capabilities = Capabilities(colours="rgb", partial_refresh=True, dimming=True)
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:

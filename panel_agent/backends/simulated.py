@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from panel_agent.backends import Backend, BackendSettingError
+from panel_agent.backends import Backend, BackendSettingError, Capabilities
 from relais.files import atomic_write
 
 MAX_SIDE = 4096
@@ -21,6 +21,8 @@ MAX_SIDE = 4096
 
 class SimulatedBackend(Backend):
     """Writes each image to ``<output_dir>/<panel_id>.png`` atomically, so a reader never sees half a PNG."""
+
+    capabilities = Capabilities(colours="rgb", partial_refresh=True, dimming=True)
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
