@@ -1,18 +1,23 @@
 """A Mosquitto of our own, for the demo and the tests: loopback only, generated config, our own PID.
 
-Production points at any MQTT 3.1.1/5 broker by URL instead; this module never touches a broker it
-did not start (such as a system Mosquitto on 1883).
+Anonymous by default; ``secure=True`` requires the users and ACL of ``relais.broker_security``, as
+production does (``relais broker``). Production may point at any MQTT 3.1.1/5 broker by URL instead;
+this module never touches a broker it did not start (such as a system Mosquitto on 1883).
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+
+from relais.broker_security import ACL_FILE_NAME, PASSWORD_FILE_NAME
 
 MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
@@ -49,10 +54,23 @@ def port_open(port: int) -> bool:
 class MosquittoBroker:
     """Start with ``start()`` or as a context manager; ``url`` is what clients connect to."""
 
-    def __init__(self, work_dir: Path, port: int | None = None, *, persistence: bool = True) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        port: int | None = None,
+        *,
+        persistence: bool = True,
+        secure: bool = False,
+        credentials_dir: Path | None = None,
+    ) -> None:
+        """With ``secure``, ``credentials_dir`` holds the ``passwd`` and ``acl`` files (``BrokerCredentials``)."""
+        if secure and credentials_dir is None:
+            raise BrokerError("a secure broker needs credentials_dir (see relais.broker_security)")
         self.work_dir = Path(work_dir)
         self.port = port or free_loopback_port()
         self.persistence = persistence
+        self.secure = secure
+        self.credentials_dir = Path(credentials_dir).resolve() if credentials_dir is not None else None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -68,15 +86,28 @@ class MosquittoBroker:
         return self.work_dir / "mosquitto.log"
 
     def write_config(self) -> Path:
-        """Loopback listener, anonymous access only because nothing but this machine can reach it."""
+        """Loopback listener; anonymous access unless ``secure``, since only this machine can reach it."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.secure:
+            assert self.credentials_dir is not None
+            access = [
+                "# Written by relais for a loopback broker (tests), with users and ACL as in production.",
+                "allow_anonymous false",
+                f"password_file {self.credentials_dir / PASSWORD_FILE_NAME}",
+                f"acl_file {self.credentials_dir / ACL_FILE_NAME}",
+            ]
+        else:
+            access = [
+                "# Written by relais for a loopback broker (demo or tests). ANONYMOUS ACCESS: NOT FOR",
+                "# PRODUCTION (use `relais broker`, which requires users, passwords and an ACL).",
+                "allow_anonymous true",
+            ]
         lines = [
-            "# Written by relais for a loopback broker (demo or tests). Not for production.",
+            *access,
             # Run as whoever started us: as root Mosquitto would otherwise switch to its own user and
             # lose access to this folder.
             f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
             "set_tcp_nodelay true",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.work_dir}/",
@@ -124,6 +155,12 @@ class MosquittoBroker:
             self.process.kill()
             self.process.wait(timeout)
         self.process = None
+
+    def reload(self) -> None:
+        """SIGHUP our own Mosquitto (by its PID): it rereads the password and ACL files."""
+        if self.process is None:
+            raise BrokerError("this broker is not running")
+        os.kill(self.process.pid, signal.SIGHUP)
 
     def kill(self) -> None:
         """Stop without a goodbye, as a crash would (used by tests of outages)."""

@@ -75,7 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(
         {
             "DATA_DIR": _data_dir(args),
-            "BROKER_URL": args.broker_url,
+            "BROKER_URL": _controller_broker_url(args),
             "TOPIC_BASE": args.topic_base,
             "SCHEDULER_ENABLED": True,
         }
@@ -84,6 +84,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve_until_stopped(app, args.host, args.http_port, on_ready=lambda url: print(f"Relais at {url}"))
     finally:
         shutdown_app(app)
+    return 0
+
+
+def _controller_broker_url(args: argparse.Namespace) -> str:
+    """The URL as given, or with the controller's user filled in when ``relais broker`` made one here."""
+    from controller.provisioning import broker_url_with_credentials
+    from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials
+    from relais.mqtt import BrokerUrl
+
+    broker_dir = _broker_dir(args)
+    if BrokerUrl.parse(args.broker_url).username or not (broker_dir / CREDENTIALS_NAME).exists():
+        return args.broker_url
+    user, password = BrokerCredentials(broker_dir).controller()
+    return broker_url_with_credentials(args.broker_url, user, password)
+
+
+def _broker_dir(args: argparse.Namespace) -> Path:
+    """Where ``relais broker`` keeps its users, ACL, config, PID file and persistence."""
+    return _data_dir(args) / "broker"
+
+
+def _reload_broker(args: argparse.Namespace) -> None:
+    from relais.broker_security import reload_running_broker
+
+    pid = reload_running_broker(_broker_dir(args))
+    if pid is not None:
+        print(f"broker (PID {pid}) reloaded its users and ACL")
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    """Replace this process with Mosquitto, so that Ctrl-C, SIGTERM and systemd reach it directly."""
+    import os
+
+    from relais.broker import find_mosquitto
+    from relais.broker_security import write_production_config
+
+    binary = find_mosquitto()
+    config = write_production_config(_broker_dir(args), port=args.port, listen=args.listen)
+    if os.geteuid() == 0:
+        print("relais broker: running as root; a dedicated user owning --data-dir is safer", file=sys.stderr)
+    print(f"Mosquitto on {args.listen}:{args.port}, users and ACL in {config.parent}", flush=True)
+    os.execv(binary, [binary, "-c", str(config)])
+
+
+def cmd_broker_controller_url(args: argparse.Namespace) -> int:
+    from controller.provisioning import broker_url_with_credentials
+    from relais.broker_security import BrokerCredentials
+
+    username, password = BrokerCredentials(_broker_dir(args)).controller()
+    print(broker_url_with_credentials(args.broker_url, username, password))
     return 0
 
 
@@ -96,6 +146,7 @@ def _open_db(args: argparse.Namespace) -> Any:
 def cmd_panel_add(args: argparse.Namespace) -> int:
     from controller.db import transaction
     from controller.panels import register_panel
+    from relais.broker_security import BrokerCredentials
 
     db = _open_db(args)
     data = {
@@ -114,6 +165,19 @@ def cmd_panel_add(args: argparse.Namespace) -> int:
     with transaction(db):
         panel = register_panel(db, data)
     print(f"panel {panel.id} registered ({panel.profile.label}, commune {panel.commune_insee})")
+    username, _password = BrokerCredentials(_broker_dir(args)).panel(panel.id)
+    print(f"MQTT user {username} created (relais panel agent-config puts its password in the config)")
+    _reload_broker(args)
+    return 0
+
+
+def cmd_panel_revoke(args: argparse.Namespace) -> int:
+    from relais.broker_security import BrokerCredentials, panel_username
+
+    if not BrokerCredentials(_broker_dir(args)).revoke_panel(args.id):
+        raise SystemExit(f"relais panel revoke: panel {args.id!r} has no MQTT credentials")
+    print(f"MQTT user {panel_username(args.id)} removed with its topics")
+    _reload_broker(args)
     return 0
 
 
@@ -140,9 +204,19 @@ def cmd_panel_agent_config(args: argparse.Namespace) -> int:
     if args.id not in panels:
         raise SystemExit(f"relais panel agent-config: no panel {args.id!r}")
     key = load_or_create_signing_key(_data_dir(args) / "keys")
+    broker_url = args.broker_url
+    if not args.no_credentials:
+        from controller.provisioning import broker_url_with_credentials
+        from relais.broker_security import BrokerCredentials, reload_running_broker
+
+        # Made here when missing (a panel registered before panels had users, or revoked then trusted
+        # again, with a new password); the broker must then reload.
+        username, password = BrokerCredentials(_broker_dir(args)).panel(args.id)
+        broker_url = broker_url_with_credentials(broker_url, username, password)
+        reload_running_broker(_broker_dir(args))
     sys.stdout.write(
         agent_config_text(
-            panels[args.id], broker_url=args.broker_url, public_key_text=public_key_to_text(key.public_key())
+            panels[args.id], broker_url=broker_url, public_key_text=public_key_to_text(key.public_key())
         )
     )
     return 0
@@ -295,7 +369,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_argument(agent_config)
     agent_config.add_argument("--id", required=True, help="the panel's id")
-    agent_config.add_argument("--broker-url", required=True, help="the broker URL the panel connects to")
+    agent_config.add_argument(
+        "--broker-url",
+        required=True,
+        help="the broker URL the panel connects to, without user: the panel's own is added",
+    )
+    agent_config.add_argument(
+        "--no-credentials",
+        action="store_true",
+        help="leave the URL as given, for a broker that accepts anonymous clients (the demo's)",
+    )
+    revoke = command(
+        "revoke",
+        cmd_panel_revoke,
+        "Remove a panel's MQTT user and its topics (a running relais broker reloads them).",
+        panel_commands,
+    )
+    _data_dir_argument(revoke)
+    revoke.add_argument("--id", required=True, help="the panel's id")
+
+    broker = command(
+        "broker",
+        cmd_broker,
+        "Run Mosquitto for production: users, passwords and ACL from --data-dir, no anonymous access.",
+    )
+    _data_dir_argument(broker)
+    broker.add_argument("--port", type=int, default=1883, help="port to listen on (default 1883)")
+    broker.add_argument("--listen", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    broker_commands = broker.add_subparsers(dest="broker_command", metavar="ACTION")
+    controller_url = command(
+        "controller-url",
+        cmd_broker_controller_url,
+        "Print the controller's broker URL with its user and password, for relais serve --broker-url.",
+        broker_commands,
+    )
+    _data_dir_argument(controller_url)
+    controller_url.add_argument(
+        "--broker-url", default="mqtt://127.0.0.1:1883", help="without user (default mqtt://127.0.0.1:1883)"
+    )
 
     command("profiles", cmd_profiles, "List the shipped panel profiles (sizes, colours, legibility).")
     layouts = command("layouts", cmd_layouts, "List the shipped layouts and which profiles they suit.")

@@ -61,7 +61,8 @@ def test_panel_add_then_list_then_agent_config(tmp_path: Path, capsys: pytest.Ca
     config_file.write_text(capsys.readouterr().out, encoding="utf-8")
     config = load_config(config_file)
     assert config.panel_id == "gex-led"
-    assert config.broker_url == "mqtt://10.0.0.2:1883"
+    assert config.broker_url.startswith("mqtt://panel-gex-led:")
+    assert config.broker_url.endswith("@10.0.0.2:1883")
 
 
 def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

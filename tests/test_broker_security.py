@@ -1,0 +1,319 @@
+"""The locked-down broker on a real Mosquitto: who may connect, and what each user may read and write.
+
+Denied subscriptions and publishes are silent in MQTT 3.1.1 (SUBACK and PUBACK come back all the
+same), so each "cannot" is checked by a witness allowed to read the topic that receives nothing, after a
+later message on the same connection has arrived: Mosquitto handles one client's packets in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import queue
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from relais.broker import MosquittoBroker, free_loopback_port, port_open
+from relais.broker_security import (
+    CONTROLLER_USER,
+    PID_FILE_NAME,
+    BrokerCredentials,
+    acl_text,
+    hash_password,
+    panel_username,
+    production_config_text,
+)
+from relais.cli import main
+from relais.mqtt import BrokerUrl
+from relais.wire import Topics
+from tests.helpers import DEMO_LED, wait_for
+
+TOPICS = Topics("relais/v1")
+QUIET_S = 0.5
+
+
+class Session:
+    """One paho connection that queues what it receives; ``refused`` when the broker said no."""
+
+    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._connack: queue.Queue[bool] = queue.Queue()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}", protocol=mqtt.MQTTv311
+        )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.client.on_connect = lambda _c, _u, _f, reason, _p: self._connack.put(not reason.is_failure)
+        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        self.accepted = self._connack.get(timeout=5)
+        if not self.accepted:
+            self.close()
+
+    def subscribe(self, *topics: str) -> None:
+        done: queue.Queue[bool] = queue.Queue()
+        self.client.on_subscribe = lambda *_args: done.put(True)
+        self.client.subscribe([(topic, 1) for topic in topics])
+        done.get(timeout=5)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def receive(self, timeout: float = 5.0) -> tuple[str, bytes]:
+        return self.messages.get(timeout=timeout)
+
+    def received_until(self, marker: bytes, timeout: float = 5.0) -> list[tuple[str, bytes]]:
+        """Everything up to and including ``marker``, then whatever comes within a short wait."""
+        got = [self.receive(timeout)]
+        while got[-1][1] != marker:
+            got.append(self.receive(timeout))
+        try:
+            while True:
+                got.append(self.receive(QUIET_S))
+        except queue.Empty:
+            return got
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def accepts(port: int, username: str | None = None, password: str | None = None) -> bool:
+    """Whether the broker lets this user in; the connection is closed either way."""
+    session = Session(port, username, password)
+    session.close()
+    return session.accepted
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MosquittoBroker, BrokerCredentials]]:
+    folder = tmp_path_factory.mktemp("secure-broker")
+    credentials = BrokerCredentials(folder / "credentials")
+    for panel_id in ("alpha", "beta"):
+        credentials.panel(panel_id)
+    credentials.write_files()
+    with MosquittoBroker(folder / "mosquitto", secure=True, credentials_dir=credentials.directory) as broker:
+        yield broker, credentials
+
+
+@pytest.fixture
+def sessions(secured: tuple[MosquittoBroker, BrokerCredentials]) -> Iterator[dict[str, Session]]:
+    """The controller and panels alpha and beta, each with its own user; closed after the test."""
+    broker, credentials = secured
+    opened = {
+        "controller": Session(broker.port, *credentials.controller()),
+        "alpha": Session(broker.port, *credentials.panel("alpha")),
+        "beta": Session(broker.port, *credentials.panel("beta")),
+    }
+    assert all(session.accepted for session in opened.values())
+    yield opened
+    for session in opened.values():
+        session.close()
+
+
+def test_password_hash_is_mosquitto_passwd_format(tmp_path: Path) -> None:
+    path = tmp_path / "passwd"
+    path.touch()
+    subprocess.run(["mosquitto_passwd", "-b", str(path), "someone", "un mot de passe"], check=True)
+    line = path.read_text(encoding="ascii").strip()
+    found = re.fullmatch(r"someone:\$7\$(\d+)\$([^$]+)\$([^$]+)", line)
+    assert found, line
+    salt = base64.b64decode(found.group(2))
+    assert line == "someone:" + hash_password("un mot de passe", salt=salt, iterations=int(found.group(1)))
+
+
+def test_acl_gives_each_panel_only_its_own_topics() -> None:
+    text = acl_text(["alpha", "beta"], "base")
+    alpha = text.split(f"user {panel_username('alpha')}\n")[1].split("\n\n")[0]
+    assert alpha.splitlines() == [
+        "topic read base/panels/alpha/desired",
+        "topic read base/panels/alpha/cmd",
+        "topic write base/panels/alpha/state",
+        "topic write base/panels/alpha/events",
+    ]
+    assert f"user {CONTROLLER_USER}\ntopic read base/panels/+/state\n" in text
+    assert "pattern" not in text and "beta" not in alpha
+
+
+def test_credentials_are_random_private_and_revocable(tmp_path: Path) -> None:
+    credentials = BrokerCredentials(tmp_path / "broker")
+    first = BrokerCredentials(tmp_path / "other").panel("alpha")[1]
+    user, password = credentials.panel("alpha")
+    assert user == "panel-alpha" and password != first and len(password) >= 32
+    assert credentials.panel("alpha") == (user, password)  # made once, then kept
+    for name in ("credentials.json", "passwd", "acl"):
+        assert (credentials.directory / name).stat().st_mode & 0o077 == 0
+    assert password not in credentials.password_file.read_text(encoding="ascii")
+    assert credentials.revoke_panel("alpha") and not credentials.revoke_panel("alpha")
+    assert "panel-alpha" not in credentials.password_file.read_text(encoding="ascii")
+    assert "alpha" not in credentials.acl_file.read_text(encoding="ascii")
+
+
+def test_anonymous_and_wrong_password_are_refused(
+    secured: tuple[MosquittoBroker, BrokerCredentials],
+) -> None:
+    broker, credentials = secured
+    assert not accepts(broker.port)
+    assert not accepts(broker.port, panel_username("alpha"), "not-the-password")
+    assert not accepts(broker.port, CONTROLLER_USER, credentials.panel("alpha")[1])
+
+
+def test_panel_reads_only_its_own_desired_and_cmd(sessions: dict[str, Session]) -> None:
+    controller, alpha = sessions["controller"], sessions["alpha"]
+    controller.publish(TOPICS.desired("beta"), b"for beta", retain=True)
+    controller.publish(TOPICS.desired("alpha"), b"for alpha", retain=True)
+    # Beta's first: were it allowed, its retained message would arrive before alpha's own.
+    alpha.subscribe(TOPICS.desired("beta"), TOPICS.cmd("beta"))
+    alpha.subscribe(TOPICS.desired("alpha"), TOPICS.cmd("alpha"))
+    assert alpha.received_until(b"for alpha") == [(TOPICS.desired("alpha"), b"for alpha")]
+    controller.publish(TOPICS.cmd("beta"), b"cmd for beta")
+    controller.publish(TOPICS.cmd("alpha"), b"cmd for alpha")
+    assert alpha.received_until(b"cmd for alpha") == [(TOPICS.cmd("alpha"), b"cmd for alpha")]
+
+
+def test_panel_cannot_write_desired_cmd_or_another_state(sessions: dict[str, Session]) -> None:
+    controller, alpha, beta = sessions["controller"], sessions["alpha"], sessions["beta"]
+    controller.subscribe(TOPICS.all_states(), TOPICS.all_events())
+    for panel_id, panel in (("alpha", alpha), ("beta", beta)):
+        controller.publish(TOPICS.desired(panel_id), f"for {panel_id}".encode(), retain=True)
+        panel.subscribe(TOPICS.desired(panel_id), TOPICS.cmd(panel_id))
+        panel.received_until(f"for {panel_id}".encode())
+    for panel_id in ("alpha", "beta"):
+        alpha.publish(TOPICS.desired(panel_id), b"forged")
+        alpha.publish(TOPICS.cmd(panel_id), b"forged")
+    alpha.publish(TOPICS.state("beta"), b"forged")
+    alpha.publish(TOPICS.events("beta"), b"forged")
+    alpha.publish(TOPICS.events("alpha"), b"alpha event")
+    alpha.publish(TOPICS.state("alpha"), b"alpha state")
+    assert controller.received_until(b"alpha state") == [
+        (TOPICS.events("alpha"), b"alpha event"),
+        (TOPICS.state("alpha"), b"alpha state"),
+    ]
+    assert all(payload != b"forged" for _topic, payload in beta.messages.queue)
+    assert all(payload != b"forged" for _topic, payload in alpha.messages.queue)
+
+
+def test_revoked_panel_is_cut_off_after_reload(tmp_path: Path) -> None:
+    credentials = BrokerCredentials(tmp_path / "credentials")
+    user, password = credentials.panel("gone")
+    credentials.write_files()
+    with MosquittoBroker(
+        tmp_path / "mosquitto", secure=True, credentials_dir=credentials.directory
+    ) as broker:
+        connected = Session(broker.port, user, password)
+        assert connected.accepted
+        try:
+            assert credentials.revoke_panel("gone")
+            broker.reload()
+            wait_for(lambda: not accepts(broker.port, user, password), "revoked panel refused", 5)
+            wait_for(lambda: not connected.client.is_connected(), "revoked panel disconnected", 5)
+        finally:
+            connected.close()
+
+
+def test_relais_broker_command_with_panel_add_agent_config_and_revoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "data")
+    port = free_loopback_port()
+    url = f"mqtt://127.0.0.1:{port}"
+
+    def relais(*argv: str) -> str:
+        assert main([*argv, "--data-dir", data]) == 0
+        return capsys.readouterr().out
+
+    def add(panel_id: str) -> None:
+        relais(
+            "panel",
+            "add",
+            "--id",
+            panel_id,
+            "--name",
+            DEMO_LED["name"],
+            "--commune-insee",
+            "01053",
+            "--profile",
+            DEMO_LED["profile"],
+        )
+
+    def agent_user(panel_id: str) -> tuple[str, str]:
+        config = relais("panel", "agent-config", "--id", panel_id, "--broker-url", url)
+        found = re.search(r'^broker_url = "(.+)"$', config, re.MULTILINE)
+        assert found, config
+        broker_url = BrokerUrl.parse(found.group(1))
+        assert broker_url.username == panel_username(panel_id) and broker_url.password
+        return broker_url.username, broker_url.password
+
+    add("avant")
+    broker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "relais.cli",
+            "broker",
+            "--data-dir",
+            data,
+            "--port",
+            str(port),
+            "--listen",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: port_open(port), "relais broker listening", 10)
+        pid_file = Path(data) / "broker" / PID_FILE_NAME
+        wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() == str(broker.pid), "PID file")
+        controller = BrokerUrl.parse(relais("broker", "controller-url", "--broker-url", url).strip())
+        assert controller.username == CONTROLLER_USER
+        assert accepts(port, controller.username, controller.password)
+        avant = agent_user("avant")
+        assert accepts(port, *avant)
+        assert not accepts(port)
+
+        add("apres")  # while the broker runs: it reloads
+        apres = agent_user("apres")
+        wait_for(lambda: accepts(port, *apres), "panel added while running accepted", 5)
+
+        assert f"PID {broker.pid}" in relais("panel", "revoke", "--id", "avant")
+        wait_for(lambda: not accepts(port, *avant), "revoked panel refused", 5)
+        assert accepts(port, *apres)
+    finally:
+        broker.send_signal(signal.SIGTERM)
+        broker.wait(10)
+    assert broker.returncode == 0
+
+
+def test_production_config_requires_users(tmp_path: Path) -> None:
+    text = production_config_text(tmp_path, port=1884, listen="0.0.0.0")
+    assert "allow_anonymous false" in text and "listener 1884 0.0.0.0" in text
+    # Stays the user who runs it, as root too: Mosquitto's own user could not read the 0600 files.
+    assert f"user {getpass.getuser()}" in text
+
+
+def test_serve_fills_in_the_controller_user_when_the_broker_made_one(tmp_path: Path) -> None:
+    from relais.cli import _controller_broker_url, build_parser
+
+    args = build_parser().parse_args(
+        ["serve", "--data-dir", str(tmp_path), "--broker-url", "mqtt://127.0.0.1:1883"]
+    )
+    assert _controller_broker_url(args) == "mqtt://127.0.0.1:1883"  # no secure broker here: as given
+    user, password = BrokerCredentials(tmp_path / "broker").controller()
+    filled = _controller_broker_url(args)
+    assert filled == f"mqtt://{user}:{quote(password, safe='')}@127.0.0.1:1883"
+    given = build_parser().parse_args(
+        ["serve", "--data-dir", str(tmp_path), "--broker-url", "mqtt://me:pw@h:1883"]
+    )
+    assert _controller_broker_url(given) == "mqtt://me:pw@h:1883"
