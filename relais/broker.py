@@ -1,7 +1,8 @@
 """A Mosquitto of our own, for the demo and the tests: loopback only, generated config, our own PID.
 
 Anonymous by default; ``secure=True`` requires the users and ACL of ``relais.broker_security``, as
-production does (``relais broker``). Production may point at any MQTT 3.1.1/5 broker by URL instead;
+production does (``relais broker``), and ``tls=True`` adds TLS with a CA of its own
+(``relais.certificates``). Production may point at any MQTT 3.1.1/5 broker by URL instead;
 this module never touches a broker it did not start (such as a system Mosquitto on 1883).
 """
 
@@ -17,8 +18,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from relais.broker_security import ACL_FILE_NAME, PASSWORD_FILE_NAME
+from relais.broker_security import ACL_FILE_NAME, PASSWORD_FILE_NAME, tls_config_lines
+from relais.certificates import TlsFiles, ensure_broker_tls
 
+# The names a client of this loopback broker may use; both go in the server certificate.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
 
@@ -62,20 +66,36 @@ class MosquittoBroker:
         persistence: bool = True,
         secure: bool = False,
         credentials_dir: Path | None = None,
+        tls: bool = False,
     ) -> None:
-        """With ``secure``, ``credentials_dir`` holds the ``passwd`` and ``acl`` files (``BrokerCredentials``)."""
+        """With ``secure``, ``credentials_dir`` holds the ``passwd`` and ``acl`` files (``BrokerCredentials``).
+
+        ``tls`` (secure brokers only, as TLS without passwords would protect nothing worth having)
+        makes a CA and a server certificate in ``work_dir/tls`` at start; clients trust ``ca_file``.
+        """
         if secure and credentials_dir is None:
             raise BrokerError("a secure broker needs credentials_dir (see relais.broker_security)")
+        if tls and not secure:
+            raise BrokerError("TLS is for a secure broker: pass secure=True and credentials_dir")
         self.work_dir = Path(work_dir)
         self.port = port or free_loopback_port()
         self.persistence = persistence
         self.secure = secure
         self.credentials_dir = Path(credentials_dir).resolve() if credentials_dir is not None else None
+        self.tls = tls
+        self.tls_files: TlsFiles | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate clients must trust; made by ``write_config`` (``start``)."""
+        if self.tls_files is None:
+            raise BrokerError("no CA yet: the broker has no TLS, or has not been started")
+        return self.tls_files.ca_file
 
     @property
     def config_path(self) -> Path:
@@ -108,6 +128,7 @@ class MosquittoBroker:
             # lose access to this folder.
             f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
+            *self._tls_lines(),
             "set_tcp_nodelay true",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.work_dir}/",
@@ -120,6 +141,13 @@ class MosquittoBroker:
         ]
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return self.config_path
+
+    def _tls_lines(self) -> list[str]:
+        """Options of the listener above; certificates made on first start and kept for restarts."""
+        if not self.tls:
+            return []
+        self.tls_files = ensure_broker_tls(self.work_dir / "tls", LOOPBACK_HOSTS)
+        return tls_config_lines(self.tls_files)
 
     def start(self, timeout: float = 10.0) -> MosquittoBroker:
         if self.process is not None:

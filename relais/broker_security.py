@@ -25,6 +25,7 @@ import signal
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from relais.certificates import TlsFiles
 from relais.files import atomic_write
 from relais.wire import DEFAULT_TOPIC_BASE, check_panel_id
 
@@ -177,16 +178,40 @@ class BrokerCredentials:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def production_config_text(directory: Path, *, port: int = 1883, listen: str = "0.0.0.0") -> str:
+def tls_config_lines(files: TlsFiles) -> list[str]:
+    """Options that make the listener above them TLS only: a plain MQTT client there fails the handshake.
+
+    TLS 1.2 at least (Mosquitto 2's ``tls_version`` is a minimum): older versions have known
+    weaknesses, and every paho and OpenSSL we run speaks 1.2 and 1.3. With ``cafile``, OpenSSL sends
+    the chain up to the CA when the certificate file holds only the server's own (an intermediate CA
+    of the user's); no client certificate is asked for, as clients prove who they are by password.
+    """
+    return [
+        f"cafile {Path(files.ca_file).resolve()}",
+        f"certfile {Path(files.cert_file).resolve()}",
+        f"keyfile {Path(files.key_file).resolve()}",
+        "tls_version tlsv1.2",
+    ]
+
+
+def production_config_text(
+    directory: Path, *, port: int = 1883, listen: str = "0.0.0.0", tls: TlsFiles | None = None
+) -> str:
     """The config of ``relais broker``: passwords and ACL required, persistence and PID file in ``directory``."""
     folder = Path(directory).resolve()
+    transport = (
+        ["# TLS only, with the certificate below: agents need its CA as ca_file, and mqtts:// URLs."]
+        if tls
+        else ["# Plain MQTT: use --tls before crossing an untrusted network."]
+    )
     lines = [
         "# Written by `relais broker`: every client needs its own user and password (no anonymous",
-        "# access); each may use only the topics the ACL grants it. Plain MQTT: add TLS before crossing",
-        "# an untrusted network.",
+        "# access); each may use only the topics the ACL grants it.",
+        *transport,
         # As root Mosquitto would switch to its own user, which cannot read these 0600 files.
         f"user {getpass.getuser()}",
         f"listener {port} {listen}",
+        *(tls_config_lines(tls) if tls else []),
         "allow_anonymous false",
         f"password_file {folder / PASSWORD_FILE_NAME}",
         f"acl_file {folder / ACL_FILE_NAME}",
@@ -203,11 +228,14 @@ def production_config_text(directory: Path, *, port: int = 1883, listen: str = "
     return "\n".join(lines) + "\n"
 
 
-def write_production_config(directory: Path, *, port: int = 1883, listen: str = "0.0.0.0") -> Path:
+def write_production_config(
+    directory: Path, *, port: int = 1883, listen: str = "0.0.0.0", tls: TlsFiles | None = None
+) -> Path:
     """Users, ACL and config of ``relais broker`` in ``directory``; the config's path, for ``mosquitto -c``."""
     BrokerCredentials(directory).write_files()
     path = Path(directory).resolve() / CONFIG_NAME
-    atomic_write(path, production_config_text(directory, port=port, listen=listen).encode(), mode=0o600)
+    text = production_config_text(directory, port=port, listen=listen, tls=tls)
+    atomic_write(path, text.encode(), mode=0o600)
     return path
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from relais import __version__
 from relais.broker import BrokerError
+from relais.certificates import TlsFiles, ensure_broker_tls
 
 CONTROLLER_MISSING = (
     "relais: this command needs the controller's dependencies: pip install 'relais[controller]'"
@@ -121,11 +122,49 @@ def cmd_broker(args: argparse.Namespace) -> int:
     from relais.broker_security import write_production_config
 
     binary = find_mosquitto()
-    config = write_production_config(_broker_dir(args), port=args.port, listen=args.listen)
+    tls = _broker_tls(args)
+    port = args.port or (8883 if tls else 1883)
+    config = write_production_config(_broker_dir(args), port=port, listen=args.listen, tls=tls)
     if os.geteuid() == 0:
         print("relais broker: running as root; a dedicated user owning --data-dir is safer", file=sys.stderr)
-    print(f"Mosquitto on {args.listen}:{args.port}, users and ACL in {config.parent}", flush=True)
+    print(f"Mosquitto on {args.listen}:{port}, users and ACL in {config.parent}", flush=True)
+    if tls:
+        print(
+            f"TLS only (mqtts://): put the CA certificate {tls.ca_file} in each agent bundle as ca_file",
+            flush=True,
+        )
     os.execv(binary, [binary, "-c", str(config)])
+
+
+def _broker_tls(args: argparse.Namespace) -> TlsFiles | None:
+    """The user's certificate files, or ours in ``<data-dir>/broker/tls`` (made or renewed as needed)."""
+    given = (args.cert, args.key, args.ca)
+    if not args.tls:
+        if any(given) or args.tls_host:
+            raise ValueError("--cert, --key, --ca and --tls-host need --tls")
+        return None
+    if not any(given):
+        return ensure_broker_tls(_broker_dir(args) / "tls", _broker_hosts(args))
+    if not all(given):
+        raise ValueError("--cert, --key and --ca go together")
+    if args.tls_host:
+        raise ValueError("--tls-host names the hosts of a certificate made here, not of --cert")
+    for path in given:
+        if not path.is_file():
+            raise ValueError(f"{path} is not a file")
+    return TlsFiles(ca_file=args.ca.resolve(), cert_file=args.cert.resolve(), key_file=args.key.resolve())
+
+
+def _broker_hosts(args: argparse.Namespace) -> list[str]:
+    """The names agents may use for this broker: those given, else loopback, the host name, the address."""
+    import socket
+
+    if args.tls_host:
+        return args.tls_host
+    hosts = ["localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()]
+    if args.listen not in {"0.0.0.0", "::"}:
+        hosts.append(args.listen)
+    return list(dict.fromkeys(hosts))
 
 
 def cmd_broker_controller_url(args: argparse.Namespace) -> int:
@@ -394,8 +433,25 @@ def build_parser() -> argparse.ArgumentParser:
         "Run Mosquitto for production: users, passwords and ACL from --data-dir, no anonymous access.",
     )
     _data_dir_argument(broker)
-    broker.add_argument("--port", type=int, default=1883, help="port to listen on (default 1883)")
+    broker.add_argument(
+        "--port", type=int, default=None, help="port to listen on (default 1883, or 8883 with --tls)"
+    )
     broker.add_argument("--listen", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    broker.add_argument(
+        "--tls",
+        action="store_true",
+        help="TLS only; without --cert, --key and --ca, a CA and certificate are made in <data-dir>/broker/tls",
+    )
+    broker.add_argument("--cert", type=Path, default=None, help="the server certificate (PEM), with --tls")
+    broker.add_argument("--key", type=Path, default=None, help="its private key (PEM), with --tls")
+    broker.add_argument("--ca", type=Path, default=None, help="the CA certificate agents trust, with --tls")
+    broker.add_argument(
+        "--tls-host",
+        action="append",
+        default=None,
+        help="a name or address agents use for the broker, for the made certificate (repeatable; "
+        "default: localhost, 127.0.0.1, this machine's names and --listen)",
+    )
     broker_commands = broker.add_subparsers(dest="broker_command", metavar="ACTION")
     controller_url = command(
         "controller-url",
