@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from controller import alerts, campaigns
@@ -28,6 +29,7 @@ from controller.schedule_input import parse_instant
 from controller.status import recent_events
 from panel_agent.field_test import PATTERNS
 from relais import wire
+from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -88,7 +90,16 @@ def add_panel() -> tuple[Response, int]:
     db = get_db()
     with transaction(db):
         panel = register_panel(db, _json_body())
+    _give_broker_user(panel.id)
     return jsonify(panel_statuses(db, panel.id)[0]), 201
+
+
+def _give_broker_user(panel_id: str) -> None:
+    """With a locked-down broker of this data folder, the new panel gets its MQTT user at once."""
+    broker_dir = Path(current_app.config["DATA_DIR"]) / "broker"
+    if (broker_dir / CREDENTIALS_NAME).exists():
+        BrokerCredentials(broker_dir).panel(panel_id)
+        reload_running_broker(broker_dir)
 
 
 def _one_panel(panel_id: str) -> dict[str, Any]:

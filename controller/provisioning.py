@@ -35,8 +35,12 @@ def agent_config_text(
     state_dir: Path | str = "state",
     screens_dir: Path | str = "screens",
     topic_base: str = DEFAULT_TOPIC_BASE,
+    ca_file: str | None = None,
 ) -> str:
-    """A complete config for ``relais agent --config``, with the simulated backend by default."""
+    """A complete config for ``relais agent --config``, with the simulated backend by default.
+
+    ``ca_file`` is the CA certificate the agent trusts for ``mqtts://`` (relative to the config file).
+    """
     lines = [
         f"# Relais panel agent: {panel.name} ({panel.commune_name} {panel.commune_insee})",
         f"panel_id = {_toml_string(panel.id)}",
@@ -44,6 +48,7 @@ def agent_config_text(
         f"topic_base = {_toml_string(topic_base)}",
         f"controller_public_key = {_toml_string(public_key_text)}",
         f"state_dir = {_toml_string(str(state_dir))}",
+        *([f"ca_file = {_toml_string(ca_file)}"] if ca_file else []),
         "",
         "[backend]",
         'name = "simulated"',

@@ -255,7 +255,10 @@ def cmd_panel_agent_config(args: argparse.Namespace) -> int:
         reload_running_broker(_broker_dir(args))
     sys.stdout.write(
         agent_config_text(
-            panels[args.id], broker_url=broker_url, public_key_text=public_key_to_text(key.public_key())
+            panels[args.id],
+            broker_url=broker_url,
+            public_key_text=public_key_to_text(key.public_key()),
+            ca_file=args.ca_file,
         )
     )
     return 0
@@ -412,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--broker-url",
         required=True,
         help="the broker URL the panel connects to, without user: the panel's own is added",
+    )
+    agent_config.add_argument(
+        "--ca-file",
+        default=None,
+        help="for mqtts://: the CA certificate file, as the agent will find it beside its config "
+        "(copy <data-dir>/broker/tls/ca.crt there)",
     )
     agent_config.add_argument(
         "--no-credentials",

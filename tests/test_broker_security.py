@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 import paho.mqtt.client as mqtt
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
@@ -317,3 +319,54 @@ def test_serve_fills_in_the_controller_user_when_the_broker_made_one(tmp_path: P
         ["serve", "--data-dir", str(tmp_path), "--broker-url", "mqtt://me:pw@h:1883"]
     )
     assert _controller_broker_url(given) == "mqtt://me:pw@h:1883"
+
+
+def test_a_panel_registered_through_the_api_gets_its_user_when_the_broker_is_locked_down(
+    app: Flask, client: FlaskClient
+) -> None:
+    broker_dir = Path(app.config["DATA_DIR"]) / "broker"
+    credentials = BrokerCredentials(broker_dir)
+    credentials.controller()  # relais broker has run here
+    spec = {**DEMO_LED, "id": "gex-gare"}
+    assert client.post("/api/v1/panels", json=spec).status_code == 201
+    assert panel_username("gex-gare") in credentials.password_file.read_text()
+
+
+def test_agent_config_names_the_ca_for_mqtts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert (
+        main(
+            [
+                "panel",
+                "add",
+                *data,
+                "--id",
+                "gex",
+                "--name",
+                "Gex",
+                "--commune-insee",
+                "01173",
+                "--profile",
+                "led-amber-96x16",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "panel",
+                "agent-config",
+                *data,
+                "--id",
+                "gex",
+                "--broker-url",
+                "mqtts://broker.example:8883",
+                "--ca-file",
+                "ca.crt",
+            ]
+        )
+        == 0
+    )
+    assert 'ca_file = "ca.crt"' in capsys.readouterr().out
