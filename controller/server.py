@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable
 
 from flask import Flask
 from werkzeug.serving import make_server
 
+from relais.signals import stop_requested
+
 
 def serve_until_stopped(app: Flask, host: str, port: int, on_ready: Callable[[str], None]) -> None:
     """A threaded WSGI server; port 0 picks a free one. Fit for loopback or behind a reverse proxy."""
     server = make_server(host, port, app, threaded=True)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    try:
-        on_ready(f"http://{host}:{server.server_port}")
-        stop.wait()
-    finally:
-        server.shutdown()
-        thread.join()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_requested() as stop:
+        thread.start()
+        try:
+            on_ready(f"http://{host}:{server.server_port}")
+            stop.wait()
+        finally:
+            server.shutdown()
+            thread.join()

@@ -14,6 +14,22 @@ from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent, PanelState
 log = logging.getLogger(__name__)
 
 
+# PanelState fields kept as they come, one column each.
+STATE_COLUMNS = (
+    "reported_at",
+    "item_id",
+    "content_hash",
+    "applied_seq",
+    "agent_version",
+    "uptime_s",
+    "brightness",
+    "disk_free_mb",
+    "cpu_temp_c",
+    "backend",
+    "link_quality",
+)
+
+
 def _known(db: Database, panel_id: str) -> bool:
     if db["panels"].count_where("id = ?", [panel_id]):
         return True
@@ -35,18 +51,8 @@ def record_state(db: Database, state: PanelState, received_at: float) -> None:
                 "panel_id": state.panel_id,
                 "online": 1,
                 "last_seen": int(received_at),
-                "reported_at": state.reported_at,
-                "item_id": state.item_id,
-                "content_hash": state.content_hash,
-                "applied_seq": state.applied_seq,
-                "agent_version": state.agent_version,
-                "uptime_s": state.uptime_s,
+                **{column: getattr(state, column) for column in STATE_COLUMNS},
                 "faults": json.dumps(list(state.faults), ensure_ascii=False),
-                "brightness": state.brightness,
-                "disk_free_mb": state.disk_free_mb,
-                "cpu_temp_c": state.cpu_temp_c,
-                "backend": state.backend,
-                "link_quality": state.link_quality,
             }
             if state.screenshot_png is not None:
                 row["screenshot"] = state.screenshot_png
