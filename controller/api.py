@@ -17,7 +17,8 @@ from controller.clock import iso_utc
 from controller.context import get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
-from controller.messages import list_messages, parse_content, queue_message, render_for, stored_content
+from controller.message_store import stored_content
+from controller.messages import list_messages, parse_content, queue_message, render_for
 from controller.outbox import seal_command
 from controller.panels import get_panels, panel_statuses, register_panel
 from controller.publishing import playlist, republish

@@ -8,16 +8,16 @@ import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 
 from controller.clock import iso_utc
 from controller.db import transaction
 from controller.errors import FieldError
+from controller.message_store import PANEL_TIME_ZONE, item_id_for
 from controller.panels import Panel, get_panels
+from controller.publishing import check_message, republish
 from controller.rendering.engine import ROLES, MessageContent, RenderError, Rendering, render
 from controller.rendering.images import MAX_IMAGE_BYTES, ImageError
 from controller.rendering.layouts import LayoutError
@@ -39,7 +39,6 @@ from controller.scheduling.targets import resolve_targets
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
 MAX_TARGETS = 5000
-PANEL_TIME_ZONE = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -128,10 +127,6 @@ def _field_of(exc: ValueError) -> str:
         (QrError, "qr"),
     )
     return next((field for kind, field in fields if isinstance(exc, kind)), "text")
-
-
-def item_id_for(message_id: int) -> str:
-    return f"msg-{message_id}"
 
 
 def _schedule_fields(db: Database, data: dict[str, Any], now: float) -> dict[str, Any]:
@@ -231,9 +226,6 @@ def _record(
     created_by: str,
     now: float,
 ) -> QueuedMessage:
-    # Imported here: publishing reads messages back through this module's content_from_row.
-    from controller.publishing import check_message, republish
-
     message_id = (
         db["messages"]
         .insert(
@@ -265,30 +257,6 @@ def _record(
     seqs = republish(db, key, now=now, panel_ids=panels)
     warnings = [asdict(problem) for problem in problems if problem.level == "warning"]
     return QueuedMessage(id=message_id, item_id=item_id_for(message_id), seqs=seqs, warnings=warnings)
-
-
-def content_from_row(fields: dict[str, Any]) -> MessageContent:
-    """A queued message's content exactly as it was rendered when queued."""
-    return MessageContent(
-        body=fields["text"],
-        title=fields["title"] or "",
-        footer=fields["footer"] or "",
-        pictogram=fields["pictogram"],
-        qr=fields["qr"],
-        image=fields["image"],
-        layout=fields["layout"] or "text",
-        markup=fields["markup"] or "plain",
-        role=fields["role"] or "normal",
-        issued_at=datetime.fromtimestamp(fields["created_at"], PANEL_TIME_ZONE),
-        paging=bool(fields["paging"]),
-    )
-
-
-def stored_content(db: Database, message_id: int) -> MessageContent | None:
-    try:
-        return content_from_row(db["messages"].get(message_id))
-    except NotFoundError:
-        return None
 
 
 def list_messages(db: Database, limit: int, offset: int) -> list[dict[str, Any]]:

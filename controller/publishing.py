@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from controller.alerts import alert_item_id
 from controller.db import transaction
-from controller.messages import content_from_row, item_id_for
+from controller.message_store import content_from_row, item_id_for
 from controller.outbox import stage_desired
 from controller.panels import Panel, get_panels
 from controller.rendering.engine import MessageContent, RenderError, render
