@@ -363,6 +363,12 @@ class PanelAgent:
 
     # --- what the controller sends ------------------------------------------------------------
 
+    def _verify(self, payload: bytes, kind: str, last_seq: int) -> wire.Sealed:
+        """Signed by the controller, for this panel, of this kind, newer than ``last_seq``, not expired."""
+        sealed = wire.unseal(payload, self.config.controller_public_key)
+        wire.check_fresh(sealed, kind=kind, panel_id=self.panel_id, now=self.now(), last_seq=last_seq)
+        return sealed
+
     def handle_desired(self, payload: bytes) -> None:
         """Follow a genuine, fresh ``desired`` schedule, keep it, report it; refuse anything else."""
         with self._lock:
@@ -372,14 +378,7 @@ class PanelAgent:
                 )
                 return
             try:
-                sealed = wire.unseal(payload, self.config.controller_public_key)
-                wire.check_fresh(
-                    sealed,
-                    kind=wire.KIND_DESIRED,
-                    panel_id=self.panel_id,
-                    now=self.now(),
-                    last_seq=self.applied_seq,
-                )
+                sealed = self._verify(payload, wire.KIND_DESIRED, self.applied_seq)
                 applied = self._decode(sealed)
             except Exception as exc:
                 self._refuse(wire.KIND_DESIRED, self.desired_topic, exc)
@@ -427,14 +426,7 @@ class PanelAgent:
         """
         with self._lock:
             try:
-                sealed = wire.unseal(payload, self.config.controller_public_key)
-                wire.check_fresh(
-                    sealed,
-                    kind=wire.KIND_COMMAND,
-                    panel_id=self.panel_id,
-                    now=self.now(),
-                    last_seq=self._command_seq,
-                )
+                sealed = self._verify(payload, wire.KIND_COMMAND, self._command_seq)
             except Exception as exc:
                 self._refuse(wire.KIND_COMMAND, self.cmd_topic, exc)
                 return

@@ -13,6 +13,7 @@ verified payload's ``issued_at`` plus the (monotonic) time elapsed since it was 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,31 +90,25 @@ def load_config(path: Path | str) -> AgentConfig:
     if unknown:
         raise fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(TOP_LEVEL_KEYS))})")
 
-    panel_id = take("panel_id", str)
-    try:
-        wire.check_panel_id(panel_id)
-    except ValueError as exc:
-        raise fail("panel_id", str(exc)) from None
+    def checked(key: str, value: Any, check: Callable[[Any], Any]) -> Any:
+        """``check(value)``, with its ValueError turned into an error naming the file and the key."""
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise fail(key, str(exc)) from None
 
+    panel_id = take("panel_id", str)
+    checked("panel_id", panel_id, wire.check_panel_id)
     broker_url = take("broker_url", str)
-    try:
-        broker = BrokerUrl.parse(broker_url)
-    except ValueError as exc:
-        raise fail("broker_url", str(exc)) from None
+    broker = checked("broker_url", broker_url, BrokerUrl.parse)
 
     topic_base = data.get("topic_base", wire.DEFAULT_TOPIC_BASE)
     if not isinstance(topic_base, str):
         raise fail("topic_base", f"must be a string, not a {_toml_type(type(topic_base))}")
-    try:
-        wire.Topics(topic_base)
-    except ValueError as exc:
-        raise fail("topic_base", str(exc)) from None
-
-    public_key_text = take("controller_public_key", str)
-    try:
-        public_key = wire.public_key_from_text(public_key_text)
-    except ValueError as exc:
-        raise fail("controller_public_key", str(exc)) from None
+    checked("topic_base", topic_base, wire.Topics)
+    public_key = checked(
+        "controller_public_key", take("controller_public_key", str), wire.public_key_from_text
+    )
 
     state_dir = base_dir / take("state_dir", str)
 
