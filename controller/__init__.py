@@ -24,7 +24,8 @@ def default_data_dir() -> Path:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from controller import api, web
+    from controller import api, login, web
+    from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
     from controller.context import close_db
     from controller.db import open_database
 
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MQTT_CLIENT_ID="relais-controller",
         SCHEDULER_ENABLED=False,
         JSON_AS_ASCII=False,
+        **COOKIE_DEFAULTS,
     )
     app.config.update(config or {})
     data_dir = Path(app.config["DATA_DIR"])
@@ -45,7 +47,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     open_database(Path(app.config["DATABASE"])).close()
     app.extensions["relais.signing_key"] = load_or_create_signing_key(data_dir / "keys")
     app.teardown_appcontext(close_db)
+    init_auth(app, data_dir)
+    login.limiter.init_app(app)
+    # The API checks CSRF itself, and only for browser sessions: scripts with a token have no cookie.
+    csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(login.bp)
     app.register_blueprint(web.bp)
 
     @app.errorhandler(HTTPException)

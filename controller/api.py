@@ -1,4 +1,4 @@
-"""The REST API under /api/v1: JSON in, JSON out, every route behind a bearer token."""
+"""The REST API under /api/v1: JSON in, JSON out, every route behind a token or a session and a permission."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from controller import alerts, campaigns
-from controller.auth import Unauthorized, require_token
+from controller.access import Permission
+from controller.auth import Forbidden, Unauthorized, requires
 from controller.clock import iso_utc
 from controller.context import get_db, mqtt_link, signing_key
 from controller.db import transaction
@@ -56,6 +58,18 @@ def _unauthorized(_exc: Unauthorized) -> tuple[Response, int]:
     return response, status
 
 
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden) -> tuple[Response, int]:
+    return error(403, "forbidden", exc.message)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf(exc: CSRFError) -> tuple[Response, int]:
+    return error(
+        400, "csrf", f"a browser session must send the page's X-CSRFToken header ({exc.description})"
+    )
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name)
@@ -80,13 +94,13 @@ def _page() -> tuple[int, int]:
 
 
 @bp.get("/panels")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def list_panels() -> Response:
     return jsonify({"panels": panel_statuses(get_db())})
 
 
 @bp.post("/panels")
-@require_token
+@requires(Permission.PANELS_MANAGE)
 def add_panel() -> tuple[Response, int]:
     db = get_db()
     with transaction(db):
@@ -111,13 +125,13 @@ def _one_panel(panel_id: str) -> dict[str, Any]:
 
 
 @bp.get("/panels/<panel_id>")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def show_panel(panel_id: str) -> Response:
     return jsonify({**_one_panel(panel_id), "events": recent_events(get_db(), panel_id)})
 
 
 @bp.get("/panels/<panel_id>/screenshot.png")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def screenshot(panel_id: str) -> Response | tuple[Response, int]:
     _one_panel(panel_id)
     row = get_db().execute("select screenshot from panel_status where panel_id = ?", [panel_id]).fetchone()
@@ -127,7 +141,7 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
 
 
 @bp.post("/panels/<panel_id>/commands")
-@require_token
+@requires(Permission.PANELS_COMMAND)
 def send_command(panel_id: str) -> tuple[Response, int]:
     """``{"command", "args"}``, checked with the agent's own rules so a typo is a 400, not a refusal later."""
     _one_panel(panel_id)
@@ -155,7 +169,7 @@ def _publish() -> None:
 
 
 @bp.post("/messages")
-@require_token
+@requires(Permission.MESSAGES_EDIT)
 def create_message() -> tuple[Response, int]:
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     queued = queue_message(get_db(), signing_key(), _json_body(), created_by=g.user, dry_run=dry_run)
@@ -175,7 +189,7 @@ def _at() -> float:
 
 
 @bp.get("/panels/<panel_id>/playlist")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def panel_playlist(panel_id: str) -> Response:
     """What the panel shows at ``?at=<ISO 8601>`` (default now), in order, with validity window and dwell."""
     _one_panel(panel_id)
@@ -186,7 +200,7 @@ def panel_playlist(panel_id: str) -> Response:
 
 
 @bp.post("/alerts")
-@require_token
+@requires(Permission.ALERTS_SEND)
 def create_alert() -> tuple[Response, int]:
     db, now = get_db(), time.time()
     with transaction(db):
@@ -197,13 +211,13 @@ def create_alert() -> tuple[Response, int]:
 
 
 @bp.get("/alerts/<int:alert_id>")
-@require_token
+@requires(Permission.MESSAGES_VIEW)
 def show_alert(alert_id: int) -> Response:
     return jsonify(alerts.get_alert(get_db(), alert_id))
 
 
 @bp.delete("/alerts/<int:alert_id>")
-@require_token
+@requires(Permission.ALERTS_SEND)
 def cancel_alert(alert_id: int) -> Response:
     db, now = get_db(), time.time()
     with transaction(db):
@@ -222,14 +236,14 @@ def _campaign_panels(campaign_id: int) -> list[str]:
 
 
 @bp.post("/campaigns")
-@require_token
+@requires(Permission.CAMPAIGNS_MANAGE)
 def create_campaign() -> tuple[Response, int]:
     campaign_id = campaigns.create_campaign(get_db(), _json_body(), created_by=g.user, now=time.time())
     return jsonify(campaigns.get_campaign(get_db(), campaign_id)), 201
 
 
 @bp.get("/campaigns/<int:campaign_id>")
-@require_token
+@requires(Permission.CAMPAIGNS_VIEW)
 def show_campaign(campaign_id: int) -> Response:
     found = campaigns.get_campaign(get_db(), campaign_id)
     if found is None:
@@ -238,7 +252,7 @@ def show_campaign(campaign_id: int) -> Response:
 
 
 @bp.post("/campaigns/<int:campaign_id>/answers")
-@require_token
+@requires(Permission.CAMPAIGNS_ANSWER)
 def answer_campaign(campaign_id: int) -> Response:
     """A commune's answer to an invitation: ``{"commune": "01053", "status": "accepted", "hours": {…}, "max_share": 0.3}``."""
     data = _json_body()
@@ -254,7 +268,7 @@ def answer_campaign(campaign_id: int) -> Response:
 
 
 @bp.post("/campaigns/<int:campaign_id>/<action>")
-@require_token
+@requires(Permission.CAMPAIGNS_MANAGE)
 def campaign_action(campaign_id: int, action: str) -> Response:
     if action not in ("launch", "stop"):
         raise FieldError("action", "is launch or stop", status=404)
@@ -267,7 +281,7 @@ def campaign_action(campaign_id: int, action: str) -> Response:
 
 
 @bp.get("/campaigns/<int:campaign_id>/report")
-@require_token
+@requires(Permission.CAMPAIGNS_VIEW)
 def campaign_report(campaign_id: int) -> Response:
     """Per panel and per commune: displays, hours on air, first and last display; CSV on request."""
     data = campaigns.report(get_db(), campaign_id)
@@ -286,7 +300,7 @@ def _png(data: bytes) -> Response:
 
 
 @bp.get("/messages/<int:message_id>/preview.png")
-@require_token
+@requires(Permission.MESSAGES_VIEW)
 def message_preview(message_id: int) -> Response:
     """What a queued message looks like on one panel, as the panel will show it."""
     panel_id = request.args.get("panel")
@@ -302,7 +316,7 @@ def message_preview(message_id: int) -> Response:
 
 
 @bp.post("/preview.png")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def draft_preview() -> Response:
     """A message not yet queued, on one panel (``panel``) or one profile (``profile``): nothing is stored."""
     data = _json_body()
@@ -330,13 +344,13 @@ def draft_preview() -> Response:
 
 
 @bp.get("/profiles")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def profiles() -> Response:
     return jsonify({"profiles": [asdict(profile) for profile in load_profiles().values()]})
 
 
 @bp.get("/layouts")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def layouts() -> Response:
     return jsonify(
         {
@@ -355,13 +369,13 @@ def layouts() -> Response:
 
 
 @bp.get("/pictograms")
-@require_token
+@requires(Permission.PANELS_VIEW)
 def pictograms() -> Response:
     return jsonify({"pictograms": [{"name": name, "label": label} for name, label in PICTOGRAMS.items()]})
 
 
 @bp.get("/messages")
-@require_token
+@requires(Permission.MESSAGES_VIEW)
 def messages() -> Response:
     limit, offset = _page()
     return jsonify({"messages": list_messages(get_db(), limit, offset), "limit": limit, "offset": offset})

@@ -1,61 +1,138 @@
-"""API tokens: shown once at creation, stored only as a SHA-256 hash, checked on every API request."""
+"""Who is asking: a bearer token (scripts) or a login session (the browser), then may they.
+
+Browser sessions live in a signed, HttpOnly, SameSite cookie (Flask-Login). A request authenticated by
+that cookie which changes something must also carry the page's CSRF token (header ``X-CSRFToken`` for
+the API, a form field for pages), so another site cannot act through a logged-in user's browser.
+"""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
-import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import g, request
-from sqlite_utils import Database
+from flask import Flask, g, request
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from wtforms import ValidationError
 
+from controller.access import Actor, Permission
+from controller.accounts import actor_from_row, find_user, token_actor
 from controller.context import get_db
-from controller.db import transaction
-from controller.errors import FieldError
+from relais.files import atomic_write
 
-TOKEN_PREFIX = "rls_"
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "login.login"
+login_manager.session_protection = "strong"
 
+# Applied by create_app before the caller's config; SESSION_COOKIE_SECURE belongs behind HTTPS.
+COOKIE_DEFAULTS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # a page's token is valid for the session, not one hour
+}
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_token(db: Database, name: str, now: float | None = None) -> str:
-    if not name.strip():
-        raise FieldError("name", "a token needs the name of who or what uses it")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with transaction(db):
-        db["api_tokens"].insert(
-            {"name": name.strip(), "token_hash": _hash(token), "created_at": int(now or time.time())}
-        )
-    return token
-
-
-def token_owner(db: Database, token: str) -> str | None:
-    """The name behind a valid, unrevoked token, or None."""
-    row = db.execute(
-        "select name from api_tokens where token_hash = ? and revoked_at is null", [_hash(token)]
-    ).fetchone()
-    return None if row is None else row[0]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Unauthorized(Exception):
-    pass
+    """No valid token nor session."""
 
 
-def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Sets ``g.user`` from ``Authorization: Bearer <token>``; raises Unauthorized otherwise."""
+class Forbidden(Exception):
+    """Known, but this role may not do this."""
 
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        owner = token_owner(get_db(), token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-        if owner is None:
-            raise Unauthorized()
-        g.user = owner
-        return view(*args, **kwargs)
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
-    return wrapped
+
+class SessionUser(UserMixin):
+    """What Flask-Login keeps for a logged-in browser: the actor, reloaded from the database each request."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+
+    def get_id(self) -> str:
+        return str(self.actor.user_id)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> SessionUser | None:
+    row = find_user(get_db(), int(user_id)) if user_id.isdigit() else None
+    return None if row is None else SessionUser(actor_from_row(row))
+
+
+def init_auth(app: Flask, data_dir: Path) -> None:
+    """The persistent session key, CSRF and Flask-Login (cookie settings: ``COOKIE_DEFAULTS``)."""
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _session_key(data_dir / "keys" / "session.key")
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+def _session_key(path: Path) -> str:
+    """Kept on disk so a restart does not log everyone out; 0600 like the signing key."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    atomic_write(path, key.encode(), mode=0o600)
+    return key
+
+
+def _bearer_actor() -> Actor | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    found = token_actor(get_db(), token.strip())
+    if found is None:
+        raise Unauthorized()
+    return found
+
+
+def request_actor() -> Actor | None:
+    """The actor of this request (token first, then session), or None; checks CSRF for session writes."""
+    if "actor" in g:
+        return g.actor
+    actor = _bearer_actor()
+    if actor is None and current_user.is_authenticated:
+        if request.method not in SAFE_METHODS:
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken") or request.form.get("csrf_token"))
+            except ValidationError as exc:
+                raise CSRFError(str(exc)) from None
+        actor = current_user.actor
+    g.actor = actor
+    if actor is not None:
+        g.user = actor.name
+    return actor
+
+
+def current_actor() -> Actor:
+    """The actor of a request that went through ``requires``."""
+    return g.actor
+
+
+def requires(*permissions: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Authenticate, then check the role holds every permission; 401 or 403 otherwise."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            actor = request_actor()
+            if actor is None:
+                raise Unauthorized()
+            missing = [p.value for p in permissions if not actor.can(p)]
+            if missing:
+                raise Forbidden(f"the role {actor.role.value} may not do this (needs {', '.join(missing)})")
+            return view(*args, **kwargs)
+
+        wrapped.permissions = permissions  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate

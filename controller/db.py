@@ -243,12 +243,79 @@ def _0005_panel_health(db: Database) -> None:
         db["panel_status"].add_column(column, kind)
 
 
+def _0006_accounts(db: Database) -> None:
+    """People with roles, their organisations and tokens, and an audit log nobody can rewrite."""
+    db["organisations"].create(
+        {
+            "id": str,
+            "name": str,
+            "commune_insee": str,  # set for a commune's own organisation
+            "messages_need_approval": int,
+            "alerts_need_approval": int,
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"name", "created_at"},
+        defaults={"messages_need_approval": 0, "alerts_need_approval": 0},
+    )
+    db["users"].create(
+        {
+            "id": int,
+            "name": str,
+            "role": str,
+            "organisation": str,
+            "commune_insee": str,
+            "password_hash": str,
+            "locale": str,
+            "created_at": int,
+            "disabled_at": int,
+        },
+        pk="id",
+        not_null={"name", "role", "created_at"},
+        defaults={"locale": "fr"},
+        foreign_keys=[("organisation", "organisations", "id")],
+    )
+    db["users"].create_index(["name"], unique=True)
+    db["api_tokens"].add_column("user_id", int, fk="users", fk_col="id")
+    if db.execute("select count(*) from api_tokens").fetchone()[0]:
+        # Tokens made before accounts had full rights: they now belong to an administrator of that
+        # name, who has no password until someone sets one.
+        admin_id = (
+            db["users"].insert({"name": "admin", "role": "admin", "created_at": int(time.time())}).last_pk
+        )
+        db.execute("update api_tokens set user_id = ?", [admin_id])
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": float,
+            "user_id": int,
+            "user_name": str,
+            "action": str,  # message.create, campaign.launch, user.create…
+            "object_type": str,
+            "object_id": str,
+            "before": str,  # JSON, or null when the object is new
+            "after": str,  # JSON, or null when the object is gone
+            "ip": str,
+        },
+        pk="id",
+        not_null={"at", "user_name", "action", "object_type"},
+    )
+    db["audit_log"].create_index(["object_type", "object_id"])
+    db["audit_log"].create_index(["user_name"])
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""create trigger audit_log_no_{verb.lower()} before {verb} on audit_log
+                begin select raise(abort, 'the audit log is append-only'); end"""
+        )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
     ("0003_scheduling", _0003_scheduling),
     ("0004_brightness", _0004_brightness),
     ("0005_panel_health", _0005_panel_health),
+    ("0006_accounts", _0006_accounts),
 ]
 
 

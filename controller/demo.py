@@ -12,8 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from controller import create_app, shutdown_app
-from controller.auth import create_token, token_owner
+from controller import accounts, create_app, shutdown_app
 from controller.db import connect, transaction
 from controller.messages import queue_message
 from controller.panels import Panel, get_panels, register_panel
@@ -75,6 +74,36 @@ def demo_panel_specs(count: int) -> list[dict[str, Any]]:
     return specs
 
 
+# One account per role, as a commune, the prefecture and a technician would have them.
+DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None]] = [
+    ("admin", "admin", None, None),
+    ("prefecture", "campaign-manager", None, "prefecture-ain"),
+    ("mairie-bourg", "commune-editor", "01053", None),
+    ("valideur-bourg", "commune-approver", "01053", None),
+    ("mairie-amberieu", "commune-editor", "01004", None),
+    ("technicien", "technician", None, None),
+    ("lecteur", "viewer", None, None),
+]
+DEMO_ACCOUNTS_NAME = "demo-accounts.txt"
+
+
+def ensure_demo_accounts(db: Any, listing: Path) -> None:
+    """Create the demo's accounts that are missing, with random passwords listed in a 0600 file."""
+    lines = listing.read_text(encoding="utf-8").splitlines() if listing.exists() else []
+    for name, role, commune, org in DEMO_ACCOUNTS:
+        existing = accounts.user_by_name(db, name)
+        if existing is not None and existing["password_hash"]:
+            continue
+        password = accounts.new_password()
+        with transaction(db):
+            if existing is None:
+                accounts.create_user(db, name, role, password, commune, org)
+            else:  # an administrator made for the tokens of an older data folder
+                accounts.set_password(db, existing["id"], password)
+        lines.append(f"{name}\t{password}\t{role}{' ' + commune if commune else ''}")
+    atomic_write(listing, ("\n".join(lines) + "\n").encode(), mode=0o600)
+
+
 def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
     """Register the demo panels that are missing, greet each new commune, and make sure of a token."""
     data_dir = Path(app.config["DATA_DIR"])
@@ -96,10 +125,14 @@ def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
                 {"text": f"Bienvenue à {commune}", "panels": panel_ids},
                 created_by="demo",
             )
+        ensure_demo_accounts(db, data_dir / DEMO_ACCOUNTS_NAME)
         token_path = data_dir / "admin.token"
         token = token_path.read_text(encoding="utf-8").strip() if token_path.exists() else ""
-        if not token or token_owner(db, token) is None:
-            token = create_token(db, "admin (demo)")
+        if not token or accounts.token_actor(db, token) is None:
+            admin = accounts.user_by_name(db, "admin")
+            assert admin is not None
+            with transaction(db):
+                _id, token = accounts.create_token(db, admin["id"], "demo")
             atomic_write(token_path, (token + "\n").encode(), mode=0o600)
         panels = get_panels(db, [spec["id"] for spec in specs])
     finally:
@@ -159,6 +192,7 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
                 f"Relais demo is running: {len(demo_panels)} simulated panels, broker {broker.url}\n"
                 f"  web page : {address}/#token={token}\n"
                 f"  API token: {token}  (also in {data_dir / 'admin.token'})\n"
+                f"  accounts : one per role, passwords in {data_dir / DEMO_ACCOUNTS_NAME}\n"
                 f"  screens  : {data_dir / 'screens'}\n"
                 "Ctrl-C stops everything.",
                 flush=True,

@@ -15,6 +15,15 @@ from relais import __version__
 from relais.broker import BrokerError
 from relais.certificates import TlsFiles, ensure_broker_tls
 
+CONTROLLER_MODULES = {
+    "flask",
+    "sqlite_utils",
+    "apscheduler",
+    "werkzeug",
+    "flask_login",
+    "flask_wtf",
+    "wtforms",
+}
 CONTROLLER_MISSING = (
     "relais: this command needs the controller's dependencies: pip install 'relais[controller]'"
 )
@@ -264,10 +273,52 @@ def cmd_panel_agent_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_token_create(args: argparse.Namespace) -> int:
-    from controller.auth import create_token
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from controller import accounts, audit
+    from controller.db import transaction
 
-    print(create_token(_open_db(args), args.name))
+    db = _open_db(args)
+    if args.password_stdin:
+        password, shown = sys.stdin.readline().rstrip("\n"), False
+    else:
+        password, shown = accounts.new_password(), True
+    with transaction(db):
+        user_id = accounts.create_user(db, args.name, args.role, password, args.commune, args.org)
+        audit.record(db, None, "user.create", "user", user_id, after=_user_summary(db, user_id))
+    print(f"user {args.name} created ({args.role}{', commune ' + args.commune if args.commune else ''})")
+    if shown:
+        print(f"password (shown only once): {password}")
+    return 0
+
+
+def _user_summary(db: Any, user_id: int) -> dict[str, Any]:
+    row = db["users"].get(user_id)
+    return {key: row[key] for key in ("name", "role", "organisation", "commune_insee")}
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    for row in _open_db(args)["users"].rows_where(order_by="name"):
+        state = " (disabled)" if row["disabled_at"] else ""
+        print(
+            f"{row['name']}\t{row['role']}\t{row['commune_insee'] or '-'}\t{row['organisation'] or '-'}{state}"
+        )
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from controller import accounts, audit
+    from controller.db import transaction
+
+    db = _open_db(args)
+    user = accounts.user_by_name(db, args.user)
+    if user is None:
+        raise ValueError(f"no user named {args.user!r}: create one with relais user add")
+    with transaction(db):
+        token_id, token = accounts.create_token(db, user["id"], args.label or "command line")
+        audit.record(
+            db, None, "token.create", "token", token_id, after={"user": args.user, "label": args.label}
+        )
+    print(token)
     return 0
 
 
@@ -503,13 +554,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--out", type=Path, required=True, help="folder for page-N.png and preview.png")
 
+    user = command("user", lambda _args: 0, "Manage the people who use the web app and API.")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    user_add = command(
+        "add",
+        cmd_user_add,
+        "Create a user (the first administrator too); prints a new password unless --password-stdin.",
+        user_commands,
+    )
+    _data_dir_argument(user_add)
+    user_add.add_argument("--name", required=True, help="the login name")
+    user_add.add_argument(
+        "--role",
+        required=True,
+        help="admin, campaign-manager, commune-editor, commune-approver, technician or viewer",
+    )
+    user_add.add_argument("--commune", default=None, help="INSEE code of the commune (commune roles only)")
+    user_add.add_argument(
+        "--org", default=None, help="organisation (default: commune-<INSEE> for commune roles)"
+    )
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    user_list = command(
+        "list", cmd_user_list, "List users: name, role, commune, organisation.", user_commands
+    )
+    _data_dir_argument(user_list)
+
     token = command("token", lambda _args: 0, "Manage API tokens.")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = command(
-        "create", cmd_token_create, "Create an API token and print it (shown only once).", token_commands
+        "create",
+        cmd_token_create,
+        "Create an API token for a user and print it (shown only once).",
+        token_commands,
     )
     _data_dir_argument(create)
-    create.add_argument("--name", required=True, help="who or what uses the token")
+    create.add_argument("--user", required=True, help="the user the token acts as, with that user's rights")
+    create.add_argument("--label", default=None, help="who or what uses the token (a script's name)")
     return parser
 
 
@@ -518,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ModuleNotFoundError as exc:
-        if exc.name in {"flask", "sqlite_utils", "apscheduler", "werkzeug"}:
+        if exc.name in CONTROLLER_MODULES:
             print(CONTROLLER_MISSING, file=sys.stderr)
             return 2
         raise

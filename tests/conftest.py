@@ -15,13 +15,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller import context, create_app, shutdown_app
-from controller.auth import create_token
 from controller.context import get_db
 from controller.panels import get_panels, register_panel
 from controller.provisioning import agent_config_text
 from relais import wire
 from relais.broker import MosquittoBroker
-from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, user_token, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +58,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def token(app: Flask) -> str:
     with app.app_context():
-        return create_token(get_db(), "tests")
+        return user_token(get_db(), "tests")
 
 
 @pytest.fixture
@@ -135,7 +134,7 @@ def live(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
     with app.app_context():
         for spec in (DEMO_LED, DEMO_EPAPER, DEMO_RGB):
             register_panel(get_db(), spec)
-        token = create_token(get_db(), "e2e")
+        token = user_token(get_db(), "e2e")
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     harness = Live(app, client, broker, wire.Topics(base), tmp_path / "data")

@@ -8,13 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from sqlite_utils import Database
 
+from controller import accounts
+from controller.db import transaction
 from controller.demo import DEMO_PANELS
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
 
 # The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
 DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
+
+
+def user_token(db: Database, name: str, role: str = "admin", commune: str | None = None) -> str:
+    """A user of that role (created if missing) and a fresh API token acting as them."""
+    with transaction(db):
+        found = accounts.user_by_name(db, name)
+        user_id = found["id"] if found else accounts.create_user(db, name, role, None, commune)
+        return accounts.create_token(db, user_id, "tests")[1]
 
 
 def first_page(text: str, profile_id: str) -> Image.Image:

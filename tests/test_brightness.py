@@ -208,7 +208,7 @@ def test_panels_registered_before_brightness_existed_stay_at_full_brightness(tmp
         }
     )
     db.conn.commit()
-    assert migrate(db) == ["0004_brightness", "0005_panel_health"]
+    assert migrate(db)[:2] == ["0004_brightness", "0005_panel_health"]
     panel = get_panels(db)["bourg-gare"]
     assert (panel.brightness, panel.night_brightness) == ("", 30)
 

@@ -29,7 +29,9 @@ COMMANDS = all_commands(build_parser())
 
 
 def test_the_expected_commands_exist() -> None:
-    assert {("demo",), ("serve",), ("agent",), ("panel", "add"), ("token", "create")} <= set(COMMANDS)
+    assert {("demo",), ("serve",), ("agent",), ("panel", "add"), ("token", "create"), ("user", "add")} <= set(
+        COMMANDS
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -74,25 +76,52 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.C
     assert err.startswith("relais panel: id:") and "Traceback" not in err
 
 
-def test_token_create_prints_a_usable_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["token", "create", "--data-dir", str(tmp_path), "--name", "script"]) == 0
-    token = capsys.readouterr().out.strip()
-    from controller.auth import token_owner
+def test_token_create_prints_a_token_acting_as_the_user(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from controller.accounts import token_actor
     from controller.db import open_database
 
-    assert token_owner(open_database(tmp_path / "relais.db"), token) == "script"
+    data = ["--data-dir", str(tmp_path)]
+    assert (
+        main(
+            ["user", "add", *data, "--name", "mairie-bourg", "--role", "commune-editor", "--commune", "01053"]
+        )
+        == 0
+    )
+    assert "password (shown only once): " in capsys.readouterr().out
+    assert main(["token", "create", *data, "--user", "mairie-bourg", "--label", "script"]) == 0
+    actor = token_actor(open_database(tmp_path / "relais.db"), capsys.readouterr().out.strip())
+    assert actor is not None and (actor.name, actor.role.value, actor.commune_insee) == (
+        "mairie-bourg",
+        "commune-editor",
+        "01053",
+    )
+
+
+def test_user_add_refuses_a_commune_role_without_commune(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["user", "add", "--data-dir", str(tmp_path), "--name", "x1", "--role", "commune-editor"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("relais user: commune:")
+
+
+def test_token_create_names_an_unknown_user(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "create", "--data-dir", str(tmp_path), "--user", "nobody"]) == 2
+    assert "no user named 'nobody'" in capsys.readouterr().err
 
 
 def test_data_dir_defaults_to_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_dir = tmp_path / "from-env"
     result = subprocess.run(
-        [sys.executable, "-m", "relais.cli", "token", "create", "--name", "x"],
+        [sys.executable, "-m", "relais.cli", "user", "add", "--name", "first", "--role", "admin"],
         env={"RELAIS_DATA_DIR": str(env_dir), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         check=True,
     )
-    assert result.stdout.startswith("rls_")
+    assert result.stdout.startswith("user first created (admin)")
     assert (env_dir / "relais.db").exists()
 
 

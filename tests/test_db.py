@@ -61,12 +61,7 @@ def test_panels_of_the_first_schema_get_their_profile(tmp_path: Path) -> None:
         }
     )
     db.conn.commit()
-    assert migrate(db) == [
-        "0002_profiles_and_layouts",
-        "0003_scheduling",
-        "0004_brightness",
-        "0005_panel_health",
-    ]
+    assert migrate(db) == [name for name, _migration in MIGRATIONS[1:]]
     assert db["panels"].get("p1")["profile"] == "led-amber-192x64"
 
 

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 
 from controller import create_app, shutdown_app
-from controller.auth import create_token
 from controller.context import get_db, signing_key
 from controller.panels import register_panel
 from controller.rendering.engine import MessageContent, render
@@ -25,7 +24,7 @@ from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
 from tests.conftest import Live
-from tests.helpers import DEMO_EPAPER, DEMO_LED, first_page, same_pixels, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, first_page, same_pixels, user_token, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -176,7 +175,7 @@ def test_a_message_queued_while_the_broker_is_down_arrives_when_it_is_back(tmp_p
     try:
         with app.app_context():
             register_panel(get_db(), DEMO_LED)
-            token = create_token(get_db(), "outage")
+            token = user_token(get_db(), "outage")
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         harness = Live(app, client, own, wire.Topics(), tmp_path / "data")
