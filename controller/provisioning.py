@@ -36,10 +36,12 @@ def agent_config_text(
     screens_dir: Path | str = "screens",
     topic_base: str = DEFAULT_TOPIC_BASE,
     ca_file: str | None = None,
+    next_public_key_text: str | None = None,
 ) -> str:
     """A complete config for ``relais agent --config``, with the simulated backend by default.
 
-    ``ca_file`` is the CA certificate the agent trusts for ``mqtts://`` (relative to the config file).
+    ``ca_file`` is the CA certificate the agent trusts for ``mqtts://`` (relative to the config file);
+    ``next_public_key_text`` the controller's staged next key while its key is being rotated.
     """
     lines = [
         f"# Relais panel agent: {panel.name} ({panel.commune_name} {panel.commune_insee})",
@@ -47,6 +49,11 @@ def agent_config_text(
         f"broker_url = {_toml_string(broker_url)}",
         f"topic_base = {_toml_string(topic_base)}",
         f"controller_public_key = {_toml_string(public_key_text)}",
+        *(
+            [f"next_controller_public_key = {_toml_string(next_public_key_text)}"]
+            if next_public_key_text
+            else []
+        ),
         f"state_dir = {_toml_string(str(state_dir))}",
         *([f"ca_file = {_toml_string(ca_file)}"] if ca_file else []),
         "",

@@ -230,9 +230,7 @@ class PanelAgent:
         self.backend = backend or create_backend(
             config.backend_name, config.backend_settings, panel_id=config.panel_id
         )
-        self.store = PayloadStore(
-            config.state_dir, panel_id=config.panel_id, public_key=config.controller_public_key
-        )
+        self.store = PayloadStore(config.state_dir, panel_id=config.panel_id, public_keys=config.trusted_keys)
         topics = config.topics
         self.desired_topic = topics.desired(self.panel_id)
         self.cmd_topic = topics.cmd(self.panel_id)
@@ -365,7 +363,7 @@ class PanelAgent:
 
     def _verify(self, payload: bytes, kind: str, last_seq: int) -> wire.Sealed:
         """Signed by the controller, for this panel, of this kind, newer than ``last_seq``, not expired."""
-        sealed = wire.unseal(payload, self.config.controller_public_key)
+        sealed = wire.unseal(payload, self.config.trusted_keys)
         wire.check_fresh(sealed, kind=kind, panel_id=self.panel_id, now=self.now(), last_seq=last_seq)
         return sealed
 

@@ -29,6 +29,7 @@ TOP_LEVEL_KEYS = {
     "broker_url",
     "topic_base",
     "controller_public_key",
+    "next_controller_public_key",
     "state_dir",
     "ca_file",
     "clock",
@@ -52,11 +53,20 @@ class AgentConfig:
     broker_url: str
     controller_public_key: Ed25519PublicKey = field(repr=False)
     state_dir: Path
+    # During a key rotation: the key the controller is about to sign with, trusted as well.
+    next_controller_public_key: Ed25519PublicKey | None = field(default=None, repr=False)
     topic_base: str = wire.DEFAULT_TOPIC_BASE
     ca_file: Path | None = None
     clock: str = CLOCK_SYSTEM
     backend_name: str = DEFAULT_BACKEND
     backend_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trusted_keys(self) -> tuple[Ed25519PublicKey, ...]:
+        """The keys a controller payload may be signed with: one, or two while the key is rotated."""
+        if self.next_controller_public_key is None:
+            return (self.controller_public_key,)
+        return (self.controller_public_key, self.next_controller_public_key)
 
     @property
     def topics(self) -> wire.Topics:
@@ -109,6 +119,11 @@ def load_config(path: Path | str) -> AgentConfig:
     public_key = checked(
         "controller_public_key", take("controller_public_key", str), wire.public_key_from_text
     )
+    next_key = None
+    if "next_controller_public_key" in data:
+        next_key = checked(
+            "next_controller_public_key", take("next_controller_public_key", str), wire.public_key_from_text
+        )
 
     state_dir = base_dir / take("state_dir", str)
 
@@ -145,6 +160,7 @@ def load_config(path: Path | str) -> AgentConfig:
         panel_id=panel_id,
         broker_url=broker_url,
         controller_public_key=public_key,
+        next_controller_public_key=next_key,
         state_dir=state_dir,
         topic_base=topic_base,
         ca_file=ca_file,

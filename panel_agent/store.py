@@ -9,6 +9,7 @@ its content stops (the fallback item then, or a blank panel).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,10 +23,10 @@ log = logging.getLogger(__name__)
 class PayloadStore:
     """One file per panel in ``state_dir``, replaced atomically (write, fsync, rename)."""
 
-    def __init__(self, state_dir: Path, *, panel_id: str, public_key: Ed25519PublicKey) -> None:
+    def __init__(self, state_dir: Path, *, panel_id: str, public_keys: Sequence[Ed25519PublicKey]) -> None:
         self.path = Path(state_dir) / f"{wire.check_panel_id(panel_id)}.desired.json"
         self.panel_id = panel_id
-        self.public_key = public_key
+        self.public_keys = public_keys
 
     def save(self, payload: bytes) -> None:
         atomic_write(self.path, payload, mode=0o600)
@@ -40,7 +41,7 @@ class PayloadStore:
             log.warning("ignoring stored content %s: cannot read it (%s)", self.path, exc)
             return None
         try:
-            sealed = wire.unseal(payload, self.public_key)
+            sealed = wire.unseal(payload, self.public_keys)
             wire.check_addressed(sealed, panel_id=self.panel_id, kind=wire.KIND_DESIRED)
         except wire.WireError as exc:
             log.warning("ignoring stored content %s: %s: %s", self.path, exc.reason, exc.detail)

@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -527,8 +527,11 @@ def seal(
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def unseal(payload: bytes, public_key: Ed25519PublicKey) -> Sealed:
-    """Check the signature and the structure of a controller message; raise WireError otherwise."""
+def unseal(payload: bytes, public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey]) -> Sealed:
+    """Check the signature and the structure of a controller message; raise WireError otherwise.
+
+    Several keys are trusted while the controller's key is being rotated: the signature may be by any.
+    """
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError("too-large", f"{len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
     envelope = _parse_json(payload, "envelope")
@@ -538,10 +541,9 @@ def unseal(payload: bytes, public_key: Ed25519PublicKey) -> Sealed:
         raise WireError("unsigned", f"unsupported signature algorithm {envelope.get('alg')!r}")
     body_text = _field(envelope, "body", str)
     signature = _b64decode(_field(envelope, "sig", str), "sig")
-    try:
-        public_key.verify(signature, body_text.encode("utf-8"))
-    except InvalidSignature:
-        raise WireError("bad-signature", "the signature does not match the controller's key") from None
+    keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
+    if not any(_signed_by(key, signature, body_text.encode("utf-8")) for key in keys):
+        raise WireError("bad-signature", "the signature does not match the controller's key")
     body = _parse_json(body_text.encode("utf-8"), "body")
     if _field(body, "v", int) != PROTOCOL_VERSION:
         raise WireError("unsupported-version", f"protocol version {body.get('v')!r}")
@@ -554,6 +556,14 @@ def unseal(payload: bytes, public_key: Ed25519PublicKey) -> Sealed:
         content=_field(body, "content", dict),
         raw=payload,
     )
+
+
+def _signed_by(key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def check_addressed(sealed: Sealed, *, panel_id: str, kind: str) -> None:

@@ -673,7 +673,7 @@ def test_with_the_broker_unreachable_the_stored_content_is_shown(
     image = picture(8)
     # Stored a day ago and expired since, but its schedule runs 48 hours: offline, it is followed.
     old = desired(signing_key, panel, 8, image, issued_at=int(time.time()) - 86400, ttl=3600)
-    PayloadStore(config.state_dir, panel_id=panel, public_key=signing_key.public_key()).save(old)
+    PayloadStore(config.state_dir, panel_id=panel, public_keys=[signing_key.public_key()]).save(old)
 
     agent = PanelAgent(config)
     agent.start()

@@ -36,7 +36,7 @@ def desired(key: Ed25519PrivateKey, *, panel_id: str = PANEL, seq: int = 7, expi
 
 @pytest.fixture
 def store(tmp_path: Path, signing_key: Ed25519PrivateKey) -> PayloadStore:
-    return PayloadStore(tmp_path / "state", panel_id=PANEL, public_key=signing_key.public_key())
+    return PayloadStore(tmp_path / "state", panel_id=PANEL, public_keys=[signing_key.public_key()])
 
 
 def test_nothing_stored_gives_none(store: PayloadStore) -> None:
