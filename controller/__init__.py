@@ -1,7 +1,7 @@
 """Relais controller: the web app and REST API, the renderer, the outbox and the MQTT link.
 
 ``create_app(config)`` builds the Flask app; it connects to a broker only when ``BROKER_URL`` is
-set, and starts the scheduler only when ``SCHEDULER_ENABLED`` is true, so tests choose what runs.
+set (``BROKER_CA_FILE``: the CA it trusts for ``mqtts://``), and starts the scheduler only when ``SCHEDULER_ENABLED`` is true, so tests choose what runs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from relais.keys import load_or_create_signing_key
 from relais.wire import DEFAULT_TOPIC_BASE, Topics
@@ -40,6 +41,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         **COOKIE_DEFAULTS,
     )
     app.config.update(config or {})
+    if app.config.get("BEHIND_HTTPS_PROXY"):
+        # One proxy in front: trust its X-Forwarded-For/-Proto, so the login limit counts real clients.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     data_dir = Path(app.config["DATA_DIR"])
     app.config.setdefault("DATABASE", data_dir / "relais.db")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -69,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["BROKER_URL"],
             Topics(app.config["TOPIC_BASE"]),
             app.config["MQTT_CLIENT_ID"],
+            ca_file=app.config.get("BROKER_CA_FILE"),
         )
         link.start()
         app.extensions["relais.mqtt_link"] = link

@@ -34,7 +34,9 @@ class MqttLink:
 
     SWEEP_EVERY_S = 2.0
 
-    def __init__(self, database_path: Path, broker_url: str, topics: Topics, client_id: str) -> None:
+    def __init__(
+        self, database_path: Path, broker_url: str, topics: Topics, client_id: str, ca_file: str | None = None
+    ) -> None:
         self.topics = topics
         self.broker_url = broker_url
         self._db = connect(database_path)
@@ -47,7 +49,7 @@ class MqttLink:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
-        self._client = new_client(client_id, broker_url)
+        self._client = new_client(client_id, broker_url, ca_file=ca_file)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish

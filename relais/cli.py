@@ -7,13 +7,14 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from relais import __version__
 from relais.broker import BrokerError
-from relais.certificates import TlsFiles, ensure_broker_tls
+from relais.certificates import CA_CERT_NAME, TlsFiles, ensure_broker_tls
 
 CONTROLLER_MODULES = {
     "flask",
@@ -86,8 +87,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         {
             "DATA_DIR": _data_dir(args),
             "BROKER_URL": _controller_broker_url(args),
+            "BROKER_CA_FILE": _controller_ca_file(args),
             "TOPIC_BASE": args.topic_base,
             "SCHEDULER_ENABLED": True,
+            "BEHIND_HTTPS_PROXY": args.behind_https_proxy,
         }
     )
     try:
@@ -95,6 +98,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         shutdown_app(app)
     return 0
+
+
+def _controller_ca_file(args: argparse.Namespace) -> str | None:
+    """The CA given, else the one ``relais broker --tls`` made in this data folder, for mqtts:// only."""
+    if args.ca_file is not None:
+        return str(args.ca_file)
+    made_here = _broker_dir(args) / "tls" / CA_CERT_NAME
+    return str(made_here) if args.broker_url.startswith("mqtts://") and made_here.exists() else None
 
 
 def _controller_broker_url(args: argparse.Namespace) -> str:
@@ -245,7 +256,7 @@ def cmd_panel_list(args: argparse.Namespace) -> int:
 def cmd_panel_agent_config(args: argparse.Namespace) -> int:
     from controller.panels import get_panels
     from controller.provisioning import agent_config_text
-    from relais.keys import load_or_create_signing_key
+    from relais.keys import load_or_create_signing_key, next_public_key_text
     from relais.wire import public_key_to_text
 
     panels = get_panels(_open_db(args), [args.id])
@@ -268,8 +279,45 @@ def cmd_panel_agent_config(args: argparse.Namespace) -> int:
             broker_url=broker_url,
             public_key_text=public_key_to_text(key.public_key()),
             ca_file=args.ca_file,
+            next_public_key_text=next_public_key_text(_data_dir(args) / "keys"),
         )
     )
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from relais.keys import activate_next_key, stage_next_key
+    from relais.wire import public_key_to_text
+
+    keys_dir = _data_dir(args) / "keys"
+    if not args.activate:
+        line = public_key_to_text(stage_next_key(keys_dir).public_key())
+        print(
+            "Next signing key staged. Add this line to every agent's config and restart the agents:\n"
+            f'  next_controller_public_key = "{line}"\n'
+            "(relais panel agent-config now includes it.) When every panel runs with it, stop relais serve\n"
+            "and run: relais keys rotate --activate"
+        )
+        return 0
+    from controller.db import open_database
+    from controller.publishing import republish
+    from relais.keys import load_or_create_signing_key
+
+    retired = activate_next_key(keys_dir)
+    key = load_or_create_signing_key(keys_dir)
+    seqs = republish(open_database(_data_dir(args) / "relais.db"), key, now=time.time())
+    print(
+        f"Now signing with {public_key_to_text(key.public_key())}; the old key pair is in {retired}.\n"
+        f"{len(seqs)} panel schedules re-signed, published when relais serve starts. Once every panel\n"
+        "follows them, make the new key each agent's controller_public_key and drop next_controller_public_key."
+    )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from controller.backup import backup
+
+    print(f"backup written to {backup(_data_dir(args), args.out)}")
     return 0
 
 
@@ -407,9 +455,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, "Run the controller (web app, API, publisher) against a broker.")
     _data_dir_argument(serve)
     serve.add_argument("--broker-url", required=True, help="mqtt://[user:password@]host[:port] or mqtts://…")
+    serve.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        help="CA certificate trusted for mqtts:// (default: <data-dir>/broker/tls/ca.crt when relais broker made it)",
+    )
     serve.add_argument("--topic-base", default="relais/v1", help="topic prefix (default relais/v1)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--http-port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--behind-https-proxy",
+        action="store_true",
+        help="a reverse proxy terminates HTTPS: secure-only cookies, client address from X-Forwarded-For",
+    )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
 
     agent = command("agent", cmd_agent, "Run a panel agent: receive, verify and show signed content.")
@@ -553,6 +612,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-paging", action="store_true", help="refuse a text that needs more than one page"
     )
     render.add_argument("--out", type=Path, required=True, help="folder for page-N.png and preview.png")
+
+    backup = command(
+        "backup", cmd_backup, "Copy the database (online), the keys and the broker's users into a new folder."
+    )
+    _data_dir_argument(backup)
+    backup.add_argument("--out", type=Path, required=True, help="folder that receives relais-<UTC time>/")
+
+    keys = command("keys", lambda _args: 0, "Manage the controller's signing key.")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    rotate = command(
+        "rotate",
+        cmd_keys_rotate,
+        "Stage a new signing key for the agents to learn, then (--activate) sign with it.",
+        keys_commands,
+    )
+    _data_dir_argument(rotate)
+    rotate.add_argument(
+        "--activate", action="store_true", help="switch to the staged key and re-sign every panel's schedule"
+    )
 
     user = command("user", lambda _args: 0, "Manage the people who use the web app and API.")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")

@@ -17,6 +17,8 @@ from controller.db import MIGRATIONS, connect, migrate, transaction
 from tests.helpers import user_token
 
 PASSWORD = "correct horse battery"
+# Over HTTPS, Flask-WTF also checks that a form comes from a page of this site, as browsers say.
+HTTPS_LOGIN = "https://localhost/login"
 
 
 @pytest.fixture
@@ -187,5 +189,33 @@ def test_tokens_of_a_database_from_before_accounts_belong_to_an_administrator(tm
     try:
         response = app.test_client().get("/api/v1/panels", headers={"Authorization": "Bearer rls_old"})
         assert response.status_code == 200
+    finally:
+        shutdown_app(app)
+
+
+def test_behind_an_https_proxy_cookies_are_secure_and_limits_count_the_forwarded_client(
+    tmp_path: Path,
+) -> None:
+    app = create_app({"DATA_DIR": tmp_path, "TESTING": True, "BEHIND_HTTPS_PROXY": True})
+    try:
+        client = app.test_client()
+        token = _csrf(client.get("/login").get_data(as_text=True))
+
+        def attempt(address: str) -> int:
+            form = {"name": "x1", "password": "guess", "csrf_token": token}
+            headers = {"X-Forwarded-For": address, "X-Forwarded-Proto": "https", "Referer": HTTPS_LOGIN}
+            return client.post("/login", data=form, headers=headers).status_code
+
+        assert [attempt("203.0.113.7") for _ in range(11)][-1] == 429
+        assert attempt("198.51.100.2") == 401, "another client is not held back"
+        with app.app_context(), transaction(get_db()):
+            accounts.create_user(get_db(), "viewer1", "viewer", PASSWORD)
+        response = client.post(
+            "/login",
+            data={"name": "viewer1", "password": PASSWORD, "csrf_token": token},
+            headers={"X-Forwarded-For": "192.0.2.1", "X-Forwarded-Proto": "https", "Referer": HTTPS_LOGIN},
+        )
+        assert response.status_code == 302
+        assert "Secure" in response.headers["Set-Cookie"]
     finally:
         shutdown_app(app)

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 from cryptography import x509
 
+from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import PID_FILE_NAME, BrokerCredentials, production_config_text
 from relais.certificates import (
@@ -237,3 +238,41 @@ def test_relais_broker_tls_options_go_together(tmp_path: Path, capsys: pytest.Ca
     assert "need --tls" in capsys.readouterr().err
     assert main(["broker", "--data-dir", data, "--tls", *given, "--tls-host", "relais.example"]) == 2
     assert "--tls-host" in capsys.readouterr().err
+
+
+def test_the_controller_publishes_over_tls_with_its_own_user(
+    tls_broker: tuple[MosquittoBroker, BrokerCredentials], tmp_path: Path
+) -> None:
+    """``relais serve`` against ``relais broker --tls``: the controller trusts the broker's CA, not the system's."""
+    from controller import create_app, shutdown_app
+    from controller.context import get_db, signing_key
+    from controller.messages import queue_message
+    from controller.panels import register_panel
+    from tests.helpers import DEMO_LED
+
+    broker, credentials = tls_broker
+    panel = TlsSession(tls_url(broker.port, *credentials.panel("alpha")), broker.ca_file)
+    app = create_app(
+        {
+            "DATA_DIR": tmp_path / "data",
+            "BROKER_URL": tls_url(broker.port, *credentials.controller()),
+            "BROKER_CA_FILE": str(broker.ca_file),
+            "MQTT_CLIENT_ID": "controller-tls",
+        }
+    )
+    try:
+        panel.subscribe(TOPICS.desired("alpha"))
+        with app.app_context():
+            register_panel(get_db(), {**DEMO_LED, "id": "alpha"})
+            queue_message(get_db(), signing_key(), {"text": "Par TLS", "panels": ["alpha"]}, created_by="t")
+        app.extensions["relais.mqtt_link"].flush()
+        key = app.extensions["relais.signing_key"].public_key()
+        while True:  # an earlier test left a retained plain payload on this topic
+            topic, payload = panel.messages.get(timeout=10)
+            if payload.startswith(b"{"):
+                break
+        assert topic == TOPICS.desired("alpha")
+        assert wire.unseal(payload, key).desired_schedule().items, "a genuine schedule came through TLS"
+    finally:
+        shutdown_app(app)
+        panel.close()
