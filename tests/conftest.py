@@ -37,7 +37,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker
 def rabbitmq() -> Iterator[RabbitMQBroker]:
     """One RabbitMQ node for the session (about 15 s to start): the proof that no Mosquitto feature is needed."""
     if not rabbitmq_installed():
-        pytest.skip("RabbitMQ is not installed: apt-get install rabbitmq-server (./run tests does it as root)")
+        pytest.skip(
+            "RabbitMQ is not installed: apt-get install rabbitmq-server (./run tests does it as root)"
+        )
     with RabbitMQBroker() as running:
         yield running
 
