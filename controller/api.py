@@ -106,6 +106,9 @@ def add_panel() -> tuple[Response, int]:
     with transaction(db):
         panel = register_panel(db, _json_body())
     _give_broker_user(panel.id)
+    link = mqtt_link()
+    if link is not None:
+        link.watch_panels()  # its state from now on, not at the next sweep
     return jsonify(panel_statuses(db, panel.id)[0]), 201
 
 

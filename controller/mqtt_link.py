@@ -17,6 +17,9 @@ from relais.wire import PanelEvent, PanelState, Topics, WireError
 
 log = logging.getLogger(__name__)
 
+# Topics per SUBSCRIBE packet when watching many panels: a few kB each, well within any broker's limit.
+SUBSCRIBE_BATCH = 200
+
 
 class MqttLink:
     """Publishes sealed states (QoS 1, retained) and tracks each PUBACK through ``on_publish``.
@@ -26,10 +29,16 @@ class MqttLink:
     Besides the immediate ``flush()`` after a change, a sweep every few seconds publishes what other
     writers (the scheduler, the command line, another process) put in the outbox.
 
+    Panel states are watched on each registered panel's exact state topic, not on ``+/state``: some
+    brokers (RabbitMQ) hand retained messages to exact-topic subscriptions only, and the retained
+    states are how a restarted controller learns what each panel shows. ``watch_panels`` follows the
+    panels table (on connect, in the sweep, and at once after a registration through the API). Events
+    are not retained, so one wildcard subscription takes them all.
+
     Locking: paho calls ``on_publish`` while holding its own outgoing-message lock, and ``publish``
     takes that lock, so no lock of ours is ever held across a paho call. ``_db_lock`` guards the
     shared SQLite connection, ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
-    flushes from sending the same row twice.
+    flushes from sending the same row twice, ``_watch_lock`` the set of watched panels.
     """
 
     SWEEP_EVERY_S = 2.0
@@ -46,6 +55,8 @@ class MqttLink:
         self._in_flight: dict[int, tuple[str, int]] = {}
         # PUBACKs that arrived before ``publish`` returned their message id to us.
         self._early_acks: set[int] = set()
+        self._watch_lock = threading.Lock()
+        self._watched: set[str] = set()
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
@@ -98,6 +109,30 @@ class MqttLink:
                 sent += 1
         return sent
 
+    def watch_panels(self) -> None:
+        """Subscribe to the state of every registered panel not watched yet; unsubscribe from panels gone.
+
+        A subscription the client could not send (disconnected meanwhile) is tried again at the next
+        sweep; every connection starts from nothing watched.
+        """
+        if not self.connected.is_set():
+            return
+        with self._db_lock:
+            registered = {row[0] for row in self._db.execute("select id from panels")}
+        with self._watch_lock:
+            new = sorted(registered - self._watched)
+            gone = sorted(self._watched - registered)
+            self._watched = (self._watched | set(new)) - set(gone)
+        for start in range(0, len(new), SUBSCRIBE_BATCH):
+            batch = new[start : start + SUBSCRIBE_BATCH]
+            result, _ = self._client.subscribe([(self.topics.state(panel_id), 1) for panel_id in batch])
+            if result != mqtt.MQTT_ERR_SUCCESS:
+                with self._watch_lock:
+                    self._watched.difference_update(batch)
+        for start in range(0, len(gone), SUBSCRIBE_BATCH):
+            batch = gone[start : start + SUBSCRIBE_BATCH]
+            self._client.unsubscribe([self.topics.state(panel_id) for panel_id in batch])
+
     def _record_ack(self, key: tuple[str, int]) -> None:
         try:
             with self._db_lock:
@@ -108,6 +143,7 @@ class MqttLink:
     def _sweep(self) -> None:
         while not self._stopping.wait(self.SWEEP_EVERY_S):
             try:
+                self.watch_panels()
                 self.flush()
             except Exception:
                 log.exception("outbox sweep failed; next try in %s s", self.SWEEP_EVERY_S)
@@ -126,15 +162,18 @@ class MqttLink:
             log.error("broker refused the controller: %s", reason_code)
             return
         log.info("connected to the broker at %s", self.broker_url)
-        client.subscribe([(self.topics.all_states(), 1), (self.topics.all_events(), 1)])
+        client.subscribe(self.topics.all_events(), 1)
         with self._flight_lock:
             self._in_flight.clear()
             self._early_acks.clear()
+        with self._watch_lock:
+            self._watched.clear()
         self.connected.set()
         try:
+            self.watch_panels()
             self.flush()
         except Exception:
-            log.exception("could not publish the outbox")
+            log.exception("could not watch the panels or publish the outbox")
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any

@@ -45,7 +45,7 @@ from panel_agent.backends import Backend, create_backend
 from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
 from panel_agent.field_test import PATTERNS
 from panel_agent.schedule import Showing, brightness_at, showing_at
-from panel_agent.store import PayloadStore
+from panel_agent.store import PayloadStore, StoredContentError
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
 
@@ -247,6 +247,7 @@ class PanelAgent:
         self._on_screen: str | None = None  # content hash of the frame on the panel, None if unknown
         self._brightness: int | None = None  # the level the backend was set to, None before any
         self._fault: str | None = None  # the hardware problem going on, as reported in the state
+        self._store_fault: str | None = None  # the stored schedule distrusted, or not kept
         self._override: _Override | None = None  # a timed command up instead of the schedule
         # Until when (ms, agent time) a brightness command holds its level; inf: until a new schedule.
         self._brightness_held_until_ms: float | None = None
@@ -308,16 +309,21 @@ class PanelAgent:
         """Go on with the stored schedule first (the broker may be unreachable for hours), then connect."""
         self._started = self._monotonic()
         with self._lock:
-            stored = self.store.load()
-            if stored is not None:
-                # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
-                self._learn_time(stored)
-                try:
-                    self._begin(self._decode(stored))
-                except Exception as exc:
-                    log.warning("not showing the stored content %s: %s", self.store.path, exc)
-                else:
-                    log.info("following the stored schedule (seq %d)", stored.seq)
+            try:
+                stored = self.store.load()
+                applied = None if stored is None else self._decode_stored(stored)
+            except StoredContentError as exc:
+                self._distrust_stored(exc)
+            else:
+                if stored is not None and applied is not None:
+                    # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
+                    self._learn_time(stored)
+                    try:
+                        self._begin(applied)
+                    except Exception as exc:
+                        log.warning("could not show the stored content %s: %s", self.store.path, exc)
+                    else:
+                        log.info("following the stored schedule (seq %d)", stored.seq)
             self._rotation = threading.Thread(
                 target=self._rotate, name=f"relais-rotation-{self.panel_id}", daemon=True
             )
@@ -332,6 +338,23 @@ class PanelAgent:
         with self._lock:
             self._client = client
         connect_in_background(client, self.config.broker_url)
+
+    def _decode_stored(self, stored: wire.Sealed) -> _Applied:
+        """A genuine stored schedule that this panel cannot show (a frame of another size) is distrusted too."""
+        try:
+            return self._decode(stored)
+        except wire.WireError as exc:
+            raise StoredContentError(f"{self.store.path}: {exc.reason}: {exc.detail}") from None
+
+    def _distrust_stored(self, exc: StoredContentError) -> None:
+        """The stored schedule must not be shown: blank the panel, whatever it kept from before (e-paper
+        keeps its last picture unpowered), and report a fault until a genuine schedule is kept."""
+        log.error("not showing the stored content: %s", exc)
+        self._set_store_fault(exc)
+        try:
+            self._show(self._blank)
+        except Exception:
+            log.debug("the backend could not blank the panel", exc_info=True)
 
     def stop(self) -> None:
         """Stop the rotation, report the play it cut short, then publish the offline state ourselves.
@@ -400,12 +423,15 @@ class PanelAgent:
             )
             try:
                 self.store.save(payload)
-            except OSError:
+            except OSError as exc:
                 log.exception(
                     "could not keep seq %d in %s; a restart would follow an older schedule",
                     sealed.seq,
                     self.store.path,
                 )
+                self._set_store_fault(exc)
+            else:
+                self._set_store_fault(None)
             self._publish_state()
             self._publish_event(
                 wire.EVENT_DISPLAYED,
@@ -698,6 +724,19 @@ class PanelAgent:
             self._publish_event(wire.EVENT_FAULT, {"code": type(exc).__name__, "detail": fault})
         self._publish_state()
 
+    def _set_store_fault(self, exc: Exception | None) -> None:
+        """A problem with the stored schedule, apart from hardware faults (a good display does not end it):
+        reported once when it starts and once when it ends; the caller publishes the state."""
+        fault = None if exc is None else f"{type(exc).__name__}: {exc}"[:300]
+        if fault == self._store_fault:
+            return
+        previous, self._store_fault = self._store_fault, fault
+        if fault is None:
+            log.info("the stored schedule is good again (was: %s)", previous)
+            self._publish_event(wire.EVENT_FAULT, {"cleared": True, "was": previous})
+        else:
+            self._publish_event(wire.EVENT_FAULT, {"code": type(exc).__name__, "detail": fault})
+
     def _rotate(self) -> None:
         """The rotation thread: follow the schedule in force, change by change, until stop().
 
@@ -753,7 +792,7 @@ class PanelAgent:
                 uptime_s=int(self._monotonic() - self._started),
                 screenshot_png=screenshot,
                 brightness=self._brightness,
-                faults=() if self._fault is None else (self._fault,),
+                faults=tuple(fault for fault in (self._fault, self._store_fault) if fault is not None),
                 disk_free_mb=free_disk_mb(self.store.path.parent),
                 cpu_temp_c=cpu_temperature(),
                 backend=describe_backend(self.config.backend_name, self.backend),

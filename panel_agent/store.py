@@ -8,7 +8,6 @@ its content stops (the fallback item then, or a blank panel).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from relais import wire
 from relais.files import atomic_write
 
-log = logging.getLogger(__name__)
+
+class StoredContentError(Exception):
+    """A stored file is there but must not be shown (unreadable, corrupt, not genuine, not for this
+    panel): the agent blanks the panel and reports a fault rather than trust it."""
 
 
 class PayloadStore:
@@ -32,18 +34,19 @@ class PayloadStore:
         atomic_write(self.path, payload, mode=0o600)
 
     def load(self) -> wire.Sealed | None:
-        """The stored message if it is genuine and addressed to this panel; None otherwise, never a crash."""
+        """The stored message if it is genuine and addressed to this panel; None when nothing is stored.
+
+        Raises StoredContentError naming the file and what is wrong with it, never anything else.
+        """
         try:
             payload = self.path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            log.warning("ignoring stored content %s: cannot read it (%s)", self.path, exc)
-            return None
+            raise StoredContentError(f"{self.path}: cannot read it ({exc})") from None
         try:
             sealed = wire.unseal(payload, self.public_keys)
             wire.check_addressed(sealed, panel_id=self.panel_id, kind=wire.KIND_DESIRED)
         except wire.WireError as exc:
-            log.warning("ignoring stored content %s: %s: %s", self.path, exc.reason, exc.detail)
-            return None
+            raise StoredContentError(f"{self.path}: {exc.reason}: {exc.detail}") from None
         return sealed

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Mosquitto on a free loopback port, a key pair, a controller app and client."""
+"""Shared fixtures: a real Mosquitto on a free loopback port (and RabbitMQ, when installed, for the
+end-to-end tests), a key pair, a controller app and client."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from controller.panels import get_panels, register_panel
 from controller.provisioning import agent_config_text
 from relais import wire
 from relais.broker import MosquittoBroker
+from relais.rabbitmq import RabbitMQBroker, rabbitmq_installed
 from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, user_token, wait_for
 
 
@@ -28,6 +30,23 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker
     """One real Mosquitto for the session; tests keep apart by using their own panel ids."""
     with MosquittoBroker(tmp_path_factory.mktemp("mosquitto")) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[RabbitMQBroker]:
+    """One RabbitMQ node for the session (about 15 s to start): the proof that no Mosquitto feature is needed."""
+    if not rabbitmq_installed():
+        pytest.skip(
+            "RabbitMQ is not installed: apt-get install rabbitmq-server (./run tests does it as root)"
+        )
+    with RabbitMQBroker() as running:
+        yield running
+
+
+@pytest.fixture(params=["mosquitto", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def mqtt_broker(request: pytest.FixtureRequest) -> MosquittoBroker | RabbitMQBroker:
+    """Each end-to-end test runs on both brokers: Mosquitto, and RabbitMQ's MQTT 3.1.1 plugin."""
+    return request.getfixturevalue("broker" if request.param == "mosquitto" else "rabbitmq")
 
 
 @pytest.fixture
@@ -73,7 +92,7 @@ def client(app: Flask, token: str) -> FlaskClient:
 class Live:
     app: Flask
     client: FlaskClient
-    broker: MosquittoBroker
+    broker: MosquittoBroker | RabbitMQBroker
     topics: wire.Topics
     data_dir: Path
     agents: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -120,12 +139,12 @@ class Live:
 
 
 @pytest.fixture
-def live(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
+def live(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path) -> Iterator[Live]:
     base = f"test-{uuid.uuid4().hex[:8]}/relais/v1"
     app = create_app(
         {
             "DATA_DIR": tmp_path / "data",
-            "BROKER_URL": broker.url,
+            "BROKER_URL": mqtt_broker.url,
             "TOPIC_BASE": base,
             "MQTT_CLIENT_ID": f"controller-{base}",
             "TESTING": True,
@@ -137,7 +156,7 @@ def live(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
         token = user_token(get_db(), "e2e")
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    harness = Live(app, client, broker, wire.Topics(base), tmp_path / "data")
+    harness = Live(app, client, mqtt_broker, wire.Topics(base), tmp_path / "data")
     wait_for(app.extensions["relais.mqtt_link"].connected.is_set, "controller connected to the broker")
     try:
         yield harness

@@ -1,9 +1,8 @@
-"""The last good payload on disk: kept byte for byte, re-verified on load, and never a crash."""
+"""The last good payload on disk: kept byte for byte, re-verified on load, refused by name when damaged."""
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from panel_agent.store import PayloadStore
+from panel_agent.store import PayloadStore, StoredContentError
 from relais import wire
 
 PANEL = "store-panel"
@@ -72,33 +71,26 @@ def tampered(payload: bytes) -> bytes:
         (lambda payload, other_key: desired(other_key), "bad-signature"),
     ],
 )
-def test_a_corrupt_or_tampered_file_is_logged_and_ignored(
+def test_a_corrupt_or_tampered_file_is_refused_naming_the_file_and_the_reason(
     store: PayloadStore,
     signing_key: Ed25519PrivateKey,
-    caplog: pytest.LogCaptureFixture,
     damage: Callable[[bytes, Ed25519PrivateKey], bytes],
     reason: str,
 ) -> None:
     store.save(damage(desired(signing_key), Ed25519PrivateKey.generate()))
-    with caplog.at_level(logging.WARNING, logger="panel_agent.store"):
-        assert store.load() is None
-    assert str(store.path) in caplog.text
-    assert reason in caplog.text
+    with pytest.raises(StoredContentError, match=reason) as refused:
+        store.load()
+    assert str(store.path) in str(refused.value)
 
 
-def test_content_for_another_panel_is_ignored(
-    store: PayloadStore, signing_key: Ed25519PrivateKey, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_content_for_another_panel_is_refused(store: PayloadStore, signing_key: Ed25519PrivateKey) -> None:
     store.save(desired(signing_key, panel_id="other-panel"))
-    with caplog.at_level(logging.WARNING, logger="panel_agent.store"):
-        assert store.load() is None
-    assert "wrong-panel" in caplog.text
+    with pytest.raises(StoredContentError, match="wrong-panel"):
+        store.load()
 
 
-def test_an_unreadable_path_is_logged_not_raised(
-    store: PayloadStore, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_unreadable_path_is_refused_not_crashed_on(store: PayloadStore) -> None:
     store.path.mkdir(parents=True)  # a folder where the file should be: reading it fails
-    with caplog.at_level(logging.WARNING, logger="panel_agent.store"):
-        assert store.load() is None
-    assert str(store.path) in caplog.text
+    with pytest.raises(StoredContentError, match="cannot read it") as refused:
+        store.load()
+    assert str(store.path) in str(refused.value)

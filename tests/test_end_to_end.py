@@ -211,3 +211,39 @@ def test_a_long_message_rotates_its_pages_on_the_panel(live: Live) -> None:
         wait_for(
             lambda page=page: same_pixels(live.screen("bourg-entree-nord"), page.frame.image()), page.text
         )
+
+
+def test_a_restarted_controller_learns_what_each_panel_shows_from_its_retained_state(live: Live) -> None:
+    """The agent says nothing new while the controller is away: only the retained state can tell it.
+
+    RabbitMQ hands retained messages to exact-topic subscriptions only, never to ``+/state``.
+    """
+    live.start_agent("bourg-entree-nord")
+    queued = live.post("Déneigement en cours", ["bourg-entree-nord"])
+    wait_for(lambda: live.panel("bourg-entree-nord")["up_to_date"], "the message applied")
+    config = {key: live.app.config[key] for key in ("DATA_DIR", "BROKER_URL", "TOPIC_BASE", "MQTT_CLIENT_ID")}
+    shutdown_app(live.app)
+    with live.app.app_context():
+        db = get_db()
+        db.execute("delete from panel_status")
+        db.conn.commit()
+    restarted = create_app({**config, "TESTING": True})
+    try:
+        client = restarted.test_client()
+        client.environ_base.update(live.client.environ_base)
+
+        def panel() -> dict:
+            return client.get("/api/v1/panels/bourg-entree-nord").json
+
+        wait_for(lambda: panel()["online"], "the restarted controller sees the panel online")
+        assert panel()["applied_seq"] == queued["panels"]["bourg-entree-nord"]
+        assert panel()["showing"]["item_id"] == queued["item_id"]
+    finally:
+        shutdown_app(restarted)
+
+
+def test_a_panel_registered_while_the_controller_runs_is_followed_at_once(live: Live) -> None:
+    response = live.client.post("/api/v1/panels", json={**DEMO_LED, "id": "bourg-nouveau"})
+    assert response.status_code == 201, response.json
+    live.start_agent("bourg-nouveau")
+    wait_for(lambda: live.panel("bourg-nouveau")["online"], "the new panel reported online")
