@@ -242,6 +242,14 @@ def test_broken_files_name_file_profile_and_key(
     assert what in message
 
 
+def test_numbers_are_shown_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("pixel_pitch_mm = 10.0", "pixel_pitch_mm = 0"))
+    with pytest.raises(
+        ProfileError, match=r"pixel_pitch_mm: doit être un nombre de 0 \(exclu\) à 100\.0, pas 0$"
+    ):
+        load_profiles(path)
+
+
 def test_non_mono_profiles_refuse_led_keys(tmp_path: Path) -> None:
     text = GOOD.replace('colour_mode = "mono"', 'colour_mode = "rgb"')
     with pytest.raises(ProfileError, match=r"led-test-32x16\.bits: seulement"):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 from controller.rendering.model import COLOUR_NAMES, Align, VAlign
 from controller.rendering.profiles import (
@@ -22,10 +21,8 @@ from controller.rendering.profiles import (
     MIN_SIZE,
     TECHNOLOGIES,
     PanelProfile,
-    display_path,
-    quote,
-    read_toml,
 )
+from controller.rendering.toml_fields import Fields, ReadOnce, display_path, quote, read_toml
 
 LAYOUTS_DIR = Path(__file__).resolve().parents[2] / "layouts"
 
@@ -147,101 +144,7 @@ def _span(start: int, length: int, offset: float, size: float) -> tuple[int, int
     return low, high
 
 
-class _Reader:
-    """Checked reads from one TOML table; keys never read are refused as unknown."""
-
-    def __init__(self, data: dict[str, Any], file: str, path: str) -> None:
-        self.data = data
-        self.file = file
-        self.path = path
-        self.read: set[str] = set()
-
-    def fail(self, key: str | None, what: str) -> LayoutError:
-        where = ".".join(part for part in (self.path, key) if part)
-        return LayoutError(f"{self.file}: {where}: {what}" if where else f"{self.file}: {what}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
-        self.read.add(key)
-        if key not in self.data:
-            if required:
-                raise self.fail(key, "clé manquante")
-            return None
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
-            names = " ou ".join(_TYPE_NAMES[k] for k in kinds)
-            raise self.fail(key, f"doit être {names}, pas {quote(value)}")
-        return value
-
-    def text(self, key: str, *, allow_empty: bool = False) -> str:
-        value: str = self.get(key, str)
-        if not allow_empty and not value.strip():
-            raise self.fail(key, "ne doit pas être vide")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
-        value = self.get(key, str, required=default is None)
-        if value is None:
-            assert default is not None
-            return default
-        if value not in allowed:
-            raise self.fail(key, f"{quote(value)} n'est pas une valeur permise ({', '.join(allowed)})")
-        return str(value)
-
-    def choices(self, key: str, allowed: tuple[str, ...], *, required: bool = True) -> tuple[str, ...] | None:
-        values = self.get(key, list, required=required)
-        if values is None:
-            return None
-        if not values:
-            raise self.fail(key, "la liste ne doit pas être vide")
-        for index, value in enumerate(values):
-            if not isinstance(value, str) or value not in allowed:
-                raise self.fail(
-                    f"{key}[{index}]", f"{quote(value)} n'est pas une valeur permise ({', '.join(allowed)})"
-                )
-        if len(set(values)) != len(values):
-            raise self.fail(key, "une valeur y figure deux fois")
-        return tuple(values)
-
-    def integer(self, key: str, low: int, high: int) -> int | None:
-        value: int | None = self.get(key, int, required=False)
-        if value is not None and not low <= value <= high:
-            raise self.fail(key, f"doit être un entier de {low} à {high}, pas {value}")
-        return value
-
-    def fraction(self, key: str, high: float, default: float) -> float:
-        value = self.get(key, (int, float), required=False)
-        if value is None:
-            return default
-        if not 0 <= value <= high:
-            raise self.fail(key, f"doit être un nombre de 0 à {high}, pas {value}")
-        return float(value)
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.get(key, bool, required=False)
-        return default if value is None else bool(value)
-
-    def table(self, key: str) -> _Reader:
-        data = self.get(key, dict)
-        return _Reader(data, self.file, f"{self.path}.{key}" if self.path else key)
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.read)
-        if unknown:
-            raise self.fail(unknown[0], f"clé inconnue (permises : {', '.join(sorted(self.read))})")
-
-
-_TYPE_NAMES = {
-    str: "un texte",
-    int: "un entier",
-    float: "un nombre",
-    bool: "true ou false",
-    list: "une liste",
-    dict: "une table",
-}
-
-
-def _colour_name(reader: _Reader, key: str) -> str:
+def _colour_name(reader: Fields, key: str) -> str:
     value: str = reader.get(key, str)
     if value not in COLOUR_NAMES and not _HEX.match(value):
         raise reader.fail(
@@ -250,7 +153,7 @@ def _colour_name(reader: _Reader, key: str) -> str:
     return value
 
 
-def _roles(top: _Reader) -> dict[str, RoleColours]:
+def _roles(top: Fields) -> dict[str, RoleColours]:
     roles = top.table("roles")
     result = {}
     for role in ROLES:
@@ -265,7 +168,7 @@ def _roles(top: _Reader) -> dict[str, RoleColours]:
     return result
 
 
-def _box(reader: _Reader) -> tuple[float, float, float, float]:
+def _box(reader: Fields) -> tuple[float, float, float, float]:
     box = reader.get("box", list)
     if len(box) != 4 or any(isinstance(v, bool) or not isinstance(v, int | float) for v in box):
         raise reader.fail("box", f"doit être [x, y, largeur, hauteur], quatre nombres, pas {box!r}")
@@ -277,7 +180,7 @@ def _box(reader: _Reader) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
-def _fonts(reader: _Reader, content: str) -> tuple[str | None, str | None]:
+def _fonts(reader: Fields, content: str) -> tuple[str | None, str | None]:
     """The LED and e-paper families: `font` for both, or `font_led` / `font_epaper` to differ."""
     if content not in TEXT_CONTENTS:
         for key in ("font", "font_led", "font_epaper"):
@@ -299,7 +202,7 @@ def _fonts(reader: _Reader, content: str) -> tuple[str | None, str | None]:
     return font_led or _LED_FONT_FOR[font], font_epaper or font
 
 
-def _zone(reader: _Reader) -> Zone:
+def _zone(reader: Fields) -> Zone:
     name = reader.get("name", str)
     if not _ZONE_NAME.match(name):
         raise reader.fail("name", f"{quote(name)} : a-z, 0-9, - et _ seulement, une lettre d'abord")
@@ -311,7 +214,7 @@ def _zone(reader: _Reader) -> Zone:
         for key in ("max_size", "min_size", "fit"):
             if key in reader.data:
                 raise reader.fail(key, f"seulement pour une zone de texte ({', '.join(TEXT_CONTENTS)})")
-    max_size = reader.integer("max_size", 1, MAX_SIZE)
+    max_size = reader.integer("max_size", 1, MAX_SIZE, required=False)
     min_size_value = reader.get("min_size", (str, int), required=False)
     min_size: int | None = None
     if isinstance(min_size_value, int):
@@ -350,23 +253,23 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 def load_layout(path: Path) -> Layout:
     """Read and check one layout file."""
     file = display_path(path)
-    top = _Reader(read_toml(path, LayoutError), file, "")
+    top = Fields(read_toml(path, LayoutError), LayoutError, file)
     name = top.text("name")
     if name != path.stem:
         raise top.fail("name", f"{quote(name)} doit être le nom du fichier sans .toml ({quote(path.stem)})")
     label = top.text("label")
     description = top.text("description", allow_empty=True)
-    margin = top.fraction("margin", MAX_MARGIN, 0.0)
-    margin_led = top.fraction("margin_led", MAX_MARGIN, margin)
-    margin_epaper = top.fraction("margin_epaper", MAX_MARGIN, margin)
+    margin = top.number("margin", MAX_MARGIN, 0.0)
+    margin_led = top.number("margin_led", MAX_MARGIN, margin)
+    margin_epaper = top.number("margin_epaper", MAX_MARGIN, margin)
 
     suits = top.table("suits")
     technologies = suits.choices("technologies", TECHNOLOGIES)
     assert technologies is not None
-    min_width = suits.integer("min_width", MIN_SIZE, MAX_SIZE)
-    min_height = suits.integer("min_height", MIN_SIZE, MAX_SIZE)
-    max_width = suits.integer("max_width", min_width or MIN_SIZE, MAX_SIZE)
-    max_height = suits.integer("max_height", min_height or MIN_SIZE, MAX_SIZE)
+    min_width = suits.integer("min_width", MIN_SIZE, MAX_SIZE, required=False)
+    min_height = suits.integer("min_height", MIN_SIZE, MAX_SIZE, required=False)
+    max_width = suits.integer("max_width", min_width or MIN_SIZE, MAX_SIZE, required=False)
+    max_height = suits.integer("max_height", min_height or MIN_SIZE, MAX_SIZE, required=False)
     colour_modes = suits.choices("colour_modes", tuple(COLOUR_MODES), required=False)
     for index, mode in enumerate(colour_modes or ()):
         if COLOUR_MODES[mode] not in technologies:
@@ -385,7 +288,7 @@ def load_layout(path: Path) -> Layout:
         where = f"zones[{index}]"
         if not isinstance(data, dict):
             raise top.fail(where, "doit être une table [[zones]]")
-        zone = _zone(_Reader(data, file, where))
+        zone = _zone(Fields(data, LayoutError, file, where))
         for other_index, other in enumerate(zones):
             if zone.name == other.name:
                 raise top.fail(f"{where}.name", f"{quote(zone.name)} est déjà le nom de zones[{other_index}]")
@@ -414,18 +317,6 @@ def load_layout(path: Path) -> Layout:
     )
 
 
-def load_layouts(directory: Path = LAYOUTS_DIR) -> dict[str, Layout]:
-    """Every ``*.toml`` of ``directory`` by name; the default directory is read once per process."""
-    if directory == LAYOUTS_DIR:
-        return dict(_default_layouts())
-    return _read_layouts(directory)
-
-
-@cache
-def _default_layouts() -> dict[str, Layout]:
-    return _read_layouts(LAYOUTS_DIR)
-
-
 def _read_layouts(directory: Path) -> dict[str, Layout]:
     layouts = {path.stem: load_layout(path) for path in sorted(directory.glob("*.toml"))}
     if not layouts:
@@ -433,9 +324,17 @@ def _read_layouts(directory: Path) -> dict[str, Layout]:
     return layouts
 
 
+_LAYOUTS = ReadOnce(_read_layouts, LAYOUTS_DIR)
+
+
+def load_layouts(directory: Path = LAYOUTS_DIR) -> dict[str, Layout]:
+    """Every ``*.toml`` of ``directory`` by name; the default directory is read once per process."""
+    return _LAYOUTS.load(directory)
+
+
 def get_layout(name: str) -> Layout:
     """The shipped layout ``name``; the error lists the known ones."""
-    layouts = _default_layouts()
+    layouts = _LAYOUTS.shipped
     if name not in layouts:
         raise LayoutError(f"mise en page {quote(name)} inconnue (connues : {', '.join(sorted(layouts))})")
     return layouts[name]

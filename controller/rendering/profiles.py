@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 from controller.rendering.model import COLOUR_NAMES
+from controller.rendering.toml_fields import Fields, ReadOnce, display_path, quote, read_toml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROFILES_FILE = Path(__file__).resolve().parent / "profiles.toml"
 
 TECHNOLOGIES = ("led", "epaper")
@@ -53,36 +50,6 @@ MIN_FONT_PX = {"led": 7, "epaper": 12}
 
 class ProfileError(ValueError):
     """A profile file or a profile lookup is wrong; the message names file, profile and key."""
-
-
-def display_path(path: Path) -> str:
-    """The path as the team writes it: relative to the repository when inside it."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
-
-
-def read_toml(path: Path, error: type[ValueError]) -> dict[str, Any]:
-    """Parse a TOML file, turning I/O and syntax errors into ``error`` with file, line and column."""
-    where = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{where}: lecture impossible ({exc})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        at = f"ligne {match[1]}, colonne {match[2]}" if match else "fin du fichier"
-        raise error(f"{where}: {at}: TOML invalide ({exc})") from None
-
-
-def quote(value: object) -> str:
-    """A value as French error messages show it: strings in guillemets, the rest as TOML would."""
-    if isinstance(value, str):
-        return f"« {value} »"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -200,77 +167,14 @@ def _level(channel: int, level: int, top: int) -> int:
 _DERIVED_BITS = {"rgb": 24, "bw": 1, "bwr": 2, "7colour": 3}
 
 
-class _Fields:
-    """One profile's table: each read checks the type and range; keys never read are refused."""
-
-    def __init__(self, data: dict[str, Any], where: str) -> None:
-        self.data = data
-        self.where = where
-        self.read: set[str] = set()
-
-    def fail(self, key: str, what: str) -> ProfileError:
-        return ProfileError(f"{self.where}.{key}: {what}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
-        self.read.add(key)
-        if key not in self.data:
-            if required:
-                raise self.fail(key, "clé manquante")
-            return None
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
-            names = " ou ".join(_TYPE_NAMES[k] for k in kinds)
-            raise self.fail(key, f"doit être {names}, pas {quote(value)}")
-        return value
-
-    def text(self, key: str) -> str:
-        value: str = self.get(key, str)
-        if not value.strip():
-            raise self.fail(key, "ne doit pas être vide")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...], *, required: bool = True) -> str | None:
-        value: str | None = self.get(key, str, required=required)
-        if value is not None and value not in allowed:
-            raise self.fail(key, f"{quote(value)} n'est pas une valeur permise ({', '.join(allowed)})")
-        return value
-
-    def integer(self, key: str, low: int, high: int, *, required: bool = True) -> int | None:
-        value: int | None = self.get(key, int, required=required)
-        if value is not None and not low <= value <= high:
-            raise self.fail(key, f"doit être un entier de {low} à {high}, pas {value}")
-        return value
-
-    def positive(self, key: str, high: float) -> float:
-        value = float(self.get(key, (int, float)))
-        if not 0 < value <= high:
-            raise self.fail(key, f"doit être un nombre de 0 (exclu) à {high}, pas {value}")
-        return value
-
-    def refuse(self, key: str, why: str) -> None:
-        if key in self.data:
-            raise self.fail(key, why)
-        self.read.add(key)
-
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.read)
-        if unknown:
-            raise self.fail(unknown[0], f"clé inconnue (permises : {', '.join(sorted(self.read))})")
-
-
-_TYPE_NAMES = {str: "un texte", int: "un entier", float: "un nombre", bool: "true ou false"}
-
-
 def _parse_profile(profile_id: str, data: object, where: str) -> PanelProfile:
     if not _PROFILE_ID.match(profile_id):
         raise ProfileError(f"{where}: {profile_id}: un id de profil ne contient que a-z, 0-9 et -")
     if not isinstance(data, dict):
         raise ProfileError(f"{where}: {profile_id}: doit être une table [{profile_id}]")
-    fields = _Fields(data, f"{where}: {profile_id}")
+    fields = Fields(data, ProfileError, where, profile_id)
     technology = fields.choice("technology", TECHNOLOGIES)
     colour_mode = fields.choice("colour_mode", tuple(COLOUR_MODES))
-    assert technology is not None and colour_mode is not None
     if COLOUR_MODES[colour_mode] != technology:
         raise fields.fail(
             "colour_mode", f"{quote(colour_mode)} ne va pas avec technology = {quote(technology)}"
@@ -297,33 +201,21 @@ def _parse_profile(profile_id: str, data: object, where: str) -> PanelProfile:
         id=profile_id,
         label=fields.text("label"),
         technology=technology,
-        width=fields.integer("width", MIN_SIZE, MAX_SIZE),  # type: ignore[arg-type]
-        height=fields.integer("height", MIN_SIZE, MAX_SIZE),  # type: ignore[arg-type]
+        width=fields.integer("width", MIN_SIZE, MAX_SIZE),
+        height=fields.integer("height", MIN_SIZE, MAX_SIZE),
         colour_mode=colour_mode,
         palette=palette_for(colour_mode, led_colour, bits),
         bits=bits,
         led_colour=led_colour,
-        pixel_pitch_mm=fields.positive("pixel_pitch_mm", 100.0),
-        viewing_distance_m=fields.positive("viewing_distance_m", 1000.0),
-        partial_refresh=fields.get("partial_refresh", bool),
-        min_refresh_s=min_refresh_s,  # type: ignore[arg-type]
+        pixel_pitch_mm=fields.number("pixel_pitch_mm", 100.0, above_zero=True),
+        viewing_distance_m=fields.number("viewing_distance_m", 1000.0, above_zero=True),
+        partial_refresh=fields.flag("partial_refresh"),
+        min_refresh_s=min_refresh_s,
         refresh_budget_per_day=budget,
         note=fields.text("note"),
     )
-    fields.check_unknown()
+    fields.done()
     return profile
-
-
-def load_profiles(path: Path = PROFILES_FILE) -> dict[str, PanelProfile]:
-    """Every profile of ``path``, checked; the default file is read once per process."""
-    if path == PROFILES_FILE:
-        return dict(_default_profiles())
-    return _read_profiles(path)
-
-
-@cache
-def _default_profiles() -> dict[str, PanelProfile]:
-    return _read_profiles(PROFILES_FILE)
 
 
 def _read_profiles(path: Path) -> dict[str, PanelProfile]:
@@ -334,9 +226,17 @@ def _read_profiles(path: Path) -> dict[str, PanelProfile]:
     return {profile_id: _parse_profile(profile_id, table, where) for profile_id, table in data.items()}
 
 
+_PROFILES = ReadOnce(_read_profiles, PROFILES_FILE)
+
+
+def load_profiles(path: Path = PROFILES_FILE) -> dict[str, PanelProfile]:
+    """Every profile of ``path``, checked; the default file is read once per process."""
+    return _PROFILES.load(path)
+
+
 def get_profile(profile_id: str) -> PanelProfile:
     """The shipped profile ``profile_id``; the error lists the known ones."""
-    profiles = _default_profiles()
+    profiles = _PROFILES.shipped
     if profile_id not in profiles:
         raise ProfileError(
             f"profil {quote(profile_id)} inconnu (profils connus : {', '.join(sorted(profiles))})"
@@ -357,8 +257,8 @@ def match_profile(technology: str, width: int, height: int, colour_mode_legacy: 
     if colour_mode_legacy not in _LEGACY_MODES:
         return None
     colour_mode, led_colour = _LEGACY_MODES[colour_mode_legacy]
-    for profile_id in sorted(_default_profiles()):
-        profile = _default_profiles()[profile_id]
+    for profile_id in sorted(_PROFILES.shipped):
+        profile = _PROFILES.shipped[profile_id]
         if (
             (profile.technology, profile.width, profile.height, profile.colour_mode)
             == (technology, width, height, colour_mode)
