@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
 from sqlite_utils import Database
 
 from controller import accounts
+from controller.context import get_db
 from controller.db import transaction
 from controller.demo import DEMO_PANELS
 from controller.rendering.engine import MessageContent, render
@@ -56,3 +59,12 @@ def same_pixels(path: Path, expected: Image.Image) -> bool:
             )
     except (OSError, SyntaxError):
         return False
+
+
+def client_as(app: Flask, name: str, role: str = "admin", commune: str | None = None) -> FlaskClient:
+    """A test client acting, through a fresh token, as that user (created with that role if missing)."""
+    with app.app_context():
+        token = user_token(get_db(), name, role, commune)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
