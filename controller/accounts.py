@@ -49,6 +49,15 @@ def ensure_organisation(db: Database, org_id: str, commune_insee: str | None = N
     )
 
 
+def approval_required(db: Database, org_id: str | None, kind: str) -> bool:
+    """Whether the organisation wants a second person before its ``kind`` ("messages", "alerts") go on air."""
+    if org_id is None:
+        return False
+    column = {"messages": "messages_need_approval", "alerts": "alerts_need_approval"}[kind]
+    row = db.execute(f"select {column} from organisations where id = ?", [org_id]).fetchone()
+    return bool(row and row[0])
+
+
 def create_user(
     db: Database,
     name: str,

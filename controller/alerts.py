@@ -3,11 +3,14 @@ and every panel's confirmation that it shows the alert is collected."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
+from controller.access import Actor
+from controller.accounts import approval_required
 from controller.clock import iso_utc
 from controller.db import transaction
 from controller.errors import FieldError
@@ -23,8 +26,11 @@ def alert_item_id(alert_id: int) -> str:
     return f"{ALERT_ITEM_PREFIX}{alert_id}"
 
 
-def create_alert(db: Database, data: Any, *, created_by: str, now: float) -> tuple[int, list[str]]:
-    """Record an alert and the panels it targets; an expiry is mandatory, so no alert outlives its cause."""
+def create_alert(
+    db: Database, data: Any, *, created_by: str, organisation: str | None, now: float
+) -> tuple[int, list[str]]:
+    """Record an alert and the panels it targets; an expiry is mandatory, so no alert outlives its cause.
+    Where the author's organisation wants a second person, it waits for approval on no panel."""
     if not isinstance(data, dict):
         raise FieldError("body", "must be a JSON object")
     text = data.get("text")
@@ -57,6 +63,8 @@ def create_alert(db: Database, data: Any, *, created_by: str, now: float) -> tup
                     "expires_at": expires_at,
                     "created_by": created_by,
                     "created_at": int(now),
+                    "organisation": organisation,
+                    "approval": "pending" if approval_required(db, organisation, "alerts") else "approved",
                 }
             )
             .last_pk
@@ -88,27 +96,78 @@ def confirm(db: Database, panel_id: str, item_id: str, at: float) -> None:
     )
 
 
-def get_alert(db: Database, alert_id: int) -> dict[str, Any]:
+def approve_alert(db: Database, alert_id: int, *, by: str, now: float) -> None:
+    """The second person's yes: the alert goes on air. The caller checks who may."""
+    row = _row(db, alert_id)
+    if row["approval"] != "pending" or row["cancelled_at"] is not None:
+        raise FieldError("alert_id", f"alert {alert_id} is not waiting for approval", status=409)
+    db["alerts"].update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
+
+
+def alert_status(row: dict[str, Any], now: float) -> str:
+    if row["cancelled_at"] is not None:
+        return "cancelled"
+    if row["expires_at"] <= now:
+        return "expired"
+    if row["approval"] == "pending":
+        return "pending-approval"
+    return "on-air" if row["starts_at"] <= now else "scheduled"
+
+
+def _row(db: Database, alert_id: int) -> dict[str, Any]:
     try:
-        alert = db["alerts"].get(alert_id)
+        return db["alerts"].get(alert_id)
     except NotFoundError:
         raise FieldError("alert_id", f"no alert {alert_id}", status=404) from None
-    panels = list(
-        db.query(
-            "select panel_id, confirmed_at from alert_panels where alert_id = ? order by panel_id", [alert_id]
+
+
+def get_alert(db: Database, alert_id: int, actor: Actor | None = None, now: float = 0) -> dict[str, Any]:
+    """An alert with each panel's confirmation; a commune's user sees it only if it reaches the commune,
+    and only its own commune's panels."""
+    return _alert_json(db, _row(db, alert_id), actor, now)
+
+
+def _alert_json(db: Database, alert: dict[str, Any], actor: Actor | None, now: float) -> dict[str, Any]:
+    alert_id = alert["id"]
+    panels = [
+        panel
+        for panel in db.query(
+            """select a.panel_id, a.confirmed_at, p.commune_insee from alert_panels a
+               join panels p on p.id = a.panel_id where a.alert_id = ? order by a.panel_id""",
+            [alert_id],
         )
-    )
+        if actor is None or actor.sees_commune(panel["commune_insee"])
+    ]
+    if not panels and actor is not None and actor.scoped:
+        raise FieldError("alert_id", f"no alert {alert_id}", status=404)
     return {
         "id": alert_id,
         "item_id": alert_item_id(alert_id),
+        "status": alert_status(alert, now),
         "title": alert["title"],
         "text": alert["text"],
+        "targets": json.loads(alert["targets"]),
         "starts_at": iso_utc(alert["starts_at"]),
         "expires_at": iso_utc(alert["expires_at"]),
         "cancelled_at": iso_utc(alert["cancelled_at"]),
+        "organisation": alert["organisation"],
+        "created_by": alert["created_by"],
+        "approved_by": alert["approved_by"],
+        "approved_at": iso_utc(alert["approved_at"]),
         "targeted": len(panels),
         "confirmed": sum(1 for panel in panels if panel["confirmed_at"] is not None),
         "panels": [
             {"id": panel["panel_id"], "confirmed_at": iso_utc(panel["confirmed_at"])} for panel in panels
         ],
     }
+
+
+def list_alerts(db: Database, actor: Actor, now: float) -> list[dict[str, Any]]:
+    """The alerts the actor may see, newest first."""
+    found = []
+    for row in db.query("select * from alerts order by id desc"):
+        try:
+            found.append(_alert_json(db, row, actor, now))
+        except FieldError:
+            continue  # reaches no panel of the actor's commune
+    return found

@@ -8,28 +8,31 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlite_utils import Database
 from werkzeug.exceptions import HTTPException
 
-from controller import alerts, campaigns
+from controller import alerts, audit, campaigns, messages
 from controller.access import Permission
-from controller.auth import Forbidden, Unauthorized, requires
+from controller.auth import Forbidden, Unauthorized, current_actor, requires
 from controller.clock import iso_utc
+from controller.commands import command_log, record_command
 from controller.context import get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
 from controller.message_store import stored_content
-from controller.messages import list_messages, parse_content, queue_message, render_for
+from controller.messages import parse_content, queue_message, render_for
 from controller.outbox import seal_command
-from controller.panels import get_panels, panel_statuses, register_panel
-from controller.publishing import playlist, republish
+from controller.panels import Panel, get_panels, panel_statuses, register_panel
+from controller.publishing import playlist, republish, timeline
 from controller.rendering.layouts import load_layouts
 from controller.rendering.pictograms import PICTOGRAMS
 from controller.rendering.preview import preview_png
 from controller.rendering.profiles import ProfileError, get_profile, load_profiles
-from controller.schedule_input import parse_instant
-from controller.status import recent_events
+from controller.schedule_input import TARGET_FIELDS, parse_instant
+from controller.scope import answering_commune, check_second_person, may_change_message
+from controller.status import history, recent_events
 from panel_agent.field_test import PATTERNS
 from relais import wire
 from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
@@ -37,6 +40,7 @@ from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_r
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PAGE_SIZE = 200
+MAX_TIMELINE_DAYS = 14
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -93,10 +97,43 @@ def _page() -> tuple[int, int]:
     return limit, offset
 
 
+def _paged(key: str, items: list[Any]) -> Response:
+    """A list answer: one page of ``items`` with the total, as every list of the API answers."""
+    limit, offset = _page()
+    return jsonify(
+        {key: items[offset : offset + limit], "total": len(items), "limit": limit, "offset": offset}
+    )
+
+
+def _audit(db: Database, action: str, object_type: str, object_id: object, before: Any, after: Any) -> None:
+    """Record a change made by this request's actor; call inside the transaction making the change."""
+    audit.record(
+        db, current_actor(), action, object_type, str(object_id), before, after, ip=request.remote_addr
+    )
+
+
+def _flag(name: str) -> bool | None:
+    """A yes/no query filter (``?online=1``): None when absent."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if value.lower() not in ("0", "1", "true", "false", "yes", "no"):
+        raise FieldError(name, "is 0 or 1")
+    return value.lower() in ("1", "true", "yes")
+
+
 @bp.get("/panels")
 @requires(Permission.PANELS_VIEW)
 def list_panels() -> Response:
-    return jsonify({"panels": panel_statuses(get_db())})
+    """The fleet a person may see, filtered by ``online``, ``commune``, ``kind`` (led, epaper…), paginated."""
+    actor = current_actor()
+    found = panel_statuses(
+        get_db(),
+        online=_flag("online"),
+        commune=request.args.get("commune") or None,
+        kind=request.args.get("kind") or None,
+    )
+    return _paged("panels", [panel for panel in found if actor.sees_commune(panel["commune"]["insee"])])
 
 
 @bp.post("/panels")
@@ -105,11 +142,13 @@ def add_panel() -> tuple[Response, int]:
     db = get_db()
     with transaction(db):
         panel = register_panel(db, _json_body())
+        shown = panel_statuses(db, panel.id)[0]
+        _audit(db, "panel.create", "panel", panel.id, None, shown)
     _give_broker_user(panel.id)
     link = mqtt_link()
     if link is not None:
         link.watch_panels()  # its state from now on, not at the next sweep
-    return jsonify(panel_statuses(db, panel.id)[0]), 201
+    return jsonify(shown), 201
 
 
 def _give_broker_user(panel_id: str) -> None:
@@ -121,10 +160,19 @@ def _give_broker_user(panel_id: str) -> None:
 
 
 def _one_panel(panel_id: str) -> dict[str, Any]:
+    """A panel the actor may see; another commune's answers 404 as if it did not exist."""
     found = panel_statuses(get_db(), panel_id)
-    if not found:
+    if not found or not current_actor().sees_commune(found[0]["commune"]["insee"]):
         raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
     return found[0]
+
+
+def _visible_panel(panel_id: str, field: str, status: int) -> Panel:
+    """A panel named in a request's body or query: absent and another commune's are answered alike."""
+    panel = get_panels(get_db(), [panel_id]).get(panel_id)
+    if panel is None or not current_actor().sees_commune(panel.commune_insee):
+        raise FieldError(field, f"no panel {panel_id!r}", status=status)
+    return panel
 
 
 @bp.get("/panels/<panel_id>")
@@ -143,10 +191,43 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
     return _png(row[0])
 
 
+@bp.get("/panels/<panel_id>/history")
+@requires(Permission.PANELS_VIEW)
+def panel_history(panel_id: str) -> Response:
+    """Online and offline, faults, refusals, displays and acknowledgements, newest first."""
+    _one_panel(panel_id)
+    limit, offset = _page()
+    rows, total = history(get_db(), panel_id, limit, offset)
+    entries = [
+        {
+            "at": iso_utc(row["at"]),
+            "received_at": iso_utc(row["received_at"]),
+            "event": row["event"],
+            "details": row["details"],
+        }
+        for row in rows
+    ]
+    return jsonify({"history": entries, "total": total, "limit": limit, "offset": offset})
+
+
+@bp.get("/panels/<panel_id>/commands")
+@requires(Permission.PANELS_VIEW)
+def panel_commands(panel_id: str) -> Response:
+    """The commands sent to a panel, newest first, each with the panel's acknowledgement once it came."""
+    _one_panel(panel_id)
+    limit, offset = _page()
+    rows, total = command_log(get_db(), panel_id, limit, offset)
+    return jsonify({"commands": rows, "total": total, "limit": limit, "offset": offset})
+
+
 @bp.post("/panels/<panel_id>/commands")
 @requires(Permission.PANELS_COMMAND)
 def send_command(panel_id: str) -> tuple[Response, int]:
-    """``{"command", "args"}``, checked with the agent's own rules so a typo is a 400, not a refusal later."""
+    """``{"command", "args"}``, checked with the agent's own rules so a typo is a 400, not a refusal later.
+
+    The command is recorded, audited and handed to the broker in one transaction: one the broker did
+    not take leaves no trace.
+    """
     _one_panel(panel_id)
     data = _json_body()
     if not isinstance(data, dict):
@@ -158,10 +239,24 @@ def send_command(panel_id: str) -> tuple[Response, int]:
     link = mqtt_link()
     if link is None or not link.connected.is_set():
         return error(503, "broker-unavailable", "the broker is not reachable now; try again")
-    seq, payload = seal_command(get_db(), signing_key(), panel_id, command.name, time.time(), command.args)
-    if not link.send_command(panel_id, payload):
-        return error(503, "broker-unavailable", "the command could not be handed to the broker")
-    return jsonify({"panel": panel_id, "command": command.name, "args": command.args, "seq": seq}), 202
+    db, now = get_db(), time.time()
+    with transaction(db):
+        seq, payload = seal_command(db, signing_key(), panel_id, command.name, now, command.args)
+        shown = {"panel": panel_id, "command": command.name, "args": command.args, "seq": seq}
+        shown = {"id": record_command(db, panel_id, seq, command, current_actor().name, now), **shown}
+        _audit(db, "command.send", "panel", panel_id, None, shown)
+        if not link.send_command(panel_id, payload):
+            raise _BrokerRefused()
+    return jsonify(shown), 202
+
+
+class _BrokerRefused(Exception):
+    """Raised inside the command's transaction to roll it back."""
+
+
+@bp.errorhandler(_BrokerRefused)
+def _broker_refused(_exc: _BrokerRefused) -> tuple[Response, int]:
+    return error(503, "broker-unavailable", "the command could not be handed to the broker")
 
 
 def _publish() -> None:
@@ -171,24 +266,9 @@ def _publish() -> None:
         link.flush()
 
 
-@bp.post("/messages")
-@requires(Permission.MESSAGES_EDIT)
-def create_message() -> tuple[Response, int]:
-    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
-    queued = queue_message(get_db(), signing_key(), _json_body(), created_by=g.user, dry_run=dry_run)
-    if dry_run:
-        return jsonify({"dry_run": True, "panels": sorted(queued.seqs), "warnings": queued.warnings}), 200
-    _publish()
-    return jsonify(
-        {"id": queued.id, "item_id": queued.item_id, "panels": queued.seqs, "warnings": queued.warnings}
-    ), 201
-
-
-def _at() -> float:
-    value = request.args.get("at")
-    if value is None:
-        return time.time()
-    return float(parse_instant({"at": value}, "at") or time.time())
+def _instant(name: str, default: float) -> float:
+    value = request.args.get(name)
+    return default if value is None else float(parse_instant({name: value}, name) or default)
 
 
 @bp.get("/panels/<panel_id>/playlist")
@@ -196,27 +276,187 @@ def _at() -> float:
 def panel_playlist(panel_id: str) -> Response:
     """What the panel shows at ``?at=<ISO 8601>`` (default now), in order, with validity window and dwell."""
     _one_panel(panel_id)
-    answer = playlist(get_db(), panel_id, _at())
+    answer = playlist(get_db(), panel_id, _instant("at", time.time()))
     for key in ("at", "valid_from", "valid_until"):
         answer[key] = iso_utc(None if answer[key] is None else int(answer[key]))
     return jsonify(answer)
 
 
+@bp.get("/panels/<panel_id>/timeline")
+@requires(Permission.PANELS_VIEW)
+def panel_timeline(panel_id: str) -> Response:
+    """What the panel will show from ``?from=`` (default now) for ``?days=`` (default 7), segment by
+    segment, each item with its message, campaign or alert."""
+    _one_panel(panel_id)
+    try:
+        days = int(request.args.get("days", 7))
+    except ValueError:
+        raise FieldError("days", "must be a whole number of days") from None
+    if not 1 <= days <= MAX_TIMELINE_DAYS:
+        raise FieldError("days", f"must be 1 to {MAX_TIMELINE_DAYS}")
+    answer = timeline(get_db(), panel_id, _instant("from", time.time()), days)
+    answer["from"], answer["until"] = iso_utc(answer["from"]), iso_utc(answer["until"])
+    for segment in answer["segments"]:
+        segment["start"], segment["end"] = iso_utc(segment["start"]), iso_utc(segment["end"])
+    return jsonify(answer)
+
+
+def _message(message_id: int) -> dict[str, Any]:
+    return messages.visible_message(get_db(), current_actor(), message_id, time.time())
+
+
+def _changeable_message(message_id: int) -> dict[str, Any]:
+    """A message the actor may change: another commune's is absent, the prefecture's is not theirs to change."""
+    found = _message(message_id)
+    if not may_change_message(current_actor(), found["commune"]):
+        raise Forbidden(f"message {message_id} is not your commune's: ask its author")
+    return found
+
+
+@bp.get("/messages")
+@requires(Permission.MESSAGES_VIEW)
+def list_messages() -> Response:
+    """Newest first, filtered by ``status`` and ``commune``, paginated."""
+    found = messages.list_messages(
+        get_db(),
+        current_actor(),
+        time.time(),
+        status=request.args.get("status") or None,
+        commune=request.args.get("commune") or None,
+    )
+    return _paged("messages", found)
+
+
+@bp.post("/messages")
+@requires(Permission.MESSAGES_EDIT)
+def create_message() -> tuple[Response, int]:
+    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    actor, db, now = current_actor(), get_db(), time.time()
+    with transaction(db):
+        queued = queue_message(
+            db,
+            signing_key(),
+            _json_body(),
+            created_by=actor.name,
+            organisation=actor.organisation,
+            commune_insee=actor.commune_insee,
+            now=now,
+            dry_run=dry_run,
+        )
+        if dry_run:
+            return jsonify({"dry_run": True, "panels": queued.panels, "warnings": queued.warnings}), 200
+        shown = messages.visible_message(db, actor, queued.id, now)
+        _audit(db, "message.create", "message", queued.id, None, shown)
+    _publish()
+    return jsonify(
+        {
+            "id": queued.id,
+            "item_id": queued.item_id,
+            "status": shown["status"],
+            "panels": queued.seqs or dict.fromkeys(queued.panels),
+            "warnings": queued.warnings,
+        }
+    ), 201
+
+
+@bp.get("/messages/<int:message_id>")
+@requires(Permission.MESSAGES_VIEW)
+def show_message(message_id: int) -> Response:
+    return jsonify(_message(message_id))
+
+
+@bp.patch("/messages/<int:message_id>")
+@requires(Permission.MESSAGES_EDIT)
+def change_message(message_id: int) -> Response:
+    """Any field it was queued with, and/or ``"paused": true|false``; its panels get a fresh schedule."""
+    db, now = get_db(), time.time()
+    data = _json_body()
+    with transaction(db):
+        before = _changeable_message(message_id)
+        warnings = messages.update_message(db, signing_key(), message_id, data, now=now)
+        after = _message(message_id)
+        if isinstance(data, dict) and set(data) == {"paused"}:
+            action = "message.pause" if data["paused"] else "message.resume"
+        else:
+            action = "message.update"
+        _audit(db, action, "message", message_id, before, after)
+    _publish()
+    return jsonify({**after, "warnings": warnings})
+
+
+@bp.delete("/messages/<int:message_id>")
+@requires(Permission.MESSAGES_EDIT)
+def cancel_message(message_id: int) -> Response:
+    """Take the message off its panels for good (cancelling twice changes nothing)."""
+    db, now = get_db(), time.time()
+    with transaction(db):
+        before = _changeable_message(message_id)
+        if messages.cancel_message(db, signing_key(), message_id, now=now):
+            _audit(db, "message.cancel", "message", message_id, before, _message(message_id))
+    _publish()
+    return jsonify(_message(message_id))
+
+
+@bp.post("/messages/<int:message_id>/approve")
+@requires(Permission.MESSAGES_APPROVE)
+def approve_message(message_id: int) -> Response:
+    """A second person of the author's organisation puts the message on air."""
+    return _decide(message_id, approve=True, reason=None)
+
+
+@bp.post("/messages/<int:message_id>/reject")
+@requires(Permission.MESSAGES_APPROVE)
+def reject_message(message_id: int) -> Response:
+    """``{"reason": "…"}``: the author reads why, edits, and the message waits for approval again."""
+    data = _json_body()
+    reason = data.get("reason") if isinstance(data, dict) else None
+    if not isinstance(reason, str) or not reason.strip():
+        raise FieldError("reason", "is required: tell the author why")
+    return _decide(message_id, approve=False, reason=reason.strip()[:500])
+
+
+def _decide(message_id: int, *, approve: bool, reason: str | None) -> Response:
+    actor, db, now = current_actor(), get_db(), time.time()
+    with transaction(db):
+        before = _message(message_id)
+        check_second_person(actor, before["created_by"], before["organisation"], "message")
+        messages.decide(db, signing_key(), message_id, by=actor.name, approve=approve, reason=reason, now=now)
+        after = _message(message_id)
+        _audit(db, "message.approve" if approve else "message.reject", "message", message_id, before, after)
+    _publish()
+    return jsonify(after)
+
+
+def _alert(alert_id: int) -> dict[str, Any]:
+    return alerts.get_alert(get_db(), alert_id, current_actor(), time.time())
+
+
+@bp.get("/alerts")
+@requires(Permission.MESSAGES_VIEW)
+def list_alerts() -> Response:
+    return _paged("alerts", alerts.list_alerts(get_db(), current_actor(), time.time()))
+
+
 @bp.post("/alerts")
 @requires(Permission.ALERTS_SEND)
 def create_alert() -> tuple[Response, int]:
-    db, now = get_db(), time.time()
+    """On air at once, unless the author's organisation wants a second person first."""
+    actor, db, now = current_actor(), get_db(), time.time()
     with transaction(db):
-        alert_id, panel_ids = alerts.create_alert(db, _json_body(), created_by=g.user, now=now)
+        alert_id, panel_ids = alerts.create_alert(
+            db, _json_body(), created_by=actor.name, organisation=actor.organisation, now=now
+        )
         republish(db, signing_key(), now=now, panel_ids=panel_ids)
+        shown = _alert(alert_id)
+        _audit(db, "alert.create", "alert", alert_id, None, shown)
     _publish()
-    return jsonify(alerts.get_alert(db, alert_id)), 201
+    return jsonify(shown), 201
 
 
 @bp.get("/alerts/<int:alert_id>")
 @requires(Permission.MESSAGES_VIEW)
 def show_alert(alert_id: int) -> Response:
-    return jsonify(alerts.get_alert(get_db(), alert_id))
+    return jsonify(_alert(alert_id))
 
 
 @bp.delete("/alerts/<int:alert_id>")
@@ -224,50 +464,136 @@ def show_alert(alert_id: int) -> Response:
 def cancel_alert(alert_id: int) -> Response:
     db, now = get_db(), time.time()
     with transaction(db):
+        before = _alert(alert_id)
         alerts.cancel_alert(db, alert_id, now)
         republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))
+        after = _alert(alert_id)
+        if before["cancelled_at"] is None:
+            _audit(db, "alert.cancel", "alert", alert_id, before, after)
     _publish()
-    return jsonify(alerts.get_alert(db, alert_id))
+    return jsonify(after)
+
+
+@bp.post("/alerts/<int:alert_id>/approve")
+@requires(Permission.ALERTS_APPROVE)
+def approve_alert(alert_id: int) -> Response:
+    actor, db, now = current_actor(), get_db(), time.time()
+    with transaction(db):
+        before = _alert(alert_id)
+        check_second_person(actor, before["created_by"], before["organisation"], "alert")
+        alerts.approve_alert(db, alert_id, by=actor.name, now=now)
+        republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))
+        after = _alert(alert_id)
+        _audit(db, "alert.approve", "alert", alert_id, before, after)
+    _publish()
+    return jsonify(after)
+
+
+def _campaign(campaign_id: int) -> dict[str, Any]:
+    """A campaign the actor may see; one a commune's user is not invited to answers 404."""
+    found = campaigns.get_campaign(get_db(), campaign_id, current_actor())
+    if found is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    return found
 
 
 def _campaign_panels(campaign_id: int) -> list[str]:
-    campaign = campaigns.get_campaign(get_db(), campaign_id)
-    if campaign is None:
+    found = campaigns.get_campaign(get_db(), campaign_id)
+    if found is None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
-    communes = [commune["insee"] for commune in campaign["communes"]]
+    communes = [commune["insee"] for commune in found["communes"]]
     return [panel.id for panel in get_panels(get_db()).values() if panel.commune_insee in communes]
+
+
+@bp.get("/campaigns")
+@requires(Permission.CAMPAIGNS_VIEW)
+def list_campaigns() -> Response:
+    return _paged("campaigns", campaigns.list_campaigns(get_db(), current_actor()))
 
 
 @bp.post("/campaigns")
 @requires(Permission.CAMPAIGNS_MANAGE)
 def create_campaign() -> tuple[Response, int]:
-    campaign_id = campaigns.create_campaign(get_db(), _json_body(), created_by=g.user, now=time.time())
-    return jsonify(campaigns.get_campaign(get_db(), campaign_id)), 201
+    """The campaign, its invited communes, and its ``messages`` (each a message's fields; targets default
+    to the campaign's), all or nothing."""
+    actor, db, now = current_actor(), get_db(), time.time()
+    data = _json_body()
+    with transaction(db):
+        campaign_id = campaigns.create_campaign(db, data, created_by=actor.name, now=now)
+        _queue_campaign_messages(db, campaign_id, data, now)
+        shown = _campaign(campaign_id)
+        _audit(db, "campaign.create", "campaign", campaign_id, None, shown)
+    _publish()
+    return jsonify(shown), 201
+
+
+def _queue_campaign_messages(db: Database, campaign_id: int, data: dict[str, Any], now: float) -> None:
+    found = data.get("messages") or []
+    if not isinstance(found, list) or not all(isinstance(message, dict) for message in found):
+        raise FieldError("messages", "must be a list of messages (objects with text…)")
+    actor = current_actor()
+    targets = {field: data[field] for field in TARGET_FIELDS if data.get(field)}
+    for number, message in enumerate(found):
+        own = any(message.get(field) for field in TARGET_FIELDS)
+        try:
+            queued = queue_message(
+                db,
+                signing_key(),
+                {**({} if own else targets), **message, "campaign": campaign_id},
+                created_by=actor.name,
+                organisation=actor.organisation,
+                now=now,
+            )
+        except FieldError as exc:
+            raise FieldError(f"messages[{number}].{exc.field}", exc.message, exc.status) from None
+        _audit(
+            db,
+            "message.create",
+            "message",
+            queued.id,
+            None,
+            messages.visible_message(db, actor, queued.id, now),
+        )
 
 
 @bp.get("/campaigns/<int:campaign_id>")
 @requires(Permission.CAMPAIGNS_VIEW)
 def show_campaign(campaign_id: int) -> Response:
-    found = campaigns.get_campaign(get_db(), campaign_id)
-    if found is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
-    return jsonify(found)
+    return jsonify(_campaign(campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/invitations")
+@requires(Permission.CAMPAIGNS_MANAGE)
+def invite_communes(campaign_id: int) -> Response:
+    """``{"communes": ["01004", …]}``: more communes are asked; those asked already keep their answer."""
+    db, now = get_db(), time.time()
+    data = _json_body()
+    with transaction(db):
+        before = _campaign(campaign_id)
+        campaigns.invite(db, campaign_id, data, now)
+        after = _campaign(campaign_id)
+        _audit(db, "campaign.invite", "campaign", campaign_id, before, after)
+    return jsonify(after)
 
 
 @bp.post("/campaigns/<int:campaign_id>/answers")
 @requires(Permission.CAMPAIGNS_ANSWER)
 def answer_campaign(campaign_id: int) -> Response:
-    """A commune's answer to an invitation: ``{"commune": "01053", "status": "accepted", "hours": {…}, "max_share": 0.3}``."""
+    """A commune's answer to an invitation: ``{"commune": "01053", "status": "accepted", "hours": {…}, "max_share": 0.3}``.
+
+    A commune's user answers for its own commune, which ``commune`` defaults to.
+    """
     data = _json_body()
-    commune = data.get("commune") if isinstance(data, dict) else None
-    if not isinstance(commune, str):
-        raise FieldError("commune", "is required: the INSEE code of the commune answering")
+    commune = answering_commune(current_actor(), data.get("commune") if isinstance(data, dict) else None)
     db, now = get_db(), time.time()
     with transaction(db):
-        campaigns.answer(db, campaign_id, commune, data, answered_by=g.user, now=now)
+        before = _campaign(campaign_id)
+        campaigns.answer(db, campaign_id, commune, data, answered_by=current_actor().name, now=now)
         republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
+        after = _campaign(campaign_id)
+        _audit(db, "campaign.answer", "campaign", campaign_id, before, after)
     _publish()
-    return jsonify(campaigns.get_campaign(db, campaign_id))
+    return jsonify(after)
 
 
 @bp.post("/campaigns/<int:campaign_id>/<action>")
@@ -277,17 +603,21 @@ def campaign_action(campaign_id: int, action: str) -> Response:
         raise FieldError("action", "is launch or stop", status=404)
     db, now = get_db(), time.time()
     with transaction(db):
+        before = _campaign(campaign_id)
         campaigns.set_state(db, campaign_id, action, now)
         republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
+        after = _campaign(campaign_id)
+        _audit(db, f"campaign.{action}", "campaign", campaign_id, before, after)
     _publish()
-    return jsonify(campaigns.get_campaign(db, campaign_id))
+    return jsonify(after)
 
 
 @bp.get("/campaigns/<int:campaign_id>/report")
 @requires(Permission.CAMPAIGNS_VIEW)
 def campaign_report(campaign_id: int) -> Response:
-    """Per panel and per commune: displays, hours on air, first and last display; CSV on request."""
-    data = campaigns.report(get_db(), campaign_id)
+    """Per panel and per commune: displays, hours on air, first and last display; CSV on request.
+    A commune's user gets its own commune's part."""
+    data = campaigns.report(get_db(), campaign_id, current_actor())
     wants_csv = request.args.get("format") == "csv" or request.accept_mimetypes.best == "text/csv"
     if wants_csv:
         return Response(
@@ -309,13 +639,11 @@ def message_preview(message_id: int) -> Response:
     panel_id = request.args.get("panel")
     if not panel_id:
         raise FieldError("panel", "is required: ?panel=<panel id>")
-    panels = get_panels(get_db(), [panel_id])
-    if panel_id not in panels:
-        raise FieldError("panel", f"no panel {panel_id!r}", status=404)
+    panel = _visible_panel(panel_id, "panel", 404)
+    _message(message_id)
     content = stored_content(get_db(), message_id)
-    if content is None:
-        raise FieldError("message_id", f"no message {message_id}", status=404)
-    return _png(preview_png(render_for(content, panels[panel_id].profile, panel_id)))
+    assert content is not None
+    return _png(preview_png(render_for(content, panel.profile, panel_id)))
 
 
 @bp.post("/preview.png")
@@ -328,10 +656,8 @@ def draft_preview() -> Response:
     content = parse_content(data, time.time())
     panel_id, profile_id = data.get("panel"), data.get("profile")
     if isinstance(panel_id, str):
-        panels = get_panels(get_db(), [panel_id])
-        if panel_id not in panels:
-            raise FieldError("panel", f"no panel {panel_id!r}", status=422)
-        rendering = render_for(content, panels[panel_id].profile, panel_id)
+        panel = _visible_panel(panel_id, "panel", 422)
+        rendering = render_for(content, panel.profile, panel_id)
     elif isinstance(profile_id, str):
         try:
             profile = get_profile(profile_id)
@@ -375,10 +701,3 @@ def layouts() -> Response:
 @requires(Permission.PANELS_VIEW)
 def pictograms() -> Response:
     return jsonify({"pictograms": [{"name": name, "label": label} for name, label in PICTOGRAMS.items()]})
-
-
-@bp.get("/messages")
-@requires(Permission.MESSAGES_VIEW)
-def messages() -> Response:
-    limit, offset = _page()
-    return jsonify({"messages": list_messages(get_db(), limit, offset), "limit": limit, "offset": offset})

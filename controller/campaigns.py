@@ -15,10 +15,11 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
+from controller.access import Actor
 from controller.clock import iso_utc
 from controller.db import transaction
 from controller.errors import FieldError
-from controller.panels import Panel, get_panels
+from controller.panels import INSEE_PATTERN, Panel, get_panels
 from controller.schedule_input import (
     parse_instant,
     parse_recurrence,
@@ -28,6 +29,7 @@ from controller.schedule_input import (
 )
 from controller.scheduling.model import Targets
 from controller.scheduling.targets import resolve_targets
+from controller.scope import sees_campaign
 
 CONSENT_STATUSES = ("accepted", "declined")
 
@@ -113,6 +115,28 @@ def answer(db: Database, campaign_id: int, commune: str, data: Any, *, answered_
         )
 
 
+def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
+    """Invite more communes (``{"communes": ["01004", …]}``); those invited already keep their answer.
+    Returns the communes newly invited."""
+    communes = data.get("communes") if isinstance(data, dict) else None
+    if not isinstance(communes, list) or not communes:
+        raise FieldError("communes", "must be a non-empty list of INSEE codes")
+    if not all(isinstance(code, str) and INSEE_PATTERN.match(code) for code in communes):
+        raise FieldError("communes", "INSEE codes have 5 characters, e.g. 01053")
+    if get_campaign(db, campaign_id) is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    invited = {row[0] for row in db.execute(_INVITED, [campaign_id])}
+    new = sorted(set(communes) - invited)
+    db["campaign_consents"].insert_all(
+        {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
+        for insee in new
+    )
+    return new
+
+
+_INVITED = "select commune_insee from campaign_consents where campaign_id = ?"
+
+
 def set_state(db: Database, campaign_id: int, action: str, now: float) -> None:
     column = {"launch": "launched_at", "stop": "stopped_at"}[action]
     with transaction(db):
@@ -123,14 +147,22 @@ def set_state(db: Database, campaign_id: int, action: str, now: float) -> None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
 
 
-def get_campaign(db: Database, campaign_id: int) -> dict[str, Any] | None:
+def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[str, Any] | None:
+    """A campaign and its answers; None when absent, or when a commune's user is not invited to it
+    (who then sees its own commune's answer only)."""
     try:
         campaign = db["campaigns"].get(campaign_id)
     except NotFoundError:
         return None
-    consents = db.query(
-        "select * from campaign_consents where campaign_id = ? order by commune_insee", [campaign_id]
+    consents = list(
+        db.query(
+            "select * from campaign_consents where campaign_id = ? order by commune_insee", [campaign_id]
+        )
     )
+    if actor is not None:
+        if not sees_campaign(actor, {consent["commune_insee"] for consent in consents}):
+            return None
+        consents = [consent for consent in consents if actor.sees_commune(consent["commune_insee"])]
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -157,6 +189,14 @@ def get_campaign(db: Database, campaign_id: int) -> dict[str, Any] | None:
     }
 
 
+def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:
+    """The campaigns the actor may see, newest first."""
+    found = (
+        get_campaign(db, row[0], actor) for row in db.execute("select id from campaigns order by id desc")
+    )
+    return [campaign for campaign in found if campaign is not None]
+
+
 REPORT_QUERY = """
 select p.id as panel, p.commune_insee as commune, p.commune_name as commune_name,
        count(pl.id) as displays,
@@ -164,15 +204,18 @@ select p.id as panel, p.commune_insee as commune, p.commune_name as commune_name
        min(pl.started_at) as first_display, max(pl.ended_at) as last_display
 from plays pl join panels p on p.id = pl.panel_id
 where pl.item_id in (select 'msg-' || id from messages where campaign_id = ?)
+  and (? is null or p.commune_insee = ?)
 group by p.id order by p.commune_insee, p.id
 """
 
 
-def report(db: Database, campaign_id: int) -> dict[str, Any]:
-    """Displays, hours on air, first and last display, per panel and per commune, from the panels' own reports."""
-    campaign = get_campaign(db, campaign_id)
+def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[str, Any]:
+    """Displays, hours on air, first and last display, per panel and per commune, from the panels' own
+    reports; a commune's user gets its own commune's part."""
+    campaign = get_campaign(db, campaign_id, actor)
     if campaign is None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    commune = None if actor is None else actor.commune_insee
     panels = [
         {
             **row,
@@ -180,7 +223,7 @@ def report(db: Database, campaign_id: int) -> dict[str, Any]:
             "first_display": iso_utc(int(row["first_display"])) if row["first_display"] else None,
             "last_display": iso_utc(int(row["last_display"])) if row["last_display"] else None,
         }
-        for row in db.query(REPORT_QUERY, [campaign_id])
+        for row in db.query(REPORT_QUERY, [campaign_id, commune, commune])
     ]
     communes: dict[str, dict[str, Any]] = {}
     for panel in panels:

@@ -309,6 +309,49 @@ def _0006_accounts(db: Database) -> None:
         )
 
 
+def _0007_approval(db: Database) -> None:
+    """Who a message or alert belongs to, and whether a second person approved it before it goes on air."""
+    for column, kind in (
+        ("organisation", str),  # the author's organisation, whose approval rule applies
+        ("commune_insee", str),  # a commune user's message reaches only this commune's panels
+        ("approval", str),  # approved, pending, rejected
+        ("approved_by", str),
+        ("approved_at", int),
+        ("rejected_by", str),
+        ("rejected_at", int),
+        ("rejected_reason", str),
+    ):
+        db["messages"].add_column(column, kind)
+    for column, kind in (
+        ("organisation", str),
+        ("approval", str),
+        ("approved_by", str),
+        ("approved_at", int),
+    ):
+        db["alerts"].add_column(column, kind)
+    db.execute("update messages set approval = 'approved'")
+    db.execute("update alerts set approval = 'approved'")
+
+
+def _0008_commands(db: Database) -> None:
+    """Commands sent to panels, kept so a technician sees whether each was acknowledged."""
+    db["commands"].create(
+        {
+            "id": int,
+            "panel_id": str,
+            "seq": int,
+            "command": str,
+            "args": str,  # JSON
+            "sent_at": int,
+            "sent_by": str,
+        },
+        pk="id",
+        not_null={"panel_id", "seq", "command", "sent_at", "sent_by"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["commands"].create_index(["panel_id", "seq"], unique=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -316,6 +359,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0004_brightness", _0004_brightness),
     ("0005_panel_health", _0005_panel_health),
     ("0006_accounts", _0006_accounts),
+    ("0007_approval", _0007_approval),
+    ("0008_commands", _0008_commands),
 ]
 
 

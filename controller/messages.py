@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
+from controller.access import Actor
+from controller.accounts import approval_required
 from controller.clock import iso_utc
 from controller.db import transaction
 from controller.errors import FieldError
@@ -26,27 +30,48 @@ from controller.rendering.pictograms import UnknownPictogram
 from controller.rendering.profiles import PanelProfile
 from controller.rendering.qr import QrError
 from controller.schedule_input import (
+    TARGET_FIELDS,
     parse_instant,
     parse_priority,
     parse_recurrence,
     parse_targets,
+    recurrence_from_json,
     recurrence_to_json,
     targets_to_json,
+    utc,
 )
 from controller.scheduling.model import Targets
+from controller.scheduling.recurrence import active_intervals
 from controller.scheduling.targets import resolve_targets
+from controller.scope import check_targets, sees_message
 
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
 MAX_TARGETS = 5000
 
+APPROVED, PENDING, REJECTED = "approved", "pending", "rejected"
+CONTENT_FIELDS = ("text", "title", "footer", "layout", "pictogram", "qr", "image", "markup", "role", "paging")
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "recurrence", "priority", "dwell_s", "campaign")
+EDITABLE_FIELDS = frozenset((*CONTENT_FIELDS, *SCHEDULE_FIELDS, *TARGET_FIELDS))
+STATUSES = ("pending-approval", "rejected", "scheduled", "on-air", "paused", "cancelled", "ended")
+# Every column but the image, which lists and audit entries do not carry.
+COLUMNS = """m.id, m.text, m.title, m.footer, m.layout, m.pictogram, m.qr, m.markup, m.role, m.paging,
+    m.image is not null as has_image, m.created_by, m.created_at, m.starts_at, m.ends_at, m.recurrence,
+    m.priority, m.dwell_s, m.campaign_id, m.targets, m.paused, m.cancelled_at, m.organisation,
+    m.commune_insee, m.approval, m.approved_by, m.approved_at, m.rejected_by, m.rejected_at,
+    m.rejected_reason"""
+
 
 @dataclass(frozen=True)
 class QueuedMessage:
+    """``seqs``: each reached panel's new sequence number; empty while the message awaits approval."""
+
     id: int
     item_id: str
+    panels: list[str]
     seqs: dict[str, int]
     warnings: list[dict[str, str]]
+    approval: str
 
 
 def _optional_text(data: dict[str, Any], field: str, limit: int) -> str:
@@ -129,8 +154,13 @@ def _field_of(exc: ValueError) -> str:
     return next((field for kind, field in fields if isinstance(exc, kind)), "text")
 
 
-def _schedule_fields(db: Database, data: dict[str, Any], now: float) -> dict[str, Any]:
-    """When, how often, how urgent, how long, for which campaign: each checked, each error naming its field."""
+def _schedule_fields(
+    db: Database, data: dict[str, Any], now: float, commune_insee: str | None = None
+) -> dict[str, Any]:
+    """When, how often, how urgent, how long, for which campaign: each checked, each error naming its field.
+
+    A commune's own message joins no campaign: campaigns are the prefecture's, with the commune's consent.
+    """
     starts_at = parse_instant(data, "starts_at") or int(now)
     ends_at = parse_instant(data, "ends_at")
     if ends_at is not None and ends_at <= starts_at:
@@ -146,6 +176,8 @@ def _schedule_fields(db: Database, data: dict[str, Any], now: float) -> dict[str
     if campaign_id is not None:
         if not isinstance(campaign_id, int) or isinstance(campaign_id, bool):
             raise FieldError("campaign", "must be a campaign id (a number)")
+        if commune_insee is not None:
+            raise FieldError("campaign", "a commune's message cannot join a campaign", status=403)
         if not db.execute("select 1 from campaigns where id = ?", [campaign_id]).fetchone():
             raise FieldError("campaign", f"no campaign {campaign_id}", status=422)
     recurrence = parse_recurrence(data)
@@ -159,7 +191,10 @@ def _schedule_fields(db: Database, data: dict[str, Any], now: float) -> dict[str
     }
 
 
-def _targets(db: Database, data: dict[str, Any]) -> tuple[Targets, dict[str, Panel]]:
+def _targets(
+    db: Database, data: dict[str, Any], commune_insee: str | None = None
+) -> tuple[Targets, dict[str, Panel]]:
+    """The targets and the panels they reach; a commune's user reaches its own commune only."""
     if isinstance(data.get("panels"), list) and len(data["panels"]) > MAX_TARGETS:
         raise FieldError("panels", f"targets {len(data['panels'])} panels, the limit is {MAX_TARGETS}")
     targets = parse_targets(data)
@@ -167,7 +202,9 @@ def _targets(db: Database, data: dict[str, Any]) -> tuple[Targets, dict[str, Pan
     unknown = sorted(targets.panels - set(panels))
     if unknown:
         raise FieldError("panels", f"unknown panel(s): {', '.join(unknown)}", status=422)
-    chosen = resolve_targets(targets, [panel.info for panel in panels.values()])
+    infos = [panel.info for panel in panels.values()]
+    check_targets(commune_insee, targets, infos)
+    chosen = resolve_targets(replace(targets, within_commune=commune_insee), infos)
     if not chosen:
         raise FieldError("panels", "no panel matches these targets", status=422)
     return targets, {panel_id: panels[panel_id] for panel_id in chosen}
@@ -179,6 +216,8 @@ def queue_message(
     data: Any,
     *,
     created_by: str,
+    organisation: str | None = None,
+    commune_insee: str | None = None,
     now: float | None = None,
     dry_run: bool = False,
 ) -> QueuedMessage:
@@ -187,24 +226,59 @@ def queue_message(
     Rendering happens once per profile, however many panels share it; then the schedules of the
     panels it reaches are signed afresh, in the same transaction as the message itself. A dry run
     goes through every check and rolls back: the resolved panels and warnings, nothing published.
+    A message of a commune's user (``commune_insee``) reaches that commune's panels only; one of an
+    organisation that wants a second person waits, on no panel, until approved.
     """
     now = time.time() if now is None else now
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object")
     content = parse_content(data, now)
-    fields = _schedule_fields(db, data, now)
-    targets, panels = _targets(db, data)
+    fields = _schedule_fields(db, data, now, commune_insee)
+    targets, panels = _targets(db, data, commune_insee)
+    _check_renders(content, panels)
+    row = {
+        **_content_columns(content),
+        **fields,
+        "targets": targets_to_json(targets),
+        "created_by": created_by,
+        "created_at": int(now),
+        "paused": 0,
+        "organisation": organisation,
+        "commune_insee": commune_insee,
+        "approval": PENDING if approval_required(db, organisation, "messages") else APPROVED,
+    }
+    try:
+        with transaction(db):
+            queued = _record(db, key, row, panels, now=now)
+            if dry_run:
+                raise _DryRun(queued)
+    except _DryRun as rolled_back:
+        return replace(rolled_back.queued, id=0, item_id="", seqs={})
+    return queued
+
+
+def _check_renders(content: MessageContent, panels: dict[str, Panel]) -> None:
+    """Render once per profile among the panels: a text that fits nowhere is refused before any write."""
     checked = set()
     for panel in panels.values():
         if panel.profile_id not in checked:
             render_for(content, panel.profile, panel.id)
             checked.add(panel.profile_id)
-    try:
-        with transaction(db):
-            queued = _record(db, key, content, fields, targets, panels, created_by=created_by, now=now)
-            if dry_run:
-                raise _DryRun(queued)
-    except _DryRun as rolled_back:
-        return replace(rolled_back.queued, id=0, item_id="", seqs=dict.fromkeys(rolled_back.queued.seqs, 0))
-    return queued
+
+
+def _content_columns(content: MessageContent) -> dict[str, Any]:
+    return {
+        "text": content.body,
+        "title": content.title,
+        "footer": content.footer,
+        "layout": content.layout,
+        "pictogram": content.pictogram,
+        "qr": content.qr,
+        "markup": content.markup,
+        "role": content.role,
+        "paging": int(content.paging),
+        "image": content.image,
+    }
 
 
 class _DryRun(Exception):
@@ -216,68 +290,235 @@ class _DryRun(Exception):
 
 
 def _record(
-    db: Database,
-    key: Ed25519PrivateKey,
-    content: MessageContent,
-    fields: dict[str, Any],
-    targets: Targets,
-    panels: dict[str, Panel],
-    *,
-    created_by: str,
-    now: float,
+    db: Database, key: Ed25519PrivateKey, row: dict[str, Any], panels: dict[str, Panel], *, now: float
 ) -> QueuedMessage:
-    message_id = (
-        db["messages"]
-        .insert(
-            {
-                "text": content.body,
-                "title": content.title,
-                "footer": content.footer,
-                "layout": content.layout,
-                "pictogram": content.pictogram,
-                "qr": content.qr,
-                "markup": content.markup,
-                "role": content.role,
-                "paging": int(content.paging),
-                "image": content.image,
-                "created_by": created_by,
-                "created_at": int(now),
-                "targets": targets_to_json(targets),
-                "paused": 0,
-                **fields,
-            }
-        )
-        .last_pk
-    )
+    message_id = db["messages"].insert(row).last_pk
     db["message_targets"].insert_all({"message_id": message_id, "panel_id": panel_id} for panel_id in panels)
-    problems = check_message(db, item_id_for(message_id), panels.values(), now)
+    warnings = _check(db, message_id, panels, now)
+    seqs = republish(db, key, now=now, panel_ids=panels) if row["approval"] == APPROVED else {}
+    return QueuedMessage(message_id, item_id_for(message_id), sorted(panels), seqs, warnings, row["approval"])
+
+
+def _check(db: Database, message_id: int, panels: dict[str, Panel], now: float) -> list[dict[str, str]]:
+    """The scheduler's verdict on a message just written: the first error refuses it, warnings are returned."""
+    problems = check_message(db, message_id, panels.values(), now)
     error = next((problem for problem in problems if problem.level == "error"), None)
     if error is not None:
         raise FieldError(error.field, error.message, status=422)
-    seqs = republish(db, key, now=now, panel_ids=panels)
-    warnings = [asdict(problem) for problem in problems if problem.level == "warning"]
-    return QueuedMessage(id=message_id, item_id=item_id_for(message_id), seqs=seqs, warnings=warnings)
+    return [asdict(problem) for problem in problems if problem.level == "warning"]
 
 
-def list_messages(db: Database, limit: int, offset: int) -> list[dict[str, Any]]:
-    rows = db.query(
-        """select m.id, m.text, m.title, m.layout, m.role, m.created_by, m.created_at,
-                  group_concat(t.panel_id) as panels
-           from messages m left join message_targets t on t.message_id = m.id
-           group by m.id order by m.id desc limit ? offset ?""",
-        [limit, offset],
+def _fetch(db: Database, message_id: int) -> dict[str, Any]:
+    row = db.execute(f"select {COLUMNS} from messages m where m.id = ?", [message_id]).fetchone()
+    if row is None:
+        raise FieldError("message_id", f"no message {message_id}", status=404)
+    names = [column[0] for column in db.execute(f"select {COLUMNS} from messages m limit 0").description]
+    return dict(zip(names, row, strict=True))
+
+
+def _reached(db: Database, message_ids: list[int] | None = None) -> dict[int, list[tuple[str, str]]]:
+    """Each message's panels with their commune, as recorded when it was queued or last edited."""
+    where = "" if message_ids is None else f"where t.message_id in ({','.join('?' for _ in message_ids)})"
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for message_id, panel_id, commune in db.execute(
+        f"""select t.message_id, t.panel_id, p.commune_insee from message_targets t
+            join panels p on p.id = t.panel_id {where} order by t.panel_id""",
+        message_ids or [],
+    ):
+        found[message_id].append((panel_id, commune))
+    return found
+
+
+def message_status(row: dict[str, Any], now: float) -> str:
+    """What a person asks first: waiting, refused, coming, showing now, paused, cancelled or over."""
+    if row["cancelled_at"] is not None:
+        return "cancelled"
+    if row["approval"] == PENDING:
+        return "pending-approval"
+    if row["approval"] == REJECTED:
+        return "rejected"
+    if row["ends_at"] is not None and row["ends_at"] <= now:
+        return "ended"
+    if row["paused"]:
+        return "paused"
+    ends = None if row["ends_at"] is None else utc(row["ends_at"])
+    recurrence = recurrence_from_json(row["recurrence"])
+    showing = active_intervals(utc(row["starts_at"]), ends, recurrence, utc(now), utc(now + 1))
+    return "on-air" if showing else "scheduled"
+
+
+def message_json(row: dict[str, Any], panels: list[tuple[str, str]], actor: Actor | None, now: float) -> dict:
+    """A message as the API shows it; a commune's user sees only its own commune's panels among those reached."""
+    visible = [panel_id for panel_id, commune in panels if actor is None or actor.sees_commune(commune)]
+    return {
+        "id": row["id"],
+        "item_id": item_id_for(row["id"]),
+        "status": message_status(row, now),
+        "text": row["text"],
+        "title": row["title"],
+        "footer": row["footer"],
+        "layout": row["layout"],
+        "pictogram": row["pictogram"],
+        "qr": row["qr"],
+        "markup": row["markup"],
+        "role": row["role"],
+        "paging": bool(row["paging"]),
+        "has_image": bool(row["has_image"]),
+        "starts_at": iso_utc(row["starts_at"]),
+        "ends_at": iso_utc(row["ends_at"]),
+        "recurrence": json.loads(row["recurrence"]) if row["recurrence"] else None,
+        "priority": row["priority"],
+        "dwell_s": row["dwell_s"],
+        "campaign": row["campaign_id"],
+        "targets": json.loads(row["targets"] or "{}"),
+        "panels": visible,
+        "paused": bool(row["paused"]),
+        "organisation": row["organisation"],
+        "commune": row["commune_insee"],
+        "created_by": row["created_by"],
+        "created_at": iso_utc(row["created_at"]),
+        "approved_by": row["approved_by"],
+        "approved_at": iso_utc(row["approved_at"]),
+        "rejected_by": row["rejected_by"],
+        "rejected_at": iso_utc(row["rejected_at"]),
+        "rejected_reason": row["rejected_reason"],
+        "cancelled_at": iso_utc(row["cancelled_at"]),
+    }
+
+
+def visible_message(db: Database, actor: Actor, message_id: int, now: float) -> dict[str, Any]:
+    """One message as the actor may see it; another commune's is answered as absent (404)."""
+    row = _fetch(db, message_id)
+    panels = _reached(db, [message_id])[message_id]
+    if not sees_message(actor, row["commune_insee"], (commune for _, commune in panels)):
+        raise FieldError("message_id", f"no message {message_id}", status=404)
+    return message_json(row, panels, actor, now)
+
+
+def list_messages(
+    db: Database, actor: Actor, now: float, *, status: str | None = None, commune: str | None = None
+) -> list[dict[str, Any]]:
+    """The messages the actor may see, newest first; ``status`` and ``commune`` (a commune whose
+    panels they reach, or whose message it is) narrow them."""
+    if status is not None and status not in STATUSES:
+        raise FieldError("status", f"must be one of {', '.join(STATUSES)}")
+    reached = _reached(db)
+    names = [column[0] for column in db.execute(f"select {COLUMNS} from messages m limit 0").description]
+    found = []
+    for values in db.execute(f"select {COLUMNS} from messages m order by m.id desc"):
+        row = dict(zip(names, values, strict=True))
+        panels = reached.get(row["id"], [])
+        communes = {panel_commune for _, panel_commune in panels}
+        if not sees_message(actor, row["commune_insee"], communes):
+            continue
+        if commune is not None and commune != row["commune_insee"] and commune not in communes:
+            continue
+        shown = message_json(row, panels, actor, now)
+        if status is None or shown["status"] == status:
+            found.append(shown)
+    return found
+
+
+def _as_request(row: dict[str, Any], image: bytes | None) -> dict[str, Any]:
+    """A stored message written back as the request that would queue it, to apply an edit over it."""
+    data: dict[str, Any] = {
+        field: row[field]
+        for field in ("text", "title", "footer", "layout", "pictogram", "qr", "markup", "role")
+    }
+    data.update(
+        paging=bool(row["paging"]),
+        image=None if image is None else base64.b64encode(image).decode(),
+        starts_at=iso_utc(row["starts_at"]),
+        ends_at=iso_utc(row["ends_at"]),
+        recurrence=json.loads(row["recurrence"]) if row["recurrence"] else None,
+        priority=row["priority"],
+        dwell_s=row["dwell_s"],
+        campaign=row["campaign_id"],
     )
-    return [
-        {
-            "id": row["id"],
-            "item_id": item_id_for(row["id"]),
-            "text": row["text"],
-            "title": row["title"],
-            "layout": row["layout"],
-            "role": row["role"],
-            "panels": sorted((row["panels"] or "").split(",")) if row["panels"] else [],
-            "created_by": row["created_by"],
-            "created_at": iso_utc(row["created_at"]),
+    targets = json.loads(row["targets"] or "{}")
+    return {**data, **{field: targets.get(field) or None for field in TARGET_FIELDS}}
+
+
+def update_message(
+    db: Database, key: Ed25519PrivateKey, message_id: int, data: Any, *, now: float
+) -> list[dict[str, str]]:
+    """Edit any field a message was queued with and/or pause or resume it; the panels it reached and
+    reaches now get a fresh schedule. Edited content goes back to approval where the organisation wants
+    a second person. Returns the scheduler's warnings. The caller owns the transaction."""
+    if not isinstance(data, dict) or not data:
+        raise FieldError("body", "must be a JSON object with the fields to change")
+    unknown = sorted(set(data) - EDITABLE_FIELDS - {"paused"})
+    if unknown:
+        raise FieldError(unknown[0], "cannot be changed: not a message field")
+    row = _fetch(db, message_id)
+    if row["cancelled_at"] is not None:
+        raise FieldError("message_id", f"message {message_id} is cancelled: queue a new one", status=409)
+    changes: dict[str, Any] = {}
+    if "paused" in data:
+        if not isinstance(data["paused"], bool):
+            raise FieldError("paused", "must be true or false")
+        changes["paused"] = int(data["paused"])
+    before = {panel_id for panel_id, _ in _reached(db, [message_id])[message_id]}
+    panels = get_panels(db, sorted(before))
+    edits = {field: value for field, value in data.items() if field != "paused"}
+    if edits:
+        merged = _as_request(row, db["messages"].get(message_id)["image"])
+        if any(field in edits for field in TARGET_FIELDS):
+            merged.update(dict.fromkeys(TARGET_FIELDS))  # new targets replace the old ones whole
+        merged.update(edits)
+        content = parse_content(merged, row["created_at"])
+        fields = _schedule_fields(db, merged, now, row["commune_insee"])
+        targets, panels = _targets(db, merged, row["commune_insee"])
+        _check_renders(content, panels)
+        changes.update(_content_columns(content), **fields, targets=targets_to_json(targets))
+        if approval_required(db, row["organisation"], "messages"):
+            changes.update(approval=PENDING, approved_by=None, approved_at=None)
+            changes.update(rejected_by=None, rejected_at=None, rejected_reason=None)
+    with transaction(db):
+        db["messages"].update(message_id, changes)
+        if edits:
+            db.execute("delete from message_targets where message_id = ?", [message_id])
+            db["message_targets"].insert_all({"message_id": message_id, "panel_id": p} for p in panels)
+        warnings = _check(db, message_id, panels, now) if edits else []
+        republish(db, key, now=now, panel_ids=before | set(panels))
+    return warnings
+
+
+def decide(
+    db: Database,
+    key: Ed25519PrivateKey,
+    message_id: int,
+    *,
+    by: str,
+    approve: bool,
+    reason: str | None,
+    now: float,
+) -> None:
+    """A second person approves (the message goes on air) or rejects it with a reason; only a waiting
+    message can be decided. The caller checks who may, and owns the transaction."""
+    row = _fetch(db, message_id)
+    if row["approval"] != PENDING or row["cancelled_at"] is not None:
+        raise FieldError("message_id", f"message {message_id} is not waiting for approval", status=409)
+    if approve:
+        changes = {"approval": APPROVED, "approved_by": by, "approved_at": int(now)}
+    else:
+        changes = {
+            "approval": REJECTED,
+            "rejected_by": by,
+            "rejected_at": int(now),
+            "rejected_reason": reason,
         }
-        for row in rows
-    ]
+    with transaction(db):
+        db["messages"].update(message_id, changes)
+        if approve:
+            republish(db, key, now=now, panel_ids=[p for p, _ in _reached(db, [message_id])[message_id]])
+
+
+def cancel_message(db: Database, key: Ed25519PrivateKey, message_id: int, *, now: float) -> bool:
+    """Take a message off every panel for good; False when it was cancelled already."""
+    if _fetch(db, message_id)["cancelled_at"] is not None:
+        return False
+    with transaction(db):
+        db["messages"].update(message_id, {"cancelled_at": int(now)})
+        republish(db, key, now=now, panel_ids=[p for p, _ in _reached(db, [message_id])[message_id]])
+    return True

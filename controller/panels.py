@@ -245,9 +245,25 @@ order by p.id
 """
 
 
-def panel_statuses(db: Database, panel_id: str | None = None) -> list[dict[str, Any]]:
-    """Each panel with what a technician asks first: online, last seen, showing what, up to date."""
-    where, params = ("where p.id = ?", [panel_id]) if panel_id else ("", [])
+def panel_statuses(
+    db: Database,
+    panel_id: str | None = None,
+    *,
+    online: bool | None = None,
+    commune: str | None = None,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """Each panel with what a technician asks first: online, last seen, showing what, up to date;
+    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…)."""
+    clauses, params = [], []
+    for clause, value in (("p.id = ?", panel_id), ("p.commune_insee = ?", commune), ("p.kind = ?", kind)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if online is not None:
+        clauses.append("coalesce(s.online, 0) = ?")
+        params.append(int(online))
+    where = f"where {' and '.join(clauses)}" if clauses else ""
     result = []
     for row in db.query(STATUS_QUERY.format(where=where), params):
         panel = Panel.from_row(row)

@@ -104,27 +104,42 @@ def _campaigns(db: Database, now: int, *, launched_only: bool = True) -> list[Ca
 
 @dataclass
 class _Inputs:
-    """What the scheduler needs for the panels of one profile, with the items rendered for it."""
+    """What the scheduler needs for the panels of one profile, with the items rendered for it, and
+    what each item is (``about``: message, campaign or alert ids, title, priority) for people."""
 
     items: _Items
     messages: list[ScheduledMessage]
     alerts: list[Alert]
+    about: dict[str, dict[str, Any]]
 
 
-def _inputs(db: Database, profile: PanelProfile, start: int, end: int) -> _Inputs:
+def _inputs(
+    db: Database, profile: PanelProfile, start: int, end: int, *, also_message: int | None = None
+) -> _Inputs:
+    """Approved messages and alerts only: one waiting for its second person is on no panel.
+    ``also_message`` brings in one message whatever its approval, to check it before it is approved."""
     items = _Items(profile)
     messages = []
+    about: dict[str, dict[str, Any]] = {}
     for row in db.query(
-        "select * from messages where cancelled_at is null and (ends_at is null or ends_at > ?) and starts_at < ?",
-        [start, end],
+        """select * from messages where cancelled_at is null and (approval = 'approved' or id = ?)
+           and (ends_at is null or ends_at > ?) and starts_at < ?""",
+        [also_message, start, end],
     ):
         item = items.add(item_id_for(row["id"]), content_from_row(row), row["dwell_s"])
         if item is None:
             continue
+        about[item.item_id] = {
+            "message_id": row["id"],
+            "campaign_id": row["campaign_id"],
+            "alert_id": None,
+            "title": row["title"] or "",
+            "priority": row["priority"] or "information",
+        }
         messages.append(
             ScheduledMessage(
                 key=item.item_id,
-                targets=targets_from_json(row["targets"]),
+                targets=replace(targets_from_json(row["targets"]), within_commune=row["commune_insee"]),
                 starts_at=utc(row["starts_at"]),
                 ends_at=None if row["ends_at"] is None else utc(row["ends_at"]),
                 recurrence=recurrence_from_json(row["recurrence"]),
@@ -136,10 +151,20 @@ def _inputs(db: Database, profile: PanelProfile, start: int, end: int) -> _Input
             )
         )
     alerts = []
-    for row in db.query("select * from alerts where cancelled_at is null and expires_at > ?", [start]):
+    for row in db.query(
+        "select * from alerts where cancelled_at is null and approval = 'approved' and expires_at > ?",
+        [start],
+    ):
         item = items.add(alert_item_id(row["id"]), _alert_content(row, profile))
         if item is None:
             continue
+        about[item.item_id] = {
+            "message_id": None,
+            "campaign_id": None,
+            "alert_id": row["id"],
+            "title": row["title"] or "ALERTE",
+            "priority": "emergency",
+        }
         alerts.append(
             Alert(
                 key=item.item_id,
@@ -150,7 +175,7 @@ def _inputs(db: Database, profile: PanelProfile, start: int, end: int) -> _Input
                 duration_s=_duration(item),
             )
         )
-    return _Inputs(items, messages, alerts)
+    return _Inputs(items, messages, alerts, about)
 
 
 def _by_profile(panels: Iterable[Panel]) -> list[list[Panel]]:
@@ -203,14 +228,16 @@ def _brightness(panel: Panel, start: int, end: int) -> tuple[BrightnessStep, ...
     )
 
 
-def check_message(db: Database, key: str, panels: Iterable[Panel], now: float) -> list[Problem]:
+def check_message(db: Database, message_id: int, panels: Iterable[Panel], now: float) -> list[Problem]:
     """What the scheduler foresees for a message already written (uncommitted): errors and warnings,
-    judged for each profile among the panels it reaches, each problem once."""
+    judged for each profile among the panels it reaches, each problem once; one waiting for approval
+    is judged as if approved, so its author learns now what is wrong with it."""
     start, end = int(now), int(now + HORIZON.total_seconds())
     campaigns = _campaigns(db, start, launched_only=False)
+    key = item_id_for(message_id)
     found: dict[str, Problem] = {}
     for group in _by_profile(panels):
-        inputs = _inputs(db, group[0].profile, start, end)
+        inputs = _inputs(db, group[0].profile, start, end, also_message=message_id)
         message = next((m for m in inputs.messages if m.key == key), None)
         if message is None:
             continue
@@ -331,4 +358,45 @@ def playlist(db: Database, panel_id: str, at: float) -> dict[str, Any]:
         "fallback": None
         if schedule.fallback is None or entries
         else schedule.items[schedule.fallback].item_id,
+    }
+
+
+def timeline(db: Database, panel_id: str, start: float, days: int) -> dict[str, Any]:
+    """What a panel will show from ``start`` for ``days`` days, segment by segment, for people: the
+    same resolution as its signed schedule, with each item's message, campaign or alert."""
+    panel = get_panels(db, [panel_id])[panel_id]
+    begin, end = int(start), int(start + days * 86400)
+    inputs = _inputs(db, panel.profile, begin, end)
+    resolved = resolve(
+        [panel.info], inputs.messages, _campaigns(db, begin), inputs.alerts, utc(begin), timedelta(days=days)
+    )[panel_id]
+    segments = []
+    for segment in resolved.segments:
+        entries = []
+        for entry in segment.playlist:
+            item = inputs.items.items[entry.key]
+            entries.append(
+                {
+                    **inputs.about[entry.key],
+                    "item_id": entry.key,
+                    "text": item.text,
+                    "dwell_s": entry.dwell_s * len(item.pages) if entry.dwell_s else _duration(item),
+                }
+            )
+        segments.append(
+            {
+                "start": int(segment.start.timestamp()),
+                "end": int(segment.end.timestamp()),
+                "blank": segment.blank,
+                "items": entries,
+            }
+        )
+    fallback = _fallback_content(panel).body if panel.fallback == "commune" else None
+    return {
+        "panel": panel_id,
+        "from": begin,
+        "until": end,
+        "fallback": fallback,
+        "notes": list(resolved.notes),
+        "segments": segments,
     }

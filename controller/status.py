@@ -14,6 +14,12 @@ from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent, PanelState
 log = logging.getLogger(__name__)
 
 
+# Events the controller records itself, beside the panels' own, so a panel's history shows its outages.
+EVENT_ONLINE = "online"
+EVENT_OFFLINE = "offline"
+# Proof of play is for reports: one a display, too many for a technician's history.
+NOT_HISTORY = (EVENT_PLAY,)
+
 # PanelState fields kept as they come, one column each.
 STATE_COLUMNS = (
     "reported_at",
@@ -46,6 +52,17 @@ def record_state(db: Database, state: PanelState, received_at: float) -> None:
     if not _known(db, state.panel_id):
         return
     with transaction(db):
+        was = db.execute("select online from panel_status where panel_id = ?", [state.panel_id]).fetchone()
+        if (was is not None and was[0] is not None and bool(was[0])) != state.online:
+            db["panel_events"].insert(
+                {
+                    "panel_id": state.panel_id,
+                    "event": EVENT_ONLINE if state.online else EVENT_OFFLINE,
+                    "at": int(received_at),
+                    "received_at": int(received_at),
+                    "details": json.dumps({"agent_version": state.agent_version} if state.online else {}),
+                }
+            )
         if state.online:
             row = {
                 "panel_id": state.panel_id,
@@ -103,3 +120,17 @@ def recent_events(db: Database, panel_id: str, limit: int = 50) -> list[dict]:
         [panel_id, limit],
     )
     return [{**row, "details": json.loads(row["details"] or "{}")} for row in rows]
+
+
+def history(db: Database, panel_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
+    """A panel's history, newest first: online and offline, faults, refusals, displays, acknowledgements."""
+    marks = ",".join("?" for _ in NOT_HISTORY)
+    where = f"panel_id = ? and event not in ({marks})"
+    total = db.execute(
+        f"select count(*) from panel_events where {where}", [panel_id, *NOT_HISTORY]
+    ).fetchone()[0]
+    rows = db.query(
+        f"select event, at, received_at, details from panel_events where {where} order by id desc limit ? offset ?",
+        [panel_id, *NOT_HISTORY, limit, offset],
+    )
+    return [{**row, "details": json.loads(row["details"] or "{}")} for row in rows], total

@@ -7,14 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
 from sqlite_utils import Database
 
-from controller import accounts
+from controller import accounts, context
+from controller.context import get_db
 from controller.db import transaction
 from controller.demo import DEMO_PANELS
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
+from relais import wire
 
 # The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
 DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
@@ -56,3 +60,22 @@ def same_pixels(path: Path, expected: Image.Image) -> bool:
             )
     except (OSError, SyntaxError):
         return False
+
+
+def client_as(app: Flask, name: str, role: str = "admin", commune: str | None = None) -> FlaskClient:
+    """A test client acting, through a fresh token, as that user (created with that role if missing)."""
+    with app.app_context():
+        token = user_token(get_db(), name, role, commune)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def on_panel(app: Flask, panel_id: str) -> list[str]:
+    """The texts in the panel's signed schedule, as the panel will receive it (none before any)."""
+    with app.app_context():
+        row = get_db().execute("select payload from desired where panel_id = ?", [panel_id]).fetchone()
+        if row is None:
+            return []
+        schedule = wire.unseal(row[0], context.signing_key().public_key()).desired_schedule()
+    return [item.text for item in schedule.items]

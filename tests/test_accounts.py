@@ -182,7 +182,7 @@ def test_tokens_of_a_database_from_before_accounts_belong_to_an_administrator(tm
         {"name": "old script", "token_hash": accounts._hash_token("rls_old"), "created_at": 0}
     )
     db.conn.commit()
-    assert migrate(db) == ["0006_accounts"]
+    assert migrate(db)[0] == "0006_accounts"
     actor = accounts.token_actor(db, "rls_old")
     assert actor is not None and actor.role == Role.ADMIN
     app = create_app({"DATA_DIR": tmp_path, "DATABASE": tmp_path / "relais.db", "TESTING": True})

@@ -48,12 +48,15 @@ class Recurrence:
 
 @dataclass(frozen=True)
 class Targets:
-    """Which panels: the union of all four sets (empty everywhere: no panel)."""
+    """Which panels: the union of all four sets (empty everywhere: no panel), within one commune if set."""
 
     panels: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
     communes: frozenset[str] = frozenset()  # INSEE codes
     departments: frozenset[str] = frozenset()  # "01", "2A", "974"
+    # A commune's own message reaches its commune's panels only, even through a tag another commune's
+    # panel gets later.
+    within_commune: str | None = None
 
 
 def department_of(insee: str) -> str:

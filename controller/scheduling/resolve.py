@@ -2,8 +2,9 @@
 
 Rules, in order:
 
-1. A message is *active* on a panel at t when the panel is in its targets, t is in
-   [starts_at, ends_at) and in its recurrence's intervals (Paris wall time), and it is not paused.
+1. A message is *active* on a panel at t when the panel is in its targets (within their
+   ``within_commune`` when set), t is in [starts_at, ends_at) and in its recurrence's intervals
+   (Paris wall time), and it is not paused.
 2. A campaign message (``message.campaign`` set) also needs: the campaign exists and is not stopped,
    t is within the campaign's dates, the panel's commune has *accepted*, and t is inside the
    commune's consent ``hours`` when it set some. Its targets are its own intersected with the
@@ -262,6 +263,8 @@ class _PanelIndex:
             found |= self.by_commune.get(commune, set())
         for department in targets.departments:
             found |= self.by_department.get(department, set())
+        if targets.within_commune is not None:
+            found &= self.by_commune.get(targets.within_commune, set())
         return found
 
 

@@ -9,6 +9,8 @@ from controller.scheduling.model import PanelInfo, Targets
 
 def matches(targets: Targets, panel: PanelInfo) -> bool:
     """Whether the panel is in the union of the targets' panels, tags, communes and departments."""
+    if targets.within_commune is not None and panel.commune_insee != targets.within_commune:
+        return False
     return (
         panel.id in targets.panels
         or not targets.tags.isdisjoint(panel.tags)

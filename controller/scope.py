@@ -1,0 +1,83 @@
+"""Tenancy and second-person rules, as pure functions over an Actor and the fleet.
+
+Every route asks these same questions, so that no route forgets one: a commune user sees and targets
+only their commune's panels and messages; another commune's panel or message is answered as if it
+did not exist (404); targets reaching beyond the commune are refused (403) naming the field. Campaign
+managers, technicians, viewers and administrators see the whole fleet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+from controller.access import Actor, Role
+from controller.errors import FieldError
+from controller.scheduling.model import PanelInfo, Targets
+from controller.scheduling.targets import resolve_targets
+
+
+def sees_message(actor: Actor, commune_insee: str | None, reached_communes: Iterable[str]) -> bool:
+    """A commune's message is seen by that commune only; any other (prefecture, administrator) by the
+    communes whose panels it reaches."""
+    if not actor.scoped:
+        return True
+    if commune_insee is not None:
+        return commune_insee == actor.commune_insee
+    return actor.commune_insee in set(reached_communes)
+
+
+def may_change_message(actor: Actor, commune_insee: str | None) -> bool:
+    """A commune user changes its own commune's messages only, not the prefecture's that it sees."""
+    return not actor.scoped or commune_insee == actor.commune_insee
+
+
+def sees_campaign(actor: Actor, invited_communes: Collection[str]) -> bool:
+    return not actor.scoped or actor.commune_insee in invited_communes
+
+
+def check_targets(commune_insee: str | None, targets: Targets, panels: Sequence[PanelInfo]) -> None:
+    """Refuse targets of a commune's user (``commune_insee``) that reach beyond the commune, naming the field.
+
+    Panel ids of another commune are answered as unknown (422), like ids that do not exist; tags,
+    communes and departments that reach beyond the commune are refused (403).
+    """
+    if commune_insee is None:
+        return
+    by_id = {panel.id: panel for panel in panels}
+    foreign = sorted(
+        panel_id
+        for panel_id in targets.panels
+        if panel_id in by_id and by_id[panel_id].commune_insee != commune_insee
+    )
+    if foreign:
+        raise FieldError("panels", f"unknown panel(s): {', '.join(foreign)}", status=422)
+    if targets.communes - {commune_insee}:
+        others = ", ".join(sorted(targets.communes - {commune_insee}))
+        raise FieldError("communes", f"commune {commune_insee} may not target commune(s) {others}", 403)
+    for field in ("departments", "tags"):
+        reached = resolve_targets(Targets(**{field: getattr(targets, field)}), panels)
+        if any(by_id[panel_id].commune_insee != commune_insee for panel_id in reached):
+            raise FieldError(field, f"reaches panels outside commune {commune_insee}: name your own", 403)
+
+
+def answering_commune(actor: Actor, given: object) -> str:
+    """The commune answering a campaign invitation: a commune user's own, by default and at most."""
+    if actor.scoped:
+        if given is None or given == actor.commune_insee:
+            return str(actor.commune_insee)
+        raise FieldError("commune", f"you answer for commune {actor.commune_insee} only", status=403)
+    if not isinstance(given, str):
+        raise FieldError("commune", "is required: the INSEE code of the commune answering")
+    return given
+
+
+def check_second_person(actor: Actor, author: str, organisation: str | None, what: str) -> None:
+    """Approval is a second person of the author's organisation (an administrator may stand in)."""
+    if actor.name == author:
+        raise FieldError("approved_by", f"the author of this {what} cannot approve it: ask a colleague", 403)
+    if actor.role != Role.ADMIN and actor.organisation != organisation:
+        raise FieldError(
+            "approved_by",
+            f"only a member of {organisation or 'the author’s organisation'} may approve it",
+            403,
+        )
