@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
 from sqlite_utils import Database
 
 from controller import accounts
+from controller.context import get_db
 from controller.db import transaction
 from controller.demo import DEMO_PANELS
 from controller.rendering.engine import MessageContent, render
@@ -26,6 +29,15 @@ def user_token(db: Database, name: str, role: str = "admin", commune: str | None
         found = accounts.user_by_name(db, name)
         user_id = found["id"] if found else accounts.create_user(db, name, role, None, commune)
         return accounts.create_token(db, user_id, "tests")[1]
+
+
+def client_for(app: Flask, name: str, role: str = "admin", commune: str | None = None) -> FlaskClient:
+    """A test client acting as that user (created if missing) through a new bearer token."""
+    with app.app_context():
+        token = user_token(get_db(), name, role, commune)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 def first_page(text: str, profile_id: str) -> Image.Image:
