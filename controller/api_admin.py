@@ -43,7 +43,9 @@ def _object(data: Any) -> dict[str, Any]:
     return data
 
 
-def _page(items_key: str, items: list[dict[str, Any]], total: int, limit: int, offset: int) -> Response:
+def _page_answer(
+    items_key: str, items: list[dict[str, Any]], total: int, limit: int, offset: int
+) -> Response:
     return jsonify({items_key: items, "total": total, "limit": limit, "offset": offset})
 
 
@@ -94,7 +96,7 @@ def me() -> Response:
 def list_users() -> Response:
     limit, offset = api._page()
     found, total = accounts.list_users(get_db(), limit, offset)
-    return _page("users", [_user_json(user) for user in found], total, limit, offset)
+    return _page_answer("users", [_user_json(user) for user in found], total, limit, offset)
 
 
 @bp.post("/users")
@@ -172,7 +174,7 @@ def list_tokens() -> Response:
     owner = _token_owner(request.args.get("user"))
     limit, offset = api._page()
     found = list(reversed(accounts.list_tokens(get_db(), owner["id"])))
-    return _page(
+    return _page_answer(
         "tokens",
         [_token_json(token) for token in found[offset : offset + limit]],
         len(found),
@@ -184,9 +186,9 @@ def list_tokens() -> Response:
 @bp.post("/tokens")
 @requires()
 def create_token() -> tuple[Response, int]:
-    """``{"label", "user"?}``: the answer holds the secret ``token``, shown this once and never again."""
+    """``{"label", "user"?}`` (or ``?user=``): the answer holds the secret ``token``, shown this once."""
     data = _object(api._json_body())
-    owner = _token_owner(data.get("user"))
+    owner = _token_owner(data.get("user", request.args.get("user")))
     if owner["disabled_at"] is not None:
         raise FieldError("user", f"{owner['name']} is disabled: enable the account first", status=409)
     db = get_db()
@@ -244,7 +246,7 @@ def list_organisations() -> Response:
     limit, offset = api._page()
     only = (actor.organisation or "") if actor.scoped else None
     found, total = accounts.list_organisations(get_db(), limit, offset, only)
-    return _page("organisations", [_organisation_json(org) for org in found], total, limit, offset)
+    return _page_answer("organisations", [_organisation_json(org) for org in found], total, limit, offset)
 
 
 @bp.patch("/organisations/<organisation_id>")
@@ -287,7 +289,7 @@ def audit_log() -> Response:
         )
     limit, offset = api._page()
     found, total = audit.entries(db, filters, limit, offset)
-    return _page("entries", found, total, limit, offset)
+    return _page_answer("entries", found, total, limit, offset)
 
 
 @bp.get("/audit/<int:entry_id>")

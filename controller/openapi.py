@@ -489,6 +489,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             ANYONE,
             _json(_ref("NewToken"), "created; the secret `token` is shown this once"),
             status="201",
+            params=(_query("user", 'another user\'s name, as "user" in the body (users.manage)'),),
             body="TokenCreate",
             errors=("Forbidden", "NotFound", "Conflict"),
         ),

@@ -77,6 +77,8 @@ def test_an_administrator_manages_anyones_tokens(app: Flask, client: FlaskClient
     ]
     assert client.delete(f"/api/v1/tokens/{token['id']}").status_code == 200
     assert client.get("/api/v1/me", headers=bearer(token["token"])).status_code == 401
+    by_query = client.post("/api/v1/tokens?user=mairie-bourg", json={"label": "affichage"}).get_json()
+    assert client.get("/api/v1/me", headers=bearer(by_query["token"])).get_json()["name"] == "mairie-bourg"
 
 
 @pytest.mark.parametrize(
