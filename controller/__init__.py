@@ -25,7 +25,7 @@ def default_data_dir() -> Path:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from controller import api, login, web
+    from controller import api, api_admin, login, web
     from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
     from controller.context import close_db
     from controller.db import open_database
@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # The API checks CSRF itself, and only for browser sessions: scripts with a token have no cookie.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_admin.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(web.bp)
 

@@ -39,6 +39,18 @@ def _check_password(password: str) -> None:
         raise FieldError("password", f"must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
+def _check_organisation(organisation: Any) -> None:
+    if not isinstance(organisation, str) or not _NAME.match(organisation):
+        raise FieldError("organisation", "an organisation id: 2 to 64 letters, digits, '.', '_', '@' or '-'")
+
+
+def _check_commune(commune_insee: Any) -> None:
+    if commune_insee is not None and (not isinstance(commune_insee, str) or not _INSEE.match(commune_insee)):
+        raise FieldError(
+            "commune", f"{commune_insee!r} is not an INSEE commune code (5 characters, like 01053)"
+        )
+
+
 def ensure_organisation(db: Database, org_id: str, commune_insee: str | None = None) -> None:
     """Create the organisation the first time a user names it (a commune's takes its INSEE code)."""
     if db["organisations"].count_where("id = ?", [org_id]):
@@ -78,13 +90,12 @@ def create_user(
         user_role = Role(role)
     except ValueError:
         raise FieldError("role", f"must be one of: {', '.join(r.value for r in Role)}") from None
-    if commune_insee is not None and not _INSEE.match(commune_insee):
-        raise FieldError(
-            "commune", f"{commune_insee!r} is not an INSEE commune code (5 characters, like 01053)"
-        )
+    _check_commune(commune_insee)
     problem = check_role_scope(user_role, commune_insee)
     if problem:
         raise FieldError("commune", problem)
+    if organisation is not None:
+        _check_organisation(organisation)
     if password is not None:
         _check_password(password)
     if db["users"].count_where("name = ?", [name]):
@@ -192,3 +203,195 @@ def list_tokens(db: Database, user_id: int | None = None) -> list[dict[str, Any]
 
 def revoke_token(db: Database, token_id: int, now: float | None = None) -> None:
     db["api_tokens"].update(token_id, {"revoked_at": int(now or time.time())})
+
+
+# --- administration: what the admin API changes, checked here so the rules hold for every caller ------
+
+USER_CHANGES = ("role", "commune", "organisation", "password", "disabled")
+ORGANISATION_CHANGES = ("name", "messages_need_approval", "alerts_need_approval")
+
+
+def _default_organisation(commune_insee: str | None) -> str | None:
+    return None if commune_insee is None else f"commune-{commune_insee}"
+
+
+def user_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """A user as the API and the audit log show them: never the password hash."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "role": row["role"],
+        "organisation": row["organisation"],
+        "commune": row["commune_insee"],
+        "password_set": row["password_hash"] is not None,
+        "disabled": row["disabled_at"] is not None,
+        "disabled_at": row["disabled_at"],
+        "created_at": row["created_at"],
+    }
+
+
+def plan_user_change(
+    user: dict[str, Any], changes: dict[str, Any], other_enabled_admins: int
+) -> dict[str, Any]:
+    """The user's columns after ``changes`` (a PATCH body), or a FieldError naming the field at fault.
+
+    Pure, so that the rules (role and commune go together, the last enabled administrator stays one)
+    are tested without a database. A commune user whose commune changes follows it to the new commune's
+    organisation unless an organisation is given.
+    """
+    unknown = sorted(set(changes) - set(USER_CHANGES))
+    if unknown:
+        raise FieldError(unknown[0], f"cannot be changed; give any of: {', '.join(USER_CHANGES)}")
+    try:
+        role = Role(changes.get("role", user["role"]))
+    except (ValueError, TypeError):
+        raise FieldError("role", f"must be one of: {', '.join(r.value for r in Role)}") from None
+    commune = changes.get("commune", user["commune_insee"])
+    _check_commune(commune)
+    problem = check_role_scope(role, commune)
+    if problem:
+        raise FieldError("commune", problem)
+    if "organisation" in changes:
+        organisation = changes["organisation"]
+        if organisation is None:
+            organisation = _default_organisation(commune)
+        else:
+            _check_organisation(organisation)
+    elif user["organisation"] == _default_organisation(user["commune_insee"]):
+        organisation = _default_organisation(commune)
+    else:
+        organisation = user["organisation"]
+    disabled = changes.get("disabled", user["disabled_at"] is not None)
+    if not isinstance(disabled, bool):
+        raise FieldError("disabled", "must be true or false")
+    if "password" in changes:
+        if not isinstance(changes["password"], str):
+            raise FieldError("password", "must be a string")
+        _check_password(changes["password"])
+    last_admin = user["role"] == Role.ADMIN and user["disabled_at"] is None and other_enabled_admins == 0
+    if last_admin and disabled:
+        raise FieldError("disabled", "this is the last enabled administrator: enable another first", 409)
+    if last_admin and role != Role.ADMIN:
+        raise FieldError("role", "this is the last enabled administrator: make another one first", 409)
+    return {"role": role.value, "commune_insee": commune, "organisation": organisation, "disabled": disabled}
+
+
+def get_user(db: Database, user_id: int) -> dict[str, Any]:
+    """A user, enabled or not; 404 otherwise."""
+    rows = list(db["users"].rows_where("id = ?", [user_id]))
+    if not rows:
+        raise FieldError("user_id", f"no user {user_id}", status=404)
+    return rows[0]
+
+
+def list_users(db: Database, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of users by name, and how many there are."""
+    rows = list(db["users"].rows_where(order_by="name", limit=limit, offset=offset))
+    return [user_summary(row) for row in rows], db["users"].count
+
+
+def update_user(
+    db: Database, user_id: int, changes: dict[str, Any], now: float | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Apply a PATCH; return the user before and after. Disabling revokes the user's tokens there and then
+
+    (and the session loader refuses disabled users), so a departed user's scripts stop at once and a
+    later re-enabling does not bring old tokens back.
+    """
+    row = get_user(db, user_id)
+    other_admins = db["users"].count_where(
+        "role = ? and disabled_at is null and id != ?", [Role.ADMIN.value, user_id]
+    )
+    plan = plan_user_change(row, changes, other_admins)
+    values: dict[str, Any] = {key: plan[key] for key in ("role", "commune_insee", "organisation")}
+    if plan["organisation"] is not None:
+        ensure_organisation(db, plan["organisation"], plan["commune_insee"])
+    stamp = int(now or time.time())
+    revoked: list[int] = []
+    if plan["disabled"] and row["disabled_at"] is None:
+        values["disabled_at"] = stamp
+        revoked = [
+            r[0]
+            for r in db.execute(
+                "select id from api_tokens where user_id = ? and revoked_at is null", [user_id]
+            ).fetchall()
+        ]
+        db.execute(
+            "update api_tokens set revoked_at = ? where user_id = ? and revoked_at is null", [stamp, user_id]
+        )
+    elif not plan["disabled"]:
+        values["disabled_at"] = None
+    if "password" in changes:
+        values["password_hash"] = generate_password_hash(changes["password"])
+    db["users"].update(user_id, values)
+    after = user_summary(get_user(db, user_id))
+    if "password" in changes:
+        after["password_changed"] = True
+    if revoked:
+        after["tokens_revoked"] = revoked
+    return user_summary(row), after
+
+
+def find_token(db: Database, token_id: int) -> dict[str, Any] | None:
+    """A token without its secret, with the id and name of its user."""
+    row = db.execute(
+        """select t.id, t.name, t.user_id, u.name, t.created_at, t.revoked_at
+           from api_tokens t left join users u on u.id = t.user_id where t.id = ?""",
+        [token_id],
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("id", "label", "user_id", "user", "created_at", "revoked_at")
+    return dict(zip(keys, row, strict=True))
+
+
+def organisation_summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "commune": row["commune_insee"],
+        "messages_need_approval": bool(row["messages_need_approval"]),
+        "alerts_need_approval": bool(row["alerts_need_approval"]),
+        "created_at": row["created_at"],
+    }
+
+
+def list_organisations(
+    db: Database, limit: int, offset: int, only: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of organisations by id (``only``: just that one, for a commune user), and the total."""
+    where, params = ("id = ?", [only]) if only is not None else (None, [])
+    rows = db["organisations"].rows_where(where, params, order_by="id", limit=limit, offset=offset)
+    return [organisation_summary(row) for row in rows], db["organisations"].count_where(where, params)
+
+
+def plan_organisation_change(changes: dict[str, Any]) -> dict[str, Any]:
+    """The columns a PATCH of an organisation sets, or a FieldError naming the field at fault."""
+    unknown = sorted(set(changes) - set(ORGANISATION_CHANGES))
+    if unknown:
+        raise FieldError(unknown[0], f"cannot be changed; give any of: {', '.join(ORGANISATION_CHANGES)}")
+    values: dict[str, Any] = {}
+    if "name" in changes:
+        name = changes["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise FieldError("name", "must be a non-empty text of at most 200 characters")
+        values["name"] = name.strip()
+    for flag in ("messages_need_approval", "alerts_need_approval"):
+        if flag in changes:
+            if not isinstance(changes[flag], bool):
+                raise FieldError(flag, "must be true or false")
+            values[flag] = int(changes[flag])
+    return values
+
+
+def update_organisation(
+    db: Database, org_id: str, changes: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Rename an organisation or change whether it needs a second person; return it before and after."""
+    rows = list(db["organisations"].rows_where("id = ?", [org_id]))
+    if not rows:
+        raise FieldError("organisation_id", f"no organisation {org_id!r}", status=404)
+    values = plan_organisation_change(changes)
+    if values:
+        db["organisations"].update(org_id, values)
+    return organisation_summary(rows[0]), organisation_summary(db["organisations"].get(org_id))
