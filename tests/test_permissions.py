@@ -8,8 +8,8 @@ fresh objects, so that one role's change does not decide another role's answer.
 from __future__ import annotations
 
 import string
-import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,8 @@ from controller.messages import queue_message
 from controller.panels import register_panel
 from controller.status import record_state
 from relais import wire
-from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB
+from relais.broker import MosquittoBroker
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, wait_for
 
 ROLES = ("admin", "campaign-manager", "commune-editor", "commune-approver", "technician", "viewer")
 USERS = {  # role: (user name, commune, organisation)
@@ -151,29 +152,24 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
 ]  # fmt: skip
 
 
-class RecordingLink:
-    """An MQTT link that is always connected and takes every command."""
-
-    def __init__(self) -> None:
-        self.connected = threading.Event()
-        self.connected.set()
-
-    def send_command(self, panel_id: str, payload: bytes) -> bool:
-        return True
-
-    def flush(self) -> int:
-        return 0
-
-    def stop(self) -> None:
-        self.connected.clear()
-
-
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, dict[str, FlaskClient]]]:
+def fleet(
+    tmp_path_factory: pytest.TempPathFactory, broker: MosquittoBroker
+) -> Iterator[tuple[Flask, dict[str, FlaskClient]]]:
     """Three panels (two in 01053, one in 01004), one user per role, and organisations that want a
-    second person for their messages (both communes) and alerts (the prefecture)."""
-    app = create_app({"DATA_DIR": Path(tmp_path_factory.mktemp("matrix")) / "data", "TESTING": True})
-    app.extensions["relais.mqtt_link"] = RecordingLink()
+    second person for their messages (both communes) and alerts (the prefecture); commands go to the
+    real broker."""
+    base = f"matrix-{uuid.uuid4().hex[:8]}"
+    app = create_app(
+        {
+            "DATA_DIR": Path(tmp_path_factory.mktemp("matrix")) / "data",
+            "BROKER_URL": broker.url,
+            "TOPIC_BASE": base,
+            "MQTT_CLIENT_ID": f"controller-{base}",
+            "TESTING": True,
+        }
+    )
+    wait_for(app.extensions["relais.mqtt_link"].connected.is_set, "controller connected to the broker")
     clients = {}
     with app.app_context():
         db = get_db()
