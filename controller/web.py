@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from controller import i18n
-from controller.access import Permission
+from controller.access import Permission, Role
 from controller.auth import Forbidden, Unauthorized, current_actor, requires
 from controller.context import get_db
 from controller.dates import format_when, parse_iso
@@ -40,6 +40,15 @@ NAVIGATION: list[tuple[str, Any, Permission | None]] = [
     ("web.audit", _l("Journal"), Permission.AUDIT_VIEW),
     ("web.tokens", _l("Mes jetons"), None),
 ]
+# Where each role lands after logging in: its main job.
+HOME = {
+    Role.ADMIN: "web.fleet",
+    Role.CAMPAIGN_MANAGER: "web.campaigns",
+    Role.COMMUNE_EDITOR: "web.messages",
+    Role.COMMUNE_APPROVER: "web.approvals",
+    Role.TECHNICIAN: "web.fleet",
+    Role.VIEWER: "web.fleet",
+}
 LIVE_SECONDS = 600  # one stream's life; the browser's EventSource reconnects by itself
 LIVE_INTERVAL_S = 1.0
 KEEP_ALIVE_S = 15.0
@@ -76,10 +85,8 @@ def _navigation() -> dict[str, Any]:
 @bp.get("/")
 @login_required
 def index() -> Response:
-    """Each role lands on its first job: messages for a commune, campaigns for the prefecture…"""
-    actor = current_user.actor
-    first = next(endpoint for endpoint, _label, needed in NAVIGATION if needed is None or actor.can(needed))
-    return redirect(url_for(first))
+    """Each role lands on its main job: messages for a commune, campaigns for the prefecture…"""
+    return redirect(url_for(HOME[current_user.actor.role]))
 
 
 @bp.get("/messages")
@@ -103,7 +110,7 @@ def invitations() -> str:
 @bp.get("/campagnes")
 @page(Permission.CAMPAIGNS_VIEW)
 def campaigns() -> str:
-    return render_template("campaigns.html")
+    return render_template("campaigns.html", communes=_communes())
 
 
 @bp.get("/campagnes/<int:campaign_id>")
@@ -121,12 +128,14 @@ def alerts() -> str:
 @bp.get("/parc")
 @page(Permission.PANELS_VIEW)
 def fleet() -> str:
-    communes = sorted(
-        {(panel.commune_insee, panel.commune_name) for panel in get_panels(get_db()).values()},
-        key=lambda commune: commune[1],
-    )
+    return render_template("fleet.html", communes=_communes())
+
+
+def _communes() -> list[tuple[str, str]]:
+    """The communes with panels that this user sees, by name, for filters and invitations."""
     actor = current_user.actor
-    return render_template("fleet.html", communes=[c for c in communes if actor.sees_commune(c[0])])
+    found = {(panel.commune_insee, panel.commune_name) for panel in get_panels(get_db()).values()}
+    return sorted((c for c in found if actor.sees_commune(c[0])), key=lambda commune: commune[1])
 
 
 @bp.get("/parc/<panel_id>")

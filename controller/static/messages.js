@@ -120,6 +120,7 @@
     form.elements.text.value = "";
     form.elements.title.value = "";
     setMode(null);
+    schedulePreview();
     loadMessages();
   }
 
@@ -190,7 +191,9 @@
 
   async function start() {
     const answer = await api("/panels?limit=200");
-    panels = answer.ok ? answer.body.panels : [];
+    // The server answers only the commune's panels to a commune user; the page asks the same of itself.
+    const commune = Relais.actor && Relais.actor.commune;
+    panels = (answer.ok ? answer.body.panels : []).filter(panel => !commune || panel.commune.insee === commune);
     RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), panels, page);
     if (canEdit) {
       drawTargets();
