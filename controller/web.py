@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from controller import i18n
-from controller.access import Permission, Role
+from controller.access import ROLE_LABELS, Permission, Role
 from controller.auth import Forbidden, Unauthorized, current_actor, requires
 from controller.context import get_db
 from controller.dates import format_when, parse_iso
@@ -122,7 +122,7 @@ def campaign(campaign_id: int) -> str:
 @bp.get("/alertes")
 @page(Permission.ALERTS_SEND)
 def alerts() -> str:
-    return render_template("alerts.html")
+    return render_template("alerts.html", communes=_communes())
 
 
 @bp.get("/parc")
@@ -150,7 +150,10 @@ def panel(panel_id: str) -> str:
 @bp.get("/admin/utilisateurs")
 @page(Permission.USERS_MANAGE)
 def users() -> str:
-    return render_template("users.html")
+    labels = {
+        role.value: pair[0 if i18n.current_language() == "fr" else 1] for role, pair in ROLE_LABELS.items()
+    }
+    return render_template("users.html", role_labels=labels)
 
 
 @bp.get("/admin/journal")
