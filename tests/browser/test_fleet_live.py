@@ -38,3 +38,12 @@ def test_a_technician_sees_a_panel_go_offline_live(site: Site, chromium: object)
         "the panel that went offline stays"
     )
     site.shot(page, "3-fleet-offline-only")
+
+    page.get_by_label("Hors ligne seulement").uncheck()
+    page.get_by_role("link", name=DEMO_RGB["name"]).click()
+    page.get_by_role("button", name="Régler la luminosité").wait_for()
+    page.get_by_label("Luminosité (%)").fill("40")
+    page.get_by_role("button", name="Régler la luminosité").click()
+    page.locator("#commands tbody tr").first.get_by_text("acquittée").wait_for()
+    page.get_by_text("40\u00a0%").first.wait_for()  # the panel reports the level it is at
+    site.shot(page, "4-panel-command-acknowledged")
