@@ -59,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api_admin.bp)
     app.register_blueprint(login.bp)
-    app.register_blueprint(web.bp)
+    web.init_app(app)
 
     @app.errorhandler(HTTPException)
     def _json_errors_under_api(exc: HTTPException) -> Any:

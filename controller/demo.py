@@ -190,9 +190,9 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
         def announce(address: str) -> None:
             print(
                 f"Relais demo is running: {len(demo_panels)} simulated panels, broker {broker.url}\n"
-                f"  web page : {address}/#token={token}\n"
+                f"  web app  : {address}/login\n"
+                f"  accounts : one per role, names and passwords in {data_dir / DEMO_ACCOUNTS_NAME}\n"
                 f"  API token: {token}  (also in {data_dir / 'admin.token'})\n"
-                f"  accounts : one per role, passwords in {data_dir / DEMO_ACCOUNTS_NAME}\n"
                 f"  screens  : {data_dir / 'screens'}\n"
                 "Ctrl-C stops everything.",
                 flush=True,

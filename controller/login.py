@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import login_user, logout_user
@@ -44,7 +45,7 @@ def login() -> str | Response | tuple[str, int]:
         if actor is not None:
             login_user(SessionUser(actor))
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors = ["Identifiant ou mot de passe incorrect."]
+        form.password.errors = [_("Identifiant ou mot de passe incorrect.")]
         return render_template("login.html", form=form), 401
     return render_template("login.html", form=form)
 

@@ -230,12 +230,6 @@ def test_commands_need_the_broker(client: FlaskClient) -> None:
     assert response.status_code == 400 and response.json["error"]["field"] == "command"
 
 
-def test_the_web_page_is_french_and_has_the_message_form(app: Flask) -> None:
-    page = app.test_client().get("/").get_data(as_text=True)
-    assert '<html lang="fr">' in page
-    assert 'id="message-form"' in page and "Diffuser" in page
-
-
 def test_json_answers_keep_accents_readable(client: FlaskClient) -> None:
     raw = client.get("/api/v1/panels").get_data(as_text=True)
     assert "Ambérieu-en-Bugey" in raw

@@ -33,9 +33,11 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
     reader.start()
     try:
         banner = wait_for(
-            lambda: re.search(r"web page : (http://\S+)/#token=(\S+)", "".join(output)), "banner"
+            lambda: re.search(r"web app  : (http://\S+)/login\n.*\n  API token: (\S+)", "".join(output)),
+            "banner",
         )
         address, token = banner.group(1), banner.group(2)
+        assert (data_dir / "demo-accounts.txt").exists()
         broker_port = int(re.search(r"broker mqtt://127\.0\.0\.1:(\d+)", "".join(output)).group(1))
         assert (data_dir / "admin.token").read_text().strip() == token
         assert (data_dir / "admin.token").stat().st_mode & 0o777 == 0o600
@@ -64,8 +66,8 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
             expected = first_page(text, panel["profile"])
             screen = data_dir / "screens" / f"{panel['id']}.png"
             wait_for(lambda s=screen, e=expected: same_pixels(s, e), f"{panel['id']} shows the message", 20)
-        page = urllib.request.urlopen(address + "/", timeout=5).read().decode()
-        assert "Diffuser un message" in page
+        page = urllib.request.urlopen(address + "/login", timeout=5).read().decode()
+        assert "Se connecter" in page
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)

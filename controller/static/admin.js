@@ -1,0 +1,123 @@
+/* Administration pages: users and organisations, one's own API tokens, the audit log (read only). */
+"use strict";
+
+(() => {
+  const { t, api, el, when, parisIso, clearErrors, showError, status, badge } = Relais;
+  const pageNode = document.getElementById("page-strings");
+  const page = pageNode ? JSON.parse(pageNode.textContent) : {};
+  const cells = (table, values) => {
+    const names = [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent);
+    return values.map((value, index) => el("td", { "data-label": names[index] }, value));
+  };
+  const empty = (table, columns, answer) => el("tr", {}, el("td", { colspan: columns },
+    answer && !answer.ok ? (answer.status === 404 ? t("unavailable") : answer.body.error.message) : t("none")));
+
+  // Users and organisations.
+  const userForm = document.getElementById("user-form");
+  if (userForm) {
+    const line = document.getElementById("users-status");
+    const patchUser = async (user, change) => {
+      const answer = await api(`/users/${user.id}`, { method: "PATCH", body: change });
+      line.className = "status " + (answer.ok ? "ok" : "error");
+      line.textContent = answer.ok ? t("saved") : `${t("refused")} ${answer.body.error.message}`;
+      loadUsers();
+    };
+    const loadUsers = async () => {
+      const answer = await api("/users?limit=200");
+      const rows = answer.ok ? answer.body.users.map(user => el("tr", { "data-user": user.name }, cells("users", [
+        user.name, page.roles[user.role] || user.role, user.commune || "—", user.organisation || "—",
+        user.disabled ? badge("cancelled", page.disabled) : badge("ok", page.active),
+        el("button", { type: "button", class: "secondary", onclick: () => patchUser(user, { disabled: !user.disabled }) },
+          user.disabled ? t("enable") : t("disable")),
+      ]))) : [];
+      document.querySelector("#users tbody").replaceChildren(...(rows.length ? rows : [empty("users", 6, answer)]));
+    };
+    const loadOrganisations = async () => {
+      const answer = await api("/organisations?limit=200");
+      const toggle = (org, key) => el("label", {}, el("input", { type: "checkbox", checked: Boolean(org[key]),
+        onchange: async event => {
+          const result = await api(`/organisations/${org.id}`, { method: "PATCH", body: { [key]: event.target.checked } });
+          const orgLine = document.getElementById("orgs-status");
+          orgLine.className = "status " + (result.ok ? "ok" : "error");
+          orgLine.textContent = result.ok ? t("saved") : `${t("refused")} ${result.body.error.message}`;
+        } }), ` ${page.needs_approval}`);
+      const rows = answer.ok ? answer.body.organisations.map(org => el("tr", {}, cells("organisations", [
+        org.name, toggle(org, "messages_need_approval"), toggle(org, "alerts_need_approval")]))) : [];
+      document.querySelector("#organisations tbody").replaceChildren(...(rows.length ? rows : [empty("organisations", 3, answer)]));
+    };
+    userForm.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(userForm);
+      const value = name => userForm.elements[name].value.trim();
+      const answer = await api("/users", { method: "POST", body: { name: value("name"), role: value("role"),
+        commune: value("commune") || null, organisation: value("organisation") || null, password: value("password") || null } });
+      if (!answer.ok) { showError(userForm, answer.body); return; }
+      status(userForm, page.created.replace("{name}", value("name")));
+      userForm.reset();
+      loadUsers();
+    });
+    loadUsers();
+    loadOrganisations();
+  }
+
+  // Own API tokens: the secret is shown once, right after creation.
+  const tokenForm = document.getElementById("token-form");
+  if (tokenForm) {
+    const loadTokens = async () => {
+      const answer = await api("/tokens?limit=200");
+      const rows = answer.ok ? answer.body.tokens.filter(token => !token.revoked_at).map(token => el("tr", {}, cells("tokens", [
+        token.label || `#${token.id}`, when(token.created_at), token.last_used_at ? when(token.last_used_at) : t("never"),
+        el("button", { type: "button", class: "danger", onclick: async () => {
+          const result = await api(`/tokens/${token.id}`, { method: "DELETE" });
+          if (!result.ok) status(tokenForm, `${t("refused")} ${result.body.error.message}`, "error");
+          loadTokens();
+        } }, t("revoke")),
+      ]))) : [];
+      document.querySelector("#tokens tbody").replaceChildren(...(rows.length ? rows : [empty("tokens", 4, answer)]));
+    };
+    tokenForm.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(tokenForm);
+      const answer = await api("/tokens", { method: "POST", body: { label: tokenForm.elements.label.value.trim() } });
+      if (!answer.ok) { showError(tokenForm, answer.body); return; }
+      const secret = document.getElementById("secret");
+      secret.replaceChildren(t("token_once"), el("br"), el("code", {}, answer.body.token));
+      secret.hidden = false;
+      loadTokens();
+    });
+    loadTokens();
+  }
+
+  // The audit log, filtered; the CSV link carries the same filters.
+  const auditForm = document.getElementById("audit-form");
+  if (auditForm) {
+    const json = value => (value == null ? "" : el("code", {}, typeof value === "string" ? value : JSON.stringify(value)));
+    const query = () => {
+      const params = new URLSearchParams();
+      for (const name of ["user", "action", "object_type"]) {
+        if (auditForm.elements[name].value.trim()) params.set(name, auditForm.elements[name].value.trim());
+      }
+      for (const name of ["since", "until"]) {
+        const iso = parisIso(auditForm.elements[name].value);
+        if (iso) params.set(name, iso);
+      }
+      return params;
+    };
+    const loadAudit = async () => {
+      clearErrors(auditForm);
+      const params = query();
+      document.getElementById("csv").href = `/api/v1/audit?${params}&format=csv`;
+      params.set("limit", "200");
+      const answer = await api(`/audit?${params}`);
+      if (!answer.ok && answer.status !== 404) showError(auditForm, answer.body);
+      const entries = answer.ok ? Object.values(answer.body).find(Array.isArray) || [] : [];
+      const rows = entries.map(entry => el("tr", {}, cells("audit", [
+        when(typeof entry.at === "number" ? new Date(entry.at * 1000).toISOString() : entry.at),
+        entry.user_name || entry.user || "", entry.action, `${entry.object_type} ${entry.object_id ?? ""}`,
+        json(entry.before), json(entry.after)])));
+      document.querySelector("#audit tbody").replaceChildren(...(rows.length ? rows : [empty("audit", 6, answer)]));
+    };
+    auditForm.addEventListener("submit", event => { event.preventDefault(); loadAudit(); });
+    loadAudit();
+  }
+})();

@@ -1,0 +1,159 @@
+/* Relais: what every page's script shares. Pages act through /api/v1 with the session cookie and the
+   page's CSRF token; the server checks every permission again. No build step: plain modern JavaScript. */
+"use strict";
+
+const Relais = (() => {
+  const strings = JSON.parse(document.getElementById("strings").textContent);
+  const actorNode = document.getElementById("actor");
+  const actor = actorNode ? JSON.parse(actorNode.textContent) : null;
+  const lang = document.documentElement.lang === "en" ? "en" : "fr";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
+  /** A translated string, with {name} placeholders filled in. */
+  function t(key, values = {}) {
+    return (strings[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+  }
+
+  /** Call the API; answers {ok, status, body, response}. A lost session sends the user to the login page. */
+  async function api(path, { method = "GET", body, raw = false } = {}) {
+    const headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch("/api/v1" + path, { method, headers, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (error) {
+      return { ok: false, status: 0, body: { error: { code: "network", message: t("network") } } };
+    }
+    if (response.status === 401) {
+      location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+    if (raw) return { ok: response.ok, status: response.status, response };
+    const type = response.headers.get("Content-Type") || "";
+    const parsed = type.includes("json") ? await response.json() : null;
+    return { ok: response.ok, status: response.status, body: parsed, response };
+  }
+
+  /** document.createElement with attributes and children (strings become text, never HTML). */
+  function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else if (value === true) node.setAttribute(name, "");
+      else node.setAttribute(name, value);
+    }
+    node.append(...children.flat().filter(child => child !== null && child !== undefined && child !== false));
+    return node;
+  }
+
+  // Dates: the same rules as controller/dates.py (« lundi 21 décembre 2026, 18 h »), in Paris time.
+  const NBSP = "\u00a0";
+  const DAYS = { fr: ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+                 en: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] };
+  const MONTHS = { fr: ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+                        "octobre", "novembre", "décembre"],
+                   en: ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                        "October", "November", "December"] };
+  const parisParts = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", hourCycle: "h23",
+    year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", weekday: "short" });
+  const WEEKDAY_INDEX = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+  function paris(date) {
+    const parts = Object.fromEntries(parisParts.formatToParts(date).map(part => [part.type, part.value]));
+    return { year: +parts.year, month: +parts.month, day: +parts.day, hour: +parts.hour % 24,
+             minute: +parts.minute, weekday: WEEKDAY_INDEX[parts.weekday] };
+  }
+  function day(iso) {
+    if (!iso) return "";
+    const p = paris(new Date(iso));
+    const dayNumber = lang === "fr" && p.day === 1 ? "1er" : String(p.day);
+    return `${DAYS[lang][p.weekday]} ${dayNumber} ${MONTHS[lang][p.month - 1]} ${p.year}`;
+  }
+  function time(iso) {
+    const p = paris(new Date(iso));
+    if (lang === "fr") return `${p.hour}${NBSP}h` + (p.minute ? `${NBSP}${String(p.minute).padStart(2, "0")}` : "");
+    const hour = p.hour % 12 || 12;
+    return `${hour}` + (p.minute ? `.${String(p.minute).padStart(2, "0")}` : "") + `${NBSP}${p.hour < 12 ? "am" : "pm"}`;
+  }
+  function when(iso) { return iso ? `${day(iso)}, ${time(iso)}` : t("never"); }
+
+  /** A datetime-local value ("2026-12-21T18:00"), read as Paris time, as ISO 8601 with its offset. */
+  function parisIso(value) {
+    if (!value) return null;
+    const [date, clock] = value.split("T");
+    const [y, m, d] = date.split("-").map(Number);
+    const [hh, mm] = clock.split(":").map(Number);
+    const wall = Date.UTC(y, m - 1, d, hh, mm);
+    let instant = wall;
+    for (let i = 0; i < 2; i++) {  // the offset at the guess, then at the corrected instant (DST edges)
+      const p = paris(new Date(instant));
+      instant = wall - (Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - instant);
+    }
+    const offset = Math.round((wall - instant) / 60000);
+    const sign = offset >= 0 ? "+" : "-";
+    const abs = Math.abs(offset);
+    return `${date}T${clock.slice(0, 5)}:00${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  }
+  /** The reverse: an ISO instant as a datetime-local value in Paris time. */
+  function parisLocal(iso) {
+    if (!iso) return "";
+    const p = paris(new Date(iso));
+    const two = n => String(n).padStart(2, "0");
+    return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
+  }
+
+  /** Forget the errors shown on a form. */
+  function clearErrors(form) {
+    form.querySelectorAll(".field-error").forEach(node => node.remove());
+    form.querySelectorAll('[aria-invalid="true"]').forEach(node => {
+      node.removeAttribute("aria-invalid");
+      node.removeAttribute("aria-describedby");
+    });
+    const status = form.querySelector(".status");
+    if (status) { status.textContent = ""; status.className = "status"; }
+  }
+
+  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line. */
+  function showError(form, body) {
+    const error = (body && body.error) || { message: t("network") };
+    const field = error.field || "";
+    const target = field && (form.querySelector(`[data-field="${field}"]`) ||
+      form.querySelector(`[name="${field}"]`) || form.querySelector(`[data-field="${field.split(".")[0]}"]`) ||
+      form.querySelector(`[name="${field.split(".")[0]}"]`));
+    if (target) {
+      const id = "error-" + field.replace(/\W/g, "-");
+      const message = el("span", { class: "field-error", id, role: "alert" }, error.message);
+      target.setAttribute("aria-invalid", "true");
+      target.setAttribute("aria-describedby", id);
+      (target.closest(".field") || target).append(message);
+      if (target.focus) target.focus();
+    } else {
+      status(form, `${t("refused")} ${error.message}`, "error");
+    }
+  }
+
+  function status(form, text, kind = "ok") {
+    const line = form.querySelector(".status");
+    if (line) { line.textContent = text; line.className = "status " + kind; }
+  }
+
+  function badge(kind, text) { return el("span", { class: "badge " + kind }, text); }
+
+  /** Sortable table headers: a button in each <th data-key>, aria-sort tells which and how. */
+  function sortable(table, onChange) {
+    table.querySelectorAll("th[data-key]").forEach(th => {
+      const button = el("button", { type: "button", class: "sort" }, th.textContent);
+      th.replaceChildren(button);
+      button.addEventListener("click", () => {
+        const ascending = th.getAttribute("aria-sort") !== "ascending";
+        table.querySelectorAll("th[aria-sort]").forEach(other => other.removeAttribute("aria-sort"));
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        onChange(th.dataset.key, ascending ? 1 : -1);
+      });
+    });
+  }
+
+  return { t, api, el, when, day, time, parisIso, parisLocal, clearErrors, showError, status, badge, sortable,
+           actor, lang };
+})();

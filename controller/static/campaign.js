@@ -1,0 +1,100 @@
+/* One campaign: the prefecture follows the answers, launches, stops and reads the report; an invited
+   commune answers here (accept or decline, with limits). */
+"use strict";
+
+(() => {
+  const { t, api, el, when, day, clearErrors, showError, status, badge } = Relais;
+  const page = JSON.parse(document.getElementById("page-strings").textContent);
+  const path = `/campaigns/${page.id}`;
+  const percent = fraction => `${Math.round(fraction * 100)}\u00a0%`;
+  const labels = { accepted: t("accepted"), declined: t("declined"), pending: t("invited") };
+
+  function headers(table) { return [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent); }
+
+  function drawCampaign(campaign) {
+    document.getElementById("campaign-name").textContent = campaign.name;
+    const state = campaign.stopped_at ? badge("cancelled", page.stopped.replace("{when}", when(campaign.stopped_at)))
+      : campaign.launched_at ? badge("on-air", page.launched.replace("{when}", when(campaign.launched_at)))
+      : badge("pending", page.draft);
+    document.getElementById("summary").replaceChildren(page.summary.replace("{start}", day(campaign.starts_at))
+      .replace("{end}", day(campaign.ends_at)).replace("{share}", percent(campaign.share)), " ", state);
+    const names = headers("communes");
+    document.querySelector("#communes tbody").replaceChildren(...campaign.communes.map(commune =>
+      el("tr", { "data-commune": commune.insee }, [
+        commune.insee, badge(commune.status, labels[commune.status] || commune.status),
+        [commune.max_share ? page.max.replace("{share}", percent(commune.max_share)) : "",
+         commune.hours && commune.hours.windows && commune.hours.windows.length ? page.hours.replace("{hours}", commune.hours.windows.join(", ")) : ""]
+          .filter(Boolean).join(" · "),
+        commune.answered_at ? when(commune.answered_at) : "",
+      ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))));
+    const mine = Relais.actor && campaign.communes.find(commune => commune.insee === Relais.actor.commune);
+    const card = document.getElementById("answer-card");
+    if (card && mine) card.hidden = false;
+  }
+
+  async function drawReport() {
+    const answer = await api(`${path}/report`);
+    if (!answer.ok) return;
+    const { totals, communes } = answer.body;
+    document.getElementById("totals").textContent = page.totals.replace("{displays}", totals.displays)
+      .replace("{hours}", totals.hours_on_air.toFixed(1)).replace("{panels}", totals.panels).replace("{communes}", totals.communes);
+    const names = headers("report");
+    document.querySelector("#report tbody").replaceChildren(...communes.map(commune => el("tr", {}, [
+      `${commune.commune_name} (${commune.commune})`, String(commune.panels), String(commune.displays),
+      commune.hours_on_air.toFixed(2), when(commune.first_display), when(commune.last_display),
+    ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))));
+  }
+
+  async function refresh() {
+    const answer = await api(path);
+    if (answer.ok) drawCampaign(answer.body);
+  }
+
+  const steer = document.getElementById("steer");
+  if (steer) {
+    steer.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(steer);
+      const action = event.submitter.value;
+      if (action === "stop" && !confirm(t("confirm_stop"))) return;
+      const answer = await api(`${path}/${action}`, { method: "POST" });
+      if (!answer.ok) { showError(steer, answer.body); return; }
+      status(steer, t("saved"));
+      drawCampaign(answer.body);
+    });
+  }
+
+  const invite = document.getElementById("invite-form");
+  if (invite) {
+    invite.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(invite);
+      const communes = invite.elements.communes.value.split(/[,;\s]+/).filter(Boolean);
+      const answer = await api(`${path}/invitations`, { method: "POST", body: { communes } });
+      if (!answer.ok) { showError(invite, answer.body); return; }
+      status(invite, page.invited_done);
+      refresh();
+    });
+  }
+
+  const form = document.getElementById("answer-form");
+  if (form) {
+    form.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(form);
+      const maxShare = Number(form.elements.max_share.value);
+      const windows = form.elements.hours.value.split(/[,;\s]+/).filter(Boolean);
+      const body = { commune: Relais.actor.commune, status: event.submitter.value };
+      if (maxShare) body.max_share = maxShare / 100;
+      if (windows.length) body.hours = { windows };
+      const answer = await api(`${path}/answers`, { method: "POST", body });
+      if (!answer.ok) { showError(form, answer.body); return; }
+      status(form, page.answered);
+      drawCampaign(answer.body);
+    });
+  }
+
+  refresh();
+  drawReport();
+  setInterval(refresh, 3000);
+})();

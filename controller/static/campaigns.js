@@ -1,0 +1,55 @@
+/* Campaigns: create one with its message and invite communes; list them with their answers. */
+"use strict";
+
+(() => {
+  const { t, api, el, day, parisIso, clearErrors, showError, badge } = Relais;
+  const page = JSON.parse(document.getElementById("page-strings").textContent);
+  const form = document.getElementById("campaign-form");
+
+  function state(campaign) {
+    if (campaign.stopped_at) return badge("cancelled", page.stopped);
+    if (campaign.launched_at) return badge("on-air", page.launched);
+    return badge("pending", page.draft);
+  }
+
+  function answers(campaign) {
+    const count = status => campaign.communes.filter(c => c.status === status).length;
+    return page.answers.replace("{accepted}", count("accepted")).replace("{declined}", count("declined"))
+      .replace("{pending}", count("pending"));
+  }
+
+  async function loadList() {
+    const answer = await api("/campaigns?limit=100");
+    const body = document.querySelector("#campaigns tbody");
+    if (!answer.ok) {
+      body.replaceChildren(el("tr", {}, el("td", { colspan: 5 }, answer.status === 404 ? t("unavailable") : answer.body.error.message)));
+      return;
+    }
+    const headers = [...document.querySelectorAll("#campaigns thead th")].map(th => th.textContent);
+    const rows = answer.body.campaigns.map(campaign => el("tr", { "data-campaign": campaign.id }, [
+      el("a", { href: `/campagnes/${campaign.id}` }, campaign.name),
+      `${day(campaign.starts_at)} ${page.to} ${day(campaign.ends_at)}`,
+      `${Math.round(campaign.share * 100)}\u00a0%`, answers(campaign), state(campaign),
+    ].map((cell, index) => el("td", { "data-label": headers[index] }, cell))));
+    body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5 }, t("none")))]));
+  }
+
+  if (form) {
+    form.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(form);
+      const value = name => form.elements[name].value.trim();
+      const communes = [...form.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
+      const tags = value("tags").split(/[,;\s]+/).filter(Boolean);
+      const targets = { communes: communes.length ? communes : undefined, tags: tags.length ? tags : undefined };
+      const share = Number(value("share"));
+      const created = await api("/campaigns", { method: "POST", body: {
+        name: value("name"), organisation: value("organisation"), starts_at: parisIso(value("starts_at")),
+        ends_at: parisIso(value("ends_at")), share: share ? share / 100 : null, ...targets,
+        messages: value("text") ? [{ text: value("text") }] : [] } });
+      if (!created.ok) { showError(form, created.body); return; }
+      location.href = `/campagnes/${created.body.id}`;
+    });
+  }
+  loadList();
+})();

@@ -1,0 +1,216 @@
+/* The commune's messages: compose with a live preview per targeted panel, queue, edit, pause, cancel. */
+"use strict";
+
+(() => {
+  const { t, api, el, when, parisIso, parisLocal, clearErrors, showError, status, badge } = Relais;
+  const page = JSON.parse(document.getElementById("page-strings").textContent);
+  const form = document.getElementById("message-form");
+  const canEdit = Boolean(form);
+  let panels = [];
+  let editing = null;  // the message id being edited, or null for a new one
+  let imageBase64 = null;
+
+  const value = name => form.elements[name].value.trim();
+
+  /** What the form says, in the API's words. */
+  function draft() {
+    const windows = value("recurrence.windows").split(/[,;\s]+/).filter(Boolean);
+    const weekdays = [...form.querySelectorAll('input[name="weekdays"]:checked')].map(box => box.value);
+    const body = {
+      text: value("text"), title: value("title") || null, layout: value("layout") || "text",
+      role: value("role"), markup: value("markup"), pictogram: value("pictogram") || null,
+      qr: value("qr") || null, image: imageBase64, priority: value("priority"),
+      panels: selectedPanels(),
+    };
+    const startsAt = parisIso(value("starts_at"));
+    const endsAt = parisIso(value("ends_at"));
+    if (startsAt) body.starts_at = startsAt;
+    if (endsAt) body.ends_at = endsAt;
+    if (windows.length || weekdays.length < 7) {
+      body.recurrence = { weekdays: weekdays.length ? weekdays : [], windows };
+    }
+    return body;
+  }
+
+  function selectedPanels() {
+    return [...form.querySelectorAll('input[name="panels"]:checked')].map(box => box.value);
+  }
+
+  function drawTargets() {
+    const fieldset = document.getElementById("targets");
+    const chosen = new Set(selectedPanels());
+    const boxes = panels.map(panel => el("label", { class: "target" },
+      el("input", { type: "checkbox", name: "panels", value: panel.id,
+                    checked: chosen.size ? chosen.has(panel.id) : true }),
+      ` ${panel.name} `, el("span", { class: "hint" }, `${panel.kind === "led" ? "LED" : "e-paper"} ${panel.width}×${panel.height}`)));
+    fieldset.replaceChildren(fieldset.querySelector("legend"), ...boxes.map(box => el("div", {}, box)));
+  }
+
+  // Live preview: the real render of the draft on each targeted panel, a moment after the last keystroke.
+  const previewUrls = [];
+  let previewTimer = null;
+  let previewRound = 0;
+  async function refreshPreviews() {
+    const round = ++previewRound;
+    const area = document.getElementById("previews");
+    const body = draft();
+    if (!body.text) { area.replaceChildren(el("p", { class: "hint" }, "…")); return; }
+    const figures = await Promise.all(selectedPanels().map(async panelId => {
+      const panel = panels.find(p => p.id === panelId);
+      const answer = await api("/preview.png", { method: "POST", body: { ...body, panel: panelId }, raw: true });
+      if (!answer.ok) {
+        const error = (await answer.response.json()).error;
+        return el("figure", {}, el("figcaption", { class: "field-error" }, `${panel.name} : ${error.message}`));
+      }
+      const url = URL.createObjectURL(await answer.response.blob());
+      previewUrls.push(url);
+      const notes = decodeURIComponent(answer.response.headers.get("X-Relais-Notes") || "");
+      return el("figure", { "data-panel": panelId },
+        el("img", { src: url, alt: `${t("preview_of")} ${panel.name}` }),
+        el("figcaption", {}, `${panel.name} · ${answer.response.headers.get("X-Relais-Pages")} ${t("pages")}` +
+          (notes ? ` · ${notes}` : "")));
+    }));
+    if (round !== previewRound) return;  // a newer keystroke already asked again
+    previewUrls.splice(0, previewUrls.length - figures.length).forEach(url => URL.revokeObjectURL(url));
+    area.replaceChildren(...figures);
+  }
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(refreshPreviews, 350);
+  }
+
+  function setMode(messageId) {
+    editing = messageId;
+    const title = document.getElementById("compose-title");
+    const submit = document.getElementById("submit");
+    title.textContent = messageId ? title.dataset.edit.replace("{id}", messageId) : title.dataset.new;
+    submit.textContent = messageId ? submit.dataset.edit : submit.dataset.new;
+    document.getElementById("abandon").hidden = !messageId;
+  }
+
+  async function startEditing(message) {
+    const answer = await api(`/messages/${message.id}`);
+    const full = answer.ok ? answer.body : message;
+    for (const name of ["text", "title", "layout", "role", "markup", "pictogram", "qr", "priority"]) {
+      if (full[name] !== undefined && form.elements[name]) form.elements[name].value = full[name] || "";
+    }
+    form.elements.starts_at.value = parisLocal(full.starts_at);
+    form.elements.ends_at.value = parisLocal(full.ends_at);
+    const targets = (full.targets && full.targets.panels) || full.panels || [];
+    form.querySelectorAll('input[name="panels"]').forEach(box => { box.checked = targets.includes(box.value); });
+    setMode(message.id);
+    form.scrollIntoView({ behavior: "smooth" });
+    form.elements.text.focus();
+    schedulePreview();
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    clearErrors(form);
+    const body = draft();
+    const answer = editing
+      ? await api(`/messages/${editing}`, { method: "PATCH", body })
+      : await api("/messages", { method: "POST", body });
+    if (!answer.ok) { showError(form, answer.body); return; }
+    const done = editing
+      ? page.saved_done.replace("{id}", editing)
+      : t("queued", { id: answer.body.id, count: Object.keys(answer.body.panels || {}).length });
+    const warnings = (answer.body.warnings || []).map(w => w.message || w).join(" · ");
+    status(form, warnings ? `${done} ${warnings}` : done, "ok");
+    form.elements.text.value = "";
+    form.elements.title.value = "";
+    setMode(null);
+    schedulePreview();
+    loadMessages();
+  }
+
+  // The list, with what each user may do to each message.
+  function statusBadge(message) {
+    if (!message.status) return "";
+    return badge(message.status, page.status[message.status] || message.status);
+  }
+
+  async function act(message, action) {
+    const line = document.getElementById("list-status");
+    let answer;
+    if (action === "cancel") {
+      if (!confirm(t("confirm_cancel"))) return;
+      answer = await api(`/messages/${message.id}`, { method: "DELETE" });
+    } else {
+      answer = await api(`/messages/${message.id}`, { method: "PATCH", body: { paused: action === "pause" } });
+    }
+    line.className = "status " + (answer.ok ? "ok" : "error");
+    line.textContent = answer.ok ? page[`${action === "cancel" ? "cancelled" : action === "pause" ? "paused" : "resumed"}_done`]
+      : `${t("refused")} ${answer.body.error.message}`;
+    loadMessages();
+  }
+
+  function actions(message) {
+    if (!canEdit || ["cancelled", "ended", "rejected"].includes(message.status)) return "";
+    const buttons = [el("button", { type: "button", class: "secondary", onclick: () => startEditing(message) }, t("edit"))];
+    if (message.status === "paused") {
+      buttons.push(el("button", { type: "button", class: "secondary", onclick: () => act(message, "resume") }, t("resume")));
+    } else {
+      buttons.push(el("button", { type: "button", class: "secondary", onclick: () => act(message, "pause") }, t("pause")));
+    }
+    buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(message, "cancel") }, t("cancel")));
+    return el("div", { class: "actions" }, buttons);
+  }
+
+  async function loadMessages() {
+    const answer = await api("/messages?limit=50");
+    const body = document.querySelector("#messages tbody");
+    if (!answer.ok) return;
+    const headers = [...document.querySelectorAll("#messages thead th")].map(th => th.textContent);
+    const names = Object.fromEntries(panels.map(panel => [panel.id, panel.name]));
+    const rows = answer.body.messages.map(message => {
+      const cells = [
+        String(message.id),
+        el("div", {}, message.title ? el("strong", {}, message.title + " ") : "", message.text),
+        statusBadge(message),
+        (message.panels || []).map(id => names[id] || id).join(", "),
+        `${when(message.created_at)} ${page.created_by} ${message.created_by || "?"}`,
+        actions(message),
+      ];
+      return el("tr", { "data-message": message.id },
+        cells.map((cell, index) => el("td", { "data-label": headers[index] }, cell)));
+    });
+    body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6 }, page.no_messages))]));
+  }
+
+  async function loadChoices() {
+    const [layouts, pictograms] = await Promise.all([api("/layouts"), api("/pictograms")]);
+    if (layouts.ok) {
+      form.elements.layout.replaceChildren(...layouts.body.layouts.map(layout =>
+        el("option", { value: layout.name, selected: layout.name === "text" }, layout.label)));
+    }
+    if (pictograms.ok) {
+      form.elements.pictogram.append(...pictograms.body.pictograms.map(p => el("option", { value: p.name }, p.label)));
+    }
+  }
+
+  async function start() {
+    const answer = await api("/panels?limit=200");
+    // The server answers only the commune's panels to a commune user; the page asks the same of itself.
+    const commune = Relais.actor && Relais.actor.commune;
+    panels = (answer.ok ? answer.body.panels : []).filter(panel => !commune || panel.commune.insee === commune);
+    RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), panels, page);
+    if (canEdit) {
+      drawTargets();
+      await loadChoices();
+      form.addEventListener("input", schedulePreview);
+      form.addEventListener("change", schedulePreview);
+      form.addEventListener("submit", submit);
+      document.getElementById("abandon").addEventListener("click", () => { setMode(null); clearErrors(form); });
+      form.elements.image.addEventListener("change", event => {
+        const file = event.target.files[0];
+        if (!file) { imageBase64 = null; return; }
+        const reader = new FileReader();
+        reader.onload = () => { imageBase64 = reader.result.split(",")[1]; schedulePreview(); };
+        reader.readAsDataURL(file);
+      });
+    }
+    loadMessages();
+  }
+  start();
+})();

@@ -1,0 +1,97 @@
+/* One panel: what it shows now, its history, its week, and commands with whether the panel acknowledged them. */
+"use strict";
+
+(() => {
+  const { t, api, el, when, badge, clearErrors, showError, status } = Relais;
+  const page = JSON.parse(document.getElementById("page-strings").textContent);
+  const id = page.panel.id;
+  const path = `/panels/${encodeURIComponent(id)}`;
+  const form = document.getElementById("command-form");
+  const sent = [];  // commands sent from this page: {command, args, seq, sent_at}
+  const isoOf = at => (typeof at === "number" ? new Date(at * 1000).toISOString() : at);
+
+  function drawNow(panel) {
+    const state = document.getElementById("state");
+    state.replaceChildren(badge(panel.online ? "online" : "offline", panel.online ? t("online") : t("offline")),
+      panel.up_to_date ? "" : [" ", badge("late", t("update_pending"))]);
+    const screen = document.getElementById("screen");
+    if (panel.has_screenshot) {
+      const src = `/api/v1${path}/screenshot.png?h=${panel.showing.content_hash || ""}&at=${panel.last_seen || ""}`;
+      if (screen.getAttribute("src") !== src) screen.src = src;
+      screen.alt = `${t("shows_now")} ${panel.showing.item_id || t("nothing")}`;
+      screen.hidden = false;
+    }
+    const facts = [[page.last_seen, when(panel.last_seen)], [page.showing, panel.showing.item_id || t("nothing")],
+      [page.version, panel.agent_version || "—"],
+      [page.brightness, panel.brightness_now == null ? "—" : `${panel.brightness_now}\u00a0%`],
+      [page.faults, panel.faults.length ? panel.faults.join(" · ") : "—"]];
+    document.getElementById("facts").replaceChildren(...facts.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value))));
+  }
+
+  function ackCell(command, acks) {
+    const ack = acks.get(command.seq);
+    if (!ack) return badge("pending", t("waiting_ack"));
+    return ack.ok
+      ? [badge("ok", t("acknowledged")), " ", when(ack.at)]
+      : [badge("failed", t("failed")), " ", ack.reason || ""];
+  }
+
+  function drawCommands(list, acks) {
+    const body = document.querySelector("#commands tbody");
+    const headers = [...document.querySelectorAll("#commands thead th")].map(th => th.textContent);
+    body.replaceChildren(...list.map(command => el("tr", { "data-seq": command.seq }, [
+      `${command.command} ${Object.entries(command.args || {}).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+      when(command.sent_at), ackCell(command, acks),
+    ].map((cell, index) => el("td", { "data-label": headers[index] }, cell)))));
+  }
+
+  function drawHistory(events) {
+    const body = document.querySelector("#history tbody");
+    const headers = [...document.querySelectorAll("#history thead th")].map(th => th.textContent);
+    body.replaceChildren(...events.slice(0, 50).map(event => el("tr", {}, [
+      when(isoOf(event.at)), page.events[event.event] || event.event,
+      Object.entries(event.details || {}).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(" · "),
+    ].map((cell, index) => el("td", { "data-label": headers[index] }, cell)))));
+  }
+
+  async function refresh() {
+    const [panel, history, commands] = await Promise.all([api(path), api(`${path}/history?limit=50`),
+      form ? api(`${path}/commands?limit=50`) : Promise.resolve(null)]);
+    if (!panel.ok) return;
+    drawNow(panel.body);
+    drawHistory(history.ok ? history.body.history : panel.body.events);
+    if (!form) return;
+    // Acknowledgements: from the commands list where the server has it, else from the panel's ack events.
+    const acks = new Map();
+    for (const event of panel.body.events.filter(e => e.event === "ack")) {
+      acks.set(event.details.seq, { ok: event.details.ok, reason: event.details.reason, at: isoOf(event.at) });
+    }
+    const list = commands && commands.ok ? commands.body.commands : sent;
+    if (commands && commands.ok) {
+      for (const command of list.filter(c => c.acked_at)) {
+        acks.set(command.seq, { ok: !command.result || command.result.ok !== false, reason: command.result && command.result.reason, at: command.acked_at });
+      }
+    }
+    drawCommands(list, acks);
+  }
+
+  if (form) {
+    form.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(form);
+      const command = event.submitter.value;
+      const args = {};
+      if (command === "brightness") args.level = Number(form.elements["args.level"].value);
+      if (command === "blank" || command === "test_pattern") args.seconds = Number(form.elements["args.seconds"].value);
+      if (command === "test_pattern") args.pattern = form.elements["args.pattern"].value;
+      const answer = await api(`${path}/commands`, { method: "POST", body: { command, args } });
+      if (!answer.ok) { showError(form, answer.body); return; }
+      sent.unshift({ ...answer.body, sent_at: new Date().toISOString() });
+      status(form, page.command_sent.replace("{command}", command).replace("{seq}", answer.body.seq));
+      refresh();
+    });
+  }
+  RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), [page.panel], page);
+  refresh();
+  setInterval(refresh, 2000);
+})();
