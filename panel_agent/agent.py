@@ -307,23 +307,38 @@ class PanelAgent:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Go on with the stored schedule first (the broker may be unreachable for hours), then connect."""
-        self._started = self._monotonic()
+        """Go on with the stored schedule first (the broker may be unreachable for hours), then connect.
+
+        The rotation gets its own thread and the client paho's network thread; a fleet simulator
+        hosting many agents in one process drives both itself instead (``resume``, ``turn``,
+        ``mqtt_client``, ``sign_off``).
+        """
+        self.resume()
         with self._lock:
-            stored = self.store.load()
-            if stored is not None:
-                # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
-                self._learn_time(stored)
-                try:
-                    self._begin(self._decode(stored))
-                except Exception as exc:
-                    log.warning("not showing the stored content %s: %s", self.store.path, exc)
-                else:
-                    log.info("following the stored schedule (seq %d)", stored.seq)
             self._rotation = threading.Thread(
                 target=self._rotate, name=f"relais-rotation-{self.panel_id}", daemon=True
             )
             self._rotation.start()
+        connect_in_background(self.mqtt_client(), self.config.broker_url)
+
+    def resume(self) -> None:
+        """Put up what the stored schedule shows now, if there is a genuine one; no thread, no network."""
+        self._started = self._monotonic()
+        with self._lock:
+            stored = self.store.load()
+            if stored is None:
+                return
+            # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
+            self._learn_time(stored)
+            try:
+                self._begin(self._decode(stored))
+            except Exception as exc:
+                log.warning("not showing the stored content %s: %s", self.store.path, exc)
+            else:
+                log.info("following the stored schedule (seq %d)", stored.seq)
+
+    def mqtt_client(self) -> mqtt.Client:
+        """This panel's client, not connected yet: its last will says offline, its callbacks are ours."""
         ca_file = str(self.config.ca_file) if self.config.ca_file else None
         client = new_client(f"relais-panel-{self.panel_id}", self.config.broker_url, ca_file=ca_file)
         offline = wire.offline_state(self.panel_id, int(self.now()))
@@ -333,13 +348,30 @@ class PanelAgent:
         client.on_message = self._on_message
         with self._lock:
             self._client = client
-        connect_in_background(client, self.config.broker_url)
+        return client
 
     def stop(self) -> None:
         """Stop the rotation, report the play it cut short, then publish the offline state ourselves.
 
         The last will is only for vanishing. Events still waiting for the broker are lost.
         """
+        client, info = self.sign_off()
+        if client is not None:
+            deadline = time.monotonic() + STOP_PUBLISH_TIMEOUT_S
+            while (
+                info is not None
+                and not info.is_published()
+                and client.is_connected()
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.02)
+            client.disconnect()
+            client.loop_stop()
+        self.backend.close()
+
+    def sign_off(self) -> tuple[mqtt.Client | None, mqtt.MQTTMessageInfo | None]:
+        """Stop the rotation, end the play in progress and queue the offline state on the client, which is
+        handed back with that publication: whoever runs its network loop waits for it, then disconnects."""
         with self._lock:
             rotation, self._rotation = self._rotation, None
             self._stopping = True
@@ -350,16 +382,11 @@ class PanelAgent:
             self._end_play()
             client, self._client = self._client, None
             self._connected = False
-        if client is not None:
-            offline = wire.offline_state(self.panel_id, int(self.now()))
-            info = client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
-            if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                deadline = time.monotonic() + STOP_PUBLISH_TIMEOUT_S
-                while not info.is_published() and client.is_connected() and time.monotonic() < deadline:
-                    time.sleep(0.02)
-            client.disconnect()
-            client.loop_stop()
-        self.backend.close()
+        if client is None:
+            return None, None
+        offline = wire.offline_state(self.panel_id, int(self.now()))
+        info = client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
+        return client, (info if info.rc == mqtt.MQTT_ERR_SUCCESS else None)
 
     # --- what the controller sends ------------------------------------------------------------
 
@@ -709,9 +736,15 @@ class PanelAgent:
         """
         with self._lock:
             while not self._stopping:
-                timeout_s = self._advance()
-                self._heartbeat = self._monotonic()
-                self._rotation_changed.wait(timeout_s)
+                self._rotation_changed.wait(self.turn())
+
+    def turn(self) -> float:
+        """One turn of the rotation (see ``_advance``): seconds until it is due again. The rotation
+        thread calls it; so does a fleet simulator's shared timer, and after each message it delivers."""
+        with self._lock:
+            timeout_s = self._advance()
+            self._heartbeat = self._monotonic()
+            return timeout_s
 
     def _refuse(self, kind: str, topic: str, exc: Exception) -> None:
         """Log and report a refusal; what is shown and stored stays as it was."""
