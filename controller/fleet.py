@@ -27,7 +27,7 @@ AIN_TOWNS = {
     "01173": "Gex",
     "01283": "Oyonnax",
 }
-# Codes 01001 to 01414, one in seven, and the towns: 64 communes, about 16 panels each for 1,000.
+# Codes 01001 to 01414, one in seven, and the towns: 65 communes, about 15 panels each for 1,000.
 COMMUNES = sorted({f"01{number:03d}" for number in range(1, 415, 7)} | set(AIN_TOWNS))
 SIM_PREFIX = "sim-"
 

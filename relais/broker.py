@@ -200,6 +200,13 @@ class MosquittoBroker:
             self.process.wait()
             self.process = None
 
+    def client_connections(self) -> int:
+        """Established TCP connections of our Mosquitto on its port, as the kernel sees them (Linux):
+        the count of connected clients, with no broker-specific topic (``$SYS``) involved."""
+        if self.process is None:
+            return 0
+        return established_connections(self.process.pid, self.port)
+
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -211,3 +218,30 @@ class MosquittoBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+TCP_ESTABLISHED = "01"
+
+
+def established_connections(pid: int, port: int) -> int:
+    """Sockets of process ``pid`` (its ``/proc/<pid>/fd``) that are established TCP connections on local
+    ``port`` (``/proc/net/tcp`` and ``tcp6``)."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as lines:
+            next(lines)  # the header
+            for line in lines:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == TCP_ESTABLISHED and fields[9] in inodes:
+                    count += 1
+    return count
