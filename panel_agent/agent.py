@@ -187,11 +187,17 @@ def free_disk_mb(folder: Path) -> int:
     return shutil.disk_usage(folder).free // 2**20
 
 
-def screenshot_png(frame: wire.Frame, image: Image.Image) -> bytes:
-    """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI."""
+@functools.lru_cache(maxsize=16)
+def screenshot_png(frame: wire.Frame) -> bytes:
+    """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI.
+
+    Cached: a state goes out at every connection and command, and scaling an e-paper frame down costs
+    tens of milliseconds on a small board (and panels simulated together share their frames).
+    """
     max_width, max_height = SCREENSHOT_MAX_SIZE
     if frame.width <= max_width and frame.height <= max_height:
         return frame.png
+    image = frame.image()
     small = image.convert("L" if image.mode in ("1", "L") else "RGB")
     small.thumbnail(SCREENSHOT_MAX_SIZE)
     buffer = io.BytesIO()
@@ -771,12 +777,11 @@ class PanelAgent:
             screenshot: bytes | None = None
             if override is not None:
                 image = override.frames[0].image
-                screenshot = screenshot_png(wire.Frame.from_image(image), image)
+                screenshot = screenshot_png(wire.Frame.from_image(image))
             elif playing is not None and applied is not None:
-                first = applied.pictures[playing.item_index][0][0]
-                screenshot = screenshot_png(playing.item.pages[0].frame, first.image)
+                screenshot = screenshot_png(playing.item.pages[0].frame)
             elif applied is not None:
-                screenshot = screenshot_png(self._blank_frame, self._blank.image)
+                screenshot = screenshot_png(self._blank_frame)
             return wire.PanelState(
                 panel_id=self.panel_id,
                 online=True,

@@ -147,13 +147,18 @@ class ClientLoop:
                         self._wake_r.recv(4096)
                     continue
                 self._serve(key.data, key.fileobj, mask)
+                self._misc_when_due()  # a long round (a whole fleet's updates) must not miss a keepalive
             self._run_timers()
-            if time.monotonic() >= self._next_misc:
-                self._next_misc = time.monotonic() + MISC_EVERY_S
-                for link in self._links.values():
-                    if link.sock is not None:
-                        link.client.loop_misc()
+            self._misc_when_due()
         return True
+
+    def _misc_when_due(self) -> None:
+        if time.monotonic() < self._next_misc:
+            return
+        self._next_misc = time.monotonic() + MISC_EVERY_S
+        for link in self._links.values():
+            if link.sock is not None:
+                link.client.loop_misc()
 
     def close(self) -> None:
         """Drop every socket without a goodbye (the broker sends the last wills), then the loop's own."""
