@@ -248,7 +248,12 @@ def answer_campaign(campaign_id: int) -> Response:
     db, now = get_db(), time.time()
     with transaction(db):
         campaigns.answer(db, campaign_id, commune, data, answered_by=g.user, now=now)
-        republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
+        campaign = campaigns.get_campaign(db, campaign_id)
+        # Only the answering commune's panels can change, and only once the campaign is on: a
+        # department's 400 answers before launch must not re-sign every panel's schedule 400 times.
+        if campaign is not None and campaign["launched_at"] is not None:
+            panel_ids = [panel.id for panel in get_panels(db).values() if panel.commune_insee == commune]
+            republish(db, signing_key(), now=now, panel_ids=panel_ids)
     _publish()
     return jsonify(campaigns.get_campaign(db, campaign_id))
 
