@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 # Reports recorded in one transaction at most: a whole department's states after a broker restart.
 MAX_BATCH = 2000
+MAX_IN_FLIGHT = 2000
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class MqttLink:
     Besides the immediate ``flush()`` after a change, a sweep every few seconds publishes what other
     writers (the scheduler, the command line, another process) put in the outbox.
 
-    What panels report is recorded by a thread of its own, as many reports as have come in one
-    transaction, and acknowledged (manual PUBACK) only once committed: a department's panels all
+    What panels report, and the broker's PUBACKs, are recorded by a thread of its own, as many as have
+    come in one transaction, and reports are acknowledged (manual PUBACK) only once committed: a department's panels all
     reporting at once after a broker restart neither hold up paho's network thread for seconds nor
     fill the broker's queue for us (where it would drop them), and a crash loses none.
 
@@ -64,6 +65,7 @@ class MqttLink:
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
         self._reports: collections.deque[_Report] = collections.deque()
+        self._acknowledged: collections.deque[tuple[str, int]] = collections.deque()  # (panel, seq) PUBACKed
         self._reported = threading.Event()
         # PUBACKs that arrived before ``publish`` returned their message id to us.
         self._early_acks: set[int] = set()
@@ -73,6 +75,8 @@ class MqttLink:
         self._recorder = threading.Thread(target=self._record_reports, name="reports", daemon=True)
         self._client = new_client(client_id, broker_url)
         self._client.manual_ack_set(True)
+        # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default).
+        self._client.max_inflight_messages_set(MAX_IN_FLIGHT)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
@@ -126,11 +130,9 @@ class MqttLink:
         return sent
 
     def _record_ack(self, key: tuple[str, int]) -> None:
-        try:
-            with self._db_lock:
-                outbox.mark_published(self._db, key[0], key[1], time.time())
-        except Exception:
-            log.exception("could not record the acknowledgement of %s", key)
+        """The recorder thread writes it down: paho's network thread never waits for the database."""
+        self._acknowledged.append(key)
+        self._reported.set()
 
     def _sweep(self) -> None:
         while not self._stopping.wait(self.SWEEP_EVERY_S):
@@ -184,18 +186,24 @@ class MqttLink:
         self._reported.set()
 
     def _record_reports(self) -> None:
-        """The recorder thread: everything that came in, in one transaction, then its PUBACKs."""
+        """The recorder thread: the PUBACKs we received and the reports that came in, all in one
+        transaction, then the PUBACKs of those reports."""
         while not self._stopping.is_set():
             self._reported.wait()
             self._reported.clear()
-            while self._reports and not self._stopping.is_set():
+            while (self._reports or self._acknowledged) and not self._stopping.is_set():
+                published = [self._acknowledged.popleft() for _ in range(len(self._acknowledged))]
                 batch = [self._reports.popleft() for _ in range(min(len(self._reports), MAX_BATCH))]
                 try:
                     with self._db_lock, transaction(self._db):
+                        now = time.time()
+                        for panel_id, seq in published:
+                            outbox.mark_published(self._db, panel_id, seq, now)
                         for report in batch:
                             self._record(report)
                 except Exception:
                     log.exception("could not record %d reports; the broker will give them again", len(batch))
+                    self._acknowledged.extendleft(reversed(published))
                     self._reports.extendleft(reversed(batch))
                     self._stopping.wait(1.0)
                     continue
