@@ -130,9 +130,11 @@ class MosquittoBroker:
             f"listener {self.port} 127.0.0.1",
             *self._tls_lines(),
             "set_tcp_nodelay true",
-            # A department's panels all report at once after a restart; beyond Mosquitto's default of
-            # 1,000 queued messages per client, it would drop what the controller has to record.
+            # A department's panels all report at once (after a restart, an alert); beyond Mosquitto's
+            # default of 1,000 queued messages per client it would drop what the controller has to
+            # record, and 20 in flight (its default) would hold the controller to 20 per round trip.
             "max_queued_messages 100000",
+            "max_inflight_messages 1000",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.work_dir}/",
             "autosave_interval 5",
