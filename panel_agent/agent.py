@@ -187,7 +187,7 @@ def free_disk_mb(folder: Path) -> int:
     return shutil.disk_usage(folder).free // 2**20
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def screenshot_png(frame: wire.Frame) -> bytes:
     """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI.
 

@@ -176,9 +176,10 @@ class FleetSim:
         return [process.pid for process in self.processes]
 
     def start(self) -> FleetSim:
-        """Start the workers, panels dealt out evenly among them; they connect in the background."""
+        """Start the workers, panels shared evenly among them; they connect in the background."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         workers = math.ceil(len(self.panels) / self.per_process)
+        size = math.ceil(len(self.panels) / workers)
         try:
             for number in range(workers):
                 spec = WorkerSpec(
@@ -187,7 +188,8 @@ class FleetSim:
                     public_key=self.public_key_text,
                     state_dir=str(self.work_dir / "state"),
                     screens_dir=str(self.screens_dir),
-                    panels=self.panels[number::workers],
+                    # In order, so that each worker gets every profile the fleet deals out in turn.
+                    panels=self.panels[number * size : (number + 1) * size],
                 )
                 spec_path = self.work_dir / f"worker-{number + 1}.json"
                 spec_path.write_text(spec.to_json(), encoding="utf-8")
