@@ -589,7 +589,11 @@ def answer_campaign(campaign_id: int) -> Response:
     with transaction(db):
         before = _campaign(campaign_id)
         campaigns.answer(db, campaign_id, commune, data, answered_by=current_actor().name, now=now)
-        republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
+        # Only the answering commune's panels can change, and only once the campaign is on: a
+        # department's 400 answers before launch must not re-sign every panel's schedule 400 times.
+        if before["launched_at"] is not None:
+            panel_ids = [panel.id for panel in get_panels(db).values() if panel.commune_insee == commune]
+            republish(db, signing_key(), now=now, panel_ids=panel_ids)
         after = _campaign(campaign_id)
         _audit(db, "campaign.answer", "campaign", campaign_id, before, after)
     _publish()

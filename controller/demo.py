@@ -14,10 +14,12 @@ from flask import Flask
 
 from controller import accounts, create_app, shutdown_app
 from controller.db import connect, transaction
+from controller.fleet import SIM_PREFIX, register_fleet, sim_panels
 from controller.messages import queue_message
 from controller.panels import Panel, get_panels, register_panel
 from controller.provisioning import agent_config_text
 from controller.server import serve_until_stopped
+from panel_agent.fleet import FleetSim
 from relais.broker import MosquittoBroker
 from relais.files import atomic_write
 from relais.keys import PUBLIC_KEY_NAME
@@ -61,19 +63,6 @@ DEMO_PANELS: list[dict[str, Any]] = [
 ]
 
 
-def demo_panel_specs(count: int) -> list[dict[str, Any]]:
-    """The three reference panels first; more are copies of them with numbered ids."""
-    specs = []
-    for index in range(count):
-        base = DEMO_PANELS[index % len(DEMO_PANELS)]
-        if index < len(DEMO_PANELS):
-            specs.append(base)
-        else:
-            number = index + 1
-            specs.append({**base, "id": f"{base['id']}-{number}", "name": f"{base['name']} n° {number}"})
-    return specs
-
-
 # One account per role, as a commune, the prefecture and a technician would have them.
 DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None]] = [
     ("admin", "admin", None, None),
@@ -105,11 +94,14 @@ def ensure_demo_accounts(db: Any, listing: Path) -> None:
 
 
 def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
-    """Register the demo panels that are missing, greet each new commune, and make sure of a token."""
+    """Register the demo panels that are missing, greet each new commune, and make sure of a token.
+
+    Up to three, the reference panels; beyond, the three and a simulated department (``controller.fleet``).
+    """
     data_dir = Path(app.config["DATA_DIR"])
     db = connect(Path(app.config["DATABASE"]))
     try:
-        specs = demo_panel_specs(count)
+        specs = DEMO_PANELS[:count]
         existing = get_panels(db)
         new = [spec for spec in specs if spec["id"] not in existing]
         with transaction(db):
@@ -134,16 +126,18 @@ def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
             with transaction(db):
                 _id, token = accounts.create_token(db, admin["id"], "demo")
             atomic_write(token_path, (token + "\n").encode(), mode=0o600)
-        panels = get_panels(db, [spec["id"] for spec in specs])
+        panels = list(get_panels(db, [spec["id"] for spec in specs]).values())
+        if count > len(DEMO_PANELS):
+            panels += register_fleet(db, app.extensions["relais.signing_key"], count - len(DEMO_PANELS))
     finally:
         db.close()
-    return list(panels.values()), token
+    return panels, token
 
 
 @contextmanager
 def running_agents(panels: list[Panel], data_dir: Path, broker_url: str) -> Iterator[list[subprocess.Popen]]:
     """One real agent process per panel, each ended by its own PID on the way out."""
-    public_key = (data_dir / "keys" / PUBLIC_KEY_NAME).read_text(encoding="utf-8").strip()
+    public_key = _public_key_text(data_dir)
     processes: list[subprocess.Popen] = []
     try:
         for panel in panels:
@@ -177,6 +171,10 @@ def running_agents(panels: list[Panel], data_dir: Path, broker_url: str) -> Iter
                 process.wait()
 
 
+def _public_key_text(data_dir: Path) -> str:
+    return (data_dir / "keys" / PUBLIC_KEY_NAME).read_text(encoding="utf-8").strip()
+
+
 def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: int) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -185,11 +183,25 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
         app = create_app({"DATA_DIR": data_dir, "BROKER_URL": broker.url, "SCHEDULER_ENABLED": True})
         stack.callback(shutdown_app, app)
         demo_panels, token = prepare(app, panels)
-        stack.enter_context(running_agents(demo_panels, data_dir, broker.url))
+        reference = [panel for panel in demo_panels if not panel.id.startswith(SIM_PREFIX)]
+        simulated = sim_panels(demo_panels[len(reference) :])
+        stack.enter_context(running_agents(reference, data_dir, broker.url))
+        fleet_note = ""
+        if simulated:
+            fleet = FleetSim(
+                simulated,
+                broker_url=broker.url,
+                public_key_text=_public_key_text(data_dir),
+                work_dir=data_dir / "fleet",
+                screens_dir=data_dir / "screens",
+            )
+            stack.enter_context(fleet)
+            fleet_note = f" ({len(simulated)} of them in {len(fleet.pids)} fleet processes)"
 
         def announce(address: str) -> None:
             print(
-                f"Relais demo is running: {len(demo_panels)} simulated panels, broker {broker.url}\n"
+                f"Relais demo is running: {len(demo_panels)} simulated panels{fleet_note}, "
+                f"broker {broker.url} (anonymous, loopback only: a demo, not production)\n"
                 f"  web app  : {address}/login\n"
                 f"  accounts : one per role, names and passwords in {data_dir / DEMO_ACCOUNTS_NAME}\n"
                 f"  API token: {token}  (also in {data_dir / 'admin.token'})\n"

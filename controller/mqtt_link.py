@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import collections
 import logging
+import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from controller import outbox, status
-from controller.db import connect
+from controller.db import connect, transaction
 from relais.mqtt import connect_in_background, new_client
 from relais.wire import PanelEvent, PanelState, Topics, WireError
 
@@ -19,6 +22,19 @@ log = logging.getLogger(__name__)
 
 # Topics per SUBSCRIBE packet when watching many panels: a few kB each, well within any broker's limit.
 SUBSCRIBE_BATCH = 200
+# Reports recorded in one transaction at most: a whole department's states after a broker restart.
+MAX_BATCH = 2000
+MAX_IN_FLIGHT = 2000
+
+
+@dataclass(frozen=True)
+class _Report:
+    """A panel's state or event as it came, with what its PUBACK needs once it is recorded."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
 
 
 class MqttLink:
@@ -34,6 +50,11 @@ class MqttLink:
     states are how a restarted controller learns what each panel shows. ``watch_panels`` follows the
     panels table (on connect, in the sweep, and at once after a registration through the API). Events
     are not retained, so one wildcard subscription takes them all.
+
+    What panels report, and the broker's PUBACKs, are recorded by a thread of its own, as many as have
+    come in one transaction, and reports are acknowledged (manual PUBACK) only once committed: a department's panels all
+    reporting at once after a broker restart neither hold up paho's network thread for seconds nor
+    fill the broker's queue for us (where it would drop them), and a crash loses none.
 
     Locking: paho calls ``on_publish`` while holding its own outgoing-message lock, and ``publish``
     takes that lock, so no lock of ours is ever held across a paho call. ``_db_lock`` guards the
@@ -53,6 +74,9 @@ class MqttLink:
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
+        self._reports: collections.deque[_Report] = collections.deque()
+        self._acknowledged: collections.deque[tuple[str, int]] = collections.deque()  # (panel, seq) PUBACKed
+        self._reported = threading.Event()
         # PUBACKs that arrived before ``publish`` returned their message id to us.
         self._early_acks: set[int] = set()
         self._watch_lock = threading.Lock()
@@ -60,7 +84,11 @@ class MqttLink:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
+        self._recorder = threading.Thread(target=self._record_reports, name="reports", daemon=True)
         self._client = new_client(client_id, broker_url, ca_file=ca_file)
+        self._client.manual_ack_set(True)
+        # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default).
+        self._client.max_inflight_messages_set(MAX_IN_FLIGHT)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
@@ -69,11 +97,15 @@ class MqttLink:
     def start(self) -> None:
         connect_in_background(self._client, self.broker_url)
         self._sweeper.start()
+        self._recorder.start()
 
     def stop(self) -> None:
+        """Reports not recorded yet were not acknowledged either: the broker gives them again next time."""
         self._stopping.set()
-        if self._sweeper.is_alive():
-            self._sweeper.join()
+        self._reported.set()
+        for thread in (self._sweeper, self._recorder):
+            if thread.is_alive():
+                thread.join()
         self._client.disconnect()
         self._client.loop_stop()
         with self._db_lock:
@@ -134,11 +166,9 @@ class MqttLink:
             self._client.unsubscribe([self.topics.state(panel_id) for panel_id in batch])
 
     def _record_ack(self, key: tuple[str, int]) -> None:
-        try:
-            with self._db_lock:
-                outbox.mark_published(self._db, key[0], key[1], time.time())
-        except Exception:
-            log.exception("could not record the acknowledgement of %s", key)
+        """The recorder thread writes it down: paho's network thread never waits for the database."""
+        self._acknowledged.append(key)
+        self._reported.set()
 
     def _sweep(self) -> None:
         while not self._stopping.wait(self.SWEEP_EVERY_S):
@@ -192,24 +222,56 @@ class MqttLink:
         self._record_ack(key)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        parsed = self.topics.parse(message.topic)
+        self._reports.append(_Report(message.topic, message.payload, message.mid, message.qos))
+        self._reported.set()
+
+    def _record_reports(self) -> None:
+        """The recorder thread: the PUBACKs we received and the reports that came in, all in one
+        transaction, then the PUBACKs of those reports."""
+        while not self._stopping.is_set():
+            self._reported.wait()
+            self._reported.clear()
+            while (self._reports or self._acknowledged) and not self._stopping.is_set():
+                published = [self._acknowledged.popleft() for _ in range(len(self._acknowledged))]
+                batch = [self._reports.popleft() for _ in range(min(len(self._reports), MAX_BATCH))]
+                try:
+                    with self._db_lock, transaction(self._db):
+                        now = time.time()
+                        for panel_id, seq in published:
+                            outbox.mark_published(self._db, panel_id, seq, now)
+                        for report in batch:
+                            self._record(report)
+                except Exception:
+                    log.exception("could not record %d reports; the broker will give them again", len(batch))
+                    self._acknowledged.extendleft(reversed(published))
+                    self._reports.extendleft(reversed(batch))
+                    self._stopping.wait(1.0)
+                    continue
+                for report in batch:
+                    self._client.ack(report.mid, report.qos)
+
+    def _record(self, report: _Report) -> None:
+        """One state or event into the transaction in progress (its own savepoint); one that cannot be
+        read or recorded is logged and dropped, never retried for ever."""
+        parsed = self.topics.parse(report.topic)
         if parsed is None:
             return
         panel_id, leaf = parsed
         try:
-            with self._db_lock:
-                if leaf == "state":
-                    state = PanelState.from_payload(message.payload)
-                    self._check_sender(panel_id, state.panel_id)
-                    status.record_state(self._db, state, time.time())
-                elif leaf == "events":
-                    event = PanelEvent.from_payload(message.payload)
-                    self._check_sender(panel_id, event.panel_id)
-                    status.record_event(self._db, event, time.time())
+            if leaf == "state":
+                state = PanelState.from_payload(report.payload)
+                self._check_sender(panel_id, state.panel_id)
+                status.record_state(self._db, state, time.time())
+            elif leaf == "events":
+                event = PanelEvent.from_payload(report.payload)
+                self._check_sender(panel_id, event.panel_id)
+                status.record_event(self._db, event, time.time())
         except WireError as exc:
-            log.warning("unreadable %s report on %s: %s", leaf, message.topic, exc)
+            log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
+        except sqlite3.OperationalError:
+            raise  # the database itself (locked, disk full): the whole batch is tried again
         except Exception:
-            log.exception("could not record the report on %s", message.topic)
+            log.exception("could not record the report on %s", report.topic)
 
     @staticmethod
     def _check_sender(topic_panel: str, payload_panel: str) -> None:

@@ -37,75 +37,98 @@ STATE_COLUMNS = (
 
 
 def _known(db: Database, panel_id: str) -> bool:
-    if db["panels"].count_where("id = ?", [panel_id]):
+    if db.execute("select 1 from panels where id = ?", [panel_id]).fetchone():
         return True
     log.warning("report from unknown panel %r ignored", panel_id)
     return False
+
+
+# Plain SQL rather than sqlite-utils' upsert, which reads the table's schema at every call: a department
+# reports thousands of states and events in a burst.
+_STATE_UPSERT = """
+insert into panel_status (panel_id, online, last_seen, {columns}, faults) values (?, 1, ?, {marks}, ?)
+on conflict (panel_id) do update set online = 1, last_seen = excluded.last_seen, {updates},
+    faults = excluded.faults
+""".format(
+    columns=", ".join(STATE_COLUMNS),
+    marks=", ".join("?" for _ in STATE_COLUMNS),
+    updates=", ".join(f"{column} = excluded.{column}" for column in STATE_COLUMNS),
+)
+_OFFLINE_UPSERT = """
+insert into panel_status (panel_id, online) values (?, 0) on conflict (panel_id) do update set online = 0
+"""
+_SEEN_UPSERT = """
+insert into panel_status (panel_id, last_seen) values (?, ?)
+on conflict (panel_id) do update set last_seen = excluded.last_seen
+"""
 
 
 def record_state(db: Database, state: PanelState, received_at: float) -> None:
     """An online state replaces what we knew; a last will only marks the panel offline.
 
     The will carries nothing about the screen, so what the panel showed last stays on record, and
-    ``last_seen`` stays the last time the panel itself spoke.
+    ``last_seen`` stays the last time the panel itself spoke. A state without a screenshot keeps the
+    last one.
     """
     if not _known(db, state.panel_id):
         return
     with transaction(db):
         was = db.execute("select online from panel_status where panel_id = ?", [state.panel_id]).fetchone()
         if (was is not None and was[0] is not None and bool(was[0])) != state.online:
-            db["panel_events"].insert(
-                {
-                    "panel_id": state.panel_id,
-                    "event": EVENT_ONLINE if state.online else EVENT_OFFLINE,
-                    "at": int(received_at),
-                    "received_at": int(received_at),
-                    "details": json.dumps({"agent_version": state.agent_version} if state.online else {}),
-                }
+            db.execute(
+                "insert into panel_events (panel_id, event, at, received_at, details) values (?, ?, ?, ?, ?)",
+                [
+                    state.panel_id,
+                    EVENT_ONLINE if state.online else EVENT_OFFLINE,
+                    int(received_at),
+                    int(received_at),
+                    json.dumps({"agent_version": state.agent_version} if state.online else {}),
+                ],
             )
-        if state.online:
-            row = {
-                "panel_id": state.panel_id,
-                "online": 1,
-                "last_seen": int(received_at),
-                **{column: getattr(state, column) for column in STATE_COLUMNS},
-                "faults": json.dumps(list(state.faults), ensure_ascii=False),
-            }
-            if state.screenshot_png is not None:
-                row["screenshot"] = state.screenshot_png
-            db["panel_status"].upsert(row, pk="panel_id")
-        else:
-            db["panel_status"].upsert({"panel_id": state.panel_id, "online": 0}, pk="panel_id")
+        if not state.online:
+            db.execute(_OFFLINE_UPSERT, [state.panel_id])
+            return
+        values = [getattr(state, column) for column in STATE_COLUMNS]
+        faults = json.dumps(list(state.faults), ensure_ascii=False)
+        db.execute(_STATE_UPSERT, [state.panel_id, int(received_at), *values, faults])
+        if state.screenshot_png is not None:
+            db.execute(
+                "update panel_status set screenshot = ? where panel_id = ?",
+                [state.screenshot_png, state.panel_id],
+            )
 
 
 def record_event(db: Database, event: PanelEvent, received_at: float) -> None:
     if not _known(db, event.panel_id):
         return
     with transaction(db):
-        db["panel_events"].insert(
-            {
-                "panel_id": event.panel_id,
-                "event": event.event,
-                "at": event.at,
-                "received_at": int(received_at),
-                "details": json.dumps(event.details, ensure_ascii=False),
-            }
+        db.execute(
+            "insert into panel_events (panel_id, event, at, received_at, details) values (?, ?, ?, ?, ?)",
+            [
+                event.panel_id,
+                event.event,
+                event.at,
+                int(received_at),
+                json.dumps(event.details, ensure_ascii=False),
+            ],
         )
-        db["panel_status"].upsert({"panel_id": event.panel_id, "last_seen": int(received_at)}, pk="panel_id")
+        db.execute(_SEEN_UPSERT, [event.panel_id, int(received_at)])
         details = event.details
         if event.event == EVENT_ON_AIR and isinstance(details.get("item_id"), str):
             confirm(db, event.panel_id, details["item_id"], _number(details.get("at"), received_at))
         elif event.event == EVENT_PLAY and isinstance(details.get("item_id"), str):
             started = _number(details.get("started_at"), received_at)
-            db["plays"].insert(
-                {
-                    "panel_id": event.panel_id,
-                    "item_id": details["item_id"],
-                    "content_hash": details.get("content_hash"),
-                    "started_at": started,
-                    "ended_at": max(started, _number(details.get("ended_at"), received_at)),
-                    "received_at": int(received_at),
-                }
+            db.execute(
+                "insert into plays (panel_id, item_id, content_hash, started_at, ended_at, received_at) "
+                "values (?, ?, ?, ?, ?, ?)",
+                [
+                    event.panel_id,
+                    details["item_id"],
+                    details.get("content_hash"),
+                    started,
+                    max(started, _number(details.get("ended_at"), received_at)),
+                    int(received_at),
+                ],
             )
 
 

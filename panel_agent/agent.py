@@ -187,11 +187,17 @@ def free_disk_mb(folder: Path) -> int:
     return shutil.disk_usage(folder).free // 2**20
 
 
-def screenshot_png(frame: wire.Frame, image: Image.Image) -> bytes:
-    """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI."""
+@functools.lru_cache(maxsize=64)
+def screenshot_png(frame: wire.Frame) -> bytes:
+    """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI.
+
+    Cached: a state goes out at every connection and command, and scaling an e-paper frame down costs
+    tens of milliseconds on a small board (and panels simulated together share their frames).
+    """
     max_width, max_height = SCREENSHOT_MAX_SIZE
     if frame.width <= max_width and frame.height <= max_height:
         return frame.png
+    image = frame.image()
     small = image.convert("L" if image.mode in ("1", "L") else "RGB")
     small.thumbnail(SCREENSHOT_MAX_SIZE)
     buffer = io.BytesIO()
@@ -306,7 +312,22 @@ class PanelAgent:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Go on with the stored schedule first (the broker may be unreachable for hours), then connect."""
+        """Go on with the stored schedule first (the broker may be unreachable for hours), then connect.
+
+        The rotation gets its own thread and the client paho's network thread; a fleet simulator
+        hosting many agents in one process drives both itself instead (``resume``, ``turn``,
+        ``mqtt_client``, ``sign_off``).
+        """
+        self.resume()
+        with self._lock:
+            self._rotation = threading.Thread(
+                target=self._rotate, name=f"relais-rotation-{self.panel_id}", daemon=True
+            )
+            self._rotation.start()
+        connect_in_background(self.mqtt_client(), self.config.broker_url)
+
+    def resume(self) -> None:
+        """Put up what the stored schedule shows now, if there is a genuine one; no thread, no network."""
         self._started = self._monotonic()
         with self._lock:
             try:
@@ -314,20 +335,20 @@ class PanelAgent:
                 applied = None if stored is None else self._decode_stored(stored)
             except StoredContentError as exc:
                 self._distrust_stored(exc)
+                return
+            if stored is None or applied is None:
+                return
+            # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
+            self._learn_time(stored)
+            try:
+                self._begin(applied)
+            except Exception as exc:
+                log.warning("could not show the stored content %s: %s", self.store.path, exc)
             else:
-                if stored is not None and applied is not None:
-                    # Received before this boot: its issued_at plus the uptime is still a lower bound of now.
-                    self._learn_time(stored)
-                    try:
-                        self._begin(applied)
-                    except Exception as exc:
-                        log.warning("could not show the stored content %s: %s", self.store.path, exc)
-                    else:
-                        log.info("following the stored schedule (seq %d)", stored.seq)
-            self._rotation = threading.Thread(
-                target=self._rotate, name=f"relais-rotation-{self.panel_id}", daemon=True
-            )
-            self._rotation.start()
+                log.info("following the stored schedule (seq %d)", stored.seq)
+
+    def mqtt_client(self) -> mqtt.Client:
+        """This panel's client, not connected yet: its last will says offline, its callbacks are ours."""
         ca_file = str(self.config.ca_file) if self.config.ca_file else None
         client = new_client(f"relais-panel-{self.panel_id}", self.config.broker_url, ca_file=ca_file)
         offline = wire.offline_state(self.panel_id, int(self.now()))
@@ -337,7 +358,7 @@ class PanelAgent:
         client.on_message = self._on_message
         with self._lock:
             self._client = client
-        connect_in_background(client, self.config.broker_url)
+        return client
 
     def _decode_stored(self, stored: wire.Sealed) -> _Applied:
         """A genuine stored schedule that this panel cannot show (a frame of another size) is distrusted too."""
@@ -361,6 +382,23 @@ class PanelAgent:
 
         The last will is only for vanishing. Events still waiting for the broker are lost.
         """
+        client, info = self.sign_off()
+        if client is not None:
+            deadline = time.monotonic() + STOP_PUBLISH_TIMEOUT_S
+            while (
+                info is not None
+                and not info.is_published()
+                and client.is_connected()
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.02)
+            client.disconnect()
+            client.loop_stop()
+        self.backend.close()
+
+    def sign_off(self) -> tuple[mqtt.Client | None, mqtt.MQTTMessageInfo | None]:
+        """Stop the rotation, end the play in progress and queue the offline state on the client, which is
+        handed back with that publication: whoever runs its network loop waits for it, then disconnects."""
         with self._lock:
             rotation, self._rotation = self._rotation, None
             self._stopping = True
@@ -371,16 +409,11 @@ class PanelAgent:
             self._end_play()
             client, self._client = self._client, None
             self._connected = False
-        if client is not None:
-            offline = wire.offline_state(self.panel_id, int(self.now()))
-            info = client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
-            if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                deadline = time.monotonic() + STOP_PUBLISH_TIMEOUT_S
-                while not info.is_published() and client.is_connected() and time.monotonic() < deadline:
-                    time.sleep(0.02)
-            client.disconnect()
-            client.loop_stop()
-        self.backend.close()
+        if client is None:
+            return None, None
+        offline = wire.offline_state(self.panel_id, int(self.now()))
+        info = client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
+        return client, (info if info.rc == mqtt.MQTT_ERR_SUCCESS else None)
 
     # --- what the controller sends ------------------------------------------------------------
 
@@ -746,9 +779,15 @@ class PanelAgent:
         """
         with self._lock:
             while not self._stopping:
-                timeout_s = self._advance()
-                self._heartbeat = self._monotonic()
-                self._rotation_changed.wait(timeout_s)
+                self._rotation_changed.wait(self.turn())
+
+    def turn(self) -> float:
+        """One turn of the rotation (see ``_advance``): seconds until it is due again. The rotation
+        thread calls it; so does a fleet simulator's shared timer, and after each message it delivers."""
+        with self._lock:
+            timeout_s = self._advance()
+            self._heartbeat = self._monotonic()
+            return timeout_s
 
     def _refuse(self, kind: str, topic: str, exc: Exception) -> None:
         """Log and report a refusal; what is shown and stored stays as it was."""
@@ -775,12 +814,11 @@ class PanelAgent:
             screenshot: bytes | None = None
             if override is not None:
                 image = override.frames[0].image
-                screenshot = screenshot_png(wire.Frame.from_image(image), image)
+                screenshot = screenshot_png(wire.Frame.from_image(image))
             elif playing is not None and applied is not None:
-                first = applied.pictures[playing.item_index][0][0]
-                screenshot = screenshot_png(playing.item.pages[0].frame, first.image)
+                screenshot = screenshot_png(playing.item.pages[0].frame)
             elif applied is not None:
-                screenshot = screenshot_png(self._blank_frame, self._blank.image)
+                screenshot = screenshot_png(self._blank_frame)
             return wire.PanelState(
                 panel_id=self.panel_id,
                 online=True,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from panel_agent.fleet import DEFAULT_PROFILES
 from relais import __version__
 from relais.broker import BrokerError
 from relais.certificates import CA_CERT_NAME, TlsFiles, ensure_broker_tls
@@ -76,6 +77,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.panels < 1:
         raise SystemExit("relais demo: --panels must be at least 1")
     return run_demo(_data_dir(args), http_port=args.http_port, mqtt_port=args.mqtt_port, panels=args.panels)
+
+
+def cmd_fleet_sim(args: argparse.Namespace) -> int:
+    """Register the simulated panels (and sign their first schedule), then run their agents until stopped."""
+    from controller.fleet import register_fleet, sim_panels
+    from panel_agent.fleet import FleetSim
+    from relais.keys import load_or_create_signing_key
+    from relais.signals import stop_requested
+    from relais.wire import public_key_to_text
+
+    _setup_logging(args.verbose)
+    if args.panels < 1:
+        raise SystemExit("relais fleet-sim: --panels must be at least 1")
+    data_dir = _data_dir(args)
+    key = load_or_create_signing_key(data_dir / "keys")
+    db = _open_db(args)
+    try:
+        panels = register_fleet(
+            db, key, args.panels, [p.strip() for p in args.profiles.split(",") if p.strip()]
+        )
+    finally:
+        db.close()
+    fleet = FleetSim(
+        sim_panels(panels),
+        broker_url=args.broker_url,
+        public_key_text=public_key_to_text(key.public_key()),
+        work_dir=data_dir / "fleet",
+        topic_base=args.topic_base,
+    )
+    with stop_requested() as stopping, fleet:
+        print(
+            f"{len(panels)} simulated panels ({panels[0].id} to {panels[-1].id}) in {len(fleet.pids)} "
+            f"processes (PIDs {', '.join(map(str, fleet.pids))}) on {args.broker_url}\n"
+            f"  screens: {fleet.screens_dir}\n  logs   : {fleet.work_dir}/worker-N.log\n"
+            "Ctrl-C stops them.",
+            flush=True,
+        )
+        stopping.wait()
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -449,8 +489,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--mqtt-port", type=int, default=None, help="broker port on 127.0.0.1 (default: a free one)"
     )
-    demo.add_argument("--panels", type=int, default=3, help="how many simulated panels (default 3)")
+    demo.add_argument(
+        "--panels",
+        type=int,
+        default=3,
+        help="how many simulated panels (default 3); beyond 3, a simulated department (relais fleet-sim)",
+    )
     demo.add_argument("--verbose", action="store_true", help="log debug lines")
+
+    fleet = command(
+        "fleet-sim",
+        cmd_fleet_sim,
+        "Run many simulated panels (real agents, real MQTT connections) in a few processes.",
+    )
+    _data_dir_argument(fleet)
+    fleet.add_argument("--panels", type=int, required=True, help="how many: sim-0001, sim-0002…")
+    fleet.add_argument(
+        "--broker-url",
+        default="mqtt://127.0.0.1:1883",
+        help="a broker that lets the panels in without a user, such as the demo's "
+        "(default mqtt://127.0.0.1:1883)",
+    )
+    fleet.add_argument("--topic-base", default="relais/v1", help="topic prefix (default relais/v1)")
+    fleet.add_argument(
+        "--profiles",
+        default=",".join(DEFAULT_PROFILES),
+        help=f"profiles dealt out in turn, comma-separated (default {','.join(DEFAULT_PROFILES)})",
+    )
+    fleet.add_argument("--verbose", action="store_true", help="log debug lines")
 
     serve = command("serve", cmd_serve, "Run the controller (web app, API, publisher) against a broker.")
     _data_dir_argument(serve)

@@ -64,12 +64,23 @@ def new_client(client_id: str, url: str, *, ca_file: str | None = None) -> mqtt.
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
         client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
-    client.reconnect_delay_set(min_delay=random.uniform(0.5, 1.5), max_delay=random.randint(30, 60))
-    client.on_socket_open = _no_delay
+    min_delay, max_delay = jittered_reconnect_bounds()
+    client.reconnect_delay_set(min_delay=min_delay, max_delay=max_delay)
+    client.on_socket_open = no_delay
     return client
 
 
-def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+def jittered_reconnect_bounds() -> tuple[float, int]:
+    """One client's first wait before reconnecting (0.5 to 1.5 s) and its longest (30 to 60 s).
+
+    The wait doubles after each failure, from one bound to the other (paho's backoff, and
+    ``relais.netloop`` for clients driven by hand); drawn per client, so a fleet that lost its broker
+    at the same moment spreads its retries over a second at first, and over half a minute later.
+    """
+    return random.uniform(0.5, 1.5), random.randint(30, 60)
+
+
+def no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
     """MQTT packets are small: Nagle's algorithm meeting delayed ACKs would add ~40 ms per hop."""
     # Not a TCP socket (a Unix socket, a websocket wrapper): nothing to tune.
     with contextlib.suppress(OSError, AttributeError):

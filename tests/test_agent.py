@@ -723,11 +723,11 @@ def test_blank_identical_and_wrong_size_payloads_without_a_broker(
 def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio() -> None:
     for size, expected in [((800, 600), (400, 300)), ((1872, 1404), (400, 300)), ((1000, 200), (400, 80))]:
         image = Image.new("1", size, 1)
-        shot = screenshot_png(wire.Frame.from_image(image), image)
+        shot = screenshot_png(wire.Frame.from_image(image))
         with Image.open(io.BytesIO(shot)) as decoded:
             assert decoded.size == expected
     small = wire.Frame.from_image(picture(1))
-    assert screenshot_png(small, picture(1)) == small.png
+    assert screenshot_png(small) == small.png
 
 
 def test_backends_are_chosen_by_name_and_refuse_foreign_sizes(tmp_path: Path) -> None:

@@ -1,0 +1,101 @@
+"""What the fleet benchmarks share: the machine line, and a department on a loopback broker.
+
+Scratch files go to ``/dev/shm`` when it exists: a thousand agents on one machine would otherwise queue
+their fsyncs on one disk, where each real panel has its own SD card.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from controller import context, create_app, shutdown_app
+from controller.auth import create_token
+from controller.context import get_db
+from controller.fleet import register_fleet, sim_panels
+from controller.panels import Panel
+from panel_agent.fleet import FleetSim
+from relais import wire
+from relais.broker import MosquittoBroker, find_mosquitto
+
+
+def machine() -> str:
+    """CPU model, cores, Python and Mosquitto versions, and the load when the run began."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mosquitto = subprocess.run([find_mosquitto(), "-h"], capture_output=True, text=True).stdout.splitlines()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"machine: {model}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"{mosquitto[0] if mosquitto else 'mosquitto'}; load average at start {load}"
+    )
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory[str]:
+    shm = Path("/dev/shm")
+    return tempfile.TemporaryDirectory(prefix="relais-bench-", dir=shm if shm.is_dir() else None)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float, interval: float = 0.005) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Department:
+    app: Flask
+    client: FlaskClient
+    panels: list[Panel]
+    broker: MosquittoBroker
+    db: sqlite3.Connection  # a reader of the controller's database, for polling without the API
+
+    def count(self, sql: str, *params: object) -> int:
+        return self.db.execute(sql, params).fetchone()[0]
+
+    def up_to_date(self) -> int:
+        return self.count(
+            "select count(*) from panel_status s join desired d using (panel_id) "
+            "where s.online = 1 and s.applied_seq >= d.seq"
+        )
+
+
+@contextmanager
+def department(count: int, work: Path) -> Iterator[Department]:
+    """A broker, the controller (Flask app, MQTT link) and ``count`` simulated panels up to date."""
+    with ExitStack() as stack:
+        broker = stack.enter_context(MosquittoBroker(work / "mosquitto"))
+        app = create_app({"DATA_DIR": work / "data", "BROKER_URL": broker.url, "TESTING": True})
+        stack.callback(shutdown_app, app)
+        with app.app_context():
+            panels = register_fleet(get_db(), context.signing_key(), count)
+            token = create_token(get_db(), "bench")
+            public_key = wire.public_key_to_text(context.signing_key().public_key())
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        fleet = FleetSim(sim_panels(panels), broker_url=broker.url, public_key_text=public_key, work_dir=work)
+        stack.enter_context(fleet)
+        db = sqlite3.connect(work / "data" / "relais.db")
+        stack.callback(db.close)
+        running = Department(app, client, panels, broker, db)
+        wait_until(lambda: running.up_to_date() == count, f"{count} panels online and up to date", 120, 0.2)
+        yield running

@@ -1,0 +1,248 @@
+"""A fleet of simulated panels on one machine: hundreds of real ``PanelAgent`` in a few processes.
+
+Each simulated panel is the real agent (signature and freshness checks, stored schedule, state with a
+last will, proof of play) with the simulated backend, over its own MQTT connection. A worker process
+hosts up to ``PANELS_PER_PROCESS`` of them and drives them all from one thread: their connections
+through ``relais.netloop`` (epoll, since paho's own loop uses ``select()``, which fails past file
+descriptor 1,024, and a thread per client would be 1,000 threads), their rotations through one timer
+queue instead of a thread each (``PanelAgent.turn``). ``FleetSim`` starts the workers and ends each by
+its own PID; ``python -m panel_agent.fleet --spec FILE`` is one worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from panel_agent.agent import STOP_PUBLISH_TIMEOUT_S, PanelAgent
+from panel_agent.config import AgentConfig
+from relais import wire
+from relais.netloop import ClientLoop, Timer
+from relais.signals import stop_requested
+
+log = logging.getLogger(__name__)
+
+# Each worker stays far below 1,024 file descriptors, and 1,000 panels use both cores of a small machine.
+PANELS_PER_PROCESS = 250
+STOP_TIMEOUT_S = 15.0
+# A simulated department's panels (controller.fleet): an amber and a colour LED board, a black-and-white
+# e-paper panel and a small amber banner.
+DEFAULT_PROFILES = ("led-amber-192x64", "led-rgb-128x64", "epaper-bw-800x480", "led-amber-96x16")
+
+
+@dataclass(frozen=True)
+class SimPanel:
+    """What a simulated agent needs to know of its panel: its id and its size in pixels."""
+
+    panel_id: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One worker's panels and what they share, written as JSON for ``python -m panel_agent.fleet``."""
+
+    broker_url: str
+    topic_base: str
+    public_key: str  # the controller's, as ``ed25519:<base64>``
+    state_dir: str
+    screens_dir: str
+    panels: tuple[SimPanel, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerSpec:
+        data = json.loads(text)
+        return cls(**{**data, "panels": tuple(SimPanel(**panel) for panel in data["panels"])})
+
+    def agent_config(self, panel: SimPanel, spec_path: Path) -> AgentConfig:
+        """The config a real agent of this panel would load, with the simulated backend."""
+        return AgentConfig(
+            path=spec_path,
+            panel_id=panel.panel_id,
+            broker_url=self.broker_url,
+            controller_public_key=wire.public_key_from_text(self.public_key),
+            state_dir=Path(self.state_dir),
+            topic_base=self.topic_base,
+            backend_name="simulated",
+            backend_settings={
+                "width": panel.width,
+                "height": panel.height,
+                "output_dir": Path(self.screens_dir),
+            },
+        )
+
+
+class SharedRotation:
+    """Every agent's rotation on the loop's timer queue: one timer per agent, moved at each turn."""
+
+    def __init__(self, loop: ClientLoop) -> None:
+        self._loop = loop
+        self._timers: dict[str, Timer] = {}
+
+    def turn(self, agent: PanelAgent) -> None:
+        """Turn now (a schedule or a command may just have come in), then again when the agent asks."""
+        previous = self._timers.pop(agent.panel_id, None)
+        if previous is not None:
+            previous.cancel()
+        wait_s = agent.turn()
+        self._timers[agent.panel_id] = self._loop.call_at(time.monotonic() + wait_s, lambda: self.turn(agent))
+
+    def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+
+def run_worker(spec_path: Path) -> int:
+    """Run one worker's agents until SIGINT or SIGTERM, then sign each off as a real agent would."""
+    spec = WorkerSpec.from_json(spec_path.read_text(encoding="utf-8"))
+    loop = ClientLoop()
+    rotation = SharedRotation(loop)
+    agents = [PanelAgent(spec.agent_config(panel, spec_path)) for panel in spec.panels]
+    for agent in agents:
+        agent.resume()
+        rotation.turn(agent)
+        loop.add(agent.mqtt_client(), spec.broker_url, after_read=lambda agent=agent: rotation.turn(agent))
+    log.info("%d simulated panels connecting to %s", len(agents), spec.broker_url)
+    with stop_requested() as stopping:
+        loop.run(until=stopping.is_set)
+    rotation.stop()
+    goodbyes = [agent.sign_off() for agent in agents]
+    loop.run(
+        until=lambda: all(
+            info is None or info.is_published() or not client.is_connected() for client, info in goodbyes
+        ),
+        timeout=STOP_PUBLISH_TIMEOUT_S,
+    )
+    for client, _info in goodbyes:
+        if client is not None:
+            loop.disconnect(client)
+    loop.run(until=lambda: loop.open_count() == 0, timeout=STOP_PUBLISH_TIMEOUT_S)
+    loop.close()
+    for agent in agents:
+        agent.backend.close()
+    log.info("%d simulated panels stopped", len(agents))
+    return 0
+
+
+class FleetSim:
+    """Simulated panels spread over worker processes, ``per_process`` at most in each.
+
+    ``work_dir`` gets the workers' specs and logs (``worker-N.json``, ``worker-N.log``) and the agents'
+    stored schedules (``state/``); what each panel shows goes to ``screens_dir/<panel>.png``
+    (``work_dir/screens`` by default).
+    """
+
+    def __init__(
+        self,
+        panels: Sequence[SimPanel],
+        *,
+        broker_url: str,
+        public_key_text: str,
+        work_dir: Path,
+        topic_base: str = wire.DEFAULT_TOPIC_BASE,
+        per_process: int = PANELS_PER_PROCESS,
+        screens_dir: Path | None = None,
+    ) -> None:
+        if not panels:
+            raise ValueError("a fleet needs at least one panel")
+        self.panels = tuple(panels)
+        self.broker_url = broker_url
+        self.public_key_text = public_key_text
+        self.work_dir = Path(work_dir)
+        self.topic_base = topic_base
+        self.per_process = per_process
+        self.screens_dir = Path(screens_dir) if screens_dir is not None else self.work_dir / "screens"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def screen(self, panel_id: str) -> Path:
+        return self.screens_dir / f"{panel_id}.png"
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def start(self) -> FleetSim:
+        """Start the workers, panels shared evenly among them; they connect in the background."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        workers = math.ceil(len(self.panels) / self.per_process)
+        size = math.ceil(len(self.panels) / workers)
+        try:
+            for number in range(workers):
+                spec = WorkerSpec(
+                    broker_url=self.broker_url,
+                    topic_base=self.topic_base,
+                    public_key=self.public_key_text,
+                    state_dir=str(self.work_dir / "state"),
+                    screens_dir=str(self.screens_dir),
+                    # In order, so that each worker gets every profile the fleet deals out in turn.
+                    panels=self.panels[number * size : (number + 1) * size],
+                )
+                spec_path = self.work_dir / f"worker-{number + 1}.json"
+                spec_path.write_text(spec.to_json(), encoding="utf-8")
+                with (self.work_dir / f"worker-{number + 1}.log").open("ab") as log_file:
+                    self.processes.append(
+                        subprocess.Popen(
+                            [sys.executable, "-m", "panel_agent.fleet", "--spec", str(spec_path)],
+                            stdout=log_file,
+                            stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL,
+                        )
+                    )
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM each worker by its PID (its agents say goodbye), SIGKILL one that will not end."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes = []
+
+    def __enter__(self) -> FleetSim:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m panel_agent.fleet",
+        description="One worker of a fleet simulator (relais fleet-sim starts them): its panels until "
+        "SIGINT or SIGTERM.",
+    )
+    parser.add_argument("--spec", required=True, type=Path, metavar="FILE", help="the worker's JSON spec")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # One line per panel for every schedule would drown the log of a fleet: warnings and up only.
+    logging.getLogger("panel_agent.agent").setLevel(logging.WARNING)
+    return run_worker(parser.parse_args(argv).spec)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
