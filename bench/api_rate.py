@@ -15,7 +15,7 @@ from pathlib import Path
 from fleet_setup import machine, scratch_dir
 
 from controller import context, create_app, shutdown_app
-from controller.auth import create_token
+from controller.accounts import token_for
 from controller.context import get_db
 from controller.fleet import COMMUNES, register_fleet
 
@@ -39,7 +39,7 @@ def main() -> None:
         try:
             with app.app_context():
                 register_fleet(get_db(), context.signing_key(), PANELS)
-                token = create_token(get_db(), "bench")
+                token = token_for(get_db(), "bench")
             client = app.test_client()
             client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
             commune = rate(

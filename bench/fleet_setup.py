@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller import context, create_app, shutdown_app
-from controller.auth import create_token
+from controller.accounts import token_for
 from controller.context import get_db
 from controller.fleet import register_fleet, sim_panels
 from controller.panels import Panel
@@ -88,7 +88,7 @@ def department(count: int, work: Path) -> Iterator[Department]:
         stack.callback(shutdown_app, app)
         with app.app_context():
             panels = register_fleet(get_db(), context.signing_key(), count)
-            token = create_token(get_db(), "bench")
+            token = token_for(get_db(), "bench")
             public_key = wire.public_key_to_text(context.signing_key().public_key())
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"

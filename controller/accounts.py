@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from controller.access import Actor, Role, check_role_scope
+from controller.db import transaction
 from controller.errors import FieldError
 
 TOKEN_PREFIX = "rls_"
@@ -395,3 +396,14 @@ def update_organisation(
     if values:
         db["organisations"].update(org_id, values)
     return organisation_summary(rows[0]), organisation_summary(db["organisations"].get(org_id))
+
+
+def token_for(
+    db: Database, name: str, role: str = "admin", commune: str | None = None, label: str = "script"
+) -> str:
+    """A fresh token acting as ``name``, made with that role (no password) when missing: for tests,
+    benchmarks and the fleet simulator, which need a user without anyone typing a password."""
+    with transaction(db):
+        found = user_by_name(db, name)
+        user_id = found["id"] if found else create_user(db, name, role, None, commune)
+        return create_token(db, user_id, label)[1]

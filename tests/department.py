@@ -11,7 +11,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from controller import context, create_app, shutdown_app
-from controller.auth import create_token
+from controller.accounts import token_for
 from controller.context import get_db
 from controller.fleet import register_fleet, sim_panels
 from controller.panels import Panel
@@ -29,7 +29,13 @@ class Department:
     broker: MosquittoBroker
 
     def statuses(self) -> list[dict]:
-        return self.client.get("/api/v1/panels").json["panels"]
+        """Every panel, page after page, as a script reading the API would."""
+        found: list[dict] = []
+        while True:
+            page = self.client.get(f"/api/v1/panels?limit=200&offset={len(found)}").json
+            found += page["panels"]
+            if len(found) >= page["total"] or not page["panels"]:
+                return found
 
     def wait_all(self, what: str, check: object, timeout: float = 60) -> list[dict]:
         """Until ``check(status)`` holds for every panel the controller lists."""
@@ -56,7 +62,7 @@ def department(broker: MosquittoBroker, tmp_path: Path, count: int) -> Iterator[
     try:
         with app.app_context():
             panels = register_fleet(get_db(), context.signing_key(), count)
-            token = create_token(get_db(), "fleet tests")
+            token = token_for(get_db(), "fleet-tests")
             public_key = wire.public_key_to_text(context.signing_key().public_key())
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"

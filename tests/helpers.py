@@ -14,7 +14,6 @@ from sqlite_utils import Database
 
 from controller import accounts, context
 from controller.context import get_db
-from controller.db import transaction
 from controller.demo import DEMO_PANELS
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
@@ -26,10 +25,7 @@ DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
 
 def user_token(db: Database, name: str, role: str = "admin", commune: str | None = None) -> str:
     """A user of that role (created if missing) and a fresh API token acting as them."""
-    with transaction(db):
-        found = accounts.user_by_name(db, name)
-        user_id = found["id"] if found else accounts.create_user(db, name, role, None, commune)
-        return accounts.create_token(db, user_id, "tests")[1]
+    return accounts.token_for(db, name, role, commune, label="tests")
 
 
 def first_page(text: str, profile_id: str) -> Image.Image:
