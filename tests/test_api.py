@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import queue
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -18,6 +20,8 @@ from controller.panels import register_panel
 from controller.rendering.engine import render
 from controller.status import record_state
 from relais import wire
+from relais.mqtt import connect_in_background, new_client
+from tests.conftest import Live
 from tests.helpers import DEMO_LED
 
 
@@ -335,31 +339,27 @@ def test_commands_are_checked_before_anything_is_signed(
     assert response.json["error"]["message"]
 
 
-class RecordingLink:
-    """An MQTT link that is always connected and keeps what it is handed."""
-
-    def __init__(self) -> None:
-        self.connected = threading.Event()
-        self.connected.set()
-        self.sent: list[tuple[str, bytes]] = []
-
-    def send_command(self, panel_id: str, payload: bytes) -> bool:
-        self.sent.append((panel_id, payload))
-        return True
-
-
-def test_a_command_with_arguments_is_sealed_for_the_panel(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    link = RecordingLink()
-    monkeypatch.setitem(app.extensions, "relais.mqtt_link", link)
-    body = {"command": "test_pattern", "args": {"pattern": "checkerboard", "seconds": 30}}
-    response = client.post("/api/v1/panels/bourg-entree-nord/commands", json=body)
-    assert response.status_code == 202
-    assert response.json["args"] == body["args"] and response.json["command"] == "test_pattern"
-    ((panel_id, payload),) = link.sent
-    with app.app_context():
+def test_a_command_with_arguments_is_sealed_for_the_panel_and_reaches_the_broker(live: Live) -> None:
+    delivered: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    listener = new_client(f"listen-{uuid.uuid4().hex[:8]}", live.broker.url)
+    subscribed = threading.Event()
+    listener.on_connect = lambda client, *_: client.subscribe(live.topics.cmd("bourg-entree-nord"), qos=1)
+    listener.on_subscribe = lambda *_: subscribed.set()
+    listener.on_message = lambda _c, _u, message: delivered.put((message.topic, message.payload))
+    connect_in_background(listener, live.broker.url)
+    try:
+        assert subscribed.wait(15), "the listener could not subscribe"
+        body = {"command": "test_pattern", "args": {"pattern": "checkerboard", "seconds": 30}}
+        response = live.client.post("/api/v1/panels/bourg-entree-nord/commands", json=body)
+        assert response.status_code == 202
+        assert response.json["args"] == body["args"] and response.json["command"] == "test_pattern"
+        topic, payload = delivered.get(timeout=15)
+    finally:
+        listener.disconnect()
+        listener.loop_stop()
+    with live.app.app_context():
         sealed = wire.unseal(payload, signing_key().public_key())
-    assert (panel_id, sealed.kind, sealed.panel_id) == ("bourg-entree-nord", wire.KIND_COMMAND, panel_id)
+    assert topic == live.topics.cmd("bourg-entree-nord")
+    assert (sealed.kind, sealed.panel_id) == (wire.KIND_COMMAND, "bourg-entree-nord")
     assert (sealed.seq, sealed.content) == (response.json["seq"], body)
     assert sealed.expires_at - sealed.issued_at == 300

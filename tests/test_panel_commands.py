@@ -2,77 +2,68 @@
 
 from __future__ import annotations
 
-import threading
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from controller import create_app, shutdown_app
 from controller.context import get_db
+from controller.panels import register_panel
 from controller.status import record_event, record_state
 from relais import wire
-from tests.helpers import client_as
+from relais.broker import MosquittoBroker
+from tests.conftest import Live
+from tests.helpers import DEMO_LED, client_as, wait_for
 
-
-class RecordingLink:
-    """An MQTT link that is always connected and keeps what it is handed (``accept`` False: refuses)."""
-
-    def __init__(self, accept: bool = True) -> None:
-        self.connected = threading.Event()
-        self.connected.set()
-        self.accept = accept
-        self.sent: list[str] = []
-
-    def send_command(self, panel_id: str, payload: bytes) -> bool:
-        self.sent.append(panel_id)
-        return self.accept
-
-    def flush(self) -> int:
-        return 0
+PANEL = DEMO_LED["id"]
 
 
 @pytest.fixture
-def technician(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    monkeypatch.setitem(app.extensions, "relais.mqtt_link", RecordingLink())
-    return client_as(app, "technicien", "technician")
+def technician(live: Live) -> FlaskClient:
+    """A technician's client on a controller with a real broker, and the amber panel's real agent."""
+    live.start_agent(PANEL)
+    wait_for(lambda: live.panel(PANEL)["online"], "the panel online")
+    return client_as(live.app, "technicien", "technician")
 
 
 def ack(app: Flask, panel_id: str, details: dict) -> None:
+    """An acknowledgement as the MQTT link records it, for the cases a healthy agent never sends."""
     with app.app_context():
         record_event(
             get_db(), wire.PanelEvent(panel_id, wire.EVENT_ACK, 1_800_000_000, details), 1_800_000_001
         )
 
 
-def test_each_command_shows_whether_the_panel_acknowledged_it(app: Flask, technician: FlaskClient) -> None:
-    url = "/api/v1/panels/bourg-entree-nord/commands"
+def test_each_command_shows_whether_the_panel_acknowledged_it(live: Live, technician: FlaskClient) -> None:
+    url = f"/api/v1/panels/{PANEL}/commands"
     first = technician.post(url, json={"command": "brightness", "args": {"level": 40}})
     assert first.status_code == 202 and first.json["id"] and first.json["seq"]
     second = technician.post(url, json={"command": "blank", "args": {"seconds": 30}})
-    listed = technician.get(url).json
-    assert listed["total"] == 2 and [c["id"] for c in listed["commands"]] == [
+    assert second.status_code == 202
+
+    def listed() -> list[dict]:
+        return technician.get(url).json["commands"]
+
+    wait_for(lambda: all(c["acked_at"] for c in listed()), "both commands acknowledged by the agent")
+    answer = technician.get(url).json
+    assert answer["total"] == 2 and [c["id"] for c in answer["commands"]] == [
         second.json["id"],
         first.json["id"],
     ]
-    assert all(c["acked_at"] is None and c["result"] is None for c in listed["commands"])
-    assert listed["commands"][1]["sent_by"] == "technicien" and listed["commands"][1]["args"] == {"level": 40}
+    assert all(c["result"] == {"ok": True} for c in answer["commands"])
+    assert answer["commands"][1]["sent_by"] == "technicien" and answer["commands"][1]["args"] == {"level": 40}
+    wait_for(lambda: live.panel(PANEL)["brightness_now"] == 40, "the panel reports its new brightness")
 
-    ack(app, "bourg-entree-nord", {"command": "brightness", "seq": first.json["seq"], "ok": True})
-    ack(app, "bourg-entree-nord", {"command": "brightness", "seq": first.json["seq"], "ok": True})  # resent
-    ack(
-        app,
-        "bourg-entree-nord",
-        {"command": "blank", "seq": second.json["seq"], "ok": False, "reason": "display-failed"},
-    )
-    ack(
-        app, "amberieu-mairie", {"command": "refresh", "seq": first.json["seq"], "ok": True}
-    )  # another panel's
-    by_id = {c["id"]: c for c in technician.get(url).json["commands"]}
-    assert by_id[first.json["id"]]["result"] == {"ok": True}
-    assert by_id[first.json["id"]]["acked_at"] == "2027-01-15T08:00:01Z"
-    assert by_id[second.json["id"]]["result"] == {"ok": False, "reason": "display-failed"}
-    assert len(by_id) == 2
-    with app.app_context():
+    # A resent acknowledgement, and another panel's with the same sequence number, change nothing.
+    acked_at = {c["id"]: c["acked_at"] for c in answer["commands"]}
+    ack(live.app, PANEL, {"command": "brightness", "seq": first.json["seq"], "ok": False, "reason": "late"})
+    ack(live.app, "amberieu-mairie", {"command": "refresh", "seq": first.json["seq"], "ok": True})
+    again = {c["id"]: c for c in listed()}
+    assert len(again) == 2 and {i: c["acked_at"] for i, c in again.items()} == acked_at
+    assert again[first.json["id"]]["result"] == {"ok": True}
+    with live.app.app_context():
         sent = [
             row["after"]
             for row in get_db().query("select after from audit_log where action = 'command.send'")
@@ -80,13 +71,31 @@ def test_each_command_shows_whether_the_panel_acknowledged_it(app: Flask, techni
     assert len(sent) == 2 and '"brightness"' in sent[0]
 
 
-def test_a_command_the_broker_refuses_leaves_no_trace(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(app.extensions, "relais.mqtt_link", RecordingLink(accept=False))
-    response = client.post("/api/v1/panels/bourg-entree-nord/commands", json={"command": "refresh"})
-    assert response.status_code == 503
-    assert client.get("/api/v1/panels/bourg-entree-nord/commands").json["total"] == 0
+def test_a_command_while_the_broker_is_down_leaves_no_trace(tmp_path: Path) -> None:
+    own = MosquittoBroker(tmp_path / "mosquitto").start()
+    app = create_app(
+        {"DATA_DIR": tmp_path / "data", "BROKER_URL": own.url, "MQTT_CLIENT_ID": "commands-down"}
+    )
+    try:
+        with app.app_context():
+            register_panel(get_db(), DEMO_LED)
+        link = app.extensions["relais.mqtt_link"]
+        wait_for(link.connected.is_set, "controller connected")
+        own.kill()
+        wait_for(lambda: not link.connected.is_set(), "the controller sees the broker gone")
+        technician = client_as(app, "technicien", "technician")
+        response = technician.post(f"/api/v1/panels/{PANEL}/commands", json={"command": "refresh"})
+        assert response.status_code == 503
+        assert response.json["error"]["code"] == "broker-unavailable"
+        assert technician.get(f"/api/v1/panels/{PANEL}/commands").json["total"] == 0
+        with app.app_context():
+            assert (
+                get_db().execute("select count(*) from audit_log where action = 'command.send'").fetchone()[0]
+                == 0
+            )
+    finally:
+        shutdown_app(app)
+        own.stop()
 
 
 def test_the_history_shows_outages_and_faults_but_not_every_display(app: Flask, client: FlaskClient) -> None:
