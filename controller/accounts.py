@@ -121,8 +121,12 @@ def create_user(
 
 
 def set_password(db: Database, user_id: int, password: str) -> None:
+    """A new password also logs out every browser session of the user."""
     _check_password(password)
-    db["users"].update(user_id, {"password_hash": generate_password_hash(password)})
+    db.execute(
+        "update users set password_hash = ?, session_epoch = session_epoch + 1 where id = ?",
+        [generate_password_hash(password), user_id],
+    )
 
 
 def actor_from_row(row: dict[str, Any]) -> Actor:
@@ -324,6 +328,8 @@ def update_user(
         values["disabled_at"] = None
     if "password" in changes:
         values["password_hash"] = generate_password_hash(changes["password"])
+    if "password" in changes or values.get("disabled_at") is not None:
+        values["session_epoch"] = row["session_epoch"] + 1  # every browser logged in as them is logged out
     db["users"].update(user_id, values)
     after = user_summary(get_user(db, user_id))
     if "password" in changes:

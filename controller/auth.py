@@ -53,19 +53,31 @@ class Forbidden(Exception):
 
 
 class SessionUser(UserMixin):
-    """What Flask-Login keeps for a logged-in browser: the actor, reloaded from the database each request."""
+    """What Flask-Login keeps for a logged-in browser: the actor, reloaded from the database each request.
 
-    def __init__(self, actor: Actor) -> None:
+    The session names the user and their session epoch, which a password change or a disabling bumps,
+    so that every browser logged in before is logged out, even if the user is enabled again later.
+    """
+
+    def __init__(self, actor: Actor, epoch: int) -> None:
         self.actor = actor
+        self.epoch = epoch
 
     def get_id(self) -> str:
-        return str(self.actor.user_id)
+        return f"{self.actor.user_id}:{self.epoch}"
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> SessionUser:
+        return cls(actor_from_row(row), row["session_epoch"])
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> SessionUser | None:
+def _load_user(session_id: str) -> SessionUser | None:
+    user_id, _, epoch = session_id.partition(":")
     row = find_user(get_db(), int(user_id)) if user_id.isdigit() else None
-    return None if row is None else SessionUser(actor_from_row(row))
+    if row is None or str(row["session_epoch"]) != epoch:
+        return None
+    return SessionUser.of(row)
 
 
 def init_auth(app: Flask, data_dir: Path) -> None:

@@ -352,6 +352,11 @@ def _0008_commands(db: Database) -> None:
     db["commands"].create_index(["panel_id", "seq"], unique=True)
 
 
+def _0009_session_epoch(db: Database) -> None:
+    """A number in each login session that a password change or a disabling bumps: old cookies die."""
+    db["users"].add_column("session_epoch", int, not_null_default=0)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -361,6 +366,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0006_accounts", _0006_accounts),
     ("0007_approval", _0007_approval),
     ("0008_commands", _0008_commands),
+    ("0009_session_epoch", _0009_session_epoch),
 ]
 
 

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from controller.accounts import authenticate
+from controller.accounts import authenticate, find_user
 from controller.auth import SessionUser
 from controller.context import get_db
 
@@ -43,7 +43,9 @@ def login() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         actor = authenticate(get_db(), form.name.data or "", form.password.data or "")
         if actor is not None:
-            login_user(SessionUser(actor))
+            row = find_user(get_db(), actor.user_id)
+            assert row is not None  # authenticate found it enabled a moment ago
+            login_user(SessionUser.of(row))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = [_("Identifiant ou mot de passe incorrect.")]
         return render_template("login.html", form=form), 401

@@ -219,3 +219,27 @@ def test_behind_an_https_proxy_cookies_are_secure_and_limits_count_the_forwarded
         assert "Secure" in response.headers["Set-Cookie"]
     finally:
         shutdown_app(app)
+
+
+def test_a_password_change_or_a_disabling_logs_out_every_browser_for_good(accounts_app: Flask) -> None:
+    browser, other_browser = accounts_app.test_client(), accounts_app.test_client()
+    _log_in(browser, "mairie-bourg")
+    _log_in(other_browser, "mairie-bourg")
+    with accounts_app.app_context():
+        db = get_db()
+        user_id = accounts.user_by_name(db, "mairie-bourg")["id"]
+        with transaction(db):
+            accounts.set_password(db, user_id, "another long passphrase")
+    assert browser.get("/api/v1/panels").status_code == 401
+    assert other_browser.get("/api/v1/panels").status_code == 401
+
+    _log_in(browser, "mairie-bourg", "another long passphrase")
+    with accounts_app.app_context():
+        db = get_db()
+        with transaction(db):
+            accounts.update_user(db, user_id, {"disabled": True})
+        with transaction(db):
+            accounts.update_user(db, user_id, {"disabled": False})
+    assert browser.get("/api/v1/panels").status_code == 401, "re-enabling does not revive an old session"
+    _log_in(browser, "mairie-bourg", "another long passphrase")
+    assert browser.get("/api/v1/panels").status_code == 200
