@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,8 +139,9 @@ class Live:
         return response.json
 
 
-@pytest.fixture
-def live(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path) -> Iterator[Live]:
+@contextmanager
+def live_controller(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path) -> Iterator[Live]:
+    """A controller on ``mqtt_broker`` with the three demo panels registered; agents started on demand."""
     base = f"test-{uuid.uuid4().hex[:8]}/relais/v1"
     app = create_app(
         {
@@ -170,3 +172,17 @@ def live(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path) -> Itera
                     process.kill()
                     process.wait()
         shutdown_app(app)
+
+
+@pytest.fixture
+def live(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path) -> Iterator[Live]:
+    """The end-to-end harness, once per broker: what crosses the wire must work on both."""
+    with live_controller(mqtt_broker, tmp_path) as harness:
+        yield harness
+
+
+@pytest.fixture
+def live_mosquitto(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
+    """The same harness on Mosquitto only, for tests of the app above the wire (pages, API, commands)."""
+    with live_controller(broker, tmp_path) as harness:
+        yield harness

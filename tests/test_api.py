@@ -339,27 +339,31 @@ def test_commands_are_checked_before_anything_is_signed(
     assert response.json["error"]["message"]
 
 
-def test_a_command_with_arguments_is_sealed_for_the_panel_and_reaches_the_broker(live: Live) -> None:
+def test_a_command_with_arguments_is_sealed_for_the_panel_and_reaches_the_broker(
+    live_mosquitto: Live,
+) -> None:
     delivered: queue.Queue[tuple[str, bytes]] = queue.Queue()
-    listener = new_client(f"listen-{uuid.uuid4().hex[:8]}", live.broker.url)
+    listener = new_client(f"listen-{uuid.uuid4().hex[:8]}", live_mosquitto.broker.url)
     subscribed = threading.Event()
-    listener.on_connect = lambda client, *_: client.subscribe(live.topics.cmd("bourg-entree-nord"), qos=1)
+    listener.on_connect = lambda client, *_: client.subscribe(
+        live_mosquitto.topics.cmd("bourg-entree-nord"), qos=1
+    )
     listener.on_subscribe = lambda *_: subscribed.set()
     listener.on_message = lambda _c, _u, message: delivered.put((message.topic, message.payload))
-    connect_in_background(listener, live.broker.url)
+    connect_in_background(listener, live_mosquitto.broker.url)
     try:
         assert subscribed.wait(15), "the listener could not subscribe"
         body = {"command": "test_pattern", "args": {"pattern": "checkerboard", "seconds": 30}}
-        response = live.client.post("/api/v1/panels/bourg-entree-nord/commands", json=body)
+        response = live_mosquitto.client.post("/api/v1/panels/bourg-entree-nord/commands", json=body)
         assert response.status_code == 202
         assert response.json["args"] == body["args"] and response.json["command"] == "test_pattern"
         topic, payload = delivered.get(timeout=15)
     finally:
         listener.disconnect()
         listener.loop_stop()
-    with live.app.app_context():
+    with live_mosquitto.app.app_context():
         sealed = wire.unseal(payload, signing_key().public_key())
-    assert topic == live.topics.cmd("bourg-entree-nord")
+    assert topic == live_mosquitto.topics.cmd("bourg-entree-nord")
     assert (sealed.kind, sealed.panel_id) == (wire.KIND_COMMAND, "bourg-entree-nord")
     assert (sealed.seq, sealed.content) == (response.json["seq"], body)
     assert sealed.expires_at - sealed.issued_at == 300

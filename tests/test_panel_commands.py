@@ -21,11 +21,11 @@ PANEL = DEMO_LED["id"]
 
 
 @pytest.fixture
-def technician(live: Live) -> FlaskClient:
+def technician(live_mosquitto: Live) -> FlaskClient:
     """A technician's client on a controller with a real broker, and the amber panel's real agent."""
-    live.start_agent(PANEL)
-    wait_for(lambda: live.panel(PANEL)["online"], "the panel online")
-    return client_as(live.app, "technicien", "technician")
+    live_mosquitto.start_agent(PANEL)
+    wait_for(lambda: live_mosquitto.panel(PANEL)["online"], "the panel online")
+    return client_as(live_mosquitto.app, "technicien", "technician")
 
 
 def ack(app: Flask, panel_id: str, details: dict) -> None:
@@ -36,7 +36,9 @@ def ack(app: Flask, panel_id: str, details: dict) -> None:
         )
 
 
-def test_each_command_shows_whether_the_panel_acknowledged_it(live: Live, technician: FlaskClient) -> None:
+def test_each_command_shows_whether_the_panel_acknowledged_it(
+    live_mosquitto: Live, technician: FlaskClient
+) -> None:
     url = f"/api/v1/panels/{PANEL}/commands"
     first = technician.post(url, json={"command": "brightness", "args": {"level": 40}})
     assert first.status_code == 202 and first.json["id"] and first.json["seq"]
@@ -54,16 +56,22 @@ def test_each_command_shows_whether_the_panel_acknowledged_it(live: Live, techni
     ]
     assert all(c["result"] == {"ok": True} for c in answer["commands"])
     assert answer["commands"][1]["sent_by"] == "technicien" and answer["commands"][1]["args"] == {"level": 40}
-    wait_for(lambda: live.panel(PANEL)["brightness_now"] == 40, "the panel reports its new brightness")
+    wait_for(
+        lambda: live_mosquitto.panel(PANEL)["brightness_now"] == 40, "the panel reports its new brightness"
+    )
 
     # A resent acknowledgement, and another panel's with the same sequence number, change nothing.
     acked_at = {c["id"]: c["acked_at"] for c in answer["commands"]}
-    ack(live.app, PANEL, {"command": "brightness", "seq": first.json["seq"], "ok": False, "reason": "late"})
-    ack(live.app, "amberieu-mairie", {"command": "refresh", "seq": first.json["seq"], "ok": True})
+    ack(
+        live_mosquitto.app,
+        PANEL,
+        {"command": "brightness", "seq": first.json["seq"], "ok": False, "reason": "late"},
+    )
+    ack(live_mosquitto.app, "amberieu-mairie", {"command": "refresh", "seq": first.json["seq"], "ok": True})
     again = {c["id"]: c for c in listed()}
     assert len(again) == 2 and {i: c["acked_at"] for i, c in again.items()} == acked_at
     assert again[first.json["id"]]["result"] == {"ok": True}
-    with live.app.app_context():
+    with live_mosquitto.app.app_context():
         sent = [
             row["after"]
             for row in get_db().query("select after from audit_log where action = 'command.send'")
