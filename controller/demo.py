@@ -196,7 +196,8 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
                 screens_dir=data_dir / "screens",
             )
             stack.enter_context(fleet)
-            fleet_note = f" ({len(simulated)} of them in {len(fleet.pids)} fleet processes)"
+            processes = f"{len(fleet.pids)} fleet process{'es' if len(fleet.pids) > 1 else ''}"
+            fleet_note = f" ({len(simulated)} of them in {processes})"
 
         def announce(address: str) -> None:
             print(
