@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from controller import i18n
 from controller.access import ROLE_LABELS, Permission, Role
 from controller.auth import Forbidden, Unauthorized, current_actor, requires
+from controller.campaigns import get_campaign
 from controller.context import get_db
 from controller.dates import format_when, parse_iso
 from controller.db import connect
@@ -116,6 +117,9 @@ def campaigns() -> str:
 @bp.get("/campagnes/<int:campaign_id>")
 @page(Permission.CAMPAIGNS_VIEW)
 def campaign(campaign_id: int) -> str:
+    """A campaign a commune is not invited to is absent for its users, as the API answers it."""
+    if get_campaign(get_db(), campaign_id, current_user.actor) is None:
+        abort(404)
     return render_template("campaign.html", campaign_id=campaign_id)
 
 

@@ -10,7 +10,7 @@
     return values.map((value, index) => el("td", { "data-label": names[index] }, value));
   };
   const empty = (table, columns, answer) => el("tr", {}, el("td", { colspan: columns },
-    answer && !answer.ok ? (answer.status === 404 ? t("unavailable") : answer.body.error.message) : t("none")));
+    answer.ok ? t("none") : answer.body.error.message));
 
   // Users and organisations.
   const userForm = document.getElementById("user-form");
@@ -34,7 +34,8 @@
     };
     const loadOrganisations = async () => {
       const answer = await api("/organisations?limit=200");
-      const toggle = (org, key) => el("label", {}, el("input", { type: "checkbox", checked: Boolean(org[key]),
+      const toggle = (org, key) => el("label", {}, el("input", { type: "checkbox", checked: org[key],
+        "aria-label": `${org.name} · ${page[key]} : ${page.needs_approval}`,
         onchange: async event => {
           const result = await api(`/organisations/${org.id}`, { method: "PATCH", body: { [key]: event.target.checked } });
           const orgLine = document.getElementById("orgs-status");
@@ -49,8 +50,10 @@
       event.preventDefault();
       clearErrors(userForm);
       const value = name => userForm.elements[name].value.trim();
-      const answer = await api("/users", { method: "POST", body: { name: value("name"), role: value("role"),
-        commune: value("commune") || null, organisation: value("organisation") || null, password: value("password") || null } });
+      // A field left empty is not sent: no commune, the default organisation, a token-only account.
+      const body = Object.fromEntries(["name", "role", "commune", "organisation", "password"]
+        .map(name => [name, value(name)]).filter(([, given]) => given));
+      const answer = await api("/users", { method: "POST", body });
       if (!answer.ok) { showError(userForm, answer.body); return; }
       status(userForm, page.created.replace("{name}", value("name")));
       userForm.reset();
@@ -91,7 +94,17 @@
   // The audit log, filtered; the CSV link carries the same filters.
   const auditForm = document.getElementById("audit-form");
   if (auditForm) {
-    const json = value => (value == null ? "" : el("code", {}, typeof value === "string" ? value : JSON.stringify(value)));
+    const shown = value => (typeof value === "string" ? value : JSON.stringify(value));
+    /** What changed, field by field (a creation shows what was made), the whole object a click away. */
+    const change = (before, after) => {
+      const object = after || before;
+      if (!object) return "";
+      const keys = Object.keys(object).filter(key => !before || !after || shown(before[key]) !== shown(after[key]));
+      const lines = keys.map(key => el("li", {}, el("code", {}, key), " : ",
+        before && after ? `${shown(before[key])} → ${shown(after[key])}` : shown(object[key])));
+      return el("details", {}, el("summary", {}, page[!before ? "created" : !after ? "removed" : "changed"]
+        .replace("{count}", keys.length)), el("ul", { class: "changes" }, lines));
+    };
     const query = () => {
       const params = new URLSearchParams();
       for (const name of ["user", "action", "object_type"]) {
@@ -109,13 +122,13 @@
       document.getElementById("csv").href = `/api/v1/audit?${params}&format=csv`;
       params.set("limit", "200");
       const answer = await api(`/audit?${params}`);
-      if (!answer.ok && answer.status !== 404) showError(auditForm, answer.body);
-      const entries = answer.ok ? Object.values(answer.body).find(Array.isArray) || [] : [];
-      const rows = entries.map(entry => el("tr", {}, cells("audit", [
-        when(typeof entry.at === "number" ? new Date(entry.at * 1000).toISOString() : entry.at),
-        entry.user_name || entry.user || "", entry.action, `${entry.object_type} ${entry.object_id ?? ""}`,
-        json(entry.before), json(entry.after)])));
-      document.querySelector("#audit tbody").replaceChildren(...(rows.length ? rows : [empty("audit", 6, answer)]));
+      if (!answer.ok) showError(auditForm, answer.body);
+      const rows = answer.ok ? answer.body.entries.map(entry => el("tr", { "data-entry": entry.id }, cells("audit", [
+        when(entry.at), entry.user || "", entry.action, `${entry.object_type} ${entry.object_id}`,
+        change(entry.before, entry.after)]))) : [];
+      document.querySelector("#audit tbody").replaceChildren(...(rows.length ? rows : [empty("audit", 5, answer)]));
+      document.getElementById("audit-count").textContent = answer.ok
+        ? page.count.replace("{shown}", rows.length).replace("{total}", answer.body.total) : "";
     };
     auditForm.addEventListener("submit", event => { event.preventDefault(); loadAudit(); });
     loadAudit();

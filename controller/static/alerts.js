@@ -5,20 +5,19 @@
   const { t, api, el, when, parisIso, clearErrors, showError, status, badge } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const form = document.getElementById("alert-form");
-  const known = new Map();  // alerts sent from this page, shown even where the server cannot list them yet
 
   function row(alert, names) {
     const actions = [];
     if (alert.status === "pending-approval" && alert.created_by !== Relais.actor.name) {
       actions.push(el("button", { type: "button", onclick: () => act(alert, "approve") }, t("approve")));
     }
-    if (!["cancelled", "expired"].includes(alert.status) && !alert.cancelled_at) {
+    if (!["cancelled", "expired"].includes(alert.status)) {
       actions.push(el("button", { type: "button", class: "danger", onclick: () => act(alert, "cancel") }, t("cancel")));
     }
     return el("tr", { "data-alert": alert.id }, [
       String(alert.id), el("div", {}, el("strong", {}, alert.title || ""), " ", alert.text || ""),
-      alert.status ? badge(alert.status, page.status[alert.status] || alert.status) : "",
-      page.confirmed.replace("{confirmed}", alert.confirmed ?? 0).replace("{targeted}", alert.targeted ?? 0),
+      badge(alert.status, page.status[alert.status] || alert.status),
+      page.confirmed.replace("{confirmed}", alert.confirmed).replace("{targeted}", alert.targeted),
       when(alert.expires_at), el("div", { class: "actions" }, actions),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)));
   }
@@ -28,21 +27,15 @@
     const answer = action === "cancel"
       ? await api(`/alerts/${alert.id}`, { method: "DELETE" })
       : await api(`/alerts/${alert.id}/approve`, { method: "POST" });
-    if (answer.ok) known.set(answer.body.id, answer.body);
-    else status(form, `${t("refused")} ${answer.body.error.message}`, "error");
+    if (!answer.ok) status(form, `${t("refused")} ${answer.body.error.message}`, "error");
     load();
   }
 
   async function load() {
     const answer = await api("/alerts?limit=50");
-    const alerts = answer.ok ? answer.body.alerts : [];
-    for (const id of known.keys()) {
-      const fresh = await api(`/alerts/${id}`);
-      if (fresh.ok) known.set(id, fresh.body);
-    }
-    const byId = new Map([...known, ...alerts.map(alert => [alert.id, alert])]);
+    if (!answer.ok) return;
     const names = [...document.querySelectorAll("#alerts thead th")].map(th => th.textContent);
-    const rows = [...byId.values()].sort((a, b) => b.id - a.id).map(alert => row(alert, names));
+    const rows = answer.body.alerts.map(alert => row(alert, names));
     document.querySelector("#alerts tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6 }, t("none")))]));
   }
 
@@ -55,8 +48,7 @@
       title: value("title") || undefined, text: value("text"), expires_at: parisIso(value("expires_at")),
       communes: communes.length ? communes : undefined } });
     if (!answer.ok) { showError(form, answer.body); return; }
-    known.set(answer.body.id, answer.body);
-    status(form, page.sent.replace("{id}", answer.body.id));
+    status(form, page[answer.body.status === "pending-approval" ? "sent_waits" : "sent"].replace("{id}", answer.body.id));
     load();
   });
   load();

@@ -6,6 +6,7 @@
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const area = document.getElementById("pending");
   const done = el("p", { class: "status ok", role: "status" });
+  let names = {};  // panel id → name, for the previews' captions
 
   function card(message) {
     const panels = message.panels || [];
@@ -15,8 +16,9 @@
       el("p", {}, message.text),
       el("p", { class: "meta" }, page.by.replace("{who}", message.created_by || "?").replace("{when}", when(message.created_at))),
       el("div", { class: "previews" }, panels.map(panel => el("figure", {},
-        el("img", { src: `/api/v1/messages/${message.id}/preview.png?panel=${encodeURIComponent(panel)}`, alt: `${t("preview_of")} ${panel}` }),
-        el("figcaption", {}, panel)))),
+        el("img", { src: `/api/v1/messages/${message.id}/preview.png?panel=${encodeURIComponent(panel)}`,
+                    alt: `${t("preview_of")} ${names[panel] || panel}` }),
+        el("figcaption", {}, names[panel] || panel)))),
       el("p", { class: "field" }, el("label", { for: `reason-${message.id}` }, t("reason")), reason),
       el("div", { class: "actions" },
         el("button", { type: "submit", value: "approve" }, t("approve")),
@@ -41,6 +43,9 @@
     const pending = answer.body.messages.filter(message => message.status === "pending-approval");
     area.replaceChildren(done, ...(pending.length ? pending.map(card) : [el("p", {}, page.nothing)]));
   }
-  load();
+  api("/panels?limit=200").then(answer => {
+    if (answer.ok) names = Object.fromEntries(answer.body.panels.map(panel => [panel.id, panel.name]));
+    load();
+  });
   setInterval(() => { if (!area.contains(document.activeElement)) load(); }, 10000);
 })();

@@ -18,6 +18,11 @@
       : badge("pending", page.draft);
     document.getElementById("summary").replaceChildren(page.summary.replace("{start}", day(campaign.starts_at))
       .replace("{end}", day(campaign.ends_at)).replace("{share}", percent(campaign.share)), " ", state);
+    const steer = document.getElementById("steer");
+    if (steer) {  // launch until launched, then stop until stopped
+      steer.elements.action[0].hidden = Boolean(campaign.launched_at);
+      steer.elements.action[1].hidden = !campaign.launched_at || Boolean(campaign.stopped_at);
+    }
     const names = headers("communes");
     document.querySelector("#communes tbody").replaceChildren(...campaign.communes.map(commune =>
       el("tr", { "data-commune": commune.insee }, [
@@ -26,7 +31,8 @@
          commune.hours && commune.hours.windows && commune.hours.windows.length ? page.hours.replace("{hours}", commune.hours.windows.join(", ")) : ""]
           .filter(Boolean).join(" · "),
         commune.answered_at ? when(commune.answered_at) : "",
-      ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))));
+      ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
+      ...(campaign.communes.length ? [] : [el("tr", {}, el("td", { colspan: 4 }, t("none")))]));
     const mine = Relais.actor && campaign.communes.find(commune => commune.insee === Relais.actor.commune);
     const card = document.getElementById("answer-card");
     if (card && mine) card.hidden = false;
@@ -42,7 +48,8 @@
     document.querySelector("#report tbody").replaceChildren(...communes.map(commune => el("tr", {}, [
       `${commune.commune_name} (${commune.commune})`, String(commune.panels), String(commune.displays),
       commune.hours_on_air.toFixed(2), when(commune.first_display), when(commune.last_display),
-    ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))));
+    ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
+      ...(communes.length ? [] : [el("tr", {}, el("td", { colspan: 6 }, t("none")))]));
   }
 
   async function refresh() {

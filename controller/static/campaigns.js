@@ -22,7 +22,7 @@
     const answer = await api("/campaigns?limit=100");
     const body = document.querySelector("#campaigns tbody");
     if (!answer.ok) {
-      body.replaceChildren(el("tr", {}, el("td", { colspan: 5 }, answer.status === 404 ? t("unavailable") : answer.body.error.message)));
+      body.replaceChildren(el("tr", {}, el("td", { colspan: 5 }, answer.body.error.message)));
       return;
     }
     const headers = [...document.querySelectorAll("#campaigns thead th")].map(th => th.textContent);
@@ -43,10 +43,10 @@
       const tags = value("tags").split(/[,;\s]+/).filter(Boolean);
       const targets = { communes: communes.length ? communes : undefined, tags: tags.length ? tags : undefined };
       const share = Number(value("share"));
+      const dates = { starts_at: parisIso(value("starts_at")), ends_at: parisIso(value("ends_at")) };
       const created = await api("/campaigns", { method: "POST", body: {
-        name: value("name"), organisation: value("organisation"), starts_at: parisIso(value("starts_at")),
-        ends_at: parisIso(value("ends_at")), share: share ? share / 100 : null, ...targets,
-        messages: value("text") ? [{ text: value("text") }] : [] } });
+        name: value("name"), organisation: value("organisation"), ...dates, share: share ? share / 100 : null,
+        ...targets, messages: value("text") ? [{ text: value("text"), ...dates }] : [] } });
       if (!created.ok) { showError(form, created.body); return; }
       location.href = `/campagnes/${created.body.id}`;
     });

@@ -7,7 +7,7 @@
   const body = document.querySelector("#invitations tbody");
   const answer = await api("/campaigns?limit=200");
   if (!answer.ok) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: 4 }, answer.status === 404 ? t("unavailable") : answer.body.error.message)));
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 4 }, answer.body.error.message)));
     return;
   }
   const names = [...document.querySelectorAll("#invitations thead th")].map(th => th.textContent);

@@ -9,6 +9,7 @@
   let panels = [];
   let editing = null;  // the message id being edited, or null for a new one
   let imageBase64 = null;
+  let redrawWeek = () => {};
 
   const value = name => form.elements[name].value.trim();
 
@@ -19,16 +20,14 @@
     const body = {
       text: value("text"), title: value("title") || null, layout: value("layout") || "text",
       role: value("role"), markup: value("markup"), pictogram: value("pictogram") || null,
-      qr: value("qr") || null, image: imageBase64, priority: value("priority"),
-      panels: selectedPanels(),
+      qr: value("qr") || null, priority: value("priority"), panels: selectedPanels(),
+      ends_at: parisIso(value("ends_at")),
+      // Every day, all day is no recurrence: an edit that clears the hours must say so.
+      recurrence: windows.length || weekdays.length < 7 ? { weekdays, windows } : null,
     };
     const startsAt = parisIso(value("starts_at"));
-    const endsAt = parisIso(value("ends_at"));
     if (startsAt) body.starts_at = startsAt;
-    if (endsAt) body.ends_at = endsAt;
-    if (windows.length || weekdays.length < 7) {
-      body.recurrence = { weekdays: weekdays.length ? weekdays : [], windows };
-    }
+    if (imageBase64) body.image = imageBase64;  // an edit without a new file keeps the message's image
     return body;
   }
 
@@ -96,6 +95,12 @@
     }
     form.elements.starts_at.value = parisLocal(full.starts_at);
     form.elements.ends_at.value = parisLocal(full.ends_at);
+    const recurrence = full.recurrence || {};
+    form.elements["recurrence.windows"].value = (recurrence.windows || []).join(", ");
+    const days = recurrence.weekdays && recurrence.weekdays.length ? recurrence.weekdays : null;
+    form.querySelectorAll('input[name="weekdays"]').forEach((box, index) => {
+      box.checked = !days || days.includes(box.value) || days.includes(index);
+    });
     const targets = (full.targets && full.targets.panels) || full.panels || [];
     form.querySelectorAll('input[name="panels"]').forEach(box => { box.checked = targets.includes(box.value); });
     setMode(message.id);
@@ -112,13 +117,17 @@
       ? await api(`/messages/${editing}`, { method: "PATCH", body })
       : await api("/messages", { method: "POST", body });
     if (!answer.ok) { showError(form, answer.body); return; }
+    const waits = answer.body.status === "pending-approval";
     const done = editing
-      ? page.saved_done.replace("{id}", editing)
-      : t("queued", { id: answer.body.id, count: Object.keys(answer.body.panels || {}).length });
+      ? page[waits ? "saved_waits" : "saved_done"].replace("{id}", editing)
+      : waits ? page.queued_waits.replace("{id}", answer.body.id)
+      : t("queued", { id: answer.body.id, count: Object.keys(answer.body.panels).length });
     const warnings = (answer.body.warnings || []).map(w => w.message || w).join(" · ");
     status(form, warnings ? `${done} ${warnings}` : done, "ok");
     form.elements.text.value = "";
     form.elements.title.value = "";
+    form.elements.image.value = "";
+    imageBase64 = null;
     setMode(null);
     schedulePreview();
     loadMessages();
@@ -126,8 +135,10 @@
 
   // The list, with what each user may do to each message.
   function statusBadge(message) {
-    if (!message.status) return "";
-    return badge(message.status, page.status[message.status] || message.status);
+    const shown = badge(message.status, page.status[message.status] || message.status);
+    if (message.status !== "rejected") return shown;
+    return [shown, el("div", { class: "meta" },
+      page.rejected_by.replace("{who}", message.rejected_by).replace("{reason}", message.rejected_reason))];
   }
 
   async function act(message, action) {
@@ -145,12 +156,17 @@
     loadMessages();
   }
 
+  /** What this user may do to this message: a commune's user changes its own commune's messages only
+      (the prefecture's that reach the commune are shown, not theirs to change); a rejected one is edited. */
   function actions(message) {
-    if (!canEdit || ["cancelled", "ended", "rejected"].includes(message.status)) return "";
+    const commune = Relais.actor.commune;
+    if (!canEdit || ["cancelled", "ended"].includes(message.status) || (commune && message.commune !== commune)) {
+      return "";
+    }
     const buttons = [el("button", { type: "button", class: "secondary", onclick: () => startEditing(message) }, t("edit"))];
     if (message.status === "paused") {
       buttons.push(el("button", { type: "button", class: "secondary", onclick: () => act(message, "resume") }, t("resume")));
-    } else {
+    } else if (message.status !== "rejected") {
       buttons.push(el("button", { type: "button", class: "secondary", onclick: () => act(message, "pause") }, t("pause")));
     }
     buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(message, "cancel") }, t("cancel")));
@@ -176,6 +192,7 @@
         cells.map((cell, index) => el("td", { "data-label": headers[index] }, cell)));
     });
     body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6 }, page.no_messages))]));
+    redrawWeek();
   }
 
   async function loadChoices() {
@@ -190,11 +207,9 @@
   }
 
   async function start() {
-    const answer = await api("/panels?limit=200");
-    // The server answers only the commune's panels to a commune user; the page asks the same of itself.
-    const commune = Relais.actor && Relais.actor.commune;
-    panels = (answer.ok ? answer.body.panels : []).filter(panel => !commune || panel.commune.insee === commune);
-    RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), panels, page);
+    const answer = await api("/panels?limit=200");  // a commune's user gets its commune's panels only
+    panels = answer.ok ? answer.body.panels : [];
+    redrawWeek = RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), panels, page);
     if (canEdit) {
       drawTargets();
       await loadChoices();

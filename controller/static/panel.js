@@ -7,8 +7,6 @@
   const id = page.panel.id;
   const path = `/panels/${encodeURIComponent(id)}`;
   const form = document.getElementById("command-form");
-  const sent = [];  // commands sent from this page: {command, args, seq, sent_at}
-  const isoOf = at => (typeof at === "number" ? new Date(at * 1000).toISOString() : at);
 
   function drawNow(panel) {
     const state = document.getElementById("state");
@@ -28,28 +26,28 @@
     document.getElementById("facts").replaceChildren(...facts.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value))));
   }
 
-  function ackCell(command, acks) {
-    const ack = acks.get(command.seq);
-    if (!ack) return badge("pending", t("waiting_ack"));
-    return ack.ok
-      ? [badge("ok", t("acknowledged")), " ", when(ack.at)]
-      : [badge("failed", t("failed")), " ", ack.reason || ""];
+  function ackCell(command) {
+    if (!command.acked_at) return badge("pending", t("waiting_ack"));
+    return command.result.ok
+      ? [badge("ok", t("acknowledged")), " ", when(command.acked_at)]
+      : [badge("failed", t("failed")), " ", command.result.reason || ""];
   }
 
-  function drawCommands(list, acks) {
+  function drawCommands(list) {
     const body = document.querySelector("#commands tbody");
     const headers = [...document.querySelectorAll("#commands thead th")].map(th => th.textContent);
-    body.replaceChildren(...list.map(command => el("tr", { "data-seq": command.seq }, [
-      `${command.command} ${Object.entries(command.args || {}).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-      when(command.sent_at), ackCell(command, acks),
-    ].map((cell, index) => el("td", { "data-label": headers[index] }, cell)))));
+    const rows = list.map(command => el("tr", { "data-seq": command.seq }, [
+      `${command.command} ${Object.entries(command.args).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+      when(command.sent_at), ackCell(command),
+    ].map((cell, index) => el("td", { "data-label": headers[index] }, cell))));
+    body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 3 }, t("none")))]));
   }
 
   function drawHistory(events) {
     const body = document.querySelector("#history tbody");
     const headers = [...document.querySelectorAll("#history thead th")].map(th => th.textContent);
-    body.replaceChildren(...events.slice(0, 50).map(event => el("tr", {}, [
-      when(isoOf(event.at)), page.events[event.event] || event.event,
+    body.replaceChildren(...events.map(event => el("tr", {}, [
+      when(event.at), page.events[event.event] || event.event,
       Object.entries(event.details || {}).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(" · "),
     ].map((cell, index) => el("td", { "data-label": headers[index] }, cell)))));
   }
@@ -57,22 +55,10 @@
   async function refresh() {
     const [panel, history, commands] = await Promise.all([api(path), api(`${path}/history?limit=50`),
       form ? api(`${path}/commands?limit=50`) : Promise.resolve(null)]);
-    if (!panel.ok) return;
+    if (!panel.ok || !history.ok) return;
     drawNow(panel.body);
-    drawHistory(history.ok ? history.body.history : panel.body.events);
-    if (!form) return;
-    // Acknowledgements: from the commands list where the server has it, else from the panel's ack events.
-    const acks = new Map();
-    for (const event of panel.body.events.filter(e => e.event === "ack")) {
-      acks.set(event.details.seq, { ok: event.details.ok, reason: event.details.reason, at: isoOf(event.at) });
-    }
-    const list = commands && commands.ok ? commands.body.commands : sent;
-    if (commands && commands.ok) {
-      for (const command of list.filter(c => c.acked_at)) {
-        acks.set(command.seq, { ok: !command.result || command.result.ok !== false, reason: command.result && command.result.reason, at: command.acked_at });
-      }
-    }
-    drawCommands(list, acks);
+    drawHistory(history.body.history);
+    if (commands && commands.ok) drawCommands(commands.body.commands);
   }
 
   if (form) {
@@ -86,7 +72,6 @@
       if (command === "test_pattern") args.pattern = form.elements["args.pattern"].value;
       const answer = await api(`${path}/commands`, { method: "POST", body: { command, args } });
       if (!answer.ok) { showError(form, answer.body); return; }
-      sent.unshift({ ...answer.body, sent_at: new Date().toISOString() });
       status(form, page.command_sent.replace("{command}", command).replace("{seq}", answer.body.seq));
       refresh();
     });

@@ -18,7 +18,7 @@ const RelaisTimeline = (() => {
     const from = parisMidnight(0);
     const answer = await api(`/panels/${encodeURIComponent(panelId)}/timeline?from=${encodeURIComponent(from)}&days=7`);
     if (!answer.ok) {
-      area.replaceChildren(el("p", { class: "hint" }, answer.status === 404 ? t("unavailable") : answer.body.error.message));
+      area.replaceChildren(el("p", { class: "hint" }, answer.body.error.message));
       return;
     }
     const rows = [];
@@ -34,18 +34,22 @@ const RelaisTimeline = (() => {
         title: s.items.map(label).join(" / "),
       })));
       const list = el("ul", {}, segments.length
-        ? segments.map(s => el("li", {}, `${time(new Date(s.from).toISOString())} – ${time(new Date(s.to).toISOString())} : ${s.items.map(label).join(" / ")}`))
+        ? segments.map(s => el("li", {}, `${s.from === start && s.to === end ? t("all_day")
+            : `${time(new Date(s.from).toISOString())} – ${time(new Date(s.to).toISOString())}`} : ${s.items.map(label).join(" / ")}`))
         : el("li", {}, strings.no_segment));
       rows.push(el("div", { class: "day" }, day(new Date(start).toISOString())), bar, list);
     }
     area.replaceChildren(el("div", { class: "timeline" }, rows));
   }
 
-  /** Fill the panel chooser and draw the chosen panel's week, again on each change. */
+  /** Fill the panel chooser and draw the chosen panel's week, again on each change; answers a function
+      that draws it again (after a message changed). */
   function attach(select, area, panels, strings) {
     select.replaceChildren(...panels.map(panel => el("option", { value: panel.id }, panel.name)));
-    select.addEventListener("change", () => draw(select.value, area, strings));
-    if (panels.length) draw(panels[0].id, area, strings);
+    const redraw = () => { if (select.value) draw(select.value, area, strings); };
+    select.addEventListener("change", redraw);
+    redraw();
+    return redraw;
   }
 
   return { attach };

@@ -8,7 +8,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from controller import accounts
 from controller.context import get_db
 from controller.db import transaction
+from relais.broker import MosquittoBroker
 from tests.conftest import Live
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,12 +31,24 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "mot de passe du test"
 REPO = Path(__file__).resolve().parents[2]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+LOGIN_LABELS = {
+    "fr": ("Identifiant", "Mot de passe", "Se connecter"),
+    "en": ("User name", "Password", "Log in"),
+}
 
 if not CHROMIUM.exists():
     pytest.skip(
         "Debian's chromium is not installed (./run tests installs it when root)", allow_module_level=True
     )
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is not installed")
+
+
+@pytest.fixture
+def mqtt_broker(broker: MosquittoBroker) -> MosquittoBroker:
+    """Mosquitto only: these tests are about the pages; the end-to-end tests prove both brokers."""
+    return broker
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +66,8 @@ class Site:
     url: str
     live: Live
     artifacts: Path
+    problems: list[str] = field(default_factory=list)
+    expected: list[re.Pattern[str]] = field(default_factory=list)
 
     def add_user(self, name: str, role: str, commune: str | None = None) -> None:
         with self.live.app.app_context():
@@ -66,16 +81,48 @@ class Site:
         page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
         return path
 
-    def log_in(self, browser: object, name: str, *, phone: bool = False) -> object:
-        """A new browser context (its own cookies) logged in as ``name``; its page is returned."""
-        size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
-        context = browser.new_context(viewport=size, locale="fr-FR", timezone_id="Europe/Paris")  # type: ignore[attr-defined]
+    def expect(self, pattern: str) -> None:
+        """A 4xx/5xx answer (and the console line it makes) that this test provokes on purpose."""
+        self.expected.append(re.compile(pattern))
+
+    def _problem(self, what: str, url: str) -> None:
+        if not any(pattern.search(url) for pattern in self.expected):
+            self.problems.append(f"{what} ({url})")
+
+    def watch(self, page: object) -> None:
+        """Note every JavaScript error, console error and 4xx/5xx answer: the test fails on any unexpected."""
+        page.on("pageerror", lambda exc: self.problems.append(f"JavaScript error: {exc} ({page.url})"))  # type: ignore[attr-defined]
+        page.on(  # type: ignore[attr-defined]
+            "console",
+            lambda message: (
+                message.type == "error"
+                and self._problem(f"console: {message.text}", message.location.get("url") or page.url)
+            ),  # type: ignore[attr-defined]
+        )
+        page.on(  # type: ignore[attr-defined]
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self._problem(f"{response.status} {response.request.method}", response.url)
+            ),
+        )
+
+    def log_in(self, browser: object, name: str, *, phone: bool = False, lang: str = "fr") -> object:
+        """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched."""
+        context = browser.new_context(
+            viewport=PHONE if phone else DESKTOP, locale="fr-FR", timezone_id="Europe/Paris"
+        )  # type: ignore[attr-defined]
         page = context.new_page()
         page.set_default_timeout(20_000)
-        page.goto(f"{self.url}/login")
-        page.get_by_label("Identifiant").fill(name)
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
+        self.watch(page)
+        if lang != "fr":
+            page.goto(f"{self.url}/langue/{lang}?next=/login")
+        else:
+            page.goto(f"{self.url}/login")
+        labels = LOGIN_LABELS[lang]
+        page.get_by_label(labels[0]).fill(name)
+        page.get_by_label(labels[1]).fill(PASSWORD)
+        page.get_by_role("button", name=labels[2]).click()
         page.wait_for_url(re.compile(r"^(?!.*/login)"))
         return page
 
@@ -89,8 +136,11 @@ def site(live: Live, request: pytest.FixtureRequest) -> Iterator[Site]:
     server = make_server("127.0.0.1", 0, live.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
+    site = Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
     try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
+        yield site
     finally:
         server.shutdown()
         thread.join()
+    if site.problems:
+        pytest.fail("the browser saw:\n" + "\n".join(dict.fromkeys(site.problems)))
