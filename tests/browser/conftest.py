@@ -17,7 +17,6 @@ from werkzeug.serving import make_server
 from controller import accounts
 from controller.context import get_db
 from controller.db import transaction
-from relais.broker import MosquittoBroker
 from tests.conftest import Live
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,12 +42,6 @@ if not CHROMIUM.exists():
         "Debian's chromium is not installed (./run tests installs it when root)", allow_module_level=True
     )
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is not installed")
-
-
-@pytest.fixture
-def mqtt_broker(broker: MosquittoBroker) -> MosquittoBroker:
-    """Mosquitto only: these tests are about the pages; the end-to-end tests prove both brokers."""
-    return broker
 
 
 @pytest.fixture(scope="session")
@@ -128,15 +121,15 @@ class Site:
 
 
 @pytest.fixture
-def site(live: Live, request: pytest.FixtureRequest) -> Iterator[Site]:
+def site(live_mosquitto: Live, request: pytest.FixtureRequest) -> Iterator[Site]:
     root = Path(os.environ.get("RELAIS_TEST_ARTIFACTS") or REPO / "test-artifacts")
     artifacts = root / request.node.name
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
-    server = make_server("127.0.0.1", 0, live.app, threaded=True)
+    server = make_server("127.0.0.1", 0, live_mosquitto.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
-    site = Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
+    site = Site(f"http://127.0.0.1:{server.server_port}", live_mosquitto, artifacts)
     try:
         yield site
     finally:
