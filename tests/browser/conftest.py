@@ -44,6 +44,13 @@ if not CHROMIUM.exists():
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is not installed")
 
 
+# Every <img> has finished loading, or failed; then which of them (by alt text) drew nothing.
+SETTLED_IMAGES = "[...document.images].every(image => image.complete)"
+BROKEN_IMAGES = (
+    "[...document.images].filter(image => image.naturalWidth === 0).map(image => image.alt || image.src)"
+)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     with playwright_api.sync_playwright() as playwright:
@@ -69,7 +76,11 @@ class Site:
                 accounts.create_user(db, name, role, PASSWORD, commune)
 
     def shot(self, page: object, step: str) -> Path:
-        """A screenshot of this step, kept as a test artifact."""
+        """A screenshot of this step, kept as a test artifact, once every image on the page has arrived:
+        a preview or screenshot that never draws (broken, or refused) fails the test here."""
+        page.wait_for_function(SETTLED_IMAGES)  # type: ignore[attr-defined]
+        broken = page.evaluate(BROKEN_IMAGES)  # type: ignore[attr-defined]
+        assert not broken, f"{step}: images that did not draw: {broken}"
         path = self.artifacts / f"{step}.png"
         page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
         return path
