@@ -8,8 +8,6 @@ horizon; the controller re-signs a fresh horizon well before that.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,7 +32,15 @@ from controller.scheduling.conflicts import Problem
 from controller.scheduling.conflicts import check_message as check_scheduled
 from controller.scheduling.model import Alert, Campaign, Consent, ScheduledMessage
 from controller.scheduling.resolve import PanelSchedule, resolve
-from relais.wire import BrightnessStep, DisplayItem, PlaylistEntry, Schedule, Segment
+from relais.wire import (
+    BrightnessStep,
+    DisplayItem,
+    PlaylistEntry,
+    Schedule,
+    Segment,
+    content_hash,
+    encode_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -287,8 +293,7 @@ def _to_wire(
 
 
 def schedule_hash(schedule: Schedule) -> str:
-    text = json.dumps(schedule.to_json(), sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return content_hash(encode_body(schedule.to_json()))
 
 
 def republish(

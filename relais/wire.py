@@ -1,9 +1,10 @@
 """The wire format, the one definition both the controller and the panel agents import.
 
-Everything the controller sends is a *sealed* message: a JSON envelope whose ``body`` is the exact
-JSON text that was signed with the controller's Ed25519 key, so a panel verifies the bytes it
-received instead of a re-serialisation. Panels answer with plain JSON (state and events): they
-report, they never command.
+Everything the controller sends is a *sealed* message: one text line ``relais/2 Ed25519 <signature>``,
+then the body whose exact bytes the controller's Ed25519 key signed, so a panel verifies the bytes it
+received instead of a re-serialisation. The body is one line of JSON, then the binary attachments
+(frames as PNG) it refers to: no base64, no JSON escaped inside JSON. Panels answer with plain JSON
+(state and events): they report, they never command.
 
     relais/v1/panels/<panel_id>/desired   controller -> panel, retained, sealed: what to show
     relais/v1/panels/<panel_id>/cmd       controller -> panel, not retained, sealed: one-off commands
@@ -19,18 +20,22 @@ import hashlib
 import io
 import json
 import re
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from PIL import Image
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 DEFAULT_TOPIC_BASE = "relais/v1"
 SIGNATURE_ALGORITHM = "Ed25519"
+SEAL_MAGIC = "relais/"
+# The header line is ``relais/2 Ed25519 <88 characters of base64>``: anything longer is not one.
+MAX_HEADER_BYTES = 128
 # A panel refuses anything larger before parsing it: the biggest real frame (1872x1404, 1 bit) is
 # far below this once compressed.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
@@ -128,6 +133,49 @@ def content_hash(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+# Palette images are packed at the fewest bits per pixel their palette needs.
+_PALETTE_BITS = ((2, 1), (4, 2), (16, 4), (256, 8))
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def _palette_png(image: Image.Image) -> bytes | None:
+    """A palette image as PNG without row filters, the best choice for a few colours of sharp-edged
+    text, deflated with whichever zlib strategy comes out smallest; None for other modes."""
+    palette = image.getpalette() or []
+    colours = len(palette) // 3
+    if image.mode != "P" or not colours or "transparency" in image.info:
+        return None
+    bits = next(bits for limit, bits in _PALETTE_BITS if colours <= limit)
+    if image.getextrema()[1] >= 1 << bits:  # an index beyond the palette: leave it to Pillow
+        return None
+    rows = image.tobytes("raw", "P" if bits == 8 else f"P;{bits}")
+    stride = (image.width * bits + 7) // 8
+    raw = b"".join(b"\0" + rows[y * stride : (y + 1) * stride] for y in range(image.height))
+    deflated = []
+    for strategy in (zlib.Z_DEFAULT_STRATEGY, zlib.Z_FILTERED, zlib.Z_RLE):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 15, 9, strategy)
+        deflated.append(compressor.compress(raw) + compressor.flush())
+    header = image.width.to_bytes(4, "big") + image.height.to_bytes(4, "big") + bytes((bits, 3, 0, 0, 0))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"PLTE", bytes(palette[: colours * 3]))
+        + _png_chunk(b"IDAT", min(deflated, key=len))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """The smallest exact PNG we know how to make: ours for palette images, else Pillow's best."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    candidates = [buffer.getvalue(), _palette_png(image)]
+    return min((png for png in candidates if png is not None), key=len)
+
+
 @dataclass(frozen=True)
 class Frame:
     """A rendered image as PNG bytes: lossless, and a 1-bit palette PNG is tiny for LED and e-paper."""
@@ -138,9 +186,7 @@ class Frame:
 
     @classmethod
     def from_image(cls, image: Image.Image) -> Frame:
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=True)
-        return cls(image.width, image.height, buffer.getvalue())
+        return cls(image.width, image.height, encode_png(image))
 
     @property
     def content_hash(self) -> str:
@@ -163,22 +209,16 @@ class Frame:
             raise WireError("malformed", f"frame is not a readable PNG ({exc})") from exc
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "format": "png",
-            "data": base64.b64encode(self.png).decode("ascii"),
-        }
+        """``png`` stays bytes: ``seal`` carries it as a binary attachment, not as base64."""
+        return {"width": self.width, "height": self.height, "png": self.png}
 
     @classmethod
     def from_json(cls, data: Any) -> Frame:
         width = _field(data, "width", int)
         height = _field(data, "height", int)
-        if _field(data, "format", str) != "png":
-            raise WireError("malformed", "frame.format must be 'png'")
         if not (width > 0 and height > 0):
             raise WireError("malformed", "frame width and height must be positive")
-        return cls(width, height, _b64decode(_field(data, "data", str), "frame.data"))
+        return cls(width, height, _field(data, "png", bytes))
 
 
 @dataclass(frozen=True)
@@ -217,10 +257,14 @@ class Page:
 
 @dataclass(frozen=True)
 class DisplayItem:
-    """One thing a panel can show: its pages, in order, with the text they came from for logs and text signs."""
+    """One thing a panel can show: its pages, in order.
+
+    ``text``, what the pages say, is for people on the controller's side and stays there: a panel only
+    shows frames, and a message's text would be a tenth of an LED update.
+    """
 
     item_id: str
-    text: str
+    text: str = field(compare=False)
     pages: tuple[Page, ...]
 
     def __post_init__(self) -> None:
@@ -244,7 +288,7 @@ class DisplayItem:
         return "sha256:" + digest.hexdigest()
 
     def to_json(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "text": self.text, "pages": [page.to_json() for page in self.pages]}
+        return {"item_id": self.item_id, "pages": [page.to_json() for page in self.pages]}
 
     @classmethod
     def from_json(cls, data: Any) -> DisplayItem:
@@ -257,7 +301,7 @@ class DisplayItem:
             (page.frame.width, page.frame.height) != (first.frame.width, first.frame.height) for page in rest
         ):
             raise WireError("malformed", "all pages of an item must have the same size")
-        return cls(_field(data, "item_id", str), _field(data, "text", str), (first, *rest))
+        return cls(_field(data, "item_id", str), "", (first, *rest))
 
 
 # --- schedules: what a panel shows over the next 48 hours, offline if need be ---------------------
@@ -436,8 +480,9 @@ class Schedule:
             "items": [item.to_json() for item in self.items],
             "segments": [segment.to_json() for segment in self.segments],
             "horizon_end": self.horizon_end,
-            "fallback": self.fallback,
         }
+        if self.fallback is not None:
+            data["fallback"] = self.fallback
         if self.brightness:
             data["brightness"] = [step.to_json() for step in self.brightness]
         return data
@@ -517,14 +562,34 @@ def seal(
         "expires_at": expires_at,
         "content": content,
     }
-    body_text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    signature = private_key.sign(body_text.encode("utf-8"))
-    envelope = {
-        "alg": SIGNATURE_ALGORITHM,
-        "body": body_text,
-        "sig": base64.b64encode(signature).decode("ascii"),
-    }
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return envelope(private_key, encode_body(body))
+
+
+def encode_body(body: Any) -> bytes:
+    """One line of JSON, then every ``bytes`` value found in ``body`` as a binary attachment.
+
+    Each distinct attachment goes once, in order of first use, and the JSON refers to it as
+    ``{"blob": <index>}``; ``"blobs"`` lists their lengths. Identical frames therefore travel once.
+    """
+    blobs: dict[bytes, int] = {}
+
+    def reference(value: Any) -> dict[str, int]:
+        if not isinstance(value, bytes):
+            raise TypeError(f"{type(value).__name__} cannot go on the wire")
+        return {"blob": blobs.setdefault(value, len(blobs))}
+
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=reference)
+    if blobs:
+        # The lengths are known only once the JSON is written; a second pass puts them in it.
+        body = {**body, "blobs": [len(blob) for blob in blobs]}
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=reference)
+    return text.encode("utf-8") + b"\n" + b"".join(blobs)
+
+
+def envelope(private_key: Ed25519PrivateKey, body: bytes) -> bytes:
+    """The header line, with the signature of the exact ``body`` bytes, then the body: the MQTT payload."""
+    signature = base64.b64encode(private_key.sign(body)).decode("ascii")
+    return f"{SEAL_MAGIC}{PROTOCOL_VERSION} {SIGNATURE_ALGORITHM} {signature}\n".encode("ascii") + body
 
 
 def unseal(payload: bytes, public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey]) -> Sealed:
@@ -534,28 +599,80 @@ def unseal(payload: bytes, public_key: Ed25519PublicKey | Sequence[Ed25519Public
     """
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError("too-large", f"{len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}")
-    envelope = _parse_json(payload, "envelope")
-    if not isinstance(envelope, dict) or "sig" not in envelope:
-        raise WireError("unsigned", "no signature in the envelope")
-    if envelope.get("alg") != SIGNATURE_ALGORITHM:
-        raise WireError("unsigned", f"unsupported signature algorithm {envelope.get('alg')!r}")
-    body_text = _field(envelope, "body", str)
-    signature = _b64decode(_field(envelope, "sig", str), "sig")
+    header, newline, body = payload.partition(b"\n")
+    if not newline or len(header) > MAX_HEADER_BYTES or not header.startswith(SEAL_MAGIC.encode()):
+        _refuse_unsealed(payload)
+    fields = header.decode("ascii", errors="replace").split(" ")
+    if fields[0] != f"{SEAL_MAGIC}{PROTOCOL_VERSION}":
+        raise WireError("unsupported-version", f"protocol {fields[0][len(SEAL_MAGIC) :]!r}")
+    if len(fields) != 3 or fields[1] != SIGNATURE_ALGORITHM:
+        raise WireError("unsigned", f"unsupported signature algorithm {' '.join(fields[1:2])!r}")
+    signature = _b64decode(fields[2], "signature")
     keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
-    if not any(_signed_by(key, signature, body_text.encode("utf-8")) for key in keys):
+    if not any(_signed_by(key, signature, body) for key in keys):
         raise WireError("bad-signature", "the signature does not match the controller's key")
-    body = _parse_json(body_text.encode("utf-8"), "body")
-    if _field(body, "v", int) != PROTOCOL_VERSION:
-        raise WireError("unsupported-version", f"protocol version {body.get('v')!r}")
+    data = _decode_body(body)
+    if _field(data, "v", int) != PROTOCOL_VERSION:
+        raise WireError("unsupported-version", f"protocol version {data.get('v')!r}")
     return Sealed(
-        kind=_field(body, "kind", str),
-        panel_id=_field(body, "panel", str),
-        seq=_field(body, "seq", int),
-        issued_at=_field(body, "issued_at", int),
-        expires_at=_field(body, "expires_at", int),
-        content=_field(body, "content", dict),
+        kind=_field(data, "kind", str),
+        panel_id=_field(data, "panel", str),
+        seq=_field(data, "seq", int),
+        issued_at=_field(data, "issued_at", int),
+        expires_at=_field(data, "expires_at", int),
+        content=_field(data, "content", dict),
         raw=payload,
     )
+
+
+def _refuse_unsealed(payload: bytes) -> NoReturn:
+    """No header line: a protocol 1 envelope (retained from before an upgrade), JSON that nobody
+    signed, or bytes that are neither."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise WireError(
+            "malformed", f"no '{SEAL_MAGIC}{PROTOCOL_VERSION} <algorithm> <signature>' line"
+        ) from None
+    if isinstance(data, dict) and "sig" in data:
+        raise WireError("unsupported-version", f"a JSON envelope of protocol 1, this is {PROTOCOL_VERSION}")
+    raise WireError("unsigned", "JSON without a signature line")
+
+
+def _decode_body(body: bytes) -> Any:
+    """The JSON line with each ``{"blob": i}`` replaced by its attachment's bytes, as ``encode_body`` put them."""
+    text, newline, attached = body.partition(b"\n")
+    if not newline:
+        raise WireError("malformed", "the body has no end of line after its JSON")
+    data = _parse_json(text, "body")
+    if not isinstance(data, dict):
+        raise WireError("malformed", "the body is not a JSON object")
+    lengths = _optional(data, "blobs", list) or []
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in lengths):
+        raise WireError("malformed", "blobs must be a list of lengths")
+    if sum(lengths) != len(attached):
+        raise WireError("malformed", f"blobs add up to {sum(lengths)} bytes, {len(attached)} are attached")
+    blobs, offset = [], 0
+    for length in lengths:
+        blobs.append(attached[offset : offset + length])
+        offset += length
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolve(element) for element in value]
+        if not isinstance(value, dict):
+            return value
+        if value.keys() == {"blob"}:
+            index = value["blob"]
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(blobs):
+                raise WireError("malformed", f"blob {index!r} is not among {len(blobs)} attachments")
+            return blobs[index]
+        return {key: resolve(element) for key, element in value.items()}
+
+    try:
+        return resolve(data)
+    except RecursionError:
+        raise WireError("malformed", "the body is nested too deeply") from None
 
 
 def _signed_by(key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:

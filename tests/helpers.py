@@ -13,8 +13,10 @@ from PIL import Image
 from sqlite_utils import Database
 
 from controller import accounts, context
+from controller.alerts import alert_item_id
 from controller.context import get_db
 from controller.demo import DEMO_PANELS
+from controller.message_store import item_id_for
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
 from relais import wire
@@ -68,10 +70,14 @@ def client_as(app: Flask, name: str, role: str = "admin", commune: str | None = 
 
 
 def on_panel(app: Flask, panel_id: str) -> list[str]:
-    """The texts in the panel's signed schedule, as the panel will receive it (none before any)."""
+    """The texts of the messages and alerts in the panel's signed schedule, as the panel will receive it
+    (none before any); the panel gets only their frames, so each item is named back to its text."""
     with app.app_context():
-        row = get_db().execute("select payload from desired where panel_id = ?", [panel_id]).fetchone()
+        db = get_db()
+        row = db.execute("select payload from desired where panel_id = ?", [panel_id]).fetchone()
         if row is None:
             return []
         schedule = wire.unseal(row[0], context.signing_key().public_key()).desired_schedule()
-    return [item.text for item in schedule.items]
+        texts = {item_id_for(r["id"]): r["text"] for r in db.query("select id, text from messages")}
+        texts |= {alert_item_id(r["id"]): r["text"] for r in db.query("select id, text from alerts")}
+    return [texts.get(item.item_id, "") for item in schedule.items]

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -36,14 +36,8 @@ HUGE = [2**31, 2**63, 2**64, 10**30, -(10**30), -1, 0, 1e308, -1e308, 0.5]
 
 
 def sign(key: Ed25519PrivateKey, body: Any) -> bytes:
-    """An envelope signed with the right key around any body at all, as ``wire.seal`` would make it."""
-    body_text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    envelope = {
-        "alg": wire.SIGNATURE_ALGORITHM,
-        "body": body_text,
-        "sig": base64.b64encode(key.sign(body_text.encode("utf-8"))).decode("ascii"),
-    }
-    return json.dumps(envelope).encode("utf-8")
+    """A payload signed with the right key around any body at all, as ``wire.seal`` would make it."""
+    return wire.envelope(key, wire.encode_body(body))
 
 
 def base_schedule() -> dict[str, Any]:
@@ -96,8 +90,7 @@ def frame_json(image: Image.Image, *, width: int | None = None, height: int | No
     return {
         "width": image.width if width is None else width,
         "height": image.height if height is None else height,
-        "format": "png",
-        "data": base64.b64encode(buffer.getvalue()).decode("ascii"),
+        "png": buffer.getvalue(),
     }
 
 
@@ -109,8 +102,8 @@ BAD_FRAMES: list[dict[str, Any]] = [
     frame_json(Image.new("RGB", (WIDTH, HEIGHT)), width=10**6, height=10**6),
     # Other palettes and modes, of the right size.
     *(frame_json(Image.new(mode, (WIDTH, HEIGHT))) for mode in ("1", "L", "P", "RGBA", "LA", "I;16")),
-    {"width": WIDTH, "height": HEIGHT, "format": "png", "data": base64.b64encode(b"\x89PNG\r\n").decode()},
-    {"width": WIDTH, "height": HEIGHT, "format": "jpeg", "data": ""},
+    {"width": WIDTH, "height": HEIGHT, "png": b"\x89PNG\r\n"},
+    {"width": WIDTH, "height": HEIGHT, "png": "a string, not an attachment"},
 ]
 
 json_values = st.recursive(
@@ -255,6 +248,32 @@ def test_random_json(harness: Harness, value: Any) -> None:
 )
 def test_json_shaped_like_an_envelope(harness: Harness, envelope: dict[str, Any]) -> None:
     throw(harness, json.dumps(envelope).encode())
+
+
+@FUZZ
+@given(
+    algorithm=st.just(wire.SIGNATURE_ALGORITHM) | st.text(max_size=10),
+    signature=st.binary(min_size=64, max_size=64).map(lambda raw: base64.b64encode(raw).decode())
+    | st.text(max_size=100),
+    body=st.binary(max_size=256) | json_values.map(lambda value: json.dumps(value).encode() + b"\n"),
+)
+def test_bytes_shaped_like_a_sealed_message(
+    harness: Harness, algorithm: str, signature: str, body: bytes
+) -> None:
+    throw(harness, f"relais/{wire.PROTOCOL_VERSION} {algorithm} {signature}\n".encode() + body)
+
+
+@FUZZ
+@given(blobs=json_values, attached=st.binary(max_size=64), keep=st.integers(min_value=0, max_value=2000))
+def test_genuine_bodies_with_wrong_attachments(
+    harness: Harness, blobs: Any, attached: bytes, keep: int
+) -> None:
+    """Lengths that do not add up, references to no attachment, attachments cut or garbled: refused."""
+    line, _, frames = wire.encode_body(desired_body(harness.next_seq())).partition(b"\n")
+    data = json.loads(line)
+    assume((blobs, frames[:keep] + attached) != (data["blobs"], frames))
+    data["blobs"] = blobs
+    throw(harness, wire.envelope(harness.key, json.dumps(data).encode() + b"\n" + frames[:keep] + attached))
 
 
 @FUZZ

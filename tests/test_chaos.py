@@ -366,7 +366,7 @@ def test_an_agent_cut_off_for_an_hour_keeps_rotating_and_reports_its_plays_after
 
 
 def big_payload(key: Ed25519PrivateKey, panel_id: str, seq: int, start: int) -> bytes:
-    """About 1.2 MB of noise frames (1.6 MB once in base64): a payload that takes a while to write.
+    """About 1.6 MB of noise frames, near the 2 MiB limit: a payload that takes a while to write.
 
     Only the first item plays, its first page for a whole day: that page is what the panel shows at start.
     """
@@ -381,7 +381,7 @@ def big_payload(key: Ed25519PrivateKey, panel_id: str, seq: int, start: int) -> 
             f"Avis {number}",
             tuple(wire.Page(noise(), wire.MAX_DWELL_MS) for _ in range(4)),
         )
-        for number in range(8)
+        for number in range(11)
     )
     schedule = wire.Schedule(
         items, (wire.Segment(start, start + 48 * H, (wire.PlaylistEntry(0),)),), horizon_end=start + 48 * H

@@ -93,13 +93,13 @@ def publish_raw(live: Live, topic: str, payload: bytes) -> None:
         client.loop_stop()
 
 
-def forged(payload: bytes, text: str) -> bytes:
-    envelope = json.loads(payload)
-    body = json.loads(envelope["body"])
-    body["content"]["schedule"]["items"][0]["text"] = text
+def forged(payload: bytes, item_id: str) -> bytes:
+    """The genuine signature over a body whose item and sequence were changed."""
+    header, line, frames = payload.split(b"\n", 2)
+    body = json.loads(line)
+    body["content"]["schedule"]["items"][0]["item_id"] = item_id
     body["seq"] += 1000
-    envelope["body"] = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return json.dumps(envelope).encode()
+    return b"\n".join((header, json.dumps(body, separators=(",", ":")).encode(), frames))
 
 
 def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_its_content(live: Live) -> None:
@@ -128,14 +128,14 @@ def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_it
         seq=applied + 5000,
         issued_at=1_600_000_000,
         expires_at=1_600_003_600,
-        content=json.loads(json.loads(genuine)["body"])["content"],
+        content=wire.unseal(genuine, key.public_key()).content,
     )
     topic = live.topics.desired("bourg-entree-nord")
     for payload, reason in (
-        (forged(genuine, "Fausse alerte : évacuez"), "bad-signature"),
+        (forged(genuine, "fausse-alerte"), "bad-signature"),
         (old_payload, "replayed"),
         (expired, "expired"),
-        (b'{"body": "{}"}', "unsigned"),
+        (b'{"v": 2, "kind": "desired"}\n', "unsigned"),
     ):
         publish_raw(live, topic, payload)
 

@@ -35,8 +35,10 @@ def amber_frame(width: int = 192, height: int = 64) -> Frame:
     return Frame.from_image(image)
 
 
-def sealed_desired(key: Ed25519PrivateKey, *, seq: int = 10, panel: str = "p1", ttl: int = 3600) -> bytes:
-    item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", (Page(amber_frame(), 5000),))
+def sealed_desired(
+    key: Ed25519PrivateKey, *, seq: int = 10, panel: str = "p1", ttl: int = 3600, pages: tuple[Page, ...] = ()
+) -> bytes:
+    item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", pages or (Page(amber_frame(), 5000),))
     schedule = Schedule.single(item, start=NOW, horizon_end=NOW + 48 * 3600)
     return wire.seal(
         key,
@@ -64,38 +66,72 @@ def test_panel_ids_that_would_break_topics_are_refused(bad_id: str) -> None:
         Topics().desired(bad_id)
 
 
-def test_a_sealed_payload_round_trips_with_its_text_and_frame(signing_key: Ed25519PrivateKey) -> None:
+def test_a_sealed_payload_round_trips_with_its_frame(signing_key: Ed25519PrivateKey) -> None:
     sealed = wire.unseal(sealed_desired(signing_key), signing_key.public_key())
     wire.check_fresh(sealed, panel_id="p1", kind=wire.KIND_DESIRED, now=NOW + 1, last_seq=9)
     (item,) = sealed.desired_schedule().items
-    assert item.text == "Fête de Noël « marché » 5 €"
+    assert item.item_id == "msg-1"
     assert item.frame == amber_frame()
     assert item.frame.image().getpixel((20, 20)) == 1
 
 
-def test_the_envelope_is_readable_json_for_mosquitto_sub(signing_key: Ed25519PrivateKey) -> None:
-    envelope = json.loads(sealed_desired(signing_key))
-    assert envelope["alg"] == "Ed25519"
-    body = json.loads(envelope["body"])
-    assert (body["kind"], body["panel"], body["seq"]) == ("desired", "p1", 10)
-    assert body["content"]["schedule"]["items"][0]["text"] == "Fête de Noël « marché » 5 €"
+def test_the_header_and_body_lines_are_readable_for_mosquitto_sub(signing_key: Ed25519PrivateKey) -> None:
+    header, body, frames = sealed_desired(signing_key).split(b"\n", 2)
+    assert header.decode().split(" ")[:2] == ["relais/2", "Ed25519"]
+    data = json.loads(body)
+    assert (data["kind"], data["panel"], data["seq"]) == ("desired", "p1", 10)
+    frame = data["content"]["schedule"]["items"][0]["pages"][0]["frame"]
+    assert (frame["width"], frame["height"], frame["png"]) == (192, 64, {"blob": 0})
+    assert data["blobs"] == [len(frames)] and frames == amber_frame().png
 
 
-def tamper(payload: bytes, change) -> bytes:
-    envelope = json.loads(payload)
-    body = json.loads(envelope["body"])
-    change(body)
-    envelope["body"] = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return json.dumps(envelope).encode()
+def test_identical_frames_travel_once(signing_key: Ed25519PrivateKey) -> None:
+    pages = (Page(amber_frame(), 4000), Page(amber_frame(), 4000, amber_frame(), 500))
+    payload = sealed_desired(signing_key, pages=pages)
+    assert json.loads(payload.split(b"\n")[1])["blobs"] == [len(amber_frame().png)]
+    assert wire.unseal(payload, signing_key.public_key()).desired_schedule().items[0].pages == pages
 
 
-def test_a_tampered_body_is_refused(signing_key: Ed25519PrivateKey) -> None:
-    payload = tamper(
-        sealed_desired(signing_key), lambda body: body["content"]["schedule"]["items"][0].update(text="Faux")
-    )
+def test_the_message_text_stays_on_the_controller(signing_key: Ed25519PrivateKey) -> None:
+    assert "Noël".encode() not in sealed_desired(signing_key)
+
+
+@pytest.mark.parametrize(("original", "forged"), [(b'"panel":"p1"', b'"panel":"p2"'), (b"IEND", b"IENE")])
+def test_a_tampered_body_or_frame_is_refused(
+    signing_key: Ed25519PrivateKey, original: bytes, forged: bytes
+) -> None:
+    payload = sealed_desired(signing_key)
+    assert original in payload
     with pytest.raises(WireError) as refused:
-        wire.unseal(payload, signing_key.public_key())
+        wire.unseal(payload.replace(original, forged), signing_key.public_key())
     assert refused.value.reason == "bad-signature"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"v":2}',  # no end of line after the JSON
+        b'{"v":2,"blobs":[5]}\nabc',  # attachments shorter than announced
+        b'{"v":2,"blobs":[-1]}\n',
+        b'{"v":2,"content":{"x":{"blob":0}}}\n',  # a reference to no attachment
+        b"[2]\n",
+    ],
+)
+def test_genuine_but_malformed_bodies_are_refused(signing_key: Ed25519PrivateKey, body: bytes) -> None:
+    with pytest.raises(WireError) as refused:
+        wire.unseal(wire.envelope(signing_key, body), signing_key.public_key())
+    assert refused.value.reason == "malformed"
+
+
+def test_other_protocol_versions_are_refused(signing_key: Ed25519PrivateKey) -> None:
+    current = sealed_desired(signing_key)
+    version_1 = json.dumps({"alg": "Ed25519", "body": "{}", "sig": "AAAA"}).encode()
+    version_3 = current.replace(b"relais/2 ", b"relais/3 ", 1)
+    signed_as_1 = wire.envelope(signing_key, current.split(b"\n", 1)[1].replace(b'"v":2', b'"v":1'))
+    for payload in (version_1, version_3, signed_as_1):
+        with pytest.raises(WireError) as refused:
+            wire.unseal(payload, signing_key.public_key())
+        assert refused.value.reason == "unsupported-version"
 
 
 def test_a_payload_signed_by_another_key_is_refused(signing_key: Ed25519PrivateKey) -> None:
@@ -107,8 +143,9 @@ def test_a_payload_signed_by_another_key_is_refused(signing_key: Ed25519PrivateK
 @pytest.mark.parametrize(
     "payload",
     [
-        b'{"body": "{}"}',
-        b'{"alg": "none", "body": "{}", "sig": ""}',
+        b'{"v": 2, "kind": "desired"}\n',
+        b"relais/2 none AAAA\n{}\n",
+        b"relais/2\n{}\n",
     ],
 )
 def test_unsigned_payloads_are_refused(payload: bytes, signing_key: Ed25519PrivateKey) -> None:
@@ -118,7 +155,8 @@ def test_unsigned_payloads_are_refused(payload: bytes, signing_key: Ed25519Priva
 
 
 @pytest.mark.parametrize(
-    "payload", [b"", b"not json", b"\xff\xfe", b"[]", b'{"alg":"Ed25519","body":1,"sig":"x"}']
+    "payload",
+    [b"", b"not json", b"\xff\xfe", b"[]", b"relais/2 Ed25519 %%%\n{}\n", b"relais/2 Ed25519 x y\n{}\n"],
 )
 def test_malformed_payloads_are_refused_not_crashed_on(
     payload: bytes, signing_key: Ed25519PrivateKey
@@ -202,7 +240,7 @@ def test_items_carry_pages_with_dwell_and_flash() -> None:
     steady = Page(amber_frame(), 4000)
     flashing = Page(amber_frame(), 6000, amber_frame(), 400)
     item = DisplayItem("msg-2", "Deux pages", (steady, flashing))
-    again = DisplayItem.from_json(json.loads(json.dumps(item.to_json())))
+    again = DisplayItem.from_json(item.to_json())
     assert again == item
     assert again.content_hash == item.content_hash
     slower = DisplayItem("msg-2", "Deux pages", (Page(amber_frame(), 5000), flashing))
@@ -251,9 +289,9 @@ def full_schedule() -> Schedule:
     )
 
 
-def test_a_schedule_round_trips_through_json_and_a_sealed_payload(signing_key: Ed25519PrivateKey) -> None:
+def test_a_schedule_round_trips_through_a_sealed_payload(signing_key: Ed25519PrivateKey) -> None:
     schedule = full_schedule()
-    assert Schedule.from_json(json.loads(json.dumps(schedule.to_json()))) == schedule
+    assert Schedule.from_json(schedule.to_json()) == schedule
     payload = wire.seal(
         signing_key,
         kind=wire.KIND_DESIRED,
@@ -285,7 +323,7 @@ def test_brightness_steps_round_trip_and_are_left_out_when_there_are_none(
     signing_key: Ed25519PrivateKey,
 ) -> None:
     schedule = dimmed_schedule()
-    assert Schedule.from_json(json.loads(json.dumps(schedule.to_json()))) == schedule
+    assert Schedule.from_json(schedule.to_json()) == schedule
     assert schedule.to_json()["brightness"][0] == {"start": NOW, "end": NOW + 3600, "level": 30}
     payload = wire.seal(
         signing_key,
@@ -327,7 +365,7 @@ MALFORMED_BRIGHTNESS = {
 
 @pytest.mark.parametrize("case", MALFORMED_BRIGHTNESS)
 def test_malformed_brightness_steps_are_refused(case: str) -> None:
-    data = json.loads(json.dumps(dimmed_schedule().to_json()))
+    data = dimmed_schedule().to_json()
     assert Schedule.from_json(data) == dimmed_schedule()  # the change alone makes it malformed
     MALFORMED_BRIGHTNESS[case](data)
     with pytest.raises(WireError) as refused:
@@ -411,7 +449,7 @@ MALFORMED_SCHEDULES = {
 
 @pytest.mark.parametrize("case", MALFORMED_SCHEDULES)
 def test_malformed_schedules_are_refused(case: str) -> None:
-    data = json.loads(json.dumps(full_schedule().to_json()))
+    data = full_schedule().to_json()
     assert Schedule.from_json(data) == full_schedule()  # the change alone makes it malformed
     MALFORMED_SCHEDULES[case](data)
     with pytest.raises(WireError) as refused:
