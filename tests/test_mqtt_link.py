@@ -141,3 +141,24 @@ def test_a_state_acknowledged_but_not_yet_recorded_is_not_published_again(
     connected._on_publish(client, None, 1, None, None)  # the PUBACK; the recorder has not run yet
     assert connected.flush() == 0
     assert client.published == [TOPICS.desired(DEMO_LED["id"])]
+
+
+def test_a_state_sealed_in_a_transaction_not_yet_committed_is_never_published(
+    link: Any, database: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    """The outbox's rule (see ``controller.outbox``): a rollback must not leave a panel showing it."""
+    connected, client = link
+    db = Database(database)
+    try:
+        with transaction(db):
+            republish(db, signing_key, now=time.time())
+            assert connected.flush() == 0
+        assert connected.flush() == 1
+        with pytest.raises(RuntimeError), transaction(db):
+            republish(db, signing_key, now=time.time())
+            assert connected.flush() == 0
+            raise RuntimeError("rolled back")
+        assert connected.flush() == 0
+        assert len(client.published) == 1
+    finally:
+        db.close()
