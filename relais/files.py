@@ -6,29 +6,21 @@ import os
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
-    """Write to a temporary file beside ``path``, fsync it, rename it over, then fsync the folder.
-
-    ``durable=False`` skips both fsyncs: still never half a file for a reader, but after a power cut
-    the old file or none at all. For what is redrawn anyway (a simulated panel's screen), where a
-    fleet simulator's thousand panels would otherwise queue their fsyncs on one disk.
-    """
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write to a temporary file beside ``path``, fsync it, rename it over, then fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    if not durable:
-        return
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)

@@ -92,5 +92,5 @@ class SimulatedBackend(Backend):
         if image.size != (self.width, self.height):
             size = f"{image.width}x{image.height}"
             raise ValueError(f"image is {size}, this panel is {self.width}x{self.height}")
-        atomic_write(self.path, _png(image), durable=False)  # a screen, redrawn at every start
+        atomic_write(self.path, _png(image))
         self.last_image = image.copy()
