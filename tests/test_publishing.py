@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from controller import outbox
+from controller import outbox, publishing
 from controller.db import open_database, transaction
 from controller.panels import register_panel
 from controller.publishing import build_schedules, republish
@@ -97,3 +97,20 @@ def test_a_batch_naming_an_unknown_panel_stages_nothing(db: Database, signing_ke
     with pytest.raises(KeyError, match="nowhere"), transaction(db):
         outbox.stage_desired(db, signing_key, states, now=NOW, ttl_s=TTL)
     assert outbox.pending(db) == []
+
+
+def test_schedules_are_built_from_what_the_write_transaction_sees(
+    db: Database, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read before taking the write lock, a schedule could miss a message another writer was committing,
+    and be sealed after it with a newer sequence number: panels would follow the stale one."""
+    build = publishing.build_schedules
+    locked: list[bool] = []
+
+    def checking(database: Database, now: float, panel_ids: Any = None) -> dict[str, publishing.Planned]:
+        locked.append(database.conn.in_transaction)
+        return build(database, now, panel_ids)
+
+    monkeypatch.setattr(publishing, "build_schedules", checking)
+    republish(db, signing_key, now=NOW)
+    assert locked == [True]
