@@ -13,7 +13,9 @@ fleet-sim``'s real agents in 4 processes), then:
   3-byte acknowledgement, timed until the last acknowledgement is back; median of ``FLOOR_ROUNDS``.
 
 Prints the machine, the figures and the ratio (the issue's targets: at most twice the floor, and p99
-under 1 s on a 2-core machine). Every process it starts is ended by its own PID.
+under 1 s on a 2-core machine), and the CPU seconds the controller, the broker and the simulated
+panels each spent per alert: on a shared machine the latencies follow the load, their CPU time much
+less. Every process it starts is ended by its own PID.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from fleet_setup import Department, department, machine, scratch_dir, wait_until
+from fleet_setup import Department, cpu_seconds, department, machine, scratch_dir, wait_until
 from paho.mqtt.enums import CallbackAPIVersion
 
 from relais.netloop import ClientLoop
@@ -43,8 +45,10 @@ FLOOR_BASE = "bench/floor"
 TIMEOUT_S = 60.0
 
 
-def alert_round(ain: Department) -> float:
-    """Seconds from the API call to the controller recording the last panel's confirmation."""
+def alert_round(ain: Department, cpu: list[dict[str, float]] | None = None) -> float:
+    """Seconds from the API call to the controller recording the last panel's confirmation; the CPU
+    seconds each process spent meanwhile go to ``cpu``."""
+    before = cpu_seconds()
     expires = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
     body = {"text": "Crue de la Reyssouze : évitez les berges", "departments": ["01"], "expires_at": expires}
     start = time.perf_counter()
@@ -54,6 +58,8 @@ def alert_round(ain: Department) -> float:
     confirmed = "select count(*) from alert_panels where alert_id = ? and confirmed_at is not null"
     wait_until(lambda: ain.count(confirmed, alert_id) == PANELS, "every panel's confirmation", TIMEOUT_S)
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append({kind: spent - before.get(kind, 0.0) for kind, spent in cpu_seconds().items()})
     assert ain.client.delete(f"/api/v1/alerts/{alert_id}").status_code == 200
     wait_until(lambda: ain.up_to_date() == PANELS, "every panel back on its schedule", TIMEOUT_S, 0.05)
     return elapsed
@@ -167,7 +173,8 @@ def main() -> None:
     print(machine())
     with scratch_dir() as scratch, department(PANELS, Path(scratch)) as ain:
         alert_round(ain)  # warm-up: renders of the alert layout, first PUBACK paths
-        times = [alert_round(ain) for _ in range(ALERTS)]
+        cpu: list[dict[str, float]] = []
+        times = [alert_round(ain, cpu) for _ in range(ALERTS)]
         payloads = alert_payloads(ain)
         floor = floor_rounds(ain.broker.port, payloads)
     times.sort()
@@ -179,6 +186,13 @@ def main() -> None:
     print(
         f"  p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (all: {', '.join(f'{t * 1000:.0f}' for t in times)})"
     )
+    spent = {kind: statistics.median(round_[kind] for round_ in cpu) for kind in cpu[0]}
+    print(
+        "  CPU seconds per alert (median), on the 2 cores everything shares: "
+        + ", ".join(f"{kind} {seconds:.2f}" for kind, seconds in sorted(spent.items()))
+        + f"; total {sum(spent.values()):.2f}"
+    )
+    print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     print(
         f"bare-broker floor, {PANELS} payloads of {size:,.0f} B on average, QoS 1, to {PANELS} bare subscribers"
     )

@@ -48,6 +48,35 @@ def machine() -> str:
     )
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user and system) so far of this process ("controller": the Flask app and its MQTT link
+    run in it), and of its children by kind ("mosquitto", "fleet" for the simulator's workers), from
+    ``/proc``: the share of each in a run, whatever else the machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(entry.name) == os.getpid():
+            kind = "controller"
+        elif int(fields[1]) != os.getpid():
+            continue
+        elif b"mosquitto" in command:
+            kind = "mosquitto"
+        elif b"panel_agent.fleet" in command:
+            kind = "fleet"
+        else:
+            continue
+        found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:
     shm = Path("/dev/shm")
     return tempfile.TemporaryDirectory(prefix="relais-bench-", dir=shm if shm.is_dir() else None)

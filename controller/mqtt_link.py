@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 SUBSCRIBE_BATCH = 200
 # Reports recorded in one transaction at most: a whole department's states after a broker restart.
 MAX_BATCH = 2000
-MAX_IN_FLIGHT = 2000
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,8 @@ class MqttLink:
         self._in_flight: dict[int, tuple[str, int]] = {}
         self._reports: collections.deque[_Report] = collections.deque()
         self._acknowledged: collections.deque[tuple[str, int]] = collections.deque()  # (panel, seq) PUBACKed
+        # PUBACKed but not yet marked published in the database: a flush must not send those again.
+        self._unrecorded: set[tuple[str, int]] = set()
         self._reported = threading.Event()
         # PUBACKs that arrived before ``publish`` returned their message id to us.
         self._early_acks: set[int] = set()
@@ -87,8 +88,9 @@ class MqttLink:
         self._recorder = threading.Thread(target=self._record_reports, name="reports", daemon=True)
         self._client = new_client(client_id, broker_url, ca_file=ca_file)
         self._client.manual_ack_set(True)
-        # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default).
-        self._client.max_inflight_messages_set(MAX_IN_FLIGHT)
+        # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default). No
+        # limit at all: with one, paho walks every message in flight at each PUBACK, O(n²) for a burst.
+        self._client.max_inflight_messages_set(0)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
@@ -120,7 +122,7 @@ class MqttLink:
             with self._db_lock:
                 rows = outbox.pending(self._db)
             with self._flight_lock:
-                waiting = set(self._in_flight.values())
+                waiting = set(self._in_flight.values()) | self._unrecorded
             for row in rows:
                 key = (row["panel_id"], row["seq"])
                 if key in waiting:
@@ -167,6 +169,8 @@ class MqttLink:
 
     def _record_ack(self, key: tuple[str, int]) -> None:
         """The recorder thread writes it down: paho's network thread never waits for the database."""
+        with self._flight_lock:
+            self._unrecorded.add(key)
         self._acknowledged.append(key)
         self._reported.set()
 
@@ -247,6 +251,8 @@ class MqttLink:
                     self._reports.extendleft(reversed(batch))
                     self._stopping.wait(1.0)
                     continue
+                with self._flight_lock:
+                    self._unrecorded.difference_update(published)
                 for report in batch:
                     self._client.ack(report.mid, report.qos)
 

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from controller.alerts import alert_item_id
 from controller.db import transaction
 from controller.message_store import content_from_row, item_id_for
-from controller.outbox import stage_desired
+from controller.outbox import Desired, stage_desired
 from controller.panels import Panel, get_panels
 from controller.rendering.engine import MessageContent, RenderError, render
 from controller.rendering.layouts import get_layout
@@ -199,7 +199,12 @@ class Planned(NamedTuple):
 
 
 def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = None) -> dict[str, Planned]:
-    """Each panel's schedule from ``now`` to ``now + 48 h``, with the scheduler's notes (e-paper limits)."""
+    """Each panel's schedule from ``now`` to ``now + 48 h``, with the scheduler's notes (e-paper limits).
+
+    Panels with identical inputs (same profile, same resolved segments, same fallback and brightness)
+    get the very same ``Schedule`` object: a department's thousand panels come down to a few hundred
+    distinct schedules, and whoever encodes them (``republish``) does it once for each.
+    """
     start, end = int(now), int(now + HORIZON.total_seconds())
     panels = get_panels(db, None if panel_ids is None else list(panel_ids))
     campaigns = _campaigns(db, start)
@@ -209,14 +214,17 @@ def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = 
         resolved = resolve(
             [panel.info for panel in group], inputs.messages, campaigns, inputs.alerts, utc(start), HORIZON
         )
+        built: dict[tuple[object, ...], Schedule] = {}
         for panel in group:
             fallback = None
             if panel.fallback == "commune":
                 fallback = inputs.items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
-            schedule = _to_wire(
-                resolved[panel.id], inputs.items.items, fallback, end, _brightness(panel, start, end)
-            )
-            schedules[panel.id] = Planned(schedule, resolved[panel.id].notes)
+            brightness = _brightness(panel, start, end)
+            segments = resolved[panel.id].segments
+            key = (segments, None if fallback is None else fallback.item_id, brightness)
+            if key not in built:
+                built[key] = _to_wire(resolved[panel.id], inputs.items.items, fallback, end, brightness)
+            schedules[panel.id] = Planned(built[key], resolved[panel.id].notes)
     return schedules
 
 
@@ -292,30 +300,39 @@ def _to_wire(
     )
 
 
-def schedule_hash(schedule: Schedule) -> str:
-    return content_hash(encode_body(schedule.to_json()))
+def schedule_hash(schedule_json: dict[str, Any]) -> str:
+    """Of the schedule as the wire carries it (``Schedule.to_json()``), so it is encoded only once."""
+    return content_hash(encode_body(schedule_json))
 
 
 def republish(
     db: Database, key: Ed25519PrivateKey, *, now: float, panel_ids: Iterable[str] | None = None
 ) -> dict[str, int]:
-    """Seal a fresh 48-hour schedule for the given panels (all when None); returns their new sequence numbers."""
-    schedules = build_schedules(db, now, panel_ids)
-    seqs = {}
+    """Seal a fresh 48-hour schedule for the given panels (all when None); returns their new sequence numbers.
+
+    Each distinct schedule is encoded (frames in base64) and hashed once, however many panels share it;
+    only the seal, which names the panel and its sequence number, is made for each panel. Everything
+    is read inside the write transaction: a schedule built from what another writer was changing
+    meanwhile would otherwise be sealed after that writer's own, with a newer sequence number, and
+    panels would follow the stale one (the hourly refresh racing a message queued at start-up).
+    """
     with transaction(db):
+        schedules = build_schedules(db, now, panel_ids)
+        # By identity: build_schedules hands panels with identical inputs the same object, and
+        # comparing whole schedules (every frame's bytes) would cost more than it saves.
+        encoded: dict[int, tuple[dict[str, Any], str | None, str]] = {}
+        states = []
         for panel_id, (schedule, _notes) in schedules.items():
-            on_air = _on_air(schedule, now)
-            seqs[panel_id] = stage_desired(
-                db,
-                key,
-                panel_id,
-                {"schedule": schedule.to_json()},
-                item_id=on_air,
-                content_hash=schedule_hash(schedule),
-                now=now,
-                ttl_s=int(HORIZON.total_seconds()),
-            )
-    return seqs
+            if id(schedule) not in encoded:
+                wire_json = schedule.to_json()
+                encoded[id(schedule)] = (
+                    {"schedule": wire_json},
+                    _on_air(schedule, now),
+                    schedule_hash(wire_json),
+                )
+            content, on_air, content_hash = encoded[id(schedule)]
+            states.append(Desired(panel_id, content, item_id=on_air, content_hash=content_hash))
+        return stage_desired(db, key, states, now=now, ttl_s=int(HORIZON.total_seconds()))
 
 
 def _on_air(schedule: Schedule, now: float) -> str | None:

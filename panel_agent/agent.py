@@ -576,7 +576,9 @@ class PanelAgent:
         frame used several times (by several items, say) is decoded once.
         """
         schedule = sealed.desired_schedule()
-        decoded: dict[str, _Picture] = {}
+        # Frames of the schedule in force (its fallback, the items that stay) are not decoded again.
+        held = self._applied.pictures if self._applied is not None else ()
+        decoded = {picture.content_hash: picture for item in held for page in item for picture in page}
 
         def picture(item: int, page: int, frame: wire.Frame) -> _Picture:
             if frame.content_hash not in decoded:

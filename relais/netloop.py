@@ -185,8 +185,10 @@ class ClientLoop:
                     link.after_read()
                 except Exception:
                     log.exception("error after reading for a client of %s:%d", link.host, link.port)
-        # The read may have closed this socket, or a reconnection opened another one.
-        if mask & selectors.EVENT_WRITE and link.sock is sock:
+        # The read may have closed this socket, or a reconnection opened another one. What the read
+        # queued (PUBACKs, an agent's state and events) goes out now, not after every other client
+        # ready in this round has been served: a fleet's confirmations stream out as each is made.
+        if link.sock is sock and (mask & selectors.EVENT_WRITE or client.want_write()):
             client.loop_write()
 
     def _run_timers(self) -> None:

@@ -826,3 +826,25 @@ def test_the_state_says_which_backend_drives_the_panel_and_what_it_can_do(
     state = wire.PanelState.from_payload(recorded_agent.current_state().to_payload())
     assert state.backend is not None and state.backend.startswith(f"simulated {WIDTH}x{HEIGHT} (")
     assert state.link_quality is None or 0 <= state.link_quality <= 100
+
+
+def test_a_frame_the_panel_already_holds_is_not_decoded_again(
+    tmp_path: Path, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = new_panel_id()
+    config = load_config(write_config(tmp_path, panel, "mqtt://127.0.0.1:1", signing_key))
+    agent = PanelAgent(config, clock=lambda: 1_000_000.0)
+    decoded: list[int] = []
+    image = wire.Frame.image
+
+    def counting(frame: wire.Frame) -> Image.Image:
+        decoded.append(frame.width)
+        return image(frame)
+
+    monkeypatch.setattr(wire.Frame, "image", counting)
+    agent.handle_desired(desired(signing_key, panel, 1, picture(1), issued_at=999_000))
+    agent.handle_desired(desired(signing_key, panel, 2, picture(1), issued_at=999_000))  # same frame
+    assert (agent.applied_seq, len(decoded)) == (2, 1)
+    agent.handle_desired(desired(signing_key, panel, 3, picture(3), issued_at=999_000))
+    assert (agent.applied_seq, len(decoded)) == (3, 2)
+    assert same_pixels(screen(config), picture(3))

@@ -5,17 +5,20 @@ A recording client stands in for paho here; the end-to-end tests show the same o
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller import mqtt_link
 from controller.db import open_database, transaction
 from controller.mqtt_link import MqttLink
 from controller.panels import register_panel
+from controller.publishing import republish
 from relais import wire
 from tests.helpers import DEMO_EPAPER, DEMO_LED
 
@@ -28,6 +31,7 @@ class RecordingClient:
     def __init__(self) -> None:
         self.subscribed: list[list[str]] = []
         self.unsubscribed: list[list[str]] = []
+        self.published: list[str] = []
         self.result = mqtt.MQTT_ERR_SUCCESS
 
     def subscribe(self, topics: list[tuple[str, int]]) -> tuple[int, int | None]:
@@ -38,6 +42,12 @@ class RecordingClient:
     def unsubscribe(self, topics: list[str]) -> tuple[int, int | None]:
         self.unsubscribed.append(topics)
         return mqtt.MQTT_ERR_SUCCESS, None
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> mqtt.MQTTMessageInfo:
+        self.published.append(topic)
+        info = mqtt.MQTTMessageInfo(len(self.published))
+        info.rc = mqtt.MQTT_ERR_SUCCESS
+        return info
 
     def disconnect(self) -> None:
         """The link's stop() says goodbye; nothing to say it to."""
@@ -118,3 +128,37 @@ def test_many_panels_are_watched_in_batches(
         TOPICS.state(panel_id)
         for panel_id in ("bourg-0", "bourg-1", "bourg-2", "bourg-3", "bourg-entree-nord")
     )
+
+
+def test_a_state_acknowledged_but_not_yet_recorded_is_not_published_again(
+    link: Any, database: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    connected, client = link
+    db = Database(database)
+    republish(db, signing_key, now=time.time())
+    db.close()
+    assert connected.flush() == 1
+    connected._on_publish(client, None, 1, None, None)  # the PUBACK; the recorder has not run yet
+    assert connected.flush() == 0
+    assert client.published == [TOPICS.desired(DEMO_LED["id"])]
+
+
+def test_a_state_sealed_in_a_transaction_not_yet_committed_is_never_published(
+    link: Any, database: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    """The outbox's rule (see ``controller.outbox``): a rollback must not leave a panel showing it."""
+    connected, client = link
+    db = Database(database)
+    try:
+        with transaction(db):
+            republish(db, signing_key, now=time.time())
+            assert connected.flush() == 0
+        assert connected.flush() == 1
+        with pytest.raises(RuntimeError), transaction(db):
+            republish(db, signing_key, now=time.time())
+            assert connected.flush() == 0
+            raise RuntimeError("rolled back")
+        assert connected.flush() == 0
+        assert len(client.published) == 1
+    finally:
+        db.close()

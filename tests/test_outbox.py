@@ -28,9 +28,8 @@ def db(tmp_path: Path) -> Database:
 def blank(db: Database, key: Ed25519PrivateKey, now: float) -> int:
     content = {"schedule": wire.Schedule.single(None, start=int(now), horizon_end=int(now) + TTL).to_json()}
     with transaction(db):
-        return outbox.stage_desired(
-            db, key, "bourg-entree-nord", content, item_id=None, content_hash=None, now=now, ttl_s=TTL
-        )
+        state = outbox.Desired("bourg-entree-nord", content, item_id=None, content_hash=None)
+        return outbox.stage_desired(db, key, [state], now=now, ttl_s=TTL)["bourg-entree-nord"]
 
 
 @pytest.mark.parametrize(

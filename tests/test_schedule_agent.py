@@ -250,6 +250,9 @@ def shown_at(agent: PanelAgent, clocks: Clocks, seconds: float, expected: Image.
     clocks.advance(seconds)
     agent.wake()
     wait_for(lambda: same_pixels(screen(agent.config), expected), what, timeout=5)
+    # The frame is on the screen before the turn ends (its play is stamped after): reading the agent's
+    # state takes its lock, so the turn in progress ends before the caller moves the clocks again.
+    _ = agent.applied_seq
 
 
 @pytest.fixture

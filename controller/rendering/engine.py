@@ -399,7 +399,9 @@ def _check_required(layout: Layout, content: MessageContent) -> None:
             )
 
 
-@functools.lru_cache(maxsize=512)
+# A department's communes' fallbacks (65 communes x 4 profiles) and its live messages must all fit:
+# evicted, each would be drawn again at the next schedule of every panel showing it.
+@functools.lru_cache(maxsize=2048)
 def render(content: MessageContent, profile: PanelProfile) -> Rendering:
     """Every page of ``content`` on ``profile``, in the panel's own mode and palette."""
     if content.role not in ROLES:

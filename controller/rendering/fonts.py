@@ -66,8 +66,7 @@ class FontFamily:
 
     def line_height(self, size: int) -> int:
         """Pixels from one line's top to the next: the cell height, which already holds the leading."""
-        ascent, descent = self.font(size).getmetrics()
-        return max(size, ascent + descent)
+        return _line_height(*self._file_at(size), size)
 
     def text_width(self, text: str, size: int) -> int:
         """The pen advance of drawing ``text`` (one line) at ``size``, rounded up to whole pixels."""
@@ -178,6 +177,14 @@ def _check_file(file: object, files: dict[str, Any], where: str) -> None:
 def _load(path: Path, size: int) -> ImageFont.FreeTypeFont:
     # Basic layout, not Raqm: whether Raqm is installed must not change a single pixel.
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
+
+
+@lru_cache(maxsize=4096)
+def _line_height(path: Path, load_size: int, size: int) -> int:
+    """Remembered apart from the fonts: fitting a text tries every size of a scalable family, which
+    would otherwise load (and evict from ``_load``) hundreds of fonts for their metrics alone."""
+    ascent, descent = _load(path, load_size).getmetrics()
+    return max(size, ascent + descent)
 
 
 def _signature(font: ImageFont.FreeTypeFont, char: str) -> tuple[object, ...]:
