@@ -20,6 +20,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
+from controller.dates import DAYS, MONTHS
 from controller.rendering import fonts as font_registry
 from controller.rendering.images import fit_image, load_image
 from controller.rendering.layouts import Layout, Zone, get_layout
@@ -43,22 +44,6 @@ NOTICE_S = 1.5
 MIN_DWELL_S = 3.0
 MAX_DWELL_S = 30.0
 FLASH_MS = 500
-
-FRENCH_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-FRENCH_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 class RenderError(ValueError):
@@ -121,7 +106,7 @@ class Rendering:
 
 
 def french_date(moment: datetime) -> str:
-    return f"{FRENCH_DAYS[moment.weekday()]} {moment.day} {FRENCH_MONTHS[moment.month - 1]} {moment.year}"
+    return f"{DAYS['fr'][moment.weekday()]} {moment.day} {MONTHS['fr'][moment.month - 1]} {moment.year}"
 
 
 def french_time(moment: datetime) -> str:
