@@ -469,6 +469,8 @@ def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
         assert dropped.details["count"] == 4
         plays = wait_events(own_watcher, wire.EVENT_PLAY, 3)
         assert [p.details["started_at"] for p in plays] == [start + 15, start + 20, start + 25]
-        assert [e.event for e in own_watcher.events].count(wire.EVENT_ON_AIR) == 1  # item 2's was dropped
+        # Item 2's on_air was dropped (item 1's may come twice: QoS 1 is at least once across the restart).
+        on_air = {e.details.get("item_id") for e in own_watcher.events if e.event == wire.EVENT_ON_AIR}
+        assert on_air == {"item-1"}
     finally:
         agent.stop()
