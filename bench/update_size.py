@@ -99,7 +99,7 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
         now * 1000,
         "0.1.0",
         3600,
-        screenshot_png=items[0].pages[0].frame.png if profile.width <= 400 else None,
+        screenshot_png=items[0].pages[0].frame.png_bytes() if profile.width <= 400 else None,
     )
     plays = DAY_S / rotation_s * len(ROTATION)
     up = plays * (len(play.to_payload()) + MQTT_OVERHEAD + PUBACK) + (1 + UPDATES_PER_WEEK / 7) * (
@@ -112,7 +112,7 @@ def main() -> None:
     key = Ed25519PrivateKey.generate()
     now = int(time.time())
     print(f"text: {TEXT!r} ({len(TEXT)} characters)")
-    print(f"{'profile':<22} {'pages':>5} {'PNG bytes':>10} {'signed payload bytes':>22}")
+    print(f"{'profile':<22} {'pages':>5} {'frame bytes':>10} {'signed payload bytes':>22}")
     for profile_id in PROFILES:
         rendering = render(MessageContent(body=TEXT), get_profile(profile_id))
         item = rendering.display_item("msg-1", TEXT)
@@ -125,7 +125,7 @@ def main() -> None:
             expires_at=now + 48 * 3600,
             content={"schedule": Schedule.single(item, start=now, horizon_end=now + 48 * 3600).to_json()},
         )
-        png_bytes = sum(len(page.frame.png) for page in item.pages)
+        png_bytes = sum(len(page.frame.data) for page in item.pages)
         print(f"{profile_id:<22} {len(item.pages):>5} {png_bytes:>10} {len(payload):>22}")
     print()
     print(

@@ -196,7 +196,7 @@ def screenshot_png(frame: wire.Frame) -> bytes:
     """
     max_width, max_height = SCREENSHOT_MAX_SIZE
     if frame.width <= max_width and frame.height <= max_height:
-        return frame.png
+        return frame.png_bytes()
     image = frame.image()
     small = image.convert("L" if image.mode in ("1", "L") else "RGB")
     small.thumbnail(SCREENSHOT_MAX_SIZE)

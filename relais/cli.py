@@ -450,9 +450,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     rendering = render_for(parse_content(data, time.time()), get_profile(args.profile))
     args.out.mkdir(parents=True, exist_ok=True)
     for number, page in enumerate(rendering.pages, start=1):
-        (args.out / f"page-{number}.png").write_bytes(page.frame.png)
+        (args.out / f"page-{number}.png").write_bytes(page.frame.png_bytes())
         if page.flash_frame is not None:
-            (args.out / f"page-{number}-flash.png").write_bytes(page.flash_frame.png)
+            (args.out / f"page-{number}-flash.png").write_bytes(page.flash_frame.png_bytes())
         lines = page.text.replace("\n", " / ")
         flashing = ", clignote" if page.flash_frame else ""
         print(f"page {number}/{len(rendering.pages)}: {page.dwell_s:g} s{flashing} | {lines}")

@@ -32,8 +32,14 @@ def user_token(db: Database, name: str, role: str = "admin", commune: str | None
 
 def first_page(text: str, profile_id: str) -> Image.Image:
     """What the controller renders for a plain message on a profile: page 1 of the default layout."""
-    content = MessageContent(body=text)
-    return render(content, get_profile(profile_id)).pages[0].frame.image()
+    profile = get_profile(profile_id)
+    image = render(MessageContent(body=text), profile).pages[0].frame.image()
+    if image.mode == "P" or profile.colour_mode == "rgb":
+        return image
+    # A WebP frame decodes to RGB: back to the profile's palette indices, as the renderer drew them.
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([channel for colour in profile.palette for channel in colour])
+    return image.quantize(palette=palette, dither=Image.Dither.NONE)
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0, interval: float = 0.05) -> Any:

@@ -352,7 +352,7 @@ def test_a_genuine_retained_payload_is_shown_kept_and_reported(
     assert state.online
     assert (state.item_id, state.content_hash) == ("item-1", item_hash)
     assert state.agent_version == __version__
-    assert state.screenshot_png == frame.png
+    assert state.screenshot_png == frame.png_bytes()
     watcher.wait_event(
         is_event(wire.EVENT_DISPLAYED, item_id="item-1", content_hash=item_hash, seq=1),
         "the displayed event",
@@ -455,7 +455,7 @@ def test_the_pages_of_an_item_take_turns_on_the_panel(
     wait_for(lambda: same_pixels(screen(config), first), "page 1", timeout=3)
     wait_for(lambda: same_pixels(screen(config), second), "page 2", timeout=3)
     # The screenshot is the first page whichever is up, as the controller's preview shows it.
-    assert agent.current_state().screenshot_png == wire.Frame.from_image(first).png
+    assert agent.current_state().screenshot_png == wire.Frame.from_image(first).png_bytes()
     wait_for(lambda: same_pixels(screen(config), first), "page 1 again", timeout=3)
     item_hash = first_item(payload, signing_key).content_hash
     watcher.wait_event(is_event(wire.EVENT_DISPLAYED, content_hash=item_hash, seq=1), "the displayed event")
@@ -648,7 +648,7 @@ def test_commands_are_acknowledged_and_replays_refused(
     watcher.publish(cmd, command(signing_key, config.panel_id, 2, "screenshot"))
     watcher.wait_event(is_event(wire.EVENT_ACK, command="screenshot", seq=2, ok=True), "the screenshot ack")
     state = watcher.wait_state(lambda s: s.screenshot_png is not None, "a state with a screenshot")
-    assert state.screenshot_png == wire.Frame.from_image(picture(2)).png
+    assert state.screenshot_png == wire.Frame.from_image(picture(2)).png_bytes()
 
     watcher.publish(cmd, command(signing_key, config.panel_id, 3, "reboot"))
     ack = watcher.wait_event(is_event(wire.EVENT_ACK, command="reboot", ok=False), "the unknown-command ack")
@@ -724,7 +724,7 @@ def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio() 
         with Image.open(io.BytesIO(shot)) as decoded:
             assert decoded.size == expected
     small = wire.Frame.from_image(picture(1))
-    assert screenshot_png(small) == small.png
+    assert screenshot_png(small) == small.png_bytes()
 
 
 def test_backends_are_chosen_by_name_and_refuse_foreign_sizes(tmp_path: Path) -> None:

@@ -128,7 +128,7 @@ def test_blank_shows_black_for_its_seconds_then_the_schedule_again(bench: Bench)
     assert bench.recorder.shown()[-1] == pixels(BLACK)
     state = bench.agent.current_state()
     assert (state.item_id, state.applied_seq) == (None, 1)  # nothing on air, the schedule still in force
-    assert state.screenshot_png == wire.Frame.from_image(BLACK).png
+    assert state.screenshot_png == wire.Frame.from_image(BLACK).png_bytes()
     # Off the air: the item's play ends when the blank begins.
     bench.watcher.wait_event(is_event(wire.EVENT_PLAY, item_id="item-1"), "the play cut by the blank")
 

@@ -103,7 +103,7 @@ def test_frames_are_in_the_panel_palette_and_deterministic() -> None:
     assert colours(image) <= set(LED.palette)
     render.cache_clear()
     again = render(MessageContent(body="Fête de Noël « marché » 5 €"), LED)
-    assert again.pages[0].frame.png == first.pages[0].frame.png
+    assert again.pages[0].frame.data == first.pages[0].frame.data
     assert render(MessageContent(body="Bonjour"), RGB).pages[0].frame.image().mode == "RGB"
 
 
@@ -132,7 +132,7 @@ def test_emergency_inverts_a_one_colour_led_board() -> None:
 def test_flashing_text_gets_a_second_frame_on_led_only() -> None:
     led = render(MessageContent(body="Attention {clignote}verglas{/clignote}"), LED)
     assert led.pages[0].flash_frame is not None
-    assert led.pages[0].flash_frame.png != led.pages[0].frame.png
+    assert led.pages[0].flash_frame.data != led.pages[0].frame.data
     paper = render(MessageContent(body="Attention {clignote}verglas{/clignote}"), EPAPER)
     assert paper.pages[0].flash_frame is None
     assert any("e-paper" in note for note in paper.notes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from dataclasses import replace
 
@@ -82,13 +83,13 @@ def test_the_header_and_body_lines_are_readable_for_mosquitto_sub(signing_key: E
     assert (data["kind"], data["panel"], data["seq"]) == ("desired", "p1", 10)
     frame = data["content"]["schedule"]["items"][0]["pages"][0]["frame"]
     assert (frame["width"], frame["height"], frame["png"]) == (192, 64, {"blob": 0})
-    assert data["blobs"] == [len(frames)] and frames == amber_frame().png
+    assert data["blobs"] == [len(frames)] and frames == amber_frame().data
 
 
 def test_identical_frames_travel_once(signing_key: Ed25519PrivateKey) -> None:
     pages = (Page(amber_frame(), 4000), Page(amber_frame(), 4000, amber_frame(), 500))
     payload = sealed_desired(signing_key, pages=pages)
-    assert json.loads(payload.split(b"\n")[1])["blobs"] == [len(amber_frame().png)]
+    assert json.loads(payload.split(b"\n")[1])["blobs"] == [len(amber_frame().data)]
     assert wire.unseal(payload, signing_key.public_key()).desired_schedule().items[0].pages == pages
 
 
@@ -190,9 +191,37 @@ def test_genuine_but_stale_or_misdirected_payloads_are_refused(
     assert refused.value.reason == reason
 
 
+def test_a_large_two_colour_frame_travels_as_lossless_webp_with_exactly_its_pixels() -> None:
+    from tests.helpers import first_page
+
+    drawn = first_page(
+        "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »", "epaper-bw-800x480"
+    )
+    frame = Frame.from_image(drawn)
+    assert frame.codec == "webp" and len(frame.data) < len(wire.encode_png(drawn))
+    again = Frame.from_json(frame.to_json())
+    assert again == frame
+    assert again.image().convert("RGB").tobytes() == drawn.convert("RGB").tobytes()
+    with Image.open(io.BytesIO(frame.png_bytes()), formats=["PNG"]) as png:
+        assert png.convert("RGB").tobytes() == drawn.convert("RGB").tobytes()
+    assert Frame.from_image(Image.new("P", (192, 64))).codec == "png", "small LED frames stay PNG"
+
+
+def test_a_frame_names_exactly_one_readable_codec() -> None:
+    frame = amber_frame()
+    with pytest.raises(WireError, match="exactly one of png, webp"):
+        Frame.from_json({"width": frame.width, "height": frame.height, "png": frame.data, "webp": frame.data})
+    with pytest.raises(WireError, match="exactly one of png, webp"):
+        Frame.from_json({"width": frame.width, "height": frame.height})
+    with pytest.raises(WireError, match="not a readable WEBP"):
+        Frame(frame.width, frame.height, frame.data, "webp").image()  # PNG bytes said to be WebP
+    with pytest.raises(WireError, match="not a readable WEBP"):
+        Frame(10, 10, b"RIFF\x00\x00\x00\x00WEBPgarbage", "webp").image()
+
+
 def test_a_frame_whose_png_is_not_its_declared_size_is_refused() -> None:
     frame = amber_frame()
-    lying = Frame(frame.width + 1, frame.height, frame.png)
+    lying = Frame(frame.width + 1, frame.height, frame.data)
     with pytest.raises(WireError, match="declared"):
         lying.image()
     with pytest.raises(WireError, match="not a readable PNG"):

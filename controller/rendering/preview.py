@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from controller.rendering import fonts as font_registry
 from controller.rendering.engine import Rendering
@@ -54,13 +54,18 @@ def led_look(frame: Image.Image, profile: PanelProfile) -> Image.Image:
     return Image.composite(leds, Image.new("RGB", big.size, LED_GAP), dots)
 
 
+def _exact(value: int) -> int:
+    """A mask of the pixels whose difference to a colour is nil."""
+    return 255 if value == 0 else 0
+
+
 def paper_look(frame: Image.Image) -> Image.Image:
     """E-paper is never pure white nor pure black; large panels are shown smaller."""
-    toned = frame.copy()
-    palette = toned.getpalette() or []
-    colours = [tuple(palette[index : index + 3]) for index in range(0, len(palette), 3)]
-    toned.putpalette([channel for colour in colours for channel in PAPER_TONES.get(colour, colour)])
-    toned = toned.convert("RGB")
+    rgb = frame.convert("RGB")
+    toned = rgb.copy()
+    for colour, tone in PAPER_TONES.items():  # a handful of panel colours, each to its paper tone
+        difference = ImageChops.difference(rgb, Image.new("RGB", rgb.size, colour))
+        toned.paste(tone, mask=Image.eval(difference.convert("L", (1, 1, 1, 0)), _exact))
     if toned.width > MAX_PREVIEW_WIDTH:
         toned = toned.resize(
             (MAX_PREVIEW_WIDTH, round(toned.height * MAX_PREVIEW_WIDTH / toned.width)),
