@@ -26,6 +26,7 @@ def default_data_dir() -> Path:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from controller import api, api_admin, login, web
+    from controller.api_common import http_error
     from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
     from controller.context import close_db
     from controller.db import open_database
@@ -64,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _json_errors_under_api(exc: HTTPException) -> Any:
         if request.path.startswith(api.bp.url_prefix or "/api"):
-            return api.error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name)
+            return http_error(exc)
         return exc
 
     if app.config["BROKER_URL"]:

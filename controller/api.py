@@ -9,13 +9,19 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from flask_wtf.csrf import CSRFError
 from sqlite_utils import Database
-from werkzeug.exceptions import HTTPException
 
 from controller import alerts, audit, campaigns, messages
 from controller.access import Permission
-from controller.auth import Forbidden, Unauthorized, current_actor, requires
+from controller.api_common import (
+    error,
+    json_body,
+    json_object,
+    page_answer,
+    page_params,
+    register_error_handlers,
+)
+from controller.auth import Forbidden, current_actor, requires
 from controller.clock import iso_utc
 from controller.commands import command_log, record_command
 from controller.context import get_db, mqtt_link, signing_key
@@ -38,71 +44,15 @@ from relais import wire
 from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+register_error_handlers(bp)
 
-MAX_PAGE_SIZE = 200
 MAX_TIMELINE_DAYS = 14
-
-
-def error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if field is not None:
-        body["field"] = field
-    return jsonify({"error": body}), status
-
-
-@bp.errorhandler(FieldError)
-def _field_error(exc: FieldError) -> tuple[Response, int]:
-    return error(exc.status, "invalid", exc.message, exc.field)
-
-
-@bp.errorhandler(Unauthorized)
-def _unauthorized(_exc: Unauthorized) -> tuple[Response, int]:
-    response, status = error(401, "unauthorized", "a valid token is required: Authorization: Bearer <token>")
-    response.headers["WWW-Authenticate"] = 'Bearer realm="relais"'
-    return response, status
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden) -> tuple[Response, int]:
-    return error(403, "forbidden", exc.message)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf(exc: CSRFError) -> tuple[Response, int]:
-    return error(
-        400, "csrf", f"a browser session must send the page's X-CSRFToken header ({exc.description})"
-    )
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name)
-
-
-def _json_body() -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise FieldError("body", "must be JSON (Content-Type: application/json)")
-    return data
-
-
-def _page() -> tuple[int, int]:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise FieldError("limit", "limit and offset must be whole numbers") from None
-    if not (1 <= limit <= MAX_PAGE_SIZE and offset >= 0):
-        raise FieldError("limit", f"limit must be 1 to {MAX_PAGE_SIZE}, offset 0 or more")
-    return limit, offset
 
 
 def _paged(key: str, items: list[Any]) -> Response:
     """A list answer: one page of ``items`` with the total, as every list of the API answers."""
-    limit, offset = _page()
-    return jsonify(
-        {key: items[offset : offset + limit], "total": len(items), "limit": limit, "offset": offset}
-    )
+    limit, offset = page_params()
+    return page_answer(key, items[offset : offset + limit], len(items), limit, offset)
 
 
 def _audit(db: Database, action: str, object_type: str, object_id: object, before: Any, after: Any) -> None:
@@ -141,7 +91,7 @@ def list_panels() -> Response:
 def add_panel() -> tuple[Response, int]:
     db = get_db()
     with transaction(db):
-        panel = register_panel(db, _json_body())
+        panel = register_panel(db, json_body())
         shown = panel_statuses(db, panel.id)[0]
         _audit(db, "panel.create", "panel", panel.id, None, shown)
     _give_broker_user(panel.id)
@@ -196,7 +146,7 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
 def panel_history(panel_id: str) -> Response:
     """Online and offline, faults, refusals, displays and acknowledgements, newest first."""
     _one_panel(panel_id)
-    limit, offset = _page()
+    limit, offset = page_params()
     rows, total = history(get_db(), panel_id, limit, offset)
     entries = [
         {
@@ -207,7 +157,7 @@ def panel_history(panel_id: str) -> Response:
         }
         for row in rows
     ]
-    return jsonify({"history": entries, "total": total, "limit": limit, "offset": offset})
+    return page_answer("history", entries, total, limit, offset)
 
 
 @bp.get("/panels/<panel_id>/commands")
@@ -215,9 +165,9 @@ def panel_history(panel_id: str) -> Response:
 def panel_commands(panel_id: str) -> Response:
     """The commands sent to a panel, newest first, each with the panel's acknowledgement once it came."""
     _one_panel(panel_id)
-    limit, offset = _page()
+    limit, offset = page_params()
     rows, total = command_log(get_db(), panel_id, limit, offset)
-    return jsonify({"commands": rows, "total": total, "limit": limit, "offset": offset})
+    return page_answer("commands", rows, total, limit, offset)
 
 
 @bp.post("/panels/<panel_id>/commands")
@@ -229,9 +179,7 @@ def send_command(panel_id: str) -> tuple[Response, int]:
     not take leaves no trace.
     """
     _one_panel(panel_id)
-    data = _json_body()
-    if not isinstance(data, dict):
-        raise FieldError("body", "must be a JSON object")
+    data = json_object()
     try:
         command = wire.Command.from_content(data, patterns=PATTERNS)
     except wire.CommandError as exc:
@@ -336,7 +284,7 @@ def create_message() -> tuple[Response, int]:
         queued = queue_message(
             db,
             signing_key(),
-            _json_body(),
+            json_body(),
             created_by=actor.name,
             organisation=actor.organisation,
             commune_insee=actor.commune_insee,
@@ -370,7 +318,7 @@ def show_message(message_id: int) -> Response:
 def change_message(message_id: int) -> Response:
     """Any field it was queued with, and/or ``"paused": true|false``; its panels get a fresh schedule."""
     db, now = get_db(), time.time()
-    data = _json_body()
+    data = json_body()
     with transaction(db):
         before = _changeable_message(message_id)
         warnings = messages.update_message(db, signing_key(), message_id, data, now=now)
@@ -408,7 +356,7 @@ def approve_message(message_id: int) -> Response:
 @requires(Permission.MESSAGES_APPROVE)
 def reject_message(message_id: int) -> Response:
     """``{"reason": "…"}``: the author reads why, edits, and the message waits for approval again."""
-    data = _json_body()
+    data = json_body()
     reason = data.get("reason") if isinstance(data, dict) else None
     if not isinstance(reason, str) or not reason.strip():
         raise FieldError("reason", "is required: tell the author why")
@@ -444,7 +392,7 @@ def create_alert() -> tuple[Response, int]:
     actor, db, now = current_actor(), get_db(), time.time()
     with transaction(db):
         alert_id, panel_ids = alerts.create_alert(
-            db, _json_body(), created_by=actor.name, organisation=actor.organisation, now=now
+            db, json_body(), created_by=actor.name, organisation=actor.organisation, now=now
         )
         republish(db, signing_key(), now=now, panel_ids=panel_ids)
         shown = _alert(alert_id)
@@ -517,7 +465,7 @@ def create_campaign() -> tuple[Response, int]:
     """The campaign, its invited communes, and its ``messages`` (each a message's fields; targets default
     to the campaign's), all or nothing."""
     actor, db, now = current_actor(), get_db(), time.time()
-    data = _json_body()
+    data = json_body()
     with transaction(db):
         campaign_id = campaigns.create_campaign(db, data, created_by=actor.name, now=now)
         _queue_campaign_messages(db, campaign_id, data, now)
@@ -567,7 +515,7 @@ def show_campaign(campaign_id: int) -> Response:
 def invite_communes(campaign_id: int) -> Response:
     """``{"communes": ["01004", …]}``: more communes are asked; those asked already keep their answer."""
     db, now = get_db(), time.time()
-    data = _json_body()
+    data = json_body()
     with transaction(db):
         before = _campaign(campaign_id)
         campaigns.invite(db, campaign_id, data, now)
@@ -583,7 +531,7 @@ def answer_campaign(campaign_id: int) -> Response:
 
     A commune's user answers for its own commune, which ``commune`` defaults to.
     """
-    data = _json_body()
+    data = json_body()
     commune = answering_commune(current_actor(), data.get("commune") if isinstance(data, dict) else None)
     db, now = get_db(), time.time()
     with transaction(db):
@@ -654,9 +602,7 @@ def message_preview(message_id: int) -> Response:
 @requires(Permission.PANELS_VIEW)
 def draft_preview() -> Response:
     """A message not yet queued, on one panel (``panel``) or one profile (``profile``): nothing is stored."""
-    data = _json_body()
-    if not isinstance(data, dict):
-        raise FieldError("body", "must be a JSON object")
+    data = json_object()
     content = parse_content(data, time.time())
     panel_id, profile_id = data.get("panel"), data.get("profile")
     if isinstance(panel_id, str):

@@ -12,12 +12,11 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
-from controller import accounts, api, audit
+from controller import accounts, audit
 from controller.access import Permission
-from controller.auth import Forbidden, Unauthorized, csrf, current_actor, requires
+from controller.api_common import json_object, page_answer, page_params, register_error_handlers
+from controller.auth import Forbidden, csrf, current_actor, requires
 from controller.clock import iso_utc
 from controller.context import get_db
 from controller.db import transaction
@@ -27,26 +26,7 @@ from controller.openapi import openapi_document
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1")
 # Like the main API: scripts with a token have no cookie, and ``requires`` checks CSRF for sessions.
 csrf.exempt(bp)
-for _exception, _handler in (
-    (FieldError, api._field_error),
-    (Unauthorized, api._unauthorized),
-    (Forbidden, api._forbidden),
-    (CSRFError, api._csrf),
-    (HTTPException, api._http_error),
-):
-    bp.register_error_handler(_exception, _handler)
-
-
-def _object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise FieldError("body", "must be a JSON object")
-    return data
-
-
-def _page_answer(
-    items_key: str, items: list[dict[str, Any]], total: int, limit: int, offset: int
-) -> Response:
-    return jsonify({items_key: items, "total": total, "limit": limit, "offset": offset})
+register_error_handlers(bp)
 
 
 def _user_json(summary: dict[str, Any]) -> dict[str, Any]:
@@ -94,9 +74,9 @@ def me() -> Response:
 @bp.get("/users")
 @requires(Permission.USERS_MANAGE)
 def list_users() -> Response:
-    limit, offset = api._page()
+    limit, offset = page_params()
     found, total = accounts.list_users(get_db(), limit, offset)
-    return _page_answer("users", [_user_json(user) for user in found], total, limit, offset)
+    return page_answer("users", [_user_json(user) for user in found], total, limit, offset)
 
 
 @bp.post("/users")
@@ -104,7 +84,7 @@ def list_users() -> Response:
 def create_user() -> tuple[Response, int]:
     """``{"name", "role", "commune"?, "organisation"?, "password"?}``; without a password the account
     works with tokens only until one is set."""
-    data = _object(api._json_body())
+    data = json_object()
     unknown = sorted(set(data) - {"name", "role", "commune", "organisation", "password"})
     if unknown:
         raise FieldError(unknown[0], "is not a user field: name, role, commune, organisation, password")
@@ -137,7 +117,7 @@ def show_user(user_id: int) -> Response:
 @requires(Permission.USERS_MANAGE)
 def update_user(user_id: int) -> Response:
     """Role, commune, organisation, password, ``disabled``: disabling ends the user's sessions and tokens."""
-    changes = _object(api._json_body())
+    changes = json_object()
     db = get_db()
     with transaction(db):
         before, after = accounts.update_user(db, user_id, changes)
@@ -172,9 +152,9 @@ def _token_owner(name: Any) -> dict[str, Any]:
 def list_tokens() -> Response:
     """One's own tokens, newest first, without their secret; an administrator may ask for ``?user=``."""
     owner = _token_owner(request.args.get("user"))
-    limit, offset = api._page()
+    limit, offset = page_params()
     found = list(reversed(accounts.list_tokens(get_db(), owner["id"])))
-    return _page_answer(
+    return page_answer(
         "tokens",
         [_token_json(token) for token in found[offset : offset + limit]],
         len(found),
@@ -187,7 +167,7 @@ def list_tokens() -> Response:
 @requires()
 def create_token() -> tuple[Response, int]:
     """``{"label", "user"?}`` (or ``?user=``): the answer holds the secret ``token``, shown this once."""
-    data = _object(api._json_body())
+    data = json_object()
     owner = _token_owner(data.get("user", request.args.get("user")))
     if owner["disabled_at"] is not None:
         raise FieldError("user", f"{owner['name']} is disabled: enable the account first", status=409)
@@ -243,17 +223,17 @@ def revoke_token(token_id: int) -> Response:
 def list_organisations() -> Response:
     """Every organisation with its approval settings; a commune user sees only their own."""
     actor = current_actor()
-    limit, offset = api._page()
+    limit, offset = page_params()
     only = (actor.organisation or "") if actor.scoped else None
     found, total = accounts.list_organisations(get_db(), limit, offset, only)
-    return _page_answer("organisations", [_organisation_json(org) for org in found], total, limit, offset)
+    return page_answer("organisations", [_organisation_json(org) for org in found], total, limit, offset)
 
 
 @bp.patch("/organisations/<organisation_id>")
 @requires(Permission.USERS_MANAGE)
 def update_organisation(organisation_id: str) -> Response:
     """``{"name", "messages_need_approval", "alerts_need_approval"}``: whether a second person approves."""
-    changes = _object(api._json_body())
+    changes = json_object()
     db = get_db()
     with transaction(db):
         before, after = accounts.update_organisation(db, organisation_id, changes)
@@ -287,9 +267,9 @@ def audit_log() -> Response:
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="journal-audit.csv"'},
         )
-    limit, offset = api._page()
+    limit, offset = page_params()
     found, total = audit.entries(db, filters, limit, offset)
-    return _page_answer("entries", found, total, limit, offset)
+    return page_answer("entries", found, total, limit, offset)
 
 
 @bp.get("/audit/<int:entry_id>")
