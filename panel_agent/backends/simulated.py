@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,14 +23,27 @@ from relais.files import atomic_write
 MAX_SIDE = 4096
 # PNGs of the screens shown lately, by their pixels: a fleet simulator's hundreds of panels in one
 # process show the same alert, and a rotation shows the same items again and again. Encoding an
-# 800x480 frame costs ~3 ms, hashing its pixels a tenth of that.
+# 800x480 frame costs ~3 ms, hashing its pixels a fifth of that; the agents of a process share their
+# decoded frames, so the very same image object comes again and again: it is recognised first.
 ENCODED_SCREENS = 1024
 _encoded: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+_encoded_images: OrderedDict[int, tuple[weakref.ref[Image.Image], bytes]] = OrderedDict()  # by id()
 _encoded_lock = threading.Lock()  # agents in threads of one process share it
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > ENCODED_SCREENS:
+        cache.popitem(last=False)
 
 
 def _png(image: Image.Image) -> bytes:
     """The image as PNG, encoded once per distinct picture (mode, size, palette and pixels)."""
+    with _encoded_lock:
+        seen = _encoded_images.get(id(image))
+        if seen is not None and seen[0]() is image:
+            return seen[1]
     palette = image.getpalette() if image.mode == "P" else None
     key = (
         image.mode,
@@ -40,20 +54,20 @@ def _png(image: Image.Image) -> bytes:
     )
     with _encoded_lock:
         png = _encoded.get(key)
-        if png is not None:
-            _encoded.move_to_end(key)
-            return png
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    if png is None:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        png = buffer.getvalue()
     with _encoded_lock:
-        _encoded[key] = buffer.getvalue()
-        if len(_encoded) > ENCODED_SCREENS:
-            _encoded.popitem(last=False)
-    return buffer.getvalue()
+        _remember(_encoded, key, png)
+        _remember(_encoded_images, id(image), (weakref.ref(image), png))
+    return png
 
 
 class SimulatedBackend(Backend):
-    """Writes each image to ``<output_dir>/<panel_id>.png`` atomically, so a reader never sees half a PNG."""
+    """Writes each image to ``<output_dir>/<panel_id>.png`` atomically, so a reader never sees half a PNG.
+
+    ``last_image`` is the very image given: the agent never changes a frame once decoded."""
 
     capabilities = Capabilities(colours="rgb", partial_refresh=True, dimming=True)
 
@@ -92,5 +106,6 @@ class SimulatedBackend(Backend):
         if image.size != (self.width, self.height):
             size = f"{image.width}x{image.height}"
             raise ValueError(f"image is {size}, this panel is {self.width}x{self.height}")
-        atomic_write(self.path, _png(image))
-        self.last_image = image.copy()
+        # A screen, not a store: a power cut may take it back, and the agent's frames are never changed.
+        atomic_write(self.path, _png(image), durable=False)
+        self.last_image = image
