@@ -4,6 +4,8 @@ and every panel's confirmation that it shows the alert is collected."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
@@ -86,13 +88,21 @@ def alert_panel_ids(db: Database, alert_id: int) -> list[str]:
     return [row[0] for row in db.execute("select panel_id from alert_panels where alert_id = ?", [alert_id])]
 
 
-def confirm(db: Database, panel_id: str, item_id: str, at: float) -> None:
-    """A panel says the alert is on air: the first such report is its confirmation."""
-    if not item_id.startswith(ALERT_ITEM_PREFIX) or not item_id[len(ALERT_ITEM_PREFIX) :].isdigit():
-        return
-    db.execute(
+_ALERT_NUMBER = re.compile(r"[0-9]{1,18}")  # what SQLite's integers hold
+
+
+def confirm(db: Database, sightings: Iterable[tuple[str, str, float]]) -> None:
+    """Panels say an item is on air, as (panel, item id, when): for an alert's item, the first such
+    report of each panel is its confirmation; other items are not alerts."""
+    rows = [
+        (int(at), int(item_id[len(ALERT_ITEM_PREFIX) :]), panel_id)
+        for panel_id, item_id, at in sightings
+        if item_id.startswith(ALERT_ITEM_PREFIX)
+        and _ALERT_NUMBER.fullmatch(item_id[len(ALERT_ITEM_PREFIX) :])
+    ]
+    db.conn.executemany(
         "update alert_panels set confirmed_at = ? where alert_id = ? and panel_id = ? and confirmed_at is null",
-        [int(at), int(item_id[len(ALERT_ITEM_PREFIX) :]), panel_id],
+        rows,
     )
 
 

@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 from controller import outbox, status
 from controller.db import connect, transaction
 from relais.mqtt import connect_in_background, new_client
-from relais.wire import PanelEvent, PanelState, Topics, WireError
+from relais.wire import PanelState, Topics, WireError, events_from_payload
 
 log = logging.getLogger(__name__)
 
@@ -238,13 +238,11 @@ class MqttLink:
             while (self._reports or self._acknowledged) and not self._stopping.is_set():
                 published = [self._acknowledged.popleft() for _ in range(len(self._acknowledged))]
                 batch = [self._reports.popleft() for _ in range(min(len(self._reports), MAX_BATCH))]
+                readable = [parsed for report in batch for parsed in self._read(report)]
                 try:
                     with self._db_lock, transaction(self._db):
-                        now = time.time()
-                        for panel_id, seq in published:
-                            outbox.mark_published(self._db, panel_id, seq, now)
-                        for report in batch:
-                            self._record(report)
+                        outbox.mark_published(self._db, published, time.time())
+                        self._record(readable)
                 except Exception:
                     log.exception("could not record %d reports; the broker will give them again", len(batch))
                     self._acknowledged.extendleft(reversed(published))
@@ -256,28 +254,47 @@ class MqttLink:
                 for report in batch:
                     self._client.ack(report.mid, report.qos)
 
-    def _record(self, report: _Report) -> None:
-        """One state or event into the transaction in progress (its own savepoint); one that cannot be
-        read or recorded is logged and dropped, never retried for ever."""
+    def _read(self, report: _Report) -> list[status.Report]:
+        """The states and events of one message; none, logged, when it cannot be read or its payload
+        names another panel than its topic."""
         parsed = self.topics.parse(report.topic)
         if parsed is None:
-            return
+            return []
         panel_id, leaf = parsed
         try:
             if leaf == "state":
-                state = PanelState.from_payload(report.payload)
-                self._check_sender(panel_id, state.panel_id)
-                status.record_state(self._db, state, time.time())
+                reports: list[status.Report] = [PanelState.from_payload(report.payload)]
             elif leaf == "events":
-                event = PanelEvent.from_payload(report.payload)
-                self._check_sender(panel_id, event.panel_id)
-                status.record_event(self._db, event, time.time())
+                reports = list(events_from_payload(report.payload))
+            else:
+                return []
+            for read in reports:
+                self._check_sender(panel_id, read.panel_id)
         except WireError as exc:
             log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
+            return []
+        return reports
+
+    def _record(self, reports: list[status.Report]) -> None:
+        """All at once in a savepoint; should that fail for any reason but the database itself (locked,
+        disk full: the whole batch is tried again), one by one, so one bad report is dropped, logged,
+        rather than retried for ever with the others."""
+        try:
+            with transaction(self._db):
+                status.record_reports(self._db, reports, time.time())
+            return
         except sqlite3.OperationalError:
-            raise  # the database itself (locked, disk full): the whole batch is tried again
+            raise
         except Exception:
-            log.exception("could not record the report on %s", report.topic)
+            log.exception("could not record %d reports at once; one by one", len(reports))
+        for report in reports:
+            try:
+                with transaction(self._db):
+                    status.record_reports(self._db, [report], time.time())
+            except sqlite3.OperationalError:
+                raise
+            except Exception:
+                log.exception("could not record a report of %s; dropped", report.panel_id)
 
     @staticmethod
     def _check_sender(topic_panel: str, payload_panel: str) -> None:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller.db import transaction
-from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal
+from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal, seal_each
 
 COMMAND_TTL_S = 300
 
@@ -89,19 +89,35 @@ def stage_desired(
         raise KeyError(missing[0])
     issued_at, expires_at = int(now), int(now) + ttl_s
     seqs: dict[str, int] = {}
-    rows = []
+    # Panels that share a content (the same object) are sealed together: it is encoded once.
+    sharing: dict[int, list[Desired]] = {}
     for state in states:
-        seq = seqs[state.panel_id] = last[state.panel_id] = next_seq(last[state.panel_id], now)
-        payload = seal(
+        seqs[state.panel_id] = last[state.panel_id] = next_seq(last[state.panel_id], now)
+        sharing.setdefault(id(state.content), []).append(state)
+    if len(seqs) != len(states):
+        raise ValueError("one desired state per panel")
+    rows = []
+    for group in sharing.values():
+        payloads = seal_each(
             key,
             kind=KIND_DESIRED,
-            panel_id=state.panel_id,
-            seq=seq,
             issued_at=issued_at,
             expires_at=expires_at,
-            content=state.content,
+            content=group[0].content,
+            panels=[(state.panel_id, seqs[state.panel_id]) for state in group],
         )
-        rows.append((state.panel_id, seq, state.item_id, state.content_hash, payload, issued_at, expires_at))
+        rows.extend(
+            (
+                state.panel_id,
+                seqs[state.panel_id],
+                state.item_id,
+                state.content_hash,
+                payload,
+                issued_at,
+                expires_at,
+            )
+            for state, payload in zip(group, payloads, strict=True)
+        )
     db.conn.executemany("update panels set last_seq = ? where id = ?", [(s, p) for p, s in seqs.items()])
     db.conn.executemany(_DESIRED_UPSERT, rows)
     return seqs
@@ -140,12 +156,13 @@ def pending(db: Database) -> list[dict[str, Any]]:
     )
 
 
-def mark_published(db: Database, panel_id: str, seq: int, now: float) -> None:
-    """Only the exact state that was acknowledged: a newer one staged meanwhile stays pending."""
-    with transaction(db):
-        db.execute(
-            "update desired set published_at = ? where panel_id = ? and seq = ?", [int(now), panel_id, seq]
-        )
+def mark_published(db: Database, acknowledged: Sequence[tuple[str, int]], now: float) -> None:
+    """The broker acknowledged these (panel, seq): only that exact state of each panel is marked, a
+    newer one staged meanwhile stays pending. The caller owns the transaction."""
+    db.conn.executemany(
+        "update desired set published_at = ? where panel_id = ? and seq = ?",
+        [(int(now), panel_id, seq) for panel_id, seq in acknowledged],
+    )
 
 
 def expiring(db: Database, *, before: float) -> list[str]:

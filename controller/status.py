@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -36,11 +38,17 @@ STATE_COLUMNS = (
 )
 
 
-def _known(db: Database, panel_id: str) -> bool:
-    if db.execute("select 1 from panels where id = ?", [panel_id]).fetchone():
-        return True
-    log.warning("report from unknown panel %r ignored", panel_id)
-    return False
+# Well below SQLite's limit of host parameters in one statement.
+_IDS_PER_QUERY = 500
+
+
+def _by_panel(db: Database, sql: str, panel_ids: Sequence[str]) -> dict[str, Any]:
+    """``sql`` (``... where <id column> in ({marks})``, two columns) for these panels, as a dict."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(panel_ids), _IDS_PER_QUERY):
+        chunk = panel_ids[start : start + _IDS_PER_QUERY]
+        found.update(db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), chunk).fetchall())
+    return found
 
 
 # Plain SQL rather than sqlite-utils' upsert, which reads the table's schema at every call: a department
@@ -61,75 +69,104 @@ _SEEN_UPSERT = """
 insert into panel_status (panel_id, last_seen) values (?, ?)
 on conflict (panel_id) do update set last_seen = excluded.last_seen
 """
+_HISTORY_INSERT = (
+    "insert into panel_events (panel_id, event, at, received_at, details) values (?, ?, ?, ?, ?)"
+)
+_PLAY_INSERT = """
+insert into plays (panel_id, item_id, content_hash, started_at, ended_at, received_at) values (?, ?, ?, ?, ?, ?)
+"""
+
+Report = PanelState | PanelEvent
+
+
+def record_reports(db: Database, reports: Sequence[Report], received_at: float) -> None:
+    """States and events as they came from the broker, in order, in a few statements for them all.
+
+    An online state replaces what we knew; a last will only marks the panel offline: the will carries
+    nothing about the screen, so what the panel showed last stays on record, and ``last_seen`` stays
+    the last time the panel itself spoke. A state without a screenshot keeps the last one. A change
+    between online and offline goes in the panel's history. Reports of panels not registered are
+    logged and left out. The caller owns the transaction.
+    """
+    known = _by_panel(
+        db, "select id, 1 from panels where id in ({marks})", sorted({r.panel_id for r in reports})
+    )
+    for panel_id in sorted({r.panel_id for r in reports} - set(known)):
+        log.warning("report from unknown panel %r ignored", panel_id)
+    reports = [report for report in reports if report.panel_id in known]
+    states = [report for report in reports if isinstance(report, PanelState)]
+    was_online = _by_panel(
+        db,
+        "select panel_id, online from panel_status where panel_id in ({marks})",
+        sorted({state.panel_id for state in states}),
+    )
+    online = {panel_id: bool(value) for panel_id, value in was_online.items() if value is not None}
+    at = int(received_at)
+    history: list[tuple[Any, ...]] = []
+    last_online: dict[str, PanelState] = {}  # each panel's last online state, its last screenshot
+    screenshots: dict[str, bytes] = {}
+    ends_offline: dict[str, bool] = {}
+    seen: dict[str, int] = {}
+    sightings: list[tuple[str, str, float]] = []
+    plays: list[tuple[Any, ...]] = []
+    for report in reports:
+        panel_id = report.panel_id
+        if isinstance(report, PanelState):
+            if online.get(panel_id, False) != report.online:
+                event = EVENT_ONLINE if report.online else EVENT_OFFLINE
+                details = {"agent_version": report.agent_version} if report.online else {}
+                history.append((panel_id, event, at, at, json.dumps(details)))
+            online[panel_id] = report.online
+            ends_offline[panel_id] = not report.online
+            if report.online:
+                last_online[panel_id] = report
+                if report.screenshot_png is not None:
+                    screenshots[panel_id] = report.screenshot_png
+            continue
+        details = report.details
+        history.append((panel_id, report.event, report.at, at, json.dumps(details, ensure_ascii=False)))
+        seen[panel_id] = at
+        if not isinstance(details.get("item_id"), str):
+            continue
+        if report.event == EVENT_ON_AIR:
+            sightings.append((panel_id, details["item_id"], _number(details.get("at"), received_at)))
+        elif report.event == EVENT_PLAY:
+            started = _number(details.get("started_at"), received_at)
+            ended = max(started, _number(details.get("ended_at"), received_at))
+            plays.append((panel_id, details["item_id"], details.get("content_hash"), started, ended, at))
+    execute = db.conn.executemany
+    execute(_HISTORY_INSERT, history)
+    execute(
+        _STATE_UPSERT,
+        [
+            [panel_id, at, *(getattr(state, column) for column in STATE_COLUMNS), _faults(state)]
+            for panel_id, state in last_online.items()
+        ],
+    )
+    execute(
+        "update panel_status set screenshot = ? where panel_id = ?",
+        [(png, p) for p, png in screenshots.items()],
+    )
+    execute(_OFFLINE_UPSERT, [(panel_id,) for panel_id, offline in ends_offline.items() if offline])
+    execute(_SEEN_UPSERT, list(seen.items()))
+    confirm(db, sightings)
+    execute(_PLAY_INSERT, plays)
+
+
+def _faults(state: PanelState) -> str:
+    return json.dumps(list(state.faults), ensure_ascii=False)
 
 
 def record_state(db: Database, state: PanelState, received_at: float) -> None:
-    """An online state replaces what we knew; a last will only marks the panel offline.
-
-    The will carries nothing about the screen, so what the panel showed last stays on record, and
-    ``last_seen`` stays the last time the panel itself spoke. A state without a screenshot keeps the
-    last one.
-    """
-    if not _known(db, state.panel_id):
-        return
+    """One state, in its own transaction (or savepoint): see ``record_reports``."""
     with transaction(db):
-        was = db.execute("select online from panel_status where panel_id = ?", [state.panel_id]).fetchone()
-        if (was is not None and was[0] is not None and bool(was[0])) != state.online:
-            db.execute(
-                "insert into panel_events (panel_id, event, at, received_at, details) values (?, ?, ?, ?, ?)",
-                [
-                    state.panel_id,
-                    EVENT_ONLINE if state.online else EVENT_OFFLINE,
-                    int(received_at),
-                    int(received_at),
-                    json.dumps({"agent_version": state.agent_version} if state.online else {}),
-                ],
-            )
-        if not state.online:
-            db.execute(_OFFLINE_UPSERT, [state.panel_id])
-            return
-        values = [getattr(state, column) for column in STATE_COLUMNS]
-        faults = json.dumps(list(state.faults), ensure_ascii=False)
-        db.execute(_STATE_UPSERT, [state.panel_id, int(received_at), *values, faults])
-        if state.screenshot_png is not None:
-            db.execute(
-                "update panel_status set screenshot = ? where panel_id = ?",
-                [state.screenshot_png, state.panel_id],
-            )
+        record_reports(db, [state], received_at)
 
 
 def record_event(db: Database, event: PanelEvent, received_at: float) -> None:
-    if not _known(db, event.panel_id):
-        return
+    """One event, in its own transaction (or savepoint): see ``record_reports``."""
     with transaction(db):
-        db.execute(
-            "insert into panel_events (panel_id, event, at, received_at, details) values (?, ?, ?, ?, ?)",
-            [
-                event.panel_id,
-                event.event,
-                event.at,
-                int(received_at),
-                json.dumps(event.details, ensure_ascii=False),
-            ],
-        )
-        db.execute(_SEEN_UPSERT, [event.panel_id, int(received_at)])
-        details = event.details
-        if event.event == EVENT_ON_AIR and isinstance(details.get("item_id"), str):
-            confirm(db, event.panel_id, details["item_id"], _number(details.get("at"), received_at))
-        elif event.event == EVENT_PLAY and isinstance(details.get("item_id"), str):
-            started = _number(details.get("started_at"), received_at)
-            db.execute(
-                "insert into plays (panel_id, item_id, content_hash, started_at, ended_at, received_at) "
-                "values (?, ?, ?, ?, ?, ?)",
-                [
-                    event.panel_id,
-                    details["item_id"],
-                    details.get("content_hash"),
-                    started,
-                    max(started, _number(details.get("ended_at"), received_at)),
-                    int(received_at),
-                ],
-            )
+        record_reports(db, [event], received_at)
 
 
 def _number(value: object, default: float) -> float:

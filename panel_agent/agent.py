@@ -32,6 +32,7 @@ import math
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,12 @@ MAX_SLEEP_S = 30.0
 # Events kept while the broker is unreachable, the oldest dropped beyond: about 250 bytes each, so
 # 2.5 MB at most, a day of a three-item rotation of 10 s slots. Drops are reported on reconnection.
 MAX_PENDING_EVENTS = 10_000
+# Events go in batches (``wire.join_events``): all those of one schedule, command or turn of the
+# rotation together, at most this many a message. Proof of play is for reports, not urgent: plays wait
+# for other events, or until the oldest is PLAY_BATCH_S old. A panel with 3-second dwells sends a
+# message a minute instead of 20.
+MAX_EVENTS_PER_MESSAGE = 100
+PLAY_BATCH_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,13 @@ class _Applied:
         if showing.item is None:
             return self.blank
         return self.pictures[showing.item][showing.page][showing.flash_phase]
+
+
+# Frames decoded by any agent of this process, by content hash, for as long as one of them holds the
+# picture: a board's single agent gains nothing and keeps nothing more, but the hundreds of simulated
+# panels of a fleet worker decode a department's alert once instead of once each. Pictures are never
+# changed once decoded (backends only read them), so sharing them is safe.
+_decoded: weakref.WeakValueDictionary[str, _Picture] = weakref.WeakValueDictionary()
 
 
 def _picture_of(image: Image.Image) -> _Picture:
@@ -146,6 +160,19 @@ def _logged(callback: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _then_send_events(handler: Callable[..., None]) -> Callable[..., None]:
+    """What a handler reports goes in one batch once it is done, however it ends."""
+
+    @functools.wraps(handler)
+    def wrapper(self: PanelAgent, *args: Any, **kwargs: Any) -> None:
+        try:
+            handler(self, *args, **kwargs)
+        finally:
+            self._send_events()
+
+    return wrapper
+
+
 THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 
 
@@ -187,12 +214,14 @@ def free_disk_mb(folder: Path) -> int:
     return shutil.disk_usage(folder).free // 2**20
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def screenshot_png(frame: wire.Frame) -> bytes:
     """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI.
 
     Cached: a state goes out at every connection and command, and scaling an e-paper frame down costs
-    tens of milliseconds on a small board (and panels simulated together share their frames).
+    tens of milliseconds on a small board. A board shows a handful of frames; the cache is large for
+    the panels simulated together, which share it: a department's communes each have their own
+    fallback frames, and a small cache would drop the alert's between two alerts.
     """
     max_width, max_height = SCREENSHOT_MAX_SIZE
     if frame.width <= max_width and frame.height <= max_height:
@@ -265,7 +294,10 @@ class PanelAgent:
         self._command_seq = 0
         self._client: mqtt.Client | None = None
         self._connected = False  # set once _on_connect has flushed the pending events
-        self._pending: collections.deque[tuple[int, bytes]] = collections.deque()  # (at, event payload)
+        # Events not sent yet, oldest first: (at, event payload). Plays wait in it while connected too.
+        self._pending: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._urgent = False  # an event other than a play is pending: send at the end of the handler
+        self._plays_since: float | None = None  # monotonic time of the oldest play pending
         self._dropped: tuple[int, int, int] | None = None  # count, first and last `at` of events dropped
         self._started = monotonic()
         # A float written by the rotation thread alone and read without the lock: a watchdog must get
@@ -407,6 +439,7 @@ class PanelAgent:
             rotation.join()  # before backend.close(): no display() on a closed backend
         with self._lock:
             self._end_play()
+            self._send_events(everything=True)
             client, self._client = self._client, None
             self._connected = False
         if client is None:
@@ -423,6 +456,7 @@ class PanelAgent:
         wire.check_fresh(sealed, kind=kind, panel_id=self.panel_id, now=self.now(), last_seq=last_seq)
         return sealed
 
+    @_then_send_events
     def handle_desired(self, payload: bytes) -> None:
         """Follow a genuine, fresh ``desired`` schedule, keep it, report it; refuse anything else."""
         with self._lock:
@@ -475,6 +509,7 @@ class PanelAgent:
                 },
             )
 
+    @_then_send_events
     def handle_command(self, payload: bytes) -> None:
         """Run a genuine, fresh one-off command and acknowledge it on the events topic.
 
@@ -573,7 +608,8 @@ class PanelAgent:
 
         All at once, before anything is shown: a schedule with one bad page is refused whole rather than
         failing hours later in the rotation, and the rotation never decodes a PNG on its schedule. A
-        frame used several times (by several items, say) is decoded once.
+        frame used several times (by several items, say), or held by another agent of the process, is
+        decoded once.
         """
         schedule = sealed.desired_schedule()
         # Frames of the schedule in force (its fallback, the items that stay) are not decoded again.
@@ -581,16 +617,19 @@ class PanelAgent:
         decoded = {picture.content_hash: picture for item in held for page in item for picture in page}
 
         def picture(item: int, page: int, frame: wire.Frame) -> _Picture:
-            if frame.content_hash not in decoded:
-                image = frame.image()
-                if image.size != (self.backend.width, self.backend.height):
-                    panel = f"{self.backend.width}x{self.backend.height}"
-                    raise wire.WireError(
-                        "wrong-size",
-                        f"item {item} page {page} frame is {image.width}x{image.height}, the panel is {panel}",
-                    )
-                decoded[frame.content_hash] = _Picture(frame.content_hash, image)
-            return decoded[frame.content_hash]
+            size = (self.backend.width, self.backend.height)
+            if (frame.width, frame.height) != size:
+                raise wire.WireError(
+                    "wrong-size",
+                    f"item {item} page {page} frame is {frame.width}x{frame.height}, "
+                    f"the panel is {size[0]}x{size[1]}",
+                )
+            found = decoded.get(frame.content_hash) or _decoded.get(frame.content_hash)
+            if found is None or found.image.size != size:
+                # image() refuses data whose size is not the declared one.
+                found = _Picture(frame.content_hash, frame.image())
+            decoded[frame.content_hash] = _decoded[frame.content_hash] = found
+            return found
 
         pictures = tuple(
             tuple(
@@ -788,6 +827,9 @@ class PanelAgent:
         thread calls it; so does a fleet simulator's shared timer, and after each message it delivers."""
         with self._lock:
             timeout_s = self._advance()
+            self._send_events()
+            if self._connected:  # offline, plays wait for the connection, not for a timer
+                timeout_s = min(timeout_s, max(self._plays_due_in(), 0.0))
             self._heartbeat = self._monotonic()
             return timeout_s
 
@@ -846,35 +888,53 @@ class PanelAgent:
                 self._client.publish(self.state_topic, self.current_state().to_payload(), qos=1, retain=True)
 
     def _publish_event(self, event: str, details: dict[str, Any]) -> None:
-        """QoS 1 when connected; otherwise queued for the next connection, the oldest dropped beyond a bound.
+        """Queue an event for the next batch (``_send_events``), the oldest dropped beyond a bound.
 
-        paho would queue them too, but without a bound: days offline with a fast rotation would eat the
-        board's memory.
+        paho would queue them while offline too, but without a bound: days offline with a fast rotation
+        would eat the board's memory.
         """
         at = int(self.now())
         payload = wire.PanelEvent(self.panel_id, event, at, details).to_payload()
         with self._lock:
-            if self._connected and self._client is not None:
-                self._client.publish(self.events_topic, payload, qos=1)
-                return
             if len(self._pending) >= MAX_PENDING_EVENTS:
                 dropped_at, _ = self._pending.popleft()
                 count, first_at, _ = self._dropped or (0, dropped_at, dropped_at)
                 self._dropped = (count + 1, first_at, dropped_at)
             self._pending.append((at, payload))
+            if event != wire.EVENT_PLAY:
+                self._urgent = True
+            elif self._plays_since is None:
+                self._plays_since = self._monotonic()
 
-    def _flush_events(self, client: mqtt.Client) -> None:
-        """Publish what waited for the broker, oldest first, after saying how many were dropped."""
-        if self._dropped is not None:
-            count, first_at, last_at = self._dropped
-            log.warning("%d events were dropped while the broker was unreachable", count)
-            dropped = {"count": count, "first_at": first_at, "last_at": last_at}
-            event = wire.PanelEvent(self.panel_id, wire.EVENT_EVENTS_DROPPED, int(self.now()), dropped)
-            client.publish(self.events_topic, event.to_payload(), qos=1)
-            self._dropped = None
-        while self._pending:
-            _, payload = self._pending.popleft()
-            client.publish(self.events_topic, payload, qos=1)
+    def _plays_due_in(self) -> float:
+        """Seconds until the plays pending must go, however quiet the panel; inf without any."""
+        if self._plays_since is None:
+            return math.inf
+        return self._plays_since + PLAY_BATCH_S - self._monotonic()
+
+    def _send_events(self, *, everything: bool = False) -> None:
+        """Publish the pending events, oldest first, when connected and when one is urgent, the plays
+        have waited long enough or ``everything`` is asked; a drop report goes first."""
+        with self._lock:
+            client = self._client
+            if not self._connected or client is None or not self._pending:
+                return
+            if not (everything or self._urgent or self._plays_due_in() <= 0):
+                return
+            payloads = [payload for _, payload in self._pending]
+            if self._dropped is not None:
+                count, first_at, last_at = self._dropped
+                log.warning("%d events were dropped while the broker was unreachable", count)
+                dropped = {"count": count, "first_at": first_at, "last_at": last_at}
+                report = wire.PanelEvent(self.panel_id, wire.EVENT_EVENTS_DROPPED, int(self.now()), dropped)
+                payloads.insert(0, report.to_payload())
+                self._dropped = None
+            for start in range(0, len(payloads), MAX_EVENTS_PER_MESSAGE):
+                batch = payloads[start : start + MAX_EVENTS_PER_MESSAGE]
+                client.publish(self.events_topic, wire.join_events(batch), qos=1)
+            self._pending.clear()
+            self._urgent = False
+            self._plays_since = None
 
     # --- paho callbacks (paho's network thread) ---------------------------------------------------
 
@@ -898,7 +958,7 @@ class PanelAgent:
                 return
             self._connected = True
             self._publish_state()
-            self._flush_events(client)
+            self._send_events(everything=True)
 
     @_logged
     def _on_disconnect(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import json
@@ -213,7 +214,7 @@ class Frame:
         codec, data = encode_frame(image)
         return cls(image.width, image.height, data, codec)
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         return content_hash(self.data)
 
@@ -312,7 +313,7 @@ class DisplayItem:
         """The first page's frame: what a still screenshot of the item shows."""
         return self.pages[0].frame
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         """Changes when any page, timing or flash changes: the panel need not redraw otherwise."""
         digest = hashlib.sha256()
@@ -587,18 +588,63 @@ def seal(
     content: dict[str, Any],
 ) -> bytes:
     """Sign ``content`` for one panel; the result is the MQTT payload, byte for byte."""
+    return seal_each(
+        private_key,
+        kind=kind,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        content=content,
+        panels=[(panel_id, seq)],
+    )[0]
+
+
+def seal_each(
+    private_key: Ed25519PrivateKey,
+    *,
+    kind: str,
+    issued_at: int,
+    expires_at: int,
+    content: dict[str, Any],
+    panels: Sequence[tuple[str, int]],
+) -> list[bytes]:
+    """``seal`` the same ``content`` for each (panel, sequence number), in that order.
+
+    The body is ``encode_body`` of ``{"v", "kind", "panel", "seq", "issued_at", "expires_at",
+    "content"}``, byte for byte, but the content (a department's schedule, frames and all) is encoded
+    once for all the panels: only the panel, its number and the signature are made for each.
+    """
     if expires_at <= issued_at:
         raise ValueError("expires_at must come after issued_at")
-    body = {
-        "v": PROTOCOL_VERSION,
-        "kind": kind,
-        "panel": check_panel_id(panel_id),
-        "seq": seq,
-        "issued_at": issued_at,
-        "expires_at": expires_at,
-        "content": content,
-    }
-    return envelope(private_key, encode_body(body))
+    blobs: dict[bytes, int] = {}
+    # Keys in sorted order, as encode_body writes them; only the content holds attachments.
+    content_text = _dump(content, blobs)
+    lengths = f'"blobs":{_dump([len(blob) for blob in blobs], {})},' if blobs else ""
+    head = (
+        f'{{{lengths}"content":{content_text},"expires_at":{int(expires_at)},"issued_at":{int(issued_at)},'
+        f'"kind":{_dump(kind, {})},"panel":'
+    )
+    attachments = b"".join(blobs)
+    return [
+        envelope(
+            private_key,
+            f'{head}{_dump(check_panel_id(panel_id), {})},"seq":{int(seq)},"v":{PROTOCOL_VERSION}}}'.encode()
+            + b"\n"
+            + attachments,
+        )
+        for panel_id, seq in panels
+    ]
+
+
+def _dump(value: Any, blobs: dict[bytes, int]) -> str:
+    """The body's JSON: compact, keys sorted, UTF-8 as it is, each ``bytes`` value a reference to its
+    attachment (numbered in order of first use in ``blobs``)."""
+
+    def reference(value: Any) -> dict[str, int]:
+        if not isinstance(value, bytes):
+            raise TypeError(f"{type(value).__name__} cannot go on the wire")
+        return {"blob": blobs.setdefault(value, len(blobs))}
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=reference)
 
 
 def encode_body(body: Any) -> bytes:
@@ -608,17 +654,10 @@ def encode_body(body: Any) -> bytes:
     ``{"blob": <index>}``; ``"blobs"`` lists their lengths. Identical frames therefore travel once.
     """
     blobs: dict[bytes, int] = {}
-
-    def reference(value: Any) -> dict[str, int]:
-        if not isinstance(value, bytes):
-            raise TypeError(f"{type(value).__name__} cannot go on the wire")
-        return {"blob": blobs.setdefault(value, len(blobs))}
-
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=reference)
+    text = _dump(body, blobs)
     if blobs:
         # The lengths are known only once the JSON is written; a second pass puts them in it.
-        body = {**body, "blobs": [len(blob) for blob in blobs]}
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=reference)
+        text = _dump({**body, "blobs": [len(blob) for blob in blobs]}, blobs)
     return text.encode("utf-8") + b"\n" + b"".join(blobs)
 
 
@@ -929,13 +968,35 @@ class PanelEvent:
     def from_payload(cls, payload: bytes) -> PanelEvent:
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise WireError("too-large", f"{len(payload)} bytes")
-        data = _parse_json(payload, "event")
+        return cls._from_json(_parse_json(payload, "event"))
+
+    @classmethod
+    def _from_json(cls, data: Any) -> PanelEvent:
         return cls(
             panel_id=_field(data, "panel", str),
             event=_field(data, "event", str),
             at=_field(data, "at", int),
             details=_optional(data, "details", dict) or {},
         )
+
+
+def join_events(payloads: Sequence[bytes]) -> bytes:
+    """Events reported together, as one message: a JSON list of ``PanelEvent.to_payload()`` objects.
+
+    A new schedule's play, on_air and displayed go in one message rather than three, and proof of play
+    waits to go with others (``panel_agent.agent``): a tenth of the messages for the broker and the
+    controller, and of the bytes for a panel on a metered link.
+    """
+    return b"[" + b",".join(payloads) + b"]"
+
+
+def events_from_payload(payload: bytes) -> list[PanelEvent]:
+    """The events of a message on a panel's events topic: a list (``join_events``), or one event alone
+    (agents before event batches)."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise WireError("too-large", f"{len(payload)} bytes")
+    data = _parse_json(payload, "events")
+    return [PanelEvent._from_json(item) for item in (data if isinstance(data, list) else [data])]
 
 
 # --- keys as text ---------------------------------------------------------------------------------

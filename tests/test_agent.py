@@ -140,6 +140,7 @@ class Watcher:
         self.panel_id = panel_id
         self.states: list[wire.PanelState] = []
         self.events: list[wire.PanelEvent] = []
+        self.batches: list[list[wire.PanelEvent]] = []  # the events message by message
         self._lock = threading.Lock()
         subscribed = threading.Event()
         self.client = mqtt.Client(
@@ -162,7 +163,8 @@ class Watcher:
             if message.topic.endswith("/state"):
                 self.states.append(wire.PanelState.from_payload(message.payload))
             else:
-                self.events.append(wire.PanelEvent.from_payload(message.payload))
+                self.batches.append(wire.events_from_payload(message.payload))
+                self.events.extend(self.batches[-1])
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         info = self.client.publish(topic, payload, qos=1, retain=retain)

@@ -45,9 +45,9 @@ def test_only_the_state_acknowledged_is_marked_published(
     first = blank(db, signing_key, NOW)
     second = blank(db, signing_key, NOW)  # same millisecond: still a newer number
     assert second == first + 1
-    outbox.mark_published(db, "bourg-entree-nord", first, NOW)
+    outbox.mark_published(db, [("bourg-entree-nord", first)], NOW)
     assert [row["seq"] for row in outbox.pending(db)] == [second]
-    outbox.mark_published(db, "bourg-entree-nord", second, NOW)
+    outbox.mark_published(db, [("bourg-entree-nord", second)], NOW)
     assert outbox.pending(db) == []
 
 

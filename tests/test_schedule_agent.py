@@ -16,14 +16,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 import panel_agent.agent
-from panel_agent.agent import PanelAgent
+from panel_agent.agent import PLAY_BATCH_S, PanelAgent
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.schedule import Showing, brightness_at, showing_at
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.wire import BrightnessStep, DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
 from tests.helpers import same_pixels, wait_for
-from tests.test_agent import TOPICS, Clocks, Watcher, is_event, new_panel_id, picture, screen, write_config
+from tests.test_agent import (
+    TOPICS,
+    Clocks,
+    Watcher,
+    command,
+    is_event,
+    new_panel_id,
+    picture,
+    screen,
+    write_config,
+)
 
 H = 3600
 T0 = 1_800_000_000
@@ -433,6 +443,62 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
     assert last.details["started_at"] == start + 15 + H
     on_airs = [e.details["item_id"] for e in watcher.events if e.event == wire.EVENT_ON_AIR]
     assert on_airs == ["item-1", "item-2", "item-3"]
+
+
+def test_events_go_in_batches_and_plays_wait_for_company_or_a_minute(
+    tmp_path: Path,
+    panel: str,
+    own_broker: MosquittoBroker,
+    own_watcher: Watcher,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
+    start = int(time.time())
+    clocks = Clocks(start)
+    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        own_watcher.wait_state(lambda s: s.online, "the agent online")
+        schedule = Schedule(
+            items=(full_size_item(1), full_size_item(2)),
+            segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
+            horizon_end=start + 48 * H,
+        )
+        agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
+        first = wait_for(lambda: next(iter(own_watcher.batches), None), "the schedule's events")
+        assert [(e.event, e.details.get("item_id")) for e in first] == [
+            (wire.EVENT_ON_AIR, "item-1"),
+            (wire.EVENT_DISPLAYED, "item-1"),
+        ]
+        # Item 2 goes on air, the first time: item 1's play goes with that. The next two plays wait.
+        for turn in range(3):
+            shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
+        second = wait_for(lambda: own_watcher.batches[1] if len(own_watcher.batches) > 1 else None, "on air")
+        assert [(e.event, e.details.get("item_id")) for e in second] == [
+            (wire.EVENT_PLAY, "item-1"),
+            (wire.EVENT_ON_AIR, "item-2"),
+        ]
+        # A command's acknowledgement takes them along, in order, in one message.
+        own_watcher.publish(TOPICS.cmd(panel), command(signing_key, panel, 1, wire.COMMAND_SCREENSHOT))
+        ack = wait_for(
+            lambda: next((b for b in own_watcher.batches if b[-1].event == wire.EVENT_ACK), None), "the ack"
+        )
+        assert [(e.event, e.details.get("item_id")) for e in ack] == [
+            (wire.EVENT_PLAY, "item-2"),
+            (wire.EVENT_PLAY, "item-1"),
+            (wire.EVENT_ACK, None),
+        ]
+        # Alone, plays go once the oldest has waited a minute.
+        shown_at(agent, clocks, 5, picture(1), "item 1")
+        assert [e.event for e in own_watcher.events].count(wire.EVENT_PLAY) == 3
+        shown_at(agent, clocks, PLAY_BATCH_S, picture(1), "item 1 again, a minute later")
+        late = wait_events(own_watcher, wire.EVENT_PLAY, 5)[3:]
+        assert [(p.details["started_at"], p.details["ended_at"]) for p in late] == [
+            (start + 15, start + 20),
+            (start + 20, start + 20 + PLAY_BATCH_S),
+        ]
+    finally:
+        agent.stop()
 
 
 def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(

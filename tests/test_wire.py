@@ -243,6 +243,50 @@ def test_panel_state_and_events_round_trip() -> None:
         PanelState.from_payload(b'{"panel": "p1", "online": "yes", "reported_at": 1}')
 
 
+def test_sealing_many_panels_at_once_signs_what_sealing_each_would(signing_key: Ed25519PrivateKey) -> None:
+    frame = wire.Frame.from_image(Image.new("1", (192, 64), 1))
+    item = wire.DisplayItem("msg-1", "Fête « œ € »", (wire.Page(frame, 5000), wire.Page(frame, 5000)))
+    content = {"schedule": wire.Schedule.single(item, start=NOW, horizon_end=NOW + 3600).to_json()}
+    panels = [("bourg-entree-nord", 7), ("amberieu-mairie", 1_800_000_000_123)]
+    payloads = wire.seal_each(
+        signing_key,
+        kind=wire.KIND_DESIRED,
+        issued_at=NOW,
+        expires_at=NOW + 60,
+        content=content,
+        panels=panels,
+    )
+    for (panel_id, seq), payload in zip(panels, payloads, strict=True):
+        body = {
+            "v": wire.PROTOCOL_VERSION,
+            "kind": wire.KIND_DESIRED,
+            "panel": panel_id,
+            "seq": seq,
+            "issued_at": NOW,
+            "expires_at": NOW + 60,
+            "content": content,
+        }
+        assert payload.partition(b"\n")[2] == wire.encode_body(body)
+        unsealed = wire.unseal(payload, signing_key.public_key())
+        assert (unsealed.panel_id, unsealed.seq) == (panel_id, seq)
+        assert unsealed.desired_schedule().items[0].pages[1].frame == frame
+
+
+def test_events_travel_in_batches_and_a_single_event_is_still_read() -> None:
+    events = [
+        PanelEvent("p1", wire.EVENT_PLAY, NOW, {"item_id": "msg-1", "started_at": NOW - 5, "ended_at": NOW}),
+        PanelEvent("p1", wire.EVENT_ON_AIR, NOW, {"item_id": "alert-2"}),
+    ]
+    batch = wire.join_events([event.to_payload() for event in events])
+    assert wire.events_from_payload(batch) == events
+    # An agent from before event batches sends one event a message.
+    assert wire.events_from_payload(events[1].to_payload()) == [events[1]]
+    for bad in (b"[1]", b'[{"panel": "p1"}]', b"[", b'"play"'):
+        with pytest.raises(WireError) as refused:
+            wire.events_from_payload(bad)
+        assert refused.value.reason == "malformed"
+
+
 def test_a_panel_state_tells_its_brightness_only_once_it_set_one() -> None:
     assert "brightness" not in json.loads(PanelState("p1", True, NOW).to_payload())
     dimmed = PanelState("p1", True, NOW, brightness=30)

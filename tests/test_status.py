@@ -1,0 +1,98 @@
+"""What panels report is recorded in bulk, in the order it came, as the technician's pages then show it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from controller import status
+from controller.context import get_db
+from controller.db import transaction
+from controller.mqtt_link import MqttLink, _Report
+from controller.panels import register_panel
+from relais import wire
+from tests.helpers import DEMO_RGB
+
+LED, RGB = "bourg-entree-nord", "bourg-place-bernard"
+NOW = 1_800_000_000
+
+
+@pytest.fixture
+def alert(app: Flask, client: FlaskClient) -> dict[str, Any]:
+    """An alert on both panels of Bourg-en-Bresse."""
+    with app.app_context():
+        register_panel(get_db(), DEMO_RGB)
+    expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"text": "Crue de la Reyssouze", "communes": ["01053"], "expires_at": expires}
+    response = client.post("/api/v1/alerts", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_a_burst_of_states_and_events_is_recorded_in_order(
+    app: Flask, client: FlaskClient, alert: dict[str, Any]
+) -> None:
+    item = alert["item_id"]
+    reports: list[status.Report] = [
+        wire.PanelState(LED, True, NOW, item, "sha256:aa", 7, "1.0", 60, b"\x89PNG led"),
+        wire.PanelEvent(LED, wire.EVENT_ON_AIR, NOW, {"item_id": item, "at": NOW}),
+        wire.PanelEvent(
+            LED, wire.EVENT_PLAY, NOW, {"item_id": "msg-1", "started_at": NOW - 9, "ended_at": NOW}
+        ),
+        wire.PanelState(RGB, True, NOW, "msg-1", "sha256:bb", 3, "1.0", 5, b"\x89PNG rgb"),
+        wire.offline_state(RGB, NOW + 1),  # its last will, in the same burst
+        wire.PanelEvent("nobody", wire.EVENT_ON_AIR, NOW, {"item_id": item}),  # not registered
+    ]
+    with app.app_context(), transaction(get_db()) as db:
+        status.record_reports(db, reports, NOW + 2)
+
+    shown = client.get(f"/api/v1/alerts/{alert['id']}").json
+    assert {panel["id"]: bool(panel["confirmed_at"]) for panel in shown["panels"]} == {LED: True, RGB: False}
+    led, rgb = (client.get(f"/api/v1/panels/{panel}").json for panel in (LED, RGB))
+    assert (led["online"], led["showing"]["item_id"], led["applied_seq"]) == (True, item, 7)
+    # Offline at the end, with what it showed last still on record.
+    assert (rgb["online"], rgb["showing"]["item_id"], rgb["applied_seq"]) == (False, "msg-1", 3)
+    history = client.get(f"/api/v1/panels/{RGB}/history").json
+    assert [entry["event"] for entry in history["history"]] == ["offline", "online"]  # newest first
+    with app.app_context():
+        db = get_db()
+        assert db.execute("select screenshot from panel_status where panel_id = ?", [LED]).fetchone()[0] == (
+            b"\x89PNG led"
+        )
+        plays = db.execute("select panel_id, item_id, started_at, ended_at from plays").fetchall()
+        assert plays == [(LED, "msg-1", NOW - 9, NOW)]
+        assert db.execute("select count(*) from panel_events where panel_id = 'nobody'").fetchone()[0] == 0
+
+
+def test_a_report_that_cannot_be_recorded_is_dropped_alone(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_reports = status.record_reports
+
+    def fails_for_one(db: Any, reports: list[status.Report], received_at: float) -> None:
+        if any(report.details.get("item_id") == "msg-bad" for report in reports):
+            raise ValueError("a bug met in recording")
+        record_reports(db, reports, received_at)
+
+    monkeypatch.setattr(status, "record_reports", fails_for_one)
+    good = wire.PanelEvent(
+        LED, wire.EVENT_PLAY, NOW, {"item_id": "msg-1", "started_at": NOW - 5, "ended_at": NOW}
+    )
+    bad = wire.PanelEvent(
+        LED, wire.EVENT_PLAY, NOW, {"item_id": "msg-bad", "started_at": NOW, "ended_at": NOW}
+    )
+    link = MqttLink(app.config["DATABASE"], "mqtt://127.0.0.1:1", wire.Topics(), "status-test")
+    try:
+        payload = wire.join_events([good.to_payload(), bad.to_payload()])
+        reports = link._read(_Report(wire.Topics().events(LED), payload, 1, 1))
+        with transaction(link._db):
+            link._record(reports)
+    finally:
+        link.stop()
+    with app.app_context():
+        assert get_db().execute("select item_id from plays").fetchall() == [("msg-1",)]
