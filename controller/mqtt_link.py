@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 SUBSCRIBE_BATCH = 200
 # Reports recorded in one transaction at most: a whole department's states after a broker restart.
 MAX_BATCH = 2000
+# A burst of reports goes into a few transactions rather than one per handful: once one has come, the
+# recorder lets others gather this long (so a report is recorded that much later, at most).
+GATHER_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,7 @@ class MqttLink:
         transaction, then the PUBACKs of those reports."""
         while not self._stopping.is_set():
             self._reported.wait()
+            self._stopping.wait(GATHER_S)
             self._reported.clear()
             while (self._reports or self._acknowledged) and not self._stopping.is_set():
                 published = [self._acknowledged.popleft() for _ in range(len(self._acknowledged))]

@@ -719,12 +719,19 @@ def test_blank_identical_and_wrong_size_payloads_without_a_broker(
     assert agent.applied_seq == 3
 
 
-def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio() -> None:
+def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio_and_colours() -> None:
     for size, expected in [((800, 600), (400, 300)), ((1872, 1404), (400, 300)), ((1000, 200), (400, 80))]:
-        image = Image.new("1", size, 1)
+        image = Image.new("RGB", size, "white")
+        image.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))  # the red ink of a bwr panel
         shot = screenshot_png(wire.Frame.from_image(image))
         with Image.open(io.BytesIO(shot)) as decoded:
             assert decoded.size == expected
+            rgb = decoded.convert("RGB")
+            assert rgb.getpixel((0, 0)) == (255, 0, 0) and rgb.getpixel((expected[0] - 1, 0)) == (
+                255,
+                255,
+                255,
+            )
     small = wire.Frame.from_image(picture(1))
     assert screenshot_png(small) == small.png_bytes()
 
