@@ -628,11 +628,13 @@ class PanelAgent:
                     f"item {item} page {page} frame is {frame.width}x{frame.height}, "
                     f"the panel is {size[0]}x{size[1]}",
                 )
-            found = decoded.get(frame.content_hash) or _decoded.get(frame.content_hash)
-            if found is None or found.image.size != size:
-                # image() refuses data whose size is not the declared one.
-                found = _Picture(frame.content_hash, frame.image())
-            decoded[frame.content_hash] = _decoded[frame.content_hash] = found
+            found = decoded.get(frame.content_hash)
+            if found is None:
+                found = _decoded.get(frame.content_hash)
+                if found is None or found.image.size != size:
+                    # image() refuses data whose size is not the declared one.
+                    found = _decoded[frame.content_hash] = _Picture(frame.content_hash, frame.image())
+                decoded[frame.content_hash] = found
             return found
 
         pictures = tuple(
