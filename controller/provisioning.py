@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from controller.panels import Panel
 from relais.wire import DEFAULT_TOPIC_BASE
@@ -13,18 +12,6 @@ from relais.wire import DEFAULT_TOPIC_BASE
 def _toml_string(value: str) -> str:
     """JSON's string escapes are valid TOML basic-string escapes."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def broker_url_with_credentials(broker_url: str, username: str, password: str) -> str:
-    """``mqtt://host:port`` with ``username:password@`` in it, each part quoted for a URL.
-
-    A URL that already names a user is refused: silently replacing it would hide a mistake.
-    """
-    parts = urlsplit(broker_url)
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(f"broker URL {parts.scheme}://{parts.hostname}…: leave the user out, it is added")
-    userinfo = f"{quote(username, safe='')}:{quote(password, safe='')}"
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
 
 
 def agent_config_text(

@@ -18,14 +18,16 @@ import math
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from panel_agent.agent import STOP_PUBLISH_TIMEOUT_S, PanelAgent
 from panel_agent.config import AgentConfig
 from relais import wire
+from relais.files import atomic_write
+from relais.mqtt import broker_url_with_credentials
 from relais.netloop import ClientLoop, Timer
 from relais.signals import stop_requested
 
@@ -50,7 +52,11 @@ class SimPanel:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """One worker's panels and what they share, written as JSON for ``python -m panel_agent.fleet``."""
+    """One worker's panels and what they share, written as JSON for ``python -m panel_agent.fleet``.
+
+    On a locked-down broker each panel has its own user (``credentials``: panel id to user and
+    password), as real agents do, and ``ca_file`` is the CA certificate trusted for ``mqtts://``.
+    """
 
     broker_url: str
     topic_base: str
@@ -58,6 +64,8 @@ class WorkerSpec:
     state_dir: str
     screens_dir: str
     panels: tuple[SimPanel, ...]
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ca_file: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -65,14 +73,24 @@ class WorkerSpec:
     @classmethod
     def from_json(cls, text: str) -> WorkerSpec:
         data = json.loads(text)
-        return cls(**{**data, "panels": tuple(SimPanel(**panel) for panel in data["panels"])})
+        return cls(
+            **{
+                **data,
+                "panels": tuple(SimPanel(**panel) for panel in data["panels"]),
+                "credentials": {panel: tuple(user) for panel, user in data.get("credentials", {}).items()},
+            }
+        )
 
     def agent_config(self, panel: SimPanel, spec_path: Path) -> AgentConfig:
         """The config a real agent of this panel would load, with the simulated backend."""
+        user = self.credentials.get(panel.panel_id)
         return AgentConfig(
             path=spec_path,
             panel_id=panel.panel_id,
-            broker_url=self.broker_url,
+            broker_url=self.broker_url
+            if user is None
+            else broker_url_with_credentials(self.broker_url, *user),
+            ca_file=None if self.ca_file is None else Path(self.ca_file),
             controller_public_key=wire.public_key_from_text(self.public_key),
             state_dir=Path(self.state_dir),
             topic_base=self.topic_base,
@@ -143,7 +161,8 @@ class FleetSim:
 
     ``work_dir`` gets the workers' specs and logs (``worker-N.json``, ``worker-N.log``) and the agents'
     stored schedules (``state/``); what each panel shows goes to ``screens_dir/<panel>.png``
-    (``work_dir/screens`` by default).
+    (``work_dir/screens`` by default). On a locked-down broker, ``credentials`` gives each panel its
+    own user (panel id to user and password) and ``ca_file`` the CA trusted for ``mqtts://``.
     """
 
     def __init__(
@@ -156,6 +175,8 @@ class FleetSim:
         topic_base: str = wire.DEFAULT_TOPIC_BASE,
         per_process: int = PANELS_PER_PROCESS,
         screens_dir: Path | None = None,
+        credentials: Mapping[str, tuple[str, str]] | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         if not panels:
             raise ValueError("a fleet needs at least one panel")
@@ -166,6 +187,8 @@ class FleetSim:
         self.topic_base = topic_base
         self.per_process = per_process
         self.screens_dir = Path(screens_dir) if screens_dir is not None else self.work_dir / "screens"
+        self.credentials = dict(credentials or {})
+        self.ca_file = ca_file
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def screen(self, panel_id: str) -> Path:
@@ -182,17 +205,24 @@ class FleetSim:
         size = math.ceil(len(self.panels) / workers)
         try:
             for number in range(workers):
+                # In order, so that each worker gets every profile the fleet deals out in turn.
+                panels = self.panels[number * size : (number + 1) * size]
                 spec = WorkerSpec(
                     broker_url=self.broker_url,
                     topic_base=self.topic_base,
                     public_key=self.public_key_text,
                     state_dir=str(self.work_dir / "state"),
                     screens_dir=str(self.screens_dir),
-                    # In order, so that each worker gets every profile the fleet deals out in turn.
-                    panels=self.panels[number * size : (number + 1) * size],
+                    panels=panels,
+                    credentials={
+                        p.panel_id: self.credentials[p.panel_id]
+                        for p in panels
+                        if p.panel_id in self.credentials
+                    },
+                    ca_file=None if self.ca_file is None else str(self.ca_file.resolve()),
                 )
                 spec_path = self.work_dir / f"worker-{number + 1}.json"
-                spec_path.write_text(spec.to_json(), encoding="utf-8")
+                atomic_write(spec_path, spec.to_json().encode(), mode=0o600)  # passwords in it
                 with (self.work_dir / f"worker-{number + 1}.log").open("ab") as log_file:
                     self.processes.append(
                         subprocess.Popen(

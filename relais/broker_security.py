@@ -22,7 +22,7 @@ import json
 import os
 import secrets
 import signal
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from relais.certificates import TlsFiles
@@ -120,12 +120,18 @@ class BrokerCredentials:
 
     def controller(self) -> tuple[str, str]:
         """The controller's user and password, made on first use."""
-        return CONTROLLER_USER, self._ensure(CONTROLLER_USER)
+        return CONTROLLER_USER, self._ensure([CONTROLLER_USER])[CONTROLLER_USER]
 
     def panel(self, panel_id: str) -> tuple[str, str]:
         """A panel's user and password, made on first use."""
-        username = panel_username(panel_id)
-        return username, self._ensure(username)
+        return self.panels([panel_id])[panel_id]
+
+    def panels(self, panel_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Each panel's user and password, those missing made at once: the files are written once for
+        a simulated department, not once a panel."""
+        usernames = {panel_id: panel_username(panel_id) for panel_id in panel_ids}
+        passwords = self._ensure(list(usernames.values()))
+        return {panel_id: (username, passwords[username]) for panel_id, username in usernames.items()}
 
     def revoke_panel(self, panel_id: str) -> bool:
         """Remove the panel's password and its topics; False when it had none."""
@@ -143,13 +149,15 @@ class BrokerCredentials:
         with self._locked():
             self._write(self._read())
 
-    def _ensure(self, username: str) -> str:
+    def _ensure(self, usernames: Sequence[str]) -> dict[str, str]:
+        """The password of each user, made for those that have none, in one write."""
         with self._locked():
             passwords = self._read()
-            if username not in passwords:
-                passwords[username] = new_password()
+            missing = [username for username in usernames if username not in passwords]
+            if missing:
+                passwords.update((username, new_password()) for username in missing)
                 self._write(passwords)
-            return passwords[username]
+            return {username: passwords[username] for username in usernames}
 
     def _read(self) -> dict[str, str]:
         path = self.directory / CREDENTIALS_NAME

@@ -99,23 +99,42 @@ def cmd_fleet_sim(args: argparse.Namespace) -> int:
         )
     finally:
         db.close()
+    credentials = _fleet_credentials(args, [panel.id for panel in panels])
     fleet = FleetSim(
         sim_panels(panels),
         broker_url=args.broker_url,
         public_key_text=public_key_to_text(key.public_key()),
         work_dir=data_dir / "fleet",
         topic_base=args.topic_base,
+        credentials=credentials,
+        ca_file=None if (ca_file := _controller_ca_file(args)) is None else Path(ca_file),
     )
     with stop_requested() as stopping, fleet:
         print(
             f"{len(panels)} simulated panels ({panels[0].id} to {panels[-1].id}) in {len(fleet.pids)} "
-            f"processes (PIDs {', '.join(map(str, fleet.pids))}) on {args.broker_url}\n"
+            f"processes (PIDs {', '.join(map(str, fleet.pids))}) on {args.broker_url}, "
+            f"{'each with its own user' if credentials else 'without users'}\n"
             f"  screens: {fleet.screens_dir}\n  logs   : {fleet.work_dir}/worker-N.log\n"
             "Ctrl-C stops them.",
             flush=True,
         )
         stopping.wait()
     return 0
+
+
+def _fleet_credentials(args: argparse.Namespace, panel_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """On the broker ``relais broker`` runs for this data folder (it has users), each simulated panel
+    gets its own, as ``relais panel add`` gives a real one, and a running broker reloads its users;
+    none on another broker, or when the URL names a user already."""
+    from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
+    from relais.mqtt import BrokerUrl
+
+    broker_dir = _broker_dir(args)
+    if BrokerUrl.parse(args.broker_url).username or not (broker_dir / CREDENTIALS_NAME).exists():
+        return {}
+    credentials = BrokerCredentials(broker_dir).panels(panel_ids)
+    reload_running_broker(broker_dir)
+    return credentials
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -150,9 +169,8 @@ def _controller_ca_file(args: argparse.Namespace) -> str | None:
 
 def _controller_broker_url(args: argparse.Namespace) -> str:
     """The URL as given, or with the controller's user filled in when ``relais broker`` made one here."""
-    from controller.provisioning import broker_url_with_credentials
     from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials
-    from relais.mqtt import BrokerUrl
+    from relais.mqtt import BrokerUrl, broker_url_with_credentials
 
     broker_dir = _broker_dir(args)
     if BrokerUrl.parse(args.broker_url).username or not (broker_dir / CREDENTIALS_NAME).exists():
@@ -228,8 +246,8 @@ def _broker_hosts(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_broker_controller_url(args: argparse.Namespace) -> int:
-    from controller.provisioning import broker_url_with_credentials
     from relais.broker_security import BrokerCredentials
+    from relais.mqtt import broker_url_with_credentials
 
     username, password = BrokerCredentials(_broker_dir(args)).controller()
     print(broker_url_with_credentials(args.broker_url, username, password))
@@ -305,8 +323,8 @@ def cmd_panel_agent_config(args: argparse.Namespace) -> int:
     key = load_or_create_signing_key(_data_dir(args) / "keys")
     broker_url = args.broker_url
     if not args.no_credentials:
-        from controller.provisioning import broker_url_with_credentials
         from relais.broker_security import BrokerCredentials, reload_running_broker
+        from relais.mqtt import broker_url_with_credentials
 
         # Made here when missing (a panel registered before panels had users, or revoked then trusted
         # again, with a new password); the broker must then reload.
@@ -507,8 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--broker-url",
         default="mqtt://127.0.0.1:1883",
-        help="a broker that lets the panels in without a user, such as the demo's "
-        "(default mqtt://127.0.0.1:1883)",
+        help="the broker (default mqtt://127.0.0.1:1883, the demo's); on the one relais broker runs for "
+        "this data folder, each panel gets its own user, as relais panel add gives a real panel",
+    )
+    fleet.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        help="CA certificate trusted for mqtts:// (default: <data-dir>/broker/tls/ca.crt when relais broker made it)",
     )
     fleet.add_argument("--topic-base", default="relais/v1", help="topic prefix (default relais/v1)")
     fleet.add_argument(

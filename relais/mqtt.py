@@ -8,7 +8,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -92,3 +92,15 @@ def connect_in_background(client: mqtt.Client, url: str, keepalive: int = 30) ->
     broker = BrokerUrl.parse(url)
     client.connect_async(broker.host, broker.port, keepalive=keepalive)
     client.loop_start()
+
+
+def broker_url_with_credentials(broker_url: str, username: str, password: str) -> str:
+    """``mqtt://host:port`` with ``username:password@`` in it, each part quoted for a URL.
+
+    A URL that already names a user is refused: silently replacing it would hide a mistake.
+    """
+    parts = urlsplit(broker_url)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"broker URL {parts.scheme}://{parts.hostname}…: leave the user out, it is added")
+    userinfo = f"{quote(username, safe='')}:{quote(password, safe='')}"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))

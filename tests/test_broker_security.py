@@ -162,6 +162,17 @@ def test_credentials_are_random_private_and_revocable(tmp_path: Path) -> None:
     assert "alpha" not in credentials.acl_file.read_text(encoding="ascii")
 
 
+def test_a_fleet_gets_its_users_in_one_go(tmp_path: Path) -> None:
+    credentials = BrokerCredentials(tmp_path / "broker")
+    kept = credentials.panel("sim-0002")
+    fleet = credentials.panels([f"sim-{n:04d}" for n in range(1, 201)])
+    assert fleet["sim-0002"] == kept and fleet["sim-0001"][0] == "panel-sim-0001"
+    assert len({password for _user, password in fleet.values()}) == 200
+    lines = credentials.password_file.read_text(encoding="ascii").splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == sorted(user for user, _ in fleet.values())
+    assert "topic read relais/v1/panels/sim-0200/desired" in credentials.acl_file.read_text(encoding="ascii")
+
+
 def test_anonymous_and_wrong_password_are_refused(
     secured: tuple[MosquittoBroker, BrokerCredentials],
 ) -> None:
