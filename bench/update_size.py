@@ -6,7 +6,8 @@ Prints the PNG frames alone and the whole signed MQTT payload (envelope, body, s
 - down: a fresh 48-hour horizon signed once a day, and ``UPDATES_PER_WEEK`` changes (new messages, a
   campaign), each a schedule rotating ``ROTATION`` messages and the commune's name as fallback;
 - up: the panel's ``play`` event for every showing of an item that ends (proof of play, around the
-  clock: quiet hours would lower it), and a state with its screenshot for each update.
+  clock: quiet hours would lower it), sent a minute's worth at a time (deflated, as the agent does),
+  and for each update a state with its screenshot and the new schedule's events.
 
 Each MQTT publish adds its fixed header and topic (``MQTT_OVERHEAD``) and a 4-byte PUBACK back.
 """
@@ -19,7 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
+from panel_agent.agent import PLAY_BATCH_S, screenshot_png
 from relais.wire import (
+    EVENT_DISPLAYED,
+    EVENT_ON_AIR,
     EVENT_PLAY,
     KIND_DESIRED,
     PanelEvent,
@@ -28,6 +32,7 @@ from relais.wire import (
     Schedule,
     Segment,
     Topics,
+    join_events,
     seal,
 )
 
@@ -78,18 +83,21 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
     )
     payload = len(sealed(key, schedule, now)) + MQTT_OVERHEAD + PUBACK
     down = payload * (1 + UPDATES_PER_WEEK / 7)
-    rotation_s = sum(page.dwell_ms for item in items[: len(ROTATION)] for page in item.pages) / 1000
-    play = PanelEvent(
-        "sim-0001",
-        EVENT_PLAY,
-        now,
-        {
-            "item_id": "msg-1",
-            "content_hash": items[0].content_hash,
-            "started_at": now + 0.123,
-            "ended_at": now + 7.456,
-        },
-    )
+    # A day of proof of play, batched as the agent does: at the end of a showing, the plays pending go
+    # once the oldest has waited PLAY_BATCH_S.
+    plays_up, pending, oldest, started = 0, [], 0.0, float(now)
+    while started < now + DAY_S:
+        for item in items[: len(ROTATION)]:
+            ended = started + sum(page.dwell_ms for page in item.pages) / 1000
+            details = {"item_id": item.item_id, "content_hash": item.content_hash}
+            at = {"started_at": round(started, 3), "ended_at": round(ended, 3)}
+            pending.append(PanelEvent("sim-0001", EVENT_PLAY, int(ended), {**details, **at}).to_payload())
+            oldest = oldest or ended
+            if ended - oldest >= PLAY_BATCH_S:
+                plays_up += len(join_events(pending)) + MQTT_OVERHEAD + PUBACK
+                pending, oldest = [], 0.0
+            started = ended
+    # Each update: the state with its screenshot, and the events of the new schedule in one message.
     state = PanelState(
         "sim-0001",
         True,
@@ -99,12 +107,18 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
         now * 1000,
         "0.1.0",
         3600,
-        screenshot_png=items[0].pages[0].frame.png_bytes() if profile.width <= 400 else None,
+        screenshot_png=screenshot_png(items[0].pages[0].frame),
     )
-    plays = DAY_S / rotation_s * len(ROTATION)
-    up = plays * (len(play.to_payload()) + MQTT_OVERHEAD + PUBACK) + (1 + UPDATES_PER_WEEK / 7) * (
-        len(state.to_payload()) + MQTT_OVERHEAD + PUBACK
-    )
+    news = [
+        PanelEvent(
+            "sim-0001", EVENT_ON_AIR, now, {"item_id": item.item_id, "content_hash": item.content_hash}
+        )
+        for item in items[: len(ROTATION)]
+    ]
+    displayed = {"item_id": "msg-1", "content_hash": items[0].content_hash, "seq": now * 1000}
+    news.append(PanelEvent("sim-0001", EVENT_DISPLAYED, now, displayed))
+    update_up = len(state.to_payload()) + len(join_events([event.to_payload() for event in news]))
+    up = plays_up + (1 + UPDATES_PER_WEEK / 7) * (update_up + 2 * (MQTT_OVERHEAD + PUBACK))
     return round(down), round(up), payload
 
 
@@ -130,7 +144,7 @@ def main() -> None:
     print()
     print(
         f"per panel per day, a typical week: a fresh horizon daily and {UPDATES_PER_WEEK} updates a week, "
-        f"each a rotation of {len(ROTATION)} messages and the fallback; a play event per showing"
+        f"each a rotation of {len(ROTATION)} messages and the fallback; plays sent a minute at a time"
     )
     print(f"{'profile':<22} {'rotation payload':>17} {'down B/day':>11} {'up B/day':>10}")
     for profile_id in PROFILES:

@@ -40,6 +40,10 @@ MAX_HEADER_BYTES = 128
 # A panel refuses anything larger before parsing it: the biggest real frame (1872x1404, 1 bit) is
 # far below this once compressed.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+# A batch of panel events larger than this goes deflated (``join_events``); zlib's streams start with
+# this byte at the default window, where JSON cannot.
+DEFLATE_EVENTS_ABOVE = 512
+ZLIB_FIRST_BYTE = b"\x78"
 MAX_FRAME_PIXELS = 4096 * 4096
 # Below this size PNG always wins (LED frames): WebP is not even tried.
 WEBP_FROM_PIXELS = 320 * 240
@@ -981,22 +985,45 @@ class PanelEvent:
 
 
 def join_events(payloads: Sequence[bytes]) -> bytes:
-    """Events reported together, as one message: a JSON list of ``PanelEvent.to_payload()`` objects.
+    """Events reported together, as one message: a JSON list of ``PanelEvent.to_payload()`` objects,
+    deflated (zlib) when that is smaller.
 
     A new schedule's play, on_air and displayed go in one message rather than three, and proof of play
     waits to go with others (``panel_agent.agent``): a tenth of the messages for the broker and the
-    controller, and of the bytes for a panel on a metered link.
+    controller. A minute of plays repeats the same items and hashes, and deflates about tenfold: what
+    matters to a panel on a metered link.
     """
-    return b"[" + b",".join(payloads) + b"]"
+    text = b"[" + b",".join(payloads) + b"]"
+    if len(text) > DEFLATE_EVENTS_ABOVE:
+        deflated = zlib.compress(text, 9)
+        if len(deflated) < len(text):
+            return deflated
+    return text
 
 
 def events_from_payload(payload: bytes) -> list[PanelEvent]:
-    """The events of a message on a panel's events topic: a list (``join_events``), or one event alone
-    (agents before event batches)."""
+    """The events of a message on a panel's events topic: a list (``join_events``, deflated or not),
+    or one event alone (agents before event batches)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError("too-large", f"{len(payload)} bytes")
+    if payload[:1] == ZLIB_FIRST_BYTE:  # JSON never starts with "x"
+        payload = _inflate(payload)
     data = _parse_json(payload, "events")
     return [PanelEvent._from_json(item) for item in (data if isinstance(data, list) else [data])]
+
+
+def _inflate(payload: bytes) -> bytes:
+    """A deflated batch, refused beyond MAX_PAYLOAD_BYTES once inflated: no zlib bomb from a panel."""
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(payload, MAX_PAYLOAD_BYTES)
+    except zlib.error as exc:
+        raise WireError("malformed", f"events are not valid zlib ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise WireError("too-large", f"events inflate past {MAX_PAYLOAD_BYTES} bytes")
+    if not inflater.eof:
+        raise WireError("malformed", "the deflated events are cut short")
+    return text
 
 
 # --- keys as text ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import zlib
 from dataclasses import replace
 
 import pytest
@@ -285,6 +286,27 @@ def test_events_travel_in_batches_and_a_single_event_is_still_read() -> None:
         with pytest.raises(WireError) as refused:
             wire.events_from_payload(bad)
         assert refused.value.reason == "malformed"
+
+
+def test_a_minute_of_plays_goes_deflated_and_a_zlib_bomb_is_refused() -> None:
+    details = {"item_id": "msg-1", "content_hash": "sha256:" + "ab" * 32}
+    plays = [
+        PanelEvent(
+            "p1", wire.EVENT_PLAY, NOW + n, {**details, "started_at": NOW + n, "ended_at": NOW + n + 3}
+        )
+        for n in range(0, 60, 3)
+    ]
+    text = b"[" + b",".join(play.to_payload() for play in plays) + b"]"
+    batch = wire.join_events([play.to_payload() for play in plays])
+    assert len(batch) * 5 < len(text)
+    assert wire.events_from_payload(batch) == plays
+    small = wire.join_events([plays[0].to_payload()])
+    assert small.startswith(b"[") and wire.events_from_payload(small) == plays[:1]
+    bomb = zlib.compress(b"[" + b" " * (wire.MAX_PAYLOAD_BYTES + 1) + b"]")
+    for bad, reason in ((bomb, "too-large"), (batch[:-4], "malformed"), (b"x\x9c not zlib", "malformed")):
+        with pytest.raises(WireError) as refused:
+            wire.events_from_payload(bad)
+        assert refused.value.reason == reason
 
 
 def test_a_panel_state_tells_its_brightness_only_once_it_set_one() -> None:
