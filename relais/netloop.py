@@ -18,6 +18,7 @@ import itertools
 import logging
 import selectors
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class _Link:
     delay: float | None = None  # the last wait before reconnecting; None after a good connection
     wanted: bool = True  # False once disconnect() was asked: no reconnection then
     sock: Any = None
+    watching_write: bool = False  # the selector waits for the socket to take more
 
 
 @dataclass(order=True)
@@ -75,6 +77,8 @@ class ClientLoop:
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._next_misc = 0.0
+        self._to_write: dict[_Link, None] = {}  # clients with packets queued, in order
+        self._loop_thread: int | None = None
 
     def add(
         self,
@@ -97,6 +101,7 @@ class ClientLoop:
             if opened is not None:
                 opened(client, userdata, sock)
             link.sock = sock
+            link.watching_write = False
             self._selector.register(sock, selectors.EVENT_READ, link)
 
         client.on_socket_open = on_open
@@ -132,7 +137,9 @@ class ClientLoop:
         """Serve every client until ``until()`` is true (checked after each round and each ``wake()``) or
         ``timeout`` seconds have passed; True if ``until()`` was met."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._loop_thread = threading.get_ident()
         while not until():
+            self._write_queued()  # queued outside a round (a disconnect, a goodbye)
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return False
@@ -150,6 +157,7 @@ class ClientLoop:
                 self._misc_when_due()  # a long round (a whole fleet's updates) must not miss a keepalive
             self._run_timers()
             self._misc_when_due()
+            self._write_queued()
         return True
 
     def _misc_when_due(self) -> None:
@@ -189,6 +197,7 @@ class ClientLoop:
         # queued (PUBACKs, an agent's state and events) goes out now, not after every other client
         # ready in this round has been served: a fleet's confirmations stream out as each is made.
         if link.sock is sock and (mask & selectors.EVENT_WRITE or client.want_write()):
+            self._to_write.pop(link, None)
             client.loop_write()
 
     def _run_timers(self) -> None:
@@ -203,10 +212,29 @@ class ClientLoop:
                 log.exception("error in a timer of the client loop")
 
     def _watch(self, link: _Link, sock: Any, *, write: bool) -> None:
+        """paho has packets to send (or none left). In the loop's thread they are sent at the end of
+        the round, without asking the selector: asking costs two system calls per message, and an
+        agent publishes at every update. Only a socket that will not take them all is watched."""
         if link.sock is not sock:
             return
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
-        self._selector.modify(sock, events, link)
+        if write and threading.get_ident() == self._loop_thread:
+            self._to_write[link] = None
+        elif write != link.watching_write:
+            link.watching_write = write
+            self._selector.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0), link)
+
+    def _write_queued(self) -> None:
+        """Send what the round queued; a socket that cannot take it all now is watched until it can."""
+        while self._to_write:
+            link = next(iter(self._to_write))
+            del self._to_write[link]
+            sock = link.sock
+            if sock is None or not link.client.want_write():
+                continue
+            link.client.loop_write()
+            if link.sock is sock and link.client.want_write() and not link.watching_write:
+                link.watching_write = True
+                self._selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, link)
 
     def _connect(self, link: _Link) -> None:
         if not link.wanted:

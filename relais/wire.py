@@ -40,9 +40,10 @@ MAX_HEADER_BYTES = 128
 # A panel refuses anything larger before parsing it: the biggest real frame (1872x1404, 1 bit) is
 # far below this once compressed.
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
-# A batch of panel events larger than this goes deflated (``join_events``); zlib's streams start with
-# this byte at the default window, where JSON cannot.
-DEFLATE_EVENTS_ABOVE = 512
+# A batch of panel events larger than this goes deflated (``join_events``): a minute of plays, not the
+# few events of a new schedule, which would gain little. zlib's streams start with this byte at the
+# default window, where JSON cannot.
+DEFLATE_EVENTS_ABOVE = 1024
 ZLIB_FIRST_BYTE = b"\x78"
 MAX_FRAME_PIXELS = 4096 * 4096
 # Below this size PNG always wins (LED frames): WebP is not even tried.
@@ -995,7 +996,7 @@ def join_events(payloads: Sequence[bytes]) -> bytes:
     """
     text = b"[" + b",".join(payloads) + b"]"
     if len(text) > DEFLATE_EVENTS_ABOVE:
-        deflated = zlib.compress(text, 9)
+        deflated = zlib.compress(text)
         if len(deflated) < len(text):
             return deflated
     return text
