@@ -16,7 +16,6 @@ its own PID.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
@@ -75,11 +74,11 @@ class Displays:
 
     def on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         arrived = time.perf_counter()
-        event = json.loads(message.payload)
-        if event["event"] == wire.EVENT_DISPLAYED:
-            with self._changed:
-                self._arrived[event["details"]["seq"]] = arrived
-                self._changed.notify_all()
+        for event in wire.events_from_payload(message.payload):
+            if event.event == wire.EVENT_DISPLAYED:
+                with self._changed:
+                    self._arrived[event.details["seq"]] = arrived
+                    self._changed.notify_all()
 
     def wait(self, seq: int) -> float:
         """When the ``displayed`` event for ``seq`` arrived; fail if it does not within TIMEOUT_S."""
