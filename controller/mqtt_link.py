@@ -130,9 +130,12 @@ class MqttLink:
                 key = (row["panel_id"], row["seq"])
                 if key in waiting:
                     continue
-                info = self._client.publish(
-                    self.topics.desired(row["panel_id"]), row["payload"], qos=1, retain=True
-                )
+                # Read one by one: a sweep during a department's fan-out skips a thousand in flight.
+                with self._db_lock:
+                    payload = outbox.payload(self._db, *key)
+                if payload is None:
+                    continue
+                info = self._client.publish(self.topics.desired(row["panel_id"]), payload, qos=1, retain=True)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     log.warning("publish to %s failed (%s); it stays in the outbox", row["panel_id"], info.rc)
                     break

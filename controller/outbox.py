@@ -148,12 +148,18 @@ def seal_command(
 
 
 def pending(db: Database) -> list[dict[str, Any]]:
-    """Desired states the broker has not acknowledged yet, oldest first."""
+    """Desired states the broker has not acknowledged yet, oldest first: panel and seq, not the payload."""
     return list(
-        db.query(
-            "select panel_id, seq, payload from desired where published_at is null order by issued_at, seq"
-        )
+        db.query("select panel_id, seq from desired where published_at is null order by issued_at, seq")
     )
+
+
+def payload(db: Database, panel_id: str, seq: int) -> bytes | None:
+    """The sealed payload of that exact state; None once a newer one replaced it."""
+    row = db.conn.execute(
+        "select payload from desired where panel_id = ? and seq = ?", (panel_id, seq)
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def mark_published(db: Database, acknowledged: Sequence[tuple[str, int]], now: float) -> None:
