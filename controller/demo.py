@@ -23,6 +23,7 @@ from panel_agent.fleet import FleetSim
 from relais.broker import MosquittoBroker
 from relais.files import atomic_write
 from relais.keys import PUBLIC_KEY_NAME
+from relais.signals import end_processes
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +162,7 @@ def running_agents(panels: list[Panel], data_dir: Path, broker_url: str) -> Iter
                 )
         yield processes
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_processes(processes, 10)
 
 
 def _public_key_text(data_dir: Path) -> str:

@@ -29,7 +29,7 @@ from relais import wire
 from relais.files import atomic_write
 from relais.mqtt import broker_url_with_credentials
 from relais.netloop import ClientLoop, Timer
-from relais.signals import stop_requested
+from relais.signals import end_processes, stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -239,15 +239,7 @@ class FleetSim:
 
     def stop(self) -> None:
         """SIGTERM each worker by its PID (its agents say goodbye), SIGKILL one that will not end."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_processes(self.processes, STOP_TIMEOUT_S)
         self.processes = []
 
     def __enter__(self) -> FleetSim:

@@ -23,6 +23,7 @@ from controller.provisioning import agent_config_text
 from relais import wire
 from relais.broker import MosquittoBroker
 from relais.rabbitmq import RabbitMQBroker, rabbitmq_installed
+from relais.signals import end_processes
 from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, user_token, wait_for
 
 
@@ -163,14 +164,7 @@ def live_controller(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Pat
     try:
         yield harness
     finally:
-        for process in harness.agents.values():
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        end_processes(harness.agents.values(), 10)
         shutdown_app(app)
 
 

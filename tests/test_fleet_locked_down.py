@@ -8,7 +8,6 @@ wait bounded.
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 
 from relais.broker import free_loopback_port, port_open
 from relais.broker_security import CREDENTIALS_NAME, PID_FILE_NAME, panel_username
+from relais.signals import end_processes
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -37,12 +37,7 @@ def relais(*argv: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_processes([process], 20)
 
 
 def up_to_date(database: Path) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -289,6 +290,39 @@ def wait_events(watcher: Watcher, name: str, count: int) -> list[PanelEvent]:
     return wait_for(found, f"{count} {name} events")
 
 
+@contextmanager
+def agent_on_clocks(
+    tmp_path: Path,
+    panel: str,
+    broker: MosquittoBroker,
+    watcher: Watcher,
+    key: Ed25519PrivateKey,
+    *,
+    ahead_s: int = 0,
+) -> Iterator[tuple[PanelAgent, Clocks, int]]:
+    """A started agent on clocks the test moves, online on ``broker``, stopped at the end: the agent,
+    its clocks, and ``start``, the wall time (whole seconds) they read less ``ahead_s``."""
+    config = load_config(write_config(tmp_path, panel, broker.url, key))
+    start = int(time.time())
+    clocks = Clocks(start + ahead_s)
+    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    agent.start()
+    try:
+        watcher.wait_state(lambda s: s.online, "the agent online")
+        yield agent, clocks, start
+    finally:
+        agent.stop()
+
+
+def two_items_in_turn(start: int) -> Schedule:
+    """Items 1 and 2 in turn, 5 s each, for an hour from ``start``."""
+    return Schedule(
+        items=(full_size_item(1), full_size_item(2)),
+        segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
+        horizon_end=start + 48 * H,
+    )
+
+
 def test_with_the_broker_killed_the_panel_follows_its_48_hour_schedule_even_after_a_restart(
     tmp_path: Path,
     panel: str,
@@ -296,13 +330,12 @@ def test_with_the_broker_killed_the_panel_follows_its_48_hour_schedule_even_afte
     own_watcher: Watcher,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
-    start = int(time.time())
-    clocks = Clocks(start + 60)
-    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
-    agent.start()
-    try:
-        own_watcher.wait_state(lambda s: s.online, "the agent online")
+    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key, ahead_s=60) as (
+        agent,
+        clocks,
+        start,
+    ):
+        config = agent.config
         own_watcher.publish(
             TOPICS.desired(panel), sealed(signing_key, panel, 1, two_days(start), start), retain=True
         )
@@ -319,8 +352,6 @@ def test_with_the_broker_killed_the_panel_follows_its_48_hour_schedule_even_afte
         shown_at(agent, clocks, 3 * H, picture(3), "the fallback after the quiet hours at 8 h 01")
         shown_at(agent, clocks, 41 * H, picture(3), "the fallback after the horizon at 49 h 01")
         assert agent.applied_seq == 1
-    finally:
-        agent.stop()
 
     # A reboot, the broker still down: the stored schedule is followed before any network.
     for hours, expected in ((1.5, picture(2)), (4, picture(3)), (6, BLACK), (50, picture(3))):
@@ -402,14 +433,7 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
     own_watcher: Watcher,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    watcher = own_watcher
-    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
-    start = int(time.time())
-    clocks = Clocks(start)
-    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
-    agent.start()
-    try:
-        watcher.wait_state(lambda s: s.online, "the agent online")
+    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
         # Items 1 and 2 take turns, 5 s each, for an hour; then the fallback, item 3.
         schedule = Schedule(
             items=(full_size_item(1), full_size_item(2), full_size_item(3)),
@@ -417,8 +441,8 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
             horizon_end=start + 48 * H,
             fallback=2,
         )
-        agent.handle_desired(sealed(signing_key, config.panel_id, 1, schedule, start))
-        on_air = watcher.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
+        agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
+        on_air = own_watcher.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
         assert on_air.details["at"] == start
         assert on_air.details["content_hash"] == schedule.items[0].content_hash
 
@@ -426,9 +450,7 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
         shown_at(agent, clocks, 5, picture(1), "item 1 again")
         shown_at(agent, clocks, 5, picture(2), "item 2 again")
         shown_at(agent, clocks, H, picture(3), "the fallback")
-        plays = wait_events(watcher, wire.EVENT_PLAY, 4)
-    finally:
-        agent.stop()
+        plays = wait_events(own_watcher, wire.EVENT_PLAY, 4)
     assert [p.details["item_id"] for p in plays] == ["item-1", "item-2", "item-1", "item-2"]
     assert [(p.details["started_at"], p.details["ended_at"]) for p in plays[:3]] == [
         (start, start + 5),
@@ -439,9 +461,9 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
     hashes = {item.item_id: item.content_hash for item in schedule.items}
     assert all(p.details["content_hash"] == hashes[p.details["item_id"]] for p in plays)
     # The fallback's play ends with stop(); each item went on air once under the schedule.
-    last = watcher.wait_event(is_event(wire.EVENT_PLAY, item_id="item-3"), "the fallback's play at stop")
+    last = own_watcher.wait_event(is_event(wire.EVENT_PLAY, item_id="item-3"), "the fallback's play at stop")
     assert last.details["started_at"] == start + 15 + H
-    on_airs = [e.details["item_id"] for e in watcher.events if e.event == wire.EVENT_ON_AIR]
+    on_airs = [e.details["item_id"] for e in own_watcher.events if e.event == wire.EVENT_ON_AIR]
     assert on_airs == ["item-1", "item-2", "item-3"]
 
 
@@ -452,18 +474,8 @@ def test_events_go_in_batches_and_plays_wait_for_company_or_a_minute(
     own_watcher: Watcher,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
-    start = int(time.time())
-    clocks = Clocks(start)
-    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
-    agent.start()
-    try:
-        own_watcher.wait_state(lambda s: s.online, "the agent online")
-        schedule = Schedule(
-            items=(full_size_item(1), full_size_item(2)),
-            segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
-            horizon_end=start + 48 * H,
-        )
+    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
+        schedule = two_items_in_turn(start)
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
         first = wait_for(lambda: next(iter(own_watcher.batches), None), "the schedule's events")
         assert [(e.event, e.details.get("item_id")) for e in first] == [
@@ -497,8 +509,6 @@ def test_events_go_in_batches_and_plays_wait_for_company_or_a_minute(
             (start + 15, start + 20),
             (start + 20, start + 20 + PLAY_BATCH_S),
         ]
-    finally:
-        agent.stop()
 
 
 def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
@@ -510,18 +520,8 @@ def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(panel_agent.agent, "MAX_PENDING_EVENTS", 3)
-    config = load_config(write_config(tmp_path, panel, own_broker.url, signing_key))
-    start = int(time.time())
-    clocks = Clocks(start)
-    agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
-    agent.start()
-    try:
-        own_watcher.wait_state(lambda s: s.online, "the agent online")
-        schedule = Schedule(
-            items=(full_size_item(1), full_size_item(2)),
-            segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
-            horizon_end=start + 48 * H,
-        )
+    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
+        schedule = two_items_in_turn(start)
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
         own_watcher.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
         # A clean stop, so that Mosquitto keeps the watcher's session for its restart.
@@ -538,5 +538,3 @@ def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
         # Item 2's on_air was dropped (item 1's may come twice: QoS 1 is at least once across the restart).
         on_air = {e.details.get("item_id") for e in own_watcher.events if e.event == wire.EVENT_ON_AIR}
         assert on_air == {"item-1"}
-    finally:
-        agent.stop()
