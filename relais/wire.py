@@ -970,12 +970,6 @@ class PanelEvent:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> PanelEvent:
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            raise WireError("too-large", f"{len(payload)} bytes")
-        return cls._from_json(_parse_json(payload, "event"))
-
-    @classmethod
     def _from_json(cls, data: Any) -> PanelEvent:
         return cls(
             panel_id=_field(data, "panel", str),
