@@ -970,7 +970,7 @@ class PanelEvent:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
-    def _from_json(cls, data: Any) -> PanelEvent:
+    def from_json(cls, data: Any) -> PanelEvent:
         return cls(
             panel_id=_field(data, "panel", str),
             event=_field(data, "event", str),
@@ -1004,7 +1004,7 @@ def events_from_payload(payload: bytes) -> list[PanelEvent]:
     if payload[:1] == ZLIB_FIRST_BYTE:  # JSON never starts with "x"
         payload = _inflate(payload)
     data = _parse_json(payload, "events")
-    return [PanelEvent._from_json(item) for item in (data if isinstance(data, list) else [data])]
+    return [PanelEvent.from_json(item) for item in (data if isinstance(data, list) else [data])]
 
 
 def _inflate(payload: bytes) -> bytes:
