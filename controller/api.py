@@ -29,7 +29,7 @@ from controller.db import transaction
 from controller.errors import FieldError
 from controller.message_store import stored_content
 from controller.messages import parse_content, queue_message, render_for
-from controller.outbox import seal_command
+from controller.outbox import command_expires_at, seal_command
 from controller.panels import Panel, get_panels, panel_statuses, register_panel
 from controller.publishing import playlist, republish, timeline
 from controller.rendering.layouts import load_layouts
@@ -193,7 +193,7 @@ def send_command(panel_id: str) -> tuple[Response, int]:
         shown = {"panel": panel_id, "command": command.name, "args": command.args, "seq": seq}
         shown = {"id": record_command(db, panel_id, seq, command, current_actor().name, now), **shown}
         _audit(db, "command.send", "panel", panel_id, None, shown)
-        if not link.send_command(panel_id, payload):
+        if not link.send_command(panel_id, payload, command_expires_at(now)):
             raise _BrokerRefused()
     return jsonify(shown), 202
 

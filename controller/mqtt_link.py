@@ -12,10 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.properties import Properties
 
 from controller import outbox, status
 from controller.db import connect, transaction
-from relais.mqtt import connect_in_background, new_client
+from relais.mqtt import (
+    SESSION_NEVER_EXPIRES,
+    UNSUPPORTED_PROTOCOL,
+    BrokerUrl,
+    connect_in_background,
+    expiry_properties,
+    jittered_reconnect_bounds,
+    negotiate_protocol,
+    new_client,
+)
 from relais.wire import PanelState, Topics, WireError, events_from_payload
 
 log = logging.getLogger(__name__)
@@ -58,6 +69,14 @@ class MqttLink:
     reporting at once after a broker restart neither hold up paho's network thread for seconds nor
     fill the broker's queue for us (where it would drop them), and a crash loses none.
 
+    MQTT 5 when the broker takes it, else 3.1.1: before connecting, a throwaway connection asks (see
+    ``relais.mqtt.broker_protocol``), again and again while the broker does not answer, so a controller
+    started before its broker still gets MQTT 5. The choice holds until the controller restarts. With
+    MQTT 5 the session never expires, as 3.1.1's persistent session, and each desired state and command
+    carries a message expiry at its signed ``expires_at``: the broker drops a dead retained schedule, and
+    a command a panel offline for longer would get from its session. A PUBACK refusing a state (MQTT 5
+    only: 3.1.1 has no way to say so) leaves it pending, for the next sweep.
+
     Locking: paho calls ``on_publish`` while holding its own outgoing-message lock, and ``publish``
     takes that lock, so no lock of ours is ever held across a paho call. ``_db_lock`` guards the
     shared SQLite connection, ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
@@ -76,31 +95,29 @@ class MqttLink:
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
+        self._client_id = client_id
+        self._ca_file = ca_file
         self._reports: collections.deque[_Report] = collections.deque()
         self._acknowledged: collections.deque[tuple[str, int]] = collections.deque()  # (panel, seq) PUBACKed
         # PUBACKed but not yet marked published in the database: a flush must not send those again.
         self._unrecorded: set[tuple[str, int]] = set()
         self._reported = threading.Event()
-        # PUBACKs that arrived before ``publish`` returned their message id to us.
-        self._early_acks: set[int] = set()
+        # PUBACKs that arrived before ``publish`` returned their message id to us: whether the broker took it.
+        self._early_acks: dict[int, bool] = {}
+        self._commands_in_flight: set[int] = set()  # message ids of commands not PUBACKed yet
         self._watch_lock = threading.Lock()
         self._watched: set[str] = set()
         self.connected = threading.Event()
         self._stopping = threading.Event()
+        self._connector = threading.Thread(target=self._connect, name="mqtt-connect", daemon=True)
         self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
         self._recorder = threading.Thread(target=self._record_reports, name="reports", daemon=True)
-        self._client = new_client(client_id, broker_url, ca_file=ca_file)
-        self._client.manual_ack_set(True)
-        # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default). No
-        # limit at all: with one, paho walks every message in flight at each PUBACK, O(n²) for a burst.
-        self._client.max_inflight_messages_set(0)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish = self._on_publish
-        self._client.on_message = self._on_message
+        # Made once the broker has said which protocol it speaks (``protocol``): none before ``start``.
+        self.protocol: MQTTProtocolVersion | None = None
+        self._client: mqtt.Client | None = None
 
     def start(self) -> None:
-        connect_in_background(self._client, self.broker_url)
+        self._connector.start()
         self._sweeper.start()
         self._recorder.start()
 
@@ -108,17 +125,63 @@ class MqttLink:
         """Reports not recorded yet were not acknowledged either: the broker gives them again next time."""
         self._stopping.set()
         self._reported.set()
-        for thread in (self._sweeper, self._recorder):
+        for thread in (self._connector, self._sweeper, self._recorder):
             if thread.is_alive():
                 thread.join()
-        self._client.disconnect()
-        self._client.loop_stop()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
         with self._db_lock:
             self._db.close()
 
+    def _connect(self) -> None:
+        """The connector thread: learn which protocol the broker speaks, then connect with it for good.
+
+        Until the broker answers, ``connected`` stays clear: the outbox waits, as for a broker that is down.
+        """
+        broker = BrokerUrl.parse(self.broker_url)
+        delay, longest = jittered_reconnect_bounds()
+        negotiated = None
+        while negotiated is None:
+            negotiated = negotiate_protocol(
+                self.broker_url, client_id=f"{self._client_id}-probe", ca_file=self._ca_file
+            )
+            if negotiated is None:
+                log.warning(
+                    "no answer from the broker at %s:%s; asking again in %.0f s",
+                    broker.host,
+                    broker.port,
+                    delay,
+                )
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, longest)
+        protocol = negotiated.protocol
+        log.info("the broker at %s:%s takes %s", broker.host, broker.port, protocol.name)
+        client = new_client(self._client_id, self.broker_url, ca_file=self._ca_file, protocol=protocol)
+        client.manual_ack_set(True)
+        # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default). No
+        # limit of ours: with one, paho walks the messages in flight at each PUBACK (0.3 s more for
+        # 5,000 at a limit of 1,000). Only an MQTT 5 broker's Receive Maximum sets one: exceeding it
+        # would be a protocol error, for which a strict broker disconnects.
+        client.max_inflight_messages_set(negotiated.receive_maximum)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        self.protocol, self._client = protocol, client
+        if not self._stopping.is_set():
+            connect_in_background(client, self.broker_url)
+
+    def _expiry(self, expires_at: float) -> Properties | None:
+        """What has an MQTT 5 broker drop a message at ``expires_at``; 3.1.1 has no such thing."""
+        if self.protocol != MQTTProtocolVersion.MQTTv5:
+            return None
+        return expiry_properties(expires_at, time.time())
+
     def flush(self) -> int:
         """Publish every desired state not yet acknowledged nor already on its way; return how many."""
-        if not self.connected.is_set():
+        if not self.connected.is_set() or self._client is None:
             return 0
         sent = 0
         with self._flush_lock:
@@ -135,17 +198,24 @@ class MqttLink:
                     payload = outbox.payload(self._db, *key)
                 if payload is None:
                     continue
-                info = self._client.publish(self.topics.desired(row["panel_id"]), payload, qos=1, retain=True)
+                info = self._client.publish(
+                    self.topics.desired(row["panel_id"]),
+                    payload,
+                    qos=1,
+                    retain=True,
+                    properties=self._expiry(row["expires_at"]),
+                )
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     log.warning("publish to %s failed (%s); it stays in the outbox", row["panel_id"], info.rc)
                     break
                 with self._flight_lock:
-                    acknowledged = info.mid in self._early_acks
-                    self._early_acks.discard(info.mid)
-                    if not acknowledged:
+                    taken = self._early_acks.pop(info.mid, None)
+                    if taken is None:
                         self._in_flight[info.mid] = key
-                if acknowledged:
+                if taken:
                     self._record_ack(key)
+                elif taken is False:
+                    log.warning("the broker refused the state of %s; it stays in the outbox", key[0])
                 sent += 1
         return sent
 
@@ -155,7 +225,7 @@ class MqttLink:
         A subscription the client could not send (disconnected meanwhile) is tried again at the next
         sweep; every connection starts from nothing watched.
         """
-        if not self.connected.is_set():
+        if not self.connected.is_set() or self._client is None:
             return
         with self._db_lock:
             registered = {row[0] for row in self._db.execute("select id from panels")}
@@ -188,24 +258,42 @@ class MqttLink:
             except Exception:
                 log.exception("outbox sweep failed; next try in %s s", self.SWEEP_EVERY_S)
 
-    def send_command(self, panel_id: str, payload: bytes) -> bool:
-        """Commands are not retained: a panel offline now gets it from its persistent session, or not at all."""
-        info = self._client.publish(self.topics.cmd(panel_id), payload, qos=1, retain=False)
-        return info.rc == mqtt.MQTT_ERR_SUCCESS
+    def send_command(self, panel_id: str, payload: bytes, expires_at: float) -> bool:
+        """Commands are not retained: a panel offline now gets it from its persistent session, or not at
+        all, and with MQTT 5 not after ``expires_at``, when it would refuse it anyway."""
+        if self._client is None:
+            return False
+        info = self._client.publish(
+            self.topics.cmd(panel_id), payload, qos=1, retain=False, properties=self._expiry(expires_at)
+        )
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return False
+        with self._flight_lock:  # its PUBACK is not a desired state's: never kept as an early ack
+            if self._early_acks.pop(info.mid, None) is None:
+                self._commands_in_flight.add(info.mid)
+        return True
 
     # paho callbacks run in paho's network thread: they log, they never raise.
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
     ) -> None:
+        if reason_code == UNSUPPORTED_PROTOCOL and self.protocol == MQTTProtocolVersion.MQTTv5:
+            log.error("the broker no longer takes MQTT 5: restart the controller, it will use 3.1.1")
+            return
         if reason_code.is_failure:
             log.error("broker refused the controller: %s", reason_code)
             return
-        log.info("connected to the broker at %s", self.broker_url)
+        broker = BrokerUrl.parse(self.broker_url)  # not the URL itself: it may hold the password
+        log.info("connected to the broker at %s:%s", broker.host, broker.port)
+        kept_s = getattr(properties, "SessionExpiryInterval", SESSION_NEVER_EXPIRES)
+        if kept_s != SESSION_NEVER_EXPIRES:
+            log.warning("the broker keeps our session only %s s after a disconnection", kept_s)
         client.subscribe(self.topics.all_events(), 1)
         with self._flight_lock:
             self._in_flight.clear()
             self._early_acks.clear()
+            self._commands_in_flight.clear()
         with self._watch_lock:
             self._watched.clear()
         self.connected.set()
@@ -224,12 +312,21 @@ class MqttLink:
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any
     ) -> None:
+        taken = reason_code is None or not reason_code.is_failure
         with self._flight_lock:
+            if mid in self._commands_in_flight:
+                self._commands_in_flight.discard(mid)
+                return
             key = self._in_flight.pop(mid, None)
             if key is None:
-                self._early_acks.add(mid)
+                self._early_acks[mid] = taken
                 return
-        self._record_ack(key)
+        if taken:
+            self._record_ack(key)
+        else:
+            log.warning(
+                "the broker refused the state of %s (%s); it stays in the outbox", key[0], reason_code
+            )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._reports.append(_Report(message.topic, message.payload, message.mid, message.qos))

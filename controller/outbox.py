@@ -141,16 +141,24 @@ def seal_command(
         panel_id=panel_id,
         seq=seq,
         issued_at=int(now),
-        expires_at=int(now) + COMMAND_TTL_S,
+        expires_at=command_expires_at(now),
         content=Command(command, args or {}).to_content(),
     )
     return seq, payload
 
 
+def command_expires_at(now: float) -> int:
+    """When a command sealed at ``now`` runs out: the panel refuses it after, an MQTT 5 broker drops it."""
+    return int(now) + COMMAND_TTL_S
+
+
 def pending(db: Database) -> list[dict[str, Any]]:
-    """Desired states the broker has not acknowledged yet, oldest first: panel and seq, not the payload."""
+    """Desired states the broker has not acknowledged yet, oldest first, with when each runs out: not
+    the payload (``payload``), which a flush reads only for what it sends."""
     return list(
-        db.query("select panel_id, seq from desired where published_at is null order by issued_at, seq")
+        db.query(
+            "select panel_id, seq, expires_at from desired where published_at is null order by issued_at, seq"
+        )
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from paho.mqtt.properties import Properties
 from sqlite_utils import Database
 
 from controller import mqtt_link
@@ -43,7 +44,9 @@ class RecordingClient:
         self.unsubscribed.append(topics)
         return mqtt.MQTT_ERR_SUCCESS, None
 
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> mqtt.MQTTMessageInfo:
+    def publish(
+        self, topic: str, payload: bytes, qos: int, retain: bool, properties: Properties | None = None
+    ) -> mqtt.MQTTMessageInfo:
         self.published.append(topic)
         info = mqtt.MQTTMessageInfo(len(self.published))
         info.rc = mqtt.MQTT_ERR_SUCCESS
