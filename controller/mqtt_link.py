@@ -105,6 +105,9 @@ class MqttLink:
         # PUBACKs that arrived before ``publish`` returned their message id to us: whether the broker took it.
         self._early_acks: dict[int, bool] = {}
         self._commands_in_flight: set[int] = set()  # message ids of commands not PUBACKed yet
+        self._receive_maximum = 0  # the broker's Receive Maximum (MQTT 5); 0: no limit
+        self._held_back = False  # a flush stopped at the Receive Maximum: flush again as PUBACKs come
+        self._flush_wanted = threading.Event()
         self._watch_lock = threading.Lock()
         self._watched: set[str] = set()
         self.connected = threading.Event()
@@ -125,6 +128,7 @@ class MqttLink:
         """Reports not recorded yet were not acknowledged either: the broker gives them again next time."""
         self._stopping.set()
         self._reported.set()
+        self._flush_wanted.set()
         for thread in (self._connector, self._sweeper, self._recorder):
             if thread.is_alive():
                 thread.join()
@@ -161,10 +165,11 @@ class MqttLink:
         client = new_client(self._client_id, self.broker_url, ca_file=self._ca_file, protocol=protocol)
         client.manual_ack_set(True)
         # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default). No
-        # limit of ours: with one, paho walks the messages in flight at each PUBACK (0.3 s more for
-        # 5,000 at a limit of 1,000). Only an MQTT 5 broker's Receive Maximum sets one: exceeding it
-        # would be a protocol error, for which a strict broker disconnects.
-        client.max_inflight_messages_set(negotiated.receive_maximum)
+        # limit in paho: with one, paho walks every message in flight at each PUBACK, O(n²) for a burst.
+        # An MQTT 5 broker's Receive Maximum (exceeding it is a protocol error, for which a strict
+        # broker disconnects) is kept by ``flush`` instead, which counts what is in flight.
+        client.max_inflight_messages_set(0)
+        self._receive_maximum = negotiated.receive_maximum
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -193,6 +198,9 @@ class MqttLink:
                 key = (row["panel_id"], row["seq"])
                 if key in waiting:
                     continue
+                if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
+                    self._held_back = True  # the rest when the broker has acknowledged half
+                    break
                 # Read one by one: a sweep during a department's fan-out skips a thousand in flight.
                 with self._db_lock:
                     payload = outbox.payload(self._db, *key)
@@ -250,8 +258,17 @@ class MqttLink:
         self._acknowledged.append(key)
         self._reported.set()
 
+    def _in_flight_count(self) -> int:
+        with self._flight_lock:
+            return len(self._in_flight) + len(self._commands_in_flight)
+
     def _sweep(self) -> None:
-        while not self._stopping.wait(self.SWEEP_EVERY_S):
+        """Every few seconds, or as soon as the broker has taken half of what a flush held back."""
+        while not self._stopping.is_set():
+            self._flush_wanted.wait(self.SWEEP_EVERY_S)
+            self._flush_wanted.clear()
+            if self._stopping.is_set():
+                return
             try:
                 self.watch_panels()
                 self.flush()
@@ -321,6 +338,9 @@ class MqttLink:
             if key is None:
                 self._early_acks[mid] = taken
                 return
+            if self._held_back and len(self._in_flight) <= self._receive_maximum // 2:
+                self._held_back = False
+                self._flush_wanted.set()
         if taken:
             self._record_ack(key)
         else:

@@ -67,8 +67,10 @@ class MosquittoBroker:
         secure: bool = False,
         credentials_dir: Path | None = None,
         tls: bool = False,
+        max_inflight: int = 1000,
     ) -> None:
-        """With ``secure``, ``credentials_dir`` holds the ``passwd`` and ``acl`` files (``BrokerCredentials``).
+        """``max_inflight`` is Mosquitto's ``max_inflight_messages``, announced to MQTT 5 clients as its
+        Receive Maximum. With ``secure``, ``credentials_dir`` holds the ``passwd`` and ``acl`` files (``BrokerCredentials``).
 
         ``tls`` (secure brokers only, as TLS without passwords would protect nothing worth having)
         makes a CA and a server certificate in ``work_dir/tls`` at start; clients trust ``ca_file``.
@@ -79,6 +81,7 @@ class MosquittoBroker:
             raise BrokerError("TLS is for a secure broker: pass secure=True and credentials_dir")
         self.work_dir = Path(work_dir)
         self.port = port or free_loopback_port()
+        self.max_inflight = max_inflight
         self.persistence = persistence
         self.secure = secure
         self.credentials_dir = Path(credentials_dir).resolve() if credentials_dir is not None else None
@@ -134,7 +137,7 @@ class MosquittoBroker:
             # default of 1,000 queued messages per client it would drop what the controller has to
             # record, and 20 in flight (its default) would hold the controller to 20 per round trip.
             "max_queued_messages 100000",
-            "max_inflight_messages 1000",
+            f"max_inflight_messages {self.max_inflight}",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.work_dir}/",
             "autosave_interval 5",

@@ -24,6 +24,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from controller import create_app, outbox, shutdown_app
 from controller.context import get_db, signing_key
 from controller.db import transaction
+from controller.fleet import register_fleet
 from controller.mqtt_link import MqttLink
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
@@ -132,6 +133,25 @@ def test_a_controller_started_before_its_broker_gets_mqtt5_once_the_broker_is_up
     finally:
         shutdown_app(app)
         later.stop()
+
+
+def test_a_burst_larger_than_the_brokers_receive_maximum_goes_out_in_turns(tmp_path: Path) -> None:
+    """Never more in flight than the broker said it takes; the rest as its PUBACKs come back."""
+    with MosquittoBroker(tmp_path / "mosquitto", max_inflight=10) as small:
+        app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": small.url, "MQTT_CLIENT_ID": "burst"})
+        try:
+            link: MqttLink = app.extensions["relais.mqtt_link"]
+            wait_for(link.connected.is_set, "the controller connected")
+            assert link._receive_maximum == 10
+            with app.app_context():
+                panels = register_fleet(get_db(), signing_key(), 45)
+            link.flush()
+            with app.app_context():
+                wait_for(lambda: outbox.pending(get_db()) == [], "all 45 states acknowledged", 20)
+            topics = [wire.Topics().desired(panel.id) for panel in panels]
+            assert set(retained(small.url, topics)) == set(topics)
+        finally:
+            shutdown_app(app)
 
 
 def test_the_link_takes_mqtt5_and_the_broker_drops_a_retained_schedule_once_expired(
