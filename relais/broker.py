@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from relais.broker_security import ACL_FILE_NAME, PASSWORD_FILE_NAME, tls_config_lines
+from relais.broker_security import ACL_FILE_NAME, PASSWORD_FILE_NAME, fleet_limit_lines, tls_config_lines
 from relais.certificates import TlsFiles, ensure_broker_tls
 
 # The names a client of this loopback broker may use; both go in the server certificate.
@@ -133,11 +133,7 @@ class MosquittoBroker:
             f"listener {self.port} 127.0.0.1",
             *self._tls_lines(),
             "set_tcp_nodelay true",
-            # A department's panels all report at once (after a restart, an alert); beyond Mosquitto's
-            # default of 1,000 queued messages per client it would drop what the controller has to
-            # record, and 20 in flight (its default) would hold the controller to 20 per round trip.
-            "max_queued_messages 100000",
-            f"max_inflight_messages {self.max_inflight}",
+            *fleet_limit_lines(self.max_inflight),
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.work_dir}/",
             "autosave_interval 5",

@@ -202,6 +202,17 @@ def tls_config_lines(files: TlsFiles) -> list[str]:
     ]
 
 
+def fleet_limit_lines(max_inflight: int = 1000) -> list[str]:
+    """Queue and in-flight limits for a department's traffic, on the test brokers and in production.
+
+    A department's panels all report at once (after a restart, an alert): beyond Mosquitto's default
+    of 1,000 queued messages per client it would drop what the controller has to record, and 20 in
+    flight (its default, announced to MQTT 5 clients as the Receive Maximum) would hold the controller
+    to 20 publications per round trip.
+    """
+    return ["max_queued_messages 100000", f"max_inflight_messages {max_inflight}"]
+
+
 def production_config_text(
     directory: Path, *, port: int = 1883, listen: str = "0.0.0.0", tls: TlsFiles | None = None
 ) -> str:
@@ -225,6 +236,7 @@ def production_config_text(
         f"acl_file {folder / ACL_FILE_NAME}",
         f"pid_file {folder / PID_FILE_NAME}",
         "set_tcp_nodelay true",
+        *fleet_limit_lines(),
         "persistence true",
         f"persistence_location {folder}/",
         "log_dest stderr",

@@ -23,7 +23,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import (
@@ -36,7 +36,7 @@ from relais.broker_security import (
     production_config_text,
 )
 from relais.cli import main
-from relais.mqtt import BrokerUrl
+from relais.mqtt import BrokerUrl, Negotiated, negotiate_protocol
 from relais.wire import Topics
 from tests.helpers import DEMO_LED, wait_for
 
@@ -289,9 +289,14 @@ def test_relais_broker_command_with_panel_add_agent_config_and_revoke(
         wait_for(lambda: port_open(port), "relais broker listening", 10)
         pid_file = Path(data) / "broker" / PID_FILE_NAME
         wait_for(lambda: pid_file.exists() and pid_file.read_text().strip() == str(broker.pid), "PID file")
-        controller = BrokerUrl.parse(relais("broker", "controller-url", "--broker-url", url).strip())
+        controller_url = relais("broker", "controller-url", "--broker-url", url).strip()
+        controller = BrokerUrl.parse(controller_url)
         assert controller.username == CONTROLLER_USER
         assert accepts(port, controller.username, controller.password)
+        # MQTT 5, with room for a department's burst in flight (Mosquitto's default would be 20).
+        assert negotiate_protocol(controller_url, client_id="probe-production") == Negotiated(
+            MQTTProtocolVersion.MQTTv5, 1000
+        )
         avant = agent_user("avant")
         assert accepts(port, *avant)
         assert not accepts(port)
