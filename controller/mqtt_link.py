@@ -70,7 +70,7 @@ class MqttLink:
     fill the broker's queue for us (where it would drop them), and a crash loses none.
 
     MQTT 5 when the broker takes it, else 3.1.1: before connecting, a throwaway connection asks (see
-    ``relais.mqtt.broker_protocol``), again and again while the broker does not answer, so a controller
+    ``relais.mqtt.negotiate_protocol``), again and again while the broker does not answer, so a controller
     started before its broker still gets MQTT 5. The choice holds until the controller restarts. With
     MQTT 5 the session never expires, as 3.1.1's persistent session, and each desired state and command
     carries a message expiry at its signed ``expires_at``: the broker drops a dead retained schedule, and
@@ -389,7 +389,7 @@ class MqttLink:
             if leaf == "state":
                 reports: list[status.Report] = [PanelState.from_payload(report.payload)]
             elif leaf == "events":
-                reports = list(events_from_payload(report.payload))
+                reports = events_from_payload(report.payload)
             else:
                 return []
             for read in reports:
@@ -400,25 +400,24 @@ class MqttLink:
         return reports
 
     def _record(self, reports: list[status.Report]) -> None:
-        """All at once in a savepoint; should that fail for any reason but the database itself (locked,
-        disk full: the whole batch is tried again), one by one, so one bad report is dropped, logged,
-        rather than retried for ever with the others."""
+        """All at once; should that fail for any reason but the database itself, one by one, so that a bad
+        report is dropped, logged, rather than retried for ever with the others."""
+        if not self._recorded(reports):
+            for report in reports:
+                self._recorded([report])
+
+    def _recorded(self, reports: list[status.Report]) -> bool:
+        """Record in a savepoint; False, logged, if that failed. The database itself failing (locked,
+        disk full) raises: the whole batch is tried again."""
         try:
             with transaction(self._db):
                 status.record_reports(self._db, reports, time.time())
-            return
         except sqlite3.OperationalError:
             raise
         except Exception:
-            log.exception("could not record %d reports at once; one by one", len(reports))
-        for report in reports:
-            try:
-                with transaction(self._db):
-                    status.record_reports(self._db, [report], time.time())
-            except sqlite3.OperationalError:
-                raise
-            except Exception:
-                log.exception("could not record a report of %s; dropped", report.panel_id)
+            log.exception("could not record %d reports of %s", len(reports), reports[0].panel_id)
+            return False
+        return True
 
     @staticmethod
     def _check_sender(topic_panel: str, payload_panel: str) -> None:

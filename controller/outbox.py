@@ -24,7 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from controller.db import transaction
+from controller.db import pairs_for_ids, transaction
 from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal, seal_each
 
 COMMAND_TTL_S = 300
@@ -54,9 +54,6 @@ class Desired:
     content_hash: str | None
 
 
-# Well below SQLite's limit of host parameters in one statement.
-_IDS_PER_QUERY = 500
-
 _DESIRED_UPSERT = """
 insert into desired (panel_id, seq, message_id, item_id, content_hash, payload, issued_at, expires_at,
     published_at) values (?, ?, null, ?, ?, ?, ?, ?, null)
@@ -64,15 +61,6 @@ on conflict (panel_id) do update set seq = excluded.seq, message_id = null, item
     content_hash = excluded.content_hash, payload = excluded.payload, issued_at = excluded.issued_at,
     expires_at = excluded.expires_at, published_at = null
 """
-
-
-def _last_seqs(db: Database, panel_ids: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(panel_ids), _IDS_PER_QUERY):
-        chunk = panel_ids[start : start + _IDS_PER_QUERY]
-        marks = ",".join("?" for _ in chunk)
-        found.update(db.execute(f"select id, last_seq from panels where id in ({marks})", chunk).fetchall())
-    return found
 
 
 def stage_desired(
@@ -83,7 +71,9 @@ def stage_desired(
     The caller owns the transaction. Plain SQL, a few statements for a whole department: sqlite-utils'
     upsert reads the table's schema at every call, which cost more than the signing itself.
     """
-    last = _last_seqs(db, [state.panel_id for state in states])
+    last = pairs_for_ids(
+        db, "select id, last_seq from panels where id in ({marks})", [state.panel_id for state in states]
+    )
     missing = [state.panel_id for state in states if state.panel_id not in last]
     if missing:
         raise KeyError(missing[0])

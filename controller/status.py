@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from controller.alerts import confirm
-from controller.db import transaction
+from controller.db import pairs_for_ids
 from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent, PanelState
 
 log = logging.getLogger(__name__)
@@ -36,19 +36,6 @@ STATE_COLUMNS = (
     "backend",
     "link_quality",
 )
-
-
-# Well below SQLite's limit of host parameters in one statement.
-_IDS_PER_QUERY = 500
-
-
-def _by_panel(db: Database, sql: str, panel_ids: Sequence[str]) -> dict[str, Any]:
-    """``sql`` (``... where <id column> in ({marks})``, two columns) for these panels, as a dict."""
-    found: dict[str, Any] = {}
-    for start in range(0, len(panel_ids), _IDS_PER_QUERY):
-        chunk = panel_ids[start : start + _IDS_PER_QUERY]
-        found.update(db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), chunk).fetchall())
-    return found
 
 
 # Plain SQL rather than sqlite-utils' upsert, which reads the table's schema at every call: a department
@@ -88,14 +75,14 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     between online and offline goes in the panel's history. Reports of panels not registered are
     logged and left out. The caller owns the transaction.
     """
-    known = _by_panel(
-        db, "select id, 1 from panels where id in ({marks})", sorted({r.panel_id for r in reports})
-    )
-    for panel_id in sorted({r.panel_id for r in reports} - set(known)):
-        log.warning("report from unknown panel %r ignored", panel_id)
+    reporting = sorted({report.panel_id for report in reports})
+    known = pairs_for_ids(db, "select id, 1 from panels where id in ({marks})", reporting)
+    for panel_id in reporting:
+        if panel_id not in known:
+            log.warning("report from unknown panel %r ignored", panel_id)
     reports = [report for report in reports if report.panel_id in known]
     states = [report for report in reports if isinstance(report, PanelState)]
-    was_online = _by_panel(
+    was_online = pairs_for_ids(
         db,
         "select panel_id, online from panel_status where panel_id in ({marks})",
         sorted({state.panel_id for state in states}),
@@ -105,7 +92,6 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     history: list[tuple[Any, ...]] = []
     last_online: dict[str, PanelState] = {}  # each panel's last online state, its last screenshot
     screenshots: dict[str, bytes] = {}
-    ends_offline: dict[str, bool] = {}
     seen: dict[str, int] = {}
     sightings: list[tuple[str, str, float]] = []
     plays: list[tuple[Any, ...]] = []
@@ -117,7 +103,6 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
                 details = {"agent_version": report.agent_version} if report.online else {}
                 history.append((panel_id, event, at, at, json.dumps(details)))
             online[panel_id] = report.online
-            ends_offline[panel_id] = not report.online
             if report.online:
                 last_online[panel_id] = report
                 if report.screenshot_png is not None:
@@ -139,7 +124,12 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     execute(
         _STATE_UPSERT,
         [
-            [panel_id, at, *(getattr(state, column) for column in STATE_COLUMNS), _faults(state)]
+            [
+                panel_id,
+                at,
+                *(getattr(state, column) for column in STATE_COLUMNS),
+                json.dumps(list(state.faults), ensure_ascii=False),
+            ]
             for panel_id, state in last_online.items()
         ],
     )
@@ -147,26 +137,11 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
         "update panel_status set screenshot = ? where panel_id = ?",
         [(png, p) for p, png in screenshots.items()],
     )
-    execute(_OFFLINE_UPSERT, [(panel_id,) for panel_id, offline in ends_offline.items() if offline])
+    # Offline at the end of the burst: after its last online state's upsert, if it had one.
+    execute(_OFFLINE_UPSERT, [(state.panel_id,) for state in states if not online[state.panel_id]])
     execute(_SEEN_UPSERT, list(seen.items()))
     confirm(db, sightings)
     execute(_PLAY_INSERT, plays)
-
-
-def _faults(state: PanelState) -> str:
-    return json.dumps(list(state.faults), ensure_ascii=False)
-
-
-def record_state(db: Database, state: PanelState, received_at: float) -> None:
-    """One state, in its own transaction (or savepoint): see ``record_reports``."""
-    with transaction(db):
-        record_reports(db, [state], received_at)
-
-
-def record_event(db: Database, event: PanelEvent, received_at: float) -> None:
-    """One event, in its own transaction (or savepoint): see ``record_reports``."""
-    with transaction(db):
-        record_reports(db, [event], received_at)
 
 
 def _number(value: object, default: float) -> float:

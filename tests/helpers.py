@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlite_utils import Database
 
-from controller import accounts, context
+from controller import accounts, context, status
 from controller.alerts import alert_item_id
 from controller.context import get_db
+from controller.db import transaction
 from controller.demo import DEMO_PANELS
 from controller.message_store import item_id_for
 from controller.rendering.engine import MessageContent, render
@@ -87,3 +88,9 @@ def on_panel(app: Flask, panel_id: str) -> list[str]:
         texts = {item_id_for(r["id"]): r["text"] for r in db.query("select id, text from messages")}
         texts |= {alert_item_id(r["id"]): r["text"] for r in db.query("select id, text from alerts")}
     return [texts.get(item.item_id, "") for item in schedule.items]
+
+
+def record_report(db: Database, report: status.Report, received_at: float) -> None:
+    """A panel's state or event recorded as the MQTT link records it, in a transaction of its own."""
+    with transaction(db):
+        status.record_reports(db, [report], received_at)

@@ -18,11 +18,10 @@ from flask.testing import FlaskClient
 from controller.context import get_db, signing_key
 from controller.panels import register_panel
 from controller.rendering.engine import render
-from controller.status import record_state
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
 from tests.conftest import Live
-from tests.helpers import DEMO_LED
+from tests.helpers import DEMO_LED, record_report
 
 
 def test_requests_without_a_valid_token_get_401(app: Flask) -> None:
@@ -308,12 +307,12 @@ def test_a_panel_fault_and_its_health_show_in_the_panel_list(app: Flask, client:
         cpu_temp_c=51.5,
     )
     with app.app_context():
-        record_state(get_db(), state, 1_800_000_001)
+        record_report(get_db(), state, 1_800_000_001)
     panel = client.get("/api/v1/panels/bourg-entree-nord").json
     assert panel["faults"] == ["SignError: no answer from the sign"]
     assert (panel["brightness_now"], panel["disk_free_mb"], panel["cpu_temp_c"]) == (30, 812, 51.5)
     with app.app_context():
-        record_state(get_db(), wire.PanelState("bourg-entree-nord", True, 1_800_000_100), 1_800_000_101)
+        record_report(get_db(), wire.PanelState("bourg-entree-nord", True, 1_800_000_100), 1_800_000_101)
     assert client.get("/api/v1/panels/bourg-entree-nord").json["faults"] == []
 
 

@@ -11,11 +11,10 @@ from flask.testing import FlaskClient
 from controller import create_app, shutdown_app
 from controller.context import get_db
 from controller.panels import register_panel
-from controller.status import record_event, record_state
 from relais import wire
 from relais.broker import MosquittoBroker
 from tests.conftest import Live
-from tests.helpers import DEMO_LED, client_as, wait_for
+from tests.helpers import DEMO_LED, client_as, record_report, wait_for
 
 PANEL = DEMO_LED["id"]
 
@@ -31,7 +30,7 @@ def technician(live_mosquitto: Live) -> FlaskClient:
 def ack(app: Flask, panel_id: str, details: dict) -> None:
     """An acknowledgement as the MQTT link records it, for the cases a healthy agent never sends."""
     with app.app_context():
-        record_event(
+        record_report(
             get_db(), wire.PanelEvent(panel_id, wire.EVENT_ACK, 1_800_000_000, details), 1_800_000_001
         )
 
@@ -109,15 +108,15 @@ def test_a_command_while_the_broker_is_down_leaves_no_trace(tmp_path: Path) -> N
 def test_the_history_shows_outages_and_faults_but_not_every_display(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         db = get_db()
-        record_state(db, wire.PanelState("bourg-entree-nord", True, 100, agent_version="1.2"), 100)
-        record_state(db, wire.PanelState("bourg-entree-nord", True, 150), 150)  # still online: no entry
-        record_event(
+        record_report(db, wire.PanelState("bourg-entree-nord", True, 100, agent_version="1.2"), 100)
+        record_report(db, wire.PanelState("bourg-entree-nord", True, 150), 150)  # still online: no entry
+        record_report(
             db, wire.PanelEvent("bourg-entree-nord", wire.EVENT_FAULT, 160, {"code": "SignError"}), 160
         )
-        record_event(
+        record_report(
             db, wire.PanelEvent("bourg-entree-nord", wire.EVENT_PLAY, 170, {"item_id": "msg-1"}), 170
         )
-        record_state(db, wire.PanelState("bourg-entree-nord", False, 200), 200)
+        record_report(db, wire.PanelState("bourg-entree-nord", False, 200), 200)
     answer = client.get("/api/v1/panels/bourg-entree-nord/history").json
     assert [entry["event"] for entry in answer["history"]] == ["offline", "fault", "online"]
     assert answer["history"][2] == {
@@ -133,7 +132,7 @@ def test_the_history_shows_outages_and_faults_but_not_every_display(app: Flask, 
 
 def test_the_fleet_filters_by_online_commune_and_kind(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
-        record_state(get_db(), wire.PanelState("amberieu-mairie", True, 100), 100)
+        record_report(get_db(), wire.PanelState("amberieu-mairie", True, 100), 100)
 
     def ids(query: str) -> list[str]:
         answer = client.get(f"/api/v1/panels?{query}").json

@@ -24,10 +24,9 @@ from controller.context import get_db, signing_key
 from controller.db import transaction
 from controller.messages import queue_message
 from controller.panels import register_panel
-from controller.status import record_state
 from relais import wire
 from relais.broker import MosquittoBroker
-from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, record_report, wait_for
 
 ROLES = ("admin", "campaign-manager", "commune-editor", "commune-approver", "technician", "viewer")
 USERS = {  # role: (user name, commune, organisation)
@@ -185,7 +184,7 @@ def fleet(
             db.execute("update organisations set messages_need_approval = 1 where commune_insee is not null")
             db.execute("update organisations set alerts_need_approval = 1 where id = 'prefecture-ain'")
             for panel_id in (OWN, OTHER):
-                record_state(
+                record_report(
                     db, wire.PanelState(panel_id, True, 1, screenshot_png=b"\x89PNG..."), time.time()
                 )
     yield app, clients

@@ -13,9 +13,8 @@ from flask.testing import FlaskClient
 
 from controller.context import get_db
 from controller.panels import register_panel
-from controller.status import record_event
 from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent
-from tests.helpers import DEMO_RGB
+from tests.helpers import DEMO_RGB, record_report
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -150,7 +149,7 @@ def test_an_alert_preempts_everything_until_cancelled(app: Flask, client: FlaskC
     assert on_air(client, "bourg-entree-nord", now) == [alert.json["item_id"]]
     assert alert.json["item_id"] not in on_air(client, "amberieu-mairie", now)
     with app.app_context():
-        record_event(
+        record_report(
             get_db(),
             PanelEvent("bourg-entree-nord", EVENT_ON_AIR, 0, {"item_id": alert.json["item_id"], "at": 1.0}),
             2.0,
@@ -218,8 +217,8 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
                 int(start),
                 {"item_id": message["item_id"], "started_at": start, "ended_at": start + 9.0},
             )
-            record_event(get_db(), event, start + 10)
-        record_event(
+            record_report(get_db(), event, start + 10)
+        record_report(
             get_db(),
             PanelEvent(
                 "bourg-entree-nord", EVENT_PLAY, 1, {"item_id": "msg-999", "started_at": 1.0, "ended_at": 5.0}
