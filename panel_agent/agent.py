@@ -11,8 +11,9 @@ and redraws only when the frame actually changes, since every redraw of an e-pap
 wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
 applied, then at each change of level, which it also wakes up for. Each showing of an item that
 ends is reported as a ``play`` event (proof of play), and the first time an item goes on air under a
-schedule as an ``on_air`` event, at once (the controller confirms emergency alerts with it).
-Offline, events wait in a bounded queue.
+schedule as an ``on_air`` event (the controller confirms emergency alerts with it). Events go in
+batches: those of one schedule, command or turn of the rotation in one message at its end, plays
+waiting for other events or a minute. Offline, they wait in a bounded queue.
 
 A technician's timed commands (``blank``, ``test_pattern``, ``identify``) are *overrides*: the rotation
 thread shows them instead of the schedule and ends them by itself when their time is up (no thread

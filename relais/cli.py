@@ -100,6 +100,7 @@ def cmd_fleet_sim(args: argparse.Namespace) -> int:
     finally:
         db.close()
     credentials = _fleet_credentials(args, [panel.id for panel in panels])
+    ca_file = _broker_ca_file(args)
     fleet = FleetSim(
         sim_panels(panels),
         broker_url=args.broker_url,
@@ -107,7 +108,7 @@ def cmd_fleet_sim(args: argparse.Namespace) -> int:
         work_dir=data_dir / "fleet",
         topic_base=args.topic_base,
         credentials=credentials,
-        ca_file=None if (ca_file := _controller_ca_file(args)) is None else Path(ca_file),
+        ca_file=Path(ca_file) if ca_file else None,
     )
     with stop_requested() as stopping, fleet:
         print(
@@ -146,7 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         {
             "DATA_DIR": _data_dir(args),
             "BROKER_URL": _controller_broker_url(args),
-            "BROKER_CA_FILE": _controller_ca_file(args),
+            "BROKER_CA_FILE": _broker_ca_file(args),
             "TOPIC_BASE": args.topic_base,
             "SCHEDULER_ENABLED": True,
             "BEHIND_HTTPS_PROXY": args.behind_https_proxy,
@@ -159,7 +160,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _controller_ca_file(args: argparse.Namespace) -> str | None:
+def _broker_ca_file(args: argparse.Namespace) -> str | None:
     """The CA given, else the one ``relais broker --tls`` made in this data folder, for mqtts:// only."""
     if args.ca_file is not None:
         return str(args.ca_file)

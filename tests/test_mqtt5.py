@@ -8,7 +8,9 @@ expiry just ahead), never by waiting out the real ones.
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -143,9 +145,16 @@ def test_a_burst_larger_than_the_brokers_receive_maximum_goes_out_in_turns(tmp_p
             link: MqttLink = app.extensions["relais.mqtt_link"]
             wait_for(link.connected.is_set, "the controller connected")
             assert link._receive_maximum == 10
-            with app.app_context():
-                panels = register_fleet(get_db(), signing_key(), 45)
-            assert link.flush() <= 10  # what is in flight at most; the rest as PUBACKs come
+            assert small.process is not None
+            # Paused, the broker acknowledges nothing: what the link sends meanwhile is what it keeps in flight.
+            os.kill(small.process.pid, signal.SIGSTOP)
+            try:
+                with app.app_context():
+                    panels = register_fleet(get_db(), signing_key(), 45)
+                link.flush()
+                assert link._in_flight_count() == 10
+            finally:
+                os.kill(small.process.pid, signal.SIGCONT)
             with app.app_context():
                 wait_for(lambda: outbox.pending(get_db()) == [], "all 45 states acknowledged", 20)
             topics = [wire.Topics().desired(panel.id) for panel in panels]
