@@ -37,7 +37,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import paho.mqtt.client as mqtt
 from PIL import Image
@@ -74,6 +74,9 @@ MAX_PENDING_EVENTS = 10_000
 # message a minute instead of 20.
 MAX_EVENTS_PER_MESSAGE = 100
 PLAY_BATCH_S = 60.0
+# The board's health (free disk, temperature, Wi-Fi) in a state is read again only after this long: a
+# burst of states (schedules, commands) reads it once, and it changes over minutes.
+HEALTH_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,14 @@ def describe_backend(name: str, backend: Backend) -> str:
     return f"{name} {backend.width}x{backend.height} ({', '.join(facts)})"
 
 
+class _Health(TypedDict):
+    """What a state says of the board itself."""
+
+    disk_free_mb: int
+    cpu_temp_c: float | None
+    link_quality: int | None
+
+
 def free_disk_mb(folder: Path) -> int:
     """Free space where the schedule is kept (the first folder of the path that exists yet)."""
     while not folder.exists() and folder != folder.parent:
@@ -305,6 +316,7 @@ class PanelAgent:
         self._plays_since: float | None = None  # monotonic time of the oldest play pending
         self._dropped: tuple[int, int, int] | None = None  # count, first and last `at` of events dropped
         self._started = monotonic()
+        self._health: tuple[float, _Health] | None = None  # when read (monotonic), what was read
         # A float written by the rotation thread alone and read without the lock: a watchdog must get
         # it even while a stuck display() holds the lock.
         self._heartbeat = self._started
@@ -882,11 +894,20 @@ class PanelAgent:
                 screenshot_png=screenshot,
                 brightness=self._brightness,
                 faults=tuple(fault for fault in (self._fault, self._store_fault) if fault is not None),
-                disk_free_mb=free_disk_mb(self.store.path.parent),
-                cpu_temp_c=cpu_temperature(),
                 backend=describe_backend(self.config.backend_name, self.backend),
-                link_quality=wifi_link_quality(),
+                **self._health_now(),
             )
+
+    def _health_now(self) -> _Health:
+        now = self._monotonic()
+        if self._health is None or now - self._health[0] >= HEALTH_EVERY_S:
+            health: _Health = {
+                "disk_free_mb": free_disk_mb(self.store.path.parent),
+                "cpu_temp_c": cpu_temperature(),
+                "link_quality": wifi_link_quality(),
+            }
+            self._health = (now, health)
+        return self._health[1]
 
     def _publish_state(self) -> None:
         """Only when connected: every connection publishes a fresh state anyway."""
