@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -171,8 +172,15 @@ def expiry_properties(expires_at: float, now: float) -> Properties:
 
     At least one second: an interval of 0 would mean "no expiry" to some brokers (Mosquitto).
     """
+    return _expiry_after(max(1, math.ceil(expires_at - now)))
+
+
+@functools.lru_cache(maxsize=64)
+def _expiry_after(seconds: int) -> Properties:
+    """Shared, never changed (paho only packs them): a department's thousand schedules expire at the
+    same second, and building a ``Properties`` costs more than the rest of a publish."""
     properties = Properties(PacketTypes.PUBLISH)
-    properties.MessageExpiryInterval = max(1, math.ceil(expires_at - now))
+    properties.MessageExpiryInterval = seconds
     return properties
 
 
