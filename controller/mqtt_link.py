@@ -194,38 +194,42 @@ class MqttLink:
                 rows = outbox.pending(self._db)
             with self._flight_lock:
                 waiting = set(self._in_flight.values()) | self._unrecorded
-            for row in rows:
-                key = (row["panel_id"], row["seq"])
-                if key in waiting:
-                    continue
-                if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
-                    self._held_back = True  # the rest when the broker has acknowledged half
-                    break
-                # Read one by one: a sweep during a department's fan-out skips a thousand in flight.
+            # A sweep during a department's fan-out skips a thousand in flight without reading them.
+            due = [row for row in rows if (row["panel_id"], row["seq"]) not in waiting]
+            for start in range(0, len(due), outbox.PAYLOADS_PER_QUERY):
+                chunk = due[start : start + outbox.PAYLOADS_PER_QUERY]
                 with self._db_lock:
-                    payload = outbox.payload(self._db, *key)
-                if payload is None:
-                    continue
-                info = self._client.publish(
-                    self.topics.desired(row["panel_id"]),
-                    payload,
-                    qos=1,
-                    retain=True,
-                    properties=self._expiry(row["expires_at"]),
-                )
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    log.warning("publish to %s failed (%s); it stays in the outbox", row["panel_id"], info.rc)
-                    break
-                with self._flight_lock:
-                    taken = self._early_acks.pop(info.mid, None)
-                    if taken is None:
-                        self._in_flight[info.mid] = key
-                if taken:
-                    self._record_ack(key)
-                elif taken is False:
-                    log.warning("the broker refused the state of %s; it stays in the outbox", key[0])
-                sent += 1
+                    payloads = outbox.payloads(self._db, [(row["panel_id"], row["seq"]) for row in chunk])
+                for row in chunk:
+                    if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
+                        self._held_back = True  # the rest when the broker has acknowledged half
+                        return sent
+                    key = (row["panel_id"], row["seq"])
+                    payload = payloads.get(key)
+                    if payload is None:
+                        continue
+                    if not self._publish_desired(key, payload, row["expires_at"]):
+                        return sent
+                    sent += 1
         return sent
+
+    def _publish_desired(self, key: tuple[str, int], payload: bytes, expires_at: float) -> bool:
+        """Hand one desired state to paho; False when paho would not take it (it stays pending)."""
+        info = self._client.publish(
+            self.topics.desired(key[0]), payload, qos=1, retain=True, properties=self._expiry(expires_at)
+        )
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            log.warning("publish to %s failed (%s); it stays in the outbox", key[0], info.rc)
+            return False
+        with self._flight_lock:
+            taken = self._early_acks.pop(info.mid, None)
+            if taken is None:
+                self._in_flight[info.mid] = key
+        if taken:
+            self._record_ack(key)
+        elif taken is False:
+            log.warning("the broker refused the state of %s; it stays in the outbox", key[0])
+        return True
 
     def watch_panels(self) -> None:
         """Subscribe to the state of every registered panel not watched yet; unsubscribe from panels gone.

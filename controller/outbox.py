@@ -28,6 +28,8 @@ from controller.db import pairs_for_ids, transaction
 from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal, seal_each
 
 COMMAND_TTL_S = 300
+# A flush reads what it sends this many at a time: few statements, a few hundred KB held at most.
+PAYLOADS_PER_QUERY = 100
 
 
 def next_seq(last_seq: int, now: float) -> int:
@@ -51,15 +53,13 @@ class Desired:
     panel_id: str
     content: dict[str, Any]
     item_id: str | None
-    content_hash: str | None
 
 
 _DESIRED_UPSERT = """
-insert into desired (panel_id, seq, message_id, item_id, content_hash, payload, issued_at, expires_at,
-    published_at) values (?, ?, null, ?, ?, ?, ?, ?, null)
-on conflict (panel_id) do update set seq = excluded.seq, message_id = null, item_id = excluded.item_id,
-    content_hash = excluded.content_hash, payload = excluded.payload, issued_at = excluded.issued_at,
-    expires_at = excluded.expires_at, published_at = null
+insert into desired (panel_id, seq, item_id, payload, issued_at, expires_at, published_at)
+values (?, ?, ?, ?, ?, ?, null)
+on conflict (panel_id) do update set seq = excluded.seq, item_id = excluded.item_id, payload = excluded.payload,
+    issued_at = excluded.issued_at, expires_at = excluded.expires_at, published_at = null
 """
 
 
@@ -101,7 +101,6 @@ def stage_desired(
                 state.panel_id,
                 seqs[state.panel_id],
                 state.item_id,
-                state.content_hash,
                 payload,
                 issued_at,
                 expires_at,
@@ -152,12 +151,18 @@ def pending(db: Database) -> list[dict[str, Any]]:
     )
 
 
-def payload(db: Database, panel_id: str, seq: int) -> bytes | None:
-    """The sealed payload of that exact state; None once a newer one replaced it."""
-    row = db.conn.execute(
-        "select payload from desired where panel_id = ? and seq = ?", (panel_id, seq)
-    ).fetchone()
-    return None if row is None else row[0]
+def payloads(db: Database, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+    """The sealed payloads of those exact states, by (panel, seq); a state a newer one replaced is absent."""
+    found: dict[tuple[str, int], bytes] = {}
+    for start in range(0, len(keys), PAYLOADS_PER_QUERY):
+        chunk = keys[start : start + PAYLOADS_PER_QUERY]
+        marks = ",".join("(?, ?)" for _ in chunk)
+        rows = db.conn.execute(
+            f"select panel_id, seq, payload from desired where (panel_id, seq) in (values {marks})",
+            [value for key in chunk for value in key],
+        )
+        found.update(((panel_id, seq), payload) for panel_id, seq, payload in rows)
+    return found
 
 
 def mark_published(db: Database, acknowledged: Sequence[tuple[str, int]], now: float) -> None:

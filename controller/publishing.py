@@ -38,8 +38,6 @@ from relais.wire import (
     PlaylistEntry,
     Schedule,
     Segment,
-    content_hash,
-    encode_body,
 )
 
 log = logging.getLogger(__name__)
@@ -300,18 +298,13 @@ def _to_wire(
     )
 
 
-def schedule_hash(schedule_json: dict[str, Any]) -> str:
-    """Of the schedule as the wire carries it (``Schedule.to_json()``), so it is encoded only once."""
-    return content_hash(encode_body(schedule_json))
-
-
 def republish(
     db: Database, key: Ed25519PrivateKey, *, now: float, panel_ids: Iterable[str] | None = None
 ) -> dict[str, int]:
     """Seal a fresh 48-hour schedule for the given panels (all when None); returns their new sequence numbers.
 
-    Each distinct schedule is encoded (frames in base64) and hashed once, however many panels share it;
-    only the seal, which names the panel and its sequence number, is made for each panel. Everything
+    Each distinct schedule is encoded once, however many panels share it; only the seal, which names the
+    panel and its sequence number, is made for each panel. Everything
     is read inside the write transaction: a schedule built from what another writer was changing
     meanwhile would otherwise be sealed after that writer's own, with a newer sequence number, and
     panels would follow the stale one (the hourly refresh racing a message queued at start-up).
@@ -320,18 +313,13 @@ def republish(
         schedules = build_schedules(db, now, panel_ids)
         # By identity: build_schedules hands panels with identical inputs the same object, and
         # comparing whole schedules (every frame's bytes) would cost more than it saves.
-        encoded: dict[int, tuple[dict[str, Any], str | None, str]] = {}
+        encoded: dict[int, tuple[dict[str, Any], str | None]] = {}
         states = []
         for panel_id, (schedule, _notes) in schedules.items():
             if id(schedule) not in encoded:
-                wire_json = schedule.to_json()
-                encoded[id(schedule)] = (
-                    {"schedule": wire_json},
-                    _on_air(schedule, now),
-                    schedule_hash(wire_json),
-                )
-            content, on_air, content_hash = encoded[id(schedule)]
-            states.append(Desired(panel_id, content, item_id=on_air, content_hash=content_hash))
+                encoded[id(schedule)] = ({"schedule": schedule.to_json()}, _on_air(schedule, now))
+            content, on_air = encoded[id(schedule)]
+            states.append(Desired(panel_id, content, item_id=on_air))
         return stage_desired(db, key, states, now=now, ttl_s=int(HORIZON.total_seconds()))
 
 

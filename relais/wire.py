@@ -629,10 +629,11 @@ def seal_each(
         f'"kind":{_dump(kind, {})},"panel":'
     )
     attachments = b"".join(blobs)
+    # A checked panel id is its own JSON text between quotes: nothing in it to escape.
     return [
         envelope(
             private_key,
-            f'{head}{_dump(check_panel_id(panel_id), {})},"seq":{int(seq)},"v":{PROTOCOL_VERSION}}}'.encode()
+            f'{head}"{check_panel_id(panel_id)}","seq":{int(seq)},"v":{PROTOCOL_VERSION}}}'.encode()
             + b"\n"
             + attachments,
         )

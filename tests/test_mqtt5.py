@@ -52,7 +52,7 @@ def stage_blank(live: Live, panel_id: str, ttl_s: int) -> int:
     with live.app.app_context():
         db = get_db()
         with transaction(db):
-            state = outbox.Desired(panel_id, content, item_id=None, content_hash=None)
+            state = outbox.Desired(panel_id, content, item_id=None)
             return outbox.stage_desired(db, signing_key(), [state], now=now, ttl_s=ttl_s)[panel_id]
 
 

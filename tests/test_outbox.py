@@ -28,7 +28,7 @@ def db(tmp_path: Path) -> Database:
 def blank(db: Database, key: Ed25519PrivateKey, now: float) -> int:
     content = {"schedule": wire.Schedule.single(None, start=int(now), horizon_end=int(now) + TTL).to_json()}
     with transaction(db):
-        state = outbox.Desired("bourg-entree-nord", content, item_id=None, content_hash=None)
+        state = outbox.Desired("bourg-entree-nord", content, item_id=None)
         return outbox.stage_desired(db, key, [state], now=now, ttl_s=TTL)["bourg-entree-nord"]
 
 
@@ -49,6 +49,18 @@ def test_only_the_state_acknowledged_is_marked_published(
     assert [row["seq"] for row in outbox.pending(db)] == [second]
     outbox.mark_published(db, [("bourg-entree-nord", second)], NOW)
     assert outbox.pending(db) == []
+
+
+def test_a_flush_reads_only_the_exact_states_still_desired(
+    db: Database, signing_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "PAYLOADS_PER_QUERY", 1)  # one statement per key: the chunks joined
+    first = blank(db, signing_key, NOW)
+    second = blank(db, signing_key, NOW)
+    keys = [("bourg-entree-nord", first), ("bourg-entree-nord", second), ("nowhere", second)]
+    found = outbox.payloads(db, keys)
+    assert list(found) == [("bourg-entree-nord", second)]
+    assert wire.unseal(found["bourg-entree-nord", second], [signing_key.public_key()]).seq == second
 
 
 def test_panels_whose_schedule_runs_out_are_listed(db: Database, signing_key: Ed25519PrivateKey) -> None:
