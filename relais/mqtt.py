@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -79,10 +79,12 @@ def new_client(
     paho's reconnect backoff has no jitter; randomising each client's bounds keeps a fleet that lost
     its broker at the same moment from knocking again in lockstep.
     """
-    client = _client_for(BrokerUrl.parse(url), client_id, protocol, ca_file, persistent=True)
+    client = _client_for(
+        BrokerUrl.parse(url), client_id, protocol, ca_file, persistent=True, client_class=BufferedClient
+    )
     min_delay, max_delay = jittered_reconnect_bounds()
     client.reconnect_delay_set(min_delay=min_delay, max_delay=max_delay)
-    client.on_socket_open = no_delay
+    client.on_socket_open = _opened
     return client
 
 
@@ -94,9 +96,10 @@ def _client_for(
     *,
     persistent: bool,
     reconnect_on_failure: bool = True,
+    client_class: type[mqtt.Client] = mqtt.Client,
 ) -> mqtt.Client:
     """A client with the URL's credentials and TLS; MQTT 5 takes its session options when connecting."""
-    client = mqtt.Client(
+    client = client_class(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=protocol,
@@ -194,11 +197,125 @@ def jittered_reconnect_bounds() -> tuple[float, int]:
     return random.uniform(0.5, 1.5), random.randint(30, 60)
 
 
+# What one recv asks the kernel for: a burst of a few packets, or one schedule of a few kilobytes.
+RECV_CHUNK = 65536
+
+
+class BufferedSocket:
+    """paho's socket, read from the kernel in chunks and written in one ``send`` per round.
+
+    paho reads a packet in three or four ``recv`` calls and writes each packet with its own ``send``; on
+    a virtual machine a system call on a loopback socket costs tens of microseconds, more than the
+    Python around it. Here paho's reads are served from what one ``recv`` brought (``pending()`` tells
+    how much is left, as an SSL socket's does, so paho's own loop reads it without waiting); ``send``
+    keeps the bytes until ``flush``, once paho has written all it had (``BufferedClient.loop_write``,
+    or the loop that drives the client). A connection that failed in ``flush`` is reported to paho at
+    its next read, where it looks for it. Everything else goes to the socket itself.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._in = b""
+        self._in_at = 0
+        self._out = bytearray()
+        self._failed: OSError | None = None
+
+    def recv(self, size: int) -> bytes:
+        if self._failed is not None:
+            raise self._failed
+        if self._in_at >= len(self._in):
+            data = self._sock.recv(max(size, RECV_CHUNK))
+            if len(data) <= size:
+                return data
+            self._in, self._in_at = data, 0
+        start = self._in_at
+        self._in_at = min(start + size, len(self._in))
+        return self._in[start : self._in_at]
+
+    def pending(self) -> int:
+        """Bytes received and not read yet, here and in an SSL socket's own buffer; 1 once a send
+        failed, so that paho reads at once and learns of it."""
+        if self._failed is not None:
+            return 1
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._in) - self._in_at + inner
+
+    def send(self, data: bytes | bytearray | memoryview) -> int:
+        self._out += data
+        return len(data)
+
+    @property
+    def unsent(self) -> int:
+        return len(self._out)
+
+    @property
+    def failed(self) -> bool:
+        return self._failed is not None
+
+    def flush(self) -> None:
+        """Send what was kept, as much as the socket takes now; the rest waits for the next flush."""
+        while self._out and self._failed is None:
+            try:
+                sent = self._sock.send(self._out)
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return
+            except OSError as exc:
+                self._failed = exc
+                return
+            del self._out[:sent]
+
+    def close(self) -> None:
+        """What paho wrote last (a DISCONNECT, so that the broker keeps the last will) goes first."""
+        self.flush()
+        self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def buffer_socket(client: mqtt.Client) -> BufferedSocket:
+    """Put the socket paho has just opened (``on_socket_open``) behind a ``BufferedSocket``, once.
+
+    paho keeps its socket in the private ``_sock``, set before it calls ``on_socket_open`` and read
+    back at every use (paho 2.x): the one place Relais reaches into paho.
+    """
+    sock = client._sock
+    if not isinstance(sock, BufferedSocket):
+        sock = client._sock = BufferedSocket(sock)
+    return sock
+
+
+class BufferedClient(mqtt.Client):
+    """paho's client over a ``BufferedSocket`` (``new_client`` installs it): everything one
+    ``loop_write`` writes goes to the kernel in one ``send``."""
+
+    def loop_write(self) -> MQTTErrorCode:
+        rc = super().loop_write()
+        sock = self._sock
+        if isinstance(sock, BufferedSocket) and sock.unsent:
+            sock.flush()
+            if not self.want_write():
+                # paho asked for write events while the bytes were only buffered; once more with
+                # nothing queued, and it withdraws the request (on_socket_unregister_write).
+                super().loop_write()
+        return rc
+
+    def want_write(self) -> bool:
+        """Also while the kernel has not taken all that was written: paho's loop then waits to send it."""
+        sock = self._sock
+        return super().want_write() or (isinstance(sock, BufferedSocket) and sock.unsent > 0)
+
+
 def no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
     """MQTT packets are small: Nagle's algorithm meeting delayed ACKs would add ~40 ms per hop."""
     # Not a TCP socket (a Unix socket, a websocket wrapper): nothing to tune.
     with contextlib.suppress(OSError, AttributeError):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _opened(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    no_delay(client, userdata, sock)
+    buffer_socket(client)
 
 
 def connect_in_background(client: mqtt.Client, url: str, keepalive: int = 30) -> None:

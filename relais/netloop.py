@@ -9,11 +9,9 @@ runs timers, and reconnects each client as paho's loop would, with the same jitt
 (``relais.mqtt.jittered_reconnect_bounds``), so that a fleet that lost its broker does not knock again
 in lockstep. Everything happens in the thread that calls ``run``, callbacks included.
 
-Each client's socket is given to paho through ``BufferedSocket``: paho reads a packet in three or four
-``recv`` calls and writes each packet with its own ``send``, and on this kind of machine a system call
-on a loopback socket costs tens of microseconds, more than the Python around it. A simulated panel's
-update (a schedule in; a PUBACK, its state and its events out) is one ``recv`` and one ``send`` instead
-of about ten.
+Each client's socket is given to paho through ``relais.mqtt.BufferedSocket``, flushed once a round has
+written all it had: a simulated panel's update (a schedule in; a PUBACK, its state and its events out)
+is one ``recv`` and one ``send`` instead of about ten system calls.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ import itertools
 import logging
 import selectors
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -33,82 +30,12 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from relais.mqtt import BrokerUrl, jittered_reconnect_bounds
+from relais.mqtt import BrokerUrl, BufferedSocket, buffer_socket, jittered_reconnect_bounds
 
 log = logging.getLogger(__name__)
 
 # loop_misc (keepalive pings, a broker that stopped answering) for every client this often.
 MISC_EVERY_S = 1.0
-
-
-# What one recv asks the kernel for: a burst of a few packets, or one schedule of a few kilobytes.
-RECV_CHUNK = 65536
-
-
-class BufferedSocket:
-    """paho's socket, read from the kernel in chunks and written in one ``send`` per round.
-
-    paho's reads are served from what one ``recv`` brought (``pending()`` tells how much is left, as an
-    SSL socket's does); ``send`` keeps the bytes, and the loop calls ``flush`` once paho has written all
-    it had. A connection that fails in ``flush`` is reported to paho by the next ``recv``, where paho
-    looks for it. Everything else goes to the socket itself.
-    """
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self._in = b""
-        self._in_at = 0
-        self._out = bytearray()
-        self._failed: OSError | None = None
-
-    def recv(self, size: int) -> bytes:
-        if self._failed is not None:
-            raise self._failed
-        if self._in_at >= len(self._in):
-            data = self._sock.recv(max(size, RECV_CHUNK))
-            if len(data) <= size:
-                return data
-            self._in, self._in_at = data, 0
-        start = self._in_at
-        self._in_at = min(start + size, len(self._in))
-        return self._in[start : self._in_at]
-
-    def pending(self) -> int:
-        """Bytes received and not read yet, here and in an SSL socket's own buffer."""
-        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return len(self._in) - self._in_at + inner
-
-    def send(self, data: bytes | bytearray | memoryview) -> int:
-        self._out += data
-        return len(data)
-
-    @property
-    def unsent(self) -> int:
-        return len(self._out)
-
-    @property
-    def failed(self) -> bool:
-        return self._failed is not None
-
-    def flush(self) -> None:
-        """Send what was kept, as much as the socket takes now; the rest waits for the next flush."""
-        while self._out and self._failed is None:
-            try:
-                sent = self._sock.send(self._out)
-            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-                return
-            except OSError as exc:
-                self._failed = exc
-                return
-            del self._out[:sent]
-
-    def close(self) -> None:
-        """What paho wrote last (a DISCONNECT, so that the broker keeps the last will) goes first."""
-        self.flush()
-        self._sock.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
 
 
 @dataclass(eq=False)
@@ -177,8 +104,7 @@ class ClientLoop:
         def on_open(client: mqtt.Client, userdata: Any, sock: Any) -> None:
             if opened is not None:
                 opened(client, userdata, sock)
-            # paho has just set its private ``_sock`` to this socket and reads it back at every use.
-            link.sock = client._sock = BufferedSocket(sock)
+            link.sock = buffer_socket(client)
             link.watching_write = False
             self._selector.register(link.sock, selectors.EVENT_READ, link)
 

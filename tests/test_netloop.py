@@ -10,7 +10,6 @@ import time
 import uuid
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from relais.broker import MosquittoBroker
@@ -83,69 +82,3 @@ def test_what_timers_and_other_threads_publish_goes_out(broker: MosquittoBroker)
         loop.close()
         watcher.disconnect()
         watcher.loop_stop()
-
-
-def test_paho_reads_come_from_one_recv_and_what_is_left_is_pending() -> None:
-    ours, theirs = socket.socketpair()
-    try:
-        ours.setblocking(False)
-        sock = BufferedSocket(ours)
-        theirs.sendall(b"\x30\x05hello\x40\x02\x00\x01")  # a PUBLISH then a PUBACK, as paho reads them
-        assert (sock.recv(1), sock.recv(1), sock.recv(5)) == (b"\x30", b"\x05", b"hello")
-        assert sock.pending() == 4
-        assert sock.recv(1) + sock.recv(1) + sock.recv(2) == b"\x40\x02\x00\x01"
-        assert sock.pending() == 0
-        with pytest.raises(BlockingIOError):
-            sock.recv(1)
-        theirs.close()
-        assert sock.recv(1) == b""  # the end of the connection, as paho expects it
-    finally:
-        ours.close()
-
-
-def test_writes_go_out_in_one_send_and_what_the_kernel_refuses_waits() -> None:
-    ours, theirs = socket.socketpair()
-    try:
-        ours.setblocking(False)
-        sock = BufferedSocket(ours)
-        assert sock.send(b"puback;") == 7 and sock.send(b"state;") == 6 and sock.send(b"events") == 6
-        sock.flush()
-        assert sock.unsent == 0 and theirs.recv(100) == b"puback;state;events"
-        big = b"x" * 8_000_000  # more than the socket pair's buffers take at once
-        sock.send(big)
-        sock.flush()
-        assert 0 < sock.unsent < len(big)
-        received = bytearray()
-        while len(received) < len(big):
-            received += theirs.recv(1 << 20)
-            sock.flush()
-        assert received == big and sock.unsent == 0
-    finally:
-        ours.close()
-        theirs.close()
-
-
-def test_a_connection_broken_while_sending_is_told_to_paho_at_its_next_read() -> None:
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    sock = BufferedSocket(ours)
-    theirs.close()
-    sock.send(b"state")
-    sock.flush()
-    assert sock.failed
-    with pytest.raises(OSError):
-        sock.recv(1)
-    sock.close()
-
-
-def test_closing_sends_the_last_packets_first() -> None:
-    """paho closes its socket right after writing a DISCONNECT: the broker must get it (no last will)."""
-    ours, theirs = socket.socketpair()
-    try:
-        ours.setblocking(False)
-        sock = BufferedSocket(ours)
-        sock.send(b"\xe0\x00")
-        sock.close()
-        assert theirs.recv(10) == b"\xe0\x00" and theirs.recv(10) == b""
-    finally:
-        theirs.close()
