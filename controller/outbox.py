@@ -152,16 +152,23 @@ def pending(db: Database) -> list[dict[str, Any]]:
 
 
 def payloads(db: Database, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
-    """The sealed payloads of those exact states, by (panel, seq); a state a newer one replaced is absent."""
+    """The sealed payloads of those exact states, by (panel, seq); a state a newer one replaced is absent.
+
+    Looked up by panel, the primary key, and the sequence number checked here: SQLite answers a row
+    value ``(panel_id, seq) in (values ...)`` by scanning the whole outbox, a department's payloads
+    read again for each chunk.
+    """
     found: dict[tuple[str, int], bytes] = {}
     for start in range(0, len(keys), PAYLOADS_PER_QUERY):
-        chunk = keys[start : start + PAYLOADS_PER_QUERY]
-        marks = ",".join("(?, ?)" for _ in chunk)
+        wanted = set(keys[start : start + PAYLOADS_PER_QUERY])
+        panel_ids = sorted({panel_id for panel_id, _ in wanted})
         rows = db.conn.execute(
-            f"select panel_id, seq, payload from desired where (panel_id, seq) in (values {marks})",
-            [value for key in chunk for value in key],
+            f"select panel_id, seq, payload from desired where panel_id in ({','.join('?' * len(panel_ids))})",
+            panel_ids,
         )
-        found.update(((panel_id, seq), payload) for panel_id, seq, payload in rows)
+        found.update(
+            ((panel_id, seq), payload) for panel_id, seq, payload in rows if (panel_id, seq) in wanted
+        )
     return found
 
 

@@ -61,6 +61,20 @@ def test_a_flush_reads_only_the_exact_states_still_desired(
     found = outbox.payloads(db, keys)
     assert list(found) == [("bourg-entree-nord", second)]
     assert wire.unseal(found["bourg-entree-nord", second], [signing_key.public_key()]).seq == second
+    assert outbox.payloads(db, list(reversed(keys))) == found
+
+
+def test_a_flush_finds_payloads_by_panel_without_reading_the_whole_outbox(
+    db: Database, signing_key: Ed25519PrivateKey
+) -> None:
+    seq = blank(db, signing_key, NOW)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    assert list(outbox.payloads(db, [("bourg-entree-nord", seq)])) == [("bourg-entree-nord", seq)]
+    db.conn.set_trace_callback(None)
+    (query,) = [sql for sql in statements if "payload" in sql]
+    plan = " ".join(row[3] for row in db.conn.execute(f"explain query plan {query}"))
+    assert "SCAN desired" not in plan, plan
 
 
 def test_panels_whose_schedule_runs_out_are_listed(db: Database, signing_key: Ed25519PrivateKey) -> None:
