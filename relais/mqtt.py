@@ -178,13 +178,25 @@ def expiry_properties(expires_at: float, now: float) -> Properties:
     return _expiry_after(max(1, math.ceil(expires_at - now)))
 
 
+class _PackedOnce(Properties):
+    """Properties packed once, when ``freeze`` is called after they are set: paho packs a PUBLISH's
+    properties at every send, by walking every property name MQTT 5 has."""
+
+    def freeze(self) -> _PackedOnce:
+        object.__setattr__(self, "_packed", super().pack())  # paho's own setattr takes property names only
+        return self
+
+    def pack(self) -> bytes:
+        return self._packed
+
+
 @functools.lru_cache(maxsize=64)
 def _expiry_after(seconds: int) -> Properties:
-    """Shared, never changed (paho only packs them): a department's thousand schedules expire at the
-    same second, and building a ``Properties`` costs more than the rest of a publish."""
-    properties = Properties(PacketTypes.PUBLISH)
+    """Shared, never changed: a department's thousand schedules expire at the same second, and building
+    and packing a ``Properties`` costs more than the rest of a publish."""
+    properties = _PackedOnce(PacketTypes.PUBLISH)
     properties.MessageExpiryInterval = seconds
-    return properties
+    return properties.freeze()
 
 
 def jittered_reconnect_bounds() -> tuple[float, int]:
@@ -277,7 +289,8 @@ def buffer_socket(client: mqtt.Client) -> BufferedSocket:
     """Put the socket paho has just opened (``on_socket_open``) behind a ``BufferedSocket``, once.
 
     paho keeps its socket in the private ``_sock``, set before it calls ``on_socket_open`` and read
-    back at every use (paho 2.x): the one place Relais reaches into paho.
+    back at every use (paho 2.x): with its wake-up pipe (``BufferedClient.loop_start``), one of the two
+    places Relais reaches into paho.
     """
     sock = client._sock
     if not isinstance(sock, BufferedSocket):
@@ -285,9 +298,41 @@ def buffer_socket(client: mqtt.Client) -> BufferedSocket:
     return sock
 
 
+class _Wakeup:
+    """The writing end of paho's wake-up pipe, written once between two looks of its network thread.
+
+    paho writes a byte to it for every packet queued from another thread (a publish, a PUBACK of a
+    recorded report), so that its thread leaves ``select`` and writes: a system call per packet, and
+    each gives the GIL away, a thousand times in a department's fan-out. One byte is enough until the
+    network thread looks at its queue again: it does before each ``select`` (``want_write``, which
+    disarms this), and a packet queued after that look finds the pipe unarmed and writes its byte.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.armed = False
+
+    def send(self, data: bytes) -> int:
+        if self.armed:
+            return len(data)
+        self.armed = True
+        return self._sock.send(data)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class BufferedClient(mqtt.Client):
     """paho's client over a ``BufferedSocket`` (``new_client`` installs it): everything one
-    ``loop_write`` writes goes to the kernel in one ``send``."""
+    ``loop_write`` writes goes to the kernel in one ``send``; with paho's own network thread, packets
+    queued from other threads wake it once per round (``_Wakeup``), not once each."""
+
+    def loop_start(self) -> MQTTErrorCode:
+        rc = super().loop_start()
+        # paho makes the pipe in loop_start and keeps it in the private _sockpairW until loop_stop.
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sockpairW is not None:
+            self._sockpairW = _Wakeup(self._sockpairW)
+        return rc
 
     def loop_write(self) -> MQTTErrorCode:
         rc = super().loop_write()
@@ -301,7 +346,12 @@ class BufferedClient(mqtt.Client):
         return rc
 
     def want_write(self) -> bool:
-        """Also while the kernel has not taken all that was written: paho's loop then waits to send it."""
+        """Also while the kernel has not taken all that was written: paho's loop then waits to send it.
+
+        paho's network thread asks before each ``select``: a packet queued from now on wakes it again."""
+        wakeup = self._sockpairW
+        if isinstance(wakeup, _Wakeup):
+            wakeup.armed = False
         sock = self._sock
         return super().want_write() or (isinstance(sock, BufferedSocket) and sock.unsent > 0)
 

@@ -9,9 +9,10 @@ import threading
 import uuid
 
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from relais.broker import MosquittoBroker
-from relais.mqtt import BufferedClient, BufferedSocket, connect_in_background, new_client
+from relais.mqtt import BufferedClient, BufferedSocket, _Wakeup, connect_in_background, new_client
 
 
 def test_paho_reads_come_from_one_recv_and_what_is_left_is_pending() -> None:
@@ -102,6 +103,45 @@ def test_paho_s_own_loop_sends_and_reads_a_burst_through_it(broker: MosquittoBro
             client.publish(topic, payload, qos=1)
         assert all(acknowledged.acquire(timeout=10) for _ in payloads)
         assert [received.get(timeout=10) for _ in payloads] == payloads
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_packets_queued_between_two_looks_of_the_network_thread_wake_it_once() -> None:
+    pipe, reader = socket.socketpair()
+    try:
+        reader.setblocking(False)
+        wakeup = _Wakeup(pipe)
+        for _ in range(1000):
+            wakeup.send(b"0")
+        assert reader.recv(4096) == b"0"
+        client = BufferedClient(CallbackAPIVersion.VERSION2)
+        client._sockpairW = wakeup
+        assert not client.want_write()  # what paho's thread asks before each select
+        wakeup.send(b"0")
+        assert reader.recv(4096) == b"0"
+    finally:
+        pipe.close()
+        reader.close()
+
+
+def test_one_packet_at_a_time_from_another_thread_still_wakes_paho_s_loop(broker: MosquittoBroker) -> None:
+    """Each message waits for the last to come back: paho's thread is asleep in select every time."""
+    topic = f"buffered-test/{uuid.uuid4().hex[:8]}"
+    client = new_client(f"b-{uuid.uuid4().hex[:8]}", broker.url)
+    received: queue.Queue[bytes] = queue.Queue()
+    subscribed = threading.Event()
+    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_message = lambda _c, _u, message: received.put(message.payload)
+    connect_in_background(client, broker.url)
+    try:
+        assert subscribed.wait(10)
+        assert isinstance(client._sockpairW, _Wakeup)
+        for n in range(50):
+            client.publish(topic, f"message {n}".encode(), qos=1)
+            assert received.get(timeout=10) == f"message {n}".encode()
     finally:
         client.disconnect()
         client.loop_stop()
