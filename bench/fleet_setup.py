@@ -25,6 +25,7 @@ from controller.accounts import token_for
 from controller.context import get_db
 from controller.fleet import register_fleet, sim_panels
 from controller.panels import Panel
+from controller.server import freeze_startup_objects
 from panel_agent.fleet import FleetSim
 from relais import wire
 from relais.broker import MosquittoBroker, find_mosquitto
@@ -127,4 +128,5 @@ def department(count: int, work: Path) -> Iterator[Department]:
         stack.callback(db.close)
         running = Department(app, client, panels, broker, db)
         wait_until(lambda: running.up_to_date() == count, f"{count} panels online and up to date", 120, 0.2)
+        freeze_startup_objects()  # as ``relais serve`` does
         yield running
