@@ -38,7 +38,7 @@ from controller.rendering.preview import preview_png
 from controller.rendering.profiles import ProfileError, get_profile, load_profiles
 from controller.schedule_input import TARGET_FIELDS, parse_instant
 from controller.scope import answering_commune, check_second_person, may_change_message
-from controller.status import history, recent_events
+from controller.status import SCREENSHOT_QUERY, history, recent_events
 from panel_agent.field_test import PATTERNS
 from relais import wire
 from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
@@ -135,7 +135,7 @@ def show_panel(panel_id: str) -> Response:
 @requires(Permission.PANELS_VIEW)
 def screenshot(panel_id: str) -> Response | tuple[Response, int]:
     _one_panel(panel_id)
-    row = get_db().execute("select screenshot from panel_status where panel_id = ?", [panel_id]).fetchone()
+    row = get_db().execute(SCREENSHOT_QUERY, [panel_id]).fetchone()
     if row is None or row[0] is None:
         return error(404, "no-screenshot", f"panel {panel_id!r} has not reported what it shows yet")
     return _png(row[0])

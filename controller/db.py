@@ -6,6 +6,7 @@ which ran, so an old database is brought up to date on start and never touched t
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -366,6 +367,20 @@ def _0010_desired_unread_columns(db: Database) -> None:
     db.execute("alter table desired drop column content_hash")
 
 
+def _0011_screenshots_by_content(db: Database) -> None:
+    """Each picture a panel shows kept once, however many panels show it: during a department's alert
+    a thousand panels show four pictures, and each state rewrote its panel's copy, most of what a
+    fan-out wrote to the database."""
+    db["screenshots"].create({"hash": str, "png": bytes}, pk="hash", not_null={"png"})
+    db["panel_status"].add_column("screenshot_hash", str)
+    kept = db.execute("select panel_id, screenshot from panel_status where screenshot is not null").fetchall()
+    for panel_id, png in kept:
+        digest = hashlib.sha256(png).hexdigest()
+        db.execute("insert or ignore into screenshots (hash, png) values (?, ?)", [digest, png])
+        db.execute("update panel_status set screenshot_hash = ? where panel_id = ?", [digest, panel_id])
+    db.execute("alter table panel_status drop column screenshot")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -377,6 +392,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0008_commands", _0008_commands),
     ("0009_session_epoch", _0009_session_epoch),
     ("0010_desired_unread_columns", _0010_desired_unread_columns),
+    ("0011_screenshots_by_content", _0011_screenshots_by_content),
 ]
 
 

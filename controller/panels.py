@@ -235,7 +235,7 @@ def get_panels(db: Database, panel_ids: list[str] | None = None) -> dict[str, Pa
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
        s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
-       s.applied_seq, s.agent_version, s.uptime_s, s.screenshot is not null as has_screenshot,
+       s.applied_seq, s.agent_version, s.uptime_s, s.screenshot_hash is not null as has_screenshot,
        s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c, s.backend, s.link_quality
 from panels p
 left join desired d on d.panel_id = p.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -63,6 +64,16 @@ _PLAY_INSERT = """
 insert into plays (panel_id, item_id, content_hash, started_at, ended_at, received_at) values (?, ?, ?, ?, ?, ?)
 """
 
+# Screenshots are kept once per picture (``screenshots``, by the SHA-256 of the PNG): a department's
+# panels show a few pictures between them.
+_SCREENSHOT_INSERT = "insert or ignore into screenshots (hash, png) values (?, ?)"
+_SCREENSHOTS_UNUSED = """
+delete from screenshots where hash not in (select screenshot_hash from panel_status where screenshot_hash is not null)
+"""
+SCREENSHOT_QUERY = """
+select png from panel_status join screenshots on hash = screenshot_hash where panel_id = ?
+"""
+
 Report = PanelState | PanelEvent
 
 
@@ -90,8 +101,9 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     online = {panel_id: bool(value) for panel_id, value in was_online.items() if value is not None}
     at = int(received_at)
     history: list[tuple[Any, ...]] = []
-    last_online: dict[str, PanelState] = {}  # each panel's last online state, its last screenshot
-    screenshots: dict[str, bytes] = {}
+    last_online: dict[str, PanelState] = {}  # each panel's last online state
+    screenshots: dict[str, bytes] = {}  # the pictures, by hash
+    screenshot_of: dict[str, str] = {}  # each panel's last screenshot, by hash
     seen: dict[str, int] = {}
     sightings: list[tuple[str, str, float]] = []
     plays: list[tuple[Any, ...]] = []
@@ -106,7 +118,9 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
             if report.online:
                 last_online[panel_id] = report
                 if report.screenshot_png is not None:
-                    screenshots[panel_id] = report.screenshot_png
+                    digest = hashlib.sha256(report.screenshot_png).hexdigest()
+                    screenshots[digest] = report.screenshot_png
+                    screenshot_of[panel_id] = digest
             continue
         details = report.details
         history.append((panel_id, report.event, report.at, at, json.dumps(details, ensure_ascii=False)))
@@ -133,10 +147,13 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
             for panel_id, state in last_online.items()
         ],
     )
+    new_pictures = execute(_SCREENSHOT_INSERT, list(screenshots.items())).rowcount
     execute(
-        "update panel_status set screenshot = ? where panel_id = ?",
-        [(png, p) for p, png in screenshots.items()],
+        "update panel_status set screenshot_hash = ? where panel_id = ?",
+        [(digest, p) for p, digest in screenshot_of.items()],
     )
+    if new_pictures > 0:  # some others may be shown no more
+        db.conn.execute(_SCREENSHOTS_UNUSED)
     # Offline at the end of the burst: after its last online state's upsert, if it had one.
     execute(_OFFLINE_UPSERT, [(state.panel_id,) for state in states if not online[state.panel_id]])
     execute(_SEEN_UPSERT, list(seen.items()))

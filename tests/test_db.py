@@ -65,6 +65,32 @@ def test_panels_of_the_first_schema_get_their_profile(tmp_path: Path) -> None:
     assert db["panels"].get("p1")["profile"] == "led-amber-192x64"
 
 
+def test_screenshots_kept_in_panel_status_move_to_one_copy_per_picture(tmp_path: Path) -> None:
+    db = open_database_at(tmp_path / "old.db", "0010_desired_unread_columns")
+    panel = {
+        "name": "Panneau",
+        "commune_insee": "01053",
+        "profile": "led-amber-192x64",
+        "kind": "led",
+        "width": 192,
+        "height": 64,
+        "colour_mode": "mono",
+        "created_at": 0,
+    }
+    for panel_id, picture in (("p1", b"\x89PNG a"), ("p2", b"\x89PNG a"), ("p3", b"\x89PNG b"), ("p4", None)):
+        db["panels"].insert({"id": panel_id, **panel})
+        db["panel_status"].insert({"panel_id": panel_id, "online": 1, "screenshot": picture})
+    db.conn.commit()
+    assert migrate(db) == ["0011_screenshots_by_content"]
+    assert sorted(row[0] for row in db.execute("select png from screenshots")) == [b"\x89PNG a", b"\x89PNG b"]
+    shown = dict(
+        db.execute(
+            "select panel_id, png from panel_status left join screenshots on hash = screenshot_hash"
+        ).fetchall()
+    )
+    assert shown == {"p1": b"\x89PNG a", "p2": b"\x89PNG a", "p3": b"\x89PNG b", "p4": None}
+
+
 def open_database_at(path: Path, last: str) -> Database:
     """A database stopped at an old migration, as an older Relais left it."""
     db = connect(path)

@@ -61,9 +61,7 @@ def test_a_burst_of_states_and_events_is_recorded_in_order(
     assert [entry["event"] for entry in history["history"]] == ["offline", "online"]  # newest first
     with app.app_context():
         db = get_db()
-        assert db.execute("select screenshot from panel_status where panel_id = ?", [LED]).fetchone()[0] == (
-            b"\x89PNG led"
-        )
+        assert db.execute(status.SCREENSHOT_QUERY, [LED]).fetchone()[0] == b"\x89PNG led"
         plays = db.execute("select panel_id, item_id, started_at, ended_at from plays").fetchall()
         assert plays == [(LED, "msg-1", NOW - 9, NOW)]
         assert db.execute("select count(*) from panel_events where panel_id = 'nobody'").fetchone()[0] == 0
@@ -96,3 +94,28 @@ def test_a_report_that_cannot_be_recorded_is_dropped_alone(
         link.stop()
     with app.app_context():
         assert get_db().execute("select item_id from plays").fetchall() == [("msg-1",)]
+
+
+def test_a_picture_many_panels_show_is_kept_once_and_dropped_when_none_shows_it(
+    app: Flask, client: FlaskClient, alert: dict[str, Any]
+) -> None:
+    def states(picture: bytes, at: int) -> list[status.Report]:
+        return [
+            wire.PanelState(panel, True, at, "msg-1", "sha256:aa", 3, "1.0", 5, picture)
+            for panel in (LED, RGB)
+        ]
+
+    with app.app_context():
+        for at, picture in ((NOW, b"\x89PNG commune"), (NOW + 1, b"\x89PNG alerte")):
+            with transaction(get_db()) as db:
+                status.record_reports(db, states(picture, at), at)
+            kept = [row[0] for row in get_db().execute("select png from screenshots")]
+            assert kept == [picture]
+        # A state without a screenshot keeps the last one.
+        with transaction(get_db()) as db:
+            status.record_reports(
+                db, [wire.PanelState(LED, True, NOW + 2, "msg-1", "sha256:aa", 3, "1.0", 6)], NOW + 2
+            )
+    for panel in (LED, RGB):
+        response = client.get(f"/api/v1/panels/{panel}/screenshot.png")
+        assert (response.status_code, response.data) == (200, b"\x89PNG alerte")
