@@ -26,6 +26,7 @@ from relais.mqtt import (
     jittered_reconnect_bounds,
     negotiate_protocol,
     new_client,
+    queued_together,
 )
 from relais.wire import PanelState, Topics, WireError, events_from_payload
 
@@ -200,17 +201,18 @@ class MqttLink:
                 chunk = due[start : start + outbox.PAYLOADS_PER_QUERY]
                 with self._db_lock:
                     payloads = outbox.payloads(self._db, [(row["panel_id"], row["seq"]) for row in chunk])
-                for row in chunk:
-                    if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
-                        self._held_back = True  # the rest when the broker has acknowledged half
-                        return sent
-                    key = (row["panel_id"], row["seq"])
-                    payload = payloads.get(key)
-                    if payload is None:
-                        continue
-                    if not self._publish_desired(key, payload, row["expires_at"]):
-                        return sent
-                    sent += 1
+                with queued_together(self._client):
+                    for row in chunk:
+                        if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
+                            self._held_back = True  # the rest when the broker has acknowledged half
+                            return sent
+                        key = (row["panel_id"], row["seq"])
+                        payload = payloads.get(key)
+                        if payload is None:
+                            continue
+                        if not self._publish_desired(key, payload, row["expires_at"]):
+                            return sent
+                        sent += 1
         return sent
 
     def _publish_desired(self, key: tuple[str, int], payload: bytes, expires_at: float) -> bool:
@@ -379,8 +381,9 @@ class MqttLink:
                     continue
                 with self._flight_lock:
                     self._unrecorded.difference_update(published)
-                for report in batch:
-                    self._client.ack(report.mid, report.qos)
+                with queued_together(self._client):
+                    for report in batch:
+                        self._client.ack(report.mid, report.qos)
 
     def _read(self, report: _Report) -> list[status.Report]:
         """The states and events of one message; none, logged, when it cannot be read or its payload

@@ -9,7 +9,9 @@ import math
 import random
 import socket
 import ssl
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -306,20 +308,55 @@ class _Wakeup:
     each gives the GIL away, a thousand times in a department's fan-out. One byte is enough until the
     network thread looks at its queue again: it does before each ``select`` (``want_write``, which
     disarms this), and a packet queued after that look finds the pipe unarmed and writes its byte.
+    While a thread queues a batch (``queued_together``), the byte waits for the end of the batch.
     """
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.armed = False
+        self._holders = 0
+        self._held_back = False
+        self._holding = threading.Lock()
 
     def send(self, data: bytes) -> int:
+        if self._holders:
+            self._held_back = True
+            return len(data)
         if self.armed:
             return len(data)
         self.armed = True
         return self._sock.send(data)
 
+    def hold(self) -> None:
+        with self._holding:
+            self._holders += 1
+
+    def release(self) -> None:
+        with self._holding:
+            self._holders -= 1
+            wake = self._holders == 0 and self._held_back
+            if wake:
+                self._held_back = False
+        if wake:
+            self.send(b"0")
+
     def close(self) -> None:
         self._sock.close()
+
+
+@contextlib.contextmanager
+def queued_together(client: mqtt.Client) -> Iterator[None]:
+    """Packets queued in this block (a batch of PUBACKs, a hundred publishes) wake paho's network
+    thread once, at the end, and leave in one write; without paho's own thread, nothing changes."""
+    wakeup = getattr(client, "_sockpairW", None)
+    if not isinstance(wakeup, _Wakeup):
+        yield
+        return
+    wakeup.hold()
+    try:
+        yield
+    finally:
+        wakeup.release()
 
 
 class BufferedClient(mqtt.Client):

@@ -12,7 +12,14 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from relais.broker import MosquittoBroker
-from relais.mqtt import BufferedClient, BufferedSocket, _Wakeup, connect_in_background, new_client
+from relais.mqtt import (
+    BufferedClient,
+    BufferedSocket,
+    _Wakeup,
+    connect_in_background,
+    new_client,
+    queued_together,
+)
 
 
 def test_paho_reads_come_from_one_recv_and_what_is_left_is_pending() -> None:
@@ -126,6 +133,24 @@ def test_packets_queued_between_two_looks_of_the_network_thread_wake_it_once() -
         reader.close()
 
 
+def test_a_batch_queued_together_wakes_paho_s_thread_once_at_its_end() -> None:
+    pipe, reader = socket.socketpair()
+    try:
+        reader.setblocking(False)
+        client = BufferedClient(CallbackAPIVersion.VERSION2)
+        client._sockpairW = _Wakeup(pipe)
+        with queued_together(client):
+            client._sockpairW.send(b"0")
+            client.want_write()  # paho's thread may look meanwhile: still nothing before the end
+            client._sockpairW.send(b"0")
+            with pytest.raises(BlockingIOError):
+                reader.recv(4096)
+        assert reader.recv(4096) == b"0"
+    finally:
+        pipe.close()
+        reader.close()
+
+
 def test_one_packet_at_a_time_from_another_thread_still_wakes_paho_s_loop(broker: MosquittoBroker) -> None:
     """Each message waits for the last to come back: paho's thread is asleep in select every time."""
     topic = f"buffered-test/{uuid.uuid4().hex[:8]}"
@@ -142,6 +167,10 @@ def test_one_packet_at_a_time_from_another_thread_still_wakes_paho_s_loop(broker
         for n in range(50):
             client.publish(topic, f"message {n}".encode(), qos=1)
             assert received.get(timeout=10) == f"message {n}".encode()
+        with queued_together(client):
+            for n in range(50):
+                client.publish(topic, f"together {n}".encode(), qos=1)
+        assert [received.get(timeout=10) for _ in range(50)] == [f"together {n}".encode() for n in range(50)]
     finally:
         client.disconnect()
         client.loop_stop()
