@@ -7,6 +7,7 @@ import queue
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -115,40 +116,41 @@ def test_paho_s_own_loop_sends_and_reads_a_burst_through_it(broker: MosquittoBro
         client.loop_stop()
 
 
-def test_packets_queued_between_two_looks_of_the_network_thread_wake_it_once() -> None:
+@pytest.fixture
+def wakeup() -> Iterator[tuple[BufferedClient, socket.socket]]:
+    """A client whose wake-up pipe is a real socket pair, and the end paho's thread would read."""
     pipe, reader = socket.socketpair()
-    try:
-        reader.setblocking(False)
-        wakeup = _Wakeup(pipe)
-        for _ in range(1000):
-            wakeup.send(b"0")
-        assert reader.recv(4096) == b"0"
-        client = BufferedClient(CallbackAPIVersion.VERSION2)
-        client._sockpairW = wakeup
-        assert not client.want_write()  # what paho's thread asks before each select
-        wakeup.send(b"0")
-        assert reader.recv(4096) == b"0"
-    finally:
-        pipe.close()
-        reader.close()
+    reader.setblocking(False)
+    client = BufferedClient(CallbackAPIVersion.VERSION2)
+    client._sockpairW = _Wakeup(pipe)
+    yield client, reader
+    pipe.close()
+    reader.close()
 
 
-def test_a_batch_queued_together_wakes_paho_s_thread_once_at_its_end() -> None:
-    pipe, reader = socket.socketpair()
-    try:
-        reader.setblocking(False)
-        client = BufferedClient(CallbackAPIVersion.VERSION2)
-        client._sockpairW = _Wakeup(pipe)
-        with queued_together(client):
-            client._sockpairW.send(b"0")
-            client.want_write()  # paho's thread may look meanwhile: still nothing before the end
-            client._sockpairW.send(b"0")
-            with pytest.raises(BlockingIOError):
-                reader.recv(4096)
-        assert reader.recv(4096) == b"0"
-    finally:
-        pipe.close()
-        reader.close()
+def test_packets_queued_between_two_looks_of_the_network_thread_wake_it_once(
+    wakeup: tuple[BufferedClient, socket.socket],
+) -> None:
+    client, reader = wakeup
+    for _ in range(1000):
+        client._sockpairW.send(b"0")
+    assert reader.recv(4096) == b"0"
+    assert not client.want_write()  # what paho's thread asks before each select
+    client._sockpairW.send(b"0")
+    assert reader.recv(4096) == b"0"
+
+
+def test_a_batch_queued_together_wakes_paho_s_thread_once_at_its_end(
+    wakeup: tuple[BufferedClient, socket.socket],
+) -> None:
+    client, reader = wakeup
+    with queued_together(client):
+        client._sockpairW.send(b"0")
+        client.want_write()  # paho's thread may look meanwhile: still nothing before the end
+        client._sockpairW.send(b"0")
+        with pytest.raises(BlockingIOError):
+            reader.recv(4096)
+    assert reader.recv(4096) == b"0"
 
 
 def test_one_packet_at_a_time_from_another_thread_still_wakes_paho_s_loop(broker: MosquittoBroker) -> None:
