@@ -23,49 +23,55 @@ from relais.mqtt import (
 )
 
 
-def test_paho_reads_come_from_one_recv_and_what_is_left_is_pending() -> None:
-    ours, theirs = socket.socketpair()
-    try:
-        ours.setblocking(False)
-        sock = BufferedSocket(ours)
-        theirs.sendall(b"\x30\x05hello\x40\x02\x00\x01")  # a PUBLISH then a PUBACK, as paho reads them
-        assert (sock.recv(1), sock.recv(1), sock.recv(5)) == (b"\x30", b"\x05", b"hello")
-        assert sock.pending() == 4
-        assert sock.recv(1) + sock.recv(1) + sock.recv(2) == b"\x40\x02\x00\x01"
-        assert sock.pending() == 0
-        with pytest.raises(BlockingIOError):
-            sock.recv(1)
-        theirs.close()
-        assert sock.recv(1) == b""  # the end of the connection, as paho expects it
-    finally:
-        ours.close()
-
-
-def test_writes_go_out_in_one_send_and_what_the_kernel_refuses_waits() -> None:
-    ours, theirs = socket.socketpair()
-    try:
-        ours.setblocking(False)
-        sock = BufferedSocket(ours)
-        assert sock.send(b"puback;") == 7 and sock.send(b"state;") == 6 and sock.send(b"events") == 6
-        sock.flush()
-        assert sock.unsent == 0 and theirs.recv(100) == b"puback;state;events"
-        big = b"x" * 8_000_000  # more than the socket pair's buffers take at once
-        sock.send(big)
-        sock.flush()
-        assert 0 < sock.unsent < len(big)
-        received = bytearray()
-        while len(received) < len(big):
-            received += theirs.recv(1 << 20)
-            sock.flush()
-        assert received == big and sock.unsent == 0
-    finally:
-        ours.close()
-        theirs.close()
-
-
-def test_a_connection_broken_while_sending_is_told_to_paho_at_its_next_read() -> None:
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """Two connected sockets, the first non-blocking as paho's own; both closed after the test."""
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def test_paho_reads_come_from_one_recv_and_what_is_left_is_pending(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, theirs = pair
+    sock = BufferedSocket(ours)
+    theirs.sendall(b"\x30\x05hello\x40\x02\x00\x01")  # a PUBLISH then a PUBACK, as paho reads them
+    assert (sock.recv(1), sock.recv(1), sock.recv(5)) == (b"\x30", b"\x05", b"hello")
+    assert sock.pending() == 4
+    assert sock.recv(1) + sock.recv(1) + sock.recv(2) == b"\x40\x02\x00\x01"
+    assert sock.pending() == 0
+    with pytest.raises(BlockingIOError):
+        sock.recv(1)
+    theirs.close()
+    assert sock.recv(1) == b""  # the end of the connection, as paho expects it
+
+
+def test_writes_go_out_in_one_send_and_what_the_kernel_refuses_waits(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, theirs = pair
+    sock = BufferedSocket(ours)
+    assert sock.send(b"puback;") == 7 and sock.send(b"state;") == 6 and sock.send(b"events") == 6
+    sock.flush()
+    assert sock.unsent == 0 and theirs.recv(100) == b"puback;state;events"
+    big = b"x" * 8_000_000  # more than the socket pair's buffers take at once
+    sock.send(big)
+    sock.flush()
+    assert 0 < sock.unsent < len(big)
+    received = bytearray()
+    while len(received) < len(big):
+        received += theirs.recv(1 << 20)
+        sock.flush()
+    assert received == big and sock.unsent == 0
+
+
+def test_a_connection_broken_while_sending_is_told_to_paho_at_its_next_read(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, theirs = pair
     sock = BufferedSocket(ours)
     theirs.close()
     sock.send(b"state")
@@ -76,17 +82,13 @@ def test_a_connection_broken_while_sending_is_told_to_paho_at_its_next_read() ->
     sock.close()
 
 
-def test_closing_sends_the_last_packets_first() -> None:
+def test_closing_sends_the_last_packets_first(pair: tuple[socket.socket, socket.socket]) -> None:
     """paho closes its socket right after writing a DISCONNECT: the broker must get it (no last will)."""
-    ours, theirs = socket.socketpair()
-    try:
-        ours.setblocking(False)
-        sock = BufferedSocket(ours)
-        sock.send(b"\xe0\x00")
-        sock.close()
-        assert theirs.recv(10) == b"\xe0\x00" and theirs.recv(10) == b""
-    finally:
-        theirs.close()
+    ours, theirs = pair
+    sock = BufferedSocket(ours)
+    sock.send(b"\xe0\x00")
+    sock.close()
+    assert theirs.recv(10) == b"\xe0\x00" and theirs.recv(10) == b""
 
 
 def test_paho_s_own_loop_sends_and_reads_a_burst_through_it(broker: MosquittoBroker) -> None:
@@ -117,15 +119,12 @@ def test_paho_s_own_loop_sends_and_reads_a_burst_through_it(broker: MosquittoBro
 
 
 @pytest.fixture
-def wakeup() -> Iterator[tuple[BufferedClient, socket.socket]]:
+def wakeup(pair: tuple[socket.socket, socket.socket]) -> tuple[BufferedClient, socket.socket]:
     """A client whose wake-up pipe is a real socket pair, and the end paho's thread would read."""
-    pipe, reader = socket.socketpair()
-    reader.setblocking(False)
+    reader, pipe = pair
     client = BufferedClient(CallbackAPIVersion.VERSION2)
     client._sockpairW = _Wakeup(pipe)
-    yield client, reader
-    pipe.close()
-    reader.close()
+    return client, reader
 
 
 def test_packets_queued_between_two_looks_of_the_network_thread_wake_it_once(
