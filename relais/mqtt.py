@@ -319,9 +319,10 @@ class _Wakeup:
         self._holding = threading.Lock()
 
     def send(self, data: bytes) -> int:
-        if self._holders:
-            self._held_back = True
-            return len(data)
+        with self._holding:  # so that the last holder's release sees what was held back
+            if self._holders:
+                self._held_back = True
+                return len(data)
         if self.armed:
             return len(data)
         self.armed = True
