@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from controller.db import pairs_for_ids, transaction
-from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal, seal_each
+from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal, seal_groups
 
 COMMAND_TTL_S = 300
 # A flush reads what it sends this many at a time: few statements, a few hundred KB held at most.
@@ -86,27 +86,22 @@ def stage_desired(
         sharing.setdefault(id(state.content), []).append(state)
     if len(seqs) != len(states):
         raise ValueError("one desired state per panel")
-    rows = []
-    for group in sharing.values():
-        payloads = seal_each(
-            key,
-            kind=KIND_DESIRED,
-            issued_at=issued_at,
-            expires_at=expires_at,
-            content=group[0].content,
-            panels=[(state.panel_id, seqs[state.panel_id]) for state in group],
-        )
-        rows.extend(
-            (
-                state.panel_id,
-                seqs[state.panel_id],
-                state.item_id,
-                payload,
-                issued_at,
-                expires_at,
-            )
-            for state, payload in zip(group, payloads, strict=True)
-        )
+    groups = list(sharing.values())
+    sealed = seal_groups(
+        key,
+        kind=KIND_DESIRED,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        groups=[
+            (group[0].content, [(state.panel_id, seqs[state.panel_id]) for state in group])
+            for group in groups
+        ],
+    )
+    rows = [
+        (state.panel_id, seqs[state.panel_id], state.item_id, payload, issued_at, expires_at)
+        for group, payloads in zip(groups, sealed, strict=True)
+        for state, payload in zip(group, payloads, strict=True)
+    ]
     db.conn.executemany("update panels set last_seq = ? where id = ?", [(s, p) for p, s in seqs.items()])
     db.conn.executemany(_DESIRED_UPSERT, rows)
     return seqs

@@ -244,11 +244,41 @@ def test_panel_state_and_events_round_trip() -> None:
         PanelState.from_payload(b'{"panel": "p1", "online": "yes", "reported_at": 1}')
 
 
+def test_a_department_s_groups_sealed_together_are_what_sealing_each_panel_gives(
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    """Signed on all the cores (more panels than ``SIGN_TOGETHER_FROM``), in small groups as communes are."""
+    groups = [
+        (
+            {"schedule": wire.Schedule.single(None, start=NOW, horizon_end=NOW + n).to_json()},
+            [(f"sim-{n:04d}-{k}", n) for k in range(3)],
+        )
+        for n in range(1, wire.SIGN_TOGETHER_FROM)
+    ]
+    sealed = wire.seal_groups(
+        signing_key, kind=wire.KIND_DESIRED, issued_at=NOW, expires_at=NOW + 60, groups=groups
+    )
+    assert [len(payloads) for payloads in sealed] == [3] * len(groups)
+    for (content, panels), payloads in zip(groups, sealed, strict=True):
+        for (panel_id, seq), payload in zip(panels, payloads, strict=True):
+            alone = wire.seal(
+                signing_key,
+                kind=wire.KIND_DESIRED,
+                panel_id=panel_id,
+                seq=seq,
+                issued_at=NOW,
+                expires_at=NOW + 60,
+                content=content,
+            )
+            assert payload == alone  # Ed25519 signs the same bytes the same way
+
+
 def test_sealing_many_panels_at_once_signs_what_sealing_each_would(signing_key: Ed25519PrivateKey) -> None:
     frame = wire.Frame.from_image(Image.new("1", (192, 64), 1))
     item = wire.DisplayItem("msg-1", "Fête « œ € »", (wire.Page(frame, 5000), wire.Page(frame, 5000)))
     content = {"schedule": wire.Schedule.single(item, start=NOW, horizon_end=NOW + 3600).to_json()}
     panels = [("bourg-entree-nord", 7), ("amberieu-mairie", 1_800_000_000_123)]
+    panels += [(f"sim-{n:04d}", n) for n in range(1, wire.SIGN_TOGETHER_FROM + 1)]  # signed on all the cores
     payloads = wire.seal_each(
         signing_key,
         kind=wire.KIND_DESIRED,
