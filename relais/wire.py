@@ -665,8 +665,8 @@ SIGN_TOGETHER_FROM = 64
 
 
 def _envelopes(private_key: Ed25519PrivateKey, bodies: list[bytes]) -> list[bytes]:
-    """``envelope`` of each body, in order; a department's thousand on all the cores (up to 4) at once,
-    while the fleet, which has nothing to show yet, leaves them idle."""
+    """``envelope`` of each body, in order; many on all the cores (up to 4) at once: while a department's
+    schedules are being sealed, nothing else keeps the controller's other cores busy."""
     workers = min(4, os.cpu_count() or 1)
     if workers == 1 or len(bodies) < SIGN_TOGETHER_FROM:
         return [envelope(private_key, body) for body in bodies]
