@@ -594,28 +594,10 @@ def seal(
     content: dict[str, Any],
 ) -> bytes:
     """Sign ``content`` for one panel; the result is the MQTT payload, byte for byte."""
-    return seal_each(
-        private_key,
-        kind=kind,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        content=content,
-        panels=[(panel_id, seq)],
-    )[0]
-
-
-def seal_each(
-    private_key: Ed25519PrivateKey,
-    *,
-    kind: str,
-    issued_at: int,
-    expires_at: int,
-    content: dict[str, Any],
-    panels: Sequence[tuple[str, int]],
-) -> list[bytes]:
-    """``seal`` the same ``content`` for each (panel, sequence number), in that order."""
-    groups = [(content, panels)]
-    return seal_groups(private_key, kind=kind, issued_at=issued_at, expires_at=expires_at, groups=groups)[0]
+    groups = [(content, [(panel_id, seq)])]
+    return seal_groups(private_key, kind=kind, issued_at=issued_at, expires_at=expires_at, groups=groups)[0][
+        0
+    ]
 
 
 def seal_groups(
@@ -626,8 +608,9 @@ def seal_groups(
     expires_at: int,
     groups: Sequence[tuple[dict[str, Any], Sequence[tuple[str, int]]]],
 ) -> list[list[bytes]]:
-    """``seal_each`` for each (content, panels) group, a department's few hundred distinct schedules at
-    once: the signatures of all their panels are shared out among the cores (``_envelopes``)."""
+    """``seal`` each group's content for each of its (panel, sequence number), in that order: a
+    department's few hundred distinct schedules at once, each encoded once for all its panels
+    (``_bodies``), and the signatures of all the panels shared out among the cores (``_envelopes``)."""
     if expires_at <= issued_at:
         raise ValueError("expires_at must come after issued_at")
     bodies = [_bodies(kind, issued_at, expires_at, content, panels) for content, panels in groups]

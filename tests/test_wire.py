@@ -279,13 +279,8 @@ def test_sealing_many_panels_at_once_signs_what_sealing_each_would(signing_key: 
     content = {"schedule": wire.Schedule.single(item, start=NOW, horizon_end=NOW + 3600).to_json()}
     panels = [("bourg-entree-nord", 7), ("amberieu-mairie", 1_800_000_000_123)]
     panels += [(f"sim-{n:04d}", n) for n in range(1, wire.SIGN_TOGETHER_FROM + 1)]  # signed on all the cores
-    payloads = wire.seal_each(
-        signing_key,
-        kind=wire.KIND_DESIRED,
-        issued_at=NOW,
-        expires_at=NOW + 60,
-        content=content,
-        panels=panels,
+    (payloads,) = wire.seal_groups(
+        signing_key, kind=wire.KIND_DESIRED, issued_at=NOW, expires_at=NOW + 60, groups=[(content, panels)]
     )
     for (panel_id, seq), payload in zip(panels, payloads, strict=True):
         body = {
