@@ -5,8 +5,9 @@ Flask app through the test client, its real MQTT link) and 1,000 simulated panel
 fleet-sim``'s real agents in 4 processes), then:
 
 - **alerts**: ``POST /api/v1/alerts`` to the whole department, timed until the controller has recorded
-  the last of the 1,000 panels' confirmations (each panel's ``on_air`` event for the alert, as
-  ``GET /api/v1/alerts/<id>`` counts them; polled in the database every 10 ms). The alert is then cancelled,
+  the last of the 1,000 panels' confirmations (each panel's first report that the alert is on air,
+  the state it publishes as it takes the alert's schedule, as ``GET /api/v1/alerts/<id>`` counts
+  them; polled in the database every 10 ms). The alert is then cancelled,
   every panel back on its schedule and the reports of that settled (``SETTLE_S``) before the next one,
   as an alert comes to a quiet department. p50 and p99 over ``ALERTS`` alerts;
 - **floor**: the same payload bytes (the 1,000 sealed schedules of an alert, from the outbox) published

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
-from panel_agent.agent import PLAY_BATCH_S, screenshot_png
+from panel_agent.agent import BATCH_S, screenshot_png
 from relais.wire import (
     EVENT_DISPLAYED,
     EVENT_ON_AIR,
@@ -84,7 +84,7 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
     payload = len(sealed(key, schedule, now)) + MQTT_OVERHEAD + PUBACK
     down = payload * (1 + UPDATES_PER_WEEK / 7)
     # A day of proof of play, batched as the agent does: at the end of a showing, the plays pending go
-    # once the oldest has waited PLAY_BATCH_S.
+    # once the oldest has waited the panel's batch time, BATCH_S on average.
     plays_up, pending, oldest, started = 0, [], 0.0, float(now)
     while started < now + DAY_S:
         for item in items[: len(ROTATION)]:
@@ -93,11 +93,12 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
             at = {"started_at": round(started, 3), "ended_at": round(ended, 3)}
             pending.append(PanelEvent("sim-0001", EVENT_PLAY, int(ended), {**details, **at}).to_payload())
             oldest = oldest or ended
-            if ended - oldest >= PLAY_BATCH_S:
+            if ended - oldest >= BATCH_S:
                 plays_up += len(join_events(pending)) + MQTT_OVERHEAD + PUBACK
                 pending, oldest = [], 0.0
             started = ended
-    # Each update: the state with its screenshot, and the events of the new schedule in one message.
+    # Each update: the state with its screenshot in a message, and the events of the new schedule, which
+    # go with the next batch of plays (their bytes, not a message of their own).
     state = PanelState(
         "sim-0001",
         True,
@@ -118,7 +119,7 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
     displayed = {"item_id": "msg-1", "content_hash": items[0].content_hash, "seq": now * 1000}
     news.append(PanelEvent("sim-0001", EVENT_DISPLAYED, now, displayed))
     update_up = len(state.to_payload()) + len(join_events([event.to_payload() for event in news]))
-    up = plays_up + (1 + UPDATES_PER_WEEK / 7) * (update_up + 2 * (MQTT_OVERHEAD + PUBACK))
+    up = plays_up + (1 + UPDATES_PER_WEEK / 7) * (update_up + MQTT_OVERHEAD + PUBACK)
     return round(down), round(up), payload
 
 

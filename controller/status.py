@@ -83,7 +83,9 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     An online state replaces what we knew; a last will only marks the panel offline: the will carries
     nothing about the screen, so what the panel showed last stays on record, and ``last_seen`` stays
     the last time the panel itself spoke. A state without a screenshot keeps the last one. A change
-    between online and offline goes in the panel's history. Reports of panels not registered are
+    between online and offline goes in the panel's history. An alert on air is confirmed by the first
+    state that names it, or by its ``on_air`` event (a state goes out with every new schedule; the
+    event, for an alert that comes on air later in the rotation). Reports of panels not registered are
     logged and left out. The caller owns the transaction.
     """
     reporting = sorted({report.panel_id for report in reports})
@@ -117,6 +119,8 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
             online[panel_id] = report.online
             if report.online:
                 last_online[panel_id] = report
+                if report.item_id is not None:  # what confirms an alert, ahead of its on_air event
+                    sightings.append((panel_id, report.item_id, float(report.reported_at)))
                 if report.screenshot_png is not None:
                     digest = hashlib.sha256(report.screenshot_png).hexdigest()
                     screenshots[digest] = report.screenshot_png

@@ -11,9 +11,11 @@ and redraws only when the frame actually changes, since every redraw of an e-pap
 wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
 applied, then at each change of level, which it also wakes up for. Each showing of an item that
 ends is reported as a ``play`` event (proof of play), and the first time an item goes on air under a
-schedule as an ``on_air`` event (the controller confirms emergency alerts with it). Events go in
-batches: those of one schedule, command or turn of the rotation in one message at its end, plays
-waiting for other events or a minute. Offline, they wait in a bounded queue.
+schedule as an ``on_air`` event. The state, published with every new schedule, says what is on air:
+the controller confirms emergency alerts with it, or with the ``on_air`` of an alert that comes on air
+later. Events go in batches: those of one schedule, command or turn of the rotation in one message at
+its end, what is for reports only (plays, and what a state has told) waiting for urgent events or
+about a minute (``BATCH_S``). Offline, they wait in a bounded queue.
 
 A technician's timed commands (``blank``, ``test_pattern``, ``identify``) are *overrides*: the rotation
 thread shows them instead of the schedule and ends them by itself when their time is up (no thread
@@ -34,6 +36,7 @@ import shutil
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,11 +72,16 @@ MAX_SLEEP_S = 30.0
 # 2.5 MB at most, a day of a three-item rotation of 10 s slots. Drops are reported on reconnection.
 MAX_PENDING_EVENTS = 10_000
 # Events go in batches (``wire.join_events``): all those of one schedule, command or turn of the
-# rotation together, at most this many a message. Proof of play is for reports, not urgent: plays wait
-# for other events, or until the oldest is PLAY_BATCH_S old. A panel with 3-second dwells sends a
-# message a minute instead of 20.
+# rotation together, at most this many a message. What is for reports only is not urgent: plays, and a
+# schedule displayed or an item on air once a state has said so (the state is what the controller
+# shows and what confirms an alert). They wait for an urgent event, or until the oldest has waited the
+# panel's batch time: between 3/4 and 5/4 of BATCH_S, by panel, so that the panels of a department
+# that all took an alert at once do not all report it in the same second. A panel with 3-second dwells
+# sends a message a minute instead of 20; an alert costs a panel one message, its state, instead of two.
 MAX_EVENTS_PER_MESSAGE = 100
-PLAY_BATCH_S = 60.0
+BATCH_S = 60.0
+# Events a state always says too (a display is always followed by a state): never urgent.
+BATCHED_EVENTS = frozenset({wire.EVENT_PLAY, wire.EVENT_DISPLAYED})
 # The board's health (free disk, temperature, Wi-Fi) in a state is read again only after this long: a
 # burst of states (schedules, commands) reads it once, and it changes over minutes.
 HEALTH_EVERY_S = 30.0
@@ -250,6 +258,11 @@ def screenshot_png(frame: wire.Frame) -> bytes:
     return buffer.getvalue()
 
 
+def batch_seconds(panel_id: str) -> float:
+    """The panel's batch time: the same for a panel at every start, spread over the panels of a fleet."""
+    return BATCH_S * (0.75 + 0.5 * zlib.crc32(panel_id.encode()) / 2**32)
+
+
 def _seconds(t: float) -> float:
     """Event times: epoch seconds to the millisecond, enough to order the pages of a fast rotation."""
     return round(t, 3)
@@ -310,10 +323,13 @@ class PanelAgent:
         self._command_seq = 0
         self._client: mqtt.Client | None = None
         self._connected = False  # set once _on_connect has flushed the pending events
-        # Events not sent yet, oldest first: (at, event payload). Plays wait in it while connected too.
+        # Events not sent yet, oldest first: (at, event payload). Those that can wait stay while connected.
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque()
-        self._urgent = False  # an event other than a play is pending: send at the end of the handler
-        self._plays_since: float | None = None  # monotonic time of the oldest play pending
+        # Why the events pending cannot wait for the batch: the urgent events' names, and "on_air <item>"
+        # for an item on air that no state has told yet. Sent at the end of the handler when not empty.
+        self._urgent: set[str] = set()
+        self._batch_since: float | None = None  # monotonic time of the oldest event pending
+        self.batch_s = batch_seconds(self.panel_id)
         self._dropped: tuple[int, int, int] | None = None  # count, first and last `at` of events dropped
         self._started = monotonic()
         self._health: tuple[float, _Health] | None = None  # when read (monotonic), what was read
@@ -847,8 +863,8 @@ class PanelAgent:
         with self._lock:
             timeout_s = self._advance()
             self._send_events()
-            if self._connected:  # offline, plays wait for the connection, not for a timer
-                timeout_s = min(timeout_s, max(self._plays_due_in(), 0.0))
+            if self._connected:  # offline, the batch waits for the connection, not for a timer
+                timeout_s = min(timeout_s, max(self._batch_due_in(), 0.0))
             self._heartbeat = self._monotonic()
             return timeout_s
 
@@ -910,10 +926,13 @@ class PanelAgent:
         return self._health[1]
 
     def _publish_state(self) -> None:
-        """Only when connected: every connection publishes a fresh state anyway."""
+        """Only when connected: every connection publishes a fresh state anyway. The item on air that
+        the state names has been told: its ``on_air`` event can wait for the batch."""
         with self._lock:
             if self._connected and self._client is not None:
-                self._client.publish(self.state_topic, self.current_state().to_payload(), qos=1, retain=True)
+                state = self.current_state()
+                self._client.publish(self.state_topic, state.to_payload(), qos=1, retain=True)
+                self._urgent.discard(f"{wire.EVENT_ON_AIR} {state.item_id}")
 
     def _publish_event(self, event: str, details: dict[str, Any]) -> None:
         """Queue an event for the next batch (``_send_events``), the oldest dropped beyond a bound.
@@ -929,25 +948,27 @@ class PanelAgent:
                 count, first_at, _ = self._dropped or (0, dropped_at, dropped_at)
                 self._dropped = (count + 1, first_at, dropped_at)
             self._pending.append((at, payload))
-            if event != wire.EVENT_PLAY:
-                self._urgent = True
-            elif self._plays_since is None:
-                self._plays_since = self._monotonic()
+            if event == wire.EVENT_ON_AIR:
+                self._urgent.add(f"{event} {details['item_id']}")
+            elif event not in BATCHED_EVENTS:
+                self._urgent.add(event)
+            if self._batch_since is None:
+                self._batch_since = self._monotonic()
 
-    def _plays_due_in(self) -> float:
-        """Seconds until the plays pending must go, however quiet the panel; inf without any."""
-        if self._plays_since is None:
+    def _batch_due_in(self) -> float:
+        """Seconds until the events pending must go, however quiet the panel; inf without any."""
+        if self._batch_since is None:
             return math.inf
-        return self._plays_since + PLAY_BATCH_S - self._monotonic()
+        return self._batch_since + self.batch_s - self._monotonic()
 
     def _send_events(self, *, everything: bool = False) -> None:
-        """Publish the pending events, oldest first, when connected and when one is urgent, the plays
-        have waited long enough or ``everything`` is asked; a drop report goes first."""
+        """Publish the pending events, oldest first, when connected and when one is urgent, the batch
+        has waited long enough or ``everything`` is asked; a drop report goes first."""
         with self._lock:
             client = self._client
             if not self._connected or client is None or not self._pending:
                 return
-            if not (everything or self._urgent or self._plays_due_in() <= 0):
+            if not (everything or self._urgent or self._batch_due_in() <= 0):
                 return
             payloads = [payload for _, payload in self._pending]
             if self._dropped is not None:
@@ -961,8 +982,8 @@ class PanelAgent:
                 batch = payloads[start : start + MAX_EVENTS_PER_MESSAGE]
                 client.publish(self.events_topic, wire.join_events(batch), qos=1)
             self._pending.clear()
-            self._urgent = False
-            self._plays_since = None
+            self._urgent.clear()
+            self._batch_since = None
 
     # --- paho callbacks (paho's network thread) ---------------------------------------------------
 

@@ -323,7 +323,7 @@ def test_an_agent_cut_off_for_an_hour_keeps_rotating_and_reports_its_plays_after
         watcher.publish(
             TOPICS.desired(panel), sealed(signing_key, panel, 1, rotating_hour(start), start), retain=True
         )
-        watcher.wait_event(is_event(wire.EVENT_DISPLAYED, seq=1, item_id="item-1"), "the schedule applied")
+        watcher.wait_state(lambda s: (s.applied_seq, s.item_id) == (1, "item-1"), "the schedule applied")
 
         cable.cut()
         watcher.wait_state(lambda s: not s.online, "the broker gives the agent's last will")

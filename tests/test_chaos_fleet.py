@@ -78,6 +78,8 @@ def test_broker_killed_under_a_campaign_every_panel_converges_and_nothing_is_los
         )
         assert len(statuses) == 200
         # Proof of play: the campaign's showing that the urgent message cut short reached the controller.
+        # It waits for the panels' batch (about a minute); a panel that stops sends what it holds.
+        ain.fleet.stop()
         report = wait_for(
             lambda: (
                 (r := ain.client.get(f"/api/v1/campaigns/{campaign['id']}/report").json)

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller import status
+from controller.clock import iso_utc
 from controller.context import get_db
 from controller.db import transaction
 from controller.mqtt_link import MqttLink, _Report
@@ -65,6 +66,28 @@ def test_a_burst_of_states_and_events_is_recorded_in_order(
         plays = db.execute("select panel_id, item_id, started_at, ended_at from plays").fetchall()
         assert plays == [(LED, "msg-1", NOW - 9, NOW)]
         assert db.execute("select count(*) from panel_events where panel_id = 'nobody'").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("by", ["state", "on_air event"])
+def test_an_alert_is_confirmed_by_the_first_state_or_on_air_event_that_names_it(
+    app: Flask, client: FlaskClient, alert: dict[str, Any], by: str
+) -> None:
+    """The state a panel sends as it takes the alert's schedule confirms it; the on_air event, for
+    an alert that comes on air later in the rotation, with no state to say it."""
+    item = alert["item_id"]
+    report: status.Report = (
+        wire.PanelState(LED, True, NOW, item, "sha256:aa", 7, "1.0", 60)
+        if by == "state"
+        else wire.PanelEvent(LED, wire.EVENT_ON_AIR, NOW, {"item_id": item, "at": NOW})
+    )
+    later = wire.PanelState(LED, True, NOW + 30, item, "sha256:aa", 7, "1.0", 90)
+    with app.app_context():
+        for reports in ([report], [later]):
+            with transaction(get_db()) as db:
+                status.record_reports(db, reports, NOW + 60)
+
+    panels = client.get(f"/api/v1/alerts/{alert['id']}").json["panels"]
+    assert {panel["id"]: panel["confirmed_at"] for panel in panels} == {LED: iso_utc(NOW), RGB: None}
 
 
 def test_a_report_that_cannot_be_recorded_is_dropped_alone(
