@@ -7,8 +7,8 @@ backend 192x64, a fresh Ed25519 key in its config), and measures from ``/proc/<p
 - resident memory (VmRSS) once the agent is up and shows a first schedule, and after 200 more updates;
 - CPU used (utime + stime) while it idles 20 s on a one-page schedule, as a panel does most of the time;
 - the time from publishing a sealed update to its frame on the panel (the simulated panel's PNG
-  replaced, polled every millisecond) and to the agent's ``displayed`` event for it (published once
-  the frame is up and the schedule on disk: what the controller learns), p50 and p99 over 50 updates.
+  replaced, polled every millisecond) and to the agent's state naming it (published once the frame
+  is up and the schedule on disk: what the controller learns), p50 and p99 over 50 updates.
 
 The issue's targets: under 40 MB resident, under 1 % idle CPU. Every process it starts is ended by
 its own PID.
@@ -65,8 +65,8 @@ def screen_version(path: Path) -> tuple[int, int]:
     return stat.st_ino, stat.st_mtime_ns
 
 
-class Displays:
-    """The agent's ``displayed`` events, by seq, with the time each arrived."""
+class States:
+    """The agent's states, by the seq each says is applied, with the time the first of each arrived."""
 
     def __init__(self) -> None:
         self._arrived: dict[int, float] = {}
@@ -74,14 +74,14 @@ class Displays:
 
     def on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         arrived = time.perf_counter()
-        for event in wire.events_from_payload(message.payload):
-            if event.event == wire.EVENT_DISPLAYED:
-                with self._changed:
-                    self._arrived[event.details["seq"]] = arrived
-                    self._changed.notify_all()
+        state = wire.PanelState.from_payload(message.payload)
+        if state.online:
+            with self._changed:
+                self._arrived.setdefault(state.applied_seq, arrived)
+                self._changed.notify_all()
 
     def wait(self, seq: int) -> float:
-        """When the ``displayed`` event for ``seq`` arrived; fail if it does not within TIMEOUT_S."""
+        """When the state saying ``seq`` is applied arrived; fail if it does not within TIMEOUT_S."""
         with self._changed:
             if not self._changed.wait_for(lambda: seq in self._arrived, TIMEOUT_S):
                 raise RuntimeError(f"the agent did not display seq {seq} within {TIMEOUT_S} s")
@@ -131,12 +131,12 @@ def measure(folder: Path) -> None:
     try:
         config = write_config(folder, broker.url, key)
         topics = wire.Topics(wire.DEFAULT_TOPIC_BASE)
-        displays = Displays()
+        states = States()
         subscribed = threading.Event()
         client = new_client("bench-footprint-controller", broker.url)
-        client.on_message = displays.on_message
+        client.on_message = states.on_message
         client.on_subscribe = lambda *args: subscribed.set()
-        client.on_connect = lambda c, *args: c.subscribe(topics.events(PANEL_ID), qos=1)
+        client.on_connect = lambda c, *args: c.subscribe(topics.state(PANEL_ID), qos=1)
         connect_in_background(client, broker.url)
         if not subscribed.wait(TIMEOUT_S):
             raise RuntimeError("the bench's own client could not subscribe")
@@ -147,7 +147,7 @@ def measure(folder: Path) -> None:
             )
         seq = 1
         client.publish(topics.desired(PANEL_ID), sealed_update(key, seq), qos=1, retain=True)
-        displays.wait(seq)
+        states.wait(seq)
         time.sleep(SETTLE_S)
         rss_start = rss_mb(agent.pid)
 
@@ -159,12 +159,12 @@ def measure(folder: Path) -> None:
         for _ in range(UPDATES):
             seq += 1
             client.publish(topics.desired(PANEL_ID), sealed_update(key, seq), qos=1, retain=True)
-            displays.wait(seq)
+            states.wait(seq)
         updates_s = time.perf_counter() - updates_started
         rss_after = rss_mb(agent.pid)
 
         screen = folder / "screens" / f"{PANEL_ID}.png"
-        to_screen_ms, to_event_ms = [], []
+        to_screen_ms, to_state_ms = [], []
         for _ in range(LATENCY_UPDATES):
             seq += 1
             payload = sealed_update(key, seq)
@@ -176,7 +176,7 @@ def measure(folder: Path) -> None:
                     raise RuntimeError(f"the frame of seq {seq} did not reach the panel in {TIMEOUT_S} s")
                 time.sleep(0.001)
             to_screen_ms.append(1000 * (time.perf_counter() - published))
-            to_event_ms.append(1000 * (displays.wait(seq) - published))
+            to_state_ms.append(1000 * (states.wait(seq) - published))
 
         resolution = 100 / os.sysconf("SC_CLK_TCK") / IDLE_S
         print(f"{'resident memory after start':<34}: {rss_start:.1f} MB (target < 40 MB)")
@@ -187,7 +187,7 @@ def measure(folder: Path) -> None:
             f"{f'idle CPU over {IDLE_S:.0f} s':<34}: {idle_cpu_percent:.2f} % of one core "
             f"(resolution {resolution:.2f} %; target < 1 %)"
         )
-        for what, latencies_ms in (("frame on the panel", to_screen_ms), ("displayed event", to_event_ms)):
+        for what, latencies_ms in (("frame on the panel", to_screen_ms), ("state", to_state_ms)):
             p99 = statistics.quantiles(latencies_ms, n=100, method="inclusive")[98]
             print(
                 f"{f'publish to {what}':<34}: p50 {statistics.median(latencies_ms):.1f} ms, "
