@@ -56,7 +56,7 @@ def alert_body() -> dict[str, Any]:
 
 
 def settle(ain: Department) -> None:
-    """Every panel back on its schedule, and the panels' last events of that recorded."""
+    """Every panel back on its schedule, and what the panels report of that recorded."""
     wait_until(lambda: ain.up_to_date() == PANELS, "every panel back on its schedule", TIMEOUT_S, 0.05)
     time.sleep(SETTLE_S)
 
