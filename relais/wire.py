@@ -594,10 +594,14 @@ def seal(
     content: dict[str, Any],
 ) -> bytes:
     """Sign ``content`` for one panel; the result is the MQTT payload, byte for byte."""
-    groups = [(content, [(panel_id, seq)])]
-    return seal_groups(private_key, kind=kind, issued_at=issued_at, expires_at=expires_at, groups=groups)[0][
-        0
-    ]
+    [[payload]] = seal_groups(
+        private_key,
+        kind=kind,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        groups=[(content, [(panel_id, seq)])],
+    )
+    return payload
 
 
 def seal_groups(

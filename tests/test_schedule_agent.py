@@ -514,7 +514,8 @@ def test_events_go_in_batches_and_what_a_state_told_waits_for_company_or_the_bat
 
 def test_each_panel_has_its_own_batch_time_so_a_department_does_not_report_in_one_second() -> None:
     times = [batch_seconds(f"sim-{n:04d}") for n in range(1000)]
-    assert times == [batch_seconds(f"sim-{n:04d}") for n in range(1000)]  # the same at every start
+    # The same at every start of the agent, whatever the process (Python's own hash() of a string is not).
+    assert batch_seconds("bourg-entree-nord") == pytest.approx(68.50177218904719)
     assert 0.75 * BATCH_S <= min(times) < 0.76 * BATCH_S and 1.24 * BATCH_S < max(times) <= 1.25 * BATCH_S
     # A thousand panels that took an alert at once: no more than a few dozen report in any one second.
     assert max(Counter(int(t) for t in times).values()) < 60
