@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
-from panel_agent.agent import BATCH_S, screenshot_png
+from panel_agent.agent import BATCH_S
 from relais.wire import (
     EVENT_DISPLAYED,
     EVENT_ON_AIR,
@@ -97,8 +97,8 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
                 plays_up += len(join_events(pending)) + MQTT_OVERHEAD + PUBACK
                 pending, oldest = [], 0.0
             started = ended
-    # Each update: the state with its screenshot in a message, and the events of the new schedule, which
-    # go with the next batch of plays (their bytes, not a message of their own).
+    # Each update: the state in a message, naming its screenshot's frame (the controller has it), and the
+    # events of the new schedule, which go with the next batch of plays (their bytes, not a message).
     state = PanelState(
         "sim-0001",
         True,
@@ -108,7 +108,7 @@ def per_day(key: Ed25519PrivateKey, profile_id: str, now: int) -> tuple[int, int
         now * 1000,
         "0.1.0",
         3600,
-        screenshot_png=screenshot_png(items[0].pages[0].frame),
+        screenshot_frame=items[0].pages[0].frame.content_hash,
     )
     news = [
         PanelEvent(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +14,15 @@ from sqlite_utils import Database
 
 from controller.alerts import confirm
 from controller.db import pairs_for_ids
-from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent, PanelState
+from relais.wire import (
+    EVENT_ON_AIR,
+    EVENT_PLAY,
+    PanelEvent,
+    PanelState,
+    WireError,
+    read_own_sealed,
+    screenshot_png,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +84,55 @@ SCREENSHOT_QUERY = """
 select png from panel_status join screenshots on hash = screenshot_hash where panel_id = ?
 """
 
+# The screenshots of the schedule frames that states name (by the frame's content hash): a department's
+# panels name the same few frames, each read from the outbox and made into a picture once per process.
+FRAME_PICTURES = 256
+_frame_pictures: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # frame hash -> (digest, png)
+_frame_pictures_lock = threading.Lock()
+
 Report = PanelState | PanelEvent
+
+
+def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
+    """The screenshot of a frame of the panel's schedule and its digest; None when the schedule in the
+    outbox has no such frame (the panel shows one of an older schedule, or the state lies)."""
+    with _frame_pictures_lock:
+        found = _frame_pictures.get(frame_hash)
+        if found is not None:
+            _frame_pictures.move_to_end(frame_hash)
+            return found
+    row = db.execute("select payload from desired where panel_id = ?", [panel_id]).fetchone()
+    if row is None:
+        return None
+    try:
+        frame = read_own_sealed(row[0]).desired_schedule().frame(frame_hash)
+    except WireError:
+        log.exception("the outbox's schedule for %s cannot be read back", panel_id)
+        return None
+    if frame is None:
+        return None
+    png = screenshot_png(frame)
+    found = (hashlib.sha256(png).hexdigest(), png)
+    with _frame_pictures_lock:
+        _frame_pictures[frame_hash] = found
+        if len(_frame_pictures) > FRAME_PICTURES:
+            _frame_pictures.popitem(last=False)
+    return found
+
+
+def _screenshot(db: Database, state: PanelState) -> tuple[str, bytes] | None:
+    """A state's screenshot and its digest: the panel's own picture, or the schedule frame it names."""
+    if state.screenshot_png is not None:
+        return hashlib.sha256(state.screenshot_png).hexdigest(), state.screenshot_png
+    frame_hash = state.screenshot_frame
+    picture = None if frame_hash is None else _frame_picture(db, state.panel_id, frame_hash)
+    if picture is None:
+        log.info(
+            "%s shows frame %s, which its schedule no longer has: no screenshot until its next state",
+            state.panel_id,
+            frame_hash,
+        )
+    return picture
 
 
 def record_reports(db: Database, reports: Sequence[Report], received_at: float) -> None:
@@ -82,7 +140,9 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
 
     An online state replaces what we knew; a last will only marks the panel offline: the will carries
     nothing about the screen, so what the panel showed last stays on record, and ``last_seen`` stays
-    the last time the panel itself spoke. A state without a screenshot keeps the last one. A change
+    the last time the panel itself spoke. A state's screenshot is its picture, or the schedule frame
+    it names, made into a picture here; one naming a frame its schedule no longer has leaves the panel
+    without a screenshot rather than with a wrong one; a state with neither keeps the last one. A change
     between online and offline goes in the panel's history. An alert on air is confirmed by the first
     state that names it, or by its ``on_air`` event (a state goes out with every new schedule; the
     event, for an alert that comes on air later in the rotation). Reports of panels not registered are
@@ -105,7 +165,7 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     history: list[tuple[Any, ...]] = []
     last_online: dict[str, PanelState] = {}  # each panel's last online state
     screenshots: dict[str, bytes] = {}  # the pictures, by hash
-    screenshot_of: dict[str, str] = {}  # each panel's last screenshot, by hash
+    screenshot_of: dict[str, str | None] = {}  # each panel's last screenshot, by hash
     seen: dict[str, int] = {}
     sightings: list[tuple[str, str, float]] = []
     plays: list[tuple[Any, ...]] = []
@@ -121,10 +181,11 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
                 last_online[panel_id] = report
                 if report.item_id is not None:  # what confirms an alert, ahead of its on_air event
                     sightings.append((panel_id, report.item_id, float(report.reported_at)))
-                if report.screenshot_png is not None:
-                    digest = hashlib.sha256(report.screenshot_png).hexdigest()
-                    screenshots[digest] = report.screenshot_png
-                    screenshot_of[panel_id] = digest
+                if report.screenshot_png is not None or report.screenshot_frame is not None:
+                    picture = _screenshot(db, report)
+                    if picture is not None:
+                        screenshots[picture[0]] = picture[1]
+                    screenshot_of[panel_id] = None if picture is None else picture[0]
             continue
         details = report.details
         history.append((panel_id, report.event, report.at, at, json.dumps(details, ensure_ascii=False)))

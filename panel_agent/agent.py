@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import io
 import logging
 import math
 import shutil
@@ -56,10 +55,6 @@ from relais.mqtt import connect_in_background, new_client
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_MAX_SIZE = (400, 300)
-# Frames that large are e-paper, of a few inks: a scaled-down copy in 8 colours keeps their text's edges
-# smooth in 5 KB, where full colour took 14 KB, in every state the panel sends.
-SCREENSHOT_COLOURS = 8
 # How long stop() waits for the broker to take the offline state before disconnecting anyway.
 STOP_PUBLISH_TIMEOUT_S = 2.0
 # identify: white then black, each for half a second, i.e. 1 Hz, until the technician has found it.
@@ -235,27 +230,6 @@ def free_disk_mb(folder: Path) -> int:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return shutil.disk_usage(folder).free // 2**20
-
-
-@functools.lru_cache(maxsize=1024)
-def screenshot_png(frame: wire.Frame) -> bytes:
-    """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI.
-
-    Cached: a state goes out at every connection and command, and scaling an e-paper frame down costs
-    tens of milliseconds on a small board. A board shows a handful of frames; the cache is large for
-    the panels simulated together, which share it: a department's communes each have their own
-    fallback frames, and a small cache would drop the alert's between two alerts.
-    """
-    max_width, max_height = SCREENSHOT_MAX_SIZE
-    if frame.width <= max_width and frame.height <= max_height:
-        return frame.png_bytes()
-    small = frame.image().convert("RGB")
-    small.thumbnail(SCREENSHOT_MAX_SIZE)
-    buffer = io.BytesIO()
-    small.quantize(SCREENSHOT_COLOURS, method=Image.Quantize.FASTOCTREE).save(
-        buffer, format="PNG", optimize=True
-    )
-    return buffer.getvalue()
 
 
 def batch_seconds(panel_id: str) -> float:
@@ -573,7 +547,7 @@ class PanelAgent:
                         "brightness-failed" if command.name == wire.COMMAND_BRIGHTNESS else "display-failed"
                     )
                     details.update(ok=False, reason=failed, detail=str(exc))
-                self._publish_state()
+                self._publish_state(picture=command.name == wire.COMMAND_SCREENSHOT)
             self._publish_event(wire.EVENT_ACK, details)
 
     def _run(self, command: wire.Command) -> None:
@@ -591,7 +565,7 @@ class PanelAgent:
         elif command.name == wire.COMMAND_IDENTIFY:
             white = _picture_of(Image.new("RGB", size, "white"))
             self._begin_override(command, (white, self._blank), period_s=IDENTIFY_HALF_PERIOD_S)
-        # screenshot: the state the caller publishes is the answer.
+        # screenshot: the state the caller publishes, with the panel's own picture, is the answer.
 
     def _begin_override(
         self, command: wire.Command, frames: tuple[_Picture, ...], *, period_s: float = math.inf
@@ -879,25 +853,31 @@ class PanelAgent:
 
     # --- what the panel reports -----------------------------------------------------------------
 
-    def current_state(self) -> wire.PanelState:
+    def current_state(self, *, picture: bool = False) -> wire.PanelState:
         """The online state: the schedule in force (``applied_seq``) and the item on air at this moment.
 
         The state is published when a schedule is applied, on a command and on every connection, not at
         each turn of the rotation (that is what ``play`` events are for), so ``item_id`` and
         ``content_hash`` say what was on air when it was published. The screenshot is that item's first
-        page whatever page is up, as the controller's preview shows it (a black frame when blank); during
-        a technician's override, nothing is on air and the screenshot is the override's (first) frame.
+        page whatever page is up, as the controller's preview shows it, named by its frame's hash (the
+        controller has that frame) unless ``picture`` asks for the panel's own copy (the ``screenshot``
+        command); a black frame when blank; during a technician's override, nothing is on air and the
+        screenshot is the override's (first) frame. Pictures the panel made itself always travel whole.
         """
         with self._lock:
             applied, playing, override = self._applied, self._playing, self._override
             screenshot: bytes | None = None
+            screenshot_frame: str | None = None
             if override is not None:
-                image = override.frames[0].image
-                screenshot = screenshot_png(wire.Frame.from_image(image))
+                screenshot = wire.screenshot_png(wire.Frame.from_image(override.frames[0].image))
             elif playing is not None and applied is not None:
-                screenshot = screenshot_png(playing.item.pages[0].frame)
+                frame = playing.item.pages[0].frame
+                if picture:
+                    screenshot = wire.screenshot_png(frame)
+                else:
+                    screenshot_frame = frame.content_hash
             elif applied is not None:
-                screenshot = screenshot_png(self._blank_frame)
+                screenshot = wire.screenshot_png(self._blank_frame)
             return wire.PanelState(
                 panel_id=self.panel_id,
                 online=True,
@@ -908,6 +888,7 @@ class PanelAgent:
                 agent_version=relais.__version__,
                 uptime_s=int(self._monotonic() - self._started),
                 screenshot_png=screenshot,
+                screenshot_frame=screenshot_frame,
                 brightness=self._brightness,
                 faults=tuple(fault for fault in (self._fault, self._store_fault) if fault is not None),
                 backend=describe_backend(self.config.backend_name, self.backend),
@@ -925,12 +906,12 @@ class PanelAgent:
             self._health = (now, health)
         return self._health[1]
 
-    def _publish_state(self) -> None:
+    def _publish_state(self, *, picture: bool = False) -> None:
         """Only when connected: every connection publishes a fresh state anyway. The item on air that
         the state names has been told: its ``on_air`` event can wait for the batch."""
         with self._lock:
             if self._connected and self._client is not None:
-                state = self.current_state()
+                state = self.current_state(picture=picture)
                 self._client.publish(self.state_topic, state.to_payload(), qos=1, retain=True)
                 self._urgent.discard(f"{wire.EVENT_ON_AIR} {state.item_id}")
 

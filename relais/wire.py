@@ -47,6 +47,10 @@ MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 DEFLATE_EVENTS_ABOVE = 1024
 ZLIB_FIRST_BYTE = b"\x78"
 MAX_FRAME_PIXELS = 4096 * 4096
+SCREENSHOT_MAX_SIZE = (400, 300)
+# Frames that large are e-paper, of a few inks: a scaled-down copy in 8 colours keeps their text's edges
+# smooth in 5 KB, where full colour took 14 KB.
+SCREENSHOT_COLOURS = 8
 # Below this size PNG always wins (LED frames): WebP is not even tried.
 WEBP_FROM_PIXELS = 320 * 240
 MAX_PAGES = 32
@@ -136,6 +140,9 @@ class Topics:
 
 
 # --- frames -------------------------------------------------------------------------------------
+
+
+CONTENT_HASH_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def content_hash(data: bytes) -> str:
@@ -262,6 +269,27 @@ class Frame:
         if len(codecs) != 1:
             raise WireError("malformed", f"a frame has exactly one of {', '.join(FRAME_CODECS)}")
         return cls(width, height, _field(data, codecs[0], bytes), codecs[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def screenshot_png(frame: Frame) -> bytes:
+    """The frame itself when small; otherwise a copy scaled down to fit 400x300, for the controller's UI.
+
+    Made here so that the panel (its own pictures: blank, a test pattern, a screenshot asked for) and
+    the controller (the schedule's frame a state names) make the same picture. Cached: scaling an
+    e-paper frame down costs tens of milliseconds on a small board; the cache is large for the panels
+    simulated together, which share it (a department's communes each have their own fallback frames).
+    """
+    max_width, max_height = SCREENSHOT_MAX_SIZE
+    if frame.width <= max_width and frame.height <= max_height:
+        return frame.png_bytes()
+    small = frame.image().convert("RGB")
+    small.thumbnail(SCREENSHOT_MAX_SIZE)
+    buffer = io.BytesIO()
+    small.quantize(SCREENSHOT_COLOURS, method=Image.Quantize.FASTOCTREE).save(
+        buffer, format="PNG", optimize=True
+    )
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -555,6 +583,15 @@ class Schedule:
             tuple(BrightnessStep.from_json(step) for step in brightness),
         )
 
+    def frame(self, frame_hash: str) -> Frame | None:
+        """The frame of one of the items with that content hash (what a panel's state names), if any."""
+        for item in self.items:
+            for page in item.pages:
+                for frame in (page.frame, page.flash_frame):
+                    if frame is not None and frame.content_hash == frame_hash:
+                        return frame
+        return None
+
     @classmethod
     def single(cls, item: DisplayItem | None, *, start: int, horizon_end: int) -> Schedule:
         """``item`` from ``start`` to ``horizon_end`` and nothing around it; None: a blank panel."""
@@ -717,6 +754,19 @@ def unseal(payload: bytes, public_key: Ed25519PublicKey | Sequence[Ed25519Public
     keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
     if not any(_signed_by(key, signature, body) for key in keys):
         raise WireError("bad-signature", "the signature does not match the controller's key")
+    return _sealed(body, payload)
+
+
+def read_own_sealed(payload: bytes) -> Sealed:
+    """A payload the controller sealed, read back from its own database: the structure is checked, the
+    signature is not (it never left the controller). Never for anything that came over the network."""
+    header, newline, body = payload.partition(b"\n")
+    if not newline or not header.startswith(SEAL_MAGIC.encode()):
+        raise WireError("malformed", "not a sealed payload")
+    return _sealed(body, payload)
+
+
+def _sealed(body: bytes, payload: bytes) -> Sealed:
     data = _decode_body(body)
     if _field(data, "v", int) != PROTOCOL_VERSION:
         raise WireError("unsupported-version", f"protocol version {data.get('v')!r}")
@@ -899,6 +949,10 @@ class PanelState:
     agent_version: str | None = None
     uptime_s: int = 0
     screenshot_png: bytes | None = field(default=None, repr=False)
+    # Instead of the picture, when it is a frame of the signed schedule (the first page of the item on
+    # air): that frame's content hash. The controller has the frame and makes the screenshot itself
+    # (``screenshot_png``), rather than a department's panels all sending the same alert back.
+    screenshot_frame: str | None = None
     brightness: int | None = None  # the level the panel is at, percent; None: never set
     faults: tuple[str, ...] = ()  # "<code>: <detail>" of each hardware problem going on now
     disk_free_mb: int | None = None  # free space where the agent keeps its schedule
@@ -930,6 +984,8 @@ class PanelState:
                 data[key] = getattr(self, key)
         if self.screenshot_png is not None:
             data["screenshot"] = base64.b64encode(self.screenshot_png).decode("ascii")
+        elif self.screenshot_frame is not None:
+            data["screenshot_frame"] = self.screenshot_frame
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -948,6 +1004,7 @@ class PanelState:
             agent_version=_optional(data, "agent_version", str),
             uptime_s=_optional(data, "uptime_s", int) or 0,
             screenshot_png=None if screenshot is None else _b64decode(screenshot, "screenshot"),
+            screenshot_frame=_content_hash_field(data, "screenshot_frame"),
             brightness=_optional(data, "brightness", int),
             faults=tuple(_faults(data)),
             disk_free_mb=_optional(data, "disk_free_mb", int),
@@ -955,6 +1012,13 @@ class PanelState:
             backend=_optional(data, "backend", str),
             link_quality=_optional(data, "link_quality", int),
         )
+
+
+def _content_hash_field(data: Any, name: str) -> str | None:
+    value = _optional(data, name, str)
+    if value is not None and not CONTENT_HASH_PATTERN.fullmatch(value):
+        raise WireError("malformed", f"{name} must be 'sha256:' and 64 hexadecimal digits")
+    return value
 
 
 def _faults(data: Any) -> list[str]:

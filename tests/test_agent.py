@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import os
 import signal
@@ -22,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image, ImageDraw
 
-from panel_agent.agent import PanelAgent, screenshot_png
+from panel_agent.agent import PanelAgent
 from panel_agent.backends import Backend, create_backend
 from panel_agent.backends.simulated import SimulatedBackend
 from panel_agent.config import AgentConfig, load_config
@@ -354,7 +353,8 @@ def test_a_genuine_retained_payload_is_shown_kept_and_reported(
     assert state.online
     assert (state.item_id, state.content_hash) == ("item-1", item_hash)
     assert state.agent_version == __version__
-    assert state.screenshot_png == frame.png_bytes()
+    # The screenshot is a frame of the schedule: named, the controller has it.
+    assert (state.screenshot_frame, state.screenshot_png) == (frame.content_hash, None)
     assert agent.store.path.read_bytes() == payload
     # The state told it: the display event is for the history, it waits for the panel's batch.
     assert not [e for e in watcher.events if e.event == wire.EVENT_DISPLAYED]
@@ -461,7 +461,9 @@ def test_the_pages_of_an_item_take_turns_on_the_panel(
     wait_for(lambda: same_pixels(screen(config), first), "page 1", timeout=3)
     wait_for(lambda: same_pixels(screen(config), second), "page 2", timeout=3)
     # The screenshot is the first page whichever is up, as the controller's preview shows it.
-    assert agent.current_state().screenshot_png == wire.Frame.from_image(first).png_bytes()
+    shown = wire.Frame.from_image(first)
+    assert agent.current_state().screenshot_frame == shown.content_hash
+    assert agent.current_state(picture=True).screenshot_png == shown.png_bytes()
     wait_for(lambda: same_pixels(screen(config), first), "page 1 again", timeout=3)
     item_hash = first_item(payload, signing_key).content_hash
     watcher.wait_state(
@@ -653,6 +655,7 @@ def test_commands_are_acknowledged_and_replays_refused(
     watcher.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=1, ok=True), "the refresh ack")
     assert same_pixels(screen(config), picture(2))
 
+    # The screenshot command has the panel send its own picture, where a state names the frame.
     watcher.publish(cmd, command(signing_key, config.panel_id, 2, "screenshot"))
     watcher.wait_event(is_event(wire.EVENT_ACK, command="screenshot", seq=2, ok=True), "the screenshot ack")
     state = watcher.wait_state(lambda s: s.screenshot_png is not None, "a state with a screenshot")
@@ -723,23 +726,6 @@ def test_blank_identical_and_wrong_size_payloads_without_a_broker(
     # The injected clock decides expiry: this payload expired at 1_000_000.
     agent.handle_desired(desired(signing_key, panel, 4, picture(4), issued_at=996_400, ttl=3600))
     assert agent.applied_seq == 3
-
-
-def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio_and_colours() -> None:
-    for size, expected in [((800, 600), (400, 300)), ((1872, 1404), (400, 300)), ((1000, 200), (400, 80))]:
-        image = Image.new("RGB", size, "white")
-        image.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))  # the red ink of a bwr panel
-        shot = screenshot_png(wire.Frame.from_image(image))
-        with Image.open(io.BytesIO(shot)) as decoded:
-            assert decoded.size == expected
-            rgb = decoded.convert("RGB")
-            assert rgb.getpixel((0, 0)) == (255, 0, 0) and rgb.getpixel((expected[0] - 1, 0)) == (
-                255,
-                255,
-                255,
-            )
-    small = wire.Frame.from_image(picture(1))
-    assert screenshot_png(small) == small.png_bytes()
 
 
 def test_backends_are_chosen_by_name_and_refuse_foreign_sizes(tmp_path: Path) -> None:

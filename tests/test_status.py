@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,44 @@ def test_a_picture_many_panels_show_is_kept_once_and_dropped_when_none_shows_it(
     for panel in (LED, RGB):
         response = client.get(f"/api/v1/panels/{panel}/screenshot.png")
         assert (response.status_code, response.data) == (200, b"\x89PNG alerte")
+
+
+def test_a_state_naming_a_frame_of_its_schedule_gets_the_controller_s_picture_of_it(
+    app: Flask, client: FlaskClient, alert: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A department's panels name the alert's frame instead of sending it back: the controller makes
+    the screenshot from the schedule it sealed, once; a frame it never made leaves no screenshot,
+    never a wrong one."""
+    monkeypatch.setattr(status, "_frame_pictures", OrderedDict())  # nothing made by other tests
+    with app.app_context():
+        payload = get_db().execute("select payload from desired where panel_id = ?", [LED]).fetchone()[0]
+    schedule = wire.read_own_sealed(payload).desired_schedule()
+    (shown,) = [item for item in schedule.items if item.item_id == alert["item_id"]]
+    frame = shown.pages[0].frame
+
+    def record(state: wire.PanelState) -> None:
+        with app.app_context(), transaction(get_db()) as db:
+            status.record_reports(db, [state], NOW)
+
+    record(
+        wire.PanelState(
+            LED, True, NOW, shown.item_id, shown.content_hash, 7, screenshot_frame=frame.content_hash
+        )
+    )
+    response = client.get(f"/api/v1/panels/{LED}/screenshot.png")
+    assert (response.status_code, response.data) == (200, wire.screenshot_png(frame))
+    assert response.data == frame.png_bytes()  # an LED frame is small enough to be its own screenshot
+    # A state late for the alert's cancellation: the outbox has moved on, the picture was made already.
+    assert client.delete(f"/api/v1/alerts/{alert['id']}").status_code == 200
+    record(
+        wire.PanelState(
+            LED, True, NOW, shown.item_id, shown.content_hash, 7, screenshot_frame=frame.content_hash
+        )
+    )
+    assert client.get(f"/api/v1/panels/{LED}/screenshot.png").data == frame.png_bytes()
+
+    record(
+        wire.PanelState(LED, True, NOW + 1, "msg-9", "sha256:aa", 8, screenshot_frame="sha256:" + "0" * 64)
+    )
+    assert client.get(f"/api/v1/panels/{LED}/screenshot.png").status_code == 404
+    assert client.get(f"/api/v1/panels/{LED}").json["has_screenshot"] is False

@@ -244,6 +244,59 @@ def test_panel_state_and_events_round_trip() -> None:
         PanelState.from_payload(b'{"panel": "p1", "online": "yes", "reported_at": 1}')
 
 
+def test_screenshots_of_large_frames_are_scaled_down_keeping_the_aspect_ratio_and_colours() -> None:
+    for size, expected in [((800, 600), (400, 300)), ((1872, 1404), (400, 300)), ((1000, 200), (400, 80))]:
+        image = Image.new("RGB", size, "white")
+        image.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))  # the red ink of a bwr panel
+        shot = wire.screenshot_png(Frame.from_image(image))
+        with Image.open(io.BytesIO(shot)) as decoded:
+            assert decoded.size == expected
+            rgb = decoded.convert("RGB")
+            assert rgb.getpixel((0, 0)) == (255, 0, 0) and rgb.getpixel((expected[0] - 1, 0)) == (
+                255,
+                255,
+                255,
+            )
+    small = amber_frame()
+    assert wire.screenshot_png(small) == small.png_bytes()
+
+
+def test_a_state_names_the_schedule_frame_it_shows_instead_of_sending_it_back() -> None:
+    frame = amber_frame()
+    named = PanelState(
+        "p1", True, NOW, "msg-1", "sha256:ab", 10, "0.1.0", 42, screenshot_frame=frame.content_hash
+    )
+    assert json.loads(named.to_payload())["screenshot_frame"] == frame.content_hash
+    assert PanelState.from_payload(named.to_payload()) == named
+    # The panel's own picture, when it has one, is what goes.
+    both = replace(named, screenshot_png=b"\x89PNG")
+    assert PanelState.from_payload(both.to_payload()) == replace(both, screenshot_frame=None)
+    payload = json.loads(named.to_payload())
+    for bad in ("sha256:AB", "md5:" + "0" * 32, "sha256:" + "0" * 63, 42):
+        with pytest.raises(WireError, match="screenshot_frame"):
+            PanelState.from_payload(json.dumps({**payload, "screenshot_frame": bad}).encode())
+
+
+def test_the_controller_reads_its_own_sealed_payload_back_and_finds_a_frame_by_hash(
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    first, other, flash = (
+        amber_frame(),
+        *(Frame.from_image(Image.new("1", (192, 64), ink)) for ink in (0, 1)),
+    )
+    pages = (Page(first, 5000), Page(other, 5000, flash_frame=flash))
+    payload = sealed_desired(signing_key, pages=pages)
+    sealed = wire.read_own_sealed(payload)
+    assert sealed == wire.unseal(payload, signing_key.public_key())
+    schedule = sealed.desired_schedule()
+    assert schedule.frame(other.content_hash) == other
+    assert schedule.frame(first.content_hash) == first
+    assert schedule.frame(flash.content_hash) == flash
+    assert schedule.frame("sha256:" + "0" * 64) is None
+    with pytest.raises(WireError, match="not a sealed payload"):
+        wire.read_own_sealed(b'{"kind": "desired"}')
+
+
 def test_a_department_s_groups_sealed_together_are_what_sealing_each_panel_gives(
     signing_key: Ed25519PrivateKey,
 ) -> None:
