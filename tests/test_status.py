@@ -18,7 +18,7 @@ from controller.db import transaction
 from controller.mqtt_link import MqttLink, _Report
 from controller.panels import register_panel
 from relais import wire
-from tests.helpers import DEMO_RGB
+from tests.helpers import DEMO_RGB, record_report
 
 LED, RGB = "bourg-entree-nord", "bourg-place-bernard"
 NOW = 1_800_000_000
@@ -159,24 +159,19 @@ def test_a_state_naming_a_frame_of_its_schedule_gets_the_controller_s_picture_of
     frame = shown.pages[0].frame
 
     def record(state: wire.PanelState) -> None:
-        with app.app_context(), transaction(get_db()) as db:
-            status.record_reports(db, [state], NOW)
+        with app.app_context():
+            record_report(get_db(), state, NOW)
 
-    record(
-        wire.PanelState(
-            LED, True, NOW, shown.item_id, shown.content_hash, 7, screenshot_frame=frame.content_hash
-        )
+    naming = wire.PanelState(
+        LED, True, NOW, shown.item_id, shown.content_hash, 7, screenshot_frame=frame.content_hash
     )
+    record(naming)
     response = client.get(f"/api/v1/panels/{LED}/screenshot.png")
     assert (response.status_code, response.data) == (200, wire.screenshot_png(frame))
     assert response.data == frame.png_bytes()  # an LED frame is small enough to be its own screenshot
     # A state late for the alert's cancellation: the outbox has moved on, the picture was made already.
     assert client.delete(f"/api/v1/alerts/{alert['id']}").status_code == 200
-    record(
-        wire.PanelState(
-            LED, True, NOW, shown.item_id, shown.content_hash, 7, screenshot_frame=frame.content_hash
-        )
-    )
+    record(naming)
     assert client.get(f"/api/v1/panels/{LED}/screenshot.png").data == frame.png_bytes()
 
     record(
