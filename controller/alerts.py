@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,10 +18,16 @@ from controller.clock import iso_utc
 from controller.db import transaction
 from controller.errors import FieldError
 from controller.panels import get_panels
+from controller.rendering.engine import MessageContent, RenderError, drawable
+from controller.rendering.layouts import get_layout
+from controller.rendering.profiles import PanelProfile
 from controller.schedule_input import parse_instant, parse_targets, targets_to_json
 from controller.scheduling.targets import resolve_targets
 
 MAX_ALERT_S = 7 * 24 * 3600
+# An alert is read in passing, on a banner too: shorter than a message (1,000), and a short title.
+MAX_ALERT_TEXT = 500
+MAX_ALERT_TITLE = 100
 ALERT_ITEM_PREFIX = "alert-"
 
 
@@ -28,11 +35,24 @@ def alert_item_id(alert_id: int) -> str:
     return f"{ALERT_ITEM_PREFIX}{alert_id}"
 
 
-def create_alert(
-    db: Database, data: Any, *, created_by: str, organisation: str | None, now: float
-) -> tuple[int, list[str]]:
-    """Record an alert and the panels it targets; an expiry is mandatory, so no alert outlives its cause.
-    Where the author's organisation wants a second person, it waits for approval on no panel."""
+@dataclass(frozen=True)
+class NewAlert:
+    """An alert checked and drawn for every panel it targets, ready to be recorded."""
+
+    row: dict[str, Any]
+    panel_ids: list[str]
+
+
+def alert_content(text: str, title: str, profile: PanelProfile) -> MessageContent:
+    """The alert layout that suits the panel: full on boards of 32 px and more, a banner on 16 px ones."""
+    layout = next(name for name in ("alert", "alert-line", "text") if get_layout(name).suits(profile))
+    return MessageContent(body=text, title=title or "ALERTE", layout=layout, role="emergency")
+
+
+def check_alert(db: Database, data: Any, *, now: float) -> NewAlert:
+    """Everything about an alert checked before anything is written or locked: its fields, its expiry
+    (mandatory, so no alert outlives its cause), its panels, and its drawing on each kind of panel it
+    targets. One that cannot be drawn on a targeted panel is refused now, never accepted and missing."""
     if not isinstance(data, dict):
         raise FieldError("body", "must be a JSON object")
     text = data.get("text")
@@ -41,8 +61,10 @@ def create_alert(
     title = data.get("title", "ALERTE")
     if not isinstance(title, str):
         raise FieldError("title", "must be a string")
-    expires_at = parse_instant(data, "expires_at", required=True)
-    assert expires_at is not None
+    for field, value, limit in (("text", text, MAX_ALERT_TEXT), ("title", title, MAX_ALERT_TITLE)):
+        if len(value) > limit:
+            raise FieldError(field, f"is {len(value)} characters long, the limit for an alert is {limit}")
+    expires_at = parse_instant(data, "expires_at", required=True) or 0
     starts_at = parse_instant(data, "starts_at") or int(now)
     if expires_at <= max(now, starts_at):
         raise FieldError("expires_at", "must be in the future, after starts_at")
@@ -53,26 +75,39 @@ def create_alert(
     panel_ids = resolve_targets(targets, [panel.info for panel in panels.values()])
     if not panel_ids:
         raise FieldError("panels", "no panel matches these targets", status=422)
-    with transaction(db):
-        alert_id = (
-            db["alerts"]
-            .insert(
-                {
-                    "text": text.strip(),
-                    "title": title.strip(),
-                    "targets": targets_to_json(targets),
-                    "starts_at": starts_at,
-                    "expires_at": expires_at,
-                    "created_by": created_by,
-                    "created_at": int(now),
-                    "organisation": organisation,
-                    "approval": "pending" if approval_required(db, organisation, "alerts") else "approved",
-                }
-            )
-            .last_pk
-        )
-        db["alert_panels"].insert_all({"alert_id": alert_id, "panel_id": panel_id} for panel_id in panel_ids)
-    return alert_id, panel_ids
+    by_profile = {panels[panel_id].profile_id: panels[panel_id] for panel_id in reversed(panel_ids)}
+    for panel in by_profile.values():
+        drawn = drawable(alert_content(text.strip(), title.strip(), panel.profile), panel.profile)
+        if isinstance(drawn, RenderError):
+            raise FieldError(drawn.field, f"{drawn.message} (panel {panel.id})", status=422)
+    row = {
+        "text": text.strip(),
+        "title": title.strip(),
+        "targets": targets_to_json(targets),
+        "starts_at": starts_at,
+        "expires_at": expires_at,
+    }
+    return NewAlert(row, panel_ids)
+
+
+def record_alert(
+    db: Database, alert: NewAlert, *, created_by: str, organisation: str | None, now: float
+) -> int:
+    """Write a checked alert and the panels it targets; call inside the write transaction. Where the
+    author's organisation wants a second person, it waits for approval on no panel."""
+    need_approval = approval_required(db, organisation, "alerts")
+    row = {
+        **alert.row,
+        "created_by": created_by,
+        "created_at": int(now),
+        "organisation": organisation,
+        "approval": "pending" if need_approval else "approved",
+    }
+    alert_id = db["alerts"].insert(row).last_pk
+    db["alert_panels"].insert_all(
+        {"alert_id": alert_id, "panel_id": panel_id} for panel_id in alert.panel_ids
+    )
+    return alert_id
 
 
 def cancel_alert(db: Database, alert_id: int, now: float) -> None:

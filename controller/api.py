@@ -31,7 +31,7 @@ from controller.message_store import stored_content
 from controller.messages import parse_content, queue_message, render_for
 from controller.outbox import command_expires_at, seal_command
 from controller.panels import Panel, get_panels, panel_statuses, register_panel
-from controller.publishing import playlist, republish, timeline
+from controller.publishing import draw_ahead, playlist, republish, timeline
 from controller.rendering.layouts import load_layouts
 from controller.rendering.pictograms import PICTOGRAMS
 from controller.rendering.preview import preview_png
@@ -280,14 +280,14 @@ def list_messages() -> Response:
 def create_message() -> tuple[Response, int]:
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     actor, db, now = current_actor(), get_db(), time.time()
+    draft = messages.draft_message(db, json_body(), commune_insee=actor.commune_insee, now=now)
     with transaction(db):
-        queued = queue_message(
+        queued = messages.record_message(
             db,
             signing_key(),
-            json_body(),
+            draft,
             created_by=actor.name,
             organisation=actor.organisation,
-            commune_insee=actor.commune_insee,
             now=now,
             dry_run=dry_run,
         )
@@ -319,6 +319,8 @@ def change_message(message_id: int) -> Response:
     """Any field it was queued with, and/or ``"paused": true|false``; its panels get a fresh schedule."""
     db, now = get_db(), time.time()
     data = json_body()
+    _changeable_message(message_id)
+    messages.check_edit(db, message_id, data, now=now)
     with transaction(db):
         before = _changeable_message(message_id)
         warnings = messages.update_message(db, signing_key(), message_id, data, now=now)
@@ -390,11 +392,13 @@ def list_alerts() -> Response:
 def create_alert() -> tuple[Response, int]:
     """On air at once, unless the author's organisation wants a second person first."""
     actor, db, now = current_actor(), get_db(), time.time()
+    alert = alerts.check_alert(db, json_body(), now=now)
+    draw_ahead(db, alert.panel_ids, now)
     with transaction(db):
-        alert_id, panel_ids = alerts.create_alert(
-            db, json_body(), created_by=actor.name, organisation=actor.organisation, now=now
+        alert_id = alerts.record_alert(
+            db, alert, created_by=actor.name, organisation=actor.organisation, now=now
         )
-        republish(db, signing_key(), now=now, panel_ids=panel_ids)
+        republish(db, signing_key(), now=now, panel_ids=alert.panel_ids)
         shown = _alert(alert_id)
         _audit(db, "alert.create", "alert", alert_id, None, shown)
     _publish()

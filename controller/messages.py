@@ -21,14 +21,19 @@ from controller.db import transaction
 from controller.errors import FieldError
 from controller.message_store import PANEL_TIME_ZONE, item_id_for
 from controller.panels import Panel, get_panels
-from controller.publishing import check_message, republish
-from controller.rendering.engine import ROLES, MessageContent, RenderError, Rendering, render
-from controller.rendering.images import MAX_IMAGE_BYTES, ImageError
-from controller.rendering.layouts import LayoutError
-from controller.rendering.markup import MARKUP_SYNTAXES, MarkupError
-from controller.rendering.pictograms import UnknownPictogram
+from controller.publishing import (
+    Planned,
+    build_schedules,
+    check_message,
+    draw_ahead,
+    fit_problems,
+    republish,
+    stage,
+)
+from controller.rendering.engine import ROLES, MessageContent, RenderError, Rendering, drawable
+from controller.rendering.images import MAX_IMAGE_BYTES
+from controller.rendering.markup import MARKUP_SYNTAXES
 from controller.rendering.profiles import PanelProfile
-from controller.rendering.qr import QrError
 from controller.schedule_input import (
     TARGET_FIELDS,
     parse_instant,
@@ -132,26 +137,11 @@ def parse_content(data: Any, issued_at: float) -> MessageContent:
 
 def render_for(content: MessageContent, profile: PanelProfile, panel_id: str | None = None) -> Rendering:
     """Render, turning any rendering problem into a FieldError (422) that names the panel."""
-    where = f" (panel {panel_id})" if panel_id else f" (profile {profile.id})"
-    try:
-        return render(content, profile)
-    except MarkupError as exc:
-        raise FieldError("text", str(exc), status=422) from None
-    except RenderError as exc:
-        raise FieldError(exc.field, f"{exc.message}{where}", status=422) from None
-    except ValueError as exc:
-        # Unknown layout or pictogram, missing glyph, unreadable image, QR too long: all say what.
-        raise FieldError(_field_of(exc), f"{exc}{where}", status=422) from None
-
-
-def _field_of(exc: ValueError) -> str:
-    fields: tuple[tuple[type[ValueError], str], ...] = (
-        (LayoutError, "layout"),
-        (UnknownPictogram, "pictogram"),
-        (ImageError, "image"),
-        (QrError, "qr"),
-    )
-    return next((field for kind, field in fields if isinstance(exc, kind)), "text")
+    rendering = drawable(content, profile)
+    if isinstance(rendering, RenderError):
+        where = f" (panel {panel_id})" if panel_id else f" (profile {profile.id})"
+        raise FieldError(rendering.field, f"{rendering.message}{where}", status=422)
+    return rendering
 
 
 def _schedule_fields(
@@ -221,35 +211,71 @@ def queue_message(
     now: float | None = None,
     dry_run: bool = False,
 ) -> QueuedMessage:
-    """Everything is checked and rendered before anything is written: a refusal leaves no trace.
-
-    Rendering happens once per profile, however many panels share it; then the schedules of the
-    panels it reaches are signed afresh, in the same transaction as the message itself. A dry run
-    goes through every check and rolls back: the resolved panels and warnings, nothing published.
-    A message of a commune's user (``commune_insee``) reaches that commune's panels only; one of an
-    organisation that wants a second person waits, on no panel, until approved.
-    """
+    """Check, draw, then record and sign in one transaction: ``draft_message``, then ``record_message``."""
     now = time.time() if now is None else now
+    draft = draft_message(db, data, commune_insee=commune_insee, now=now)
+    return record_message(
+        db, key, draft, created_by=created_by, organisation=organisation, now=now, dry_run=dry_run
+    )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message checked and drawn for every panel it reaches; nothing written yet."""
+
+    row: dict[str, Any]
+    panels: dict[str, Panel]
+
+
+def draft_message(db: Database, data: Any, *, commune_insee: str | None = None, now: float) -> Draft:
+    """Everything is checked and rendered before anything is written or locked: a refusal leaves no
+    trace, and a slow drawing holds no other writer (an alert least of all).
+
+    Rendering happens once per profile, however many panels share it, and what else those panels show
+    is drawn too, so the transaction that signs them finds every drawing made. A message of a
+    commune's user (``commune_insee``) reaches that commune's panels only.
+    """
     if not isinstance(data, dict):
         raise FieldError("body", "must be a JSON object")
     content = parse_content(data, now)
     fields = _schedule_fields(db, data, now, commune_insee)
     targets, panels = _targets(db, data, commune_insee)
     _check_renders(content, panels)
+    draw_ahead(db, panels, now)
     row = {
         **_content_columns(content),
         **fields,
         "targets": targets_to_json(targets),
-        "created_by": created_by,
         "created_at": int(now),
         "paused": 0,
-        "organisation": organisation,
         "commune_insee": commune_insee,
+    }
+    return Draft(row, panels)
+
+
+def record_message(
+    db: Database,
+    key: Ed25519PrivateKey,
+    draft: Draft,
+    *,
+    created_by: str,
+    organisation: str | None,
+    now: float,
+    dry_run: bool = False,
+) -> QueuedMessage:
+    """Write a drafted message and sign afresh the schedules of the panels it reaches, in one
+    transaction (the caller's, when it has one). One of an organisation that wants a second person
+    waits, on no panel, until approved. A dry run goes through every check and rolls back: the
+    resolved panels and warnings, nothing published."""
+    row = {
+        **draft.row,
+        "created_by": created_by,
+        "organisation": organisation,
         "approval": PENDING if approval_required(db, organisation, "messages") else APPROVED,
     }
     try:
         with transaction(db):
-            queued = _record(db, key, row, panels, now=now)
+            queued = _record(db, key, row, draft.panels, now=now)
             if dry_run:
                 raise _DryRun(queued)
     except _DryRun as rolled_back:
@@ -294,18 +320,24 @@ def _record(
 ) -> QueuedMessage:
     message_id = db["messages"].insert(row).last_pk
     db["message_targets"].insert_all({"message_id": message_id, "panel_id": panel_id} for panel_id in panels)
-    warnings = _check(db, message_id, panels, now)
-    seqs = republish(db, key, now=now, panel_ids=panels) if row["approval"] == APPROVED else {}
+    plans, warnings = _checked(db, message_id, panels, set(panels), now)
+    seqs = stage(db, key, plans, now=now) if row["approval"] == APPROVED else {}
     return QueuedMessage(message_id, item_id_for(message_id), sorted(panels), seqs, warnings, row["approval"])
 
 
-def _check(db: Database, message_id: int, panels: dict[str, Panel], now: float) -> list[dict[str, str]]:
-    """The scheduler's verdict on a message just written: the first error refuses it, warnings are returned."""
+def _checked(
+    db: Database, message_id: int, panels: dict[str, Panel], panel_ids: set[str], now: float
+) -> tuple[dict[str, Planned], list[dict[str, str]]]:
+    """The scheduler's verdict on a message just written (uncommitted), and the schedules of
+    ``panel_ids`` with it, as if approved: the first error refuses it (a panel it reaches too full to
+    take it among them), warnings are returned (the other messages it pushed out of full panels)."""
     problems = check_message(db, message_id, panels.values(), now)
+    plans = build_schedules(db, now, panel_ids, also_message=message_id)
+    problems += fit_problems(plans, item_id_for(message_id), panels)
     error = next((problem for problem in problems if problem.level == "error"), None)
     if error is not None:
         raise FieldError(error.field, error.message, status=422)
-    return [asdict(problem) for problem in problems if problem.level == "warning"]
+    return plans, [asdict(problem) for problem in problems if problem.level == "warning"]
 
 
 def _fetch(db: Database, message_id: int) -> dict[str, Any]:
@@ -439,12 +471,19 @@ def _as_request(row: dict[str, Any], image: bytes | None) -> dict[str, Any]:
     return {**data, **{field: targets.get(field) or None for field in TARGET_FIELDS}}
 
 
-def update_message(
-    db: Database, key: Ed25519PrivateKey, message_id: int, data: Any, *, now: float
-) -> list[dict[str, str]]:
-    """Edit any field a message was queued with and/or pause or resume it; the panels it reached and
-    reaches now get a fresh schedule. Edited content goes back to approval where the organisation wants
-    a second person. Returns the scheduler's warnings. The caller owns the transaction."""
+@dataclass(frozen=True)
+class _Edit:
+    """An edit checked against the message as stored: the columns it changes, the panels the message
+    reached before and the ones it reaches after, and whether anything but ``paused`` changes."""
+
+    row: dict[str, Any]
+    changes: dict[str, Any]
+    before: set[str]
+    panels: dict[str, Panel]
+    edited: bool
+
+
+def _edit(db: Database, message_id: int, data: Any, now: float) -> _Edit:
     if not isinstance(data, dict) or not data:
         raise FieldError("body", "must be a JSON object with the fields to change")
     unknown = sorted(set(data) - EDITABLE_FIELDS - {"paused"})
@@ -474,13 +513,36 @@ def update_message(
         if approval_required(db, row["organisation"], "messages"):
             changes.update(approval=PENDING, approved_by=None, approved_at=None)
             changes.update(rejected_by=None, rejected_at=None, rejected_reason=None)
+    return _Edit(row, changes, before, panels, bool(edits))
+
+
+def check_edit(db: Database, message_id: int, data: Any, *, now: float) -> None:
+    """Refuse a bad edit and draw what it will show, before the caller takes the write lock to make it."""
+    edit = _edit(db, message_id, data, now)
+    draw_ahead(db, edit.before | set(edit.panels), now)
+
+
+def update_message(
+    db: Database, key: Ed25519PrivateKey, message_id: int, data: Any, *, now: float
+) -> list[dict[str, str]]:
+    """Edit any field a message was queued with and/or pause or resume it; the panels it reached and
+    reaches now get a fresh schedule. Edited content goes back to approval where the organisation wants
+    a second person. Returns the scheduler's warnings. The caller owns the transaction, and calls
+    ``check_edit`` before taking it."""
+    edit = _edit(db, message_id, data, now)
+    reached = edit.before | set(edit.panels)
     with transaction(db):
-        db["messages"].update(message_id, changes)
-        if edits:
-            db.execute("delete from message_targets where message_id = ?", [message_id])
-            db["message_targets"].insert_all({"message_id": message_id, "panel_id": p} for p in panels)
-        warnings = _check(db, message_id, panels, now) if edits else []
-        republish(db, key, now=now, panel_ids=before | set(panels))
+        db["messages"].update(message_id, edit.changes)
+        if not edit.edited:
+            republish(db, key, now=now, panel_ids=edit.before)
+            return []
+        db.execute("delete from message_targets where message_id = ?", [message_id])
+        db["message_targets"].insert_all({"message_id": message_id, "panel_id": p} for p in edit.panels)
+        plans, warnings = _checked(db, message_id, edit.panels, reached, now)
+        if edit.changes.get("approval", edit.row["approval"]) == APPROVED:
+            stage(db, key, plans, now=now)
+        else:
+            republish(db, key, now=now, panel_ids=reached)  # off the air until approved
     return warnings
 
 

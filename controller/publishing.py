@@ -18,38 +18,37 @@ from typing import Any, NamedTuple
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from controller.alerts import alert_item_id
+from controller.alerts import alert_content, alert_item_id
 from controller.db import transaction
 from controller.message_store import content_from_row, item_id_for
 from controller.outbox import Desired, stage_desired
 from controller.panels import Panel, get_panels
-from controller.rendering.engine import MessageContent, RenderError, render
-from controller.rendering.layouts import get_layout
+from controller.rendering.engine import MessageContent, RenderError, drawable
 from controller.rendering.profiles import PanelProfile
 from controller.schedule_input import recurrence_from_json, targets_from_json, utc
 from controller.scheduling.brightness import brightness_steps
 from controller.scheduling.conflicts import Problem
 from controller.scheduling.conflicts import check_message as check_scheduled
-from controller.scheduling.model import Alert, Campaign, Consent, ScheduledMessage
-from controller.scheduling.resolve import PanelSchedule, resolve
+from controller.scheduling.model import PRIORITIES, Alert, Campaign, Consent, ScheduledMessage
+from controller.scheduling.resolve import PanelIndex, PanelSchedule, resolve
 from relais.wire import (
+    MAX_DWELL_MS,
+    MAX_ITEMS,
+    MAX_PAYLOAD_BYTES,
+    MAX_SEGMENTS,
+    MIN_DWELL_MS,
     BrightnessStep,
     DisplayItem,
     PlaylistEntry,
     Schedule,
     Segment,
+    WireError,
 )
 
 log = logging.getLogger(__name__)
 
 HORIZON = timedelta(hours=48)
 LOOK_BACK_S = 12 * 3600
-
-
-def _alert_content(row: dict[str, Any], profile: PanelProfile) -> MessageContent:
-    """The alert layout that suits the panel: full on boards of 32 px and more, a banner on 16 px ones."""
-    layout = next(name for name in ("alert", "alert-line", "text") if get_layout(name).suits(profile))
-    return MessageContent(body=row["text"], title=row["title"] or "ALERTE", layout=layout, role="emergency")
 
 
 def _fallback_content(panel: Panel) -> MessageContent:
@@ -68,11 +67,10 @@ class _Items:
         self.items: dict[str, DisplayItem] = {}
 
     def add(self, key: str, content: MessageContent, dwell_s: float | None = None) -> DisplayItem | None:
-        try:
-            rendering = render(content, self.profile)
-        except (RenderError, ValueError) as exc:
+        rendering = drawable(content, self.profile)
+        if isinstance(rendering, RenderError):
             # A message targeted by tag may reach a panel it cannot be drawn on: skipped there, logged.
-            log.warning("%s cannot be drawn on %s: %s", key, self.profile.id, exc)
+            log.warning("%s cannot be drawn on %s: %s", key, self.profile.id, rendering.message)
             return None
         item = rendering.display_item(key, content.body)
         if dwell_s:
@@ -109,7 +107,8 @@ def _campaigns(db: Database, now: int, *, launched_only: bool = True) -> list[Ca
 @dataclass
 class _Inputs:
     """What the scheduler needs for the panels of one profile, with the items rendered for it, and
-    what each item is (``about``: message, campaign or alert ids, title, priority) for people."""
+    what each item is (``about``: message, campaign or alert ids, title, priority, and the ``rank`` by
+    which a full schedule keeps it) for people."""
 
     items: _Items
     messages: list[ScheduledMessage]
@@ -117,12 +116,21 @@ class _Inputs:
     about: dict[str, dict[str, Any]]
 
 
+def _rank(priority: str, commune: str | None, order: int) -> tuple[int, int]:
+    """Which items a full schedule keeps first (lowest first): alerts, then by priority, the
+    prefecture's before a commune's own, then the oldest: what is on air stays, a newcomer waits."""
+    tier = -1 if priority == "alert" else 2 * (len(PRIORITIES) - PRIORITIES.index(priority))
+    return (tier + (commune is not None), order)
+
+
 def _inputs(
-    db: Database, profile: PanelProfile, start: int, end: int, *, also_message: int | None = None
+    db: Database, group: list[Panel], start: int, end: int, *, also_message: int | None = None
 ) -> _Inputs:
-    """Approved messages and alerts only: one waiting for its second person is on no panel.
+    """Approved messages and alerts that reach a panel of ``group`` (all of one profile): one waiting
+    for its second person is on no panel, and one for other panels is not even drawn for these.
     ``also_message`` brings in one message whatever its approval, to check it before it is approved."""
-    items = _Items(profile)
+    index = PanelIndex([panel.info for panel in group])
+    items = _Items(group[0].profile)
     messages = []
     about: dict[str, dict[str, Any]] = {}
     for row in db.query(
@@ -130,24 +138,30 @@ def _inputs(
            and (ends_at is null or ends_at > ?) and starts_at < ?""",
         [also_message, start, end],
     ):
+        targets = replace(targets_from_json(row["targets"]), within_commune=row["commune_insee"])
+        if not index.reached(targets):
+            continue
         item = items.add(item_id_for(row["id"]), content_from_row(row), row["dwell_s"])
         if item is None:
             continue
+        priority = row["priority"] or "information"
         about[item.item_id] = {
             "message_id": row["id"],
             "campaign_id": row["campaign_id"],
             "alert_id": None,
             "title": row["title"] or "",
-            "priority": row["priority"] or "information",
+            "priority": priority,
+            "label": row["title"] or row["text"][:60],
+            "rank": _rank(priority, row["commune_insee"], row["id"]),
         }
         messages.append(
             ScheduledMessage(
                 key=item.item_id,
-                targets=replace(targets_from_json(row["targets"]), within_commune=row["commune_insee"]),
+                targets=targets,
                 starts_at=utc(row["starts_at"]),
                 ends_at=None if row["ends_at"] is None else utc(row["ends_at"]),
                 recurrence=recurrence_from_json(row["recurrence"]),
-                priority=row["priority"] or "information",
+                priority=priority,
                 duration_s=_duration(item),
                 campaign=None if row["campaign_id"] is None else str(row["campaign_id"]),
                 paused=bool(row["paused"]),
@@ -159,7 +173,10 @@ def _inputs(
         "select * from alerts where cancelled_at is null and approval = 'approved' and expires_at > ?",
         [start],
     ):
-        item = items.add(alert_item_id(row["id"]), _alert_content(row, profile))
+        targets = targets_from_json(row["targets"])
+        if not index.reached(targets):
+            continue
+        item = items.add(alert_item_id(row["id"]), alert_content(row["text"], row["title"], items.profile))
         if item is None:
             continue
         about[item.item_id] = {
@@ -168,11 +185,13 @@ def _inputs(
             "alert_id": row["id"],
             "title": row["title"] or "ALERTE",
             "priority": "emergency",
+            "label": row["title"] or row["text"][:60],
+            "rank": _rank("alert", None, -row["id"]),
         }
         alerts.append(
             Alert(
                 key=item.item_id,
-                targets=targets_from_json(row["targets"]),
+                targets=targets,
                 starts_at=utc(row["starts_at"]),
                 expires_at=utc(row["expires_at"]),
                 cancelled_at=None,
@@ -189,41 +208,127 @@ def _by_profile(panels: Iterable[Panel]) -> list[list[Panel]]:
     return list(groups.values())
 
 
+class Left(NamedTuple):
+    """An item a full schedule left out: the wire limit it would have passed, and what it is for people."""
+
+    limit: str
+    label: str
+
+
 class Planned(NamedTuple):
-    """A panel's schedule as the wire carries it, and what a person should know about it."""
+    """A panel's schedule as the wire carries it, and what a person should know about it;
+    ``dropped``: the items a full schedule left out, by item id."""
 
     schedule: Schedule
     notes: tuple[str, ...]
+    dropped: dict[str, Left]
 
 
-def build_schedules(db: Database, now: float, panel_ids: Iterable[str] | None = None) -> dict[str, Planned]:
+# Room kept in a sealed schedule for what is not frames: item texts, segments, the envelope.
+_SEGMENT_BYTES = 96
+_ENVELOPE_BYTES = 4096
+_LIMITS = {
+    "items": f"un programme porte {MAX_ITEMS} contenus au plus sur 48 heures",
+    "segments": f"un programme change {MAX_SEGMENTS} fois au plus en 48 heures",
+    "bytes": f"un programme signé pèse {MAX_PAYLOAD_BYTES // 2**20} Mio au plus",
+}
+
+
+def _left_out(why: Left) -> str:
+    return f"« {why.label} » n’est pas diffusé ici : {_LIMITS[why.limit]}"
+
+
+def build_schedules(
+    db: Database, now: float, panel_ids: Iterable[str] | None = None, *, also_message: int | None = None
+) -> dict[str, Planned]:
     """Each panel's schedule from ``now`` to ``now + 48 h``, with the scheduler's notes (e-paper limits).
 
     Panels with identical inputs (same profile, same resolved segments, same fallback and brightness)
     get the very same ``Schedule`` object: a department's thousand panels come down to a few hundred
-    distinct schedules, and whoever encodes them (``republish``) does it once for each.
+    distinct schedules, and whoever encodes them (``republish``) does it once for each. A schedule
+    that would pass a wire limit leaves out its lowest-ranked items (``_rank``) until it fits, so
+    what one user queued never makes another's schedule fail, and an alert always fits.
     """
     start, end = int(now), int(now + HORIZON.total_seconds())
     panels = get_panels(db, None if panel_ids is None else list(panel_ids))
     campaigns = _campaigns(db, start)
     schedules = {}
     for group in _by_profile(panels.values()):
-        inputs = _inputs(db, group[0].profile, start, end)
+        inputs = _inputs(db, group, start, end, also_message=also_message)
         resolved = resolve(
             [panel.info for panel in group], inputs.messages, campaigns, inputs.alerts, utc(start), HORIZON
         )
         built: dict[tuple[object, ...], Schedule] = {}
+        excess: dict[tuple[int, str | None], str | None] = {}  # by segments (shared between panels)
         for panel in group:
             fallback = None
             if panel.fallback == "commune":
                 fallback = inputs.items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
             brightness = _brightness(panel, start, end)
-            segments = resolved[panel.id].segments
-            key = (segments, None if fallback is None else fallback.item_id, brightness)
+            plan, dropped = resolved[panel.id], {}
+            verdict = (id(plan.segments), None if fallback is None else fallback.item_id)
+            if verdict not in excess:
+                excess[verdict] = _excess(plan, inputs.items.items, fallback)
+            if excess[verdict] is not None:
+                plan, dropped = _fitted(panel, plan, inputs, campaigns, fallback)
+            key = (plan.segments, None if fallback is None else fallback.item_id, brightness)
             if key not in built:
-                built[key] = _to_wire(resolved[panel.id], inputs.items.items, fallback, end, brightness)
-            schedules[panel.id] = Planned(built[key], resolved[panel.id].notes)
+                try:
+                    built[key] = _to_wire(plan, inputs.items.items, fallback, end, brightness)
+                except WireError:
+                    # Never expected once fitted; should it happen, this panel keeps the schedule it
+                    # has and the others are still signed.
+                    log.exception("the schedule of %s cannot be built", panel.id)
+                    continue
+            left = {item: Left(limit, inputs.about[item]["label"]) for item, limit in dropped.items()}
+            notes = plan.notes + tuple(_left_out(why) for why in left.values())
+            schedules[panel.id] = Planned(built[key], notes, left)
     return schedules
+
+
+def _fitted(
+    panel: Panel,
+    plan: PanelSchedule,
+    inputs: _Inputs,
+    campaigns: list[Campaign],
+    fallback: DisplayItem | None,
+) -> tuple[PanelSchedule, dict[str, str]]:
+    """The panel's resolved schedule within the wire's limits, and the items left out for that.
+
+    Rare (a panel filled by its own commune), so the panel is resolved again on its own after each
+    item left out, the lowest-ranked first."""
+    dropped: dict[str, str] = {}
+    while (limit := _excess(plan, inputs.items.items, fallback)) is not None:
+        shown = {entry.key for segment in plan.segments for entry in segment.playlist}
+        if not shown:
+            break
+        dropped[max(shown, key=lambda item: inputs.about[item]["rank"])] = limit
+        plan = resolve(
+            [panel.info],
+            [message for message in inputs.messages if message.key not in dropped],
+            campaigns,
+            [alert for alert in inputs.alerts if alert.key not in dropped],
+            plan.start,
+            plan.end - plan.start,
+        )[panel.id]
+    return plan, dropped
+
+
+def _excess(plan: PanelSchedule, items: dict[str, DisplayItem], fallback: DisplayItem | None) -> str | None:
+    """Which wire limit the schedule would pass: items, segments or bytes; None when it fits."""
+    used = {entry.key for segment in plan.segments for entry in segment.playlist}
+    if fallback is not None:
+        used.add(fallback.item_id)
+    if len(used) > MAX_ITEMS:
+        return "items"
+    if len(plan.segments) > MAX_SEGMENTS:
+        return "segments"
+    size = _ENVELOPE_BYTES + _SEGMENT_BYTES * len(plan.segments)
+    for item in (items[key] for key in used):
+        size += len(item.text.encode())
+        for page in item.pages:
+            size += len(page.frame.data) + (0 if page.flash_frame is None else len(page.flash_frame.data))
+    return "bytes" if size > MAX_PAYLOAD_BYTES else None
 
 
 def _brightness(panel: Panel, start: int, end: int) -> tuple[BrightnessStep, ...]:
@@ -249,7 +354,7 @@ def check_message(db: Database, message_id: int, panels: Iterable[Panel], now: f
     key = item_id_for(message_id)
     found: dict[str, Problem] = {}
     for group in _by_profile(panels):
-        inputs = _inputs(db, group[0].profile, start, end, also_message=message_id)
+        inputs = _inputs(db, group, start, end, also_message=message_id)
         message = next((m for m in inputs.messages if m.key == key), None)
         if message is None:
             continue
@@ -259,6 +364,48 @@ def check_message(db: Database, message_id: int, panels: Iterable[Panel], now: f
         ):
             found.setdefault(problem.code, problem)
     return list(found.values())
+
+
+_FULL = {
+    "items": (
+        "panels",
+        f"le panneau {{panel}} porte déjà {MAX_ITEMS} contenus sur les 48 prochaines heures, le plus "
+        "qu’un programme peut porter, et ceux qui y sont passent avant (alertes, priorité, ancienneté)",
+    ),
+    "segments": (
+        "recurrence",
+        f"avec ce message, le programme du panneau {{panel}} changerait plus de {MAX_SEGMENTS} fois en "
+        "48 heures, le plus qu’un programme permet : moins de créneaux",
+    ),
+    "bytes": (
+        "panels",
+        f"avec ce message, le programme du panneau {{panel}} pèserait plus de {MAX_PAYLOAD_BYTES // 2**20} "
+        "Mio, le plus qu’un programme permet : moins d’images ou de pages",
+    ),
+}
+
+
+def fit_problems(plans: dict[str, Planned], item_id: str, reached: Iterable[str]) -> list[Problem]:
+    """A message left out of a panel it reaches because that panel's schedule is full is an error; the
+    items it pushed out of others' schedules are warnings, one per item, for whoever queued it."""
+    for panel_id in sorted(reached):
+        why = plans[panel_id].dropped.get(item_id) if panel_id in plans else None
+        if why is not None:
+            field, text = _FULL[why.limit]
+            return [Problem("error", f"schedule-{why.limit}", field, text.format(panel=panel_id))]
+    pushed: dict[tuple[str, Left], list[str]] = defaultdict(list)
+    for panel_id, plan in sorted(plans.items()):
+        for item, why in plan.dropped.items():
+            pushed[item, why].append(panel_id)
+    return [
+        Problem("warning", "pushed-out", "panels", f"{_left_out(why)} (panneaux {_some(panel_ids)})")
+        for (_, why), panel_ids in pushed.items()
+    ]
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" et {more} autres" if more > 0 else "")
 
 
 def _to_wire(
@@ -284,7 +431,7 @@ def _to_wire(
                 end=int(segment.end.timestamp()),
                 playlist=tuple(
                     PlaylistEntry(
-                        index[entry.key], None if entry.dwell_s is None else int(entry.dwell_s * 1000)
+                        index[entry.key], None if entry.dwell_s is None else _dwell_ms(entry.dwell_s)
                     )
                     for entry in segment.playlist
                 ),
@@ -298,29 +445,52 @@ def _to_wire(
     )
 
 
+def _dwell_ms(dwell_s: float) -> int:
+    """A dwell as the wire takes it: an e-paper's lengthened dwells can pass a day when its refresh
+    budget is spent; held a day, it still never changes more often than the budget asks."""
+    return min(MAX_DWELL_MS, max(MIN_DWELL_MS, int(dwell_s * 1000)))
+
+
 def republish(
     db: Database, key: Ed25519PrivateKey, *, now: float, panel_ids: Iterable[str] | None = None
 ) -> dict[str, int]:
     """Seal a fresh 48-hour schedule for the given panels (all when None); returns their new sequence numbers.
 
-    Each distinct schedule is encoded once, however many panels share it; only the seal, which names the
-    panel and its sequence number, is made for each panel. Everything
-    is read inside the write transaction: a schedule built from what another writer was changing
-    meanwhile would otherwise be sealed after that writer's own, with a newer sequence number, and
-    panels would follow the stale one (the hourly refresh racing a message queued at start-up).
+    Everything is read inside the write transaction: a schedule built from what another writer was
+    changing meanwhile would otherwise be sealed after that writer's own, with a newer sequence number,
+    and panels would follow the stale one (the hourly refresh racing a message queued at start-up).
+    What takes time, rendering, is done before the lock by ``draw_ahead`` and the queuing checks.
     """
     with transaction(db):
-        schedules = build_schedules(db, now, panel_ids)
-        # By identity: build_schedules hands panels with identical inputs the same object, and
-        # comparing whole schedules (every frame's bytes) would cost more than it saves.
-        encoded: dict[int, tuple[dict[str, Any], str | None]] = {}
-        states = []
-        for panel_id, (schedule, _notes) in schedules.items():
-            if id(schedule) not in encoded:
-                encoded[id(schedule)] = ({"schedule": schedule.to_json()}, _on_air(schedule, now))
-            content, on_air = encoded[id(schedule)]
-            states.append(Desired(panel_id, content, item_id=on_air))
-        return stage_desired(db, key, states, now=now, ttl_s=int(HORIZON.total_seconds()))
+        return stage(db, key, build_schedules(db, now, panel_ids), now=now)
+
+
+def stage(db: Database, key: Ed25519PrivateKey, plans: dict[str, Planned], *, now: float) -> dict[str, int]:
+    """Seal planned schedules into the outbox; call inside the write transaction they were built in.
+
+    Each distinct schedule is encoded once, however many panels share it; only the seal, which names
+    the panel and its sequence number, is made for each panel."""
+    # By identity: build_schedules hands panels with identical inputs the same object, and
+    # comparing whole schedules (every frame's bytes) would cost more than it saves.
+    encoded: dict[int, tuple[dict[str, Any], str | None]] = {}
+    states = []
+    for panel_id, (schedule, _notes, _dropped) in plans.items():
+        if id(schedule) not in encoded:
+            encoded[id(schedule)] = ({"schedule": schedule.to_json()}, _on_air(schedule, now))
+        content, on_air = encoded[id(schedule)]
+        states.append(Desired(panel_id, content, item_id=on_air))
+    return stage_desired(db, key, states, now=now, ttl_s=int(HORIZON.total_seconds()))
+
+
+def draw_ahead(db: Database, panel_ids: Iterable[str], now: float) -> None:
+    """Render, outside any transaction, what these panels' next schedules will show: the write lock
+    that follows then finds every rendering made (a controller just started has none)."""
+    start, end = int(now), int(now + HORIZON.total_seconds())
+    for group in _by_profile(get_panels(db, list(panel_ids)).values()):
+        _inputs(db, group, start, end)
+        for panel in group:
+            if panel.fallback == "commune":
+                drawable(_fallback_content(panel), panel.profile)
 
 
 def _on_air(schedule: Schedule, now: float) -> str | None:
@@ -341,7 +511,7 @@ def playlist(db: Database, panel_id: str, at: float) -> dict[str, Any]:
     schedules = build_schedules(db, at - LOOK_BACK_S, [panel_id])
     if panel_id not in schedules:
         return {}
-    schedule, notes = schedules[panel_id]
+    schedule, notes, _dropped = schedules[panel_id]
     segment = next((s for s in schedule.segments if s.start <= at < s.end), None)
     entries = []
     if segment is not None and not segment.blank:
@@ -376,7 +546,7 @@ def timeline(db: Database, panel_id: str, start: float, days: int) -> dict[str, 
     same resolution as its signed schedule, with each item's message, campaign or alert."""
     panel = get_panels(db, [panel_id])[panel_id]
     begin, end = int(start), int(start + days * 86400)
-    inputs = _inputs(db, panel.profile, begin, end)
+    inputs = _inputs(db, [panel], begin, end)
     resolved = resolve(
         [panel.info], inputs.messages, _campaigns(db, begin), inputs.alerts, utc(begin), timedelta(days=days)
     )[panel_id]

@@ -12,7 +12,7 @@ from flask import Flask
 
 from controller import outbox
 from controller.db import connect
-from controller.publishing import HORIZON, republish
+from controller.publishing import HORIZON, draw_ahead, republish
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def refresh_job(app: Flask) -> None:
             for row in db.execute("select id from panels where id not in (select panel_id from desired)")
         ]
         if stale:
+            draw_ahead(db, stale, now)  # at start-up nothing is drawn yet: not under the write lock
             republish(db, app.extensions["relais.signing_key"], now=now, panel_ids=stale)
             log.info("signed a fresh 48-hour schedule for %d panel(s)", len(stale))
     finally:

@@ -211,9 +211,11 @@ def _message(db: Any, author: str, commune: str, panel: str) -> int:
 
 def _alert(db: Any, commune: str) -> int:
     data = {"text": "Crue", "communes": [commune], "expires_at": soon(2)}
-    return alerts.create_alert(
-        db, data, created_by="prefecture-2", organisation="prefecture-ain", now=time.time()
-    )[0]
+    checked = alerts.check_alert(db, data, now=time.time())
+    with transaction(db):
+        return alerts.record_alert(
+            db, checked, created_by="prefecture-2", organisation="prefecture-ain", now=time.time()
+        )
 
 
 def _campaign(db: Any, targets: dict[str, list[str]]) -> int:

@@ -22,17 +22,17 @@ from PIL import Image, ImageDraw
 
 from controller.dates import DAYS, MONTHS
 from controller.rendering import fonts as font_registry
-from controller.rendering.images import fit_image, load_image
-from controller.rendering.layouts import Layout, Zone, get_layout
+from controller.rendering.images import ImageError, fit_image, load_image
+from controller.rendering.layouts import Layout, LayoutError, Zone, get_layout
 from controller.rendering.markup import parse
 from controller.rendering.model import Block, Document, Style
 from controller.rendering.pictograms import MAX_SIZE as PICTOGRAM_MAX_SIZE
 from controller.rendering.pictograms import MIN_SIZE as PICTOGRAM_MIN_SIZE
-from controller.rendering.pictograms import pictogram
+from controller.rendering.pictograms import UnknownPictogram, pictogram
 from controller.rendering.profiles import PanelProfile
-from controller.rendering.qr import qr_image
+from controller.rendering.qr import QrError, qr_image
 from controller.rendering.wrap import WrappedLine, wrap
-from relais.wire import DisplayItem, Frame, Page
+from relais.wire import MAX_PAGES, DisplayItem, Frame, Page
 
 ROLES = ("normal", "warning", "emergency")
 TEXT_ZONES = ("title", "body", "footer", "date", "clock")
@@ -439,6 +439,13 @@ def render(content: MessageContent, profile: PanelProfile) -> Rendering:
             f"taille lisible ({sizes[-1]} px) : il faudrait {fitted} pages",
             pages_needed=fitted,
         )
+    if len(fitted.pages) > MAX_PAGES:
+        raise RenderError(
+            "text",
+            f"le texte demande {len(fitted.pages)} pages sur un panneau {profile.width}x{profile.height}, "
+            f"{MAX_PAGES} au plus : raccourcissez-le",
+            pages_needed=len(fitted.pages),
+        )
     if fitted.hyphenated:
         notes.append("des mots longs ont été coupés en fin de ligne")
     if len(fitted.pages) > len(document.blocks):
@@ -543,3 +550,26 @@ def _paste_mask(
         y = top
     for image in (canvas.image, canvas.flash):
         image.paste(colour, (x, y), mask)
+
+
+@functools.lru_cache(maxsize=2048)
+def drawable(content: MessageContent, profile: PanelProfile) -> Rendering | RenderError:
+    """``render``'s result, or why it cannot be drawn: failures are remembered like successes, so a
+    message that fits nowhere costs its render once, not once per schedule signed for its panels."""
+    try:
+        return render(content, profile)
+    except RenderError as exc:
+        return RenderError(exc.field, exc.message, exc.pages_needed)  # a fresh one: no traceback kept
+    except ValueError as exc:
+        # Unknown layout or pictogram, missing glyph, unreadable image, QR too long: all say what.
+        return RenderError(_field_of(exc), str(exc))
+
+
+def _field_of(exc: ValueError) -> str:
+    fields: tuple[tuple[type[ValueError], str], ...] = (
+        (LayoutError, "layout"),
+        (UnknownPictogram, "pictogram"),
+        (ImageError, "image"),
+        (QrError, "qr"),
+    )
+    return next((field for kind, field in fields if isinstance(exc, kind)), "text")

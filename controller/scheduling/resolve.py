@@ -109,7 +109,7 @@ def resolve(
     start = now.astimezone(UTC)
     end = start + horizon
     by_campaign = {campaign.id: campaign for campaign in campaigns}
-    index = _PanelIndex(panels)
+    index = PanelIndex(panels)
 
     items: list[_Item] = []
     base: list[list[Interval]] = []
@@ -241,7 +241,7 @@ def _item_of(message: ScheduledMessage) -> _Item:
     return _Item(message.key, kind, rank, message.duration_s, message.campaign)
 
 
-class _PanelIndex:
+class PanelIndex:
     """Panels by id, tag, commune and department, to find a target's panels without a full scan."""
 
     def __init__(self, panels: Sequence[PanelInfo]) -> None:
