@@ -17,6 +17,7 @@ from controller.context import get_db
 from controller.panels import register_panel
 from controller.rendering import engine
 from controller.rendering.profiles import PanelProfile
+from controller.scheduler import refresh_job
 from relais import wire
 from tests.helpers import DEMO_EPAPER, DEMO_LED, client_as, on_panel
 
@@ -223,3 +224,34 @@ def test_nothing_is_drawn_under_the_write_lock(
     alert(people["prefecture"], "Route coupée", communes=["01053"])
     assert drawn_locked == []
     assert "Marché de Noël, place Bernard" in on_panel(app, DEMO_LED["id"])
+
+
+def test_the_hourly_refresh_signs_every_panel_whatever_one_commune_queued(
+    app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    text = "\n".join(f"L{n}" for n in range(200))
+    assert (
+        people["amberieu"]
+        .post("/api/v1/messages", json={"text": text, "panels": [DEMO_EPAPER["id"]]})
+        .status_code
+        == 201
+    )
+    for n in range(wire.MAX_ITEMS - 1):
+        assert (
+            people["bourg"]
+            .post("/api/v1/messages", json={"text": f"Avis {n}", "panels": [BANNER["id"]]})
+            .status_code
+            == 201
+        )
+    alert(people["prefecture"], "Route coupée", departments=["01"])
+    with app.app_context():
+        db = get_db()
+        db.execute("update desired set expires_at = expires_at - 30 * 3600")  # every horizon nearly out
+        db.conn.commit()
+        before = {row["panel_id"]: row["seq"] for row in db.query("select panel_id, seq from desired")}
+    refresh_job(app)
+    with app.app_context():
+        after = {row["panel_id"]: row["seq"] for row in get_db().query("select panel_id, seq from desired")}
+    assert all(after[panel] > seq for panel, seq in before.items()), (before, after)
+    for panel in (DEMO_LED["id"], DEMO_EPAPER["id"], BANNER["id"]):
+        assert "Route coupée" in on_panel(app, panel)
