@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from controller.access import Permission, Role
+from controller.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
 
 Schema = dict[str, Any]
 
@@ -305,7 +306,13 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Rejection": _object({"reason": STRING}, ("reason",)),
     "AlertCreate": _object(
-        {"text": STRING, "title": STRING, "starts_at": INSTANT_IN, "expires_at": INSTANT_IN, **TARGETS},
+        {
+            "text": {"type": "string", "maxLength": MAX_ALERT_TEXT},
+            "title": {"type": "string", "maxLength": MAX_ALERT_TITLE},
+            "starts_at": INSTANT_IN,
+            "expires_at": INSTANT_IN,
+            **TARGETS,
+        },
         ("text", "expires_at"),
     ),
     "Alert": _object(
