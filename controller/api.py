@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +28,7 @@ from controller.context import get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
 from controller.message_store import stored_content
-from controller.messages import parse_content, queue_message, render_for
+from controller.messages import parse_content, render_for
 from controller.outbox import command_expires_at, seal_command
 from controller.panels import Panel, get_panels, panel_statuses, register_panel
 from controller.publishing import draw_ahead, playlist, republish, timeline
@@ -470,42 +470,43 @@ def create_campaign() -> tuple[Response, int]:
     to the campaign's), all or nothing."""
     actor, db, now = current_actor(), get_db(), time.time()
     data = json_body()
+    drafts = _draft_campaign_messages(db, data, now)
     with transaction(db):
         campaign_id = campaigns.create_campaign(db, data, created_by=actor.name, now=now)
-        _queue_campaign_messages(db, campaign_id, data, now)
+        for draft in drafts:
+            queued = messages.record_message(
+                db,
+                signing_key(),
+                replace(draft, row={**draft.row, "campaign_id": campaign_id}),
+                created_by=actor.name,
+                organisation=actor.organisation,
+                now=now,
+            )
+            shown = messages.visible_message(db, actor, queued.id, now)
+            _audit(db, "message.create", "message", queued.id, None, shown)
         shown = _campaign(campaign_id)
         _audit(db, "campaign.create", "campaign", campaign_id, None, shown)
     _publish()
     return jsonify(shown), 201
 
 
-def _queue_campaign_messages(db: Database, campaign_id: int, data: dict[str, Any], now: float) -> None:
-    found = data.get("messages") or []
+def _draft_campaign_messages(db: Database, data: Any, now: float) -> list[messages.Draft]:
+    """The campaign's ``messages`` checked and drawn before its transaction; each joins the campaign
+    when recorded. Targets default to the campaign's."""
+    found = data.get("messages") or [] if isinstance(data, dict) else []
     if not isinstance(found, list) or not all(isinstance(message, dict) for message in found):
         raise FieldError("messages", "must be a list of messages (objects with text…)")
-    actor = current_actor()
     targets = {field: data[field] for field in TARGET_FIELDS if data.get(field)}
+    drafts = []
     for number, message in enumerate(found):
         own = any(message.get(field) for field in TARGET_FIELDS)
         try:
-            queued = queue_message(
-                db,
-                signing_key(),
-                {**({} if own else targets), **message, "campaign": campaign_id},
-                created_by=actor.name,
-                organisation=actor.organisation,
-                now=now,
+            drafts.append(
+                messages.draft_message(db, {**({} if own else targets), **message, "campaign": None}, now=now)
             )
         except FieldError as exc:
             raise FieldError(f"messages[{number}].{exc.field}", exc.message, exc.status) from None
-        _audit(
-            db,
-            "message.create",
-            "message",
-            queued.id,
-            None,
-            messages.visible_message(db, actor, queued.id, now),
-        )
+    return drafts
 
 
 @bp.get("/campaigns/<int:campaign_id>")
