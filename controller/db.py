@@ -381,6 +381,13 @@ def _0011_screenshots_by_content(db: Database) -> None:
     db.execute("alter table panel_status drop column screenshot")
 
 
+def _0016_message_changed_by(db: Database) -> None:
+    """Who last changed a message's content, schedule or targets, and when: that person may not approve
+    it, as its author may not, so that four eyes are two people."""
+    db["messages"].add_column("changed_by", str)
+    db["messages"].add_column("changed_at", int)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -393,6 +400,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0009_session_epoch", _0009_session_epoch),
     ("0010_desired_unread_columns", _0010_desired_unread_columns),
     ("0011_screenshots_by_content", _0011_screenshots_by_content),
+    ("0016_message_changed_by", _0016_message_changed_by),
 ]
 
 
