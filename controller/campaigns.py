@@ -7,8 +7,6 @@ set is invited; only the panels of communes that accept show it, within the hour
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -30,6 +28,7 @@ from controller.schedule_input import (
 from controller.scheduling.model import Targets
 from controller.scheduling.targets import resolve_targets
 from controller.scope import sees_campaign
+from controller.spreadsheet import spreadsheet_csv
 
 CONSENT_STATUSES = ("accepted", "declined")
 
@@ -255,33 +254,33 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     return {"campaign": campaign, "totals": totals, "communes": list(communes.values()), "panels": panels}
 
 
+REPORT_COLUMNS = (
+    "campagne",
+    "commune",
+    "nom de la commune",
+    "panneau",
+    "affichages",
+    "heures d'antenne",
+    "premier affichage",
+    "dernier affichage",
+)
+
+
 def report_csv(data: dict[str, Any]) -> str:
-    """One line per panel: what a spreadsheet at the prefecture wants."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "campagne",
-            "commune",
-            "nom de la commune",
-            "panneau",
-            "affichages",
-            "heures d'antenne",
-            "premier affichage",
-            "dernier affichage",
-        ]
-    )
-    for panel in data["panels"]:
-        writer.writerow(
-            [
+    """One line per panel: what a spreadsheet at the prefecture wants (see controller.spreadsheet)."""
+    return spreadsheet_csv(
+        REPORT_COLUMNS,
+        (
+            (
                 data["campaign"]["id"],
                 panel["commune"],
                 panel["commune_name"],
                 panel["panel"],
                 panel["displays"],
                 f"{panel['hours_on_air']:.4f}",
-                panel["first_display"] or "",
-                panel["last_display"] or "",
-            ]
-        )
-    return buffer.getvalue()
+                panel["first_display"],
+                panel["last_display"],
+            )
+            for panel in data["panels"]
+        ),
+    )
