@@ -48,7 +48,7 @@ from controller.schedule_input import (
 from controller.scheduling.model import Targets
 from controller.scheduling.recurrence import active_intervals
 from controller.scheduling.targets import resolve_targets
-from controller.scope import check_targets, sees_message
+from controller.scope import check_targets, sees_message, targets_seen_by
 
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
@@ -402,7 +402,7 @@ def message_json(row: dict[str, Any], panels: list[tuple[str, str]], actor: Acto
         "priority": row["priority"],
         "dwell_s": row["dwell_s"],
         "campaign": row["campaign_id"],
-        "targets": json.loads(row["targets"] or "{}"),
+        "targets": targets_seen_by(actor, json.loads(row["targets"] or "{}"), visible),
         "panels": visible,
         "paused": bool(row["paused"]),
         "organisation": row["organisation"],

@@ -13,7 +13,7 @@ from typing import Any
 
 from controller.access import Actor, Permission
 from controller.errors import FieldError
-from controller.scheduling.model import PanelInfo, Targets
+from controller.scheduling.model import PanelInfo, Targets, department_of
 from controller.scheduling.targets import resolve_targets
 
 
@@ -34,6 +34,27 @@ def may_change_message(actor: Actor, commune_insee: str | None) -> bool:
 
 def sees_campaign(actor: Actor, invited_communes: Collection[str]) -> bool:
     return not actor.scoped or actor.commune_insee in invited_communes
+
+
+def targets_seen_by(
+    actor: Actor | None, targets: Mapping[str, Any], own_panels: Collection[str]
+) -> dict[str, Any]:
+    """The targets of a message, alert or campaign as the actor may read them (stored as
+    ``targets_to_json`` wrote them). A commune user sees, among the panels, communes and departments
+    named, only its own (``own_panels``: the ids of its commune's panels): the others would tell which
+    other communes the prefecture addressed. Tags stay: they are the fleet's shared vocabulary and
+    name no commune."""
+    if actor is None or actor.commune_insee is None:
+        return dict(targets)
+    own = {
+        "panels": set(own_panels),
+        "communes": {actor.commune_insee},
+        "departments": {department_of(actor.commune_insee)},
+    }
+    return {
+        field: [value for value in values if value in own[field]] if field in own else values
+        for field, values in targets.items()
+    }
 
 
 def check_targets(commune_insee: str | None, targets: Targets, panels: Sequence[PanelInfo]) -> None:

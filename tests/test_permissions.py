@@ -306,3 +306,34 @@ def test_commune_users_list_only_their_communes_panels_and_messages(
     invited = clients["commune-editor"].get("/api/v1/campaigns").json["campaigns"]
     assert shared_objects["other_campaign"] not in {campaign["id"] for campaign in invited}
     assert all({c["insee"] for c in campaign["communes"]} == {"01053"} for campaign in invited)
+
+
+def test_commune_users_read_only_their_own_panels_and_commune_among_the_targets(
+    fleet: tuple[Flask, dict[str, FlaskClient]],
+) -> None:
+    """A prefecture's message, alert and campaign naming both communes' panels: a commune user reads its
+    own panels, commune and department among the targets, and the tags (which name no commune)."""
+    _, clients = fleet
+    targets = {
+        "panels": [OTHER, OWN],
+        "communes": ["01004", "01053"],
+        "departments": ["01", "38"],
+        "tags": ["entree-de-ville"],
+    }
+    admin = clients["admin"]
+    created = {
+        "messages": admin.post("/api/v1/messages", json={"text": "Vigilance orange", **targets}),
+        "alerts": admin.post("/api/v1/alerts", json={"text": "Crue", "expires_at": soon(2), **targets}),
+        "campaigns": admin.post(
+            "/api/v1/campaigns",
+            json={"name": "Prévention", "starts_at": soon(0), "ends_at": soon(240), "share": 0.3, **targets},
+        ),
+    }
+    own = {"panels": [OWN], "communes": ["01053"], "departments": ["01"], "tags": ["entree-de-ville"]}
+    for kind, answer in created.items():
+        assert answer.status_code == 201, answer.json
+        path = f"/api/v1/{kind}/{answer.json['id']}"
+        assert clients["viewer"].get(path).json["targets"] == targets, kind
+        assert clients["commune-editor"].get(path).json["targets"] == own, kind
+        listed = clients["commune-approver"].get(f"/api/v1/{kind}?limit=200").json[kind]
+        assert next(item for item in listed if item["id"] == answer.json["id"])["targets"] == own, kind
