@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from controller.api_common import http_error
     from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
     from controller.context import close_db
-    from controller.db import open_database
+    from controller.db import open_database, private_data_dir
 
     app = Flask(__name__)
     app.config.update(
@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # One proxy in front: trust its X-Forwarded-For/-Proto, so the login limit counts real clients.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
-    data_dir = Path(app.config["DATA_DIR"])
+    data_dir = private_data_dir(Path(app.config["DATA_DIR"]))
     app.config.setdefault("DATABASE", data_dir / "relais.db")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 

@@ -78,6 +78,15 @@ class Actor:
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
 
+    def can_for(self, permission: Permission, organisation: str | None) -> bool:
+        """The permission over what an organisation owns (approving, cancelling its alert): an
+        administrator's over every organisation's, anyone else's over their own organisation's only."""
+        if not self.can(permission):
+            return False
+        return self.role == Role.ADMIN or (
+            self.organisation is not None and self.organisation == organisation
+        )
+
     def sees_commune(self, commune_insee: str | None) -> bool:
         """Commune users see their own commune only; everyone else sees the whole fleet."""
         return self.commune_insee is None or commune_insee == self.commune_insee

@@ -23,6 +23,7 @@ from controller.rendering.layouts import get_layout
 from controller.rendering.profiles import PanelProfile
 from controller.schedule_input import parse_instant, parse_targets, targets_to_json
 from controller.scheduling.targets import resolve_targets
+from controller.scope import targets_seen_by
 
 MAX_ALERT_S = 7 * 24 * 3600
 # An alert is read in passing, on a banner too: shorter than a message (1,000), and a short title.
@@ -191,7 +192,7 @@ def _alert_json(db: Database, alert: dict[str, Any], actor: Actor | None, now: f
         "status": alert_status(alert, now),
         "title": alert["title"],
         "text": alert["text"],
-        "targets": json.loads(alert["targets"]),
+        "targets": targets_seen_by(actor, json.loads(alert["targets"]), [p["panel_id"] for p in panels]),
         "starts_at": iso_utc(alert["starts_at"]),
         "expires_at": iso_utc(alert["expires_at"]),
         "cancelled_at": iso_utc(alert["cancelled_at"]),

@@ -317,13 +317,15 @@ def show_message(message_id: int) -> Response:
 @requires(Permission.MESSAGES_EDIT)
 def change_message(message_id: int) -> Response:
     """Any field it was queued with, and/or ``"paused": true|false``; its panels get a fresh schedule."""
-    db, now = get_db(), time.time()
+    actor, db, now = current_actor(), get_db(), time.time()
     data = json_body()
     _changeable_message(message_id)
     messages.check_edit(db, message_id, data, now=now)
     with transaction(db):
         before = _changeable_message(message_id)
-        warnings = messages.update_message(db, signing_key(), message_id, data, now=now)
+        warnings = messages.update_message(
+            db, signing_key(), message_id, data, changed_by=actor.name, now=now
+        )
         after = _message(message_id)
         if isinstance(data, dict) and set(data) == {"paused"}:
             action = "message.pause" if data["paused"] else "message.resume"
@@ -369,7 +371,7 @@ def _decide(message_id: int, *, approve: bool, reason: str | None) -> Response:
     actor, db, now = current_actor(), get_db(), time.time()
     with transaction(db):
         before = _message(message_id)
-        check_second_person(actor, before["created_by"], before["organisation"], "message")
+        check_second_person(actor, Permission.MESSAGES_APPROVE, "message", before)
         messages.decide(db, signing_key(), message_id, by=actor.name, approve=approve, reason=reason, now=now)
         after = _message(message_id)
         _audit(db, "message.approve" if approve else "message.reject", "message", message_id, before, after)
@@ -414,9 +416,15 @@ def show_alert(alert_id: int) -> Response:
 @bp.delete("/alerts/<int:alert_id>")
 @requires(Permission.ALERTS_SEND)
 def cancel_alert(alert_id: int) -> Response:
-    db, now = get_db(), time.time()
+    """An administrator, or a campaign manager of the alert's own organisation, takes it off the air."""
+    actor, db, now = current_actor(), get_db(), time.time()
     with transaction(db):
         before = _alert(alert_id)
+        if not actor.can_for(Permission.ALERTS_SEND, before["organisation"]):
+            owner = before["organisation"] or "no organisation"
+            raise Forbidden(
+                f"alert {alert_id} is of {owner}: only its members or an administrator may cancel it"
+            )
         alerts.cancel_alert(db, alert_id, now)
         republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))
         after = _alert(alert_id)
@@ -432,7 +440,7 @@ def approve_alert(alert_id: int) -> Response:
     actor, db, now = current_actor(), get_db(), time.time()
     with transaction(db):
         before = _alert(alert_id)
-        check_second_person(actor, before["created_by"], before["organisation"], "alert")
+        check_second_person(actor, Permission.ALERTS_APPROVE, "alert", before)
         alerts.approve_alert(db, alert_id, by=actor.name, now=now)
         republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))
         after = _alert(alert_id)

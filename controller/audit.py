@@ -6,8 +6,6 @@ entry nor an entry without its change; the table's triggers refuse any UPDATE or
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import time
@@ -21,6 +19,7 @@ from sqlite_utils import Database
 from controller.access import Actor
 from controller.clock import iso_utc
 from controller.errors import FieldError
+from controller.spreadsheet import spreadsheet_csv
 
 PARIS = ZoneInfo("Europe/Paris")
 FILTERS = ("user", "action", "object_type", "object_id", "since", "until")
@@ -130,26 +129,15 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; one starting like a formula is quoted so that it is never run."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def entries_csv(found: list[dict[str, Any]]) -> str:
-    """A CSV that French spreadsheets open as is: UTF-8 with a BOM, ``;`` between cells, CRLF lines."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(CSV_COLUMNS)
-    for entry in found:
-        at = datetime.fromisoformat(entry["at"])
-        writer.writerow(
-            _cell(value)
-            for value in (
+    """Every entry found, for a spreadsheet (see controller.spreadsheet)."""
+    return spreadsheet_csv(
+        CSV_COLUMNS,
+        (
+            (
                 entry["id"],
                 entry["at"],
-                at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S"),
+                datetime.fromisoformat(entry["at"]).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S"),
                 entry["user"],
                 entry["action"],
                 entry["object_type"],
@@ -158,5 +146,6 @@ def entries_csv(found: list[dict[str, Any]]) -> str:
                 None if entry["after"] is None else json.dumps(entry["after"], ensure_ascii=False),
                 entry["ip"],
             )
-        )
-    return buffer.getvalue()
+            for entry in found
+        ),
+    )

@@ -7,8 +7,6 @@ set is invited; only the panels of communes that accept show it, within the hour
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -29,7 +27,8 @@ from controller.schedule_input import (
 )
 from controller.scheduling.model import Targets
 from controller.scheduling.targets import resolve_targets
-from controller.scope import sees_campaign
+from controller.scope import sees_campaign, targets_seen_by
+from controller.spreadsheet import spreadsheet_csv
 
 CONSENT_STATUSES = ("accepted", "declined")
 
@@ -147,6 +146,9 @@ def set_state(db: Database, campaign_id: int, action: str, now: float) -> None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
 
 
+_OWN_PANELS = "select id from panels where commune_insee = ?"
+
+
 def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[str, Any] | None:
     """A campaign and its answers; None when absent, or when a commune's user is not invited to it
     (who then sees its own commune's answer only)."""
@@ -159,10 +161,12 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
             "select * from campaign_consents where campaign_id = ? order by commune_insee", [campaign_id]
         )
     )
+    own_panels: list[str] = []
     if actor is not None:
         if not sees_campaign(actor, {consent["commune_insee"] for consent in consents}):
             return None
         consents = [consent for consent in consents if actor.sees_commune(consent["commune_insee"])]
+        own_panels = [row[0] for row in db.execute(_OWN_PANELS, [actor.commune_insee])]
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -170,7 +174,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
         "starts_at": iso_utc(campaign["starts_at"]),
         "ends_at": iso_utc(campaign["ends_at"]),
         "share": campaign["share"],
-        "targets": json.loads(campaign["targets"]),
+        "targets": targets_seen_by(actor, json.loads(campaign["targets"]), own_panels),
         "launched_at": iso_utc(campaign["launched_at"]),
         "stopped_at": iso_utc(campaign["stopped_at"]),
         "communes": [
@@ -255,33 +259,33 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     return {"campaign": campaign, "totals": totals, "communes": list(communes.values()), "panels": panels}
 
 
+REPORT_COLUMNS = (
+    "campagne",
+    "commune",
+    "nom de la commune",
+    "panneau",
+    "affichages",
+    "heures d'antenne",
+    "premier affichage",
+    "dernier affichage",
+)
+
+
 def report_csv(data: dict[str, Any]) -> str:
-    """One line per panel: what a spreadsheet at the prefecture wants."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "campagne",
-            "commune",
-            "nom de la commune",
-            "panneau",
-            "affichages",
-            "heures d'antenne",
-            "premier affichage",
-            "dernier affichage",
-        ]
-    )
-    for panel in data["panels"]:
-        writer.writerow(
-            [
+    """One line per panel: what a spreadsheet at the prefecture wants (see controller.spreadsheet)."""
+    return spreadsheet_csv(
+        REPORT_COLUMNS,
+        (
+            (
                 data["campaign"]["id"],
                 panel["commune"],
                 panel["commune_name"],
                 panel["panel"],
                 panel["displays"],
                 f"{panel['hours_on_air']:.4f}",
-                panel["first_display"] or "",
-                panel["last_display"] or "",
-            ]
-        )
-    return buffer.getvalue()
+                panel["first_display"],
+                panel["last_display"],
+            )
+            for panel in data["panels"]
+        ),
+    )

@@ -7,6 +7,8 @@ which ran, so an old database is brought up to date on start and never touched t
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
+
+log = logging.getLogger(__name__)
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+# SQLite gives its -wal and -shm files the database file's own mode.
+_DATABASE_SUFFIXES = ("", "-wal", "-shm")
 
 
 def _0001_initial(db: Database) -> None:
@@ -381,6 +390,13 @@ def _0011_screenshots_by_content(db: Database) -> None:
     db.execute("alter table panel_status drop column screenshot")
 
 
+def _0016_message_changed_by(db: Database) -> None:
+    """Who last changed a message's content, schedule or targets, and when: that person may not approve
+    it, as its author may not, so that four eyes are two people."""
+    db["messages"].add_column("changed_by", str)
+    db["messages"].add_column("changed_at", int)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -393,6 +409,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0009_session_epoch", _0009_session_epoch),
     ("0010_desired_unread_columns", _0010_desired_unread_columns),
     ("0011_screenshots_by_content", _0011_screenshots_by_content),
+    ("0016_message_changed_by", _0016_message_changed_by),
 ]
 
 
@@ -458,9 +475,35 @@ def migrate(db: Database) -> list[str]:
     return applied
 
 
+def private_data_dir(path: Path) -> Path:
+    """The controller's data folder (database, signing key, tokens, broker users, backups), made 0700:
+    run outside the systemd units, whose UMask covers it, a usual umask leaves it open to every local
+    user. A folder found open to others is tightened, with a warning."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    _tighten(path, PRIVATE_DIR_MODE, "the data folder")
+    return path
+
+
+def _tighten(path: Path, mode: int, what: str) -> None:
+    found = path.stat().st_mode & 0o777
+    if found & 0o077:
+        path.chmod(mode)
+        log.warning("%s %s was open to other users (mode %o): now %o", what, path, found, mode)
+
+
+def _private_database_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (whose files follow the umask), or tighten it."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for suffix in _DATABASE_SUFFIXES:
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            _tighten(part, PRIVATE_FILE_MODE, "the database file")
+
+
 def open_database(path: Path) -> Database:
-    """Open (creating if needed) and bring the schema up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating if needed, private to its user) and bring the schema up to date."""
+    private_data_dir(path.parent)
+    _private_database_file(path)
     db = connect(path)
     migrate(db)
     return db

@@ -48,7 +48,7 @@ from controller.schedule_input import (
 from controller.scheduling.model import Targets
 from controller.scheduling.recurrence import active_intervals
 from controller.scheduling.targets import resolve_targets
-from controller.scope import check_targets, sees_message
+from controller.scope import check_targets, sees_message, targets_seen_by
 
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
@@ -64,7 +64,7 @@ COLUMNS = """m.id, m.text, m.title, m.footer, m.layout, m.pictogram, m.qr, m.mar
     m.image is not null as has_image, m.created_by, m.created_at, m.starts_at, m.ends_at, m.recurrence,
     m.priority, m.dwell_s, m.campaign_id, m.targets, m.paused, m.cancelled_at, m.organisation,
     m.commune_insee, m.approval, m.approved_by, m.approved_at, m.rejected_by, m.rejected_at,
-    m.rejected_reason"""
+    m.rejected_reason, m.changed_by, m.changed_at"""
 
 
 @dataclass(frozen=True)
@@ -402,13 +402,15 @@ def message_json(row: dict[str, Any], panels: list[tuple[str, str]], actor: Acto
         "priority": row["priority"],
         "dwell_s": row["dwell_s"],
         "campaign": row["campaign_id"],
-        "targets": json.loads(row["targets"] or "{}"),
+        "targets": targets_seen_by(actor, json.loads(row["targets"] or "{}"), visible),
         "panels": visible,
         "paused": bool(row["paused"]),
         "organisation": row["organisation"],
         "commune": row["commune_insee"],
         "created_by": row["created_by"],
         "created_at": iso_utc(row["created_at"]),
+        "changed_by": row["changed_by"],
+        "changed_at": iso_utc(row["changed_at"]),
         "approved_by": row["approved_by"],
         "approved_at": iso_utc(row["approved_at"]),
         "rejected_by": row["rejected_by"],
@@ -523,16 +525,18 @@ def check_edit(db: Database, message_id: int, data: Any, *, now: float) -> None:
 
 
 def update_message(
-    db: Database, key: Ed25519PrivateKey, message_id: int, data: Any, *, now: float
+    db: Database, key: Ed25519PrivateKey, message_id: int, data: Any, *, changed_by: str, now: float
 ) -> list[dict[str, str]]:
     """Edit any field a message was queued with and/or pause or resume it; the panels it reached and
     reaches now get a fresh schedule. Edited content goes back to approval where the organisation wants
-    a second person. Returns the scheduler's warnings. The caller owns the transaction, and calls
-    ``check_edit`` before taking it."""
+    a second person, and its editor (``changed_by``) may not approve it; a pause or resume puts no new
+    words on air, so it changes neither. Returns the scheduler's warnings. The caller owns the
+    transaction, and calls ``check_edit`` before taking it."""
     edit = _edit(db, message_id, data, now)
     reached = edit.before | set(edit.panels)
+    changed = {"changed_by": changed_by, "changed_at": int(now)} if edit.edited else {}
     with transaction(db):
-        db["messages"].update(message_id, edit.changes)
+        db["messages"].update(message_id, edit.changes | changed)
         if not edit.edited:
             republish(db, key, now=now, panel_ids=edit.before)
             return []

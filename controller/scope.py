@@ -8,11 +8,12 @@ managers, technicians, viewers and administrators see the whole fleet.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
-from controller.access import Actor, Role
+from controller.access import Actor, Permission
 from controller.errors import FieldError
-from controller.scheduling.model import PanelInfo, Targets
+from controller.scheduling.model import PanelInfo, Targets, department_of
 from controller.scheduling.targets import resolve_targets
 
 
@@ -33,6 +34,27 @@ def may_change_message(actor: Actor, commune_insee: str | None) -> bool:
 
 def sees_campaign(actor: Actor, invited_communes: Collection[str]) -> bool:
     return not actor.scoped or actor.commune_insee in invited_communes
+
+
+def targets_seen_by(
+    actor: Actor | None, targets: Mapping[str, Any], own_panels: Collection[str]
+) -> dict[str, Any]:
+    """The targets of a message, alert or campaign as the actor may read them (stored as
+    ``targets_to_json`` wrote them). A commune user sees, among the panels, communes and departments
+    named, only its own (``own_panels``: the ids of its commune's panels): the others would tell which
+    other communes the prefecture addressed. Tags stay: they are the fleet's shared vocabulary and
+    name no commune."""
+    if actor is None or actor.commune_insee is None:
+        return dict(targets)
+    own = {
+        "panels": set(own_panels),
+        "communes": {actor.commune_insee},
+        "departments": {department_of(actor.commune_insee)},
+    }
+    return {
+        field: [value for value in values if value in own[field]] if field in own else values
+        for field, values in targets.items()
+    }
 
 
 def check_targets(commune_insee: str | None, targets: Targets, panels: Sequence[PanelInfo]) -> None:
@@ -71,11 +93,24 @@ def answering_commune(actor: Actor, given: object) -> str:
     return given
 
 
-def check_second_person(actor: Actor, author: str, organisation: str | None, what: str) -> None:
-    """Approval is a second person of the author's organisation (an administrator may stand in)."""
-    if actor.name == author:
-        raise FieldError("approved_by", f"the author of this {what} cannot approve it: ask a colleague", 403)
-    if actor.role != Role.ADMIN and actor.organisation != organisation:
+def check_second_person(actor: Actor, permission: Permission, what: str, item: Mapping[str, Any]) -> None:
+    """Approval is a second person of the author's organisation (an administrator may stand in), one who
+    neither wrote the item nor last changed it (``changed_by``, where the item can be changed): whoever
+    typed the words on air is never their only reader."""
+    author, changed_by, organisation = item["created_by"], item.get("changed_by"), item["organisation"]
+    typed = {author: "its author"} | ({changed_by: "who last changed it"} if changed_by else {})
+    if actor.name in typed:
+        others = " and ".join(f"{name} ({role})" for name, role in typed.items())
+        if actor.name == author:
+            why = f"the author of this {what} cannot approve it"
+        else:
+            why = f"you last changed this {what}, so you cannot approve it"
+        raise FieldError(
+            "approved_by",
+            f"{why}: a member of {organisation or 'the author’s organisation'} other than {others} must",
+            403,
+        )
+    if not actor.can_for(permission, organisation):
         raise FieldError(
             "approved_by",
             f"only a member of {organisation or 'the author’s organisation'} may approve it",

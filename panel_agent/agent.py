@@ -49,7 +49,7 @@ from panel_agent.backends import Backend, create_backend
 from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
 from panel_agent.field_test import PATTERNS
 from panel_agent.schedule import Showing, brightness_at, showing_at
-from panel_agent.store import PayloadStore, StoredContentError
+from panel_agent.store import CommandSeqStore, PayloadStore, StoredContentError
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
 
@@ -292,9 +292,10 @@ class PanelAgent:
         self._rotation_changed = threading.Condition(self._lock)
         self._rotation: threading.Thread | None = None
         self._stopping = False
-        # Commands have their own counter, in memory only: a command is not retained and expires
-        # quickly, so after a restart the expiry alone bounds a replay of a harmless refresh.
-        self._command_seq = 0
+        # Commands have their own counter, kept on disk: a command captured on the wire is refused after
+        # a restart too, while it is still valid.
+        self.command_seqs = CommandSeqStore(config.state_dir, panel_id=config.panel_id)
+        self._command_seq = self._stored_command_seq()
         self._client: mqtt.Client | None = None
         self._connected = False  # set once _on_connect has flushed the pending events
         # Events not sent yet, oldest first: (at, event payload). Those that can wait stay while connected.
@@ -531,6 +532,7 @@ class PanelAgent:
                 return
             self._learn_time(sealed)
             self._command_seq = sealed.seq
+            self._keep_command_seq(sealed.seq)
             details: dict[str, Any] = {"command": sealed.content.get("command"), "seq": sealed.seq}
             try:
                 command = wire.Command.from_content(sealed.content, patterns=PATTERNS)
@@ -549,6 +551,28 @@ class PanelAgent:
                     details.update(ok=False, reason=failed, detail=str(exc))
                 self._publish_state(picture=command.name == wire.COMMAND_SCREENSHOT)
             self._publish_event(wire.EVENT_ACK, details)
+
+    def _stored_command_seq(self) -> int:
+        """The last command's number kept on disk; 0 (the commands' expiry alone then bounds a replay)
+        when the file is unreadable, which only a failing card or a hand on it can cause."""
+        try:
+            return self.command_seqs.load()
+        except StoredContentError as exc:
+            log.error("starting the command count afresh: %s", exc)
+            return 0
+
+    def _keep_command_seq(self, seq: int) -> None:
+        """Before the command runs, so a reboot during it cannot run it twice; a full or read-only card
+        does not stop the technician's command, the count in memory still refuses replays until a restart."""
+        try:
+            self.command_seqs.save(seq)
+        except OSError as exc:
+            log.warning(
+                "could not keep command seq %d in %s (%s): a restart would accept it again",
+                seq,
+                self.command_seqs.path,
+                exc,
+            )
 
     def _run(self, command: wire.Command) -> None:
         """Carry out a checked command; raise if the backend fails."""

@@ -1,4 +1,6 @@
-"""The last good ``desired`` payload, kept on disk so a panel follows it again after a reboot, offline.
+"""The last good ``desired`` payload, kept on disk so a panel follows it again after a reboot, offline;
+and the last command's sequence number, so that a command captured on the wire is refused after a
+reboot too while it is still valid.
 
 The raw bytes are kept exactly as received, so the signature is checked again on load: a file edited
 on the SD card, or corrupted by a power cut, is never shown. The expiry is not checked on load: a
@@ -50,3 +52,27 @@ class PayloadStore:
         except wire.WireError as exc:
             raise StoredContentError(f"{self.path}: {exc.reason}: {exc.detail}") from None
         return sealed
+
+
+class CommandSeqStore:
+    """The sequence number of the last command taken, one small file per panel beside its schedule,
+    replaced atomically (write, fsync, rename) like it: a power cut leaves the old number or the new."""
+
+    def __init__(self, state_dir: Path, *, panel_id: str) -> None:
+        self.path = Path(state_dir) / f"{wire.check_panel_id(panel_id)}.command-seq"
+
+    def save(self, seq: int) -> None:
+        atomic_write(self.path, f"{seq}\n".encode("ascii"), mode=0o600)
+
+    def load(self) -> int:
+        """The last command's number; 0 when none was ever taken. Raises StoredContentError naming the
+        file and what is wrong with it, never anything else."""
+        try:
+            text = self.path.read_text(encoding="ascii")
+        except FileNotFoundError:
+            return 0
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoredContentError(f"{self.path}: cannot read it ({exc})") from None
+        if not text.strip().isdigit():
+            raise StoredContentError(f"{self.path}: not a sequence number: {text[:20]!r}")
+        return int(text)

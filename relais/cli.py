@@ -41,9 +41,11 @@ def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
+    """The data folder, made (or tightened to) 0700 before any command writes a key or token in it."""
     from controller import default_data_dir
+    from controller.db import private_data_dir
 
-    return args.data_dir or default_data_dir()
+    return private_data_dir(args.data_dir or default_data_dir())
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,17 +24,21 @@ from relais.broker import MosquittoBroker
 from tests.helpers import wait_for
 from tests.test_agent import (
     HEIGHT,
+    TIMEOUT_S,
+    TOPICS,
     TWO_DAYS_S,
     WIDTH,
     Clocks,
     RecordingBackend,
     Watcher,
     desired,
+    end_process,
     is_event,
     new_panel_id,
     page,
     picture,
     pixels,
+    start_process,
     write_config,
 )
 
@@ -366,3 +371,39 @@ def test_commands_name_their_arguments_on_the_wire() -> None:
         "test_pattern",
         "identify",
     }
+
+
+def test_a_captured_command_is_refused_after_the_agent_restarts_too(
+    tmp_path: Path, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+) -> None:
+    """The agent process is killed (as by a power cut) after a command and started again: the same
+    command, captured on the wire and sent again while still valid, is refused as a replay."""
+    panel_id = new_panel_id()
+    config_path = write_config(tmp_path, panel_id, broker.url, signing_key)
+    captured = command(signing_key, panel_id, 5, "refresh", issued_at=int(time.time()))
+    watcher = Watcher(broker, panel_id)
+    process = start_process(config_path)
+    try:
+        watcher.wait_state(lambda s: s.online, "the agent process online")
+        watcher.publish(TOPICS.cmd(panel_id), captured)
+        watcher.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=5, ok=True), "the refresh ack")
+        process.send_signal(signal.SIGKILL)
+        process.wait(TIMEOUT_S)
+        watcher.wait_state(lambda s: not s.online, "the last will")
+        watcher.states.clear()
+
+        process = start_process(config_path)
+        watcher.wait_state(lambda s: s.online, "the restarted agent online")
+        watcher.publish(TOPICS.cmd(panel_id), captured)
+        refused = watcher.wait_event(is_event(wire.EVENT_REFUSED, reason="replayed"), "the replay refused")
+        assert refused.details["topic"] == TOPICS.cmd(panel_id)
+        watcher.publish(
+            TOPICS.cmd(panel_id), command(signing_key, panel_id, 6, "refresh", issued_at=int(time.time()))
+        )
+        watcher.wait_event(
+            is_event(wire.EVENT_ACK, command="refresh", seq=6, ok=True), "the next command's ack"
+        )
+        assert [e.details["seq"] for e in watcher.events if e.event == wire.EVENT_ACK] == [5, 6]
+    finally:
+        end_process(process)
+        watcher.close()

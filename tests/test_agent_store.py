@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from panel_agent.store import PayloadStore, StoredContentError
+from panel_agent.store import CommandSeqStore, PayloadStore, StoredContentError
 from relais import wire
 
 PANEL = "store-panel"
@@ -92,3 +92,14 @@ def test_an_unreadable_path_is_refused_not_crashed_on(store: PayloadStore) -> No
     with pytest.raises(StoredContentError, match="cannot read it") as refused:
         store.load()
     assert str(store.path) in str(refused.value)
+
+
+def test_the_last_command_number_is_kept_private_and_a_damaged_one_refused_by_name(tmp_path: Path) -> None:
+    seqs = CommandSeqStore(tmp_path / "state", panel_id=PANEL)
+    assert seqs.load() == 0  # no command ever taken
+    seqs.save(41)
+    seqs.save(42)
+    assert seqs.load() == 42 and (seqs.path.stat().st_mode & 0o777) == 0o600
+    seqs.path.write_bytes(b"4\x002")
+    with pytest.raises(StoredContentError, match=r"store-panel\.command-seq: not a sequence number"):
+        seqs.load()

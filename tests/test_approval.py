@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -28,9 +30,17 @@ def bourg(app: Flask) -> dict[str, FlaskClient]:
         "editor": client_as(app, "mairie-bourg", "commune-editor", "01053"),
         "approver": client_as(app, "valideur-bourg", "commune-approver", "01053"),
         "approver-elsewhere": client_as(app, "valideur-amberieu", "commune-approver", "01004"),
+        "second-approver": client_as(app, "adjoint-bourg", "commune-approver", "01053"),
     }
     require_approval(app, "commune-01053")
     return people
+
+
+def queued_on_bourg(client: FlaskClient, text: str) -> str:
+    """Queue a message on Bourg's north entrance panel; its API path."""
+    queued = client.post("/api/v1/messages", json={"text": text, "panels": ["bourg-entree-nord"]})
+    assert queued.status_code == 201, queued.json
+    return f"/api/v1/messages/{queued.json['id']}"
 
 
 def test_a_message_waits_for_a_second_person_then_goes_on_air(
@@ -67,13 +77,67 @@ def test_nobody_approves_their_own_message_nor_another_organisations(
     assert admin.post(f"/api/v1/messages/{own.json['id']}/approve").json["approved_by"] == "admin"
 
 
+def audit_trail(app: Flask, message: str) -> list[tuple[str, str, Any, Any]]:
+    """The message's audit entries, oldest first: (action, by whom, text before, text after)."""
+    with app.app_context():
+        rows = get_db().execute(
+            "select action, user_name, before, after from audit_log where object_type = 'message' "
+            "and object_id = ? order by id",
+            [message.rsplit("/", 1)[1]],
+        )
+        return [
+            (action, user, before and json.loads(before)["text"], after and json.loads(after)["text"])
+            for action, user, before, after in rows
+        ]
+
+
+def test_an_approver_who_changed_the_words_cannot_approve_them(
+    app: Flask, bourg: dict[str, FlaskClient]
+) -> None:
+    message = queued_on_bourg(bourg["editor"], "Collecte des encombrants")
+    changed = bourg["approver"].patch(message, json={"text": "Le maire vous salue"})
+    assert (changed.json["status"], changed.json["changed_by"]) == ("pending-approval", "valideur-bourg")
+
+    refused = bourg["approver"].post(f"{message}/approve")
+    assert refused.status_code == 403, refused.json
+    assert refused.json["error"]["message"] == (
+        "you last changed this message, so you cannot approve it: a member of commune-01053 other than "
+        "mairie-bourg (its author) and valideur-bourg (who last changed it) must"
+    )
+    assert bourg["approver"].post(f"{message}/reject", json={"reason": "Non"}).status_code == 403
+    assert "Le maire vous salue" not in on_panel(app, "bourg-entree-nord")
+
+    approved = bourg["second-approver"].post(f"{message}/approve")
+    assert (approved.json["status"], approved.json["approved_by"]) == ("on-air", "adjoint-bourg")
+    assert "Le maire vous salue" in on_panel(app, "bourg-entree-nord")
+    assert audit_trail(app, message) == [
+        ("message.create", "mairie-bourg", None, "Collecte des encombrants"),
+        ("message.update", "valideur-bourg", "Collecte des encombrants", "Le maire vous salue"),
+        ("message.approve", "adjoint-bourg", "Le maire vous salue", "Le maire vous salue"),
+    ]
+
+
+def test_a_changed_schedule_needs_another_approver_but_a_pause_does_not(
+    app: Flask, bourg: dict[str, FlaskClient]
+) -> None:
+    """Moving a message's dates or panels is a change a second person checks; pausing or resuming puts
+    no new words and no new time on air, so the one who paused may still approve."""
+    message = queued_on_bourg(bourg["editor"], "Fête de la musique")
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    bourg["approver"].patch(message, json={"ends_at": later})
+    assert bourg["approver"].post(f"{message}/approve").status_code == 403
+    bourg["second-approver"].patch(message, json={"paused": True})
+    bourg["second-approver"].patch(message, json={"paused": False})
+    shown = bourg["second-approver"].get(message).json
+    assert (shown["changed_by"], shown["status"]) == ("valideur-bourg", "pending-approval")
+    approved = bourg["second-approver"].post(f"{message}/approve")
+    assert (approved.status_code, approved.json["approved_by"]) == (200, "adjoint-bourg")
+
+
 def test_a_rejected_message_says_why_and_an_edit_sends_it_back(
     app: Flask, bourg: dict[str, FlaskClient]
 ) -> None:
-    queued = bourg["editor"].post(
-        "/api/v1/messages", json={"text": "Brocante dimache", "panels": ["bourg-entree-nord"]}
-    )
-    message = f"/api/v1/messages/{queued.json['id']}"
+    message = queued_on_bourg(bourg["editor"], "Brocante dimache")
     assert bourg["approver"].post(f"{message}/reject", json={}).json["error"]["field"] == "reason"
     rejected = bourg["approver"].post(f"{message}/reject", json={"reason": "Coquille : dimanche"})
     assert (rejected.json["status"], rejected.json["rejected_reason"]) == ("rejected", "Coquille : dimanche")
@@ -88,10 +152,7 @@ def test_a_rejected_message_says_why_and_an_edit_sends_it_back(
 
 
 def test_an_approved_message_edited_waits_again(app: Flask, bourg: dict[str, FlaskClient]) -> None:
-    queued = bourg["editor"].post(
-        "/api/v1/messages", json={"text": "Marché samedi", "panels": ["bourg-entree-nord"]}
-    )
-    message = f"/api/v1/messages/{queued.json['id']}"
+    message = queued_on_bourg(bourg["editor"], "Marché samedi")
     bourg["approver"].post(f"{message}/approve")
     assert bourg["editor"].patch(message, json={"paused": True}).json["status"] == "paused"  # no new content
     assert bourg["editor"].patch(message, json={"paused": False}).json["status"] == "on-air"

@@ -128,6 +128,9 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", "/alerts/<int:alert_id>", "/alerts/{other_alert}", None, OTHER_CONTENT),
     ("DELETE", "/alerts/<int:alert_id>", "/alerts/{own_alert}", None, MANAGERS),
     ("POST", "/alerts/<int:alert_id>/approve", "/alerts/{own_alert}/approve", None, MANAGERS),
+    # Another organisation's alert: its own people or an administrator, not any campaign manager.
+    ("DELETE", "/alerts/<int:alert_id>", "/alerts/{foreign_alert}", None, _only(200, "admin")),
+    ("POST", "/alerts/<int:alert_id>/approve", "/alerts/{foreign_alert}/approve", None, _only(200, "admin")),
     ("GET", "/campaigns", "/campaigns", None, CONTENT),
     ("POST", "/campaigns", "/campaigns",
      lambda _role: {"name": "Sécurité routière", "starts_at": soon(0), "ends_at": soon(240), "share": 0.3,
@@ -182,7 +185,10 @@ def fleet(
                 clients[label] = app.test_client()
                 clients[label].environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
             db.execute("update organisations set messages_need_approval = 1 where commune_insee is not null")
-            db.execute("update organisations set alerts_need_approval = 1 where id = 'prefecture-ain'")
+            accounts.ensure_organisation(db, "sdis-ain")
+            db.execute(
+                "update organisations set alerts_need_approval = 1 where id in ('prefecture-ain', 'sdis-ain')"
+            )
             for panel_id in (OWN, OTHER):
                 record_report(
                     db, wire.PanelState(panel_id, True, 1, screenshot_png=b"\x89PNG..."), time.time()
@@ -196,6 +202,7 @@ MAKERS: dict[str, Callable[[Any], int]] = {
     "other_message": lambda db: _message(db, "mairie-amberieu", "01004", OTHER),
     "own_alert": lambda db: _alert(db, "01053"),
     "other_alert": lambda db: _alert(db, "01004"),
+    "foreign_alert": lambda db: _alert(db, "01053", organisation="sdis-ain"),
     "campaign": lambda db: _campaign(db, {"departments": ["01"]}),
     "other_campaign": lambda db: _campaign(db, {"communes": ["01004"]}),
 }
@@ -209,13 +216,14 @@ def _message(db: Any, author: str, commune: str, panel: str) -> int:
     ).id  # fmt: skip
 
 
-def _alert(db: Any, commune: str) -> int:
+def _alert(db: Any, commune: str, organisation: str = "prefecture-ain") -> int:
+    """An alert waiting for approval, by a colleague of the campaign manager unless another
+    ``organisation`` (the fire service's) sends it."""
     data = {"text": "Crue", "communes": [commune], "expires_at": soon(2)}
+    author = "prefecture-2" if organisation == "prefecture-ain" else organisation
     checked = alerts.check_alert(db, data, now=time.time())
     with transaction(db):
-        return alerts.record_alert(
-            db, checked, created_by="prefecture-2", organisation="prefecture-ain", now=time.time()
-        )
+        return alerts.record_alert(db, checked, created_by=author, organisation=organisation, now=time.time())
 
 
 def _campaign(db: Any, targets: dict[str, list[str]]) -> int:
@@ -298,3 +306,34 @@ def test_commune_users_list_only_their_communes_panels_and_messages(
     invited = clients["commune-editor"].get("/api/v1/campaigns").json["campaigns"]
     assert shared_objects["other_campaign"] not in {campaign["id"] for campaign in invited}
     assert all({c["insee"] for c in campaign["communes"]} == {"01053"} for campaign in invited)
+
+
+def test_commune_users_read_only_their_own_panels_and_commune_among_the_targets(
+    fleet: tuple[Flask, dict[str, FlaskClient]],
+) -> None:
+    """A prefecture's message, alert and campaign naming both communes' panels: a commune user reads its
+    own panels, commune and department among the targets, and the tags (which name no commune)."""
+    _, clients = fleet
+    targets = {
+        "panels": [OTHER, OWN],
+        "communes": ["01004", "01053"],
+        "departments": ["01", "38"],
+        "tags": ["entree-de-ville"],
+    }
+    admin = clients["admin"]
+    created = {
+        "messages": admin.post("/api/v1/messages", json={"text": "Vigilance orange", **targets}),
+        "alerts": admin.post("/api/v1/alerts", json={"text": "Crue", "expires_at": soon(2), **targets}),
+        "campaigns": admin.post(
+            "/api/v1/campaigns",
+            json={"name": "Prévention", "starts_at": soon(0), "ends_at": soon(240), "share": 0.3, **targets},
+        ),
+    }
+    own = {"panels": [OWN], "communes": ["01053"], "departments": ["01"], "tags": ["entree-de-ville"]}
+    for kind, answer in created.items():
+        assert answer.status_code == 201, answer.json
+        path = f"/api/v1/{kind}/{answer.json['id']}"
+        assert clients["viewer"].get(path).json["targets"] == targets, kind
+        assert clients["commune-editor"].get(path).json["targets"] == own, kind
+        listed = clients["commune-approver"].get(f"/api/v1/{kind}?limit=200").json[kind]
+        assert next(item for item in listed if item["id"] == answer.json["id"])["targets"] == own, kind

