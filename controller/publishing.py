@@ -259,17 +259,16 @@ def build_schedules(
             [panel.info for panel in group], inputs.messages, campaigns, inputs.alerts, utc(start), HORIZON
         )
         built: dict[tuple[object, ...], Schedule] = {}
-        excess: dict[tuple[int, str | None], str | None] = {}  # by segments (shared between panels)
+        loads: dict[int, _Load] = {}  # by segments, which panels with the same inputs share
         for panel in group:
             fallback = None
             if panel.fallback == "commune":
                 fallback = inputs.items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
             brightness = _brightness(panel, start, end)
             plan, dropped = resolved[panel.id], {}
-            verdict = (id(plan.segments), None if fallback is None else fallback.item_id)
-            if verdict not in excess:
-                excess[verdict] = _excess(plan, inputs.items.items, fallback)
-            if excess[verdict] is not None:
+            if id(plan.segments) not in loads:
+                loads[id(plan.segments)] = _Load.of(plan, inputs.items.items)
+            if loads[id(plan.segments)].excess(fallback) is not None:
                 plan, dropped = _fitted(panel, plan, inputs, campaigns, fallback)
             key = (plan.segments, None if fallback is None else fallback.item_id, brightness)
             if key not in built:
@@ -298,7 +297,7 @@ def _fitted(
     Rare (a panel filled by its own commune), so the panel is resolved again on its own after each
     item left out, the lowest-ranked first."""
     dropped: dict[str, str] = {}
-    while (limit := _excess(plan, inputs.items.items, fallback)) is not None:
+    while (limit := _Load.of(plan, inputs.items.items).excess(fallback)) is not None:
         shown = {entry.key for segment in plan.segments for entry in segment.playlist}
         if not shown:
             break
@@ -314,21 +313,33 @@ def _fitted(
     return plan, dropped
 
 
-def _excess(plan: PanelSchedule, items: dict[str, DisplayItem], fallback: DisplayItem | None) -> str | None:
-    """Which wire limit the schedule would pass: items, segments or bytes; None when it fits."""
-    used = {entry.key for segment in plan.segments for entry in segment.playlist}
-    if fallback is not None:
-        used.add(fallback.item_id)
-    if len(used) > MAX_ITEMS:
-        return "items"
-    if len(plan.segments) > MAX_SEGMENTS:
-        return "segments"
-    size = _ENVELOPE_BYTES + _SEGMENT_BYTES * len(plan.segments)
-    for item in (items[key] for key in used):
-        size += len(item.text.encode())
-        for page in item.pages:
-            size += len(page.frame.data) + (0 if page.flash_frame is None else len(page.flash_frame.data))
-    return "bytes" if size > MAX_PAYLOAD_BYTES else None
+class _Load(NamedTuple):
+    """What a resolved schedule carries, against the wire's limits."""
+
+    keys: frozenset[str]
+    segments: int
+    size: int  # bytes, frames and texts, with room for the rest
+
+    @classmethod
+    def of(cls, plan: PanelSchedule, items: dict[str, DisplayItem]) -> _Load:
+        keys = frozenset(entry.key for segment in plan.segments for entry in segment.playlist)
+        size = _ENVELOPE_BYTES + _SEGMENT_BYTES * len(plan.segments) + sum(_size(items[key]) for key in keys)
+        return cls(keys, len(plan.segments), size)
+
+    def excess(self, fallback: DisplayItem | None) -> str | None:
+        """Which limit the schedule passes with this fallback: items, segments or bytes; None when it fits."""
+        extra = fallback is not None and fallback.item_id not in self.keys
+        if len(self.keys) + extra > MAX_ITEMS:
+            return "items"
+        if self.segments > MAX_SEGMENTS:
+            return "segments"
+        size = self.size + (_size(fallback) if extra and fallback is not None else 0)
+        return "bytes" if size > MAX_PAYLOAD_BYTES else None
+
+
+def _size(item: DisplayItem) -> int:
+    frames = (frame for page in item.pages for frame in (page.frame, page.flash_frame) if frame is not None)
+    return len(item.text.encode()) + sum(len(frame.data) for frame in frames)
 
 
 def _brightness(panel: Panel, start: int, end: int) -> tuple[BrightnessStep, ...]:
