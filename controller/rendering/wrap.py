@@ -19,6 +19,7 @@ from operator import itemgetter
 
 import pyphen
 
+from . import deadline
 from .model import Paragraph, Span, Style
 
 Measure = Callable[[str, Style], int]
@@ -56,6 +57,7 @@ def wrap(paragraph: Paragraph, max_width: int, measure: Measure, *, hyphenate: b
         return WrapResult((WrappedLine((), 0, False),), True)
     wrapper = _Wrapper(max_width, measure)
     for index, word in enumerate(words):
+        deadline.check()
         wrapper.place(word, gaps[index - 1] if index else (), hyphenate)
     return wrapper.result()
 
@@ -144,6 +146,7 @@ class _Wrapper:
         prefix = self.current + gap if self.current else ()
         start = 0
         while not self.fits_whole(prefix, word[start:]):
+            deadline.check()
             head = self.head(prefix, word, start, points)
             if head is not None:
                 lines.append(self.line(prefix + head[0], True))
