@@ -33,6 +33,7 @@ WEEKDAYS = {
     "saturday": 5,
     "sunday": 6,
 }
+_DAY_NUMBERS = frozenset(range(7))
 
 
 def parse_targets(data: dict[str, Any]) -> Targets:
@@ -80,17 +81,47 @@ def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -
 
 
 def parse_recurrence(data: dict[str, Any]) -> Recurrence | None:
-    """``{"weekdays": ["lundi", …], "windows": ["07:00-09:00"], "only_during": [...], "except_during": [...]}``."""
+    """``{"weekdays": ["lundi", …], "windows": ["07:00-09:00"], "only_during": [...], "except_during": [...]}``.
+
+    Within the limits of what a week of a commune's panels can hold (see :func:`_check_recurrence_limits`).
+    """
     value = data.get("recurrence")
     if value is None:
         return None
+    if isinstance(value, dict):
+        _check_recurrence_limits(value)
+    return _recurrence(value)
+
+
+# A window an hour on average, far beyond school runs or market hours: each window is a segment
+# of every reached panel's schedule, twice in its 48-hour horizon.
+MAX_WINDOWS_PER_DAY = 24
+
+
+def _check_recurrence_limits(value: dict[str, Any]) -> None:
+    """Refuse a recurrence longer than its meaning allows, before reading any of it."""
+    windows, weekdays = value.get("windows"), value.get("weekdays")
+    if isinstance(windows, list) and len(windows) > MAX_WINDOWS_PER_DAY:
+        raise FieldError(
+            "recurrence.windows", f"at most {MAX_WINDOWS_PER_DAY} windows a day, not {len(windows)}"
+        )
+    if isinstance(weekdays, list) and len(weekdays) > len(_DAY_NUMBERS):
+        raise FieldError("recurrence.weekdays", f"at most {len(_DAY_NUMBERS)} days, not {len(weekdays)}")
+    for key in ("only_during", "except_during"):
+        names = value.get(key)
+        if isinstance(names, list) and len(names) > len(set(map(str, names))):
+            raise FieldError(f"recurrence.{key}", "names each calendar once")
+
+
+def _recurrence(value: Any) -> Recurrence:
+    """A recurrence as stored or sent, each part checked and named when wrong."""
     if not isinstance(value, dict):
         raise FieldError("recurrence", "must be an object with weekdays, windows, only_during, except_during")
     unknown = set(value) - {"weekdays", "windows", "only_during", "except_during"}
     if unknown:
         raise FieldError("recurrence", f"unknown key(s): {', '.join(sorted(unknown))}")
     weekdays = value.get("weekdays")
-    days = frozenset(range(7))
+    days = _DAY_NUMBERS
     if weekdays is not None:
         if not isinstance(weekdays, list) or not weekdays:
             raise FieldError("recurrence.weekdays", "must be a non-empty list of days (lundi … dimanche)")
@@ -134,7 +165,8 @@ def recurrence_to_json(recurrence: Recurrence | None) -> str | None:
 
 
 def recurrence_from_json(text: str | None) -> Recurrence | None:
-    return None if not text else parse_recurrence({"recurrence": json.loads(text)})
+    """As stored: checked when written, so a limit lowered since does not make it unreadable."""
+    return None if not text else _recurrence(json.loads(text))
 
 
 def parse_priority(data: dict[str, Any]) -> str:

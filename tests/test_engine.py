@@ -96,6 +96,21 @@ def test_a_word_that_cannot_fit_even_hyphenated_is_refused() -> None:
         render(MessageContent(body="X" * 60), BANNER)
 
 
+def test_a_render_over_its_time_limit_is_cut_off_on_the_text_and_not_remembered() -> None:
+    content = MessageContent(body=LONG)
+    for profile in (BANNER, EPAPER):
+        with pytest.raises(RenderError) as cut_off:
+            render(content, profile, time_limit_s=0)
+        assert cut_off.value.field == "text"
+        assert cut_off.value.message.startswith("le message est trop long à dessiner sur un panneau")
+        assert f"{profile.width}x{profile.height}" in cut_off.value.message
+        # Nothing half-drawn was kept: within the usual limit the same content renders, and a
+        # second render under the lowered limit is cut off again rather than served from the cache.
+        assert render(content, profile).pages
+        with pytest.raises(RenderError):
+            render(content, profile, time_limit_s=0)
+
+
 def test_frames_are_in_the_panel_palette_and_deterministic() -> None:
     first = render(MessageContent(body="Fête de Noël « marché » 5 €"), LED)
     image = first.pages[0].frame.image()

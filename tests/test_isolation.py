@@ -127,24 +127,31 @@ def test_a_full_panel_refuses_its_communes_next_message_and_still_takes_alerts(
     assert "Vigilance orange neige" in on_panel(app, BANNER["id"])
 
 
-def test_one_minute_windows_that_would_overflow_a_schedule_are_refused_and_alerts_still_fit(
+def minutes_past_each_hour(minute: int) -> dict[str, list[str]]:
+    """A recurrence with the most windows a day allows: one minute past each hour, at ``minute``."""
+    return {"windows": [f"{h:02d}:{minute:02d}-{h:02d}:{minute + 1:02d}" for h in range(24)]}
+
+
+def test_windows_that_would_overflow_a_schedule_are_refused_and_alerts_still_fit(
     app: Flask, people: dict[str, FlaskClient]
 ) -> None:
-    # One minute in four: 720 changes a day, 1,440 over the 48 hours a schedule covers.
-    every_four = [f"{h:02d}:{m:02d}-{h:02d}:{m + 1:02d}" for h in range(24) for m in range(0, 60, 4)]
-    first = people["bourg"].post(
-        "/api/v1/messages",
-        json={"text": "Minute 1", "panels": [BANNER["id"]], "recurrence": {"windows": every_four}},
-    )
-    assert first.status_code == 201, first.json
-    between = [f"{h:02d}:{m:02d}-{h:02d}:{m + 1:02d}" for h in range(24) for m in range(2, 60, 4)]
-    refused = people["bourg"].post(
-        "/api/v1/messages",
-        json={"text": "Minute 2", "panels": [BANNER["id"]], "recurrence": {"windows": between}},
-    )
-    assert refused.status_code == 422, refused.json
-    assert refused.json["error"]["field"] == "recurrence"
-    assert str(wire.MAX_SEGMENTS) in refused.json["error"]["message"]
+    # Each message: 48 changes a day, 96 over the 48 hours a schedule covers.
+    minute = 0
+    while (
+        queued := people["bourg"].post(
+            "/api/v1/messages",
+            json={
+                "text": f"Minute {minute}",
+                "panels": [BANNER["id"]],
+                "recurrence": minutes_past_each_hour(minute),
+            },
+        )
+    ).status_code == 201:
+        minute += 2
+    assert queued.status_code == 422, queued.json
+    assert queued.json["error"]["field"] == "recurrence"
+    assert str(wire.MAX_SEGMENTS) in queued.json["error"]["message"]
+    assert minute == 2 * (wire.MAX_SEGMENTS // 96)  # every message that fitted was taken
     alert(people["prefecture"], "Route coupée", tags=["banniere"])
     assert "Route coupée" in on_panel(app, BANNER["id"])
 
@@ -152,20 +159,25 @@ def test_one_minute_windows_that_would_overflow_a_schedule_are_refused_and_alert
 def test_many_windows_on_e_paper_keep_every_dwell_within_the_wire_limits(
     app: Flask, people: dict[str, FlaskClient]
 ) -> None:
-    # Three messages all day, and one every four minutes: far more changes than the e-paper's daily
-    # refresh budget, so every rotating dwell is lengthened, past what the wire lets a dwell be.
+    # Three messages all day, and six coming and going every hour: far more changes than the
+    # e-paper's daily refresh budget, so every rotating dwell is lengthened, past what the wire
+    # lets a dwell be.
     for n in range(3):
         queued = people["amberieu"].post(
             "/api/v1/messages", json={"text": f"Permanence {n}", "panels": [DEMO_EPAPER["id"]]}
         )
         assert queued.status_code == 201, queued.json
-    windows = [f"{h:02d}:{m:02d}-{h:02d}:{m + 2:02d}" for h in range(24) for m in range(0, 60, 4)]
-    flashing = people["amberieu"].post(
-        "/api/v1/messages",
-        json={"text": "Flash", "panels": [DEMO_EPAPER["id"]], "recurrence": {"windows": windows}},
-    )
-    assert flashing.status_code == 201, flashing.json
-    assert "Flash" in on_panel(app, DEMO_EPAPER["id"])
+    for minute in range(0, 60, 10):
+        flashing = people["amberieu"].post(
+            "/api/v1/messages",
+            json={
+                "text": f"Flash {minute}",
+                "panels": [DEMO_EPAPER["id"]],
+                "recurrence": minutes_past_each_hour(minute),
+            },
+        )
+        assert flashing.status_code == 201, flashing.json
+    assert "Flash 50" in on_panel(app, DEMO_EPAPER["id"])
     alert(people["prefecture"], "Route coupée", panels=[DEMO_EPAPER["id"]])
     assert "Route coupée" in on_panel(app, DEMO_EPAPER["id"])
 

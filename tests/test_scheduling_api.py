@@ -99,6 +99,13 @@ def test_newest_message_first_and_urgent_preempts(client: FlaskClient, panels: N
         ({"recurrence": {"windows": ["25:00-26:00"]}}, 400, "recurrence.windows"),
         ({"recurrence": {"weekdays": ["lundimanche"]}}, 400, "recurrence.weekdays"),
         ({"recurrence": {"only_during": ["ramadan"]}}, 400, "recurrence.only_during"),
+        (
+            {"recurrence": {"windows": [f"{h:02d}:00-{h:02d}:30" for h in range(24)] * 2}},
+            400,
+            "recurrence.windows",
+        ),
+        ({"recurrence": {"weekdays": ["lundi"] * 8}}, 400, "recurrence.weekdays"),
+        ({"recurrence": {"except_during": ["public-holidays"] * 2}}, 400, "recurrence.except_during"),
         ({"priority": "capitale"}, 400, "priority"),
         ({"dwell_s": 0}, 400, "dwell_s"),
         ({"campaign": 999}, 422, "campaign"),
@@ -112,6 +119,29 @@ def test_bad_schedules_name_their_field(
     )
     assert response.status_code == status, response.json
     assert response.json["error"]["field"] == field
+
+
+def test_a_recurrence_over_ten_years_is_accepted_within_the_windows_limit(
+    app: Flask, client: FlaskClient, panels: None
+) -> None:
+    """Its whole span was expanded in the write transaction (7.6 s for ten years); now only the
+    horizon is, and the number of windows a day has a limit the answer names."""
+    half_hours = [f"{hour:02d}:00-{hour:02d}:30" for hour in range(24)]
+    message = {"text": "Marché", "panels": ["bourg-entree-nord"], "ends_at": paris(3650).isoformat()}
+    accepted = client.post("/api/v1/messages", json={**message, "recurrence": {"windows": half_hours}})
+    assert accepted.status_code == 201, accepted.json
+    assert on_air(client, "bourg-entree-nord", paris(1, 8, 15)) == [accepted.json["item_id"]]
+    assert on_air(client, "bourg-entree-nord", paris(1, 8, 45)) == []
+    listed = client.get(f"/api/v1/messages/{accepted.json['id']}").json
+    assert listed["recurrence"]["windows"] == half_hours
+    one_more = client.post(
+        "/api/v1/messages", json={**message, "recurrence": {"windows": [*half_hours, "23:40-23:50"]}}
+    )
+    assert one_more.status_code == 400
+    assert one_more.json["error"]["field"] == "recurrence.windows"
+    assert one_more.json["error"]["message"] == "at most 24 windows a day, not 25"
+    with app.app_context():
+        assert get_db()["messages"].count == 1
 
 
 def test_a_message_that_will_never_be_shown_is_refused(app: Flask, client: FlaskClient, panels: None) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 
 from controller.scheduling import (
     Alert,
@@ -16,8 +18,10 @@ from controller.scheduling import (
     Targets,
     calendar_coverage,
     check_message,
+    parse_windows,
 )
 from controller.scheduling.model import PARIS
+from controller.scheduling.recurrence import local_to_utc
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -82,6 +86,45 @@ def test_never_active_before_its_end() -> None:
 def test_never_active_when_open_ended() -> None:
     problems = check(draft(recurrence=Recurrence(weekdays=frozenset()), ends_at=None))
     assert codes(problems) == [("error", "never_active", "recurrence")]
+
+
+def test_never_active_is_searched_a_year_ahead_whatever_the_end() -> None:
+    recurrence = Recurrence(only_during=("public-holidays",), except_during=("public-holidays",))
+    problems = check(draft(recurrence=recurrence, ends_at=NOW + timedelta(days=365 * 100)))
+    assert codes(problems) == [("error", "never_active", "recurrence")]
+    assert "entre le 01/12/2026 à 09:00 et le 02/12/2027 à 09:00" in problems[0].message
+
+
+def conversions(work: Callable[[], object]) -> int:
+    """How many Paris wall-clock times ``work`` turns into UTC: two per daily window expanded."""
+    count = 0
+
+    def profile(frame: FrameType, event: str, _: object) -> None:
+        nonlocal count
+        if event == "call" and frame.f_code is local_to_utc.__code__:
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def test_checking_a_message_expands_its_recurrence_over_the_horizon_not_its_span() -> None:
+    """Checking a ten-year recurrence of many windows expanded all of it (7.6 s in the write
+    transaction); it now costs what a week's does: the 48-hour horizon, and the first window found."""
+    windows = parse_windows(",".join(f"{hour:02d}:00-{hour:02d}:30" for hour in range(24)))
+    recurrence = Recurrence(windows=windows)
+    work = {
+        days: conversions(
+            lambda days=days: check(draft(recurrence=recurrence, ends_at=NOW + timedelta(days=days)))
+        )
+        for days in (7, 3650)
+    }
+    horizon_days = 3  # 48 hours touch three Paris days
+    assert work[3650] == work[7] <= (horizon_days + 1) * len(windows) * 2
 
 
 def test_no_air_time_because_of_urgent_messages_and_alerts() -> None:

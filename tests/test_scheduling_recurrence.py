@@ -16,6 +16,7 @@ from controller.scheduling import (
     parse_windows,
 )
 from controller.scheduling.model import PARIS
+from controller.scheduling.recurrence import ever_active
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -101,6 +102,41 @@ def test_no_recurrence_is_the_whole_span() -> None:
     assert active_intervals(utc(2026, 6, 1), None, None, utc(2026, 5, 1), utc(2026, 6, 3)) == [
         (utc(2026, 6, 1), utc(2026, 6, 3))
     ]
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "start", "end", "active"),
+    [
+        # Sundays only: none from Monday to Saturday, one once the Sunday is in.
+        (
+            Recurrence(weekdays=frozenset({6})),
+            datetime(2026, 6, 1, tzinfo=PARIS),
+            datetime(2026, 6, 7, tzinfo=PARIS),
+            False,
+        ),
+        (
+            Recurrence(weekdays=frozenset({6})),
+            datetime(2026, 6, 1, tzinfo=PARIS),
+            datetime(2026, 6, 8, tzinfo=PARIS),
+            True,
+        ),
+        # A window wholly in the hour that spring forward skips, on that Sunday only, then a week on.
+        (Recurrence(frozenset({6}), parse_windows("02:00-02:30")), *local_day(date(2026, 3, 29)), False),
+        (Recurrence(frozenset({6}), parse_windows("02:00-02:30")), utc(2026, 3, 28), utc(2026, 4, 6), True),
+        (
+            Recurrence(only_during=("public-holidays",), except_during=("public-holidays",)),
+            EPOCH,
+            utc(2036, 1, 1),
+            False,
+        ),
+        (Recurrence(only_during=("public-holidays",)), utc(2026, 12, 1), utc(2027, 1, 1), True),
+    ],
+)
+def test_ever_active_agrees_with_the_intervals(
+    recurrence: Recurrence, start: datetime, end: datetime, active: bool
+) -> None:
+    assert ever_active(EPOCH, None, recurrence, start, end) is active
+    assert bool(active_intervals(EPOCH, None, recurrence, start, end)) is active
 
 
 def test_parse_windows() -> None:

@@ -21,6 +21,7 @@ from typing import Literal
 from PIL import Image, ImageDraw
 
 from controller.dates import DAYS, MONTHS
+from controller.rendering import deadline
 from controller.rendering import fonts as font_registry
 from controller.rendering.images import ImageError, fit_image, load_image
 from controller.rendering.layouts import Layout, LayoutError, Zone, get_layout
@@ -44,6 +45,12 @@ NOTICE_S = 1.5
 MIN_DWELL_S = 3.0
 MAX_DWELL_S = 30.0
 FLASH_MS = 500
+# CPU seconds one render may spend fitting its text (the part that grows with what a user types)
+# before it is refused: a preview answers within about a second, and the publisher is never held up
+# by one message. Drawing and encoding the pages come after, bounded by MAX_PAGES rather than by
+# time: a long text on the largest e-paper spends most of its time encoding frames, which is no
+# reason to refuse it. ``render(..., time_limit_s=...)``.
+RENDER_TIME_LIMIT_S = 1.0
 
 
 class RenderError(ValueError):
@@ -387,8 +394,26 @@ def _check_required(layout: Layout, content: MessageContent) -> None:
 # A department's communes' fallbacks (65 communes x 4 profiles) and its live messages must all fit:
 # evicted, each would be drawn again at the next schedule of every panel showing it.
 @functools.lru_cache(maxsize=2048)
-def render(content: MessageContent, profile: PanelProfile) -> Rendering:
-    """Every page of ``content`` on ``profile``, in the panel's own mode and palette."""
+def render(
+    content: MessageContent, profile: PanelProfile, *, time_limit_s: float = RENDER_TIME_LIMIT_S
+) -> Rendering:
+    """Every page of ``content`` on ``profile``, in the panel's own mode and palette.
+
+    A render that would take more than ``time_limit_s`` of CPU time is cut off with a RenderError
+    on the text; being an exception, it is never cached as a rendering.
+    """
+    try:
+        with deadline.bounded(time_limit_s):
+            return _render(content, profile)
+    except deadline.TimeUp:
+        raise RenderError(
+            "text",
+            f"le message est trop long à dessiner sur un panneau {profile.width}x{profile.height} "
+            f"(plus de {time_limit_s:g} s de calcul) : raccourcissez le texte ou ses mots les plus longs",
+        ) from None
+
+
+def _render(content: MessageContent, profile: PanelProfile) -> Rendering:
     if content.role not in ROLES:
         raise RenderError("role", f"le rôle doit être l'un de : {', '.join(ROLES)}")
     layout = get_layout(content.layout)

@@ -46,12 +46,16 @@ def led_look(frame: Image.Image, profile: PanelProfile) -> Image.Image:
     # LEDs off are black in every LED palette: any other colour is a lit LED.
     lit_mask = rgb.convert("L").point(lambda v: 255 if v else 0).resize(big.size, Image.Resampling.NEAREST)
     leds = Image.composite(big, unlit, lit_mask)
-    dots = Image.new("L", big.size, 0)
-    tile = _dot_mask(scale)
-    for y in range(0, big.height, scale):
-        for x in range(0, big.width, scale):
-            dots.paste(tile, (x, y))
-    return Image.composite(leds, Image.new("RGB", big.size, LED_GAP), dots)
+    return Image.composite(leds, Image.new("RGB", big.size, LED_GAP), _dots(scale, rgb.width, rgb.height))
+
+
+@lru_cache(maxsize=8)
+def _dots(scale: int, columns: int, rows: int) -> Image.Image:
+    """One round dot per LED over the whole panel, the same for every page: each of the dot's rows
+    repeated across the panel, then that band down it (a paste per LED took most of a preview)."""
+    dot = _dot_mask(scale).tobytes()
+    band = b"".join(dot[y * scale : (y + 1) * scale] * columns for y in range(scale))
+    return Image.frombytes("L", (columns * scale, rows * scale), band * rows)
 
 
 def _exact(value: int) -> int:

@@ -10,12 +10,16 @@ try a smaller font.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 
 import pyphen
 
+from . import deadline
 from .model import Paragraph, Span, Style
 
 Measure = Callable[[str, Style], int]
@@ -24,6 +28,8 @@ Measure = Callable[[str, Style], int]
 _BINDS_PREVIOUS = frozenset("»;:!?")
 _BINDS_NEXT = "«"
 _LETTERS = re.compile(r"[^\W\d_]+")
+# The first beginning of an overlong word measured: about a line's worth on the narrowest panels.
+_FIRST_PROBE = 16
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ def wrap(paragraph: Paragraph, max_width: int, measure: Measure, *, hyphenate: b
         return WrapResult((WrappedLine((), 0, False),), True)
     wrapper = _Wrapper(max_width, measure)
     for index, word in enumerate(words):
+        deadline.check()
         wrapper.place(word, gaps[index - 1] if index else (), hyphenate)
     return wrapper.result()
 
@@ -85,13 +92,9 @@ def _words(paragraph: Paragraph) -> tuple[list[Chars], list[Chars]]:
 
 def _spans(chars: Sequence[tuple[str, Style]]) -> tuple[Span, ...]:
     """Characters back into spans, one per run of equal style."""
-    spans: list[Span] = []
-    for char, style in chars:
-        if spans and spans[-1].style == style:
-            spans[-1] = Span(spans[-1].text + char, style)
-        else:
-            spans.append(Span(char, style))
-    return tuple(spans)
+    return tuple(
+        Span("".join(char for char, _ in run), style) for style, run in groupby(chars, key=itemgetter(1))
+    )
 
 
 class _Wrapper:
@@ -142,7 +145,8 @@ class _Wrapper:
         lines: list[WrappedLine] = []
         prefix = self.current + gap if self.current else ()
         start = 0
-        while not self.fit(prefix + word[start:]):
+        while not self.fits_whole(prefix, word[start:]):
+            deadline.check()
             head = self.head(prefix, word, start, points)
             if head is not None:
                 lines.append(self.line(prefix + head[0], True))
@@ -154,18 +158,51 @@ class _Wrapper:
                 return None
         return lines, prefix + word[start:]
 
+    def fits_whole(self, prefix: Chars, piece: Chars) -> bool:
+        """Whether ``piece`` fits after ``prefix``, measuring ever longer beginnings of it first: a
+        beginning too wide already answers, so the rest of a thousand-letter word is not measured
+        again for each of its lines (widths grow with the text)."""
+        length = _FIRST_PROBE
+        while length < len(piece):
+            if not self.fit(prefix + piece[:length]):
+                return False
+            length *= 2
+        return self.fit(prefix + piece)
+
     def head(
         self, prefix: Chars, word: Chars, start: int, points: tuple[tuple[int, bool], ...]
     ) -> tuple[Chars, int] | None:
         """The longest piece of ``word`` from ``start`` that fits after ``prefix``, its hyphen
-        included, and where the rest starts."""
-        for point, add_hyphen in reversed(points):
-            if point <= start:
-                return None
-            head = word[start:point] + ((("-", word[point - 1][1]),) if add_hyphen else ())
-            if self.fit(prefix + head):
-                return head, point
-        return None
+        included, and where the rest starts.
+
+        Pieces widen with their break point, so the last one that fits is found by galloping from
+        ``start`` then bisecting: a few measures of pieces about a line long, whatever the word's length.
+        """
+        first = bisect_right(points, start, key=itemgetter(0))
+
+        def fits(index: int) -> bool:
+            return self.fit(prefix + self.piece(word, start, points[index]))
+
+        if first == len(points) or not fits(first):
+            return None
+        fitting, step = first, 1  # points[fitting] fits; find one that does not, doubling the step
+        while fitting + step < len(points) and fits(fitting + step):
+            fitting, step = fitting + step, step * 2
+        failing = min(fitting + step, len(points))  # known not to fit, or past the last point
+        while failing - fitting > 1:
+            middle = (fitting + failing) // 2
+            if fits(middle):
+                fitting = middle
+            else:
+                failing = middle
+        point = points[fitting]
+        return self.piece(word, start, point), point[0]
+
+    @staticmethod
+    def piece(word: Chars, start: int, point: tuple[int, bool]) -> Chars:
+        """``word`` from ``start`` to a break point, with the hyphen the point asks for."""
+        end, add_hyphen = point
+        return word[start:end] + ((("-", word[end - 1][1]),) if add_hyphen else ())
 
     def result(self) -> WrapResult:
         self.flush()

@@ -9,11 +9,14 @@ from typing import Literal
 
 from controller.scheduling.calendars import calendar_coverage, is_school_calendar
 from controller.scheduling.model import PARIS, Alert, Campaign, PanelInfo, ScheduledMessage
-from controller.scheduling.recurrence import active_intervals, describe
+from controller.scheduling.recurrence import describe, ever_active
 from controller.scheduling.resolve import DEFAULT_HORIZON, message_intervals, resolve
 from controller.scheduling.targets import matches
 
-OPEN_ENDED_LOOKAHEAD = timedelta(days=366)
+# How far an open-ended message is looked at, and how far any message is searched for a moment it
+# would be shown: a recurrence repeats within a year (days of the week, yearly holidays), so a year
+# from its first moment tells whether it is ever active, however far its end.
+LOOKAHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,16 @@ def check_message(
         )
     else:
         first = max(now, message.starts_at)
-        last = message.ends_at or first + OPEN_ENDED_LOOKAHEAD
-        if not active_intervals(message.starts_at, message.ends_at, message.recurrence, first, last):
+        last = message.ends_at or first + LOOKAHEAD
+        searched_until = min(last, first + LOOKAHEAD)
+        if not ever_active(message.starts_at, message.ends_at, message.recurrence, first, searched_until):
             problems.append(
                 Problem(
                     "error",
                     "never_active",
                     "recurrence",
                     "Ce message ne serait jamais diffusé : aucun moment ne correspond à « "
-                    f"{describe(message.recurrence)} » entre {_when(first)} et {_when(last)}.",
+                    f"{describe(message.recurrence)} » entre {_when(first)} et {_when(searched_until)}.",
                 )
             )
         problems.extend(_coverage(message, first, last))

@@ -18,6 +18,7 @@ would carry; holiday calendars then keep or drop days.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -55,16 +56,43 @@ def _active_intervals(
     start: datetime,
     end: datetime,
 ) -> tuple[Interval, ...]:
+    return tuple(merge_intervals(list(_day_by_day(starts_at, ends_at, recurrence, start, end))))
+
+
+def ever_active(
+    starts_at: datetime,
+    ends_at: datetime | None,
+    recurrence: Recurrence | None,
+    start: datetime,
+    end: datetime,
+) -> bool:
+    """Whether a schedule is active at some instant inside [start, end).
+
+    Days are looked at one by one and the search stops at the first active one: the answer costs
+    the days up to the recurrence's first window, not every window of the span.
+    """
+    return next(_day_by_day(starts_at, ends_at, recurrence, start, end), None) is not None
+
+
+def _day_by_day(
+    starts_at: datetime,
+    ends_at: datetime | None,
+    recurrence: Recurrence | None,
+    start: datetime,
+    end: datetime,
+) -> Iterator[Interval]:
+    """The active intervals in time order, day after day as they are found, not yet merged."""
     lo = max(starts_at, start).astimezone(UTC)
     hi = (end if ends_at is None else min(ends_at, end)).astimezone(UTC)
     if lo >= hi:
-        return ()
+        return
     if recurrence is None:
-        return ((lo, hi),)
+        yield lo, hi
+        return
     for calendar in (*recurrence.only_during, *recurrence.except_during):
         check_calendar(calendar)
     if not recurrence.weekdays:
-        return ()
+        return
     first_day = lo.astimezone(PARIS).date()
     last_day = (hi - timedelta(microseconds=1)).astimezone(PARIS).date()
     days = rrule(
@@ -74,7 +102,6 @@ def _active_intervals(
         byweekday=sorted(recurrence.weekdays),
     )
     windows = recurrence.windows or _WHOLE_DAY
-    found: list[Interval] = []
     for day_start in days:
         day = day_start.date()
         if recurrence.only_during and not any(is_calendar_day(c, day) for c in recurrence.only_during):
@@ -85,8 +112,7 @@ def _active_intervals(
             begin = max(local_to_utc(day, window.start_min), lo)
             finish = min(local_to_utc(day, window.end_min), hi)
             if begin < finish:
-                found.append((begin, finish))
-    return tuple(merge_intervals(found))
+                yield begin, finish
 
 
 def local_to_utc(day: date, minute: int) -> datetime:
