@@ -24,7 +24,7 @@ from controller.api_common import (
 from controller.auth import Forbidden, current_actor, requires
 from controller.clock import iso_utc
 from controller.commands import command_log, record_command
-from controller.context import get_db, mqtt_link, signing_key
+from controller.context import broker_watch, get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
 from controller.message_store import stored_content
@@ -82,6 +82,7 @@ def list_panels() -> Response:
         online=_flag("online"),
         commune=request.args.get("commune") or None,
         kind=request.args.get("kind") or None,
+        watch=broker_watch(mqtt_link()),
     )
     return _paged("panels", [panel for panel in found if actor.sees_commune(panel["commune"]["insee"])])
 
@@ -111,7 +112,7 @@ def _give_broker_user(panel_id: str) -> None:
 
 def _one_panel(panel_id: str) -> dict[str, Any]:
     """A panel the actor may see; another commune's answers 404 as if it did not exist."""
-    found = panel_statuses(get_db(), panel_id)
+    found = panel_statuses(get_db(), panel_id, watch=broker_watch(mqtt_link()))
     if not found or not current_actor().sees_commune(found[0]["commune"]["insee"]):
         raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
     return found[0]

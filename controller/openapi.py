@@ -186,7 +186,20 @@ SCHEMAS: dict[str, Schema] = {
             "name": STRING,
             "commune_insee": STRING,
             "kind": STRING,
-            "online": BOOLEAN,
+            "online": {
+                "type": "boolean",
+                "description": "the last known value: while `state_known` is false it may be stale",
+            },
+            "state_known": {
+                "type": "boolean",
+                "description": "false while the controller is not connected to the broker (or has no "
+                "broker): what the panel reports cannot reach it, so `online` and the rest are the last known",
+            },
+            "unknown_since": {
+                **TIME,
+                "description": "ISO 8601, UTC: since when the controller has not been connected to the "
+                "broker; null while `state_known` is true, or if it never was",
+            },
             "last_seen": TIME,
             "showing": ANY_OBJECT,
             "agent_version": NULLABLE_STRING,

@@ -79,8 +79,17 @@ def test_a_panel_offline_while_the_broker_is_killed_gets_the_message_queued_just
         wait_for(lambda: live.panel(PANEL)["published"], "the broker acknowledged the new schedule")
         own_broker.kill()
 
+        # Meanwhile the API does not pretend to know.
+        wait_for(lambda: not live.panel(PANEL)["state_known"], "the API says the state is unknown")
+        during = live.panel(PANEL)
+        assert during["unknown_since"] is not None
+        listed = live.client.get("/api/v1/panels").json["panels"]
+        assert {panel["state_known"] for panel in listed} == {False}
+
         own_broker.start()
         wait_for(link_of(live).connected.is_set, "the controller reconnected", RECONNECTED_WITHIN_S)
+        after = live.panel(PANEL)
+        assert after["state_known"] and after["unknown_since"] is None
 
         live.start_agent(PANEL)
         wait_for(lambda: up_to_date_with(live, queued["item_id"]), "the panel shows the message queued")
