@@ -27,6 +27,7 @@ from controller.commands import command_log, record_command
 from controller.context import broker_watch, get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
+from controller.idempotency import idempotent
 from controller.message_store import stored_content
 from controller.messages import parse_content, queue_message, render_for
 from controller.outbox import command_expires_at, seal_command
@@ -89,6 +90,7 @@ def list_panels() -> Response:
 
 @bp.post("/panels")
 @requires(Permission.PANELS_MANAGE)
+@idempotent
 def add_panel() -> tuple[Response, int]:
     db = get_db()
     with transaction(db):
@@ -173,6 +175,7 @@ def panel_commands(panel_id: str) -> Response:
 
 @bp.post("/panels/<panel_id>/commands")
 @requires(Permission.PANELS_COMMAND)
+@idempotent
 def send_command(panel_id: str) -> tuple[Response, int]:
     """``{"command", "args"}``, checked with the agent's own rules so a typo is a 400, not a refusal later.
 
@@ -278,6 +281,7 @@ def list_messages() -> Response:
 
 @bp.post("/messages")
 @requires(Permission.MESSAGES_EDIT)
+@idempotent
 def create_message() -> tuple[Response, int]:
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     actor, db, now = current_actor(), get_db(), time.time()
@@ -388,6 +392,7 @@ def list_alerts() -> Response:
 
 @bp.post("/alerts")
 @requires(Permission.ALERTS_SEND)
+@idempotent
 def create_alert() -> tuple[Response, int]:
     """On air at once, unless the author's organisation wants a second person first."""
     actor, db, now = current_actor(), get_db(), time.time()
@@ -462,6 +467,7 @@ def list_campaigns() -> Response:
 
 @bp.post("/campaigns")
 @requires(Permission.CAMPAIGNS_MANAGE)
+@idempotent
 def create_campaign() -> tuple[Response, int]:
     """The campaign, its invited communes, and its ``messages`` (each a message's fields; targets default
     to the campaign's), all or nothing."""

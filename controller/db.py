@@ -381,6 +381,25 @@ def _0011_screenshots_by_content(db: Database) -> None:
     db.execute("alter table panel_status drop column screenshot")
 
 
+def _0014_idempotency_keys(db: Database) -> None:
+    """The answers of POSTs sent with an ``Idempotency-Key``, by user and key, for a day: a retry gets
+    the first answer instead of queuing twice (``controller.idempotency``)."""
+    db["idempotency_keys"].create(
+        {
+            "user_id": int,
+            "key": str,
+            "fingerprint": str,
+            "status": int,
+            "content_type": str,
+            "body": bytes,
+            "created_at": int,
+        },
+        pk=("user_id", "key"),
+        not_null={"fingerprint", "status", "content_type", "body", "created_at"},
+    )
+    db["idempotency_keys"].create_index(["created_at"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -393,6 +412,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0009_session_epoch", _0009_session_epoch),
     ("0010_desired_unread_columns", _0010_desired_unread_columns),
     ("0011_screenshots_by_content", _0011_screenshots_by_content),
+    ("0014_idempotency_keys", _0014_idempotency_keys),
 ]
 
 

@@ -106,7 +106,8 @@ class MqttLink:
 
     Locking: paho calls ``on_publish`` while holding its own outgoing-message lock, and ``publish``
     takes that lock, so no lock of ours is ever held across a paho call. ``_db_lock`` guards the
-    shared SQLite connection, ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
+    SQLite connection the recorder writes with, ``_read_lock`` the one flushes and sweeps read with
+    (never waiting for a writer), ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
     flushes from sending the same row twice, ``_watch_lock`` the set of watched panels.
     """
 
@@ -119,6 +120,10 @@ class MqttLink:
         self.broker_url = broker_url
         self._db = connect(database_path)
         self._db_lock = threading.Lock()
+        # Reads of its own: the recorder may hold ``_db_lock`` while it waits for SQLite's write lock, and
+        # a request that holds that lock (``controller.idempotency``) may flush meanwhile.
+        self._reader = connect(database_path)
+        self._read_lock = threading.Lock()
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
@@ -169,8 +174,9 @@ class MqttLink:
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
-        with self._db_lock:
+        with self._db_lock, self._read_lock:
             self._db.close()
+            self._reader.close()
 
     def _connect(self) -> None:
         """The connector thread: learn which protocol the broker speaks, then connect with it for good.
@@ -237,8 +243,8 @@ class MqttLink:
             return 0
         sent = 0
         with self._flush_lock:
-            with self._db_lock:
-                rows = outbox.pending(self._db) + self._to_send_again()
+            with self._read_lock:
+                rows = outbox.pending(self._reader) + self._to_send_again()
             with self._flight_lock:
                 waiting = set(self._in_flight.values()) | self._unrecorded
                 self._again.difference_update(panel_id for panel_id, _ in waiting)  # on its way already
@@ -246,8 +252,8 @@ class MqttLink:
             due = [row for row in rows if (row["panel_id"], row["seq"]) not in waiting]
             for start in range(0, len(due), outbox.PAYLOADS_PER_QUERY):
                 chunk = due[start : start + outbox.PAYLOADS_PER_QUERY]
-                with self._db_lock:
-                    payloads = outbox.payloads(self._db, [(row["panel_id"], row["seq"]) for row in chunk])
+                with self._read_lock:
+                    payloads = outbox.payloads(self._reader, [(row["panel_id"], row["seq"]) for row in chunk])
                 with queued_together(self._client):
                     for row in chunk:
                         if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
@@ -272,7 +278,7 @@ class MqttLink:
             panels = sorted(self._again)
         if not everything and not panels:
             return []
-        rows = outbox.acknowledged(self._db, time.time(), None if everything else panels)
+        rows = outbox.acknowledged(self._reader, time.time(), None if everything else panels)
         with self._flight_lock:
             self._again = {row["panel_id"] for row in rows}
         return rows
@@ -283,9 +289,13 @@ class MqttLink:
         self._sent_again_at = {
             panel: at for panel, at in self._sent_again_at.items() if at > now - policy.per_panel_s
         }
-        with self._db_lock:
+        with self._read_lock:
             panels = status.behind(
-                self._db, now, settle_s=policy.settle_s, limit=policy.per_round, spared=self._sent_again_at
+                self._reader,
+                now,
+                settle_s=policy.settle_s,
+                limit=policy.per_round,
+                spared=self._sent_again_at,
             )
         if panels:
             log.warning(
@@ -322,8 +332,8 @@ class MqttLink:
         """
         if not self.connected.is_set() or self._client is None:
             return
-        with self._db_lock:
-            registered = {row[0] for row in self._db.execute("select id from panels")}
+        with self._read_lock:
+            registered = {row[0] for row in self._reader.execute("select id from panels")}
         with self._watch_lock:
             new = sorted(registered - self._watched)
             gone = sorted(self._watched - registered)

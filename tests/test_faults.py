@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -17,15 +18,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from controller import outbox, status
 from controller.context import get_db
-from controller.db import open_database, transaction
+from controller.db import connect, open_database, transaction
 from controller.mqtt_link import MqttLink, Reconciliation
 from controller.panels import register_panel
 from relais import wire
 from relais.broker import MosquittoBroker
 from relais.signals import end_processes
 from tests.conftest import Live, live_controller
-from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, record_report, wait_for
-from tests.test_chaos import Cable
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, client_as, record_report, user_token, wait_for
+from tests.test_chaos import Cable, Controller, stop_process
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(120)]
 
@@ -202,3 +203,83 @@ def test_the_reconciliation_takes_panels_long_behind_first_a_bounded_number_and_
     assert behind(NOW + 60, limit=1) == [DEMO_LED["id"]]
     assert behind(NOW + 60, limit=1, spared=(DEMO_LED["id"],)) == [DEMO_RGB["id"]]
     assert behind(NOW + 3600) == []  # run out: the scheduler seals a fresh one, nothing to send again
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------------------
+
+MESSAGE = {"text": "Fête de la musique", "panels": [PANEL]}
+
+
+def post_with_key(client: Any, key: str, body: dict[str, Any], path: str = "/api/v1/messages") -> Any:
+    return client.post(path, json=body, headers={"Idempotency-Key": key})
+
+
+def message_count(client: Any) -> int:
+    return client.get("/api/v1/messages").json["total"]
+
+
+def test_a_post_retried_with_the_same_key_is_queued_once_and_answered_alike(client: Any) -> None:
+    before = message_count(client)
+    first = post_with_key(client, "retry-1", MESSAGE)
+    again = post_with_key(client, "retry-1", MESSAGE)
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert message_count(client) == before + 1
+
+    other = post_with_key(client, "retry-2", MESSAGE)
+    assert other.status_code == 201 and other.json["id"] != first.json["id"]
+    assert message_count(client) == before + 2
+
+
+def test_the_same_key_with_another_body_is_refused_naming_the_header(client: Any) -> None:
+    assert post_with_key(client, "k-1", MESSAGE).status_code == 201
+    refused = post_with_key(client, "k-1", {**MESSAGE, "text": "Autre chose"})
+    assert refused.status_code == 422
+    assert refused.json["error"]["field"] == "Idempotency-Key"
+    wrong_path = post_with_key(client, "k-1", {"text": "Alerte", "panels": [PANEL]}, "/api/v1/alerts")
+    assert wrong_path.status_code == 422
+
+
+def test_a_failed_request_keeps_no_key_and_a_malformed_key_is_a_400(client: Any) -> None:
+    before = message_count(client)
+    failed = post_with_key(client, "k-2", {"panels": [PANEL]})
+    assert failed.status_code == 400
+    assert post_with_key(client, "k-2", MESSAGE).status_code == 201
+    assert message_count(client) == before + 1
+    malformed = post_with_key(client, "with space", MESSAGE)
+    assert malformed.status_code == 400 and malformed.json["error"]["field"] == "Idempotency-Key"
+
+
+def test_keys_belong_to_their_user(app: Any, client: Any) -> None:
+    other = client_as(app, "someone-else")
+    first = post_with_key(client, "shared", MESSAGE)
+    second = post_with_key(other, "shared", MESSAGE)
+    assert first.status_code == second.status_code == 201
+    assert first.json["id"] != second.json["id"]
+
+
+def test_a_controller_killed_after_answering_answers_a_retry_from_its_database(
+    own_broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    """``relais serve`` killed (SIGKILL) after storing a message: the client, who never saw the answer,
+    retries with its key after the restart and gets the first answer; the message is there once."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    first_run = Controller(data_dir, own_broker.url)
+    try:
+        db = connect(data_dir / "relais.db")
+        register_panel(db, DEMO_LED)
+        token = user_token(db, "retrier")
+        db.close()
+        key = {"Idempotency-Key": "crash-1"}
+        answer = first_run.request("POST", "/api/v1/messages", token, MESSAGE, key)
+    finally:
+        first_run.process.kill()
+        first_run.process.wait()
+    second_run = Controller(data_dir, own_broker.url)
+    try:
+        assert second_run.request("POST", "/api/v1/messages", token, MESSAGE, key) == answer
+        assert second_run.request("GET", "/api/v1/messages", token)["total"] == 1
+    finally:
+        stop_process(second_run.process)
