@@ -24,9 +24,10 @@ from controller.api_common import (
 from controller.auth import Forbidden, current_actor, requires
 from controller.clock import iso_utc
 from controller.commands import command_log, record_command
-from controller.context import get_db, mqtt_link, signing_key
+from controller.context import broker_watch, get_db, mqtt_link, signing_key
 from controller.db import transaction
 from controller.errors import FieldError
+from controller.idempotency import idempotent
 from controller.message_store import stored_content
 from controller.messages import parse_content, render_for
 from controller.outbox import command_expires_at, seal_command
@@ -82,12 +83,14 @@ def list_panels() -> Response:
         online=_flag("online"),
         commune=request.args.get("commune") or None,
         kind=request.args.get("kind") or None,
+        watch=broker_watch(mqtt_link()),
     )
     return _paged("panels", [panel for panel in found if actor.sees_commune(panel["commune"]["insee"])])
 
 
 @bp.post("/panels")
 @requires(Permission.PANELS_MANAGE)
+@idempotent
 def add_panel() -> tuple[Response, int]:
     db = get_db()
     with transaction(db):
@@ -111,7 +114,7 @@ def _give_broker_user(panel_id: str) -> None:
 
 def _one_panel(panel_id: str) -> dict[str, Any]:
     """A panel the actor may see; another commune's answers 404 as if it did not exist."""
-    found = panel_statuses(get_db(), panel_id)
+    found = panel_statuses(get_db(), panel_id, watch=broker_watch(mqtt_link()))
     if not found or not current_actor().sees_commune(found[0]["commune"]["insee"]):
         raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
     return found[0]
@@ -172,6 +175,7 @@ def panel_commands(panel_id: str) -> Response:
 
 @bp.post("/panels/<panel_id>/commands")
 @requires(Permission.PANELS_COMMAND)
+@idempotent
 def send_command(panel_id: str) -> tuple[Response, int]:
     """``{"command", "args"}``, checked with the agent's own rules so a typo is a 400, not a refusal later.
 
@@ -277,6 +281,7 @@ def list_messages() -> Response:
 
 @bp.post("/messages")
 @requires(Permission.MESSAGES_EDIT)
+@idempotent
 def create_message() -> tuple[Response, int]:
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     actor, db, now = current_actor(), get_db(), time.time()
@@ -391,6 +396,7 @@ def list_alerts() -> Response:
 
 @bp.post("/alerts")
 @requires(Permission.ALERTS_SEND)
+@idempotent
 def create_alert() -> tuple[Response, int]:
     """On air at once, unless the author's organisation wants a second person first."""
     actor, db, now = current_actor(), get_db(), time.time()
@@ -473,6 +479,7 @@ def list_campaigns() -> Response:
 
 @bp.post("/campaigns")
 @requires(Permission.CAMPAIGNS_MANAGE)
+@idempotent
 def create_campaign() -> tuple[Response, int]:
     """The campaign, its invited communes, and its ``messages`` (each a message's fields; targets default
     to the campaign's), all or nothing."""

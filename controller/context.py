@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from controller.db import connect
 from controller.mqtt_link import MqttLink
+from controller.panels import CONNECTED, BrokerWatch
 
 
 def get_db() -> Database:
@@ -30,3 +31,11 @@ def signing_key() -> Ed25519PrivateKey:
 def mqtt_link() -> MqttLink | None:
     """None when the app runs without a broker (the outbox then waits for one)."""
     return current_app.extensions.get("relais.mqtt_link")
+
+
+def broker_watch(link: MqttLink | None) -> BrokerWatch:
+    """Whether what panels report reaches the controller now: not without a link, nor while it is down."""
+    if link is None:
+        return BrokerWatch(False)
+    since = link.unknown_since
+    return CONNECTED if since is None else BrokerWatch(False, since)

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -390,7 +391,26 @@ def _0011_screenshots_by_content(db: Database) -> None:
     db.execute("alter table panel_status drop column screenshot")
 
 
-def _0016_message_changed_by(db: Database) -> None:
+def _0012_idempotency_keys(db: Database) -> None:
+    """The answers of POSTs sent with an ``Idempotency-Key``, by user and key, for a day: a retry gets
+    the first answer instead of queuing twice (``controller.idempotency``)."""
+    db["idempotency_keys"].create(
+        {
+            "user_id": int,
+            "key": str,
+            "fingerprint": str,
+            "status": int,
+            "content_type": str,
+            "body": bytes,
+            "created_at": int,
+        },
+        pk=("user_id", "key"),
+        not_null={"fingerprint", "status", "content_type", "body", "created_at"},
+    )
+    db["idempotency_keys"].create_index(["created_at"])
+
+
+def _0013_message_changed_by(db: Database) -> None:
     """Who last changed a message's content, schedule or targets, and when: that person may not approve
     it, as its author may not, so that four eyes are two people."""
     db["messages"].add_column("changed_by", str)
@@ -409,7 +429,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0009_session_epoch", _0009_session_epoch),
     ("0010_desired_unread_columns", _0010_desired_unread_columns),
     ("0011_screenshots_by_content", _0011_screenshots_by_content),
-    ("0016_message_changed_by", _0016_message_changed_by),
+    ("0012_idempotency_keys", _0012_idempotency_keys),
+    ("0013_message_changed_by", _0013_message_changed_by),
 ]
 
 
@@ -440,7 +461,31 @@ def transaction(db: Database) -> Iterator[Database]:
     except BaseException:
         db.conn.rollback()
         raise
-    db.conn.commit()
+    if id(db.conn) not in _HELD.get():
+        db.conn.commit()
+
+
+_HELD: ContextVar[frozenset[int]] = ContextVar("held_commits", default=frozenset())
+
+
+@contextmanager
+def held_commit(db: Database) -> Iterator[None]:
+    """Write transactions opened inside commit here, at the end, all together, instead of when they end.
+
+    For a request that records something beside what its route wrote (an idempotency key and the
+    answer): both are kept or neither, and the route still takes the write lock only at its own
+    ``transaction``, after its slow checks and drawing, not for the whole request."""
+    token = _HELD.set(_HELD.get() | {id(db.conn)})
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    finally:
+        _HELD.reset(token)
+    if db.conn.in_transaction:
+        db.conn.commit()
 
 
 # Well below SQLite's limit of host parameters in one statement.

@@ -23,7 +23,7 @@ from relais.mqtt import (
     BrokerUrl,
     connect_in_background,
     expiry_properties,
-    jittered_reconnect_bounds,
+    forget_redeliveries,
     negotiate_protocol,
     new_client,
     queued_together,
@@ -39,6 +39,25 @@ MAX_BATCH = 2000
 # A burst of reports goes into a few transactions rather than one per handful: once one has come, the
 # recorder lets others gather this long (so a report is recorded that much later, at most).
 GATHER_S = 0.01
+# The controller's wait before reconnecting to its broker, first and longest: it is one client, an alert
+# sent during an outage waits for it, and a connection refused on the broker's host costs nothing.
+RECONNECT_BOUNDS = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """How panels whose state shows them behind are sent their schedule again, without a new change.
+
+    A round every ``every_s`` takes at most ``per_round`` panels (a thousand coming back at once are
+    spread over rounds, behind any alert in each flush), each behind for ``settle_s`` at least (the time
+    to follow a schedule and report it) and sent again at most once per ``per_panel_s`` (one that keeps
+    refusing its schedule for another reason is not flooded).
+    """
+
+    every_s: float = 10.0
+    settle_s: float = 30.0
+    per_round: int = 100
+    per_panel_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -78,9 +97,17 @@ class MqttLink:
     a command a panel offline for longer would get from its session. A PUBACK refusing a state (MQTT 5
     only: 3.1.1 has no way to say so) leaves it pending, for the next sweep.
 
+    Nothing acknowledged is lost to a broker that forgets: at every connection, every running desired
+    state goes again (a restarted broker may have lost the newest retained schedules, or handed back older
+    ones from its last save, even while telling us our session is still there), and paho's own redelivery
+    of unacknowledged states is dropped, since it would come after the newer ones. A panel whose state
+    still shows it behind is sent its schedule again (``Reconciliation``). Until connected, what panels
+    report cannot be known: ``unknown_since`` says since when.
+
     Locking: paho calls ``on_publish`` while holding its own outgoing-message lock, and ``publish``
     takes that lock, so no lock of ours is ever held across a paho call. ``_db_lock`` guards the
-    shared SQLite connection, ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
+    SQLite connection the recorder writes with, ``_read_lock`` the one flushes and sweeps read with
+    (never waiting for a writer), ``_flight_lock`` the message-id bookkeeping, ``_flush_lock`` keeps two
     flushes from sending the same row twice, ``_watch_lock`` the set of watched panels.
     """
 
@@ -93,6 +120,10 @@ class MqttLink:
         self.broker_url = broker_url
         self._db = connect(database_path)
         self._db_lock = threading.Lock()
+        # Reads of its own: the recorder may hold ``_db_lock`` while it waits for SQLite's write lock, and
+        # a request that holds that lock (``controller.idempotency``) may flush meanwhile.
+        self._reader = connect(database_path)
+        self._read_lock = threading.Lock()
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
@@ -111,7 +142,14 @@ class MqttLink:
         self._flush_wanted = threading.Event()
         self._watch_lock = threading.Lock()
         self._watched: set[str] = set()
+        # Panels whose acknowledged state goes again at the next flush; all of them after a connection.
+        self._again: set[str] = set()
+        self._again_all = False
+        self.reconciliation = Reconciliation()
+        self._sent_again_at: dict[str, float] = {}  # by the reconciliation, by panel
+        self._reconciled_at = 0.0
         self.connected = threading.Event()
+        self._unknown_since: float | None = time.time()
         self._stopping = threading.Event()
         self._connector = threading.Thread(target=self._connect, name="mqtt-connect", daemon=True)
         self._sweeper = threading.Thread(target=self._sweep, name="outbox-sweep", daemon=True)
@@ -136,8 +174,9 @@ class MqttLink:
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
-        with self._db_lock:
+        with self._db_lock, self._read_lock:
             self._db.close()
+            self._reader.close()
 
     def _connect(self) -> None:
         """The connector thread: learn which protocol the broker speaks, then connect with it for good.
@@ -145,7 +184,7 @@ class MqttLink:
         Until the broker answers, ``connected`` stays clear: the outbox waits, as for a broker that is down.
         """
         broker = BrokerUrl.parse(self.broker_url)
-        delay, longest = jittered_reconnect_bounds()
+        delay, longest = RECONNECT_BOUNDS
         negotiated = None
         while negotiated is None:
             negotiated = negotiate_protocol(
@@ -163,7 +202,13 @@ class MqttLink:
                 delay = min(delay * 2, longest)
         protocol = negotiated.protocol
         log.info("the broker at %s:%s takes %s", broker.host, broker.port, protocol.name)
-        client = new_client(self._client_id, self.broker_url, ca_file=self._ca_file, protocol=protocol)
+        client = new_client(
+            self._client_id,
+            self.broker_url,
+            ca_file=self._ca_file,
+            protocol=protocol,
+            reconnect_bounds=RECONNECT_BOUNDS,
+        )
         client.manual_ack_set(True)
         # A department's 1,000 schedules go out at once rather than 20 at a time (paho's default). No
         # limit in paho: with one, paho walks every message in flight at each PUBACK, O(n²) for a burst.
@@ -185,22 +230,30 @@ class MqttLink:
             return None
         return expiry_properties(expires_at, time.time())
 
+    @property
+    def unknown_since(self) -> float | None:
+        """Since when the controller has not been connected to its broker (since it started, if never):
+        what panels report meanwhile cannot reach it. None while connected."""
+        return self._unknown_since
+
     def flush(self) -> int:
-        """Publish every desired state not yet acknowledged nor already on its way; return how many."""
+        """Publish every desired state not yet acknowledged nor already on its way, then those to send
+        again; return how many."""
         if not self.connected.is_set() or self._client is None:
             return 0
         sent = 0
         with self._flush_lock:
-            with self._db_lock:
-                rows = outbox.pending(self._db)
+            with self._read_lock:
+                rows = outbox.pending(self._reader) + self._to_send_again()
             with self._flight_lock:
                 waiting = set(self._in_flight.values()) | self._unrecorded
+                self._again.difference_update(panel_id for panel_id, _ in waiting)  # on its way already
             # A sweep during a department's fan-out skips a thousand in flight without reading them.
             due = [row for row in rows if (row["panel_id"], row["seq"]) not in waiting]
             for start in range(0, len(due), outbox.PAYLOADS_PER_QUERY):
                 chunk = due[start : start + outbox.PAYLOADS_PER_QUERY]
-                with self._db_lock:
-                    payloads = outbox.payloads(self._db, [(row["panel_id"], row["seq"]) for row in chunk])
+                with self._read_lock:
+                    payloads = outbox.payloads(self._reader, [(row["panel_id"], row["seq"]) for row in chunk])
                 with queued_together(self._client):
                     for row in chunk:
                         if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
@@ -212,8 +265,46 @@ class MqttLink:
                             continue
                         if not self._publish_desired(key, payload, row["expires_at"]):
                             return sent
+                        with self._flight_lock:
+                            self._again.discard(key[0])
                         sent += 1
         return sent
+
+    def _to_send_again(self) -> list[dict[str, Any]]:
+        """The acknowledged states to publish again: all after a connection, else the reconciliation's.
+        A panel stays in ``_again`` until its state is handed to paho (a flush may stop short)."""
+        with self._flight_lock:
+            everything, self._again_all = self._again_all, False
+            panels = sorted(self._again)
+        if not everything and not panels:
+            return []
+        rows = outbox.acknowledged(self._reader, time.time(), None if everything else panels)
+        with self._flight_lock:
+            self._again = {row["panel_id"] for row in rows}
+        return rows
+
+    def reconcile(self) -> list[str]:
+        """Send again, at the next flush, the schedule of panels whose state shows them behind; which."""
+        policy, now = self.reconciliation, time.time()
+        self._sent_again_at = {
+            panel: at for panel, at in self._sent_again_at.items() if at > now - policy.per_panel_s
+        }
+        with self._read_lock:
+            panels = status.behind(
+                self._reader,
+                now,
+                settle_s=policy.settle_s,
+                limit=policy.per_round,
+                spared=self._sent_again_at,
+            )
+        if panels:
+            log.warning(
+                "%d panels behind their schedule; sending it again: %s", len(panels), ", ".join(panels)
+            )
+            self._sent_again_at.update(dict.fromkeys(panels, now))
+            with self._flight_lock:
+                self._again.update(panels)
+        return panels
 
     def _publish_desired(self, key: tuple[str, int], payload: bytes, expires_at: float) -> bool:
         """Hand one desired state to paho; False when paho would not take it (it stays pending)."""
@@ -241,8 +332,8 @@ class MqttLink:
         """
         if not self.connected.is_set() or self._client is None:
             return
-        with self._db_lock:
-            registered = {row[0] for row in self._db.execute("select id from panels")}
+        with self._read_lock:
+            registered = {row[0] for row in self._reader.execute("select id from panels")}
         with self._watch_lock:
             new = sorted(registered - self._watched)
             gone = sorted(self._watched - registered)
@@ -277,6 +368,9 @@ class MqttLink:
                 return
             try:
                 self.watch_panels()
+                if time.monotonic() - self._reconciled_at >= self.reconciliation.every_s:
+                    self._reconciled_at = time.monotonic()
+                    self.reconcile()
                 self.flush()
             except Exception:
                 log.exception("outbox sweep failed; next try in %s s", self.SWEEP_EVERY_S)
@@ -317,8 +411,14 @@ class MqttLink:
             self._in_flight.clear()
             self._early_acks.clear()
             self._commands_in_flight.clear()
+            self._again_all = True
+        # What paho would send again comes after what the flush below sends: older states, last.
+        dropped = forget_redeliveries(client, f"{self.topics.base}/panels/+/desired")
+        if dropped:
+            log.info("%d unacknowledged states dropped from paho's queue; the outbox sends them", dropped)
         with self._watch_lock:
             self._watched.clear()
+        self._unknown_since = None
         self.connected.set()
         try:
             self.watch_panels()
@@ -330,6 +430,8 @@ class MqttLink:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
     ) -> None:
         self.connected.clear()
+        if self._unknown_since is None:
+            self._unknown_since = time.time()
         log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_publish(

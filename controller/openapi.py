@@ -187,7 +187,20 @@ SCHEMAS: dict[str, Schema] = {
             "name": STRING,
             "commune_insee": STRING,
             "kind": STRING,
-            "online": BOOLEAN,
+            "online": {
+                "type": "boolean",
+                "description": "the last known value: while `state_known` is false it may be stale",
+            },
+            "state_known": {
+                "type": "boolean",
+                "description": "false while the controller is not connected to the broker (or has no "
+                "broker): what the panel reports cannot reach it, so `online` and the rest are the last known",
+            },
+            "unknown_since": {
+                **TIME,
+                "description": "ISO 8601, UTC: since when the controller has not been connected to the "
+                "broker; null while `state_known` is true, or if it never was",
+            },
             "last_seen": TIME,
             "showing": ANY_OBJECT,
             "agent_version": NULLABLE_STRING,
@@ -372,7 +385,18 @@ PARAMETERS: dict[str, Schema] = {
     ),
     "offset": _query("offset", "items to skip", {"type": "integer", "minimum": 0, "default": 0}),
     "format": _query("format", "csv: a CSV file instead of JSON", {"enum": ["csv"]}),
+    "idempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "1 to 200 visible ASCII characters (a UUID, say), new for each request: a retry "
+        "with the same key by the same user within 24 h gets the first answer (status and body, with "
+        "the header Idempotent-Replayed: true) and creates nothing again; the same key with another "
+        "method, path, query or body is a 422. A request that failed keeps no key.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    },
 }
+IDEMPOTENCY_KEY = {"$ref": "#/components/parameters/idempotencyKey"}
 PAGINATION = (
     {"$ref": "#/components/parameters/limit"},
     {"$ref": "#/components/parameters/offset"},
@@ -390,6 +414,7 @@ RESPONSES = {
     "Forbidden": _error("the role lacks the permission (`x-permission`)"),
     "NotFound": _error("no such object, or not one this user may see"),
     "Conflict": _error("the change would break a rule (e.g. the last enabled administrator)"),
+    "KeyReused": _error("the Idempotency-Key was already used for another request (`field` names it)"),
 }
 
 
@@ -412,12 +437,17 @@ def _op(
     body: str | None = None,
     errors: tuple[str, ...] = (),
     note: str | None = None,
+    idempotent: bool = False,
 ) -> Schema:
-    """One operation; ``permissions`` None is a public route, () any signed-in user."""
+    """One operation; ``permissions`` None is a public route, () any signed-in user. An ``idempotent``
+    one takes the Idempotency-Key header (``controller.idempotency``)."""
     responses: dict[str, Schema] = {status: answer}
-    codes = {"Invalid": "400", "NotFound": "404", "Conflict": "409"}
+    codes = {"Invalid": "400", "NotFound": "404", "Conflict": "409", "KeyReused": "422"}
     if body is not None and "Invalid" not in errors:
         errors = ("Invalid", *errors)
+    if idempotent:
+        errors = (*errors, "KeyReused")
+        params = (*params, IDEMPOTENCY_KEY)
     if permissions is not None:
         errors = ("Unauthorized", *(("Forbidden",) if permissions else ()), *errors)
     for name in errors:
@@ -589,6 +619,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             _json(_ref("Panel"), "registered"),
             status="201",
             body="PanelCreate",
+            idempotent=True,
         ),
     },
     "/panels/{panel_id}": {
@@ -642,6 +673,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             status="202",
             body="CommandRequest",
             errors=PANEL,
+            idempotent=True,
         ),
     },
     "/panels/{panel_id}/timeline": {
@@ -675,6 +707,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             status="201",
             params=(_query("dry_run", "1: check and resolve the panels, store nothing"),),
             body="MessageCreate",
+            idempotent=True,
         ),
     },
     "/messages/{message_id}": {
@@ -748,6 +781,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             _json(_ref("Alert"), "created"),
             status="201",
             body="AlertCreate",
+            idempotent=True,
         ),
     },
     "/alerts/{alert_id}": {
@@ -788,6 +822,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             _json(_ref("Campaign"), "created"),
             status="201",
             body="CampaignCreate",
+            idempotent=True,
         ),
     },
     "/campaigns/{campaign_id}": {

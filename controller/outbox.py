@@ -146,6 +146,21 @@ def pending(db: Database) -> list[dict[str, Any]]:
     )
 
 
+def acknowledged(db: Database, now: float, panel_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Desired states the broker has acknowledged and that still run, of these panels or of all: what a
+    broker that may have lost or rolled back its retained messages must be handed again. Each is sent
+    as it was sealed (same sequence number): a panel that already follows it ignores it."""
+    query = "select panel_id, seq, expires_at from desired where published_at is not null and expires_at > ?"
+    if panel_ids is None:
+        return list(db.query(f"{query} order by panel_id", [int(now)]))
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(panel_ids), PAYLOADS_PER_QUERY):
+        chunk = panel_ids[start : start + PAYLOADS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        found += db.query(f"{query} and panel_id in ({marks}) order by panel_id", [int(now), *chunk])
+    return found
+
+
 def payloads(db: Database, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
     """The sealed payloads of those exact states, by (panel, seq); a state a newer one replaced is absent.
 

@@ -245,6 +245,18 @@ order by p.id
 """
 
 
+@dataclass(frozen=True)
+class BrokerWatch:
+    """Whether the controller hears its panels now: connected to the broker, or not since ``since`` (None:
+    never, or no broker configured). While it is not, what it says of a panel is the last it knew."""
+
+    connected: bool
+    since: float | None = None
+
+
+CONNECTED = BrokerWatch(True)
+
+
 def panel_statuses(
     db: Database,
     panel_id: str | None = None,
@@ -252,9 +264,12 @@ def panel_statuses(
     online: bool | None = None,
     commune: str | None = None,
     kind: str | None = None,
+    watch: BrokerWatch = CONNECTED,
 ) -> list[dict[str, Any]]:
     """Each panel with what a technician asks first: online, last seen, showing what, up to date;
-    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…)."""
+    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…). ``state_known``
+    is false while the controller is not connected to its broker (``watch``): ``online`` is then the
+    last known value, since ``unknown_since``."""
     clauses, params = [], []
     for clause, value in (("p.id = ?", panel_id), ("p.commune_insee = ?", commune), ("p.kind = ?", kind)):
         if value is not None:
@@ -273,6 +288,10 @@ def panel_statuses(
             {
                 **panel.to_json(),
                 "online": bool(row["online"]),
+                "state_known": watch.connected,
+                "unknown_since": None
+                if watch.connected or watch.since is None
+                else iso_utc(int(watch.since)),
                 "last_seen": iso_utc(row["last_seen"]),
                 "showing": {"item_id": row["shown_item_id"], "content_hash": row["shown_content_hash"]},
                 "desired_item_id": row["desired_item_id"],

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlite_utils import Database
@@ -224,6 +224,33 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     execute(_SEEN_UPSERT, list(seen.items()))
     confirm(db, sightings)
     execute(_PLAY_INSERT, plays)
+
+
+_BEHIND_QUERY = """
+select d.panel_id from desired d join panel_status s on s.panel_id = d.panel_id
+where s.online = 1 and coalesce(s.applied_seq, 0) < d.seq
+    and d.published_at is not null and d.published_at <= ? and d.expires_at > ?
+order by d.published_at, d.panel_id
+"""
+
+
+def behind(
+    db: Database, now: float, *, settle_s: float, limit: int, spared: Collection[str] = ()
+) -> list[str]:
+    """Online panels whose last state shows an older schedule than the one the broker took for them at
+    least ``settle_s`` ago, longest behind first, at most ``limit``, leaving out ``spared``.
+
+    A panel that refused its schedule as a replay (the broker handed it an older retained one, after a
+    restart from an old save) or never got it shows so; ``settle_s`` leaves a panel the time to follow
+    and report. Offline panels are left out: they get their retained schedule when they come back.
+    """
+    found: list[str] = []
+    for (panel_id,) in db.execute(_BEHIND_QUERY, [now - settle_s, now]):
+        if len(found) >= limit:
+            break
+        if panel_id not in spared:
+            found.append(panel_id)
+    return found
 
 
 def _number(value: object, default: float) -> float:

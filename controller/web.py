@@ -22,10 +22,10 @@ from controller import i18n
 from controller.access import ROLE_LABELS, Permission, Role
 from controller.auth import Forbidden, Unauthorized, current_actor, requires
 from controller.campaigns import get_campaign
-from controller.context import get_db
+from controller.context import broker_watch, get_db, mqtt_link
 from controller.dates import format_when, parse_iso
 from controller.db import connect
-from controller.panels import get_panels, panel_statuses
+from controller.panels import BrokerWatch, get_panels, panel_statuses
 
 bp = Blueprint("web", __name__)
 
@@ -172,11 +172,13 @@ def tokens() -> str:
     return render_template("tokens.html")
 
 
-def fleet_rows(db: Any, lang: str, sees_commune: Callable[[str], bool]) -> list[dict[str, Any]]:
+def fleet_rows(
+    db: Any, lang: str, sees_commune: Callable[[str], bool], watch: BrokerWatch
+) -> list[dict[str, Any]]:
     """What the fleet page draws, with "last seen" already written the French (or English) way."""
     return [
         {**status, "last_seen_text": format_when(parse_iso(status["last_seen"]), lang)}
-        for status in panel_statuses(db)
+        for status in panel_statuses(db, watch=watch)
         if sees_commune(status["commune"]["insee"])
     ]
 
@@ -186,7 +188,7 @@ def fleet_rows(db: Any, lang: str, sees_commune: Callable[[str], bool]) -> list[
 def live_panels() -> Response:
     """Server-sent events: the fleet each time something changes, a comment now and then to keep alive."""
     actor, lang = current_actor(), i18n.current_language()
-    database = current_app.config["DATABASE"]
+    database, link = current_app.config["DATABASE"], mqtt_link()
 
     def stream() -> Iterator[str]:
         db = connect(database)  # its own: the request's connection closes when the response starts
@@ -194,7 +196,9 @@ def live_panels() -> Response:
             yield f"retry: {int(LIVE_INTERVAL_S * 2000)}\n\n"
             last, quiet_since, ends = "", time.monotonic(), time.monotonic() + LIVE_SECONDS
             while time.monotonic() < ends:
-                data = json.dumps(fleet_rows(db, lang, actor.sees_commune), ensure_ascii=False)
+                data = json.dumps(
+                    fleet_rows(db, lang, actor.sees_commune, broker_watch(link)), ensure_ascii=False
+                )
                 if data != last:
                     yield f"data: {data}\n\n"
                     last, quiet_since = data, time.monotonic()

@@ -202,6 +202,10 @@ def tls_config_lines(files: TlsFiles) -> list[str]:
     ]
 
 
+# How often ``relais broker`` writes its in-memory state (retained messages, sessions) to disk, in seconds.
+AUTOSAVE_INTERVAL_S = 60
+
+
 def fleet_limit_lines(max_inflight: int = 1000) -> list[str]:
     """Queue and in-flight limits for a department's traffic, on the test brokers and in production.
 
@@ -239,6 +243,10 @@ def production_config_text(
         *fleet_limit_lines(),
         "persistence true",
         f"persistence_location {folder}/",
+        # Saved every minute rather than Mosquitto's half hour: a crash then loses at most a minute of
+        # retained messages and queued ones. The controller sends every running schedule again whenever
+        # it (re)connects, so a schedule lost or rolled back by a restart is put right at once.
+        f"autosave_interval {AUTOSAVE_INTERVAL_S}",
         "log_dest stderr",
         "log_type error",
         "log_type warning",

@@ -73,18 +73,20 @@ def new_client(
     *,
     ca_file: str | None = None,
     protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311,
+    reconnect_bounds: tuple[float, float] | None = None,
 ) -> mqtt.Client:
     """A client that reconnects by itself once ``connect_in_background`` is called, with a session that
     outlives disconnections: clean_session=False in 3.1.1, and in MQTT 5 what ``connect_in_background``
     asks for.
 
     paho's reconnect backoff has no jitter; randomising each client's bounds keeps a fleet that lost
-    its broker at the same moment from knocking again in lockstep.
+    its broker at the same moment from knocking again in lockstep. A lone client (the controller) may
+    pass its own ``reconnect_bounds``: it has no fleet to spread, and waits on it.
     """
     client = _client_for(
         BrokerUrl.parse(url), client_id, protocol, ca_file, persistent=True, client_class=BufferedClient
     )
-    min_delay, max_delay = jittered_reconnect_bounds()
+    min_delay, max_delay = reconnect_bounds or jittered_reconnect_bounds()
     client.reconnect_delay_set(min_delay=min_delay, max_delay=max_delay)
     client.on_socket_open = _opened
     return client
@@ -201,6 +203,27 @@ def _expiry_after(seconds: int) -> Properties:
     return properties.freeze()
 
 
+def forget_redeliveries(client: mqtt.Client, topic_filter: str) -> int:
+    """Drop the publishes paho keeps to send again once reconnected, on topics ``topic_filter`` matches;
+    how many were dropped.
+
+    paho sends them after ``on_connect`` returns, in the order they were first published: for a caller
+    that publishes again from its own store in ``on_connect``, an unacknowledged older retained message
+    would arrive after the newer one and stay retained. Called from ``on_connect`` (paho 2.x keeps them in
+    the private ``_out_messages``, under a reentrant lock it also holds while resending): the third place
+    Relais reaches into paho.
+    """
+    with client._out_message_mutex:
+        stale = [
+            mid
+            for mid, message in client._out_messages.items()
+            if mqtt.topic_matches_sub(topic_filter, message.topic)
+        ]
+        for mid in stale:
+            del client._out_messages[mid]
+    return len(stale)
+
+
 def jittered_reconnect_bounds() -> tuple[float, int]:
     """One client's first wait before reconnecting (0.5 to 1.5 s) and its longest (30 to 60 s).
 
@@ -291,7 +314,7 @@ def buffer_socket(client: mqtt.Client) -> BufferedSocket:
     """Put the socket paho has just opened (``on_socket_open``) behind a ``BufferedSocket``, once.
 
     paho keeps its socket in the private ``_sock``, set before it calls ``on_socket_open`` and read
-    back at every use (paho 2.x): with its wake-up pipe (``BufferedClient.loop_start``), one of the two
+    back at every use (paho 2.x): with its wake-up pipe (``BufferedClient.loop_start``), two of the three
     places Relais reaches into paho.
     """
     sock = client._sock

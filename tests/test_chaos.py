@@ -99,13 +99,19 @@ class Controller:
                 return line.removeprefix("Relais at ").strip()
         return None
 
-    def request(self, method: str, path: str, token: str, body: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, token: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
@@ -225,8 +231,10 @@ def test_a_controller_killed_while_publishing_finishes_its_outbox_after_a_restar
 
 
 class Cable:
-    """A loopback TCP relay between one agent and the broker: ``cut()`` drops its connections and refuses
-    new ones, as a broken link would, while the broker stays up for everyone else; ``mend()`` repairs it."""
+    """A loopback TCP relay between one client and the broker: ``cut()`` drops its connections and refuses
+    new ones (counted in ``refused``), as a broken link would, while the broker stays up for everyone
+    else; ``mend()`` repairs it. ``hold()`` stops the bytes in both directions without closing anything,
+    as a stalled broker or network would, until ``cut()`` or ``mend()``."""
 
     def __init__(self, broker_port: int) -> None:
         self.broker_port = broker_port
@@ -237,6 +245,9 @@ class Cable:
         self._lock = threading.Lock()
         self._connected = True
         self._closed = False
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self.refused = 0
         self._thread = threading.Thread(target=self._accept, name="cable", daemon=True)
         self._thread.start()
 
@@ -254,6 +265,7 @@ class Cable:
                 return
             with self._lock:
                 if not self._connected:
+                    self.refused += 1
                     client.close()
                     continue
                 upstream = socket.create_connection(("127.0.0.1", self.broker_port))
@@ -261,10 +273,10 @@ class Cable:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         for end in (source, sink):
             with contextlib.suppress(OSError):
@@ -278,10 +290,15 @@ class Cable:
             with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
             end.close()
+        self._flowing.set()  # what was held goes nowhere: its sockets are closed
+
+    def hold(self) -> None:
+        self._flowing.clear()
 
     def mend(self) -> None:
         with self._lock:
             self._connected = True
+        self._flowing.set()
 
     def close(self) -> None:
         self.cut()

@@ -234,6 +234,12 @@ def test_nothing_is_drawn_under_the_write_lock(
     assert edited.status_code == 200, edited.json
     engine.drawable.cache_clear()  # as after a restart
     alert(people["prefecture"], "Route coupée", communes=["01053"])
+    retried = people["bourg"].post(
+        "/api/v1/messages",
+        json={"text": "Concert à l’église", "panels": [DEMO_LED["id"]]},
+        headers={"Idempotency-Key": "concert-1"},
+    )
+    assert retried.status_code == 201, retried.json
     assert drawn_locked == []
     assert "Marché de Noël, place Bernard" in on_panel(app, DEMO_LED["id"])
 

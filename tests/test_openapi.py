@@ -94,6 +94,18 @@ def test_each_operation_names_the_permission_its_view_checks(app: Flask) -> None
             )
 
 
+def test_each_operation_that_honours_an_idempotency_key_documents_it(app: Flask) -> None:
+    key = {"$ref": "#/components/parameters/idempotencyKey"}
+    for path, method, operation in operations():
+        rule = routed_rule(app, path, method)
+        if rule is None:
+            continue
+        honours = getattr(app.view_functions[rule.endpoint], "idempotent", False)
+        documented = key in operation.get("parameters", [])
+        assert honours == documented, f"{method} {path}"
+        assert documented == ("422" in operation["responses"]), f"{method} {path}"
+
+
 def test_every_list_is_documented_with_its_pagination() -> None:
     for path, method, operation in operations():
         answer = operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
