@@ -186,6 +186,25 @@ class BrokerCredentials:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def locked_down_lines(directory: Path) -> list[str]:
+    """No anonymous access, the users and ACL in ``directory``, and each client's id bound to its user.
+
+    Mosquitto ends a connection when another connects with the same client id: were ids free, a
+    panel's password would kick off the controller or any other panel again and again, under their
+    ids. ``use_username_as_clientid`` makes a client's id its user name, whatever id it asks for, so
+    only the controller's password can take the controller's id, and a panel's only its own.
+    These lines go after the ``listener`` line: before any, Mosquitto would open a listener of its own
+    on port 1883, on every interface, for ``use_username_as_clientid``.
+    """
+    folder = Path(directory).resolve()
+    return [
+        "allow_anonymous false",
+        f"password_file {folder / PASSWORD_FILE_NAME}",
+        f"acl_file {folder / ACL_FILE_NAME}",
+        "use_username_as_clientid true",
+    ]
+
+
 def tls_config_lines(files: TlsFiles) -> list[str]:
     """Options that make the listener above them TLS only: a plain MQTT client there fails the handshake.
 
@@ -231,9 +250,7 @@ def production_config_text(
         f"user {getpass.getuser()}",
         f"listener {port} {listen}",
         *(tls_config_lines(tls) if tls else []),
-        "allow_anonymous false",
-        f"password_file {folder / PASSWORD_FILE_NAME}",
-        f"acl_file {folder / ACL_FILE_NAME}",
+        *locked_down_lines(folder),
         f"pid_file {folder / PID_FILE_NAME}",
         "set_tcp_nodelay true",
         *fleet_limit_lines(),

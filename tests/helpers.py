@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +23,8 @@ from controller.message_store import item_id_for
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
 from relais import wire
+from relais.broker import MosquittoBroker
+from relais.broker_security import BrokerCredentials
 
 # The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
 DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
@@ -94,3 +98,22 @@ def record_report(db: Database, report: status.Report, received_at: float) -> No
     """A panel's state or event recorded as the MQTT link records it, in a transaction of its own."""
     with transaction(db):
         status.record_reports(db, [report], received_at)
+
+
+@contextmanager
+def production_broker(
+    folder: Path, panel_ids: Sequence[str]
+) -> Iterator[tuple[MosquittoBroker, BrokerCredentials]]:
+    """The locked-down broker as ``relais broker --tls`` runs it (users, ACL, TLS), with these panels' users."""
+    credentials = BrokerCredentials(folder / "credentials")
+    credentials.panels(panel_ids)
+    credentials.write_files()
+    with MosquittoBroker(
+        folder / "mosquitto", secure=True, credentials_dir=credentials.directory, tls=True
+    ) as broker:
+        yield broker, credentials
+
+
+def tls_url(port: int, username: str, password: str) -> str:
+    """A loopback ``mqtts://`` URL with that user in it."""
+    return f"mqtts://{quote(username, safe='')}:{quote(password, safe='')}@127.0.0.1:{port}"

@@ -25,6 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import (
     CONTROLLER_USER,
@@ -38,30 +39,49 @@ from relais.broker_security import (
 from relais.cli import main
 from relais.mqtt import BrokerUrl, Negotiated, negotiate_protocol
 from relais.wire import Topics
-from tests.helpers import DEMO_LED, wait_for
+from tests.helpers import DEMO_LED, production_broker, tls_url, wait_for
 
 TOPICS = Topics("relais/v1")
+
+
 QUIET_S = 0.5
 
 
 class Session:
     """One paho connection that queues what it receives; ``refused`` when the broker said no."""
 
-    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        client_id: str | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._connack: queue.Queue[bool] = queue.Queue()
+        self.disconnections = 0
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}", protocol=mqtt.MQTTv311
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"t-{uuid.uuid4().hex[:10]}",
+            protocol=mqtt.MQTTv311,
         )
         if username is not None:
             self.client.username_pw_set(username, password)
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=str(ca_file))
         self.client.on_connect = lambda _c, _u, _f, reason, _p: self._connack.put(not reason.is_failure)
+        self.client.on_disconnect = lambda *_args: self._disconnected()
         self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
         self.client.connect("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
         self.accepted = self._connack.get(timeout=5)
         if not self.accepted:
             self.close()
+
+    def _disconnected(self) -> None:
+        self.disconnections += 1
 
     def subscribe(self, *topics: str) -> None:
         done: queue.Queue[bool] = queue.Queue()
@@ -122,6 +142,15 @@ def sessions(secured: tuple[MosquittoBroker, BrokerCredentials]) -> Iterator[dic
     yield opened
     for session in opened.values():
         session.close()
+
+
+@pytest.fixture(scope="module")
+def production(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[MosquittoBroker, BrokerCredentials]]:
+    """The locked-down broker as ``relais broker --tls`` runs it: users, ACL and TLS."""
+    with production_broker(tmp_path_factory.mktemp("production-broker"), ["alpha", "beta"]) as running:
+        yield running
 
 
 def test_password_hash_is_mosquitto_passwd_format(tmp_path: Path) -> None:
@@ -317,6 +346,8 @@ def test_relais_broker_command_with_panel_add_agent_config_and_revoke(
 def test_production_config_requires_users(tmp_path: Path) -> None:
     text = production_config_text(tmp_path, port=1884, listen="0.0.0.0")
     assert "allow_anonymous false" in text and "listener 1884 0.0.0.0" in text
+    # Before any listener line, Mosquitto would open one of its own on 1883 for this option.
+    assert text.index("listener 1884") < text.index("use_username_as_clientid true")
     # Stays the user who runs it, as root too: Mosquitto's own user could not read the 0600 files.
     assert f"user {getpass.getuser()}" in text
 
@@ -386,3 +417,78 @@ def test_agent_config_names_the_ca_for_mqtts(tmp_path: Path, capsys: pytest.Capt
         == 0
     )
     assert 'ca_file = "ca.crt"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("taken_id", [CONTROLLER_USER, "relais-panel-beta", "panel-beta"])
+def test_a_panels_user_cannot_take_the_controllers_or_another_panels_client_id(
+    production: tuple[MosquittoBroker, BrokerCredentials], taken_id: str
+) -> None:
+    """Mosquitto ends the older connection of a client id taken again: bound to its user, a client id
+    can be taken only with that user's password, so alpha's stolen password kicks off alpha alone."""
+    broker, credentials = production
+
+    def connect(user: tuple[str, str], client_id: str) -> Session:
+        session = Session(broker.port, *user, client_id=client_id, ca_file=broker.ca_file)
+        assert session.accepted
+        return session
+
+    controller = connect(credentials.controller(), "relais-controller")
+    beta = connect(credentials.panel("beta"), "relais-panel-beta")
+    intruder = None
+    try:
+        controller.subscribe(TOPICS.all_events())
+        beta.subscribe(TOPICS.desired("beta"))
+        intruder = connect(credentials.panel("alpha"), taken_id)
+        intruder.subscribe(TOPICS.all_events(), TOPICS.desired("beta"), TOPICS.desired("alpha"))
+
+        beta.publish(TOPICS.events("beta"), b"beta still here")
+        assert controller.received_until(b"beta still here") == [(TOPICS.events("beta"), b"beta still here")]
+        controller.publish(TOPICS.desired("beta"), b"still for beta")
+        controller.publish(TOPICS.desired("alpha"), b"for alpha")
+        assert beta.received_until(b"still for beta") == [(TOPICS.desired("beta"), b"still for beta")]
+        assert controller.disconnections == 0 and beta.disconnections == 0
+        assert controller.client.is_connected() and beta.client.is_connected()
+        # Alpha's password still reads alpha's topics only, whatever client id it asked for.
+        assert intruder.received_until(b"for alpha") == [(TOPICS.desired("alpha"), b"for alpha")]
+    finally:
+        for session in (controller, beta, intruder):
+            if session is not None:
+                session.close()
+
+
+def test_the_controllers_session_outlives_its_restart_on_the_locked_down_broker(
+    production: tuple[MosquittoBroker, BrokerCredentials], tmp_path: Path
+) -> None:
+    """Events a panel sends while the controller restarts wait in the controller's session: the probe
+    a starting controller makes (``negotiate_protocol``) gets the controller's client id too, here,
+    and must resume that session, not start it clean."""
+    from controller import create_app, shutdown_app
+    from controller.context import get_db
+    from controller.panels import register_panel
+
+    broker, credentials = production
+    config = {
+        "DATA_DIR": tmp_path / "data",
+        "BROKER_URL": tls_url(broker.port, *credentials.controller()),
+        "BROKER_CA_FILE": str(broker.ca_file),
+    }
+    app = create_app(config)
+    with app.app_context():
+        register_panel(get_db(), {**DEMO_LED, "id": "alpha"})
+    wait_for(app.extensions["relais.mqtt_link"].connected.is_set, "controller connected")
+    shutdown_app(app)
+    panel = Session(broker.port, *credentials.panel("alpha"), ca_file=broker.ca_file)
+    event = wire.PanelEvent("alpha", wire.EVENT_FAULT, 1_800_000_000, {"code": "while-away"})
+    panel.publish(TOPICS.events("alpha"), wire.join_events([event.to_payload()]))
+    panel.close()
+    app = create_app(config)
+    try:
+        with app.app_context():
+            wait_for(
+                lambda: (
+                    get_db().execute("select count(*) from panel_events where event = 'fault'").fetchone()[0]
+                ),
+                "the event sent while the controller was away recorded",
+            )
+    finally:
+        shutdown_app(app)
