@@ -381,6 +381,12 @@ def _0011_screenshots_by_content(db: Database) -> None:
     db.execute("alter table panel_status drop column screenshot")
 
 
+def _0013_events_by_reception(db: Database) -> None:
+    """Events found by when they came, for the retention job (``controller.status.prune_events``), which
+    would otherwise read the whole table for the few rows past their time."""
+    db["panel_events"].create_index(["received_at"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -393,6 +399,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0009_session_epoch", _0009_session_epoch),
     ("0010_desired_unread_columns", _0010_desired_unread_columns),
     ("0011_screenshots_by_content", _0011_screenshots_by_content),
+    ("0013_events_by_reception", _0013_events_by_reception),
 ]
 
 

@@ -28,7 +28,7 @@ from relais.mqtt import (
     new_client,
     queued_together,
 )
-from relais.wire import PanelState, Topics, WireError, events_from_payload
+from relais.wire import PanelState, Topics, WireError, read_events
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,17 @@ class MqttLink:
     SWEEP_EVERY_S = 2.0
 
     def __init__(
-        self, database_path: Path, broker_url: str, topics: Topics, client_id: str, ca_file: str | None = None
+        self,
+        database_path: Path,
+        broker_url: str,
+        topics: Topics,
+        client_id: str,
+        ca_file: str | None = None,
+        event_budget: status.EventBudget | None = None,
     ) -> None:
+        """``event_budget``: what each panel may send of events (``status.EventBudget``'s defaults if None)."""
         self.topics = topics
+        self._event_budget = event_budget or status.EventBudget()
         self.broker_url = broker_url
         self._db = connect(database_path)
         self._db_lock = threading.Lock()
@@ -387,24 +395,31 @@ class MqttLink:
 
     def _read(self, report: _Report) -> list[status.Report]:
         """The states and events of one message; none, logged, when it cannot be read or its payload
-        names another panel than its topic."""
+        names another panel than its topic. Events are within their panel's budget, or only the alerts
+        they say are on air are kept (``status.EventBudget``); states always count."""
         parsed = self.topics.parse(report.topic)
         if parsed is None:
             return []
         panel_id, leaf = parsed
         try:
             if leaf == "state":
-                reports: list[status.Report] = [PanelState.from_payload(report.payload)]
-            elif leaf == "events":
-                reports = events_from_payload(report.payload)
-            else:
+                state = PanelState.from_payload(report.payload)
+                self._check_sender(panel_id, state.panel_id)
+                return [state]
+            if leaf != "events":
                 return []
-            for read in reports:
-                self._check_sender(panel_id, read.panel_id)
+            batch = read_events(report.payload)
+            for event in batch.events:
+                self._check_sender(panel_id, event.panel_id)
         except WireError as exc:
-            log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
+            if leaf == "events":  # logged once in a while, as a flood could send thousands
+                self._event_budget.refuse(panel_id, 1, exc, time.monotonic())
+            else:
+                log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
             return []
-        return reports
+        if self._event_budget.admit(panel_id, status.event_cost(batch), time.monotonic()):
+            return list(batch.events)
+        return [status.alert_sightings(panel_id, batch.events, time.time())]
 
     def _record(self, reports: list[status.Report]) -> None:
         """All at once; should that fail for any reason but the database itself, one by one, so that a bad

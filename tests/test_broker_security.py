@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import base64
 import getpass
-import queue
 import re
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import paho.mqtt.client as mqtt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
@@ -39,76 +36,9 @@ from relais.broker_security import (
 from relais.cli import main
 from relais.mqtt import BrokerUrl, Negotiated, negotiate_protocol
 from relais.wire import Topics
-from tests.helpers import DEMO_LED, production_broker, tls_url, wait_for
+from tests.helpers import DEMO_LED, Session, production_broker, tls_url, wait_for
 
 TOPICS = Topics("relais/v1")
-
-
-QUIET_S = 0.5
-
-
-class Session:
-    """One paho connection that queues what it receives; ``refused`` when the broker said no."""
-
-    def __init__(
-        self,
-        port: int,
-        username: str | None = None,
-        password: str | None = None,
-        *,
-        client_id: str | None = None,
-        ca_file: Path | None = None,
-    ) -> None:
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self._connack: queue.Queue[bool] = queue.Queue()
-        self.disconnections = 0
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"t-{uuid.uuid4().hex[:10]}",
-            protocol=mqtt.MQTTv311,
-        )
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        if ca_file is not None:
-            self.client.tls_set(ca_certs=str(ca_file))
-        self.client.on_connect = lambda _c, _u, _f, reason, _p: self._connack.put(not reason.is_failure)
-        self.client.on_disconnect = lambda *_args: self._disconnected()
-        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
-        self.client.connect("127.0.0.1", port, keepalive=10)
-        self.client.loop_start()
-        self.accepted = self._connack.get(timeout=5)
-        if not self.accepted:
-            self.close()
-
-    def _disconnected(self) -> None:
-        self.disconnections += 1
-
-    def subscribe(self, *topics: str) -> None:
-        done: queue.Queue[bool] = queue.Queue()
-        self.client.on_subscribe = lambda *_args: done.put(True)
-        self.client.subscribe([(topic, 1) for topic in topics])
-        done.get(timeout=5)
-
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
-
-    def receive(self, timeout: float = 5.0) -> tuple[str, bytes]:
-        return self.messages.get(timeout=timeout)
-
-    def received_until(self, marker: bytes, timeout: float = 5.0) -> list[tuple[str, bytes]]:
-        """Everything up to and including ``marker``, then whatever comes within a short wait."""
-        got = [self.receive(timeout)]
-        while got[-1][1] != marker:
-            got.append(self.receive(timeout))
-        try:
-            while True:
-                got.append(self.receive(QUIET_S))
-        except queue.Empty:
-            return got
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def accepts(port: int, username: str | None = None, password: str | None = None) -> bool:
