@@ -28,7 +28,7 @@ from relais.mqtt import (
     new_client,
     queued_together,
 )
-from relais.wire import PanelState, Topics, WireError, read_events
+from relais.wire import MAX_PAYLOAD_BYTES, PanelState, Topics, WireError, read_events
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class MqttLink:
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
+        self._oversized_logged: set[tuple[str, int]] = set()  # (panel, seq) of schedules too large to send
         self._client_id = client_id
         self._ca_file = ca_file
         self._reports: collections.deque[_Report] = collections.deque()
@@ -216,12 +217,29 @@ class MqttLink:
                             return sent
                         key = (row["panel_id"], row["seq"])
                         payload = payloads.get(key)
-                        if payload is None:
+                        if payload is None or self._oversized(key, payload):
                             continue
                         if not self._publish_desired(key, payload, row["expires_at"]):
                             return sent
                         sent += 1
         return sent
+
+    def _oversized(self, key: tuple[str, int], payload: bytes) -> bool:
+        """Whether a schedule is over the wire's size, never sent: its panel would refuse it, and the
+        broker (``max_packet_size``, ``relais.broker_security``) would end our connection for it, and
+        every panel's publishing with it, at each try. Logged once; it stays pending until replaced."""
+        if len(payload) <= MAX_PAYLOAD_BYTES:
+            return False
+        if key not in self._oversized_logged:
+            self._oversized_logged.add(key)
+            log.error(
+                "the schedule %s of %s is %d bytes, over the wire's %d: not published",
+                key[1],
+                key[0],
+                len(payload),
+                MAX_PAYLOAD_BYTES,
+            )
+        return True
 
     def _publish_desired(self, key: tuple[str, int], payload: bytes, expires_at: float) -> bool:
         """Hand one desired state to paho; False when paho would not take it (it stays pending)."""

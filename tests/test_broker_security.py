@@ -26,6 +26,7 @@ from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import (
     CONTROLLER_USER,
+    MAX_PACKET_BYTES,
     PID_FILE_NAME,
     BrokerCredentials,
     acl_text,
@@ -422,3 +423,85 @@ def test_the_controllers_session_outlives_its_restart_on_the_locked_down_broker(
             )
     finally:
         shutdown_app(app)
+
+
+def test_a_packet_larger_than_the_largest_schedule_ends_its_senders_connection_only(
+    production: tuple[MosquittoBroker, BrokerCredentials],
+) -> None:
+    broker, credentials = production
+
+    def connect(user: tuple[str, str]) -> Session:
+        session = Session(broker.port, *user, ca_file=broker.ca_file)
+        assert session.accepted
+        return session
+
+    controller = connect(credentials.controller())
+    alpha = connect(credentials.panel("alpha"))
+    try:
+        controller.subscribe(TOPICS.all_events())
+        alpha.client.publish(TOPICS.events("alpha"), b"[" + b" " * MAX_PACKET_BYTES + b"]", qos=1)
+        wait_for(lambda: alpha.disconnections, "the broker ends the sender's connection")
+        alpha.close()
+        alpha = connect(credentials.panel("alpha"))
+        alpha.subscribe(TOPICS.desired("alpha"))
+        largest = b"relais/" + b"s" * (wire.MAX_PAYLOAD_BYTES - len(b"relais/"))
+        controller.publish(TOPICS.desired("alpha"), largest)
+        topic, payload = alpha.receive(timeout=10)
+        assert (topic, len(payload)) == (TOPICS.desired("alpha"), wire.MAX_PAYLOAD_BYTES)
+        assert controller.messages.empty() and controller.disconnections == 0
+    finally:
+        controller.close()
+        alpha.close()
+
+
+def test_a_schedule_over_the_wire_size_is_not_sent_and_the_others_are(
+    production: tuple[MosquittoBroker, BrokerCredentials], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker would end the controller's connection for it, at every try, and every panel's
+    publishing with it."""
+    from controller import create_app, shutdown_app
+    from controller.context import get_db, signing_key
+    from controller.messages import queue_message
+    from controller.panels import register_panel
+
+    broker, credentials = production
+    config = {"DATA_DIR": tmp_path / "data"}
+    offline = create_app(config)
+    with offline.app_context():
+        db = get_db()
+        for panel_id in ("alpha", "beta"):
+            register_panel(db, {**DEMO_LED, "id": panel_id})
+        queue_message(db, signing_key(), {"text": "Marché", "panels": ["alpha", "beta"]}, created_by="t")
+        db.execute(
+            "update desired set payload = ?, issued_at = issued_at - 1 where panel_id = 'alpha'",
+            [b"relais/" + b"s" * MAX_PACKET_BYTES],
+        )
+        db.conn.commit()
+    shutdown_app(offline)
+    beta = Session(broker.port, *credentials.panel("beta"), ca_file=broker.ca_file)
+    beta.subscribe(TOPICS.desired("beta"))
+    app = create_app(
+        {
+            **config,
+            "BROKER_URL": tls_url(broker.port, *credentials.controller()),
+            "BROKER_CA_FILE": str(broker.ca_file),
+        }
+    )
+    try:
+        while not (message := beta.receive(timeout=10))[1].startswith(b"relais/2 "):
+            pass  # a retained payload of an earlier test
+        assert message[0] == TOPICS.desired("beta")
+
+        def published() -> dict[str, bool]:
+            with app.app_context():
+                rows = get_db().execute("select panel_id, published_at is not null from desired")
+                return {panel_id: bool(done) for panel_id, done in rows}
+
+        wait_for(lambda: published() == {"alpha": False, "beta": True}, "beta's schedule acknowledged")
+        link = app.extensions["relais.mqtt_link"]
+        link.flush()
+        assert link.connected.is_set()
+        assert sum("over the wire's" in record.getMessage() for record in caplog.records) == 1
+    finally:
+        shutdown_app(app)
+        beta.close()
