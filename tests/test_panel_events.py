@@ -171,3 +171,17 @@ def test_an_over_budget_message_keeps_only_the_alerts_it_says_are_on_air() -> No
     ]
     kept = status.alert_sightings(FLOODER, events, received_at=NOW + 5)
     assert kept == status.AlertSightings(FLOODER, (("alert-7", NOW - 1), ("alert-8", NOW + 5)))
+
+
+def test_relais_serve_takes_the_budget_and_the_retention_and_refuses_a_burst_below_a_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from relais.cli import build_parser
+
+    serve = ["serve", "--broker-url", "mqtt://127.0.0.1:1883"]
+    given = build_parser().parse_args([*serve, "--events-per-minute", "30", "--events-kept-days", "365"])
+    assert (given.events_per_minute, given.events_burst, given.events_kept_days) == (30, None, 365)
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args([*serve, "--events-burst", "99"])
+    assert refused.value.code == 2
+    assert "--events-burst: must be at least 100, not 99" in capsys.readouterr().err
