@@ -431,7 +431,7 @@ class MqttLink:
                 self._check_sender(panel_id, event.panel_id)
         except WireError as exc:
             if leaf == "events":  # logged once in a while, as a flood could send thousands
-                self._event_budget.refuse(panel_id, 1, exc, time.monotonic())
+                self._event_budget.refuse(panel_id, exc, time.monotonic())
             else:
                 log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
             return []

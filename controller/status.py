@@ -312,9 +312,10 @@ class EventBudget:
         self._drop(panel_id, allowance, cost, now, "over its budget")
         return False
 
-    def refuse(self, panel_id: str, cost: int, problem: WireError, now: float) -> None:
-        """A message that cannot be read is dropped too, and logged as seldom as one over the budget."""
-        self._drop(panel_id, self._allowance(panel_id, now), cost, now, f"unreadable ({problem})")
+    def refuse(self, panel_id: str, problem: WireError, now: float) -> None:
+        """A message that cannot be read is dropped too (counted as one event), and logged as seldom as
+        one over the budget."""
+        self._drop(panel_id, self._allowance(panel_id, now), 1, now, f"unreadable ({problem})")
 
     def dropped(self, panel_id: str) -> int:
         allowance = self._allowances.get(panel_id)

@@ -185,3 +185,19 @@ def test_relais_serve_takes_the_budget_and_the_retention_and_refuses_a_burst_bel
         build_parser().parse_args([*serve, "--events-burst", "99"])
     assert refused.value.code == 2
     assert "--events-burst: must be at least 100, not 99" in capsys.readouterr().err
+
+
+def test_unreadable_messages_of_events_are_dropped_with_one_log_line_a_minute(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    from controller.mqtt_link import MqttLink, _Report
+
+    link = MqttLink(app.config["DATABASE"], "mqtt://127.0.0.1:1", TOPICS, "events-test")
+    try:
+        too_many = wire.join_events([wire.PanelEvent(FLOODER, "play", NOW).to_payload()] * 101)
+        for payload in (too_many, b"x\x9c not zlib", b"[{}]"):
+            assert link._read(_Report(TOPICS.events(FLOODER), payload, 1, 1)) == []
+    finally:
+        link.stop()
+    lines = [record.getMessage() for record in caplog.records if "dropped" in record.getMessage()]
+    assert len(lines) == 1 and "101 events in one message" in lines[0]
