@@ -414,7 +414,8 @@ class MqttLink:
     def _read(self, report: _Report) -> list[status.Report]:
         """The states and events of one message; none, logged, when it cannot be read or its payload
         names another panel than its topic. Events are within their panel's budget, or only the alerts
-        they say are on air are kept (``status.EventBudget``); states always count."""
+        they say are on air are kept (``status.EventBudget``); states always count, but one over the
+        budget adds nothing to the panel's history (a change between online and offline)."""
         parsed = self.topics.parse(report.topic)
         if parsed is None:
             return []
@@ -423,7 +424,9 @@ class MqttLink:
             if leaf == "state":
                 state = PanelState.from_payload(report.payload)
                 self._check_sender(panel_id, state.panel_id)
-                return [state]
+                if self._event_budget.admit(panel_id, 1, time.monotonic()):
+                    return [state]
+                return [status.StateOverBudget(state)]
             if leaf != "events":
                 return []
             batch = read_events(report.payload)

@@ -1,4 +1,5 @@
-"""What panels report about themselves, recorded as it arrives from the broker."""
+"""What panels report about themselves, recorded as it arrives from the broker: events within each
+panel's budget, and kept for a retention period (``EventBudget``, ``prune_events``)."""
 
 from __future__ import annotations
 
@@ -104,7 +105,20 @@ class AlertSightings:
     sightings: tuple[tuple[str, float], ...]
 
 
-Report = PanelState | PanelEvent | AlertSightings
+@dataclass(frozen=True)
+class StateOverBudget:
+    """A state from a panel over its budget of events: it counts all the same (it tells what the panel
+    shows, and confirms alerts), but a change between online and offline it brings is not written in
+    the history, where a panel switching back and forth would add a row a message."""
+
+    state: PanelState
+
+    @property
+    def panel_id(self) -> str:
+        return self.state.panel_id
+
+
+Report = PanelState | StateOverBudget | PanelEvent | AlertSightings
 
 
 def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
@@ -157,7 +171,8 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     the last time the panel itself spoke. A state's screenshot is its picture, or the schedule frame
     it names, made into a picture here; one naming a frame its schedule no longer has leaves the panel
     without a screenshot rather than with a wrong one; a state with neither keeps the last one. A change
-    between online and offline goes in the panel's history. An alert on air is confirmed by the first
+    between online and offline goes in the panel's history, unless the state is over its panel's
+    budget (``StateOverBudget``). An alert on air is confirmed by the first
     state that names it, or by its ``on_air`` event (a state goes out with every new schedule; the
     event, for an alert that comes on air later in the rotation). Reports of panels not registered are
     logged and left out. The caller owns the transaction.
@@ -167,7 +182,12 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     for panel_id in reporting:
         if panel_id not in known:
             log.warning("report from unknown panel %r ignored", panel_id)
-    reports = [report for report in reports if report.panel_id in known]
+    unrecorded = {id(report.state) for report in reports if isinstance(report, StateOverBudget)}
+    reports = [
+        report.state if isinstance(report, StateOverBudget) else report
+        for report in reports
+        if report.panel_id in known
+    ]
     states = [report for report in reports if isinstance(report, PanelState)]
     was_online = pairs_for_ids(
         db,
@@ -186,10 +206,10 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     for report in reports:
         panel_id = report.panel_id
         if isinstance(report, AlertSightings):
-            sightings += [(panel_id, item_id, at) for item_id, at in report.sightings]
+            sightings += [(panel_id, item_id, seen_at) for item_id, seen_at in report.sightings]
             continue
         if isinstance(report, PanelState):
-            if online.get(panel_id, False) != report.online:
+            if online.get(panel_id, False) != report.online and id(report) not in unrecorded:
                 event = EVENT_ONLINE if report.online else EVENT_OFFLINE
                 details = {"agent_version": report.agent_version} if report.online else {}
                 history.append((panel_id, event, at, at, json.dumps(details)))

@@ -45,6 +45,11 @@ def database_bytes(app: Flask) -> int:
         return get_db().execute(query).fetchone()[0]
 
 
+def status_row(app: Flask, panel_id: str) -> bool:
+    with app.app_context():
+        return bool(get_db().execute("select 1 from panel_status where panel_id = ?", [panel_id]).fetchone())
+
+
 def panel_events(app: Flask, panel_id: str) -> list[tuple[str, str]]:
     with app.app_context():
         rows = get_db().execute("select event, details from panel_events where panel_id = ?", [panel_id])
@@ -61,6 +66,7 @@ def test_a_flooding_panel_is_held_to_its_budget_and_others_and_alerts_still_get_
             "BROKER_URL": tls_url(broker.port, *credentials.controller()),
             "BROKER_CA_FILE": str(broker.ca_file),
             "EVENTS_BURST_PER_PANEL": BURST,
+            "EVENTS_PER_PANEL_PER_MINUTE": 1,  # as good as nothing earned back during the test
         }
     )
     flooder = Session(broker.port, *credentials.panel(FLOODER), ca_file=broker.ca_file)
@@ -74,7 +80,12 @@ def test_a_flooding_panel_is_held_to_its_budget_and_others_and_alerts_still_get_
         alert = client_as(app, "prefecture").post("/api/v1/alerts", json=body)
         assert alert.status_code == 201, alert.json
         item_id = alert.json["item_id"]
-        wait_for(app.extensions["relais.mqtt_link"].connected.is_set, "controller connected")
+        link = app.extensions["relais.mqtt_link"]
+        wait_for(link.connected.is_set, "controller connected")
+        link.watch_panels()  # registered above, not through the API: watched at the next sweep else
+        offline = wire.offline_state(FLOODER, NOW)
+        flooder.publish(TOPICS.state(FLOODER), offline.to_payload(), retain=True)
+        wait_for(lambda: status_row(app, FLOODER), "the controller reads the flooder's states")
         size_before = database_bytes(app)
 
         # Plays of 850 bytes, 100 a message (what an agent sends at most): 85 KB each once inflated (a
@@ -84,6 +95,10 @@ def test_a_flooding_panel_is_held_to_its_budget_and_others_and_alerts_still_get_
         flood = wire.join_events([play] * wire.MAX_EVENTS_PER_BATCH)
         for _ in range(FLOOD_MESSAGES):
             flooder.publish(TOPICS.events(FLOODER), flood)
+        # States switching between offline and online: each would add a line to its history.
+        for number in range(FLOOD_MESSAGES * 2):
+            switch = wire.PanelState(FLOODER, number % 2 == 1, NOW + number)
+            flooder.publish(TOPICS.state(FLOODER), switch.to_payload(), retain=True)
         # Its own alert comes on air in a message over its budget: the confirmation still counts.
         on_air = wire.PanelEvent(FLOODER, wire.EVENT_ON_AIR, NOW, {"item_id": item_id, "at": NOW})
         flooder.publish(TOPICS.events(FLOODER), wire.join_events([on_air.to_payload(), *[play] * 99]))
@@ -104,9 +119,14 @@ def test_a_flooding_panel_is_held_to_its_budget_and_others_and_alerts_still_get_
         quiet.close()
 
     assert [event for event, _ in panel_events(app, QUIET)] == ["fault", "online"]
-    # The first message fit the burst; the next 30 were dropped whole.
-    kept = panel_events(app, FLOODER)
-    assert len(kept) == wire.MAX_EVENTS_PER_BATCH and {event for event, _ in kept} == {"play"}
+    # The first message fit the burst; the next 30 were dropped whole, and what was left of the budget
+    # went on the first states' changes.
+    kept = [event for event, _ in panel_events(app, FLOODER)]
+    assert kept.count("play") == wire.MAX_EVENTS_PER_BATCH
+    switches = len(kept) - wire.MAX_EVENTS_PER_BATCH
+    assert set(kept) == {"play", "online", "offline"}
+    assert switches <= BURST - status.event_cost(wire.read_events(flood)) < FLOOD_MESSAGES * 2
+    assert client_as(app, "technician").get(f"/api/v1/panels/{FLOODER}").json["online"] is True
     assert database_bytes(app) - size_before < 1024 * 1024  # 2.6 MB came in
     drops = [record for record in caplog.records if f"events of {FLOODER} dropped" in record.getMessage()]
     assert len(drops) == 1, "one line per panel and minute, not one a message"
