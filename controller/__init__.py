@@ -25,7 +25,7 @@ def default_data_dir() -> Path:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from controller import api, api_admin, login, web
+    from controller import api, api_admin, login, status, web
     from controller.api_common import http_error
     from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
     from controller.context import close_db
@@ -37,6 +37,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BROKER_URL=None,
         TOPIC_BASE=DEFAULT_TOPIC_BASE,
         MQTT_CLIENT_ID="relais-controller",
+        # What each panel may send of events (``controller.status.EventBudget``), and how long they are kept.
+        EVENTS_PER_PANEL_PER_MINUTE=status.EVENTS_PER_MINUTE,
+        EVENTS_BURST_PER_PANEL=status.EVENTS_BURST,
+        EVENTS_KEPT_DAYS=status.EVENTS_KEPT_DAYS,
         SCHEDULER_ENABLED=False,
         JSON_AS_ASCII=False,
         **COOKIE_DEFAULTS,
@@ -70,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     if app.config["BROKER_URL"]:
         from controller.mqtt_link import MqttLink
+        from controller.status import EventBudget
 
         link = MqttLink(
             Path(app.config["DATABASE"]),
@@ -77,6 +82,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             Topics(app.config["TOPIC_BASE"]),
             app.config["MQTT_CLIENT_ID"],
             ca_file=app.config.get("BROKER_CA_FILE"),
+            event_budget=EventBudget(
+                app.config["EVENTS_PER_PANEL_PER_MINUTE"], app.config["EVENTS_BURST_PER_PANEL"]
+            ),
         )
         link.start()
         app.extensions["relais.mqtt_link"] = link

@@ -417,6 +417,12 @@ def _0013_message_changed_by(db: Database) -> None:
     db["messages"].add_column("changed_at", int)
 
 
+def _0014_events_by_reception(db: Database) -> None:
+    """Events found by when they came, for the retention job (``controller.status.prune_events``), which
+    would otherwise read the whole table for the few rows past their time."""
+    db["panel_events"].create_index(["received_at"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -431,6 +437,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0011_screenshots_by_content", _0011_screenshots_by_content),
     ("0012_idempotency_keys", _0012_idempotency_keys),
     ("0013_message_changed_by", _0013_message_changed_by),
+    ("0014_events_by_reception", _0014_events_by_reception),
 ]
 
 

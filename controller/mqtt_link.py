@@ -28,7 +28,7 @@ from relais.mqtt import (
     new_client,
     queued_together,
 )
-from relais.wire import PanelState, Topics, WireError, events_from_payload
+from relais.wire import MAX_PAYLOAD_BYTES, PanelState, Topics, WireError, read_events
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,17 @@ class MqttLink:
     SWEEP_EVERY_S = 2.0
 
     def __init__(
-        self, database_path: Path, broker_url: str, topics: Topics, client_id: str, ca_file: str | None = None
+        self,
+        database_path: Path,
+        broker_url: str,
+        topics: Topics,
+        client_id: str,
+        ca_file: str | None = None,
+        event_budget: status.EventBudget | None = None,
     ) -> None:
+        """``event_budget``: what each panel may send of events (``status.EventBudget``'s defaults if None)."""
         self.topics = topics
+        self._event_budget = event_budget or status.EventBudget()
         self.broker_url = broker_url
         self._db = connect(database_path)
         self._db_lock = threading.Lock()
@@ -127,6 +135,7 @@ class MqttLink:
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
+        self._oversized_logged: set[tuple[str, int]] = set()  # (panel, seq) of schedules too large to send
         self._client_id = client_id
         self._ca_file = ca_file
         self._reports: collections.deque[_Report] = collections.deque()
@@ -261,7 +270,7 @@ class MqttLink:
                             return sent
                         key = (row["panel_id"], row["seq"])
                         payload = payloads.get(key)
-                        if payload is None:
+                        if payload is None or self._oversized(key, payload):
                             continue
                         if not self._publish_desired(key, payload, row["expires_at"]):
                             return sent
@@ -305,6 +314,23 @@ class MqttLink:
             with self._flight_lock:
                 self._again.update(panels)
         return panels
+
+    def _oversized(self, key: tuple[str, int], payload: bytes) -> bool:
+        """Whether a schedule is over the wire's size, never sent: its panel would refuse it, and the
+        broker (``max_packet_size``, ``relais.broker_security``) would end our connection for it, and
+        every panel's publishing with it, at each try. Logged once; it stays pending until replaced."""
+        if len(payload) <= MAX_PAYLOAD_BYTES:
+            return False
+        if key not in self._oversized_logged:
+            self._oversized_logged.add(key)
+            log.error(
+                "the schedule %s of %s is %d bytes, over the wire's %d: not published",
+                key[1],
+                key[0],
+                len(payload),
+                MAX_PAYLOAD_BYTES,
+            )
+        return True
 
     def _publish_desired(self, key: tuple[str, int], payload: bytes, expires_at: float) -> bool:
         """Hand one desired state to paho; False when paho would not take it (it stays pending)."""
@@ -489,24 +515,34 @@ class MqttLink:
 
     def _read(self, report: _Report) -> list[status.Report]:
         """The states and events of one message; none, logged, when it cannot be read or its payload
-        names another panel than its topic."""
+        names another panel than its topic. Events are within their panel's budget, or only the alerts
+        they say are on air are kept (``status.EventBudget``); states always count, but one over the
+        budget adds nothing to the panel's history (a change between online and offline)."""
         parsed = self.topics.parse(report.topic)
         if parsed is None:
             return []
         panel_id, leaf = parsed
         try:
             if leaf == "state":
-                reports: list[status.Report] = [PanelState.from_payload(report.payload)]
-            elif leaf == "events":
-                reports = events_from_payload(report.payload)
-            else:
+                state = PanelState.from_payload(report.payload)
+                self._check_sender(panel_id, state.panel_id)
+                if self._event_budget.admit(panel_id, 1, time.monotonic()):
+                    return [state]
+                return [status.StateOverBudget(state)]
+            if leaf != "events":
                 return []
-            for read in reports:
-                self._check_sender(panel_id, read.panel_id)
+            batch = read_events(report.payload)
+            for event in batch.events:
+                self._check_sender(panel_id, event.panel_id)
         except WireError as exc:
-            log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
+            if leaf == "events":  # logged once in a while, as a flood could send thousands
+                self._event_budget.refuse(panel_id, exc, time.monotonic())
+            else:
+                log.warning("unreadable %s report on %s: %s", leaf, report.topic, exc)
             return []
-        return reports
+        if self._event_budget.admit(panel_id, status.event_cost(batch), time.monotonic()):
+            return list(batch.events)
+        return [status.alert_sightings(panel_id, batch.events, time.time())]
 
     def _record(self, reports: list[status.Report]) -> None:
         """All at once; should that fail for any reason but the database itself, one by one, so that a bad

@@ -13,10 +13,12 @@ from flask import Flask
 from controller import outbox
 from controller.db import connect
 from controller.publishing import HORIZON, draw_ahead, republish
+from controller.status import events_cutoff, prune_events
 
 log = logging.getLogger(__name__)
 
 REFRESH_EVERY_S = 3600
+PRUNE_EVENTS_EVERY_S = 3600
 
 
 def refresh_job(app: Flask) -> None:
@@ -44,6 +46,17 @@ def refresh_job(app: Flask) -> None:
         link.flush()
 
 
+def prune_events_job(app: Flask) -> None:
+    """Delete the panel events received more than EVENTS_KEPT_DAYS ago, a bounded batch at a time."""
+    db = connect(Path(app.config["DATABASE"]))
+    try:
+        deleted = prune_events(db, events_cutoff(time.time(), app.config["EVENTS_KEPT_DAYS"]))
+    finally:
+        db.close()
+    if deleted:
+        log.info("deleted %d panel events older than %d days", deleted, app.config["EVENTS_KEPT_DAYS"])
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     """The first run happens at once: horizons may have shortened while the controller was down."""
     scheduler = BackgroundScheduler(timezone="Europe/Paris")
@@ -54,6 +67,9 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         args=[app],
         id="refresh",
         next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        prune_events_job, "interval", seconds=PRUNE_EVENTS_EVERY_S, args=[app], id="prune-events"
     )
     scheduler.start()
     return scheduler

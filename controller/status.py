@@ -1,22 +1,27 @@
-"""What panels report about themselves, recorded as it arrives from the broker."""
+"""What panels report about themselves, recorded as it arrives from the broker: events within each
+panel's budget, and kept for a retention period (``EventBudget``, ``prune_events``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import math
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
-from controller.alerts import confirm
-from controller.db import pairs_for_ids
+from controller.alerts import ALERT_ITEM_PREFIX, confirm
+from controller.db import pairs_for_ids, transaction
 from relais.wire import (
     EVENT_ON_AIR,
     EVENT_PLAY,
+    MAX_EVENTS_PER_BATCH,
+    EventBatch,
     PanelEvent,
     PanelState,
     WireError,
@@ -90,7 +95,30 @@ FRAME_PICTURES = 256
 _frame_pictures: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # frame hash -> (digest, png)
 _frame_pictures_lock = threading.Lock()
 
-Report = PanelState | PanelEvent
+
+@dataclass(frozen=True)
+class AlertSightings:
+    """What is kept of a message of events over its panel's budget: the alerts its ``on_air`` events
+    say are on air (item id, when), so that a panel's flood never costs it an alert's confirmation."""
+
+    panel_id: str
+    sightings: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class StateOverBudget:
+    """A state from a panel over its budget of events: it counts all the same (it tells what the panel
+    shows, and confirms alerts), but a change between online and offline it brings is not written in
+    the history, where a panel switching back and forth would add a row a message."""
+
+    state: PanelState
+
+    @property
+    def panel_id(self) -> str:
+        return self.state.panel_id
+
+
+Report = PanelState | StateOverBudget | PanelEvent | AlertSightings
 
 
 def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
@@ -143,7 +171,8 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     the last time the panel itself spoke. A state's screenshot is its picture, or the schedule frame
     it names, made into a picture here; one naming a frame its schedule no longer has leaves the panel
     without a screenshot rather than with a wrong one; a state with neither keeps the last one. A change
-    between online and offline goes in the panel's history. An alert on air is confirmed by the first
+    between online and offline goes in the panel's history, unless the state is over its panel's
+    budget (``StateOverBudget``). An alert on air is confirmed by the first
     state that names it, or by its ``on_air`` event (a state goes out with every new schedule; the
     event, for an alert that comes on air later in the rotation). Reports of panels not registered are
     logged and left out. The caller owns the transaction.
@@ -153,7 +182,12 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     for panel_id in reporting:
         if panel_id not in known:
             log.warning("report from unknown panel %r ignored", panel_id)
-    reports = [report for report in reports if report.panel_id in known]
+    unrecorded = {id(report.state) for report in reports if isinstance(report, StateOverBudget)}
+    reports = [
+        report.state if isinstance(report, StateOverBudget) else report
+        for report in reports
+        if report.panel_id in known
+    ]
     states = [report for report in reports if isinstance(report, PanelState)]
     was_online = pairs_for_ids(
         db,
@@ -171,8 +205,11 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     plays: list[tuple[Any, ...]] = []
     for report in reports:
         panel_id = report.panel_id
+        if isinstance(report, AlertSightings):
+            sightings += [(panel_id, item_id, seen_at) for item_id, seen_at in report.sightings]
+            continue
         if isinstance(report, PanelState):
-            if online.get(panel_id, False) != report.online:
+            if online.get(panel_id, False) != report.online and id(report) not in unrecorded:
                 event = EVENT_ONLINE if report.online else EVENT_OFFLINE
                 details = {"agent_version": report.agent_version} if report.online else {}
                 history.append((panel_id, event, at, at, json.dumps(details)))
@@ -193,7 +230,7 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
         if not isinstance(details.get("item_id"), str):
             continue
         if report.event == EVENT_ON_AIR:
-            sightings.append((panel_id, details["item_id"], _number(details.get("at"), received_at)))
+            sightings.append((panel_id, details["item_id"], _on_air_at(report, received_at)))
         elif report.event == EVENT_PLAY:
             started = _number(details.get("started_at"), received_at)
             ended = max(started, _number(details.get("ended_at"), received_at))
@@ -256,6 +293,137 @@ def behind(
 def _number(value: object, default: float) -> float:
     """Times in events come from the panel: anything that is not a number is replaced, not trusted."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _on_air_at(event: PanelEvent, received_at: float) -> float:
+    return _number(event.details.get("at"), received_at)
+
+
+# --- events: what one panel may add to the database, and for how long ----------------------------
+
+# A real event is about 250 bytes: a message of events costs its count, or one event per started
+# EVENT_BYTES of its JSON when that is more, so that the budget bounds bytes as well as rows.
+EVENT_BYTES = 512
+# Defaults of the app's EVENTS_PER_PANEL_PER_MINUTE and EVENTS_BURST_PER_PANEL: a play a second for
+# ever (a rotation of one-second dwells), and at once the backlog an agent keeps through a day offline
+# (``panel_agent.agent.MAX_PENDING_EVENTS``, 10,000, with its drop report and a batch to spare).
+EVENTS_PER_MINUTE = 60
+EVENTS_BURST = 10_100
+# A panel over its budget is logged once in this time, however many messages it sends meanwhile.
+DROP_LOG_EVERY_S = 60.0
+# Default of the app's EVENTS_KEPT_DAYS: a quarter of history, for a technician's questions about the
+# last weeks; proof of play for campaign reports is kept apart (``plays``), not pruned.
+EVENTS_KEPT_DAYS = 90
+# Rows deleted per transaction by the retention job: milliseconds of the write lock each.
+PRUNE_BATCH = 1000
+# A batch of events received before a time: by their index (migration 0013), not the whole table.
+OLD_EVENTS = "select id from panel_events where received_at < ? limit ?"
+
+
+def event_cost(batch: EventBatch) -> int:
+    return max(len(batch.events), math.ceil(batch.size / EVENT_BYTES))
+
+
+@dataclass
+class _Allowance:
+    tokens: float
+    counted_at: float  # monotonic time ``tokens`` was last brought up to date
+    dropped: int = 0  # events dropped since the controller started
+    logged_at: float = -math.inf
+
+
+class EventBudget:
+    """Each panel's allowance of events, a token bucket in memory: ``per_minute`` steadily, up to
+    ``burst`` at once. A message over it is dropped whole and its events counted, with one log line
+    per panel and DROP_LOG_EVERY_S; other panels' allowances are their own. A restart forgives.
+
+    Only the recorder thread of ``controller.mqtt_link`` calls it: no lock.
+    """
+
+    def __init__(self, per_minute: int = EVENTS_PER_MINUTE, burst: int = EVENTS_BURST) -> None:
+        if per_minute < 1 or burst < MAX_EVENTS_PER_BATCH:
+            raise ValueError(
+                f"an event budget needs at least 1 event a minute and room for a whole message "
+                f"({MAX_EVENTS_PER_BATCH} events) at once, not {per_minute} and {burst}"
+            )
+        self.per_minute = per_minute
+        self.burst = burst
+        self._allowances: dict[str, _Allowance] = {}
+
+    def admit(self, panel_id: str, cost: int, now: float) -> bool:
+        """Whether the panel may add a message of ``cost`` events now (monotonic seconds); taken if so."""
+        allowance = self._allowance(panel_id, now)
+        if cost <= allowance.tokens:
+            allowance.tokens -= cost
+            return True
+        self._drop(panel_id, allowance, cost, now, "over its budget")
+        return False
+
+    def refuse(self, panel_id: str, problem: WireError, now: float) -> None:
+        """A message that cannot be read is dropped too (counted as one event), and logged as seldom as
+        one over the budget."""
+        self._drop(panel_id, self._allowance(panel_id, now), 1, now, f"unreadable ({problem})")
+
+    def dropped(self, panel_id: str) -> int:
+        allowance = self._allowances.get(panel_id)
+        return 0 if allowance is None else allowance.dropped
+
+    def _allowance(self, panel_id: str, now: float) -> _Allowance:
+        allowance = self._allowances.get(panel_id)
+        if allowance is None:
+            allowance = self._allowances[panel_id] = _Allowance(float(self.burst), now)
+        earned = (now - allowance.counted_at) * self.per_minute / 60
+        allowance.tokens = min(float(self.burst), allowance.tokens + earned)
+        allowance.counted_at = now
+        return allowance
+
+    def _drop(self, panel_id: str, allowance: _Allowance, cost: int, now: float, why: str) -> None:
+        allowance.dropped += cost
+        if now - allowance.logged_at >= DROP_LOG_EVERY_S:
+            allowance.logged_at = now
+            log.warning(
+                "events of %s dropped, %s: %d dropped since the controller started (budget: %d a minute, "
+                "%d at once); further drops in the next %.0f s are counted, not logged",
+                panel_id,
+                why,
+                allowance.dropped,
+                self.per_minute,
+                self.burst,
+                DROP_LOG_EVERY_S,
+            )
+
+
+def alert_sightings(panel_id: str, events: Iterable[PanelEvent], received_at: float) -> AlertSightings:
+    """The alerts that a message's ``on_air`` events say are on air, without the rest of it."""
+    return AlertSightings(
+        panel_id,
+        tuple(
+            (event.details["item_id"], _on_air_at(event, received_at))
+            for event in events
+            if event.event == EVENT_ON_AIR
+            and isinstance(event.details.get("item_id"), str)
+            and event.details["item_id"].startswith(ALERT_ITEM_PREFIX)
+        ),
+    )
+
+
+def events_cutoff(now: float, kept_days: int) -> int:
+    """Events received before this time (seconds) are past their retention."""
+    return int(now) - kept_days * 86_400
+
+
+def prune_events(db: Database, before: int, batch: int = PRUNE_BATCH) -> int:
+    """Delete the events received before ``before``, ``batch`` rows a transaction, so that the write
+    lock is never held for long (a report or an alert waits at most one batch); how many went."""
+    deleted = 0
+    while True:
+        with transaction(db):
+            count = db.execute(
+                f"delete from panel_events where id in ({OLD_EVENTS})", [before, batch]
+            ).rowcount
+        deleted += count
+        if count < batch:
+            return deleted
 
 
 def recent_events(db: Database, panel_id: str, limit: int = 50) -> list[dict]:

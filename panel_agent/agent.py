@@ -73,7 +73,7 @@ MAX_PENDING_EVENTS = 10_000
 # panel's batch time: between 3/4 and 5/4 of BATCH_S, by panel, so that the panels of a department
 # that all took an alert at once do not all report it in the same second. A panel with 3-second dwells
 # sends a message a minute instead of 20; an alert costs a panel one message, its state, instead of two.
-MAX_EVENTS_PER_MESSAGE = 100
+MAX_EVENTS_PER_MESSAGE = wire.MAX_EVENTS_PER_BATCH  # what the controller takes in one message
 BATCH_S = 60.0
 # Events a state always says too (a display is always followed by a state): never urgent.
 BATCHED_EVENTS = frozenset({wire.EVENT_PLAY, wire.EVENT_DISPLAYED})

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from relais.broker_security import ACL_FILE_NAME, PASSWORD_FILE_NAME, fleet_limit_lines, tls_config_lines
+from relais.broker_security import fleet_limit_lines, locked_down_lines, tls_config_lines
 from relais.certificates import TlsFiles, ensure_broker_tls
 
 # The names a client of this loopback broker may use; both go in the server certificate.
@@ -113,25 +113,24 @@ class MosquittoBroker:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         if self.secure:
             assert self.credentials_dir is not None
-            access = [
-                "# Written by relais for a loopback broker (tests), with users and ACL as in production.",
-                "allow_anonymous false",
-                f"password_file {self.credentials_dir / PASSWORD_FILE_NAME}",
-                f"acl_file {self.credentials_dir / ACL_FILE_NAME}",
+            header = [
+                "# Written by relais for a loopback broker (tests), with users and ACL as in production."
             ]
+            access = locked_down_lines(self.credentials_dir)
         else:
-            access = [
+            header = [
                 "# Written by relais for a loopback broker (demo or tests). ANONYMOUS ACCESS: NOT FOR",
                 "# PRODUCTION (use `relais broker`, which requires users, passwords and an ACL).",
-                "allow_anonymous true",
             ]
+            access = ["allow_anonymous true"]
         lines = [
-            *access,
+            *header,
             # Run as whoever started us: as root Mosquitto would otherwise switch to its own user and
             # lose access to this folder.
             f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
             *self._tls_lines(),
+            *access,
             "set_tcp_nodelay true",
             *fleet_limit_lines(self.max_inflight),
             f"persistence {'true' if self.persistence else 'false'}",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from relais.certificates import TlsFiles
 from relais.files import atomic_write
-from relais.wire import DEFAULT_TOPIC_BASE, check_panel_id
+from relais.wire import DEFAULT_TOPIC_BASE, MAX_PAYLOAD_BYTES, check_panel_id
 
 CONTROLLER_USER = "relais-controller"
 PANEL_USER_PREFIX = "panel-"
@@ -40,6 +40,8 @@ CREDENTIALS_NAME = "credentials.json"
 PASSWORD_FILE_NAME = "passwd"
 ACL_FILE_NAME = "acl"
 CONFIG_NAME = "mosquitto.conf"
+# The largest schedule, with room for the longest topic MQTT allows (64 KiB) and the packet's headers.
+MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 128 * 1024
 PID_FILE_NAME = "mosquitto.pid"
 
 
@@ -186,6 +188,32 @@ class BrokerCredentials:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def locked_down_lines(directory: Path) -> list[str]:
+    """No anonymous access, the users and ACL in ``directory``, each client's id bound to its user, and
+    no packet larger than the largest schedule.
+
+    Mosquitto ends a connection when another connects with the same client id: were ids free, a
+    panel's password would kick off the controller or any other panel again and again, under their
+    ids. ``use_username_as_clientid`` makes a client's id its user name, whatever id it asks for, so
+    only the controller's password can take the controller's id, and a panel's only its own.
+    These lines go after the ``listener`` line: before any, Mosquitto would open a listener of its own
+    on port 1883, on every interface, for ``use_username_as_clientid``.
+
+    ``max_packet_size`` holds for every client (Mosquitto has no limit by user): the controller's
+    schedules are the largest payloads (``MAX_PAYLOAD_BYTES``; panels send states and events far
+    smaller, ``MAX_EVENTS_BATCH_BYTES``). A client sending more is disconnected before the broker has
+    read it, where it would otherwise take up to 256 MB.
+    """
+    folder = Path(directory).resolve()
+    return [
+        "allow_anonymous false",
+        f"password_file {folder / PASSWORD_FILE_NAME}",
+        f"acl_file {folder / ACL_FILE_NAME}",
+        "use_username_as_clientid true",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+    ]
+
+
 def tls_config_lines(files: TlsFiles) -> list[str]:
     """Options that make the listener above them TLS only: a plain MQTT client there fails the handshake.
 
@@ -235,9 +263,7 @@ def production_config_text(
         f"user {getpass.getuser()}",
         f"listener {port} {listen}",
         *(tls_config_lines(tls) if tls else []),
-        "allow_anonymous false",
-        f"password_file {folder / PASSWORD_FILE_NAME}",
-        f"acl_file {folder / ACL_FILE_NAME}",
+        *locked_down_lines(folder),
         f"pid_file {folder / PID_FILE_NAME}",
         "set_tcp_nodelay true",
         *fleet_limit_lines(),

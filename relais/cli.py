@@ -16,6 +16,7 @@ from panel_agent.fleet import DEFAULT_PROFILES
 from relais import __version__
 from relais.broker import BrokerError
 from relais.certificates import CA_CERT_NAME, TlsFiles, ensure_broker_tls
+from relais.wire import MAX_EVENTS_PER_BATCH
 
 CONTROLLER_MODULES = {
     "flask",
@@ -153,6 +154,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "TOPIC_BASE": args.topic_base,
             "SCHEDULER_ENABLED": True,
             "BEHIND_HTTPS_PROXY": args.behind_https_proxy,
+            **{
+                key: value
+                for key, value in (
+                    ("EVENTS_PER_PANEL_PER_MINUTE", args.events_per_minute),
+                    ("EVENTS_BURST_PER_PANEL", args.events_burst),
+                    ("EVENTS_KEPT_DAYS", args.events_kept_days),
+                )
+                if value is not None
+            },
         }
     )
     try:
@@ -487,6 +497,21 @@ def cmd_render(args: argparse.Namespace) -> int:
 # --- parser --------------------------------------------------------------------------------------
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, ``minimum`` or more."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return whole_number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relais",
@@ -561,6 +586,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--behind-https-proxy",
         action="store_true",
         help="a reverse proxy terminates HTTPS: secure-only cookies, client address from X-Forwarded-For",
+    )
+    serve.add_argument(
+        "--events-per-minute",
+        type=_at_least(1),
+        default=None,
+        help="events each panel may send a minute, steadily (default 60); more are dropped and logged",
+    )
+    serve.add_argument(
+        "--events-burst",
+        type=_at_least(MAX_EVENTS_PER_BATCH),
+        default=None,
+        help="events each panel may send at once, as after an outage (default 10100)",
+    )
+    serve.add_argument(
+        "--events-kept-days", type=_at_least(1), default=None, help="days panel events are kept (default 90)"
     )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
 

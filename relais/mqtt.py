@@ -134,8 +134,12 @@ def negotiate_protocol(
 
     A broker that answers a v5 CONNECT in MQTT 5, even to refuse the credentials, speaks MQTT 5. One
     without it refuses the protocol version (return code 1) or drops the connection; then a 3.1.1
-    CONNECT that gets any CONNACK settles it. The probes use ``client_id``, never the caller's own
-    (their clean start would wipe its session), and ask for no session, so they leave nothing behind.
+    CONNECT that gets any CONNACK settles it. The probes use ``client_id``, not the caller's own, yet
+    resume a session rather than start clean, and acknowledge nothing: a broker that binds client ids
+    to user names (``relais broker``) gives them the caller's id, and a clean start would wipe the
+    caller's session, with what panels sent meanwhile; what the broker hands a probe is not
+    acknowledged, so it hands it again to the caller. Elsewhere the probes keep one empty session of
+    their own.
     """
     answer = _connack(url, client_id, MQTTProtocolVersion.MQTTv5, ca_file, timeout)
     if answer is not None and answer[0] != UNSUPPORTED_PROTOCOL:
@@ -148,19 +152,29 @@ def negotiate_protocol(
 def _connack(
     url: str, client_id: str, protocol: MQTTProtocolVersion, ca_file: str | None, timeout: float
 ) -> tuple[ReasonCode, Properties] | None:
-    """The broker's answer to one CONNECT with a clean, session-less start; None if none came in time.
+    """The broker's answer to one CONNECT resuming a session; None if none came in time.
 
     paho's own reaction to a refused 3.1.1 CONNECT (trying MQTT 3.1) is switched off: a refusal is the
     answer we want.
     """
     broker = BrokerUrl.parse(url)
-    client = _client_for(broker, client_id, protocol, ca_file, persistent=False, reconnect_on_failure=False)
+    client = _client_for(broker, client_id, protocol, ca_file, persistent=True, reconnect_on_failure=False)
+    client.manual_ack_set(True)  # and never acknowledged: see ``negotiate_protocol``
     answers: list[tuple[ReasonCode, Properties]] = []
     client.on_connect = lambda _client, _userdata, _flags, reason_code, properties: answers.append(
         (reason_code, properties)
     )
     try:
-        client.connect(broker.host, broker.port, keepalive=PROBE_KEEPALIVE_S)
+        if protocol == MQTTProtocolVersion.MQTTv5:
+            client.connect(
+                broker.host,
+                broker.port,
+                keepalive=PROBE_KEEPALIVE_S,
+                clean_start=False,
+                properties=_lasting_session(),
+            )
+        else:
+            client.connect(broker.host, broker.port, keepalive=PROBE_KEEPALIVE_S)
         deadline = time.monotonic() + timeout
         while not answers and time.monotonic() < deadline:
             if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
@@ -437,14 +451,19 @@ def connect_in_background(client: mqtt.Client, url: str, keepalive: int = 30) ->
     """
     broker = BrokerUrl.parse(url)
     if client.protocol == MQTTProtocolVersion.MQTTv5:
-        session = Properties(PacketTypes.CONNECT)
-        session.SessionExpiryInterval = SESSION_NEVER_EXPIRES
         client.connect_async(
-            broker.host, broker.port, keepalive=keepalive, clean_start=False, properties=session
+            broker.host, broker.port, keepalive=keepalive, clean_start=False, properties=_lasting_session()
         )
     else:
         client.connect_async(broker.host, broker.port, keepalive=keepalive)
     client.loop_start()
+
+
+def _lasting_session() -> Properties:
+    """MQTT 5 CONNECT properties of a session that never expires, as 3.1.1's clean_session=False."""
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+    return session
 
 
 def broker_url_with_credentials(broker_url: str, username: str, password: str) -> str:

@@ -45,6 +45,11 @@ MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 # few events of a new schedule, which would gain little. zlib's streams start with this byte at the
 # default window, where JSON cannot.
 DEFLATE_EVENTS_ABOVE = 1024
+# One message of panel events, at most: an agent sends a backlog 100 events a message, and a real event
+# is about 250 bytes (600 with a long fault or refusal), so 100 of them come to 25 to 60 KB. Twice that
+# at most, or the message is refused whole: the controller never reads 2 MiB of events from a panel.
+MAX_EVENTS_PER_BATCH = 100
+MAX_EVENTS_BATCH_BYTES = 128 * 1024
 ZLIB_FIRST_BYTE = b"\x78"
 MAX_FRAME_PIXELS = 4096 * 4096
 SCREENSHOT_MAX_SIZE = (400, 300)
@@ -1086,26 +1091,45 @@ def join_events(payloads: Sequence[bytes]) -> bytes:
     return text
 
 
-def events_from_payload(payload: bytes) -> list[PanelEvent]:
+@dataclass(frozen=True)
+class EventBatch:
+    """The events of one message, and the size of their JSON text (inflated): what storing them costs."""
+
+    events: list[PanelEvent]
+    size: int
+
+
+def read_events(payload: bytes) -> EventBatch:
     """The events of a message on a panel's events topic: a list (``join_events``, deflated or not),
-    or one event alone (agents before event batches)."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise WireError("too-large", f"{len(payload)} bytes")
+    or one event alone (agents before event batches); refused beyond MAX_EVENTS_PER_BATCH events or
+    MAX_EVENTS_BATCH_BYTES, deflated or not, before any JSON is parsed."""
+    if len(payload) > MAX_EVENTS_BATCH_BYTES:
+        raise WireError("too-large", f"{len(payload)} bytes of events, the limit is {MAX_EVENTS_BATCH_BYTES}")
     if payload[:1] == ZLIB_FIRST_BYTE:  # JSON never starts with "x"
-        payload = _inflate(payload)
+        payload = _inflate(payload, MAX_EVENTS_BATCH_BYTES)
     data = _parse_json(payload, "events")
-    return [PanelEvent.from_json(item) for item in (data if isinstance(data, list) else [data])]
+    items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_EVENTS_PER_BATCH:
+        raise WireError(
+            "too-large", f"{len(items)} events in one message, the limit is {MAX_EVENTS_PER_BATCH}"
+        )
+    return EventBatch([PanelEvent.from_json(item) for item in items], len(payload))
 
 
-def _inflate(payload: bytes) -> bytes:
-    """A deflated batch, refused beyond MAX_PAYLOAD_BYTES once inflated: no zlib bomb from a panel."""
+def events_from_payload(payload: bytes) -> list[PanelEvent]:
+    """``read_events`` without the size."""
+    return read_events(payload).events
+
+
+def _inflate(payload: bytes, limit: int) -> bytes:
+    """A deflated batch, refused beyond ``limit`` bytes once inflated: no zlib bomb from a panel."""
     inflater = zlib.decompressobj()
     try:
-        text = inflater.decompress(payload, MAX_PAYLOAD_BYTES)
+        text = inflater.decompress(payload, limit)
     except zlib.error as exc:
         raise WireError("malformed", f"events are not valid zlib ({exc})") from None
     if inflater.unconsumed_tail:
-        raise WireError("too-large", f"events inflate past {MAX_PAYLOAD_BYTES} bytes")
+        raise WireError("too-large", f"events inflate past {limit} bytes")
     if not inflater.eof:
         raise WireError("malformed", "the deflated events are cut short")
     return text

@@ -1,14 +1,21 @@
-"""Small things several test files need: reference panels and a wait that polls with a deadline."""
+"""Small things several test files need: reference panels, a wait that polls with a deadline, and brokers
+and MQTT sessions as the tests of the locked-down broker use them."""
 
 from __future__ import annotations
 
+import queue
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import paho.mqtt.client as mqtt
 from flask import Flask
 from flask.testing import FlaskClient
+from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 from sqlite_utils import Database
 
@@ -21,6 +28,8 @@ from controller.message_store import item_id_for
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
 from relais import wire
+from relais.broker import MosquittoBroker
+from relais.broker_security import BrokerCredentials
 
 # The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
 DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
@@ -94,3 +103,90 @@ def record_report(db: Database, report: status.Report, received_at: float) -> No
     """A panel's state or event recorded as the MQTT link records it, in a transaction of its own."""
     with transaction(db):
         status.record_reports(db, [report], received_at)
+
+
+@contextmanager
+def production_broker(
+    folder: Path, panel_ids: Sequence[str]
+) -> Iterator[tuple[MosquittoBroker, BrokerCredentials]]:
+    """The locked-down broker as ``relais broker --tls`` runs it (users, ACL, TLS), with these panels' users."""
+    credentials = BrokerCredentials(folder / "credentials")
+    credentials.panels(panel_ids)
+    credentials.write_files()
+    with MosquittoBroker(
+        folder / "mosquitto", secure=True, credentials_dir=credentials.directory, tls=True
+    ) as broker:
+        yield broker, credentials
+
+
+def tls_url(port: int, username: str, password: str) -> str:
+    """A loopback ``mqtts://`` URL with that user in it."""
+    return f"mqtts://{quote(username, safe='')}:{quote(password, safe='')}@127.0.0.1:{port}"
+
+
+# How long ``Session.received_until`` waits for anything after its marker.
+QUIET_S = 0.5
+
+
+class Session:
+    """One paho connection that queues what it receives; ``refused`` when the broker said no."""
+
+    def __init__(
+        self,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        client_id: str | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._connack: queue.Queue[bool] = queue.Queue()
+        self.disconnections = 0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"t-{uuid.uuid4().hex[:10]}",
+            protocol=mqtt.MQTTv311,
+        )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=str(ca_file))
+        self.client.on_connect = lambda _c, _u, _f, reason, _p: self._connack.put(not reason.is_failure)
+        self.client.on_disconnect = lambda *_args: self._disconnected()
+        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        self.accepted = self._connack.get(timeout=5)
+        if not self.accepted:
+            self.close()
+
+    def _disconnected(self) -> None:
+        self.disconnections += 1
+
+    def subscribe(self, *topics: str) -> None:
+        done: queue.Queue[bool] = queue.Queue()
+        self.client.on_subscribe = lambda *_args: done.put(True)
+        self.client.subscribe([(topic, 1) for topic in topics])
+        done.get(timeout=5)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def receive(self, timeout: float = 5.0) -> tuple[str, bytes]:
+        return self.messages.get(timeout=timeout)
+
+    def received_until(self, marker: bytes, timeout: float = 5.0) -> list[tuple[str, bytes]]:
+        """Everything up to and including ``marker``, then whatever comes within a short wait."""
+        got = [self.receive(timeout)]
+        while got[-1][1] != marker:
+            got.append(self.receive(timeout))
+        try:
+            while True:
+                got.append(self.receive(QUIET_S))
+        except queue.Empty:
+            return got
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import base64
 import getpass
-import queue
 import re
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import paho.mqtt.client as mqtt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTProtocolVersion
 
+from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import (
     CONTROLLER_USER,
+    MAX_PACKET_BYTES,
     PID_FILE_NAME,
     BrokerCredentials,
     acl_text,
@@ -38,57 +37,9 @@ from relais.broker_security import (
 from relais.cli import main
 from relais.mqtt import BrokerUrl, Negotiated, negotiate_protocol
 from relais.wire import Topics
-from tests.helpers import DEMO_LED, wait_for
+from tests.helpers import DEMO_LED, Session, production_broker, tls_url, wait_for
 
 TOPICS = Topics("relais/v1")
-QUIET_S = 0.5
-
-
-class Session:
-    """One paho connection that queues what it receives; ``refused`` when the broker said no."""
-
-    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self._connack: queue.Queue[bool] = queue.Queue()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:10]}", protocol=mqtt.MQTTv311
-        )
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.client.on_connect = lambda _c, _u, _f, reason, _p: self._connack.put(not reason.is_failure)
-        self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
-        self.client.connect("127.0.0.1", port, keepalive=10)
-        self.client.loop_start()
-        self.accepted = self._connack.get(timeout=5)
-        if not self.accepted:
-            self.close()
-
-    def subscribe(self, *topics: str) -> None:
-        done: queue.Queue[bool] = queue.Queue()
-        self.client.on_subscribe = lambda *_args: done.put(True)
-        self.client.subscribe([(topic, 1) for topic in topics])
-        done.get(timeout=5)
-
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
-
-    def receive(self, timeout: float = 5.0) -> tuple[str, bytes]:
-        return self.messages.get(timeout=timeout)
-
-    def received_until(self, marker: bytes, timeout: float = 5.0) -> list[tuple[str, bytes]]:
-        """Everything up to and including ``marker``, then whatever comes within a short wait."""
-        got = [self.receive(timeout)]
-        while got[-1][1] != marker:
-            got.append(self.receive(timeout))
-        try:
-            while True:
-                got.append(self.receive(QUIET_S))
-        except queue.Empty:
-            return got
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def accepts(port: int, username: str | None = None, password: str | None = None) -> bool:
@@ -122,6 +73,15 @@ def sessions(secured: tuple[MosquittoBroker, BrokerCredentials]) -> Iterator[dic
     yield opened
     for session in opened.values():
         session.close()
+
+
+@pytest.fixture(scope="module")
+def production(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[MosquittoBroker, BrokerCredentials]]:
+    """The locked-down broker as ``relais broker --tls`` runs it: users, ACL and TLS."""
+    with production_broker(tmp_path_factory.mktemp("production-broker"), ["alpha", "beta"]) as running:
+        yield running
 
 
 def test_password_hash_is_mosquitto_passwd_format(tmp_path: Path) -> None:
@@ -317,6 +277,8 @@ def test_relais_broker_command_with_panel_add_agent_config_and_revoke(
 def test_production_config_requires_users(tmp_path: Path) -> None:
     text = production_config_text(tmp_path, port=1884, listen="0.0.0.0")
     assert "allow_anonymous false" in text and "listener 1884 0.0.0.0" in text
+    # Before any listener line, Mosquitto would open one of its own on 1883 for this option.
+    assert text.index("listener 1884") < text.index("use_username_as_clientid true")
     # Stays the user who runs it, as root too: Mosquitto's own user could not read the 0600 files.
     assert f"user {getpass.getuser()}" in text
 
@@ -386,3 +348,160 @@ def test_agent_config_names_the_ca_for_mqtts(tmp_path: Path, capsys: pytest.Capt
         == 0
     )
     assert 'ca_file = "ca.crt"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("taken_id", [CONTROLLER_USER, "relais-panel-beta", "panel-beta"])
+def test_a_panels_user_cannot_take_the_controllers_or_another_panels_client_id(
+    production: tuple[MosquittoBroker, BrokerCredentials], taken_id: str
+) -> None:
+    """Mosquitto ends the older connection of a client id taken again: bound to its user, a client id
+    can be taken only with that user's password, so alpha's stolen password kicks off alpha alone."""
+    broker, credentials = production
+
+    def connect(user: tuple[str, str], client_id: str) -> Session:
+        session = Session(broker.port, *user, client_id=client_id, ca_file=broker.ca_file)
+        assert session.accepted
+        return session
+
+    controller = connect(credentials.controller(), "relais-controller")
+    beta = connect(credentials.panel("beta"), "relais-panel-beta")
+    intruder = None
+    try:
+        controller.subscribe(TOPICS.all_events())
+        beta.subscribe(TOPICS.desired("beta"))
+        intruder = connect(credentials.panel("alpha"), taken_id)
+        intruder.subscribe(TOPICS.all_events(), TOPICS.desired("beta"), TOPICS.desired("alpha"))
+
+        beta.publish(TOPICS.events("beta"), b"beta still here")
+        assert controller.received_until(b"beta still here") == [(TOPICS.events("beta"), b"beta still here")]
+        controller.publish(TOPICS.desired("beta"), b"still for beta")
+        controller.publish(TOPICS.desired("alpha"), b"for alpha")
+        assert beta.received_until(b"still for beta") == [(TOPICS.desired("beta"), b"still for beta")]
+        assert controller.disconnections == 0 and beta.disconnections == 0
+        assert controller.client.is_connected() and beta.client.is_connected()
+        # Alpha's password still reads alpha's topics only, whatever client id it asked for.
+        assert intruder.received_until(b"for alpha") == [(TOPICS.desired("alpha"), b"for alpha")]
+    finally:
+        for session in (controller, beta, intruder):
+            if session is not None:
+                session.close()
+
+
+def test_the_controllers_session_outlives_its_restart_on_the_locked_down_broker(
+    production: tuple[MosquittoBroker, BrokerCredentials], tmp_path: Path
+) -> None:
+    """Events a panel sends while the controller restarts wait in the controller's session: the probe
+    a starting controller makes (``negotiate_protocol``) gets the controller's client id too, here,
+    and must resume that session, not start it clean."""
+    from controller import create_app, shutdown_app
+    from controller.context import get_db
+    from controller.panels import register_panel
+
+    broker, credentials = production
+    config = {
+        "DATA_DIR": tmp_path / "data",
+        "BROKER_URL": tls_url(broker.port, *credentials.controller()),
+        "BROKER_CA_FILE": str(broker.ca_file),
+    }
+    app = create_app(config)
+    with app.app_context():
+        register_panel(get_db(), {**DEMO_LED, "id": "alpha"})
+    wait_for(app.extensions["relais.mqtt_link"].connected.is_set, "controller connected")
+    shutdown_app(app)
+    panel = Session(broker.port, *credentials.panel("alpha"), ca_file=broker.ca_file)
+    event = wire.PanelEvent("alpha", wire.EVENT_FAULT, 1_800_000_000, {"code": "while-away"})
+    panel.publish(TOPICS.events("alpha"), wire.join_events([event.to_payload()]))
+    panel.close()
+    app = create_app(config)
+    try:
+        with app.app_context():
+            wait_for(
+                lambda: (
+                    get_db().execute("select count(*) from panel_events where event = 'fault'").fetchone()[0]
+                ),
+                "the event sent while the controller was away recorded",
+            )
+    finally:
+        shutdown_app(app)
+
+
+def test_a_packet_larger_than_the_largest_schedule_ends_its_senders_connection_only(
+    production: tuple[MosquittoBroker, BrokerCredentials],
+) -> None:
+    broker, credentials = production
+
+    def connect(user: tuple[str, str]) -> Session:
+        session = Session(broker.port, *user, ca_file=broker.ca_file)
+        assert session.accepted
+        return session
+
+    controller = connect(credentials.controller())
+    alpha = connect(credentials.panel("alpha"))
+    try:
+        controller.subscribe(TOPICS.all_events())
+        alpha.client.publish(TOPICS.events("alpha"), b"[" + b" " * MAX_PACKET_BYTES + b"]", qos=1)
+        wait_for(lambda: alpha.disconnections, "the broker ends the sender's connection")
+        alpha.close()
+        alpha = connect(credentials.panel("alpha"))
+        alpha.subscribe(TOPICS.desired("alpha"))
+        largest = b"relais/" + b"s" * (wire.MAX_PAYLOAD_BYTES - len(b"relais/"))
+        controller.publish(TOPICS.desired("alpha"), largest)
+        topic, payload = alpha.receive(timeout=10)
+        assert (topic, len(payload)) == (TOPICS.desired("alpha"), wire.MAX_PAYLOAD_BYTES)
+        assert controller.messages.empty() and controller.disconnections == 0
+    finally:
+        controller.close()
+        alpha.close()
+
+
+def test_a_schedule_over_the_wire_size_is_not_sent_and_the_others_are(
+    production: tuple[MosquittoBroker, BrokerCredentials], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker would end the controller's connection for it, at every try, and every panel's
+    publishing with it."""
+    from controller import create_app, shutdown_app
+    from controller.context import get_db, signing_key
+    from controller.messages import queue_message
+    from controller.panels import register_panel
+
+    broker, credentials = production
+    config = {"DATA_DIR": tmp_path / "data"}
+    offline = create_app(config)
+    with offline.app_context():
+        db = get_db()
+        for panel_id in ("alpha", "beta"):
+            register_panel(db, {**DEMO_LED, "id": panel_id})
+        queue_message(db, signing_key(), {"text": "Marché", "panels": ["alpha", "beta"]}, created_by="t")
+        db.execute(
+            "update desired set payload = ?, issued_at = issued_at - 1 where panel_id = 'alpha'",
+            [b"relais/" + b"s" * MAX_PACKET_BYTES],
+        )
+        db.conn.commit()
+    shutdown_app(offline)
+    beta = Session(broker.port, *credentials.panel("beta"), ca_file=broker.ca_file)
+    beta.subscribe(TOPICS.desired("beta"))
+    app = create_app(
+        {
+            **config,
+            "BROKER_URL": tls_url(broker.port, *credentials.controller()),
+            "BROKER_CA_FILE": str(broker.ca_file),
+        }
+    )
+    try:
+        while not (message := beta.receive(timeout=10))[1].startswith(b"relais/2 "):
+            pass  # a retained payload of an earlier test
+        assert message[0] == TOPICS.desired("beta")
+
+        def published() -> dict[str, bool]:
+            with app.app_context():
+                rows = get_db().execute("select panel_id, published_at is not null from desired")
+                return {panel_id: bool(done) for panel_id, done in rows}
+
+        wait_for(lambda: published() == {"alpha": False, "beta": True}, "beta's schedule acknowledged")
+        link = app.extensions["relais.mqtt_link"]
+        link.flush()
+        assert link.connected.is_set()
+        assert sum("over the wire's" in record.getMessage() for record in caplog.records) == 1
+    finally:
+        shutdown_app(app)
+        beta.close()

@@ -15,7 +15,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from cryptography import x509
@@ -33,15 +32,11 @@ from relais.certificates import (
 from relais.cli import main
 from relais.mqtt import BrokerUrl, new_client
 from relais.wire import Topics
-from tests.helpers import wait_for
+from tests.helpers import production_broker, tls_url, wait_for
 
 TOPICS = Topics("relais/v1")
 # MQTT 3.1.1 CONNECT, client id "plain", clean session, keepalive 10 s: what a plain client sends first.
 PLAIN_CONNECT = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x0a\x00\x05plain"
-
-
-def tls_url(port: int, username: str, password: str) -> str:
-    return f"mqtts://{quote(username, safe='')}:{quote(password, safe='')}@127.0.0.1:{port}"
 
 
 class TlsSession:
@@ -82,14 +77,8 @@ def tls_accepts(url: str, ca_file: Path) -> bool:
 def tls_broker(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[MosquittoBroker, BrokerCredentials]]:
-    folder = tmp_path_factory.mktemp("tls-broker")
-    credentials = BrokerCredentials(folder / "credentials")
-    credentials.panel("alpha")
-    credentials.write_files()
-    with MosquittoBroker(
-        folder / "mosquitto", secure=True, credentials_dir=credentials.directory, tls=True
-    ) as broker:
-        yield broker, credentials
+    with production_broker(tmp_path_factory.mktemp("tls-broker"), ["alpha"]) as running:
+        yield running
 
 
 def test_test_ca_signs_a_server_certificate_for_loopback(tmp_path: Path) -> None:

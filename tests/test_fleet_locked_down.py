@@ -8,6 +8,7 @@ wait bounded.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from relais.broker import free_loopback_port, port_open
-from relais.broker_security import CREDENTIALS_NAME, PID_FILE_NAME, panel_username
+from relais.broker_security import CONTROLLER_USER, CREDENTIALS_NAME, PID_FILE_NAME, panel_username
 from relais.signals import end_processes
 from tests.helpers import wait_for
 
@@ -97,6 +98,13 @@ def test_simulated_panels_join_the_locked_down_broker_each_with_its_own_user(tmp
         users = json.loads((data / "broker" / CREDENTIALS_NAME).read_text(encoding="utf-8"))
         panel_ids = [f"sim-{number:04d}" for number in range(1, PANELS + 1)]
         assert all(panel_username(panel_id) in users for panel_id in panel_ids)
+        # Every client's id is its user's name (Mosquitto logs "as <client id> (..., u'<user>')").
+        connected = re.findall(r" as (\S+) \(.*u'([^']+)'\)", (tmp_path / "broker.log").read_text())
+        assert {user for client_id, user in connected if client_id == user} >= {
+            CONTROLLER_USER,
+            *(panel_username(panel_id) for panel_id in panel_ids),
+        }
+        assert all(client_id == user for client_id, user in connected)
         # Each worker's spec holds its panels' passwords: for its owner only.
         specs = list((data / "fleet").glob("worker-*.json"))
         assert specs and all(spec.stat().st_mode & 0o777 == 0o600 for spec in specs)

@@ -387,6 +387,28 @@ def test_a_minute_of_plays_goes_deflated_and_a_zlib_bomb_is_refused() -> None:
         assert refused.value.reason == reason
 
 
+def test_an_agents_largest_batch_is_read_and_anything_larger_is_refused_whole() -> None:
+    """An agent sends at most 100 events a message (a backlog after an outage); plays of about 250
+    bytes, or faults of 300 characters, fit well within the byte limit, deflated or not."""
+    fault = {"code": "OSError", "detail": "OSError: " + "é" * 291}
+    largest = [PanelEvent("p1", wire.EVENT_FAULT, NOW + n, fault) for n in range(wire.MAX_EVENTS_PER_BATCH)]
+    payloads = [event.to_payload() for event in largest]
+    batch = wire.read_events(wire.join_events(payloads))
+    assert batch.events == largest and batch.size == len(b"[" + b",".join(payloads) + b"]")
+    one_more = [*payloads, payloads[0]]
+    padding = {"detail": "x" * wire.MAX_EVENTS_BATCH_BYTES}
+    too_long = PanelEvent("p1", wire.EVENT_FAULT, NOW, padding).to_payload()
+    for bad in (
+        wire.join_events(one_more),
+        b"[" + b",".join(one_more) + b"]",
+        too_long,
+        zlib.compress(b"[" + too_long + b"]"),
+    ):
+        with pytest.raises(WireError) as refused:
+            wire.read_events(bad)
+        assert refused.value.reason == "too-large"
+
+
 def test_a_panel_state_tells_its_brightness_only_once_it_set_one() -> None:
     assert "brightness" not in json.loads(PanelState("p1", True, NOW).to_payload())
     dimmed = PanelState("p1", True, NOW, brightness=30)
