@@ -80,12 +80,12 @@ class Actor:
 
     def can_for(self, permission: Permission, organisation: str | None) -> bool:
         """The permission over what an organisation owns (approving, cancelling its alert): an
-        administrator's over every organisation's, anyone else's over their own organisation's only."""
+        administrator's over every organisation's, anyone else's over their own organisation's only
+        (people of no organisation count as one: a campaign manager made without one still cancels
+        the alerts of the others made so, and of no organisation's)."""
         if not self.can(permission):
             return False
-        return self.role == Role.ADMIN or (
-            self.organisation is not None and self.organisation == organisation
-        )
+        return self.role == Role.ADMIN or self.organisation == organisation
 
     def sees_commune(self, commune_insee: str | None) -> bool:
         """Commune users see their own commune only; everyone else sees the whole fleet."""
