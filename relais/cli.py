@@ -151,6 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "TOPIC_BASE": args.topic_base,
             "SCHEDULER_ENABLED": True,
             "BEHIND_HTTPS_PROXY": args.behind_https_proxy,
+            **({"MAX_CONTENT_LENGTH": args.max_request_bytes} if args.max_request_bytes else {}),
         }
     )
     try:
@@ -158,6 +159,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         shutdown_app(app)
     return 0
+
+
+def _byte_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} bytes: give 1 or more")
+    return value
 
 
 def _broker_ca_file(args: argparse.Namespace) -> str | None:
@@ -559,6 +567,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--behind-https-proxy",
         action="store_true",
         help="a reverse proxy terminates HTTPS: secure-only cookies, client address from X-Forwarded-For",
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=_byte_count,
+        default=None,
+        help="largest request body accepted, else 413 (default: a message with the heaviest image, 29 MB)",
     )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
 
