@@ -367,5 +367,6 @@ def test_relais_serve_takes_its_body_limit_from_the_command_line(
             urllib.request.urlopen(urllib.request.Request(f"{url}/login", data=form), timeout=30)
         assert refused.value.code == 413
         assert "over the limit of 4096 bytes" in refused.value.read().decode()
+        assert refused.value.headers["X-Content-Type-Options"] == "nosniff"
     finally:
         end_processes([process], 10)
