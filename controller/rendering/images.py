@@ -23,6 +23,7 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 3072
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 FORMAT_NAMES = {"WEBP": "WebP"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 Colour = tuple[int, int, int]
 
@@ -53,6 +54,28 @@ def load_image(data: bytes, at_least: tuple[int, int] | None = None) -> Image.Im
             return _to_rgb(image)
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageError("image illisible") from error
+
+
+def check_png(data: bytes, max_size: tuple[int, int], max_bytes: int) -> None:
+    """Refuse (``ImageError``) what is not one whole PNG within ``max_size`` and ``max_bytes``: its
+    signature, its size read before any pixel is, each chunk's checksum, then the pixels themselves."""
+    if len(data) > max_bytes:
+        raise ImageError(f"image trop lourde ({len(data)} octets, limite {max_bytes})")
+    if not data.startswith(PNG_SIGNATURE):
+        raise ImageError("ce n’est pas un PNG (signature absente)")
+    width, height = max_size
+    with _opened(data, ("PNG",), width * height) as image:
+        if image.width > width or image.height > height:
+            raise ImageError(f"image de {image.width}x{image.height}, limite {width}x{height}")
+        try:
+            image.verify()
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageError(f"PNG abîmé ({error})") from error
+    with _opened(data, ("PNG",), width * height) as image:  # verify() leaves it unusable
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageError(f"PNG illisible ({error})") from error
 
 
 @contextlib.contextmanager
