@@ -173,3 +173,13 @@ def test_a_phone_photo_is_within_the_limit_and_decoded_no_larger_than_needed(app
     body = {"text": "Marché", "layout": "image-text", "profile": "led-amber-192x64"}
     answer = viewer.post("/api/v1/preview.png", json={**body, "image": base64.b64encode(photo).decode()})
     assert (answer.status_code, answer.mimetype) == (200, "image/png")
+
+
+def test_a_large_png_is_shrunk_as_soon_as_it_is_decoded() -> None:
+    """No JPEG scaling for a PNG: a whole-factor box reduction right after decoding, keeping four times
+    the zone's size (the fit's filter then sees what it would see of the original)."""
+    picture = _encode(_photo((4096, 3072)).convert("RGBA"), "PNG")
+    assert load_image(picture, at_least=(192, 64)).size == (1024, 768)
+    assert load_image(picture, at_least=(800, 480)).size == (4096, 3072)  # 4 x 800 is more than 3072
+    assert load_image(picture).mode == "RGBA"
+    assert load_image(_encode(_photo((400, 300)).convert("P"), "PNG"), at_least=(16, 8)).size == (100, 75)

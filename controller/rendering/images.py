@@ -23,6 +23,9 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 3072
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 FORMAT_NAMES = {"WEBP": "WebP"}
+# Shrinking before fitting keeps this many times the target's size: the fit's own filter then sees
+# four source pixels or more per pixel, as it would the original.
+REDUCTION_MARGIN = 4
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 Colour = tuple[int, int, int]
@@ -38,8 +41,10 @@ class ImageError(ValueError):
 def load_image(data: bytes, at_least: tuple[int, int] | None = None) -> Image.Image:
     """Decode an uploaded picture into RGB, upright (EXIF orientation) and the first frame only.
 
-    ``at_least``: the size it is going to be fitted to, so that a JPEG is decoded at the smallest
-    of 1/1, 1/2, 1/4 or 1/8 scale that still covers it (a photo for an LED panel: 1/8, 64 times less).
+    ``at_least``: the size it is going to be fitted to. A JPEG is then decoded at the smallest of 1/1,
+    1/2, 1/4 or 1/8 scale that still covers it (a photo for an LED panel: 1/8, 64 times fewer pixels);
+    another picture is shrunk by a whole factor as soon as it is decoded, to no less than
+    ``REDUCTION_MARGIN`` times that size, so that the copies made to fit it are small.
     """
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageError(f"image trop lourde ({len(data)} octets, limite {MAX_IMAGE_BYTES})")
@@ -51,7 +56,7 @@ def load_image(data: bytes, at_least: tuple[int, int] | None = None) -> Image.Im
             image.seek(0)
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # no copy: one less of a large picture
-            return _to_rgb(image)
+            return _to_rgb(_shrunk(image, at_least))
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageError("image illisible") from error
 
@@ -76,6 +81,18 @@ def check_png(data: bytes, max_size: tuple[int, int], max_bytes: int) -> None:
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageError(f"PNG illisible ({error})") from error
+
+
+def _shrunk(image: Image.Image, at_least: tuple[int, int] | None) -> Image.Image:
+    """A box-filtered copy by a whole factor, still ``REDUCTION_MARGIN`` times ``at_least`` or more
+    both ways, where that saves memory; else the picture itself."""
+    if at_least is None:
+        return image
+    factor = min(image.size) // (REDUCTION_MARGIN * max(at_least))
+    if factor < 2:
+        return image
+    reducible = image if image.mode in ("L", "LA", "RGB", "RGBA") else _to_rgb(image)
+    return reducible.reduce(factor)
 
 
 @contextlib.contextmanager
@@ -142,7 +159,7 @@ def fit_image(
 def _flatten(image: Image.Image, background: Colour) -> Image.Image:
     """Composite any transparency on ``background``: a panel has no alpha."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (*background, 255))
         flat.alpha_composite(rgba)
         return flat.convert("RGB")
