@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
@@ -104,11 +104,11 @@ def json_body() -> Any:
         raise _too_deep() from None
     except ValueError:
         raise not_json from None
-    check_json_values(data)
+    _check_values(data)
     return data
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -116,7 +116,7 @@ def _too_deep() -> FieldError:
     return FieldError("body", f"is nested too deep: the limit is {MAX_JSON_DEPTH} levels")
 
 
-def check_json_values(data: Any) -> None:
+def _check_values(data: Any) -> None:
     """Refuse, naming the field (``panels[2]``, ``recurrence.windows``), what would fail further on:
     nesting deeper than ``MAX_JSON_DEPTH``, a lone surrogate in a string or a key, a whole number
     SQLite cannot store, a number that is not finite (``1e999``)."""

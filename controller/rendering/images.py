@@ -1,7 +1,8 @@
 """Pictures sent by a commune, made safe to decode and reduced to what a panel can show.
 
-Uploads are untrusted: only common formats, a size cap in bytes and in pixels (Pillow's
-decompression-bomb guard, with its warning turned into a refusal), and errors in French for the API.
+Uploads are untrusted: only common formats, a size cap in bytes and in pixels counted from the
+header before any pixel is decoded (``_opened``, which panels' own screenshots go through too, in
+``check_png``), and errors in French for the API.
 Reduction to a panel's few colours uses Floyd–Steinberg dithering against exactly the panel's palette,
 so that the frame's palette indices are the panel's own colours.
 """
