@@ -2,6 +2,7 @@
 
 ``create_app(config)`` builds the Flask app; it connects to a broker only when ``BROKER_URL`` is
 set (``BROKER_CA_FILE``: the CA it trusts for ``mqtts://``), and starts the scheduler only when ``SCHEDULER_ENABLED`` is true, so tests choose what runs.
+``MAX_CONTENT_LENGTH`` caps every request body (default ``MAX_REQUEST_BYTES``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,41 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from controller.rendering.images import MAX_IMAGE_BYTES
 from relais.keys import load_or_create_signing_key
 from relais.wire import DEFAULT_TOPIC_BASE, Topics
 
 DEFAULT_DATA_DIR = "relais-data"
+# The largest legitimate request: a message whose image is as heavy as allowed, in base64 (4 bytes for
+# 3), and a megabyte for its other fields (5,000 panel ids are 350 kB). Anything larger is refused
+# before it is read.
+MAX_REQUEST_BYTES = 4 * -(-MAX_IMAGE_BYTES // 3) + 1024 * 1024
+# On every response. The pages load scripts and styles from /static only: the JSON in their <script
+# type="application/json"> is data, which CSP does not run; previews are blob: URLs.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' blob: data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
 
 
 def default_data_dir() -> Path:
@@ -26,7 +54,7 @@ def default_data_dir() -> Path:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from controller import api, api_admin, login, status, web
-    from controller.api_common import http_error
+    from controller.api_common import body_too_large, http_error, refuse_ids_out_of_range
     from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
     from controller.context import close_db
     from controller.db import open_database, private_data_dir
@@ -43,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         EVENTS_KEPT_DAYS=status.EVENTS_KEPT_DAYS,
         SCHEDULER_ENABLED=False,
         JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         **COOKIE_DEFAULTS,
     )
     app.config.update(config or {})
@@ -65,6 +94,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_admin.bp)
     app.register_blueprint(login.bp)
     web.init_app(app)
+    app.url_value_preprocessor(refuse_ids_out_of_range)
+    app.register_error_handler(RequestEntityTooLarge, body_too_large)
+    app.after_request(_security_headers)
 
     @app.errorhandler(HTTPException)
     def _json_errors_under_api(exc: HTTPException) -> Any:
@@ -93,6 +125,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.extensions["relais.scheduler"] = start_scheduler(app)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def shutdown_app(app: Flask) -> None:

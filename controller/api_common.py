@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+import re
+from typing import Any, NoReturn
 
 from flask import Blueprint, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from controller.auth import Forbidden, Unauthorized
 from controller.errors import FieldError
 
 MAX_PAGE_SIZE = 200
+# SQLite's integers are 64-bit: no row has a larger id, no query a larger offset.
+MAX_INTEGER = 2**63 - 1
+# Our bodies nest 3 levels at most (a message's recurrence); this leaves room, and no stack to blow.
+MAX_JSON_DEPTH = 16
+# Half a UTF-16 pair alone: JSON's "\ud800" decodes to it, and no UTF-8 (SQLite, the panels) can hold it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
@@ -42,7 +51,37 @@ def _csrf(exc: CSRFError) -> tuple[Response, int]:
 
 
 def http_error(exc: HTTPException) -> tuple[Response, int]:
-    return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name)
+    field = getattr(exc, "field", None)
+    return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name, field)
+
+
+class IdOutOfRange(NotFound):
+    """An id in the path (``/messages/<int:message_id>``) larger than any row can have."""
+
+    def __init__(self, field: str, value: int) -> None:
+        super().__init__(f"{field} {value} is out of range: ids go up to {MAX_INTEGER}")
+        self.field = field
+
+
+def refuse_ids_out_of_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """For every route of the app, pages too: an int in its path that SQLite cannot hold is a 404."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > MAX_INTEGER:
+            raise IdOutOfRange(name, value)
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    """A body over ``MAX_CONTENT_LENGTH``, refused before it is read."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__(f"the request body is over the limit of {limit} bytes")
+        self.field = "body"
+
+
+def body_too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int] | HTTPException:
+    """Naming the limit: as JSON under /api, as werkzeug's page for the pages' forms."""
+    refusal = BodyTooLarge(request.max_content_length)
+    return http_error(refusal) if request.path.startswith("/api/") else refusal
 
 
 def register_error_handlers(bp: Blueprint) -> None:
@@ -55,10 +94,56 @@ def register_error_handlers(bp: Blueprint) -> None:
 
 
 def json_body() -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise FieldError("body", "must be JSON (Content-Type: application/json)")
+    """The request's JSON, every value checked: nesting, text that UTF-8 can hold, 64-bit numbers."""
+    not_json = FieldError("body", "must be JSON (Content-Type: application/json)")
+    if not request.is_json:
+        raise not_json
+    try:
+        data = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:
+        raise not_json from None
+    _check_values(data)
     return data
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _too_deep() -> FieldError:
+    return FieldError("body", f"is nested too deep: the limit is {MAX_JSON_DEPTH} levels")
+
+
+def _check_values(data: Any) -> None:
+    """Refuse, naming the field (``panels[2]``, ``recurrence.windows``), what would fail further on:
+    nesting deeper than ``MAX_JSON_DEPTH``, a lone surrogate in a string or a key, a whole number
+    SQLite cannot store, a number that is not finite (``1e999``)."""
+    pending: list[tuple[Any, str, int]] = [(data, "body", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                inner = key if path == "body" else f"{path}.{key}"
+                if not key.isascii() and LONE_SURROGATE.search(key):
+                    raise FieldError(path, "has a key that is not valid Unicode (a lone surrogate)")
+                pending.append((item, inner, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            if not value.isascii() and LONE_SURROGATE.search(value):
+                raise FieldError(path, "is not valid Unicode text (a lone surrogate such as \\ud800)")
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+            raise FieldError(
+                path, f"is out of range: whole numbers go from {-MAX_INTEGER - 1} to {MAX_INTEGER}"
+            )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise FieldError(path, "must be a finite number")
 
 
 def json_object() -> dict[str, Any]:
@@ -70,14 +155,19 @@ def json_object() -> dict[str, Any]:
 
 def page_params() -> tuple[int, int]:
     """``limit`` (1 to 200, default 50) and ``offset`` from the query string."""
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise FieldError("limit", "limit and offset must be whole numbers") from None
-    if not (1 <= limit <= MAX_PAGE_SIZE and offset >= 0):
-        raise FieldError("limit", f"limit must be 1 to {MAX_PAGE_SIZE}, offset 0 or more")
+    limit = _whole_number("limit", 50, 1, MAX_PAGE_SIZE)
+    offset = _whole_number("offset", 0, 0, MAX_INTEGER)
     return limit, offset
+
+
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        raise FieldError(name, f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise FieldError(name, f"{name} must be {low} to {high}")
+    return value
 
 
 def page_answer(key: str, items: list[Any], total: int, limit: int, offset: int) -> Response:

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from sqlite_utils import Database
 from wtforms import ValidationError
 
 from controller.access import Actor, Permission
@@ -55,8 +56,9 @@ class Forbidden(Exception):
 class SessionUser(UserMixin):
     """What Flask-Login keeps for a logged-in browser: the actor, reloaded from the database each request.
 
-    The session names the user and their session epoch, which a password change or a disabling bumps,
-    so that every browser logged in before is logged out, even if the user is enabled again later.
+    The session names the user and their session epoch, which logging out, a password change or a
+    disabling bumps, so that every browser logged in before is logged out, even if the user is enabled
+    again later.
     """
 
     def __init__(self, actor: Actor, epoch: int) -> None:
@@ -78,6 +80,12 @@ def _load_user(session_id: str) -> SessionUser | None:
     if row is None or str(row["session_epoch"]) != epoch:
         return None
     return SessionUser.of(row)
+
+
+def end_sessions(db: Database, user_id: int) -> None:
+    """Log out every browser logged in as the user, wherever its cookie is: each names the epoch this
+    moves on. A cookie is signed, not stored: forgetting it in one browser alone would leave copies valid."""
+    db.execute("update users set session_epoch = session_epoch + 1 where id = ?", [user_id])
 
 
 def init_auth(app: Flask, data_dir: Path) -> None:

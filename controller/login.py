@@ -8,15 +8,16 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from controller.accounts import authenticate, find_user
-from controller.auth import SessionUser
+from controller.auth import SessionUser, end_sessions
 from controller.context import get_db
+from controller.db import transaction
 
 bp = Blueprint("login", __name__)
 # In memory: one controller process serves the app; a restart forgets the counts, which is acceptable.
@@ -54,5 +55,9 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Ends the session on the server too: a copy of the cookie (another tab, a stolen one) is dead."""
+    if current_user.is_authenticated:
+        with transaction(get_db()) as db:
+            end_sessions(db, current_user.actor.user_id)
     logout_user()
     return redirect(url_for("login.login"))

@@ -16,6 +16,10 @@ from controller.scheduling.model import CALENDARS, PRIORITIES, Recurrence, Targe
 from controller.scheduling.recurrence import parse_windows
 
 TARGET_FIELDS = ("panels", "tags", "communes", "departments")
+# Instants the controller takes: wide enough for any signage, narrow enough that a week's timeline or a
+# recurrence around one never leaves the dates Python (year 9999) and SQLite can hold.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
 DEPARTMENT_PATTERN = re.compile(r"^(\d{2}|2[AB]|97\d)$")
 WEEKDAYS = {
     "lundi": 0,
@@ -77,6 +81,15 @@ def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -
         raise FieldError(field, f"{value!r} is not an ISO 8601 date and time") from None
     if moment.tzinfo is None:
         raise FieldError(field, "needs a UTC offset, e.g. +01:00 (or Z)")
+    try:
+        in_range = EARLIEST_INSTANT <= moment < LATEST_INSTANT
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        in_range = False
+    if not in_range:
+        raise FieldError(
+            field,
+            f"{value!r} is out of range: from {EARLIEST_INSTANT:%Y-%m-%d} to before {LATEST_INSTANT:%Y-%m-%d}",
+        )
     return int(moment.timestamp())
 
 

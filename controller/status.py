@@ -17,10 +17,12 @@ from sqlite_utils import Database
 
 from controller.alerts import ALERT_ITEM_PREFIX, confirm
 from controller.db import pairs_for_ids, transaction
+from controller.rendering.images import ImageError, check_png
 from relais.wire import (
     EVENT_ON_AIR,
     EVENT_PLAY,
     MAX_EVENTS_PER_BATCH,
+    SCREENSHOT_MAX_SIZE,
     EventBatch,
     PanelEvent,
     PanelState,
@@ -85,6 +87,8 @@ _SCREENSHOT_INSERT = "insert or ignore into screenshots (hash, png) values (?, ?
 _SCREENSHOTS_UNUSED = """
 delete from screenshots where hash not in (select screenshot_hash from panel_status where screenshot_hash is not null)
 """
+# A 400x300 RGB picture is 360 kB before compression; panels send a few colours, far less.
+MAX_SCREENSHOT_BYTES = 512 * 1024
 SCREENSHOT_QUERY = """
 select png from panel_status join screenshots on hash = screenshot_hash where panel_id = ?
 """
@@ -149,8 +153,17 @@ def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, b
 
 
 def _screenshot(db: Database, state: PanelState) -> tuple[str, bytes] | None:
-    """A state's screenshot and its digest: the panel's own picture, or the schedule frame it names."""
+    """A state's screenshot and its digest: the panel's own picture, or the schedule frame it names.
+
+    A panel's own picture is served to browsers as ``image/png``: kept only if it is one, whole, and
+    no larger than the screenshots panels make (``SCREENSHOT_MAX_SIZE``, ``MAX_SCREENSHOT_BYTES``).
+    """
     if state.screenshot_png is not None:
+        try:
+            check_png(state.screenshot_png, SCREENSHOT_MAX_SIZE, MAX_SCREENSHOT_BYTES)
+        except ImageError as exc:
+            log.warning("%s sent a screenshot that is refused, none kept: %s", state.panel_id, exc)
+            return None
         return hashlib.sha256(state.screenshot_png).hexdigest(), state.screenshot_png
     frame_hash = state.screenshot_frame
     picture = None if frame_hash is None else _frame_picture(db, state.panel_id, frame_hash)

@@ -163,6 +163,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 )
                 if value is not None
             },
+            **({"MAX_CONTENT_LENGTH": args.max_request_bytes} if args.max_request_bytes else {}),
         }
     )
     try:
@@ -170,6 +171,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         shutdown_app(app)
     return 0
+
+
+def _byte_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} bytes: give 1 or more")
+    return value
 
 
 def _broker_ca_file(args: argparse.Namespace) -> str | None:
@@ -601,6 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--events-kept-days", type=_at_least(1), default=None, help="days panel events are kept (default 90)"
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=_byte_count,
+        default=None,
+        help="largest request body accepted, else 413 (default: a message with the heaviest image, 29 MB)",
     )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
 

@@ -52,6 +52,11 @@ def first_page(text: str, profile_id: str) -> Image.Image:
     return image.quantize(palette=palette, dither=Image.Dither.NONE)
 
 
+def picture_png(colour: tuple[int, int, int], size: tuple[int, int] = (16, 8)) -> bytes:
+    """A small real PNG of one colour, as a panel sends its own screenshot."""
+    return wire.screenshot_png(wire.Frame.from_image(Image.new("RGB", size, colour)))
+
+
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0, interval: float = 0.05) -> Any:
     """Poll until ``condition()`` is truthy; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -103,6 +103,30 @@ def test_logout_ends_the_session(accounts_app: Flask) -> None:
     assert client.get("/api/v1/panels").status_code == 401
 
 
+def test_logging_out_ends_the_session_for_every_copy_of_its_cookie(accounts_app: Flask) -> None:
+    """A cookie copied before logging out (another tab, a shared computer, a thief) reads and writes
+    nothing after: the session is ended on the server, not only forgotten by one browser."""
+    browser = accounts_app.test_client()
+    token = _log_in(browser, "mairie-bourg")
+    copy = accounts_app.test_client()
+    cookie = browser.get_cookie("session")
+    assert cookie is not None
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/api/v1/panels").status_code == 200, "the copy works while the session lasts"
+
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert copy.get("/api/v1/panels").status_code == 401
+    body = {"text": "Marché de Noël", "panels": ["bourg-entree-nord"]}
+    assert copy.post("/api/v1/messages", json=body, headers={"X-CSRFToken": token}).status_code == 401
+    page = copy.get("/messages")
+    assert (page.status_code, page.headers["Location"]) == (302, "/login?next=%2Fmessages")
+    with accounts_app.app_context():
+        assert get_db().execute("select count(*) from messages").fetchone()[0] == 0
+    # Logging in again opens a new session, which works.
+    _log_in(browser, "mairie-bourg")
+    assert browser.get("/api/v1/panels").status_code == 200
+
+
 def test_a_role_without_the_permission_gets_403_naming_it(accounts_app: Flask) -> None:
     with accounts_app.app_context():
         token = user_token(get_db(), "technicien")

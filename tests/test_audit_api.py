@@ -133,7 +133,7 @@ def test_the_log_comes_a_page_at_a_time(logged: Flask, client: FlaskClient) -> N
     page = client.get("/api/v1/audit?limit=2&offset=1").get_json()
     assert [e["action"] for e in page["entries"]] == ["user.create", "message.approve"]
     assert (page["total"], page["limit"], page["offset"]) == (4, 2, 1)
-    assert client.get("/api/v1/audit?offset=-1").get_json()["error"]["field"] == "limit"
+    assert client.get("/api/v1/audit?offset=-1").get_json()["error"]["field"] == "offset"
 
 
 def test_the_csv_export_opens_in_a_french_spreadsheet(logged: Flask, client: FlaskClient) -> None:

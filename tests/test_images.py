@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
+from flask import Flask
 from PIL import Image
 
 from controller.rendering.images import MAX_IMAGE_PIXELS, ImageError, fit_image, load_image
+from tests.helpers import client_as
 
 BLACK, WHITE, RED = (0, 0, 0), (255, 255, 255), (255, 0, 0)
 AMBER = (255, 176, 0)
@@ -142,3 +145,41 @@ def test_fitting_is_deterministic() -> None:
     first = fit_image(load_image(data), (64, 48), ACEP)
     second = fit_image(load_image(data), (64, 48), ACEP)
     assert first.tobytes() == second.tobytes() and first.getpalette() == second.getpalette()
+
+
+def test_a_40_megapixel_picture_is_refused_before_any_viewer_decodes_it(app: Flask) -> None:
+    """Any viewer may ask for previews: a picture's pixels are counted from its header, before decoding."""
+    viewer = client_as(app, "lecteur", "viewer")
+    huge = base64.b64encode(_encode(Image.new("1", (8000, 5000)), "PNG")).decode()
+    body = {"text": "Marché", "layout": "image-text", "profile": "led-amber-192x64", "image": huge}
+    refused = viewer.post("/api/v1/preview.png", json=body)
+    assert refused.status_code == 422
+    assert refused.json["error"] == {
+        "code": "invalid",
+        "field": "image",
+        "message": f"image trop grande (40000000 pixels, limite {MAX_IMAGE_PIXELS}) (profile led-amber-192x64)",
+    }
+
+
+def test_a_phone_photo_is_within_the_limit_and_decoded_no_larger_than_needed(app: Flask) -> None:
+    photo = _encode(_photo((4032, 3024)), "JPEG", quality=85)
+    assert MAX_IMAGE_PIXELS >= 4032 * 3024
+    # For an LED panel's zone, libjpeg decodes at 1/8 scale: 64 times fewer pixels in memory. Both
+    # sides stay at least the zone's longest, whichever way EXIF turns the photo.
+    assert load_image(photo, at_least=(192, 64)).size == (504, 378)
+    assert load_image(photo, at_least=(800, 480)).size == (2016, 1512)
+    assert load_image(photo).size == (4032, 3024)
+    viewer = client_as(app, "lecteur", "viewer")
+    body = {"text": "Marché", "layout": "image-text", "profile": "led-amber-192x64"}
+    answer = viewer.post("/api/v1/preview.png", json={**body, "image": base64.b64encode(photo).decode()})
+    assert (answer.status_code, answer.mimetype) == (200, "image/png")
+
+
+def test_a_large_png_is_shrunk_as_soon_as_it_is_decoded() -> None:
+    """No JPEG scaling for a PNG: a whole-factor box reduction right after decoding, keeping four times
+    the zone's size (the fit's filter then sees what it would see of the original)."""
+    picture = _encode(_photo((4096, 3072)).convert("RGBA"), "PNG")
+    assert load_image(picture, at_least=(192, 64)).size == (1024, 768)
+    assert load_image(picture, at_least=(800, 480)).size == (4096, 3072)  # 4 x 800 is more than 3072
+    assert load_image(picture).mode == "RGBA"
+    assert load_image(_encode(_photo((400, 300)).convert("P"), "PNG"), at_least=(16, 8)).size == (100, 75)

@@ -26,7 +26,7 @@ from controller.messages import queue_message
 from controller.panels import register_panel
 from relais import wire
 from relais.broker import MosquittoBroker
-from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, record_report, wait_for
+from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, picture_png, record_report, wait_for
 
 ROLES = ("admin", "campaign-manager", "commune-editor", "commune-approver", "technician", "viewer")
 USERS = {  # role: (user name, commune, organisation)
@@ -191,7 +191,9 @@ def fleet(
             )
             for panel_id in (OWN, OTHER):
                 record_report(
-                    db, wire.PanelState(panel_id, True, 1, screenshot_png=b"\x89PNG..."), time.time()
+                    db,
+                    wire.PanelState(panel_id, True, 1, screenshot_png=picture_png((255, 176, 0))),
+                    time.time(),
                 )
     yield app, clients
     shutdown_app(app)

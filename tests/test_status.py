@@ -18,10 +18,13 @@ from controller.db import transaction
 from controller.mqtt_link import MqttLink, _Report
 from controller.panels import register_panel
 from relais import wire
-from tests.helpers import DEMO_RGB, record_report
+from tests.helpers import DEMO_RGB, picture_png, record_report
 
 LED, RGB = "bourg-entree-nord", "bourg-place-bernard"
 NOW = 1_800_000_000
+# Pictures the panels send themselves.
+LED_PICTURE, RGB_PICTURE = picture_png((255, 176, 0)), picture_png((0, 128, 255))
+COMMUNE_PICTURE, ALERT_PICTURE = picture_png((0, 160, 60)), picture_png((255, 0, 0))
 
 
 @pytest.fixture
@@ -41,12 +44,12 @@ def test_a_burst_of_states_and_events_is_recorded_in_order(
 ) -> None:
     item = alert["item_id"]
     reports: list[status.Report] = [
-        wire.PanelState(LED, True, NOW, item, "sha256:aa", 7, "1.0", 60, b"\x89PNG led"),
+        wire.PanelState(LED, True, NOW, item, "sha256:aa", 7, "1.0", 60, LED_PICTURE),
         wire.PanelEvent(LED, wire.EVENT_ON_AIR, NOW, {"item_id": item, "at": NOW}),
         wire.PanelEvent(
             LED, wire.EVENT_PLAY, NOW, {"item_id": "msg-1", "started_at": NOW - 9, "ended_at": NOW}
         ),
-        wire.PanelState(RGB, True, NOW, "msg-1", "sha256:bb", 3, "1.0", 5, b"\x89PNG rgb"),
+        wire.PanelState(RGB, True, NOW, "msg-1", "sha256:bb", 3, "1.0", 5, RGB_PICTURE),
         wire.offline_state(RGB, NOW + 1),  # its last will, in the same burst
         wire.PanelEvent("nobody", wire.EVENT_ON_AIR, NOW, {"item_id": item}),  # not registered
     ]
@@ -63,7 +66,7 @@ def test_a_burst_of_states_and_events_is_recorded_in_order(
     assert [entry["event"] for entry in history["history"]] == ["offline", "online"]  # newest first
     with app.app_context():
         db = get_db()
-        assert db.execute(status.SCREENSHOT_QUERY, [LED]).fetchone()[0] == b"\x89PNG led"
+        assert db.execute(status.SCREENSHOT_QUERY, [LED]).fetchone()[0] == LED_PICTURE
         plays = db.execute("select panel_id, item_id, started_at, ended_at from plays").fetchall()
         assert plays == [(LED, "msg-1", NOW - 9, NOW)]
         assert db.execute("select count(*) from panel_events where panel_id = 'nobody'").fetchone()[0] == 0
@@ -130,7 +133,7 @@ def test_a_picture_many_panels_show_is_kept_once_and_dropped_when_none_shows_it(
         ]
 
     with app.app_context():
-        for at, picture in ((NOW, b"\x89PNG commune"), (NOW + 1, b"\x89PNG alerte")):
+        for at, picture in ((NOW, COMMUNE_PICTURE), (NOW + 1, ALERT_PICTURE)):
             with transaction(get_db()) as db:
                 status.record_reports(db, states(picture, at), at)
             kept = [row[0] for row in get_db().execute("select png from screenshots")]
@@ -142,7 +145,7 @@ def test_a_picture_many_panels_show_is_kept_once_and_dropped_when_none_shows_it(
             )
     for panel in (LED, RGB):
         response = client.get(f"/api/v1/panels/{panel}/screenshot.png")
-        assert (response.status_code, response.data) == (200, b"\x89PNG alerte")
+        assert (response.status_code, response.data) == (200, ALERT_PICTURE)
 
 
 def test_a_state_naming_a_frame_of_its_schedule_gets_the_controller_s_picture_of_it(

@@ -543,9 +543,10 @@ def _draw_fixed_zone(
     elif zone.content == "image" and content.image is not None:
         background_rgb = _rgb(profile, background)
         palette = profile.palette or None
+        size = (right - left, bottom - top)
         fitted = fit_image(
-            load_image(content.image),
-            (right - left, bottom - top),
+            load_image(content.image, at_least=size),
+            size,
             palette,
             crop=True,
             background=background_rgb,

@@ -34,12 +34,14 @@ const Relais = (() => {
     return { ok: response.ok, status: response.status, body: parsed, response };
   }
 
-  /** document.createElement with attributes and children (strings become text, never HTML). */
+  /** document.createElement with attributes and children (strings become text, never HTML); `style` is
+      an object of properties, set one by one: the Content-Security-Policy refuses style attributes. */
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attributes)) {
       if (value === false || value === null || value === undefined) continue;
       if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else if (name === "style") Object.assign(node.style, value);
       else if (value === true) node.setAttribute(name, "");
       else node.setAttribute(name, value);
     }

@@ -30,7 +30,7 @@ const RelaisTimeline = (() => {
         .filter(s => s.to > s.from && s.items.length);
       const bar = el("div", { class: "bar", "aria-hidden": "true" }, segments.map(s => el("span", {
         class: "seg " + (s.items[0].priority || ""),
-        style: `left:${(100 * (s.from - start)) / (end - start)}%;width:${(100 * (s.to - s.from)) / (end - start)}%`,
+        style: { left: `${(100 * (s.from - start)) / (end - start)}%`, width: `${(100 * (s.to - s.from)) / (end - start)}%` },
         title: s.items.map(label).join(" / "),
       })));
       const list = el("ul", {}, segments.length

@@ -18,6 +18,7 @@ from controller import accounts
 from controller.context import get_db
 from controller.db import transaction
 from tests.conftest import Live
+from tests.helpers import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,6 +52,13 @@ BROKEN_IMAGES = (
 )
 
 
+def wait_until(page: object, expression: str) -> None:
+    """Poll a JavaScript expression in the page until it is truthy. Not ``page.wait_for_function``:
+    Playwright builds its predicate with ``new Function``, which the pages' Content-Security-Policy
+    (no 'unsafe-eval') refuses, as it should."""
+    wait_for(lambda: page.evaluate(expression), f"the page to make true: {expression}", timeout=20)  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     with playwright_api.sync_playwright() as playwright:
@@ -78,7 +86,7 @@ class Site:
     def shot(self, page: object, step: str) -> Path:
         """A screenshot of this step, kept as a test artifact, once every image on the page has arrived:
         a preview or screenshot that never draws (broken, or refused) fails the test here."""
-        page.wait_for_function(SETTLED_IMAGES)  # type: ignore[attr-defined]
+        wait_until(page, SETTLED_IMAGES)
         broken = page.evaluate(BROKEN_IMAGES)  # type: ignore[attr-defined]
         assert not broken, f"{step}: images that did not draw: {broken}"
         path = self.artifacts / f"{step}.png"

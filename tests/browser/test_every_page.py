@@ -12,7 +12,7 @@ from controller import accounts
 from controller.context import get_db
 from controller.db import transaction
 from controller.demo import DEMO_ACCOUNTS
-from tests.browser.conftest import DESKTOP, PHONE, Site
+from tests.browser.conftest import DESKTOP, PHONE, Site, wait_until
 from tests.helpers import DEMO_LED, client_as, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -92,7 +92,7 @@ def test_every_page_draws_for_every_role(site: Site, chromium: object) -> None:
                     paths.append(f"/campagnes/{campaign_id}")
             for number, path in enumerate(dict.fromkeys(paths)):
                 page.goto(site.url + path)
-                page.wait_for_function(DRAWN)
+                wait_until(page, DRAWN)
                 view = f"{lang}-{'phone' if phone else 'desktop'}"
                 site.shot(page, f"{name}-{view}-{number}-{path.strip('/').replace('/', '-')}")
                 unlabelled = page.evaluate(UNLABELLED)
