@@ -53,6 +53,8 @@ def script_strings() -> dict[str, str]:
         "never": _("jamais"),
         "online": _("en ligne"),
         "offline": _("hors ligne"),
+        "state_unknown": _("état inconnu"),
+        "last_known": _("Le contrôleur est coupé du courtier ; dernier état connu :"),
         "nothing": _("rien"),
         "saved": _("Enregistré."),
         "refused": _("Refusé :"),

@@ -142,6 +142,16 @@ const Relais = (() => {
 
   function badge(kind, text) { return el("span", { class: "badge " + kind }, text); }
 
+  /** A panel's online badge and whether it is up to date; while the controller is cut off from its
+   *  broker nobody can know, so the badge says so and keeps the last known state as its title. */
+  function panelState(panel) {
+    const online = panel.online ? t("online") : t("offline");
+    const shown = panel.state_known === false
+      ? el("span", { class: "badge unknown", title: `${t("last_known")} ${online}` }, t("state_unknown"))
+      : badge(panel.online ? "online" : "offline", online);
+    return [shown, panel.up_to_date ? "" : [" ", badge("late", t("update_pending"))]];
+  }
+
   /** Sortable table headers: a button in each <th data-key>, aria-sort tells which and how. */
   function sortable(table, onChange) {
     table.querySelectorAll("th[data-key]").forEach(th => {
@@ -156,6 +166,6 @@ const Relais = (() => {
     });
   }
 
-  return { t, api, el, when, day, time, parisIso, parisLocal, clearErrors, showError, status, badge, sortable,
-           actor, lang };
+  return { t, api, el, when, day, time, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+           sortable, actor, lang };
 })();

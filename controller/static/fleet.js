@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { t, el, badge, sortable } = Relais;
+  const { t, el, panelState, sortable } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const filters = document.getElementById("filters");
   const body = document.querySelector("#fleet tbody");
@@ -38,8 +38,7 @@
     const cells = [
       el("div", {}, el("a", { href: `/parc/${encodeURIComponent(panel.id)}` }, panel.name),
         el("div", { class: "meta" }, `${panel.commune.name} · ${panel.kind === "led" ? "LED" : "e-paper"} ${panel.width}×${panel.height}`)),
-      el("div", {}, badge(panel.online ? "online" : "offline", panel.online ? t("online") : t("offline")),
-        panel.up_to_date ? "" : [" ", badge("late", t("update_pending"))]),
+      el("div", {}, ...panelState(panel)),
       panel.last_seen_text || t("never"),
       el("div", {}, screenshot, el("div", { class: "meta" }, panel.showing.item_id || "")),
       panel.agent_version || "—",

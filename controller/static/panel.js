@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, when, badge, clearErrors, showError, status } = Relais;
+  const { t, api, el, when, badge, panelState, clearErrors, showError, status } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const id = page.panel.id;
   const path = `/panels/${encodeURIComponent(id)}`;
@@ -10,8 +10,7 @@
 
   function drawNow(panel) {
     const state = document.getElementById("state");
-    state.replaceChildren(badge(panel.online ? "online" : "offline", panel.online ? t("online") : t("offline")),
-      panel.up_to_date ? "" : [" ", badge("late", t("update_pending"))]);
+    state.replaceChildren(...panelState(panel));
     const screen = document.getElementById("screen");
     if (panel.has_screenshot) {
       const src = `/api/v1${path}/screenshot.png?h=${panel.showing.content_hash || ""}&at=${panel.last_seen || ""}`;
