@@ -16,7 +16,7 @@ from controller.access import Actor
 from controller.accounts import approval_required
 from controller.clock import iso_utc
 from controller.db import transaction
-from controller.errors import FieldError
+from controller.errors import FieldError, undrawable
 from controller.panels import get_panels
 from controller.rendering.engine import MessageContent, RenderError, drawable
 from controller.rendering.layouts import get_layout
@@ -80,7 +80,7 @@ def check_alert(db: Database, data: Any, *, now: float) -> NewAlert:
     for panel in by_profile.values():
         drawn = drawable(alert_content(text.strip(), title.strip(), panel.profile), panel.profile)
         if isinstance(drawn, RenderError):
-            raise FieldError(drawn.field, f"{drawn.message} (panel {panel.id})", status=422)
+            raise undrawable(drawn, f"panneau {panel.id}")
     row = {
         "text": text.strip(),
         "title": title.strip(),

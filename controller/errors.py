@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.rendering.engine import RenderError
+
 
 class FieldError(ValueError):
     def __init__(self, field: str, message: str, status: int = 400) -> None:
@@ -9,3 +14,9 @@ class FieldError(ValueError):
         self.field = field
         self.message = message
         self.status = status
+
+
+def undrawable(error: RenderError, where: str) -> FieldError:
+    """A rendering's refusal as a 422 on the field it names, saying where (« panneau X »), in the
+    renderer's French."""
+    return FieldError(error.field, f"{error.message} ({where})", status=422)

@@ -18,7 +18,7 @@ from controller.access import Actor
 from controller.accounts import approval_required
 from controller.clock import iso_utc
 from controller.db import transaction
-from controller.errors import FieldError
+from controller.errors import FieldError, undrawable
 from controller.message_store import PANEL_TIME_ZONE, item_id_for
 from controller.panels import Panel, get_panels
 from controller.publishing import (
@@ -139,8 +139,7 @@ def render_for(content: MessageContent, profile: PanelProfile, panel_id: str | N
     """Render, turning any rendering problem into a FieldError (422) that names the panel."""
     rendering = drawable(content, profile)
     if isinstance(rendering, RenderError):
-        where = f" (panel {panel_id})" if panel_id else f" (profile {profile.id})"
-        raise FieldError(rendering.field, f"{rendering.message}{where}", status=422)
+        raise undrawable(rendering, f"panneau {panel_id}" if panel_id else f"profil {profile.id}")
     return rendering
 
 

@@ -157,7 +157,7 @@ def test_a_40_megapixel_picture_is_refused_before_any_viewer_decodes_it(app: Fla
     assert refused.json["error"] == {
         "code": "invalid",
         "field": "image",
-        "message": f"image trop grande (40000000 pixels, limite {MAX_IMAGE_PIXELS}) (profile led-amber-192x64)",
+        "message": f"image trop grande (40000000 pixels, limite {MAX_IMAGE_PIXELS}) (profil led-amber-192x64)",
     }
 
 
