@@ -297,11 +297,12 @@ def _fitted(
     Rare (a panel filled by its own commune), so the panel is resolved again on its own after each
     item left out, the lowest-ranked first."""
     dropped: dict[str, str] = {}
-    while (limit := _Load.of(plan, inputs.items.items).excess(fallback)) is not None:
-        shown = {entry.key for segment in plan.segments for entry in segment.playlist}
-        if not shown:
-            break
-        dropped[max(shown, key=lambda item: inputs.about[item]["rank"])] = limit
+    while True:
+        load = _Load.of(plan, inputs.items.items)
+        limit = load.excess(fallback)
+        if limit is None or not load.keys:
+            return plan, dropped
+        dropped[max(load.keys, key=lambda item: inputs.about[item]["rank"])] = limit
         plan = resolve(
             [panel.info],
             [message for message in inputs.messages if message.key not in dropped],
@@ -310,7 +311,6 @@ def _fitted(
             plan.start,
             plan.end - plan.start,
         )[panel.id]
-    return plan, dropped
 
 
 class _Load(NamedTuple):
