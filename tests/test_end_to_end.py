@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from controller import create_app, shutdown_app
-from controller.context import get_db, signing_key
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
+from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
