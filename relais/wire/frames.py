@@ -45,7 +45,8 @@ def _palette_png(image: Image.Image) -> bytes | None:
     if image.mode != "P" or not colours or "transparency" in image.info:
         return None
     bits = next(bits for limit, bits in _PALETTE_BITS if colours <= limit)
-    if image.getextrema()[1] >= 1 << bits:  # an index beyond the palette: leave it to Pillow
+    highest = image.getextrema()[1]  # a single band's (lowest, highest) index
+    if not isinstance(highest, int) or highest >= 1 << bits:  # beyond the palette: leave it to Pillow
         return None
     rows = image.tobytes("raw", "P" if bits == 8 else f"P;{bits}")
     stride = (image.width * bits + 7) // 8

@@ -115,7 +115,7 @@ class PanelState:
 
 
 def _content_hash_field(data: Any, name: str) -> str | None:
-    value = optional(data, name, str)
+    value: str | None = optional(data, name, str)
     if value is not None and not CONTENT_HASH_PATTERN.fullmatch(value):
         raise WireError("malformed", f"{name} must be 'sha256:' and 64 hexadecimal digits")
     return value
