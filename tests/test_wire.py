@@ -653,3 +653,9 @@ def test_schedules_are_checked_when_built_so_the_controller_cannot_send_a_bad_on
         Schedule.single(item, start=NOW, horizon_end=NOW)
     with pytest.raises(WireError, match="overlaps"):
         Schedule((), (Segment(NOW, NOW + 60), Segment(NOW + 30, NOW + 90)), NOW + 90)
+
+
+def test_the_test_patterns_the_controller_allows_are_those_the_agent_draws() -> None:
+    from panel_agent.field_test import PATTERNS
+
+    assert set(PATTERNS) == set(wire.TEST_PATTERNS)

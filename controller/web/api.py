@@ -41,7 +41,6 @@ from controller.web.api_common import (
 from controller.web.auth import Forbidden, current_actor, requires
 from controller.web.context import broker_watch, get_db, mqtt_link, signing_key
 from controller.web.idempotency import idempotent
-from panel_agent.field_test import PATTERNS
 from relais import wire
 from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
 
@@ -186,7 +185,7 @@ def send_command(panel_id: str) -> tuple[Response, int]:
     _one_panel(panel_id)
     data = json_object()
     try:
-        command = wire.Command.from_content(data, patterns=PATTERNS)
+        command = wire.Command.from_content(data, patterns=wire.TEST_PATTERNS)
     except wire.CommandError as exc:
         raise FieldError(exc.field, exc.problem) from None
     link = mqtt_link()

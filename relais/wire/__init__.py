@@ -26,6 +26,7 @@ from relais.wire.commands import (
     COMMAND_SCREENSHOT,
     COMMAND_TEST_PATTERN,
     MAX_OVERRIDE_S,
+    TEST_PATTERNS,
     Command,
     CommandError,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "SCREENSHOT_MAX_SIZE",
     "SIGNATURE_ALGORITHM",
     "SIGN_TOGETHER_FROM",
+    "TEST_PATTERNS",
     "BrightnessStep",
     "Command",
     "CommandError",

@@ -29,6 +29,9 @@ COMMAND_ARGS: dict[str, tuple[str, ...]] = {
 MAX_OVERRIDE_S = 3600
 _WHOLE_ARGS = {"level": (1, FULL_BRIGHTNESS), "seconds": (1, MAX_OVERRIDE_S)}
 
+# The test patterns a technician may ask a panel to show (``test_pattern`` command).
+TEST_PATTERNS = ("checkerboard", "border", "full", "stripes")
+
 
 class CommandError(WireError):
     """A command the panel does not know, or arguments it cannot take; ``field`` is e.g. ``args.level``."""
@@ -43,8 +46,8 @@ class CommandError(WireError):
 class Command:
     """A technician's one-off command and its checked arguments, the same rules on both sides.
 
-    ``patterns`` are the names of the field-test patterns (``panel_agent.field_test.PATTERNS``): the
-    agent owns them, the controller checks against the same list before signing anything.
+    ``patterns`` are the names of the field-test patterns: ``TEST_PATTERNS``, which the controller
+    checks before signing anything, and the agent the ones it can draw (the same, a test sees to it).
     """
 
     name: str
