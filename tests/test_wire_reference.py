@@ -677,8 +677,6 @@ def test_a_real_agent_reports_what_the_page_says(broker: MosquittoBroker, tmp_pa
         schedule = full_schedule(start, size)
         seq = start * 1000
         sealed = sealed_schedule(key, panel_id, seq, schedule, start)
-        content = content_of(unseal(sealed, public_key(key_line)), Seen(), kind="desired", panel_id=panel_id)
-        items = {item.item_id: item for item in schedule_of(content, Seen(), size)[1]}
         controller.publish(topics.desired(panel_id), sealed, retain=True)
         controller.until(
             lambda log: any(s["applied_seq"] == seq for s in states(log, topics, panel_id)), "applied"
@@ -716,15 +714,36 @@ def test_a_real_agent_reports_what_the_page_says(broker: MosquittoBroker, tmp_pa
         agent.stop()
     try:
         controller.until(lambda log: not states(log, topics, panel_id)[-1]["online"], "the goodbye")
-        check_reports(controller.log, topics, panel_id, items, seq)
+        check_reports(controller.log, panel_id, topics, sealed, key_line, start + 90)
     finally:
         controller.close()
 
 
+def showings(
+    schedule: dict[str, Any], segment: dict[str, Any], until: int
+) -> Iterator[tuple[str, float, float]]:
+    """The showings of a segment's playlist that end by ``until``, by the page's rules: the playlist from
+    the segment's start, in a loop, each entry as long as its item's pages, each page up for its own
+    dwell or, when the entry has one, the entry's."""
+    at_ms = segment["start"] * 1000
+    for entry in itertools.cycle(segment["playlist"]):
+        item = schedule["items"][entry["item"]]
+        length_ms = sum(entry.get("dwell_ms", page["dwell_ms"]) for page in item["pages"])
+        if at_ms + length_ms > until * 1000:
+            return
+        yield item["item_id"], at_ms / 1000, (at_ms + length_ms) / 1000
+        at_ms += length_ms
+
+
 def check_reports(
-    log: list[Received], topics: wire.Topics, panel_id: str, items: dict[str, Item], seq: int
+    log: list[Received], panel_id: str, topics: wire.Topics, sealed: bytes, key: str, played_until: int
 ) -> None:
-    """Everything the agent published, read by the page alone; ``items`` as the page reads the schedule."""
+    """Everything the agent published, read by the page alone, against the schedule it was ``sealed``
+    (read by the page too): its rotation turned until ``played_until``."""
+    content = content_of(unseal(sealed, public_key(key)), Seen(), kind="desired", panel_id=panel_id)
+    schedule, page_items = schedule_of(content, Seen(), (800, 480))
+    items = {item.item_id: item for item in page_items}
+    seq = json.loads(sealed.split(b"\n")[1])["seq"]
     seen = Seen()
     state_messages = [m for m in log if m.topic == topics.state(panel_id) and m.payload]
     assert all((m.qos, m.retain) == (1, True) for m in state_messages)
@@ -811,12 +830,15 @@ def check_reports(
     assert {(d["item_id"], d["content_hash"]) for d in by_kind["on_air"]} == {
         (item.item_id, item.content_hash) for item in items.values() if item.item_id != "commune-01053"
     }
-    # Proof of play: msg-1 up for its page's 2 s; msg-2 for its playlist entry's 1 s, not its page's 4 s.
-    durations = defaultdict(set)
-    for play in by_kind["play"][:-1]:  # the last one was cut short by the test pattern
-        assert play["content_hash"] == items[play["item_id"]].content_hash
-        durations[play["item_id"]].add(round(play["ended_at"] - play["started_at"], 3))
-    assert durations == {"msg-1": {2.0}, "msg-2": {1.0}}
+    # Proof of play: every showing of the first 90 s as "What the panel shows, when" makes them.
+    plays = [
+        (play["item_id"], play["content_hash"], play["started_at"], play["ended_at"])
+        for play in by_kind["play"][:-1]  # the last one was cut short by the test pattern
+    ]
+    assert plays == [
+        (item_id, items[item_id].content_hash, started, ended)
+        for item_id, started, ended in showings(schedule, schedule["segments"][0], played_until)
+    ]
     acks = {ack["command"]: ack for ack in by_kind["ack"]}
     assert acks["screenshot"]["ok"] and acks["test_pattern"]["ok"]
     refused = acks["brightness"]
