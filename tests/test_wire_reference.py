@@ -69,7 +69,7 @@ def _tables(text: str) -> dict[str, list[dict[str, str]]]:
             heading = line
         if line.startswith("|") and index + 1 < len(lines) and lines[index + 1].startswith("|---"):
             columns = [cell.strip() for cell in line.strip("|").split("|")]
-            rows = []
+            rows: list[dict[str, str]] = []
             index += 2
             while index < len(lines) and lines[index].startswith("|"):
                 cells = [cell.strip() for cell in lines[index].strip("|").split(" | ")]
@@ -87,11 +87,16 @@ def _tables(text: str) -> dict[str, list[dict[str, str]]]:
 TABLES = _tables(PAGE)
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text``, which must have one."""
+    match = re.search(pattern, text)
+    assert match, f"no {pattern!r} in {text[:80]!r}"
+    return match.group(1)
+
+
 def _name(cell: str) -> str:
     """The first name in backticks of a cell."""
-    match = re.search(r"`([^`]+)`", cell)
-    assert match, f"no `name` in {cell!r}"
-    return match.group(1)
+    return _found(r"`([^`]+)`", cell)
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,7 @@ def schedule_of(
     schedule = seen.check("schedule", content["schedule"])
     assert len(schedule["items"]) <= LIMITS["MAX_ITEMS"]
     assert len(schedule["segments"]) <= LIMITS["MAX_SEGMENTS"]
-    items = []
+    items: list[Item] = []
     for item in schedule["items"]:
         seen.check("item", item)
         assert 1 <= len(item["pages"]) <= LIMITS["MAX_PAGES"]
@@ -366,8 +371,8 @@ def test_the_worked_example_is_what_the_controller_seals_byte_for_byte() -> None
         for line in dump.splitlines()
         if re.match(r"[0-9a-f]{4}  ", line)
     )
-    seed = bytes.fromhex(re.search(r"seed is `([0-9a-f]{64})`", section).group(1))
-    key_line = re.search(r"public key\s+`(ed25519:[^`]+)`", section).group(1)
+    seed = bytes.fromhex(_found(r"seed is `([0-9a-f]{64})`", section))
+    key_line = _found(r"public key\s+`(ed25519:[^`]+)`", section)
     example_key = Ed25519PrivateKey.from_private_bytes(seed)
     assert public_key(key_line).public_bytes_raw() == example_key.public_key().public_bytes_raw()
 
@@ -434,7 +439,7 @@ class Listener:
         self.client.on_message = lambda _client, _userdata, message: self._received.put(
             Received(
                 message.topic,
-                message.payload,
+                bytes(message.payload),
                 message.qos,
                 bool(message.retain),
                 getattr(message.properties, "MessageExpiryInterval", None),
@@ -459,6 +464,11 @@ class Listener:
             except queue.Empty:
                 raise AssertionError(f"timed out waiting for {what}") from None
         return result
+
+    def carrying(self, part: bytes, what: str) -> Received:
+        """The first message whose payload holds ``part``, waited for."""
+        found: Received = self.until(lambda log: next((m for m in log if part in m.payload), None), what)
+        return found
 
     def close(self) -> None:
         """Leave nothing retained on the session's broker: neither what it published nor what it got."""
@@ -537,14 +547,11 @@ def test_schedules_and_commands_of_the_controller_read_with_the_page_alone(live_
         posted = live.post("Marché de Noël samedi place Bernard", list(PANELS))
         with live.app.app_context():
             rows = {row["panel_id"]: row for row in get_db().query("select * from desired")}
-        codecs = set()
+        codecs: set[str] = set()
         for panel_id, (spec, size) in PANELS.items():
             row = rows[panel_id]
             # On the wire, the very bytes of the outbox: retained, QoS 1, expiring with the schedule.
-            message = on_wire.until(
-                lambda log, payload=row["payload"]: next((m for m in log if m.payload == payload), None),
-                f"the schedule of {panel_id}",
-            )
+            message = on_wire.carrying(row["payload"], f"the schedule of {panel_id}")
             assert (message.topic, message.qos, message.retain) == (topics.desired(panel_id), 1, True)
             assert message.expiry_s is not None
             assert (
@@ -584,18 +591,15 @@ def test_schedules_and_commands_of_the_controller_read_with_the_page_alone(live_
             sent = live.client.post(
                 f"/api/v1/panels/{LED['id']}/commands", json={"command": name, "args": args or {}}
             )
-            assert sent.status_code == 202, sent.json
-            numbered = f'"seq":{sent.json["seq"]},'.encode()
-            message = on_wire.until(
-                lambda log, numbered=numbered: next((m for m in log if numbered in m.payload), None),
-                f"the {name} command",
-            )
+            answer = sent.json
+            assert sent.status_code == 202 and answer is not None, answer
+            message = on_wire.carrying(f'"seq":{answer["seq"]},'.encode(), f"the {name} command")
             assert message.topic == topics.cmd(LED["id"])
             assert (message.qos, message.retain) == (1, False) and 0 < (message.expiry_s or 0) <= 300
             parts = unseal(message.payload, key)
             command = seen.check("command", content_of(parts, seen, kind="cmd", panel_id=LED["id"]))
             assert command == ({"command": name, "args": args} if args else {"command": name})
-            assert parts.data["seq"] == sent.json["seq"]
+            assert parts.data["seq"] == answer["seq"]
             assert parts.data["expires_at"] == parts.data["issued_at"] + 300
 
     # A schedule with every optional field the controller's rules may not have put in these two.
@@ -635,7 +639,7 @@ def states(log: list[Received], topics: wire.Topics, panel_id: str) -> list[dict
 
 
 def events(log: list[Received], topics: wire.Topics, panel_id: str) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for message in log:
         if message.topic == topics.events(panel_id):
             text = zlib.decompress(message.payload) if message.payload[:1] == b"\x78" else message.payload
@@ -689,6 +693,7 @@ def test_a_real_agent_reports_what_the_page_says(broker: MosquittoBroker, tmp_pa
 
         db = open_database(tmp_path / "controller.db")
         register_panel(db, {**DEMO_EPAPER, "id": panel_id, "name": panel_id})
+        command_seqs = set()
         for name, args in (
             (wire.COMMAND_SCREENSHOT, None),
             (wire.COMMAND_BRIGHTNESS, {"level": 150}),
@@ -696,12 +701,11 @@ def test_a_real_agent_reports_what_the_page_says(broker: MosquittoBroker, tmp_pa
         ):
             command_seq, command = outbox.seal_command(db, key, panel_id, name, time.time(), args)
             controller.publish(topics.cmd(panel_id), command, retain=False)
-            controller.until(
-                lambda log, s=command_seq: any(
-                    e["details"].get("seq") == s for e in events(log, topics, panel_id)
-                ),
-                f"the ack of {name}",
-            )
+            command_seqs.add(command_seq)
+        controller.until(
+            lambda log: command_seqs <= {e["details"].get("seq") for e in events(log, topics, panel_id)},
+            "the acknowledgements",
+        )
         tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
         controller.publish(topics.desired(panel_id), tampered, retain=False)
         controller.until(
@@ -807,14 +811,14 @@ def check_reports(
             "state", json.loads(wire.PanelState(panel_id, True, **every, **picture_field).to_payload())
         )
 
-    batches = []
+    batches: list[tuple[list[dict[str, Any]], bool]] = []
     for message in (m for m in log if m.topic == topics.events(panel_id)):
         assert (message.qos, message.retain) == (1, False)
         batches.append(events_of(message.payload, seen))
     assert any(deflated for _, deflated in batches) and not all(deflated for _, deflated in batches)
     everything = [event for batch, _ in batches for event in batch]
     assert all(event["panel"] == panel_id for event in everything)
-    by_kind = defaultdict(list)
+    by_kind: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in everything:
         by_kind[event["event"]].append(event["details"])
     # The backlog: its drop report first, then the 10,000 events kept, 100 a message.
