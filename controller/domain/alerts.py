@@ -104,8 +104,8 @@ def record_alert(
         "organisation": organisation,
         "approval": "pending" if need_approval else "approved",
     }
-    alert_id = db["alerts"].insert(row).last_pk
-    db["alert_panels"].insert_all(
+    alert_id = db.table("alerts").insert(row).last_pk
+    db.table("alert_panels").insert_all(
         {"alert_id": alert_id, "panel_id": panel_id} for panel_id in alert.panel_ids
     )
     return alert_id
@@ -147,7 +147,7 @@ def approve_alert(db: Database, alert_id: int, *, by: str, now: float) -> None:
     row = _row(db, alert_id)
     if row["approval"] != "pending" or row["cancelled_at"] is not None:
         raise FieldError("alert_id", f"alert {alert_id} is not waiting for approval", status=409)
-    db["alerts"].update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
+    db.table("alerts").update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
 
 
 def alert_status(row: dict[str, Any], now: float) -> str:
@@ -162,7 +162,7 @@ def alert_status(row: dict[str, Any], now: float) -> str:
 
 def _row(db: Database, alert_id: int) -> dict[str, Any]:
     try:
-        return db["alerts"].get(alert_id)
+        return db.table("alerts").get(alert_id)
     except NotFoundError:
         raise FieldError("alert_id", f"no alert {alert_id}", status=404) from None
 

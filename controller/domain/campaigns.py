@@ -70,7 +70,7 @@ def create_campaign(db: Database, data: Any, *, created_by: str, now: float) -> 
             )
             .last_pk
         )
-        db["campaign_consents"].insert_all(
+        db.table("campaign_consents").insert_all(
             {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
             for insee in communes
         )
@@ -126,7 +126,7 @@ def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
     invited = {row[0] for row in db.execute(_INVITED, [campaign_id])}
     new = sorted(set(communes) - invited)
-    db["campaign_consents"].insert_all(
+    db.table("campaign_consents").insert_all(
         {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
         for insee in new
     )
@@ -153,7 +153,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
     """A campaign and its answers; None when absent, or when a commune's user is not invited to it
     (who then sees its own commune's answer only)."""
     try:
-        campaign = db["campaigns"].get(campaign_id)
+        campaign = db.table("campaigns").get(campaign_id)
     except NotFoundError:
         return None
     consents = list(

@@ -206,7 +206,7 @@ def register_panel(db: Database, data: dict[str, Any], now: float | None = None)
     profile = panel.profile
     row = asdict(panel)
     row["profile"] = row.pop("profile_id")
-    db["panels"].insert(
+    db.table("panels").insert(
         {
             **row,
             # Kept beside the profile id so that fleet queries can filter by kind and size in SQL.
