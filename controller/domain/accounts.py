@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from controller.domain.access import Actor, Role, check_role_scope
 from controller.domain.errors import FieldError
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 
 TOKEN_PREFIX = "rls_"
 MIN_PASSWORD_LENGTH = 12
@@ -104,19 +104,17 @@ def create_user(
     org = organisation or (f"commune-{commune_insee}" if commune_insee else None)
     if org is not None:
         ensure_organisation(db, org, commune_insee)
-    return (
-        db["users"]
-        .insert(
-            {
-                "name": name,
-                "role": user_role.value,
-                "organisation": org,
-                "commune_insee": commune_insee,
-                "password_hash": None if password is None else generate_password_hash(password),
-                "created_at": int(time.time()),
-            }
-        )
-        .last_pk
+    return insert_row(
+        db,
+        "users",
+        {
+            "name": name,
+            "role": user_role.value,
+            "organisation": org,
+            "commune_insee": commune_insee,
+            "password_hash": None if password is None else generate_password_hash(password),
+            "created_at": int(time.time()),
+        },
     )
 
 
@@ -165,17 +163,15 @@ def create_token(db: Database, user_id: int, label: str, now: float | None = Non
     if not isinstance(label, str) or not label.strip():
         raise FieldError("label", "a token needs the name of who or what uses it")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token_id = (
-        db["api_tokens"]
-        .insert(
-            {
-                "name": label.strip(),
-                "token_hash": _hash_token(token),
-                "created_at": int(now or time.time()),
-                "user_id": user_id,
-            }
-        )
-        .last_pk
+    token_id = insert_row(
+        db,
+        "api_tokens",
+        {
+            "name": label.strip(),
+            "token_hash": _hash_token(token),
+            "created_at": int(now or time.time()),
+            "user_id": user_id,
+        },
     )
     return token_id, token
 

@@ -23,7 +23,7 @@ from controller.rendering.engine import MessageContent, RenderError, drawable
 from controller.rendering.layouts import get_layout
 from controller.rendering.profiles import PanelProfile
 from controller.scheduling.targets import resolve_targets
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 
 MAX_ALERT_S = 7 * 24 * 3600
 # An alert is read in passing, on a banner too: shorter than a message (1,000), and a short title.
@@ -104,7 +104,7 @@ def record_alert(
         "organisation": organisation,
         "approval": "pending" if need_approval else "approved",
     }
-    alert_id = db.table("alerts").insert(row).last_pk
+    alert_id = insert_row(db, "alerts", row)
     db.table("alert_panels").insert_all(
         {"alert_id": alert_id, "panel_id": panel_id} for panel_id in alert.panel_ids
     )

@@ -28,7 +28,7 @@ from controller.domain.scope import sees_campaign, targets_seen_by
 from controller.domain.spreadsheet import spreadsheet_csv
 from controller.scheduling.model import Targets
 from controller.scheduling.targets import resolve_targets
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 
 CONSENT_STATUSES = ("accepted", "declined")
 
@@ -54,21 +54,19 @@ def create_campaign(db: Database, data: Any, *, created_by: str, now: float) -> 
     if not communes:
         raise FieldError("panels", "no panel matches these targets")
     with transaction(db):
-        campaign_id = (
-            db["campaigns"]
-            .insert(
-                {
-                    "name": name.strip(),
-                    "organisation": str(data.get("organisation") or ""),
-                    "starts_at": starts_at,
-                    "ends_at": ends_at,
-                    "share": float(share),
-                    "targets": targets_to_json(targets),
-                    "created_by": created_by,
-                    "created_at": int(now),
-                }
-            )
-            .last_pk
+        campaign_id = insert_row(
+            db,
+            "campaigns",
+            {
+                "name": name.strip(),
+                "organisation": str(data.get("organisation") or ""),
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "share": float(share),
+                "targets": targets_to_json(targets),
+                "created_by": created_by,
+                "created_at": int(now),
+            },
         )
         db.table("campaign_consents").insert_all(
             {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}

@@ -40,7 +40,7 @@ from controller.publishing.schedules import (
     republish,
     stage,
 )
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 from controller.storage.message_store import item_id_for
 
 
@@ -142,7 +142,7 @@ class _DryRun(Exception):
 def _record(
     db: Database, key: Ed25519PrivateKey, row: dict[str, Any], panels: dict[str, Panel], *, now: float
 ) -> QueuedMessage:
-    message_id = db.table("messages").insert(row).last_pk
+    message_id = insert_row(db, "messages", row)
     db.table("message_targets").insert_all(
         {"message_id": message_id, "panel_id": panel_id} for panel_id in panels
     )

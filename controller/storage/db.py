@@ -294,11 +294,7 @@ def _0006_accounts(db: Database) -> None:
     if db.execute("select count(*) from api_tokens").fetchone()[0]:
         # Tokens made before accounts had full rights: they now belong to an administrator of that
         # name, who has no password until someone sets one.
-        admin_id = (
-            db.table("users")
-            .insert({"name": "admin", "role": "admin", "created_at": int(time.time())})
-            .last_pk
-        )
+        admin_id = insert_row(db, "users", {"name": "admin", "role": "admin", "created_at": int(time.time())})
         db.execute("update api_tokens set user_id = ?", [admin_id])
     db.table("audit_log").create(
         {
@@ -497,6 +493,14 @@ def held_commit(db: Database) -> Iterator[None]:
         _HELD.reset(token)
     if db.conn.in_transaction:
         db.conn.commit()
+
+
+def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:
+    """Insert one row into a table keyed by an integer id, and return that id."""
+    row_id = db.table(table).insert(row).last_pk
+    if not isinstance(row_id, int):
+        raise TypeError(f"{table} is not keyed by an integer id (got {row_id!r})")
+    return row_id
 
 
 # Well below SQLite's limit of host parameters in one statement.
