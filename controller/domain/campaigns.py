@@ -217,7 +217,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     campaign = get_campaign(db, campaign_id, actor)
     if campaign is None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
-    commune = None if actor is None else actor.commune_insee
+    own_commune = None if actor is None else actor.commune_insee
     panels = [
         {
             **row,
@@ -225,7 +225,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
             "first_display": iso_utc(int(row["first_display"])) if row["first_display"] else None,
             "last_display": iso_utc(int(row["last_display"])) if row["last_display"] else None,
         }
-        for row in db.query(REPORT_QUERY, [campaign_id, commune, commune])
+        for row in db.query(REPORT_QUERY, [campaign_id, own_commune, own_commune])
     ]
     communes: dict[str, dict[str, Any]] = {}
     for panel in panels:
