@@ -28,7 +28,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def _user_summary(db: Any, user_id: int) -> dict[str, Any]:
-    row = db["users"].get(user_id)
+    row = db.table("users").get(user_id)
     return {key: row[key] for key in ("name", "role", "organisation", "commune_insee")}
 
 
