@@ -24,6 +24,7 @@ from controller.web.context import mqtt_link
 
 API_PREFIX = "/api/v1"
 
+DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # SQLite's integers are 64-bit: no row has a larger id, no query a larger offset.
 MAX_INTEGER = 2**63 - 1
@@ -173,8 +174,9 @@ def json_object() -> dict[str, Any]:
 
 
 def page_params() -> tuple[int, int]:
-    """``limit`` (1 to 200, default 50) and ``offset`` from the query string."""
-    limit = _whole_number("limit", 50, 1, MAX_PAGE_SIZE)
+    """``limit`` (1 to ``MAX_PAGE_SIZE``, default ``DEFAULT_PAGE_SIZE``) and ``offset`` from the query
+    string."""
+    limit = _whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     offset = _whole_number("offset", 0, 0, MAX_INTEGER)
     return limit, offset
 
