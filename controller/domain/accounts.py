@@ -154,9 +154,9 @@ def authenticate(db: Database, name: str, password: str) -> Actor | None:
     """The actor behind a name and password, or None; the same work whether or not the name exists."""
     row = user_by_name(db, name)
     stored = row["password_hash"] if row and row["password_hash"] and row["disabled_at"] is None else None
-    if not check_password_hash(stored or _DUMMY_HASH, password) or stored is None:
+    matches = check_password_hash(stored or _DUMMY_HASH, password)
+    if row is None or stored is None or not matches:
         return None
-    assert row is not None
     return actor_from_row(row)
 
 

@@ -355,9 +355,10 @@ def _repetitions(commune_s: float, wanted: list[tuple[float, float, int]]) -> tu
             score = (error, repeats + sum(counts))
             if best is None or score < best[0]:
                 best = (score, repeats, counts)
-        if best[0][0] <= SHARE_TOLERANCE:
+        if best is not None and best[0][0] <= SHARE_TOLERANCE:
             break
-    assert best is not None
+    if best is None:
+        raise ValueError(f"no repetition of a {commune_s} s commune block was tried")
     return best[1], best[2]
 
 
