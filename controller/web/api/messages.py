@@ -14,7 +14,6 @@ from controller.domain.access import Permission
 from controller.domain.errors import FieldError
 from controller.domain.scope import check_second_person, may_change_message
 from controller.publishing import queueing
-from controller.storage.db import transaction
 from controller.web.api_common import audited, json_body, paged
 from controller.web.auth import Forbidden, current_actor, requires
 from controller.web.context import get_db, signing_key
@@ -58,24 +57,22 @@ def create_message() -> tuple[Response, int]:
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     actor, db, now = current_actor(), get_db(), time.time()
     draft = queueing.draft_message(db, json_body(), commune_insee=actor.commune_insee, now=now)
-    if dry_run:
-        with transaction(db):
-            checked = queueing.record_message(
-                db,
-                signing_key(),
-                draft,
-                created_by=actor.name,
-                organisation=actor.organisation,
-                now=now,
-                dry_run=True,
-            )
-        return jsonify({"dry_run": True, "panels": checked.panels, "warnings": checked.warnings}), 200
-    with audited(db, "message.create", "message") as change:
+    with audited(db, "message.create", "message", publish_after=not dry_run) as change:
         queued = queueing.record_message(
-            db, signing_key(), draft, created_by=actor.name, organisation=actor.organisation, now=now
+            db,
+            signing_key(),
+            draft,
+            created_by=actor.name,
+            organisation=actor.organisation,
+            now=now,
+            dry_run=dry_run,
         )
-        change.object_id = queued.id
-        change.after = messages.visible_message(db, actor, queued.id, now)
+        change.recorded = not dry_run  # a dry run rolls its own work back: nothing to record
+        if not dry_run:
+            change.object_id = queued.id
+            change.after = messages.visible_message(db, actor, queued.id, now)
+    if dry_run:
+        return jsonify({"dry_run": True, "panels": queued.panels, "warnings": queued.warnings}), 200
     return jsonify(
         {
             "id": queued.id,
