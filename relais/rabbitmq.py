@@ -5,7 +5,7 @@ node runs from Debian's ``rabbitmq-server`` package, as the ``rabbitmq`` user wh
 files must belong to it), with its own Erlang port mapper on a free loopback port, so it meets
 neither a system RabbitMQ nor a system epmd on 4369. Everything is in a temporary folder that
 ``stop()`` removes; each process is ended by its own PID (the node by its process group, which is
-ours). Not for production: a real cluster is configured by its operators (see the README).
+ours). Not for production: a real cluster is configured by its operators (see docs/scaling.md).
 """
 
 from __future__ import annotations
