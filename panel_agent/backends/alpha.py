@@ -21,8 +21,8 @@ from typing import Any
 import serial
 from PIL import Image, ImageChops
 
-from panel_agent.alpha import protocol
 from panel_agent.backends import Backend, BackendSettingError, Capabilities
+from panel_agent.protocols import alpha as protocol
 
 TEXT_LABEL, PICTURE_LABEL = "A", "P"
 TEXT_SIZE = 256  # bytes allocated to the TEXT file: the picture call, or a short text from show_text()

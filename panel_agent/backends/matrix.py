@@ -4,7 +4,7 @@ The library refreshes the LEDs from its own thread; a frame is drawn on an off-s
 swapped in at the next vertical sync, so the panel never shows half a frame. Its brightness applies
 to pixels as they are drawn, so dimming draws the last frame again. ``brightness`` in the settings
 is the site's full level (1 to 100, e.g. lower in a narrow street); the schedule's levels are
-percentages of it. ``driver = "simulated-rgbmatrix"`` uses the simulator of ``panel_agent.drivers``.
+percentages of it. ``driver = "simulated-rgbmatrix"`` uses the simulator of ``panel_agent.simulators``.
 The library needs root to reach the GPIO and refuses to start without it.
 """
 
@@ -16,8 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from panel_agent import drivers
-from panel_agent.backends import Backend, BackendSettingError, Capabilities
+from panel_agent.backends import Backend, BackendSettingError, Capabilities, checks, vendor
 
 RGBMATRIX_HINT = (
     "build and install hzeller's Python bindings, see "
@@ -34,30 +33,30 @@ class MatrixBackend(Backend):
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
-        drivers.check_unknown(settings, _KEYS, "matrix")
-        driver = drivers.text(settings, "driver", "rgbmatrix")
+        checks.check_unknown(settings, _KEYS, "matrix")
+        driver = checks.text(settings, "driver", "rgbmatrix")
         if driver not in DRIVERS:
             raise BackendSettingError(
                 "driver", f'must be "rgbmatrix" or "simulated-rgbmatrix", not {driver!r}'
             )
-        if driver == "rgbmatrix" and not drivers.installed("rgbmatrix"):
+        if driver == "rgbmatrix" and not vendor.installed("rgbmatrix"):
             raise BackendSettingError("driver", f"the rgbmatrix library is not installed; {RGBMATRIX_HINT}")
         return {
             "driver": driver,
-            "rows": drivers.integer(settings, "rows", 32, 8, 64),
-            "cols": drivers.integer(settings, "cols", 64, 8, 256),
-            "chain": drivers.integer(settings, "chain", 1, 1, 32),
-            "parallel": drivers.integer(settings, "parallel", 1, 1, 6),
-            "hardware_mapping": drivers.text(settings, "hardware_mapping", "regular"),
-            "gpio_slowdown": drivers.integer(settings, "gpio_slowdown", 1, 0, 5),
-            "brightness": drivers.integer(settings, "brightness", 100, 1, 100),
+            "rows": checks.integer(settings, "rows", 32, 8, 64),
+            "cols": checks.integer(settings, "cols", 64, 8, 256),
+            "chain": checks.integer(settings, "chain", 1, 1, 32),
+            "parallel": checks.integer(settings, "parallel", 1, 1, 6),
+            "hardware_mapping": checks.text(settings, "hardware_mapping", "regular"),
+            "gpio_slowdown": checks.integer(settings, "gpio_slowdown", 1, 0, 5),
+            "brightness": checks.integer(settings, "brightness", 100, 1, 100),
         }
 
     def __init__(self, settings: Mapping[str, Any], *, panel_id: str) -> None:
         if settings["driver"] == "rgbmatrix":
-            library = drivers.load("rgbmatrix", RGBMATRIX_HINT)
+            library = vendor.load("rgbmatrix", RGBMATRIX_HINT)
         else:
-            from panel_agent.drivers import rgbmatrix as library
+            from panel_agent.simulators import rgbmatrix as library
         options = library.RGBMatrixOptions()
         options.rows = settings["rows"]
         options.cols = settings["cols"]

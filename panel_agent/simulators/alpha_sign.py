@@ -10,7 +10,7 @@ shown), run sequences and schedules, fonts other than one, the clock's display.
 ``PtySign`` serves it on a pseudo-terminal (give ``path`` to the backend as its port), ``SocketSign``
 on ``socket://127.0.0.1:<port>``. From a shell::
 
-    python -m panel_agent.alpha.simulator --pty --png sign.png
+    python -m panel_agent.simulators.alpha_sign --pty --png sign.png
 
 prints the device path, writes what the sign shows to ``sign.png`` at each change, and stops on
 SIGTERM, SIGINT or after ``--timeout`` seconds.
@@ -36,8 +36,8 @@ from typing import Any, ClassVar
 
 from PIL import Image, ImageDraw, ImageFont
 
-from panel_agent.alpha import protocol
-from panel_agent.alpha.protocol import AlphaError, DotsFileSpec, FileSpec, TextFileSpec
+from panel_agent.protocols import alpha as protocol
+from panel_agent.protocols.alpha import AlphaError, DotsFileSpec, FileSpec, TextFileSpec
 from relais.files import atomic_write
 
 # What each DOTS or text colour code lights, in the controller's LED profile colours (amber 255,176,0
@@ -357,7 +357,7 @@ def _glyph(
 def main(argv: list[str] | None = None) -> int:
     """Run a simulated sign until SIGTERM, SIGINT or ``--timeout``; print its port on the first line."""
     parser = argparse.ArgumentParser(
-        prog="python -m panel_agent.alpha.simulator", description=__doc__.split("\n")[0]
+        prog="python -m panel_agent.simulators.alpha_sign", description=__doc__.split("\n")[0]
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal; prints its path")
