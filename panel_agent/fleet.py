@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from panel_agent.agent import STOP_PUBLISH_TIMEOUT_S, PanelAgent
+from panel_agent.agent import PanelAgent
+from panel_agent.agent.lifecycle import STOP_PUBLISH_TIMEOUT_S
 from panel_agent.config import AgentConfig
 from relais import wire
 from relais.files import atomic_write

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from panel_agent.agent import MAX_SLEEP_S
+from panel_agent.agent.rotation import MAX_SLEEP_S
 
 log = logging.getLogger(__name__)
 

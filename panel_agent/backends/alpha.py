@@ -180,7 +180,7 @@ class AlphaBackend(Backend):
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             raise SignError(f"{settings['port']}: cannot open the sign's port ({exc})") from exc
-        files = [
+        files: list[protocol.TextFileSpec | protocol.DotsFileSpec] = [
             protocol.TextFileSpec(TEXT_LABEL, TEXT_SIZE),
             protocol.DotsFileSpec(PICTURE_LABEL, self.width, self.height),
         ]
