@@ -36,7 +36,7 @@ def batch_seconds(panel_id: str) -> float:
     return BATCH_S * (0.75 + 0.5 * zlib.crc32(panel_id.encode()) / 2**32)
 
 
-class EventBatch:
+class PendingEvents:
     """The events of one panel not sent yet, oldest first, and whether they must go now.
 
     Times are the agent's monotonic clock, given by the caller; ``take`` hands back the messages to

@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 
 import paho.mqtt.client as mqtt
 
-from panel_agent.agent.batching import EventBatch
+from panel_agent.agent.batching import PendingEvents
 from panel_agent.agent.health import BoardHealth, Fault
 from panel_agent.backends import Backend, create_backend
 from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
@@ -85,7 +85,7 @@ class ReportingAgent(ABC):
         self._store_fault = Fault("the stored schedule is good again (was: %s)")
         self._client: mqtt.Client | None = None
         self._connected = False  # set once _on_connect has flushed the pending events
-        self._events = EventBatch(self.panel_id)
+        self._events = PendingEvents(self.panel_id)
         self._started = monotonic()
         self._health = BoardHealth(self.store.path.parent, monotonic)
 
