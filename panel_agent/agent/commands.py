@@ -22,7 +22,7 @@ from panel_agent.agent.reporting import AgentOptions, then_send_events
 from panel_agent.agent.rotation import RotatingAgent
 from panel_agent.config import AgentConfig
 from panel_agent.field_test import PATTERNS
-from panel_agent.schedule import brightness_at
+from panel_agent.playback import brightness_at
 from panel_agent.store import CommandSeqStore, StoredContentError
 from relais import wire
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from panel_agent.schedule import Showing
+from panel_agent.playback import Showing
 from relais import wire
 
 
