@@ -95,14 +95,8 @@ def sealed_update(key: Ed25519PrivateKey, seq: int) -> bytes:
     item = wire.DisplayItem(f"item-{seq}", f"Avis n° {seq}", (wire.Page(wire.Frame.from_image(image), 5000),))
     now = int(time.time())
     schedule = wire.Schedule.single(item, start=now, horizon_end=now + TWO_DAYS_S)
-    return wire.seal(
-        key,
-        kind=wire.KIND_DESIRED,
-        panel_id=PANEL_ID,
-        seq=seq,
-        issued_at=now,
-        expires_at=now + TWO_DAYS_S,
-        content={"schedule": schedule.to_json()},
+    return wire.seal_schedule(
+        key, schedule, panel_id=PANEL_ID, seq=seq, issued_at=now, expires_at=now + TWO_DAYS_S
     )
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from fleet_setup import machine, scratch_dir
 
-from controller import context, create_app, shutdown_app
-from controller.accounts import token_for
-from controller.context import get_db
-from controller.fleet import COMMUNES, register_fleet
+from controller import create_app, shutdown_app
+from controller.domain.accounts import token_for
+from controller.web import context
+from controller.web.context import get_db
+from programs.department import COMMUNES, register_fleet
 
 PANELS = 1000
 COMMUNE_MESSAGES = 60

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from fleet_setup import department, machine, scratch_dir, wait_until
 
-from controller.fleet import COMMUNES, DEFAULT_PROFILES
 from controller.rendering.engine import render
+from programs.department import COMMUNES, DEFAULT_PROFILES
 
 PANELS = 1000
 

@@ -20,13 +20,14 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import context, create_app, shutdown_app
-from controller.accounts import token_for
-from controller.context import get_db
-from controller.fleet import register_fleet, sim_panels
-from controller.panels import Panel
-from controller.server import freeze_startup_objects
+from controller import create_app, shutdown_app
+from controller.domain.accounts import token_for
+from controller.domain.panels import Panel
+from controller.web import context
+from controller.web.context import get_db
+from controller.web.server import freeze_startup_objects
 from panel_agent.fleet import FleetSim
+from programs.department import register_fleet, sim_panels
 from relais import wire
 from relais.broker import MosquittoBroker, find_mosquitto
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from controller.db import open_database, transaction
-from controller.messages import queue_message
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
+from controller.publishing.queueing import queue_message
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import load_profiles
+from controller.storage.db import open_database, transaction
 
 TEXT = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade », buvette et bal"
 SECONDS_PER_PROFILE = 1.0

@@ -25,7 +25,6 @@ from relais.wire import (
     EVENT_DISPLAYED,
     EVENT_ON_AIR,
     EVENT_PLAY,
-    KIND_DESIRED,
     PanelEvent,
     PanelState,
     PlaylistEntry,
@@ -33,7 +32,7 @@ from relais.wire import (
     Segment,
     Topics,
     join_events,
-    seal,
+    seal_schedule,
 )
 
 TEXT = "Fête de la Saint-Jean samedi 24 juin à 21 h — feu d’artifice « au stade »"
@@ -50,15 +49,8 @@ MQTT_OVERHEAD = 5 + len(Topics().desired("sim-0001"))  # fixed header, topic len
 
 
 def sealed(key: Ed25519PrivateKey, schedule: Schedule, now: int) -> bytes:
-    content = {"schedule": schedule.to_json()}
-    return seal(
-        key,
-        kind=KIND_DESIRED,
-        panel_id="sim-0001",
-        seq=now * 1000,
-        issued_at=now,
-        expires_at=now + 2 * DAY_S,
-        content=content,
+    return seal_schedule(
+        key, schedule, panel_id="sim-0001", seq=now * 1000, issued_at=now, expires_at=now + 2 * DAY_S
     )
 
 
@@ -131,14 +123,13 @@ def main() -> None:
     for profile_id in PROFILES:
         rendering = render(MessageContent(body=TEXT), get_profile(profile_id))
         item = rendering.display_item("msg-1", TEXT)
-        payload = seal(
+        payload = seal_schedule(
             key,
-            kind=KIND_DESIRED,
+            Schedule.single(item, start=now, horizon_end=now + 48 * 3600),
             panel_id="bench-panel",
             seq=now * 1000,
             issued_at=now,
             expires_at=now + 48 * 3600,
-            content={"schedule": Schedule.single(item, start=now, horizon_end=now + 48 * 3600).to_json()},
         )
         png_bytes = sum(len(page.frame.data) for page in item.pages)
         print(f"{profile_id:<22} {len(item.pages):>5} {png_bytes:>10} {len(payload):>22}")

@@ -53,22 +53,24 @@ def default_data_dir() -> Path:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from controller import api, api_admin, login, status, web
-    from controller.api_common import body_too_large, http_error, refuse_ids_out_of_range
-    from controller.auth import COOKIE_DEFAULTS, csrf, init_auth
-    from controller.context import close_db
-    from controller.db import open_database, private_data_dir
+    from controller.publishing import reports
+    from controller.publishing.jobs import JobContext, start_scheduler
+    from controller.storage.db import open_database, private_data_dir
+    from controller.web import api, api_admin, login, pages
+    from controller.web.api_common import body_too_large, http_error, refuse_ids_out_of_range
+    from controller.web.auth import COOKIE_DEFAULTS, csrf, init_auth
+    from controller.web.context import close_db
 
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
         DATA_DIR=default_data_dir(),
         BROKER_URL=None,
         TOPIC_BASE=DEFAULT_TOPIC_BASE,
         MQTT_CLIENT_ID="relais-controller",
-        # What each panel may send of events (``controller.status.EventBudget``), and how long they are kept.
-        EVENTS_PER_PANEL_PER_MINUTE=status.EVENTS_PER_MINUTE,
-        EVENTS_BURST_PER_PANEL=status.EVENTS_BURST,
-        EVENTS_KEPT_DAYS=status.EVENTS_KEPT_DAYS,
+        # What each panel may send of events (``controller.publishing.reports.EventBudget``), and how long they are kept.
+        EVENTS_PER_PANEL_PER_MINUTE=reports.EVENTS_PER_MINUTE,
+        EVENTS_BURST_PER_PANEL=reports.EVENTS_BURST,
+        EVENTS_KEPT_DAYS=reports.EVENTS_KEPT_DAYS,
         SCHEDULER_ENABLED=False,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
@@ -93,7 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api_admin.bp)
     app.register_blueprint(login.bp)
-    web.init_app(app)
+    pages.init_app(app)
     app.url_value_preprocessor(refuse_ids_out_of_range)
     app.register_error_handler(RequestEntityTooLarge, body_too_large)
     app.after_request(_security_headers)
@@ -105,8 +107,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return exc
 
     if app.config["BROKER_URL"]:
-        from controller.mqtt_link import MqttLink
-        from controller.status import EventBudget
+        from controller.publishing.link import MqttLink
+        from controller.publishing.reports import EventBudget
 
         link = MqttLink(
             Path(app.config["DATABASE"]),
@@ -120,10 +122,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
         link.start()
         app.extensions["relais.mqtt_link"] = link
+    app.extensions["relais.jobs"] = JobContext(
+        Path(app.config["DATABASE"]),
+        app.extensions["relais.signing_key"],
+        app.extensions.get("relais.mqtt_link"),
+        app.config["EVENTS_KEPT_DAYS"],
+    )
     if app.config["SCHEDULER_ENABLED"]:
-        from controller.scheduler import start_scheduler
-
-        app.extensions["relais.scheduler"] = start_scheduler(app)
+        app.extensions["relais.scheduler"] = start_scheduler(app.extensions["relais.jobs"])
     return app
 
 

@@ -1,11 +1,12 @@
 """Dates as people in a town hall write them: « lundi 21 décembre 2026, 18 h », in Paris time.
 
 Pure functions (no request, no Babel) so that they are tested alone and used alike by templates and the
-live feed; ``controller/static/app.js`` has the same rules for what the pages draw themselves.
+live feed; ``controller/web/static/app.js`` has the same rules for what the pages draw themselves.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -88,3 +89,8 @@ def format_when(moment: datetime | float | None, locale: str = "fr") -> str:
 def parse_iso(text: str | None) -> datetime | None:
     """The API's ISO 8601 UTC strings back into aware datetimes (None stays None)."""
     return None if not text else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def iso_utc(timestamp: int | None) -> str | None:
+    """A stored timestamp (integer seconds since the epoch, UTC) as the API shows it: ISO 8601 in UTC."""
+    return None if timestamp is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # Each worker stays far below 1,024 file descriptors, and 1,000 panels use both cores of a small machine.
 PANELS_PER_PROCESS = 250
 STOP_TIMEOUT_S = 15.0
-# A simulated department's panels (controller.fleet): an amber and a colour LED board, a black-and-white
+# A simulated department's panels (programs.department): an amber and a colour LED board, a black-and-white
 # e-paper panel and a small amber banner.
 DEFAULT_PROFILES = ("led-amber-192x64", "led-rgb-128x64", "epaper-bw-800x480", "led-amber-96x16")
 

@@ -83,8 +83,10 @@ class MosquittoBroker:
         self.port = port or free_loopback_port()
         self.max_inflight = max_inflight
         self.persistence = persistence
-        self.secure = secure
-        self.credentials_dir = Path(credentials_dir).resolve() if credentials_dir is not None else None
+        # Where the users and ACL are for a secure broker; None: anonymous access.
+        self.credentials_dir = (
+            Path(credentials_dir).resolve() if secure and credentials_dir is not None else None
+        )
         self.tls = tls
         self.tls_files: TlsFiles | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -111,8 +113,7 @@ class MosquittoBroker:
     def write_config(self) -> Path:
         """Loopback listener; anonymous access unless ``secure``, since only this machine can reach it."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        if self.secure:
-            assert self.credentials_dir is not None
+        if self.credentials_dir is not None:
             header = [
                 "# Written by relais for a loopback broker (tests), with users and ACL as in production."
             ]

@@ -151,7 +151,7 @@ class RabbitMQBroker:
                 **as_user,
             )
             with (work_dir / "startup.log").open("ab") as log:
-                self.process = subprocess.Popen(
+                process = subprocess.Popen(
                     [str(server)],
                     cwd=work_dir,
                     env=self._environment(work_dir, epmd_port),
@@ -161,7 +161,8 @@ class RabbitMQBroker:
                     start_new_session=True,  # the node's processes form a group that is ours to end
                     **as_user,
                 )
-            self._wait_until_ready(timeout)
+            self.process = process
+            self._wait_until_ready(process, work_dir, timeout)
         except BaseException:
             self.stop()
             raise
@@ -177,23 +178,14 @@ class RabbitMQBroker:
             os.chown(path, account.pw_uid, account.pw_gid)
         return {"user": RABBITMQ_USER, "group": RABBITMQ_USER}
 
-    def _wait_until_ready(self, timeout: float) -> None:
-        assert self.process is not None
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], work_dir: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not mqtt_connack(self.port):
-            if self.process.poll() is not None:
-                raise BrokerError(f"RabbitMQ exited at start:\n{self._log_tail()}")
+            if process.poll() is not None:
+                raise BrokerError(f"RabbitMQ exited at start:\n{_log_tail(work_dir)}")
             if time.monotonic() > deadline:
                 raise BrokerError(f"RabbitMQ did not accept MQTT on port {self.port} in {timeout} s")
             time.sleep(0.2)
-
-    def _log_tail(self) -> str:
-        assert self.work_dir is not None
-        lines: list[str] = []
-        for name in ("startup.log", "rabbit.log"):
-            with contextlib.suppress(OSError):
-                lines += (self.work_dir / name).read_text(errors="replace").splitlines()[-15:]
-        return "\n".join(lines)
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the start script (it stops the node cleanly), then end whatever is left of the node's
@@ -223,3 +215,12 @@ class RabbitMQBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _log_tail(work_dir: Path) -> str:
+    """The last lines of the node's logs, for an error saying why it did not start."""
+    lines: list[str] = []
+    for name in ("startup.log", "rabbit.log"):
+        with contextlib.suppress(OSError):
+            lines += (work_dir / name).read_text(errors="replace").splitlines()[-15:]
+    return "\n".join(lines)

@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import context, create_app, shutdown_app
-from controller.context import get_db
-from controller.panels import get_panels, register_panel
-from controller.provisioning import agent_config_text
+from controller import create_app, shutdown_app
+from controller.domain.panels import get_panels, register_panel
+from controller.web import context
+from controller.web.context import get_db
+from programs.provisioning import agent_config_text
 from relais import wire
 from relais.broker import MosquittoBroker
 from relais.rabbitmq import RabbitMQBroker, rabbitmq_installed

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from controller import context, create_app, shutdown_app
-from controller.accounts import token_for
-from controller.context import get_db
-from controller.fleet import register_fleet, sim_panels
-from controller.panels import Panel
+from controller import create_app, shutdown_app
+from controller.domain.accounts import token_for
+from controller.domain.panels import Panel
+from controller.web import context
+from controller.web.context import get_db
 from panel_agent.fleet import FleetSim
+from programs.department import register_fleet, sim_panels
 from relais import wire
 from relais.broker import MosquittoBroker
 from tests.helpers import first_page, same_pixels, wait_for

@@ -19,14 +19,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 from sqlite_utils import Database
 
-from controller import accounts, context, status
-from controller.alerts import alert_item_id
-from controller.context import get_db
-from controller.db import transaction
-from controller.demo import DEMO_PANELS
-from controller.message_store import item_id_for
+from controller.domain import accounts
+from controller.domain.alerts import alert_item_id
+from controller.publishing import reports as status
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
+from controller.storage.db import transaction
+from controller.storage.message_store import item_id_for
+from controller.web import context
+from controller.web.context import get_db
+from programs.demo import DEMO_PANELS
 from relais import wire
 from relais.broker import MosquittoBroker
 from relais.broker_security import BrokerCredentials

@@ -10,10 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import accounts, audit, create_app, shutdown_app
-from controller.access import Permission, Role
-from controller.context import get_db
-from controller.db import MIGRATIONS, connect, migrate, transaction
+from controller import create_app, shutdown_app
+from controller.domain import accounts, audit
+from controller.domain.access import Permission, Role
+from controller.storage.db import MIGRATIONS, connect, migrate, transaction
+from controller.web.context import get_db
 from tests.helpers import user_token
 
 PASSWORD = "correct horse battery"

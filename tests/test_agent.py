@@ -84,14 +84,8 @@ def desired_pages(
     issued = int(time.time()) if issued_at is None else issued_at
     item = None if pages is None else wire.DisplayItem(f"item-{seq}", f"Avis {seq}", pages)
     schedule = wire.Schedule.single(item, start=issued, horizon_end=issued + TWO_DAYS_S)
-    return wire.seal(
-        key,
-        kind=wire.KIND_DESIRED,
-        panel_id=panel_id,
-        seq=seq,
-        issued_at=issued,
-        expires_at=issued + ttl,
-        content={"schedule": schedule.to_json()},
+    return wire.seal_schedule(
+        key, schedule, panel_id=panel_id, seq=seq, issued_at=issued, expires_at=issued + ttl
     )
 
 
@@ -601,14 +595,8 @@ def test_the_brightness_changes_at_its_steps_once_per_level_and_survives_a_resta
             wire.BrightnessStep(start + 3, start + 4, 100),
         ),
     )
-    payload = wire.seal(
-        signing_key,
-        kind=wire.KIND_DESIRED,
-        panel_id=config.panel_id,
-        seq=1,
-        issued_at=start,
-        expires_at=start + TWO_DAYS_S,
-        content={"schedule": schedule.to_json()},
+    payload = wire.seal_schedule(
+        signing_key, schedule, panel_id=config.panel_id, seq=1, issued_at=start, expires_at=start + TWO_DAYS_S
     )
     agent = PanelAgent(config, backend=recorder, clock=clocks.time, monotonic=clocks.monotonic)
     agent.start()

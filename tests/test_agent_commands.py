@@ -202,14 +202,8 @@ def test_the_brightness_command_holds_until_the_schedule_changes_level(
         wire.Schedule.single(item, start=start, horizon_end=start + TWO_DAYS_S),
         brightness=(wire.BrightnessStep(start + 10, start + 20, 30),),
     )
-    payload = wire.seal(
-        signing_key,
-        kind=wire.KIND_DESIRED,
-        panel_id=bench.panel_id,
-        seq=2,
-        issued_at=start,
-        expires_at=start + TWO_DAYS_S,
-        content={"schedule": schedule.to_json()},
+    payload = wire.seal_schedule(
+        signing_key, schedule, panel_id=bench.panel_id, seq=2, issued_at=start, expires_at=start + TWO_DAYS_S
     )
     bench.agent.handle_desired(payload)
     assert bench.recorder.levels() == [100]

@@ -21,14 +21,8 @@ def desired(key: Ed25519PrivateKey, *, panel_id: str = PANEL, seq: int = 7, expi
     frame = wire.Frame.from_image(Image.new("RGB", (32, 16), "orange"))
     item = wire.DisplayItem("item-1", "Marché samedi", (wire.Page(frame, 5000),))
     schedule = wire.Schedule.single(item, start=now - 7200, horizon_end=now + 48 * 3600)
-    return wire.seal(
-        key,
-        kind=wire.KIND_DESIRED,
-        panel_id=panel_id,
-        seq=seq,
-        issued_at=now - 7200,
-        expires_at=now + expires_in,
-        content={"schedule": schedule.to_json()},
+    return wire.seal_schedule(
+        key, schedule, panel_id=panel_id, seq=seq, issued_at=now - 7200, expires_at=now + expires_in
     )
 
 

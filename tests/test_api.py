@@ -15,9 +15,9 @@ from astral.sun import sunrise, sunset
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.context import get_db, signing_key
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
 from controller.rendering.engine import drawable, render
+from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
 from tests.conftest import Live

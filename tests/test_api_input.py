@@ -32,10 +32,10 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from controller import MAX_REQUEST_BYTES
-from controller.api_common import MAX_INTEGER, MAX_JSON_DEPTH
-from controller.context import get_db
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
 from controller.rendering.images import MAX_IMAGE_BYTES
+from controller.web.api_common import MAX_INTEGER, MAX_JSON_DEPTH
+from controller.web.context import get_db
 from relais.broker import MosquittoBroker
 from relais.signals import end_processes
 from tests.helpers import DEMO_RGB, wait_for

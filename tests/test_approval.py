@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import accounts
-from controller.context import get_db
-from controller.db import transaction
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
 from tests.helpers import client_as, on_panel
 
 

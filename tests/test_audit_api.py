@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.context import get_db
-from controller.db import transaction
+from controller.storage.db import transaction
+from controller.web.context import get_db
 from tests.helpers import client_as
 
 # 2026-12-21 17:00 UTC is 18 h in Paris.

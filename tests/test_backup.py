@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from controller import create_app, shutdown_app
-from controller.context import get_db, signing_key
-from controller.db import open_database
-from controller.messages import queue_message
-from controller.panels import register_panel
-from relais.cli import main
+from controller.domain.panels import register_panel
+from controller.publishing.queueing import queue_message
+from controller.storage.db import open_database
+from controller.web.context import get_db, signing_key
+from programs.cli import main
 from relais.keys import PRIVATE_KEY_NAME
 from tests.helpers import DEMO_LED
 

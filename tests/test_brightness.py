@@ -12,14 +12,14 @@ from astral import Observer
 from astral.sun import sunrise, sunset
 from flask import Flask
 
-from controller.context import get_db
-from controller.db import migrate
-from controller.errors import FieldError
-from controller.panels import get_panels, register_panel, validate_panel
-from controller.publishing import build_schedules
+from controller.dates import PARIS
+from controller.domain.errors import FieldError
+from controller.domain.panels import get_panels, register_panel, validate_panel
+from controller.publishing.schedules import build_schedules
 from controller.scheduling.brightness import brightness_steps
-from controller.scheduling.model import PARIS
-from relais.cli import main
+from controller.storage.db import migrate
+from controller.web.context import get_db
+from programs.cli import main
 from relais.wire import BrightnessStep
 from tests.test_db import open_database_at
 

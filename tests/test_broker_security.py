@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from programs.cli import main
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import (
@@ -34,7 +35,6 @@ from relais.broker_security import (
     panel_username,
     production_config_text,
 )
-from relais.cli import main
 from relais.mqtt import BrokerUrl, Negotiated, negotiate_protocol
 from relais.wire import Topics
 from tests.helpers import DEMO_LED, Session, production_broker, tls_url, wait_for
@@ -233,7 +233,7 @@ def test_relais_broker_command_with_panel_add_agent_config_and_revoke(
         [
             sys.executable,
             "-m",
-            "relais.cli",
+            "programs.cli",
             "broker",
             "--data-dir",
             data,
@@ -284,7 +284,7 @@ def test_production_config_requires_users(tmp_path: Path) -> None:
 
 
 def test_serve_fills_in_the_controller_user_when_the_broker_made_one(tmp_path: Path) -> None:
-    from relais.cli import _controller_broker_url, build_parser
+    from programs.cli import _controller_broker_url, build_parser
 
     args = build_parser().parse_args(
         ["serve", "--data-dir", str(tmp_path), "--broker-url", "mqtt://127.0.0.1:1883"]
@@ -394,8 +394,8 @@ def test_the_controllers_session_outlives_its_restart_on_the_locked_down_broker(
     a starting controller makes (``negotiate_protocol``) gets the controller's client id too, here,
     and must resume that session, not start it clean."""
     from controller import create_app, shutdown_app
-    from controller.context import get_db
-    from controller.panels import register_panel
+    from controller.domain.panels import register_panel
+    from controller.web.context import get_db
 
     broker, credentials = production
     config = {
@@ -460,9 +460,9 @@ def test_a_schedule_over_the_wire_size_is_not_sent_and_the_others_are(
     """The broker would end the controller's connection for it, at every try, and every panel's
     publishing with it."""
     from controller import create_app, shutdown_app
-    from controller.context import get_db, signing_key
-    from controller.messages import queue_message
-    from controller.panels import register_panel
+    from controller.domain.panels import register_panel
+    from controller.publishing.queueing import queue_message
+    from controller.web.context import get_db, signing_key
 
     broker, credentials = production
     config = {"DATA_DIR": tmp_path / "data"}

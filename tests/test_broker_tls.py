@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from programs.cli import main
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port, port_open
 from relais.broker_security import PID_FILE_NAME, BrokerCredentials, production_config_text
@@ -29,7 +30,6 @@ from relais.certificates import (
     make_server_cert,
     make_test_ca,
 )
-from relais.cli import main
 from relais.mqtt import BrokerUrl, new_client
 from relais.wire import Topics
 from tests.helpers import production_broker, tls_url, wait_for
@@ -192,7 +192,7 @@ def test_relais_broker_tls_serves_mqtts(
         ca_file, given = made_ca, []
     port = free_loopback_port()
     out = tmp_path / "broker.out"
-    command = [sys.executable, "-m", "relais.cli", "broker", "--tls", *given, "--data-dir", str(data)]
+    command = [sys.executable, "-m", "programs.cli", "broker", "--tls", *given, "--data-dir", str(data)]
     with out.open("wb") as stdout:
         broker = subprocess.Popen(
             [*command, "--port", str(port), "--listen", "127.0.0.1"], stdout=stdout, stderr=subprocess.STDOUT
@@ -234,9 +234,9 @@ def test_the_controller_publishes_over_tls_with_its_own_user(
 ) -> None:
     """``relais serve`` against ``relais broker --tls``: the controller trusts the broker's CA, not the system's."""
     from controller import create_app, shutdown_app
-    from controller.context import get_db, signing_key
-    from controller.messages import queue_message
-    from controller.panels import register_panel
+    from controller.domain.panels import register_panel
+    from controller.publishing.queueing import queue_message
+    from controller.web.context import get_db, signing_key
     from tests.helpers import DEMO_LED
 
     broker, credentials = tls_broker

@@ -26,13 +26,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from controller import create_app, shutdown_app
-from controller.context import get_db
-from controller.db import connect
-from controller.panels import get_panels, register_panel
-from controller.provisioning import agent_config_text
+from controller.domain.panels import get_panels, register_panel
+from controller.storage.db import connect
+from controller.web.context import get_db
 from panel_agent.agent import PanelAgent
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.store import PayloadStore
+from programs.provisioning import agent_config_text
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.keys import load_or_create_signing_key

@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.fleet import COMMUNES, fleet_panel_specs
 from controller.rendering.profiles import get_profile
 from panel_agent.fleet import FleetSim, SimPanel
+from programs.department import COMMUNES, fleet_panel_specs
 from relais import wire
 from relais.broker import MosquittoBroker
 from tests.department import department

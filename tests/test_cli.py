@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from panel_agent.config import load_config
-from relais.cli import build_parser, main
+from programs.cli import build_parser, main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -79,8 +79,8 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.C
 def test_token_create_prints_a_token_acting_as_the_user(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from controller.accounts import token_actor
-    from controller.db import open_database
+    from controller.domain.accounts import token_actor
+    from controller.storage.db import open_database
 
     data = ["--data-dir", str(tmp_path)]
     assert (
@@ -115,7 +115,7 @@ def test_token_create_names_an_unknown_user(tmp_path: Path, capsys: pytest.Captu
 def test_data_dir_defaults_to_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env_dir = tmp_path / "from-env"
     result = subprocess.run(
-        [sys.executable, "-m", "relais.cli", "user", "add", "--name", "first", "--role", "admin"],
+        [sys.executable, "-m", "programs.cli", "user", "add", "--name", "first", "--role", "admin"],
         env={"RELAIS_DATA_DIR": str(env_dir), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -25,7 +25,7 @@ def mode(path: Path) -> int:
 def relais(*argv: str) -> subprocess.CompletedProcess[str]:
     """The ``relais`` command as an operator runs it outside the systemd units: a usual umask, 022."""
     return subprocess.run(
-        [sys.executable, "-m", "relais.cli", *argv],
+        [sys.executable, "-m", "programs.cli", *argv],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -60,11 +60,11 @@ def test_a_data_folder_left_open_is_tightened_with_a_warning(
     old.execute("pragma journal_mode = wal")
     old.close()
     (data / "relais.db").chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="controller.db"):
+    with caplog.at_level(logging.WARNING, logger="controller.storage.db"):
         app = create_app({"DATA_DIR": data, "TESTING": True})
     shutdown_app(app)
     assert (mode(data), mode(data / "relais.db")) == (0o700, 0o600)
-    assert [r.getMessage() for r in caplog.records if r.name == "controller.db"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "controller.storage.db"] == [
         f"the data folder {data} was open to other users (mode 755): now 700",
         f"the database file {data / 'relais.db'} was open to other users (mode 644): now 600",
     ]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from controller.db import MIGRATIONS, connect, migrate, open_database, transaction
+from controller.storage.db import MIGRATIONS, connect, migrate, open_database, transaction
 
 
 def test_a_new_database_gets_every_migration_recorded(tmp_path: Path) -> None:

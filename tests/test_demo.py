@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo-data"
     process = subprocess.Popen(
-        [sys.executable, "-m", "relais.cli", "demo", "--http-port", "0", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "programs.cli", "demo", "--http-port", "0", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from panel_agent.config import TOP_LEVEL_KEYS, load_config
+from programs.cli import build_parser, cmd_agent
 from relais import wire
-from relais.cli import build_parser, cmd_agent
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "relais-agent.service"
@@ -61,7 +61,7 @@ def test_the_unit_starts_the_agent_as_the_command_line_expects() -> None:
     command = shlex.split(unit()["Service"]["ExecStart"])
     assert command[0] == "/opt/relais/venv/bin/relais"
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
-    assert scripts[Path(command[0]).name] == "relais.cli:main"
+    assert scripts[Path(command[0]).name] == "programs.cli:main"
     args = build_parser().parse_args(command[1:])
     assert args.handler is cmd_agent
     assert args.config == Path("/etc/relais/agent.toml")

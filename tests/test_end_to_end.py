@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from controller import create_app, shutdown_app
-from controller.context import get_db, signing_key
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
+from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
@@ -116,14 +116,13 @@ def test_forged_replayed_and_expired_payloads_are_refused_and_the_panel_keeps_it
         )
         key = signing_key()
         applied = live.panel("bourg-entree-nord")["applied_seq"]
-    expired = wire.seal(
+    expired = wire.seal_schedule(
         key,
-        kind=wire.KIND_DESIRED,
+        wire.unseal(genuine, key.public_key()).desired_schedule(),
         panel_id="bourg-entree-nord",
         seq=applied + 5000,
         issued_at=1_600_000_000,
         expires_at=1_600_003_600,
-        content=wire.unseal(genuine, key.public_key()).content,
     )
     topic = live.topics.desired("bourg-entree-nord")
     for payload, reason in (

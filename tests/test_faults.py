@@ -16,11 +16,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller import outbox, status
-from controller.context import get_db
-from controller.db import connect, open_database, transaction
-from controller.mqtt_link import MqttLink, Reconciliation
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
+from controller.publishing import outbox
+from controller.publishing import reports as status
+from controller.publishing.link import MqttLink, Reconciliation
+from controller.storage.db import connect, open_database, transaction
+from controller.web.context import get_db
 from relais import wire
 from relais.broker import MosquittoBroker
 from relais.signals import end_processes

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from relais.cli import main
+from programs.cli import main
 
 
 def run(tmp_path: Path, *arguments: str) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.fleet import COMMUNES
+from programs.department import COMMUNES
 from relais.broker import MosquittoBroker
 from tests.department import department
 from tests.helpers import wait_for

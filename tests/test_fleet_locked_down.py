@@ -33,7 +33,7 @@ def relais(*argv: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``relais <argv>`` in the background until the block ends, then SIGTERM (SIGKILL if stuck)."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "relais.cli", *argv], stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "programs.cli", *argv], stdout=out, stderr=subprocess.STDOUT
         )
     try:
         yield process

@@ -12,12 +12,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import alerts
-from controller.context import get_db
-from controller.panels import register_panel
+from controller.domain import alerts
+from controller.domain.panels import register_panel
+from controller.publishing.jobs import refresh_job
 from controller.rendering import engine
 from controller.rendering.profiles import PanelProfile
-from controller.scheduler import refresh_job
+from controller.web.context import get_db
 from relais import wire
 from tests.helpers import DEMO_EPAPER, DEMO_LED, client_as, on_panel
 
@@ -267,7 +267,7 @@ def test_the_hourly_refresh_signs_every_panel_whatever_one_commune_queued(
         db.execute("update desired set expires_at = expires_at - 30 * 3600")  # every horizon nearly out
         db.conn.commit()
         before = {row["panel_id"]: row["seq"] for row in db.query("select panel_id, seq from desired")}
-    refresh_job(app)
+    refresh_job(app.extensions["relais.jobs"])
     with app.app_context():
         after = {row["panel_id"]: row["seq"] for row in get_db().query("select panel_id, seq from desired")}
     assert all(after[panel] > seq for panel, seq in before.items()), (before, after)

@@ -12,13 +12,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from controller import create_app, shutdown_app
-from controller.context import get_db, signing_key
-from controller.messages import queue_message
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
+from controller.publishing.queueing import queue_message
+from controller.web.context import get_db, signing_key
 from panel_agent.agent import PanelAgent
 from panel_agent.config import load_config
+from programs.cli import main
 from relais import wire
-from relais.cli import main
 from relais.keys import PUBLIC_KEY_NAME
 from tests.helpers import DEMO_LED
 
@@ -26,7 +26,7 @@ PANEL = DEMO_LED["id"]
 
 
 def _desired_payload(data_dir: Path) -> bytes:
-    from controller.db import open_database
+    from controller.storage.db import open_database
 
     return open_database(data_dir / "relais.db")["desired"].get(PANEL)["payload"]
 

@@ -23,11 +23,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from controller import create_app, outbox, shutdown_app
-from controller.context import get_db, signing_key
-from controller.db import transaction
-from controller.fleet import register_fleet
-from controller.mqtt_link import MqttLink
+from controller import create_app, shutdown_app
+from controller.publishing import outbox
+from controller.publishing.link import MqttLink
+from controller.storage.db import transaction
+from controller.web.context import get_db, signing_key
+from programs.department import register_fleet
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl, Negotiated, connect_in_background, negotiate_protocol, new_client

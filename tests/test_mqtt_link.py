@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.properties import Properties
 from sqlite_utils import Database
 
-from controller import mqtt_link
-from controller.db import open_database, transaction
-from controller.mqtt_link import MqttLink
-from controller.panels import register_panel
-from controller.publishing import republish
+from controller.domain.panels import register_panel
+from controller.publishing import link as mqtt_link
+from controller.publishing.link import MqttLink
+from controller.publishing.schedules import republish
+from controller.storage.db import open_database, transaction
 from relais import wire
 from tests.helpers import DEMO_EPAPER, DEMO_LED
 
@@ -149,7 +149,7 @@ def test_a_state_acknowledged_but_not_yet_recorded_is_not_published_again(
 def test_a_state_sealed_in_a_transaction_not_yet_committed_is_never_published(
     link: Any, database: Path, signing_key: Ed25519PrivateKey
 ) -> None:
-    """The outbox's rule (see ``controller.outbox``): a rollback must not leave a panel showing it."""
+    """The outbox's rule (see ``controller.publishing.outbox``): a rollback must not leave a panel showing it."""
     connected, client = link
     db = Database(database)
     try:

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
-from controller.openapi import PATH_PARAMETERS, openapi_document
+from controller.web.openapi import PATH_PARAMETERS, openapi_document
 
 PREFIX = "/api/v1"
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -8,9 +8,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from controller import outbox
-from controller.db import open_database, transaction
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
+from controller.publishing import outbox
+from controller.storage.db import open_database, transaction
 from relais import wire
 from tests.helpers import DEMO_LED
 

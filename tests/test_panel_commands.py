@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller import create_app, shutdown_app
-from controller.context import get_db
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
+from controller.web.context import get_db
 from relais import wire
 from relais.broker import MosquittoBroker
 from tests.conftest import Live

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from controller import create_app, shutdown_app, status
-from controller.context import get_db
-from controller.panels import register_panel
-from controller.scheduler import prune_events_job
+from controller import create_app, shutdown_app
+from controller.domain.panels import register_panel
+from controller.publishing import reports as status
+from controller.publishing.jobs import prune_events_job
+from controller.web.context import get_db
 from relais import wire
 from relais.broker import MosquittoBroker
 from relais.broker_security import BrokerCredentials
@@ -162,7 +163,7 @@ def test_events_past_their_retention_are_deleted_and_recent_ones_kept(app: Flask
         for name, days in ages_days.items():
             event = wire.PanelEvent(panel_id, wire.EVENT_FAULT, NOW, {"code": name})
             record_report(db, event, now - days * 86_400)
-    prune_events_job(app)
+    prune_events_job(app.extensions["relais.jobs"])
     left = sorted(details for _, details in panel_events(app, panel_id))
     assert left == sorted(f'{{"code": "{name}"}}' for name in ("recent", "today"))
 
@@ -196,7 +197,7 @@ def test_an_over_budget_message_keeps_only_the_alerts_it_says_are_on_air() -> No
 def test_relais_serve_takes_the_budget_and_the_retention_and_refuses_a_burst_below_a_message(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from relais.cli import build_parser
+    from programs.cli import build_parser
 
     serve = ["serve", "--broker-url", "mqtt://127.0.0.1:1883"]
     given = build_parser().parse_args([*serve, "--events-per-minute", "30", "--events-kept-days", "365"])
@@ -210,7 +211,7 @@ def test_relais_serve_takes_the_budget_and_the_retention_and_refuses_a_burst_bel
 def test_unreadable_messages_of_events_are_dropped_with_one_log_line_a_minute(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from controller.mqtt_link import MqttLink, _Report
+    from controller.publishing.link import MqttLink, _Report
 
     link = MqttLink(app.config["DATABASE"], "mqtt://127.0.0.1:1", TOPICS, "events-test")
     try:

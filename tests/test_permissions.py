@@ -1,6 +1,6 @@
 """Every role against every route of the API, with another commune's ids too: one table of expected statuses.
 
-Each row is a request; its columns are the status each role gets. A route added to controller/api.py
+Each row is a request; its columns are the status each role gets. A route added to controller/web/api.py
 without a row here fails ``test_every_api_route_is_in_the_table``. Requests that change something get
 fresh objects, so that one role's change does not decide another role's answer.
 """
@@ -19,11 +19,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import accounts, alerts, campaigns, create_app, shutdown_app
-from controller.context import get_db, signing_key
-from controller.db import transaction
-from controller.messages import queue_message
-from controller.panels import register_panel
+from controller import create_app, shutdown_app
+from controller.domain import accounts, alerts, campaigns
+from controller.domain.panels import register_panel
+from controller.publishing.queueing import queue_message
+from controller.storage.db import transaction
+from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.broker import MosquittoBroker
 from tests.helpers import DEMO_EPAPER, DEMO_LED, DEMO_RGB, picture_png, record_report, wait_for

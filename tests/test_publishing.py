@@ -9,10 +9,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from controller import outbox, publishing
-from controller.db import open_database, transaction
-from controller.panels import register_panel
-from controller.publishing import build_schedules, republish
+from controller.domain.panels import register_panel
+from controller.publishing import outbox
+from controller.publishing import schedules as publishing
+from controller.publishing.schedules import build_schedules, republish
+from controller.storage.db import open_database, transaction
 from relais import wire
 from tests.helpers import DEMO_LED
 

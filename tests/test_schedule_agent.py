@@ -243,14 +243,8 @@ def two_days(start: int) -> Schedule:
 
 
 def sealed(key: Ed25519PrivateKey, panel_id: str, seq: int, schedule: Schedule, issued_at: int) -> bytes:
-    return wire.seal(
-        key,
-        kind=wire.KIND_DESIRED,
-        panel_id=panel_id,
-        seq=seq,
-        issued_at=issued_at,
-        expires_at=issued_at + 48 * H,
-        content={"schedule": schedule.to_json()},
+    return wire.seal_schedule(
+        key, schedule, panel_id=panel_id, seq=seq, issued_at=issued_at, expires_at=issued_at + 48 * H
     )
 
 

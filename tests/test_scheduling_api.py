@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.context import get_db
-from controller.panels import register_panel
+from controller.domain.panels import register_panel
+from controller.web.context import get_db
 from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent
 from tests.helpers import DEMO_RGB, record_report
 

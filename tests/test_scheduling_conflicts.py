@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
+from controller.dates import PARIS
 from controller.scheduling import (
     Alert,
     Campaign,
@@ -20,7 +21,6 @@ from controller.scheduling import (
     check_message,
     parse_windows,
 )
-from controller.scheduling.model import PARIS
 from controller.scheduling.recurrence import local_to_utc
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from controller.dates import PARIS
 from controller.scheduling import (
     DailyWindow,
     Recurrence,
@@ -15,7 +16,6 @@ from controller.scheduling import (
     is_calendar_day,
     parse_windows,
 )
-from controller.scheduling.model import PARIS
 from controller.scheduling.recurrence import ever_active
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

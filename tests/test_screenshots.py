@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from controller.context import get_db
+from controller.publishing.reports import MAX_SCREENSHOT_BYTES
 from controller.rendering.images import PNG_SIGNATURE
-from controller.status import MAX_SCREENSHOT_BYTES
+from controller.web.context import get_db
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
 from tests.conftest import Live
@@ -81,12 +81,14 @@ def test_a_screenshot_that_is_not_a_whole_small_png_is_dropped_with_a_log_line(
         record_report(get_db(), wire.PanelState(LED, True, NOW, screenshot_png=GOOD), NOW)
     assert client.get(f"/api/v1/panels/{LED}/screenshot.png").data == GOOD
 
-    with app.app_context(), caplog.at_level(logging.WARNING, logger="controller.status"):
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="controller.publishing.reports"):
         record_report(get_db(), wire.PanelState(LED, True, NOW + 1, screenshot_png=data), NOW + 1)
     # Not the forged bytes, nor the older picture: the panel shows something we cannot show.
     assert client.get(f"/api/v1/panels/{LED}/screenshot.png").status_code == 404
     assert client.get(f"/api/v1/panels/{LED}").json["has_screenshot"] is False
-    (line,) = [record.getMessage() for record in caplog.records if record.name == "controller.status"]
+    (line,) = [
+        record.getMessage() for record in caplog.records if record.name == "controller.publishing.reports"
+    ]
     assert line.startswith(f"{LED} sent a screenshot that is refused, none kept: ")
     assert reason in line
     with app.app_context():

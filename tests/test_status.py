@@ -11,12 +11,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import status
-from controller.clock import iso_utc
-from controller.context import get_db
-from controller.db import transaction
-from controller.mqtt_link import MqttLink, _Report
-from controller.panels import register_panel
+from controller.dates import iso_utc
+from controller.domain.panels import register_panel
+from controller.publishing import reports as status
+from controller.publishing.link import MqttLink, _Report
+from controller.storage.db import transaction
+from controller.web.context import get_db
 from relais import wire
 from tests.helpers import DEMO_RGB, picture_png, record_report
 

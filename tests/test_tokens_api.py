@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.context import get_db
+from controller.web.context import get_db
 from tests.helpers import client_as
 
 ROLES = [

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.access import Role
-from controller.context import get_db
+from controller.domain.access import Role
+from controller.web.context import get_db
 from tests.helpers import client_as
 
 PASSWORD = "correct horse battery"

@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import accounts
-from controller.context import get_db
-from controller.db import transaction
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
 
 LED = "bourg-entree-nord"
 PASSWORD = "correct horse battery"

@@ -13,13 +13,13 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import accounts
-from controller.context import get_db
-from controller.db import transaction
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
 from tests.helpers import user_token
 
 PASSWORD = "correct horse battery"
-CATALOGUE = Path(__file__).resolve().parents[1] / "controller" / "translations" / "en" / "LC_MESSAGES"
+CATALOGUE = Path(__file__).resolve().parents[1] / "controller" / "web" / "translations" / "en" / "LC_MESSAGES"
 USERS = [
     ("admin", "admin", None),
     ("prefecture", "campaign-manager", None),
@@ -183,5 +183,5 @@ def test_the_compiled_english_catalogue_matches_its_source() -> None:
         source, compiled = read_po(po), read_mo(mo)
     expected = {message.id: message.string for message in source if message.id and not message.fuzzy}
     shipped = {message.id: message.string for message in compiled if message.id}
-    assert shipped == expected, "run: pybabel compile -d controller/translations"
+    assert shipped == expected, "run: pybabel compile -d controller/web/translations"
     assert all(expected.values()), "every French string has its English translation"

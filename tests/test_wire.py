@@ -42,15 +42,7 @@ def sealed_desired(
 ) -> bytes:
     item = DisplayItem("msg-1", "Fête de Noël « marché » 5 €", pages or (Page(amber_frame(), 5000),))
     schedule = Schedule.single(item, start=NOW, horizon_end=NOW + 48 * 3600)
-    return wire.seal(
-        key,
-        kind=wire.KIND_DESIRED,
-        panel_id=panel,
-        seq=seq,
-        issued_at=NOW,
-        expires_at=NOW + ttl,
-        content={"schedule": schedule.to_json()},
-    )
+    return wire.seal_schedule(key, schedule, panel_id=panel, seq=seq, issued_at=NOW, expires_at=NOW + ttl)
 
 
 def test_topics_under_a_configurable_base() -> None:
@@ -487,14 +479,8 @@ def full_schedule() -> Schedule:
 def test_a_schedule_round_trips_through_a_sealed_payload(signing_key: Ed25519PrivateKey) -> None:
     schedule = full_schedule()
     assert Schedule.from_json(schedule.to_json()) == schedule
-    payload = wire.seal(
-        signing_key,
-        kind=wire.KIND_DESIRED,
-        panel_id="p1",
-        seq=1,
-        issued_at=NOW,
-        expires_at=NOW + 48 * 3600,
-        content={"schedule": schedule.to_json()},
+    payload = wire.seal_schedule(
+        signing_key, schedule, panel_id="p1", seq=1, issued_at=NOW, expires_at=NOW + 48 * 3600
     )
     assert wire.unseal(payload, signing_key.public_key()).desired_schedule() == schedule
     segments = schedule.to_json()["segments"]
@@ -520,14 +506,8 @@ def test_brightness_steps_round_trip_and_are_left_out_when_there_are_none(
     schedule = dimmed_schedule()
     assert Schedule.from_json(schedule.to_json()) == schedule
     assert schedule.to_json()["brightness"][0] == {"start": NOW, "end": NOW + 3600, "level": 30}
-    payload = wire.seal(
-        signing_key,
-        kind=wire.KIND_DESIRED,
-        panel_id="p1",
-        seq=1,
-        issued_at=NOW,
-        expires_at=NOW + 48 * 3600,
-        content={"schedule": schedule.to_json()},
+    payload = wire.seal_schedule(
+        signing_key, schedule, panel_id="p1", seq=1, issued_at=NOW, expires_at=NOW + 48 * 3600
     )
     assert wire.unseal(payload, signing_key.public_key()).desired_schedule().brightness == schedule.brightness
     # Without steps the key is absent: schedules signed before brightness existed read the same.
@@ -673,3 +653,9 @@ def test_schedules_are_checked_when_built_so_the_controller_cannot_send_a_bad_on
         Schedule.single(item, start=NOW, horizon_end=NOW)
     with pytest.raises(WireError, match="overlaps"):
         Schedule((), (Segment(NOW, NOW + 60), Segment(NOW + 30, NOW + 90)), NOW + 90)
+
+
+def test_the_test_patterns_the_controller_allows_are_those_the_agent_draws() -> None:
+    from panel_agent.field_test import PATTERNS
+
+    assert set(PATTERNS) == set(wire.TEST_PATTERNS)

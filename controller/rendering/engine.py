@@ -278,6 +278,14 @@ def _x_for(align: str, left: int, right: int, width: int) -> int:
     return left
 
 
+def _y_for(valign: str, top: int, bottom: int, height: int) -> int:
+    if valign == "middle":
+        return top + (bottom - top - height) // 2
+    if valign == "bottom":
+        return bottom - height
+    return top
+
+
 def _draw_lines(
     canvas: _Canvas,
     lines: Sequence[_Line],
@@ -291,13 +299,7 @@ def _draw_lines(
 ) -> None:
     left, top, right, bottom = rect
     line_height = fonts.regular.line_height(size)
-    block_height = line_height * len(lines)
-    if valign == "middle":
-        y = top + (bottom - top - block_height) // 2
-    elif valign == "bottom":
-        y = bottom - block_height
-    else:
-        y = top
+    y = _y_for(valign, top, bottom, line_height * len(lines))
     for line, own_align in lines:
         align = own_align or zone.align
         gaps = sum(span.text.count(" ") for span in line.spans) if align == "justify" else 0
@@ -567,13 +569,7 @@ def _paste_mask(
     zone: Zone,
 ) -> None:
     left, top, right, bottom = rect
-    x = _x_for(zone.align, left, right, mask.width)
-    if zone.valign == "middle":
-        y = top + (bottom - top - mask.height) // 2
-    elif zone.valign == "bottom":
-        y = bottom - mask.height
-    else:
-        y = top
+    x, y = _x_for(zone.align, left, right, mask.width), _y_for(zone.valign, top, bottom, mask.height)
     for image in (canvas.image, canvas.flash):
         image.paste(colour, (x, y), mask)
 

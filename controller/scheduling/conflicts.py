@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from controller.dates import PARIS
 from controller.scheduling.calendars import calendar_coverage, is_school_calendar
-from controller.scheduling.model import PARIS, Alert, Campaign, PanelInfo, ScheduledMessage
+from controller.scheduling.model import Alert, Campaign, PanelInfo, ScheduledMessage
 from controller.scheduling.recurrence import describe, ever_active
 from controller.scheduling.resolve import DEFAULT_HORIZON, message_intervals, resolve
 from controller.scheduling.targets import matches

@@ -11,9 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
-
-PARIS = ZoneInfo("Europe/Paris")
 
 Priority = Literal["information", "prevention", "urgent", "emergency"]
 PRIORITIES: tuple[str, ...] = ("information", "prevention", "urgent", "emergency")

@@ -24,8 +24,9 @@ from functools import lru_cache
 
 from dateutil.rrule import DAILY, rrule
 
+from controller.dates import PARIS
 from controller.scheduling.calendars import ALSACE_MOSELLE, check_calendar, is_calendar_day
-from controller.scheduling.model import MINUTES_PER_DAY, PARIS, DailyWindow, Recurrence
+from controller.scheduling.model import MINUTES_PER_DAY, DailyWindow, Recurrence
 
 Interval = tuple[datetime, datetime]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from controller import accounts
-from controller.context import get_db
-from controller.db import transaction
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
 from tests.conftest import Live
 from tests.helpers import wait_for
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from controller.alerts import alert_item_id
+from controller.domain.alerts import alert_item_id
 from tests.browser.conftest import Site
 from tests.helpers import DEMO_LED, first_page, same_pixels, wait_for
 

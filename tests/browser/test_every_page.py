@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from controller import accounts
-from controller.context import get_db
-from controller.db import transaction
-from controller.demo import DEMO_ACCOUNTS
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
+from programs.demo import DEMO_ACCOUNTS
 from tests.browser.conftest import DESKTOP, PHONE, Site, wait_until
 from tests.helpers import DEMO_LED, client_as, wait_for
 

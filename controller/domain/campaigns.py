@@ -1,0 +1,291 @@
+"""Campaigns across communes with their consent, and the proof-of-play report the prefecture steers by.
+
+A campaign (for example the year-end road-safety campaign, 15 December – 2 January) names its
+messages, its dates, the share of air time it asks for and a target set. Each commune of the target
+set is invited; only the panels of communes that accept show it, within the hours and share they set.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
+
+from controller.dates import iso_utc
+from controller.domain.access import Actor
+from controller.domain.errors import FieldError
+from controller.domain.panels import INSEE_PATTERN, Panel, get_panels
+from controller.domain.schedule_fields import (
+    parse_instant,
+    parse_recurrence,
+    parse_targets,
+    recurrence_to_json,
+    targets_to_json,
+)
+from controller.domain.scope import sees_campaign, targets_seen_by
+from controller.domain.spreadsheet import spreadsheet_csv
+from controller.scheduling.model import Targets
+from controller.scheduling.targets import resolve_targets
+from controller.storage.db import transaction
+
+CONSENT_STATUSES = ("accepted", "declined")
+
+
+def create_campaign(db: Database, data: Any, *, created_by: str, now: float) -> int:
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("name", "is required")
+    starts_at = parse_instant(data, "starts_at", required=True)
+    ends_at = parse_instant(data, "ends_at", required=True)
+    assert starts_at is not None and ends_at is not None
+    if ends_at <= starts_at:
+        raise FieldError("ends_at", "must come after starts_at")
+    if ends_at <= now:
+        raise FieldError("ends_at", "is in the past: the campaign would never be shown")
+    share = data.get("share")
+    if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1:
+        raise FieldError("share", "must be a fraction of air time above 0 and at most 1, e.g. 0.33")
+    targets = parse_targets(data)
+    communes = sorted({panel.commune_insee for panel in _target_panels(db, targets)})
+    if not communes:
+        raise FieldError("panels", "no panel matches these targets")
+    with transaction(db):
+        campaign_id = (
+            db["campaigns"]
+            .insert(
+                {
+                    "name": name.strip(),
+                    "organisation": str(data.get("organisation") or ""),
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "share": float(share),
+                    "targets": targets_to_json(targets),
+                    "created_by": created_by,
+                    "created_at": int(now),
+                }
+            )
+            .last_pk
+        )
+        db["campaign_consents"].insert_all(
+            {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
+            for insee in communes
+        )
+    return campaign_id
+
+
+def _target_panels(db: Database, targets: Targets) -> list[Panel]:
+    panels = get_panels(db)
+    return [panels[panel_id] for panel_id in resolve_targets(targets, [p.info for p in panels.values()])]
+
+
+def answer(db: Database, campaign_id: int, commune: str, data: Any, *, answered_by: str, now: float) -> None:
+    """A commune accepts or declines; accepting may limit the hours and the share."""
+    if not isinstance(data, dict) or data.get("status") not in CONSENT_STATUSES:
+        raise FieldError("status", f"must be one of {', '.join(CONSENT_STATUSES)}")
+    max_share = data.get("max_share")
+    if max_share is not None and (not isinstance(max_share, int | float) or not 0 < max_share <= 1):
+        raise FieldError("max_share", "must be a fraction above 0 and at most 1")
+    hours = parse_recurrence({"recurrence": data["hours"]}) if data.get("hours") is not None else None
+    with transaction(db):
+        found = db.execute(
+            "select 1 from campaign_consents where campaign_id = ? and commune_insee = ?",
+            [campaign_id, commune],
+        ).fetchone()
+        if found is None:
+            raise FieldError(
+                "commune", f"commune {commune} is not invited to campaign {campaign_id}", status=404
+            )
+        db.execute(
+            """update campaign_consents set status = ?, hours = ?, max_share = ?, answered_at = ?, answered_by = ?
+               where campaign_id = ? and commune_insee = ?""",
+            [
+                data["status"],
+                recurrence_to_json(hours),
+                max_share,
+                int(now),
+                answered_by,
+                campaign_id,
+                commune,
+            ],
+        )
+
+
+def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
+    """Invite more communes (``{"communes": ["01004", …]}``); those invited already keep their answer.
+    Returns the communes newly invited."""
+    communes = data.get("communes") if isinstance(data, dict) else None
+    if not isinstance(communes, list) or not communes:
+        raise FieldError("communes", "must be a non-empty list of INSEE codes")
+    if not all(isinstance(code, str) and INSEE_PATTERN.match(code) for code in communes):
+        raise FieldError("communes", "INSEE codes have 5 characters, e.g. 01053")
+    if get_campaign(db, campaign_id) is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    invited = {row[0] for row in db.execute(_INVITED, [campaign_id])}
+    new = sorted(set(communes) - invited)
+    db["campaign_consents"].insert_all(
+        {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
+        for insee in new
+    )
+    return new
+
+
+_INVITED = "select commune_insee from campaign_consents where campaign_id = ?"
+
+
+def set_state(db: Database, campaign_id: int, action: str, now: float) -> None:
+    column = {"launch": "launched_at", "stop": "stopped_at"}[action]
+    with transaction(db):
+        changed = db.execute(
+            f"update campaigns set {column} = ? where id = ? and {column} is null", [int(now), campaign_id]
+        ).rowcount
+    if not changed and get_campaign(db, campaign_id) is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+
+
+_OWN_PANELS = "select id from panels where commune_insee = ?"
+
+
+def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[str, Any] | None:
+    """A campaign and its answers; None when absent, or when a commune's user is not invited to it
+    (who then sees its own commune's answer only)."""
+    try:
+        campaign = db["campaigns"].get(campaign_id)
+    except NotFoundError:
+        return None
+    consents = list(
+        db.query(
+            "select * from campaign_consents where campaign_id = ? order by commune_insee", [campaign_id]
+        )
+    )
+    own_panels: list[str] = []
+    if actor is not None:
+        if not sees_campaign(actor, {consent["commune_insee"] for consent in consents}):
+            return None
+        consents = [consent for consent in consents if actor.sees_commune(consent["commune_insee"])]
+        own_panels = [row[0] for row in db.execute(_OWN_PANELS, [actor.commune_insee])]
+    return {
+        "id": campaign["id"],
+        "name": campaign["name"],
+        "organisation": campaign["organisation"],
+        "starts_at": iso_utc(campaign["starts_at"]),
+        "ends_at": iso_utc(campaign["ends_at"]),
+        "share": campaign["share"],
+        "targets": targets_seen_by(actor, json.loads(campaign["targets"]), own_panels),
+        "launched_at": iso_utc(campaign["launched_at"]),
+        "stopped_at": iso_utc(campaign["stopped_at"]),
+        "communes": [
+            {
+                "insee": consent["commune_insee"],
+                "status": consent["status"],
+                "hours": json.loads(consent["hours"]) if consent["hours"] else None,
+                "max_share": consent["max_share"],
+                "answered_at": iso_utc(consent["answered_at"]),
+            }
+            for consent in consents
+        ],
+        "messages": [
+            row["id"] for row in db.query("select id from messages where campaign_id = ?", [campaign_id])
+        ],
+    }
+
+
+def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:
+    """The campaigns the actor may see, newest first."""
+    found = (
+        get_campaign(db, row[0], actor) for row in db.execute("select id from campaigns order by id desc")
+    )
+    return [campaign for campaign in found if campaign is not None]
+
+
+REPORT_QUERY = """
+select p.id as panel, p.commune_insee as commune, p.commune_name as commune_name,
+       count(pl.id) as displays,
+       coalesce(sum(pl.ended_at - pl.started_at), 0) / 3600.0 as hours_on_air,
+       min(pl.started_at) as first_display, max(pl.ended_at) as last_display
+from plays pl join panels p on p.id = pl.panel_id
+where pl.item_id in (select 'msg-' || id from messages where campaign_id = ?)
+  and (? is null or p.commune_insee = ?)
+group by p.id order by p.commune_insee, p.id
+"""
+
+
+def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[str, Any]:
+    """Displays, hours on air, first and last display, per panel and per commune, from the panels' own
+    reports; a commune's user gets its own commune's part."""
+    campaign = get_campaign(db, campaign_id, actor)
+    if campaign is None:
+        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+    commune = None if actor is None else actor.commune_insee
+    panels = [
+        {
+            **row,
+            "hours_on_air": round(row["hours_on_air"], 4),
+            "first_display": iso_utc(int(row["first_display"])) if row["first_display"] else None,
+            "last_display": iso_utc(int(row["last_display"])) if row["last_display"] else None,
+        }
+        for row in db.query(REPORT_QUERY, [campaign_id, commune, commune])
+    ]
+    communes: dict[str, dict[str, Any]] = {}
+    for panel in panels:
+        commune = communes.setdefault(
+            panel["commune"],
+            {
+                "commune": panel["commune"],
+                "commune_name": panel["commune_name"],
+                "panels": 0,
+                "displays": 0,
+                "hours_on_air": 0.0,
+                "first_display": None,
+                "last_display": None,
+            },
+        )
+        commune["panels"] += 1
+        commune["displays"] += panel["displays"]
+        commune["hours_on_air"] = round(commune["hours_on_air"] + panel["hours_on_air"], 4)
+        firsts = [value for value in (commune["first_display"], panel["first_display"]) if value]
+        lasts = [value for value in (commune["last_display"], panel["last_display"]) if value]
+        commune["first_display"] = min(firsts) if firsts else None
+        commune["last_display"] = max(lasts) if lasts else None
+    totals = {
+        "panels": len(panels),
+        "communes": len(communes),
+        "displays": sum(panel["displays"] for panel in panels),
+        "hours_on_air": round(sum(panel["hours_on_air"] for panel in panels), 4),
+    }
+    return {"campaign": campaign, "totals": totals, "communes": list(communes.values()), "panels": panels}
+
+
+REPORT_COLUMNS = (
+    "campagne",
+    "commune",
+    "nom de la commune",
+    "panneau",
+    "affichages",
+    "heures d'antenne",
+    "premier affichage",
+    "dernier affichage",
+)
+
+
+def report_csv(data: dict[str, Any]) -> str:
+    """One line per panel: what a spreadsheet at the prefecture wants (see controller.domain.spreadsheet)."""
+    return spreadsheet_csv(
+        REPORT_COLUMNS,
+        (
+            (
+                data["campaign"]["id"],
+                panel["commune"],
+                panel["commune_name"],
+                panel["panel"],
+                panel["displays"],
+                f"{panel['hours_on_air']:.4f}",
+                panel["first_display"],
+                panel["last_display"],
+            )
+            for panel in data["panels"]
+        ),
+    )

@@ -1,0 +1,313 @@
+"""The panel registry: what each panel is, and what the controller knows of its state."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from controller.dates import iso_utc
+from controller.domain.errors import FieldError
+from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
+from controller.scheduling.brightness import FULL, SUN
+from controller.scheduling.model import PanelInfo
+from controller.scheduling.recurrence import parse_windows
+from relais.wire import check_panel_id
+
+FALLBACKS = ("commune", "blank")
+INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+DEFAULT_NIGHT_BRIGHTNESS = 30
+# A few daily windows are plenty, and keep a 48-hour schedule's brightness steps far below the wire's limit.
+MAX_BRIGHTNESS_WINDOWS = 12
+# Beyond this the sun may stay up or down all day: no sunrise or sunset to dim by.
+SUN_MAX_LATITUDE = 60
+
+
+@dataclass(frozen=True)
+class Panel:
+    id: str
+    name: str
+    commune_insee: str
+    commune_name: str
+    profile_id: str
+    location: str
+    latitude: float | None
+    longitude: float | None
+    tags: tuple[str, ...]
+    quiet_hours: str = ""  # "23:00-06:00,…": the panel is dark then, alerts excepted
+    fallback: str = "commune"  # with nothing scheduled: the commune's name, or "blank"
+    brightness: str = ""  # full brightness: always (""), from sunrise to sunset ("sun"), or "07:00-22:00,…"
+    night_brightness: int = DEFAULT_NIGHT_BRIGHTNESS  # percent, outside those hours
+
+    @property
+    def profile(self) -> PanelProfile:
+        return get_profile(self.profile_id)
+
+    @property
+    def info(self) -> PanelInfo:
+        """What the scheduler needs to know of this panel."""
+        profile = self.profile
+        return PanelInfo(
+            id=self.id,
+            commune_insee=self.commune_insee,
+            tags=frozenset(self.tags),
+            min_refresh_s=profile.min_refresh_s,
+            refresh_budget_per_day=profile.refresh_budget_per_day,
+            quiet_hours=parse_windows(self.quiet_hours) if self.quiet_hours else (),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        profile = self.profile
+        data = asdict(self)
+        commune = {"insee": data.pop("commune_insee"), "name": data.pop("commune_name")}
+        return {
+            **data,
+            "profile": data.pop("profile_id"),
+            "commune": commune,
+            "tags": list(self.tags),
+            "kind": profile.technology,
+            "width": profile.width,
+            "height": profile.height,
+            "colour_mode": profile.colour_mode,
+            "led_colour": profile.led_colour,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Panel:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            commune_insee=row["commune_insee"],
+            commune_name=row["commune_name"] or "",
+            profile_id=row["profile"],
+            location=row["location"] or "",
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            tags=tuple(json.loads(row["tags"] or "[]")),
+            quiet_hours=row.get("quiet_hours") or "",
+            fallback=row.get("fallback") or "commune",
+            brightness=row.get("brightness") or "",
+            night_brightness=row.get("night_brightness") or DEFAULT_NIGHT_BRIGHTNESS,
+        )
+
+
+def _require(data: dict[str, Any], field: str, kind: type) -> Any:
+    if field not in data or data[field] is None:
+        raise FieldError(field, "is required")
+    value = data[field]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise FieldError(field, f"must be a {kind.__name__}")
+    return value
+
+
+def validate_panel(data: dict[str, Any]) -> Panel:
+    """Check a new panel's fields; every error names its field."""
+    panel_id = _require(data, "id", str)
+    try:
+        check_panel_id(panel_id)
+    except ValueError as exc:
+        raise FieldError("id", str(exc)) from None
+    name = _require(data, "name", str).strip()
+    if not name:
+        raise FieldError("name", "must not be empty")
+    insee = _require(data, "commune_insee", str)
+    if not INSEE_PATTERN.match(insee):
+        raise FieldError(
+            "commune_insee", f"{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)"
+        )
+    profile_id = _require(data, "profile", str)
+    try:
+        get_profile(profile_id)
+    except ProfileError as exc:
+        raise FieldError("profile", str(exc)) from None
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) and TAG_PATTERN.match(tag) for tag in tags):
+        raise FieldError("tags", "must be a list of lower-case words such as 'entree-de-ville'")
+    coordinates = []
+    for field, bound in (("latitude", 90), ("longitude", 180)):
+        value = data.get(field)
+        if value is not None and (
+            not isinstance(value, int | float) or isinstance(value, bool) or abs(value) > bound
+        ):
+            raise FieldError(field, f"must be a number between -{bound} and {bound}")
+        coordinates.append(None if value is None else float(value))
+    quiet_hours = data.get("quiet_hours") or ""
+    if not isinstance(quiet_hours, str):
+        raise FieldError("quiet_hours", 'must be windows such as "23:00-06:00"')
+    try:
+        parse_windows(quiet_hours) if quiet_hours else ()
+    except ValueError as exc:
+        raise FieldError("quiet_hours", str(exc)) from None
+    fallback = data.get("fallback", "commune")
+    if fallback not in FALLBACKS:
+        raise FieldError("fallback", f"must be one of {', '.join(FALLBACKS)}")
+    brightness, night_brightness = _validate_brightness(data, *coordinates)
+    return Panel(
+        id=panel_id,
+        name=name,
+        commune_insee=insee,
+        commune_name=str(data.get("commune_name") or ""),
+        profile_id=profile_id,
+        location=str(data.get("location") or ""),
+        latitude=coordinates[0],
+        longitude=coordinates[1],
+        tags=tuple(dict.fromkeys(tags)),
+        quiet_hours=quiet_hours,
+        fallback=fallback,
+        brightness=brightness,
+        night_brightness=night_brightness,
+    )
+
+
+def _validate_brightness(
+    data: dict[str, Any], latitude: float | None, longitude: float | None
+) -> tuple[str, int]:
+    """The brightness setting and the night level; "sun" needs both coordinates, away from the poles."""
+    brightness = data.get("brightness")
+    if brightness is None:
+        brightness = ""
+    if not isinstance(brightness, str):
+        raise FieldError("brightness", f'must be "", "{SUN}" or windows such as "07:00-22:00"')
+    if brightness == SUN:
+        if latitude is None or longitude is None:
+            raise FieldError("brightness", f'"{SUN}" needs the panel\'s latitude and longitude')
+        if abs(latitude) > SUN_MAX_LATITUDE:
+            raise FieldError(
+                "brightness", f'"{SUN}" is for latitudes between -{SUN_MAX_LATITUDE} and {SUN_MAX_LATITUDE}'
+            )
+    elif brightness:
+        try:
+            windows = parse_windows(brightness)
+        except ValueError as exc:
+            raise FieldError("brightness", str(exc)) from None
+        if len(windows) > MAX_BRIGHTNESS_WINDOWS:
+            raise FieldError("brightness", f"at most {MAX_BRIGHTNESS_WINDOWS} windows a day")
+    night_brightness = data.get("night_brightness")
+    if night_brightness is None:
+        return brightness, DEFAULT_NIGHT_BRIGHTNESS
+    if (
+        not isinstance(night_brightness, int)
+        or isinstance(night_brightness, bool)
+        or not 1 <= night_brightness <= FULL
+    ):
+        raise FieldError("night_brightness", f"must be an integer from 1 to {FULL} (percent)")
+    return brightness, night_brightness
+
+
+def register_panel(db: Database, data: dict[str, Any], now: float | None = None) -> Panel:
+    panel = validate_panel(data)
+    if db["panels"].count_where("id = ?", [panel.id]):
+        raise FieldError("id", f"a panel {panel.id!r} already exists", status=409)
+    profile = panel.profile
+    row = asdict(panel)
+    row["profile"] = row.pop("profile_id")
+    db["panels"].insert(
+        {
+            **row,
+            # Kept beside the profile id so that fleet queries can filter by kind and size in SQL.
+            "kind": profile.technology,
+            "width": profile.width,
+            "height": profile.height,
+            "colour_mode": profile.colour_mode,
+            "tags": json.dumps(list(panel.tags), ensure_ascii=False),
+            "created_at": int(now if now is not None else time.time()),
+            "last_seq": 0,
+        }
+    )
+    return panel
+
+
+def get_panels(db: Database, panel_ids: list[str] | None = None) -> dict[str, Panel]:
+    """Panels by id, in id order; only the given ids when ``panel_ids`` is not None."""
+    if panel_ids is None:
+        rows = db.query("select * from panels order by id")
+    else:
+        marks = ",".join("?" for _ in panel_ids)
+        rows = db.query(f"select * from panels where id in ({marks}) order by id", panel_ids)
+    return {row["id"]: Panel.from_row(row) for row in rows}
+
+
+STATUS_QUERY = """
+select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
+       s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
+       s.applied_seq, s.agent_version, s.uptime_s, s.screenshot_hash is not null as has_screenshot,
+       s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c, s.backend, s.link_quality
+from panels p
+left join desired d on d.panel_id = p.id
+left join panel_status s on s.panel_id = p.id
+{where}
+order by p.id
+"""
+
+
+@dataclass(frozen=True)
+class BrokerWatch:
+    """Whether the controller hears its panels now: connected to the broker, or not since ``since`` (None:
+    never, or no broker configured). While it is not, what it says of a panel is the last it knew."""
+
+    connected: bool
+    since: float | None = None
+
+
+CONNECTED = BrokerWatch(True)
+
+
+def panel_statuses(
+    db: Database,
+    panel_id: str | None = None,
+    *,
+    online: bool | None = None,
+    commune: str | None = None,
+    kind: str | None = None,
+    watch: BrokerWatch = CONNECTED,
+) -> list[dict[str, Any]]:
+    """Each panel with what a technician asks first: online, last seen, showing what, up to date;
+    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…). ``state_known``
+    is false while the controller is not connected to its broker (``watch``): ``online`` is then the
+    last known value, since ``unknown_since``."""
+    clauses, params = [], []
+    for clause, value in (("p.id = ?", panel_id), ("p.commune_insee = ?", commune), ("p.kind = ?", kind)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if online is not None:
+        clauses.append("coalesce(s.online, 0) = ?")
+        params.append(int(online))
+    where = f"where {' and '.join(clauses)}" if clauses else ""
+    result = []
+    for row in db.query(STATUS_QUERY.format(where=where), params):
+        panel = Panel.from_row(row)
+        desired_seq = row["desired_seq"] or 0
+        applied_seq = row["applied_seq"] or 0
+        result.append(
+            {
+                **panel.to_json(),
+                "online": bool(row["online"]),
+                "state_known": watch.connected,
+                "unknown_since": None
+                if watch.connected or watch.since is None
+                else iso_utc(int(watch.since)),
+                "last_seen": iso_utc(row["last_seen"]),
+                "showing": {"item_id": row["shown_item_id"], "content_hash": row["shown_content_hash"]},
+                "desired_item_id": row["desired_item_id"],
+                "desired_seq": desired_seq,
+                "applied_seq": applied_seq,
+                "up_to_date": applied_seq >= desired_seq,
+                "published": row["desired_seq"] is None or row["published_at"] is not None,
+                "agent_version": row["agent_version"],
+                "uptime_s": row["uptime_s"],
+                "faults": json.loads(row["faults"] or "[]"),
+                "brightness_now": row["shown_brightness"],
+                "disk_free_mb": row["disk_free_mb"],
+                "cpu_temp_c": row["cpu_temp_c"],
+                "backend": row["backend"],
+                "link_quality": row["link_quality"],
+                "has_screenshot": bool(row["has_screenshot"]),
+            }
+        )
+    return result

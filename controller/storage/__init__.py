@@ -1,0 +1,1 @@
+"""SQLite: connections, transactions, migrations, backups, and how a stored message reads back."""

@@ -1,0 +1,561 @@
+"""The controller's SQLite database, through sqlite-utils, with migrations recorded in the database.
+
+Each migration is a function applied once, in order, inside a transaction; ``_migrations`` records
+which ran, so an old database is brought up to date on start and never touched twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+log = logging.getLogger(__name__)
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+# SQLite gives its -wal and -shm files the database file's own mode.
+_DATABASE_SUFFIXES = ("", "-wal", "-shm")
+
+
+def _0001_initial(db: Database) -> None:
+    db["panels"].create(
+        {
+            "id": str,
+            "name": str,
+            "commune_insee": str,
+            "commune_name": str,
+            "kind": str,
+            "width": int,
+            "height": int,
+            "colour_mode": str,
+            "location": str,
+            "latitude": float,
+            "longitude": float,
+            "tags": str,  # JSON array
+            "created_at": int,
+            "last_seq": int,  # the last sequence number sealed for this panel: it only grows
+        },
+        pk="id",
+        not_null={
+            "name",
+            "commune_insee",
+            "kind",
+            "width",
+            "height",
+            "colour_mode",
+            "created_at",
+            "last_seq",
+        },
+        defaults={"last_seq": 0, "tags": "[]", "location": ""},
+    )
+    db["messages"].create(
+        {"id": int, "text": str, "created_by": str, "created_at": int},
+        pk="id",
+        not_null={"text", "created_by", "created_at"},
+    )
+    db["message_targets"].create(
+        {"message_id": int, "panel_id": str},
+        pk=("message_id", "panel_id"),
+        foreign_keys=[("message_id", "messages", "id"), ("panel_id", "panels", "id")],
+    )
+    # The outbox: the latest sealed desired state of each panel, kept until the broker acknowledged it
+    # (published_at), so neither a controller crash nor a broker outage loses it.
+    db["desired"].create(
+        {
+            "panel_id": str,
+            "seq": int,
+            "message_id": int,
+            "item_id": str,
+            "content_hash": str,
+            "payload": bytes,
+            "issued_at": int,
+            "expires_at": int,
+            "published_at": int,
+        },
+        pk="panel_id",
+        not_null={"seq", "payload", "issued_at", "expires_at"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["panel_status"].create(
+        {
+            "panel_id": str,
+            "online": int,
+            "last_seen": int,
+            "reported_at": int,
+            "item_id": str,
+            "content_hash": str,
+            "applied_seq": int,
+            "agent_version": str,
+            "uptime_s": int,
+            "screenshot": bytes,
+        },
+        pk="panel_id",
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["panel_events"].create(
+        {"id": int, "panel_id": str, "event": str, "at": int, "received_at": int, "details": str},
+        pk="id",
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["panel_events"].create_index(["panel_id", "id"])
+    db["api_tokens"].create(
+        {"id": int, "name": str, "token_hash": str, "created_at": int, "revoked_at": int},
+        pk="id",
+        not_null={"name", "token_hash", "created_at"},
+    )
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+
+
+def _0002_profiles_and_layouts(db: Database) -> None:
+    """Panels point at a shipped profile; messages gain what the layouts use."""
+    from controller.rendering.profiles import match_profile
+
+    db["panels"].add_column("profile", str)
+    for row in list(db["panels"].rows):
+        profile = match_profile(row["kind"], row["width"], row["height"], row["colour_mode"])
+        if profile is None:
+            raise RuntimeError(
+                f"panel {row['id']} ({row['kind']} {row['width']}x{row['height']} {row['colour_mode']}) matches "
+                "no shipped profile: add one to controller/rendering/profiles.toml, then start again"
+            )
+        db["panels"].update(row["id"], {"profile": profile.id, "colour_mode": profile.colour_mode})
+    for column, kind in (
+        ("title", str),
+        ("footer", str),
+        ("layout", str),
+        ("pictogram", str),
+        ("qr", str),
+        ("markup", str),
+        ("role", str),
+        ("paging", int),
+        ("image", bytes),
+    ):
+        db["messages"].add_column(column, kind)
+    db.execute(
+        "update messages set title = '', footer = '', layout = 'text', markup = 'plain', role = 'normal', paging = 1"
+    )
+
+
+def _0003_scheduling(db: Database) -> None:
+    """Schedules, targets beyond panel lists, campaigns with consent, alerts, proof of play."""
+    for column, kind in (
+        ("starts_at", int),
+        ("ends_at", int),
+        ("recurrence", str),  # JSON: weekdays, windows, only_during, except_during
+        ("priority", str),
+        ("dwell_s", float),
+        ("campaign_id", int),
+        ("targets", str),  # JSON: panels, tags, communes, departments
+        ("paused", int),
+        ("cancelled_at", int),
+    ):
+        db["messages"].add_column(column, kind)
+    db.execute(
+        """update messages set starts_at = created_at, priority = 'information', paused = 0,
+           targets = json_object('panels', (select json_group_array(panel_id) from message_targets t
+                                            where t.message_id = messages.id))"""
+    )
+    db["panels"].add_column("quiet_hours", str)  # "22:00-06:00" style windows, empty: none
+    db["panels"].add_column("fallback", str)  # what to show with nothing scheduled: "commune" or "blank"
+    db.execute("update panels set quiet_hours = '', fallback = 'commune'")
+    db["campaigns"].create(
+        {
+            "id": int,
+            "name": str,
+            "organisation": str,
+            "starts_at": int,
+            "ends_at": int,
+            "share": float,
+            "targets": str,
+            "created_by": str,
+            "created_at": int,
+            "launched_at": int,
+            "stopped_at": int,
+        },
+        pk="id",
+        not_null={"name", "starts_at", "ends_at", "share", "targets", "created_by", "created_at"},
+    )
+    db["campaign_consents"].create(
+        {
+            "campaign_id": int,
+            "commune_insee": str,
+            "status": str,  # pending, accepted, declined
+            "hours": str,  # JSON recurrence limiting the campaign in this commune, or null
+            "max_share": float,
+            "invited_at": int,
+            "answered_at": int,
+            "answered_by": str,
+        },
+        pk=("campaign_id", "commune_insee"),
+        foreign_keys=[("campaign_id", "campaigns", "id")],
+    )
+    db["alerts"].create(
+        {
+            "id": int,
+            "text": str,
+            "title": str,
+            "targets": str,
+            "starts_at": int,
+            "expires_at": int,
+            "cancelled_at": int,
+            "created_by": str,
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"text", "targets", "starts_at", "expires_at", "created_by", "created_at"},
+    )
+    db["alert_panels"].create(
+        {"alert_id": int, "panel_id": str, "confirmed_at": int},
+        pk=("alert_id", "panel_id"),
+        foreign_keys=[("alert_id", "alerts", "id"), ("panel_id", "panels", "id")],
+    )
+    db["plays"].create(
+        {
+            "id": int,
+            "panel_id": str,
+            "item_id": str,
+            "content_hash": str,
+            "started_at": float,
+            "ended_at": float,
+            "received_at": int,
+        },
+        pk="id",
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["plays"].create_index(["item_id"])
+    db["plays"].create_index(["panel_id", "started_at"])
+
+
+def _0004_brightness(db: Database) -> None:
+    """Each panel's brightness schedule: always full (""), "sun", or daily windows; its night level."""
+    db["panels"].add_column("brightness", str, not_null_default="")
+    db["panels"].add_column("night_brightness", int, not_null_default=30)
+
+
+def _0005_panel_health(db: Database) -> None:
+    """What a technician needs beside online and showing: faults, brightness, disk, temperature."""
+    for column, kind in (
+        ("faults", str),
+        ("brightness", int),
+        ("disk_free_mb", int),
+        ("cpu_temp_c", float),
+        ("backend", str),
+        ("link_quality", int),
+    ):
+        db["panel_status"].add_column(column, kind)
+
+
+def _0006_accounts(db: Database) -> None:
+    """People with roles, their organisations and tokens, and an audit log nobody can rewrite."""
+    db["organisations"].create(
+        {
+            "id": str,
+            "name": str,
+            "commune_insee": str,  # set for a commune's own organisation
+            "messages_need_approval": int,
+            "alerts_need_approval": int,
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"name", "created_at"},
+        defaults={"messages_need_approval": 0, "alerts_need_approval": 0},
+    )
+    db["users"].create(
+        {
+            "id": int,
+            "name": str,
+            "role": str,
+            "organisation": str,
+            "commune_insee": str,
+            "password_hash": str,
+            "locale": str,
+            "created_at": int,
+            "disabled_at": int,
+        },
+        pk="id",
+        not_null={"name", "role", "created_at"},
+        defaults={"locale": "fr"},
+        foreign_keys=[("organisation", "organisations", "id")],
+    )
+    db["users"].create_index(["name"], unique=True)
+    db["api_tokens"].add_column("user_id", int, fk="users", fk_col="id")
+    if db.execute("select count(*) from api_tokens").fetchone()[0]:
+        # Tokens made before accounts had full rights: they now belong to an administrator of that
+        # name, who has no password until someone sets one.
+        admin_id = (
+            db["users"].insert({"name": "admin", "role": "admin", "created_at": int(time.time())}).last_pk
+        )
+        db.execute("update api_tokens set user_id = ?", [admin_id])
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": float,
+            "user_id": int,
+            "user_name": str,
+            "action": str,  # message.create, campaign.launch, user.create…
+            "object_type": str,
+            "object_id": str,
+            "before": str,  # JSON, or null when the object is new
+            "after": str,  # JSON, or null when the object is gone
+            "ip": str,
+        },
+        pk="id",
+        not_null={"at", "user_name", "action", "object_type"},
+    )
+    db["audit_log"].create_index(["object_type", "object_id"])
+    db["audit_log"].create_index(["user_name"])
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""create trigger audit_log_no_{verb.lower()} before {verb} on audit_log
+                begin select raise(abort, 'the audit log is append-only'); end"""
+        )
+
+
+def _0007_approval(db: Database) -> None:
+    """Who a message or alert belongs to, and whether a second person approved it before it goes on air."""
+    for column, kind in (
+        ("organisation", str),  # the author's organisation, whose approval rule applies
+        ("commune_insee", str),  # a commune user's message reaches only this commune's panels
+        ("approval", str),  # approved, pending, rejected
+        ("approved_by", str),
+        ("approved_at", int),
+        ("rejected_by", str),
+        ("rejected_at", int),
+        ("rejected_reason", str),
+    ):
+        db["messages"].add_column(column, kind)
+    for column, kind in (
+        ("organisation", str),
+        ("approval", str),
+        ("approved_by", str),
+        ("approved_at", int),
+    ):
+        db["alerts"].add_column(column, kind)
+    db.execute("update messages set approval = 'approved'")
+    db.execute("update alerts set approval = 'approved'")
+
+
+def _0008_commands(db: Database) -> None:
+    """Commands sent to panels, kept so a technician sees whether each was acknowledged."""
+    db["commands"].create(
+        {
+            "id": int,
+            "panel_id": str,
+            "seq": int,
+            "command": str,
+            "args": str,  # JSON
+            "sent_at": int,
+            "sent_by": str,
+        },
+        pk="id",
+        not_null={"panel_id", "seq", "command", "sent_at", "sent_by"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["commands"].create_index(["panel_id", "seq"], unique=True)
+
+
+def _0009_session_epoch(db: Database) -> None:
+    """A number in each login session that a password change or a disabling bumps: old cookies die."""
+    db["users"].add_column("session_epoch", int, not_null_default=0)
+
+
+def _0010_desired_unread_columns(db: Database) -> None:
+    """Two columns of the outbox no one read since schedules replaced single messages: the message (always
+    null since), and the hash of the panel's whole schedule, whose computing encoded every distinct
+    schedule once more at each publish, a sixth of a department's alert call."""
+    db.execute("alter table desired drop column message_id")
+    db.execute("alter table desired drop column content_hash")
+
+
+def _0011_screenshots_by_content(db: Database) -> None:
+    """Each picture a panel shows kept once, however many panels show it: during a department's alert
+    a thousand panels show four pictures, and each state rewrote its panel's copy, most of what a
+    fan-out wrote to the database."""
+    db["screenshots"].create({"hash": str, "png": bytes}, pk="hash", not_null={"png"})
+    db["panel_status"].add_column("screenshot_hash", str)
+    kept = db.execute("select panel_id, screenshot from panel_status where screenshot is not null").fetchall()
+    for panel_id, png in kept:
+        digest = hashlib.sha256(png).hexdigest()
+        db.execute("insert or ignore into screenshots (hash, png) values (?, ?)", [digest, png])
+        db.execute("update panel_status set screenshot_hash = ? where panel_id = ?", [digest, panel_id])
+    db.execute("alter table panel_status drop column screenshot")
+
+
+def _0012_idempotency_keys(db: Database) -> None:
+    """The answers of POSTs sent with an ``Idempotency-Key``, by user and key, for a day: a retry gets
+    the first answer instead of queuing twice (``controller.web.idempotency``)."""
+    db["idempotency_keys"].create(
+        {
+            "user_id": int,
+            "key": str,
+            "fingerprint": str,
+            "status": int,
+            "content_type": str,
+            "body": bytes,
+            "created_at": int,
+        },
+        pk=("user_id", "key"),
+        not_null={"fingerprint", "status", "content_type", "body", "created_at"},
+    )
+    db["idempotency_keys"].create_index(["created_at"])
+
+
+def _0013_message_changed_by(db: Database) -> None:
+    """Who last changed a message's content, schedule or targets, and when: that person may not approve
+    it, as its author may not, so that four eyes are two people."""
+    db["messages"].add_column("changed_by", str)
+    db["messages"].add_column("changed_at", int)
+
+
+def _0014_events_by_reception(db: Database) -> None:
+    """Events found by when they came, for the retention job (``controller.publishing.reports.prune_events``), which
+    would otherwise read the whole table for the few rows past their time."""
+    db["panel_events"].create_index(["received_at"])
+
+
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
+    ("0001_initial", _0001_initial),
+    ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
+    ("0003_scheduling", _0003_scheduling),
+    ("0004_brightness", _0004_brightness),
+    ("0005_panel_health", _0005_panel_health),
+    ("0006_accounts", _0006_accounts),
+    ("0007_approval", _0007_approval),
+    ("0008_commands", _0008_commands),
+    ("0009_session_epoch", _0009_session_epoch),
+    ("0010_desired_unread_columns", _0010_desired_unread_columns),
+    ("0011_screenshots_by_content", _0011_screenshots_by_content),
+    ("0012_idempotency_keys", _0012_idempotency_keys),
+    ("0013_message_changed_by", _0013_message_changed_by),
+    ("0014_events_by_reception", _0014_events_by_reception),
+]
+
+
+def connect(path: Path) -> Database:
+    """A connection for one thread; WAL lets the web threads read while the MQTT thread writes."""
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    db = Database(conn)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    return db
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+    sqlite-utils reads the schema before it writes; in a deferred transaction, another connection
+    committing in between makes the write fail at once with "database is locked", which no busy
+    timeout retries. Taking the lock up front lets the timeout do its job. Nested use is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    if id(db.conn) not in _HELD.get():
+        db.conn.commit()
+
+
+_HELD: ContextVar[frozenset[int]] = ContextVar("held_commits", default=frozenset())
+
+
+@contextmanager
+def held_commit(db: Database) -> Iterator[None]:
+    """Write transactions opened inside commit here, at the end, all together, instead of when they end.
+
+    For a request that records something beside what its route wrote (an idempotency key and the
+    answer): both are kept or neither, and the route still takes the write lock only at its own
+    ``transaction``, after its slow checks and drawing, not for the whole request."""
+    token = _HELD.set(_HELD.get() | {id(db.conn)})
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    finally:
+        _HELD.reset(token)
+    if db.conn.in_transaction:
+        db.conn.commit()
+
+
+# Well below SQLite's limit of host parameters in one statement.
+_IDS_PER_QUERY = 500
+
+
+def pairs_for_ids(db: Database, sql: str, ids: Sequence[str]) -> dict[Any, Any]:
+    """``sql`` (two columns, ``... in ({marks})``) for these ids, in chunks SQLite takes, as a dict:
+    a department's thousand panels in two statements rather than a thousand."""
+    found: dict[Any, Any] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start : start + _IDS_PER_QUERY]
+        found.update(db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), chunk).fetchall())
+    return found
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply the migrations this database has not had yet; return their names."""
+    if db.journal_mode != "wal" and not db.memory:
+        db.enable_wal()
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": int}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        with transaction(db):
+            migration(db)
+            db["_migrations"].insert({"name": name, "applied_at": int(time.time())})
+        applied.append(name)
+    return applied
+
+
+def private_data_dir(path: Path) -> Path:
+    """The controller's data folder (database, signing key, tokens, broker users, backups), made 0700:
+    run outside the systemd units, whose UMask covers it, a usual umask leaves it open to every local
+    user. A folder found open to others is tightened, with a warning."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    _tighten(path, PRIVATE_DIR_MODE, "the data folder")
+    return path
+
+
+def _tighten(path: Path, mode: int, what: str) -> None:
+    found = path.stat().st_mode & 0o777
+    if found & 0o077:
+        path.chmod(mode)
+        log.warning("%s %s was open to other users (mode %o): now %o", what, path, found, mode)
+
+
+def _private_database_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (whose files follow the umask), or tighten it."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for suffix in _DATABASE_SUFFIXES:
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            _tighten(part, PRIVATE_FILE_MODE, "the database file")
+
+
+def open_database(path: Path) -> Database:
+    """Open (creating if needed, private to its user) and bring the schema up to date."""
+    private_data_dir(path.parent)
+    _private_database_file(path)
+    db = connect(path)
+    migrate(db)
+    return db

@@ -1,0 +1,175 @@
+"""What every /api/v1 blueprint answers alike: JSON errors naming the field, bodies, pages of lists."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, NoReturn
+
+from flask import Blueprint, Response, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+
+from controller.domain.errors import FieldError
+from controller.web.auth import Forbidden, Unauthorized
+
+MAX_PAGE_SIZE = 200
+# SQLite's integers are 64-bit: no row has a larger id, no query a larger offset.
+MAX_INTEGER = 2**63 - 1
+# Our bodies nest 3 levels at most (a message's recurrence); this leaves room, and no stack to blow.
+MAX_JSON_DEPTH = 16
+# Half a UTF-16 pair alone: JSON's "\ud800" decodes to it, and no UTF-8 (SQLite, the panels) can hold it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return jsonify({"error": body}), status
+
+
+def _field_error(exc: FieldError) -> tuple[Response, int]:
+    return error(exc.status, "invalid", exc.message, exc.field)
+
+
+def _unauthorized(_exc: Unauthorized) -> tuple[Response, int]:
+    response, status = error(401, "unauthorized", "a valid token is required: Authorization: Bearer <token>")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="relais"'
+    return response, status
+
+
+def _forbidden(exc: Forbidden) -> tuple[Response, int]:
+    return error(403, "forbidden", exc.message)
+
+
+def _csrf(exc: CSRFError) -> tuple[Response, int]:
+    return error(
+        400, "csrf", f"a browser session must send the page's X-CSRFToken header ({exc.description})"
+    )
+
+
+def http_error(exc: HTTPException) -> tuple[Response, int]:
+    field = getattr(exc, "field", None)
+    return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name, field)
+
+
+class IdOutOfRange(NotFound):
+    """An id in the path (``/messages/<int:message_id>``) larger than any row can have."""
+
+    def __init__(self, field: str, value: int) -> None:
+        super().__init__(f"{field} {value} is out of range: ids go up to {MAX_INTEGER}")
+        self.field = field
+
+
+def refuse_ids_out_of_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """For every route of the app, pages too: an int in its path that SQLite cannot hold is a 404."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > MAX_INTEGER:
+            raise IdOutOfRange(name, value)
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    """A body over ``MAX_CONTENT_LENGTH``, refused before it is read."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__(f"the request body is over the limit of {limit} bytes")
+        self.field = "body"
+
+
+def body_too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int] | HTTPException:
+    """Naming the limit: as JSON under /api, as werkzeug's page for the pages' forms."""
+    refusal = BodyTooLarge(request.max_content_length)
+    return http_error(refusal) if request.path.startswith("/api/") else refusal
+
+
+def register_error_handlers(bp: Blueprint) -> None:
+    """Every failure of an API route as ``{"error": {"code", "message", "field"?}}``."""
+    bp.register_error_handler(FieldError, _field_error)
+    bp.register_error_handler(Unauthorized, _unauthorized)
+    bp.register_error_handler(Forbidden, _forbidden)
+    bp.register_error_handler(CSRFError, _csrf)
+    bp.register_error_handler(HTTPException, http_error)
+
+
+def json_body() -> Any:
+    """The request's JSON, every value checked: nesting, text that UTF-8 can hold, 64-bit numbers."""
+    not_json = FieldError("body", "must be JSON (Content-Type: application/json)")
+    if not request.is_json:
+        raise not_json
+    try:
+        data = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:
+        raise not_json from None
+    _check_values(data)
+    return data
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _too_deep() -> FieldError:
+    return FieldError("body", f"is nested too deep: the limit is {MAX_JSON_DEPTH} levels")
+
+
+def _check_values(data: Any) -> None:
+    """Refuse, naming the field (``panels[2]``, ``recurrence.windows``), what would fail further on:
+    nesting deeper than ``MAX_JSON_DEPTH``, a lone surrogate in a string or a key, a whole number
+    SQLite cannot store, a number that is not finite (``1e999``)."""
+    pending: list[tuple[Any, str, int]] = [(data, "body", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                inner = key if path == "body" else f"{path}.{key}"
+                if not key.isascii() and LONE_SURROGATE.search(key):
+                    raise FieldError(path, "has a key that is not valid Unicode (a lone surrogate)")
+                pending.append((item, inner, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            if not value.isascii() and LONE_SURROGATE.search(value):
+                raise FieldError(path, "is not valid Unicode text (a lone surrogate such as \\ud800)")
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+            raise FieldError(
+                path, f"is out of range: whole numbers go from {-MAX_INTEGER - 1} to {MAX_INTEGER}"
+            )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise FieldError(path, "must be a finite number")
+
+
+def json_object() -> dict[str, Any]:
+    data = json_body()
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object")
+    return data
+
+
+def page_params() -> tuple[int, int]:
+    """``limit`` (1 to 200, default 50) and ``offset`` from the query string."""
+    limit = _whole_number("limit", 50, 1, MAX_PAGE_SIZE)
+    offset = _whole_number("offset", 0, 0, MAX_INTEGER)
+    return limit, offset
+
+
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        raise FieldError(name, f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise FieldError(name, f"{name} must be {low} to {high}")
+    return value
+
+
+def page_answer(key: str, items: list[Any], total: int, limit: int, offset: int) -> Response:
+    """A list answer, as every list of the API answers: one page of items with the total."""
+    return jsonify({key: items, "total": total, "limit": limit, "offset": offset})

@@ -1,0 +1,237 @@
+"""The browser app: one server-rendered page per job, each acting through the JSON API with the session.
+
+Pages only decide what to offer (the navigation shows what the role may do); every action goes through
+``/api/v1``, which checks role and commune again, so there is one permission layer. ``/live/panels``
+streams the fleet's status to the technician's page as server-sent events.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
+
+from controller.dates import format_when, parse_iso
+from controller.domain.access import ROLE_LABELS, Permission, Role
+from controller.domain.campaigns import get_campaign
+from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
+from controller.storage.db import connect
+from controller.web import i18n
+from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
+from controller.web.context import broker_watch, get_db, mqtt_link
+
+bp = Blueprint("web", __name__)
+
+# (endpoint, label, permission needed to see it in the navigation; None: everyone logged in)
+NAVIGATION: list[tuple[str, Any, Permission | None]] = [
+    ("web.messages", _l("Messages"), Permission.MESSAGES_VIEW),
+    ("web.approvals", _l("À valider"), Permission.MESSAGES_APPROVE),
+    ("web.invitations", _l("Invitations"), Permission.CAMPAIGNS_ANSWER),
+    ("web.campaigns", _l("Campagnes"), Permission.CAMPAIGNS_MANAGE),
+    ("web.alerts", _l("Alerte"), Permission.ALERTS_SEND),
+    ("web.fleet", _l("Parc"), Permission.PANELS_VIEW),
+    ("web.users", _l("Utilisateurs"), Permission.USERS_MANAGE),
+    ("web.audit", _l("Journal"), Permission.AUDIT_VIEW),
+    ("web.tokens", _l("Mes jetons"), None),
+]
+# Where each role lands after logging in: its main job.
+HOME = {
+    Role.ADMIN: "web.fleet",
+    Role.CAMPAIGN_MANAGER: "web.campaigns",
+    Role.COMMUNE_EDITOR: "web.messages",
+    Role.COMMUNE_APPROVER: "web.approvals",
+    Role.TECHNICIAN: "web.fleet",
+    Role.VIEWER: "web.fleet",
+}
+LIVE_SECONDS = 600  # one stream's life; the browser's EventSource reconnects by itself
+LIVE_INTERVAL_S = 1.0
+KEEP_ALIVE_S = 15.0
+
+
+def page(*permissions: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A page for a logged-in user whose role holds ``permissions`` (login page otherwise, then 403)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not all(current_user.actor.can(permission) for permission in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permissions = permissions  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    if not current_user.is_authenticated:
+        return {"navigation": [], "actor": None}
+    actor = current_user.actor
+    items = [
+        (endpoint, label) for endpoint, label, needed in NAVIGATION if needed is None or actor.can(needed)
+    ]
+    return {"navigation": items, "actor": actor, "Permission": Permission}
+
+
+@bp.get("/")
+@login_required
+def index() -> Response:
+    """Each role lands on its main job: messages for a commune, campaigns for the prefecture…"""
+    return redirect(url_for(HOME[current_user.actor.role]))
+
+
+@bp.get("/messages")
+@page(Permission.MESSAGES_VIEW)
+def messages() -> str:
+    return render_template("messages.html")
+
+
+@bp.get("/validation")
+@page(Permission.MESSAGES_APPROVE)
+def approvals() -> str:
+    return render_template("approvals.html")
+
+
+@bp.get("/invitations")
+@page(Permission.CAMPAIGNS_ANSWER)
+def invitations() -> str:
+    return render_template("invitations.html")
+
+
+@bp.get("/campagnes")
+@page(Permission.CAMPAIGNS_VIEW)
+def campaigns() -> str:
+    return render_template("campaigns.html", communes=_communes())
+
+
+@bp.get("/campagnes/<int:campaign_id>")
+@page(Permission.CAMPAIGNS_VIEW)
+def campaign(campaign_id: int) -> str:
+    """A campaign a commune is not invited to is absent for its users, as the API answers it."""
+    if get_campaign(get_db(), campaign_id, current_user.actor) is None:
+        abort(404)
+    return render_template("campaign.html", campaign_id=campaign_id)
+
+
+@bp.get("/alertes")
+@page(Permission.ALERTS_SEND)
+def alerts() -> str:
+    return render_template("alerts.html", communes=_communes())
+
+
+@bp.get("/parc")
+@page(Permission.PANELS_VIEW)
+def fleet() -> str:
+    return render_template("fleet.html", communes=_communes())
+
+
+def _communes() -> list[tuple[str, str]]:
+    """The communes with panels that this user sees, by name, for filters and invitations."""
+    actor = current_user.actor
+    found = {(panel.commune_insee, panel.commune_name) for panel in get_panels(get_db()).values()}
+    return sorted((c for c in found if actor.sees_commune(c[0])), key=lambda commune: commune[1])
+
+
+@bp.get("/parc/<panel_id>")
+@page(Permission.PANELS_VIEW)
+def panel(panel_id: str) -> str:
+    found = get_panels(get_db(), [panel_id]).get(panel_id)
+    if found is None or not current_user.actor.sees_commune(found.commune_insee):
+        abort(404)
+    return render_template("panel.html", panel=found)
+
+
+@bp.get("/admin/utilisateurs")
+@page(Permission.USERS_MANAGE)
+def users() -> str:
+    labels = {
+        role.value: pair[0 if i18n.current_language() == "fr" else 1] for role, pair in ROLE_LABELS.items()
+    }
+    return render_template("users.html", role_labels=labels)
+
+
+@bp.get("/admin/journal")
+@page(Permission.AUDIT_VIEW)
+def audit() -> str:
+    return render_template("audit.html")
+
+
+@bp.get("/jetons")
+@page()
+def tokens() -> str:
+    return render_template("tokens.html")
+
+
+def fleet_rows(
+    db: Any, lang: str, sees_commune: Callable[[str], bool], watch: BrokerWatch
+) -> list[dict[str, Any]]:
+    """What the fleet page draws, with "last seen" already written the French (or English) way."""
+    return [
+        {**status, "last_seen_text": format_when(parse_iso(status["last_seen"]), lang)}
+        for status in panel_statuses(db, watch=watch)
+        if sees_commune(status["commune"]["insee"])
+    ]
+
+
+@bp.get("/live/panels")
+@requires(Permission.PANELS_VIEW)
+def live_panels() -> Response:
+    """Server-sent events: the fleet each time something changes, a comment now and then to keep alive."""
+    actor, lang = current_actor(), i18n.current_language()
+    database, link = current_app.config["DATABASE"], mqtt_link()
+
+    def stream() -> Iterator[str]:
+        db = connect(database)  # its own: the request's connection closes when the response starts
+        try:
+            yield f"retry: {int(LIVE_INTERVAL_S * 2000)}\n\n"
+            last, quiet_since, ends = "", time.monotonic(), time.monotonic() + LIVE_SECONDS
+            while time.monotonic() < ends:
+                data = json.dumps(
+                    fleet_rows(db, lang, actor.sees_commune, broker_watch(link)), ensure_ascii=False
+                )
+                if data != last:
+                    yield f"data: {data}\n\n"
+                    last, quiet_since = data, time.monotonic()
+                elif time.monotonic() - quiet_since > KEEP_ALIVE_S:
+                    yield ": still here\n\n"
+                    quiet_since = time.monotonic()
+                time.sleep(LIVE_INTERVAL_S)
+        finally:
+            db.close()
+
+    return Response(
+        stream(),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@bp.errorhandler(Unauthorized)
+def _unauthorized(_exc: Unauthorized) -> tuple[str, int]:
+    return "login required", 401
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden) -> tuple[str, int]:
+    return exc.message, 403
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(exc: HTTPException) -> tuple[str, int]:
+    return render_template("error.html", error=exc), exc.code or 500
+
+
+def init_app(app: Flask) -> None:
+    """Pages, the language switch and the live feed: what ``create_app`` registers for browsers."""
+    i18n.init_app(app)
+    app.register_blueprint(bp)
