@@ -44,7 +44,7 @@ def fleet_panel_specs(count: int, profiles: Sequence[str] = DEFAULT_PROFILES) ->
         raise ValueError("a fleet needs at least one profile")
     for profile in profiles:
         get_profile(profile)  # an unknown profile is refused before anything is registered
-    specs = []
+    specs: list[dict[str, object]] = []
     for index in range(count):
         insee = COMMUNES[index % len(COMMUNES)]
         commune = AIN_TOWNS.get(insee, f"Commune {insee}")

@@ -87,7 +87,8 @@ def new_client(
         BrokerUrl.parse(url), client_id, protocol, ca_file, persistent=True, client_class=BufferedClient
     )
     min_delay, max_delay = reconnect_bounds or jittered_reconnect_bounds()
-    client.reconnect_delay_set(min_delay=min_delay, max_delay=max_delay)
+    # paho annotates whole seconds but computes in floats: the jitter needs fractions.
+    client.reconnect_delay_set(min_delay=min_delay, max_delay=max_delay)  # type: ignore[arg-type]
     client.on_socket_open = _opened
     return client
 
@@ -199,6 +200,8 @@ def expiry_properties(expires_at: float, now: float) -> Properties:
 class _PackedOnce(Properties):
     """Properties packed once, when ``freeze`` is called after they are set: paho packs a PUBLISH's
     properties at every send, by walking every property name MQTT 5 has."""
+
+    _packed: bytes
 
     def freeze(self) -> _PackedOnce:
         object.__setattr__(self, "_packed", super().pack())  # paho's own setattr takes property names only
@@ -406,7 +409,8 @@ class BufferedClient(mqtt.Client):
         rc = super().loop_start()
         # paho makes the pipe in loop_start and keeps it in the private _sockpairW until loop_stop.
         if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sockpairW is not None:
-            self._sockpairW = _Wakeup(self._sockpairW)
+            # paho only sends to it and closes it, which _Wakeup does.
+            self._sockpairW = _Wakeup(self._sockpairW)  # type: ignore[assignment]
         return rc
 
     def loop_write(self) -> MQTTErrorCode:

@@ -153,7 +153,7 @@ class ClientLoop:
             if deadline is not None:
                 wait = min(wait, deadline - now)
             for key, mask in self._selector.select(max(wait, 0.0)):
-                if key.data is None:
+                if not isinstance(key.fileobj, BufferedSocket):  # the wake-up pipe; a client's is buffered
                     with contextlib.suppress(BlockingIOError):
                         self._wake_r.recv(4096)
                     continue
@@ -223,7 +223,7 @@ class ClientLoop:
         """paho has packets to send (or none left). In the loop's thread they are sent at the end of
         the round, without asking the selector: asking costs two system calls per message, and an
         agent publishes at every update. Only a socket that will not take them all is watched."""
-        if link.sock is not sock:
+        if link.sock is not sock or sock is None:
             return
         if write and threading.get_ident() == self._loop_thread:
             self._to_write[link] = None

@@ -148,7 +148,8 @@ class RabbitMQBroker:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                **as_user,
+                user=as_user,
+                group=as_user,
             )
             with (work_dir / "startup.log").open("ab") as log:
                 process = subprocess.Popen(
@@ -159,7 +160,8 @@ class RabbitMQBroker:
                     stdout=log,
                     stderr=log,
                     start_new_session=True,  # the node's processes form a group that is ours to end
-                    **as_user,
+                    user=as_user,
+                    group=as_user,
                 )
             self.process = process
             self._wait_until_ready(process, work_dir, timeout)
@@ -169,14 +171,14 @@ class RabbitMQBroker:
         return self
 
     @staticmethod
-    def _node_user(work_dir: Path) -> dict[str, str]:
-        """As root, the node runs as ``rabbitmq`` and owns its folder; otherwise as whoever we are."""
+    def _node_user(work_dir: Path) -> str | None:
+        """As root, the node runs as ``rabbitmq`` and owns its folder; otherwise as whoever we are (None)."""
         if os.geteuid() != 0:
-            return {}
+            return None
         account = pwd.getpwnam(RABBITMQ_USER)
         for path in (work_dir, *work_dir.rglob("*")):
             os.chown(path, account.pw_uid, account.pw_gid)
-        return {"user": RABBITMQ_USER, "group": RABBITMQ_USER}
+        return RABBITMQ_USER
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes], work_dir: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout

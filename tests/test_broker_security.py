@@ -284,7 +284,8 @@ def test_production_config_requires_users(tmp_path: Path) -> None:
 
 
 def test_serve_fills_in_the_controller_user_when_the_broker_made_one(tmp_path: Path) -> None:
-    from programs.cli import _controller_broker_url, build_parser
+    from programs.cli import build_parser
+    from programs.cli.serve import _controller_broker_url
 
     args = build_parser().parse_args(
         ["serve", "--data-dir", str(tmp_path), "--broker-url", "mqtt://127.0.0.1:1883"]

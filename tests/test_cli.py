@@ -183,3 +183,33 @@ def test_the_demo_says_when_its_broker_port_is_taken(
         code = main(["demo", "--mqtt-port", str(port), "--http-port", "0", "--data-dir", str(tmp_path)])
     assert code == 2
     assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
+
+
+def imported_modules(importtime_report: str) -> set[str]:
+    """The modules named in ``python -X importtime`` lines: ``import time: self | cumulative | name``."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime_report.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+@pytest.mark.parametrize("command", [(), ("agent",)], ids=["relais", "relais agent"])
+def test_help_answers_without_flask_pillow_or_paho(command: tuple[str, ...]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "programs.cli", *command, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith(" ".join(("usage: relais", *command)))
+    imported = imported_modules(result.stderr)
+    assert "programs.cli.agent" in imported
+    assert {name.split(".")[0] for name in imported} & {"flask", "PIL", "paho"} == set()
+
+
+def test_fleet_sim_deals_the_profiles_of_the_simulated_department() -> None:
+    from programs.department import DEFAULT_PROFILES
+
+    assert build_parser().parse_args(["fleet-sim", "--panels", "1"]).profiles == ",".join(DEFAULT_PROFILES)

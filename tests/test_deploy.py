@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from panel_agent.config import TOP_LEVEL_KEYS, load_config
-from programs.cli import build_parser, cmd_agent
+from programs.cli import build_parser
+from programs.cli.agent import cmd_agent
 from relais import wire
 
 ROOT = Path(__file__).resolve().parent.parent

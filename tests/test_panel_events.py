@@ -8,6 +8,7 @@ with its MQTT link and SQLite file.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,7 +155,6 @@ def test_a_message_costs_its_count_or_its_size_whichever_is_more() -> None:
 
 
 def test_events_past_their_retention_are_deleted_and_recent_ones_kept(app: Flask) -> None:
-    app.config["EVENTS_KEPT_DAYS"] = 30
     now = datetime.now(UTC).timestamp()
     panel_id = "bourg-entree-nord"
     ages_days = {"old": 31, "older": 400, "recent": 29, "today": 0}
@@ -163,7 +163,7 @@ def test_events_past_their_retention_are_deleted_and_recent_ones_kept(app: Flask
         for name, days in ages_days.items():
             event = wire.PanelEvent(panel_id, wire.EVENT_FAULT, NOW, {"code": name})
             record_report(db, event, now - days * 86_400)
-    prune_events_job(app.extensions["relais.jobs"])
+    prune_events_job(replace(app.extensions["relais.jobs"], events_kept_days=30))
     left = sorted(details for _, details in panel_events(app, panel_id))
     assert left == sorted(f'{{"code": "{name}"}}' for name in ("recent", "today"))
 

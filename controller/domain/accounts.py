@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from controller.domain.access import Actor, Role, check_role_scope
 from controller.domain.errors import FieldError
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 
 TOKEN_PREFIX = "rls_"
 MIN_PASSWORD_LENGTH = 12
@@ -57,7 +57,7 @@ def ensure_organisation(db: Database, org_id: str, commune_insee: str | None = N
     if db["organisations"].count_where("id = ?", [org_id]):
         return
     name = f"Commune {commune_insee}" if commune_insee and org_id == f"commune-{commune_insee}" else org_id
-    db["organisations"].insert(
+    db.table("organisations").insert(
         {"id": org_id, "name": name, "commune_insee": commune_insee, "created_at": int(time.time())}
     )
 
@@ -104,19 +104,17 @@ def create_user(
     org = organisation or (f"commune-{commune_insee}" if commune_insee else None)
     if org is not None:
         ensure_organisation(db, org, commune_insee)
-    return (
-        db["users"]
-        .insert(
-            {
-                "name": name,
-                "role": user_role.value,
-                "organisation": org,
-                "commune_insee": commune_insee,
-                "password_hash": None if password is None else generate_password_hash(password),
-                "created_at": int(time.time()),
-            }
-        )
-        .last_pk
+    return insert_row(
+        db,
+        "users",
+        {
+            "name": name,
+            "role": user_role.value,
+            "organisation": org,
+            "commune_insee": commune_insee,
+            "password_hash": None if password is None else generate_password_hash(password),
+            "created_at": int(time.time()),
+        },
     )
 
 
@@ -165,17 +163,15 @@ def create_token(db: Database, user_id: int, label: str, now: float | None = Non
     if not isinstance(label, str) or not label.strip():
         raise FieldError("label", "a token needs the name of who or what uses it")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token_id = (
-        db["api_tokens"]
-        .insert(
-            {
-                "name": label.strip(),
-                "token_hash": _hash_token(token),
-                "created_at": int(now or time.time()),
-                "user_id": user_id,
-            }
-        )
-        .last_pk
+    token_id = insert_row(
+        db,
+        "api_tokens",
+        {
+            "name": label.strip(),
+            "token_hash": _hash_token(token),
+            "created_at": int(now or time.time()),
+            "user_id": user_id,
+        },
     )
     return token_id, token
 
@@ -207,7 +203,7 @@ def list_tokens(db: Database, user_id: int | None = None) -> list[dict[str, Any]
 
 
 def revoke_token(db: Database, token_id: int, now: float | None = None) -> None:
-    db["api_tokens"].update(token_id, {"revoked_at": int(now or time.time())})
+    db.table("api_tokens").update(token_id, {"revoked_at": int(now or time.time())})
 
 
 # --- administration: what the admin API changes, checked here so the rules hold for every caller ------
@@ -330,7 +326,7 @@ def update_user(
         values["password_hash"] = generate_password_hash(changes["password"])
     if "password" in changes or values.get("disabled_at") is not None:
         values["session_epoch"] = row["session_epoch"] + 1  # every browser logged in as them is logged out
-    db["users"].update(user_id, values)
+    db.table("users").update(user_id, values)
     after = user_summary(get_user(db, user_id))
     if "password" in changes:
         after["password_changed"] = True
@@ -400,8 +396,8 @@ def update_organisation(
         raise FieldError("organisation_id", f"no organisation {org_id!r}", status=404)
     values = plan_organisation_change(changes)
     if values:
-        db["organisations"].update(org_id, values)
-    return organisation_summary(rows[0]), organisation_summary(db["organisations"].get(org_id))
+        db.table("organisations").update(org_id, values)
+    return organisation_summary(rows[0]), organisation_summary(db.table("organisations").get(org_id))
 
 
 def token_for(

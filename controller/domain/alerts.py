@@ -23,7 +23,7 @@ from controller.rendering.engine import MessageContent, RenderError, drawable
 from controller.rendering.layouts import get_layout
 from controller.rendering.profiles import PanelProfile
 from controller.scheduling.targets import resolve_targets
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 
 MAX_ALERT_S = 7 * 24 * 3600
 # An alert is read in passing, on a banner too: shorter than a message (1,000), and a short title.
@@ -104,8 +104,8 @@ def record_alert(
         "organisation": organisation,
         "approval": "pending" if need_approval else "approved",
     }
-    alert_id = db["alerts"].insert(row).last_pk
-    db["alert_panels"].insert_all(
+    alert_id = insert_row(db, "alerts", row)
+    db.table("alert_panels").insert_all(
         {"alert_id": alert_id, "panel_id": panel_id} for panel_id in alert.panel_ids
     )
     return alert_id
@@ -147,7 +147,7 @@ def approve_alert(db: Database, alert_id: int, *, by: str, now: float) -> None:
     row = _row(db, alert_id)
     if row["approval"] != "pending" or row["cancelled_at"] is not None:
         raise FieldError("alert_id", f"alert {alert_id} is not waiting for approval", status=409)
-    db["alerts"].update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
+    db.table("alerts").update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
 
 
 def alert_status(row: dict[str, Any], now: float) -> str:
@@ -162,7 +162,7 @@ def alert_status(row: dict[str, Any], now: float) -> str:
 
 def _row(db: Database, alert_id: int) -> dict[str, Any]:
     try:
-        return db["alerts"].get(alert_id)
+        return db.table("alerts").get(alert_id)
     except NotFoundError:
         raise FieldError("alert_id", f"no alert {alert_id}", status=404) from None
 

@@ -35,7 +35,7 @@ def record(
     ip: str | None = None,
 ) -> None:
     """``actor`` None is the system itself (the command line run by an operator on the server)."""
-    db["audit_log"].insert(
+    db.table("audit_log").insert(
         {
             "at": time.time(),
             "user_id": None if actor is None else actor.user_id,

@@ -28,7 +28,7 @@ from controller.domain.scope import sees_campaign, targets_seen_by
 from controller.domain.spreadsheet import spreadsheet_csv
 from controller.scheduling.model import Targets
 from controller.scheduling.targets import resolve_targets
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 
 CONSENT_STATUSES = ("accepted", "declined")
 
@@ -54,23 +54,21 @@ def create_campaign(db: Database, data: Any, *, created_by: str, now: float) -> 
     if not communes:
         raise FieldError("panels", "no panel matches these targets")
     with transaction(db):
-        campaign_id = (
-            db["campaigns"]
-            .insert(
-                {
-                    "name": name.strip(),
-                    "organisation": str(data.get("organisation") or ""),
-                    "starts_at": starts_at,
-                    "ends_at": ends_at,
-                    "share": float(share),
-                    "targets": targets_to_json(targets),
-                    "created_by": created_by,
-                    "created_at": int(now),
-                }
-            )
-            .last_pk
+        campaign_id = insert_row(
+            db,
+            "campaigns",
+            {
+                "name": name.strip(),
+                "organisation": str(data.get("organisation") or ""),
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "share": float(share),
+                "targets": targets_to_json(targets),
+                "created_by": created_by,
+                "created_at": int(now),
+            },
         )
-        db["campaign_consents"].insert_all(
+        db.table("campaign_consents").insert_all(
             {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
             for insee in communes
         )
@@ -126,7 +124,7 @@ def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
     invited = {row[0] for row in db.execute(_INVITED, [campaign_id])}
     new = sorted(set(communes) - invited)
-    db["campaign_consents"].insert_all(
+    db.table("campaign_consents").insert_all(
         {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
         for insee in new
     )
@@ -153,7 +151,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
     """A campaign and its answers; None when absent, or when a commune's user is not invited to it
     (who then sees its own commune's answer only)."""
     try:
-        campaign = db["campaigns"].get(campaign_id)
+        campaign = db.table("campaigns").get(campaign_id)
     except NotFoundError:
         return None
     consents = list(
@@ -219,7 +217,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     campaign = get_campaign(db, campaign_id, actor)
     if campaign is None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
-    commune = None if actor is None else actor.commune_insee
+    own_commune = None if actor is None else actor.commune_insee
     panels = [
         {
             **row,
@@ -227,7 +225,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
             "first_display": iso_utc(int(row["first_display"])) if row["first_display"] else None,
             "last_display": iso_utc(int(row["last_display"])) if row["last_display"] else None,
         }
-        for row in db.query(REPORT_QUERY, [campaign_id, commune, commune])
+        for row in db.query(REPORT_QUERY, [campaign_id, own_commune, own_commune])
     ]
     communes: dict[str, dict[str, Any]] = {}
     for panel in panels:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from controller.dates import iso_utc
+from controller.storage.db import insert_row
 from relais.wire import EVENT_ACK, Command
 
 COMMAND_LOG = f"""
@@ -26,19 +27,17 @@ where c.panel_id = ? order by c.id desc limit ? offset ?
 
 
 def record_command(db: Database, panel_id: str, seq: int, command: Command, sent_by: str, now: float) -> int:
-    return (
-        db["commands"]
-        .insert(
-            {
-                "panel_id": panel_id,
-                "seq": seq,
-                "command": command.name,
-                "args": json.dumps(command.args, ensure_ascii=False),
-                "sent_at": int(now),
-                "sent_by": sent_by,
-            }
-        )
-        .last_pk
+    return insert_row(
+        db,
+        "commands",
+        {
+            "panel_id": panel_id,
+            "seq": seq,
+            "command": command.name,
+            "args": json.dumps(command.args, ensure_ascii=False),
+            "sent_at": int(now),
+            "sent_by": sent_by,
+        },
     )
 
 

@@ -370,7 +370,7 @@ def check_edit_request(db: Database, message_id: int, data: Any, now: float) -> 
     panels = get_panels(db, sorted(before))
     edits = {field: value for field, value in data.items() if field != "paused"}
     if edits:
-        merged = _as_request(row, db["messages"].get(message_id)["image"])
+        merged = _as_request(row, db.table("messages").get(message_id)["image"])
         if any(field in edits for field in TARGET_FIELDS):
             merged.update(dict.fromkeys(TARGET_FIELDS))  # new targets replace the old ones whole
         merged.update(edits)

@@ -206,7 +206,7 @@ def register_panel(db: Database, data: dict[str, Any], now: float | None = None)
     profile = panel.profile
     row = asdict(panel)
     row["profile"] = row.pop("profile_id")
-    db["panels"].insert(
+    db.table("panels").insert(
         {
             **row,
             # Kept beside the profile id so that fleet queries can filter by kind and size in SQL.
@@ -270,7 +270,8 @@ def panel_statuses(
     one panel, or those that are (not) online, of a commune, of a kind (led, epaper…). ``state_known``
     is false while the controller is not connected to its broker (``watch``): ``online`` is then the
     last known value, since ``unknown_since``."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[str | int] = []
     for clause, value in (("p.id = ?", panel_id), ("p.commune_insee = ?", commune), ("p.kind = ?", kind)):
         if value is not None:
             clauses.append(clause)

@@ -54,7 +54,7 @@ def parse_targets(data: dict[str, Any]) -> Targets:
         found[field] = frozenset(value)
     if not any(found.values()):
         raise FieldError("panels", "name at least one target: panels, tags, communes or departments")
-    return Targets(**found)
+    return _targets(found)
 
 
 def targets_to_json(targets: Targets) -> str:
@@ -63,7 +63,17 @@ def targets_to_json(targets: Targets) -> str:
 
 def targets_from_json(text: str | None) -> Targets:
     data = json.loads(text or "{}")
-    return Targets(**{field: frozenset(data.get(field) or ()) for field in TARGET_FIELDS})
+    return _targets({field: frozenset(data.get(field) or ()) for field in TARGET_FIELDS})
+
+
+def _targets(sets: dict[str, frozenset[str]]) -> Targets:
+    """Targets from its sets by field name (TARGET_FIELDS); a field left out is empty."""
+    return Targets(
+        panels=sets.get("panels", frozenset()),
+        tags=sets.get("tags", frozenset()),
+        communes=sets.get("communes", frozenset()),
+        departments=sets.get("departments", frozenset()),
+    )
 
 
 def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -> int | None:

@@ -248,7 +248,8 @@ class MqttLink:
     def flush(self) -> int:
         """Publish every desired state not yet acknowledged nor already on its way, then those to send
         again; return how many."""
-        if not self.connected.is_set() or self._client is None:
+        client = self._client
+        if not self.connected.is_set() or client is None:
             return 0
         sent = 0
         with self._flush_lock:
@@ -263,7 +264,7 @@ class MqttLink:
                 chunk = due[start : start + outbox.PAYLOADS_PER_QUERY]
                 with self._read_lock:
                     payloads = outbox.payloads(self._reader, [(row["panel_id"], row["seq"]) for row in chunk])
-                with queued_together(self._client):
+                with queued_together(client):
                     for row in chunk:
                         if self._receive_maximum and self._in_flight_count() >= self._receive_maximum:
                             self._held_back = True  # the rest when the broker has acknowledged half
@@ -272,7 +273,7 @@ class MqttLink:
                         payload = payloads.get(key)
                         if payload is None or self._oversized(key, payload):
                             continue
-                        if not self._publish_desired(key, payload, row["expires_at"]):
+                        if not self._publish_desired(client, key, payload, row["expires_at"]):
                             return sent
                         with self._flight_lock:
                             self._again.discard(key[0])
@@ -332,9 +333,11 @@ class MqttLink:
             )
         return True
 
-    def _publish_desired(self, key: tuple[str, int], payload: bytes, expires_at: float) -> bool:
+    def _publish_desired(
+        self, client: mqtt.Client, key: tuple[str, int], payload: bytes, expires_at: float
+    ) -> bool:
         """Hand one desired state to paho; False when paho would not take it (it stays pending)."""
-        info = self._client.publish(
+        info = client.publish(
             self.topics.desired(key[0]), payload, qos=1, retain=True, properties=self._expiry(expires_at)
         )
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -483,7 +486,7 @@ class MqttLink:
             )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._reports.append(_Report(message.topic, message.payload, message.mid, message.qos))
+        self._reports.append(_Report(message.topic, bytes(message.payload), message.mid, message.qos))
         self._reported.set()
 
     def _record_reports(self) -> None:
@@ -509,9 +512,12 @@ class MqttLink:
                     continue
                 with self._flight_lock:
                     self._unrecorded.difference_update(published)
-                with queued_together(self._client):
+                client = self._client
+                if client is None:  # never: reports come in through the client
+                    continue
+                with queued_together(client):
                     for report in batch:
-                        self._client.ack(report.mid, report.qos)
+                        client.ack(report.mid, report.qos)
 
     def _read(self, report: _Report) -> list[reports.Report]:
         """The states and events of one message; none, logged, when it cannot be read or its payload

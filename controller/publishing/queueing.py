@@ -40,7 +40,7 @@ from controller.publishing.schedules import (
     republish,
     stage,
 )
-from controller.storage.db import transaction
+from controller.storage.db import insert_row, transaction
 from controller.storage.message_store import item_id_for
 
 
@@ -142,8 +142,10 @@ class _DryRun(Exception):
 def _record(
     db: Database, key: Ed25519PrivateKey, row: dict[str, Any], panels: dict[str, Panel], *, now: float
 ) -> QueuedMessage:
-    message_id = db["messages"].insert(row).last_pk
-    db["message_targets"].insert_all({"message_id": message_id, "panel_id": panel_id} for panel_id in panels)
+    message_id = insert_row(db, "messages", row)
+    db.table("message_targets").insert_all(
+        {"message_id": message_id, "panel_id": panel_id} for panel_id in panels
+    )
     plans, warnings = _checked(db, message_id, panels, set(panels), now)
     seqs = stage(db, key, plans, now=now) if row["approval"] == APPROVED else {}
     return QueuedMessage(message_id, item_id_for(message_id), sorted(panels), seqs, warnings, row["approval"])
@@ -182,12 +184,12 @@ def update_message(
     reached = edit.before | set(edit.panels)
     changed = {"changed_by": changed_by, "changed_at": int(now)} if edit.edited else {}
     with transaction(db):
-        db["messages"].update(message_id, edit.changes | changed)
+        db.table("messages").update(message_id, edit.changes | changed)
         if not edit.edited:
             republish(db, key, now=now, panel_ids=edit.before)
             return []
         db.execute("delete from message_targets where message_id = ?", [message_id])
-        db["message_targets"].insert_all({"message_id": message_id, "panel_id": p} for p in edit.panels)
+        db.table("message_targets").insert_all({"message_id": message_id, "panel_id": p} for p in edit.panels)
         plans, warnings = _checked(db, message_id, edit.panels, reached, now)
         if edit.changes.get("approval", edit.row["approval"]) == APPROVED:
             stage(db, key, plans, now=now)
@@ -221,7 +223,7 @@ def decide(
             "rejected_reason": reason,
         }
     with transaction(db):
-        db["messages"].update(message_id, changes)
+        db.table("messages").update(message_id, changes)
         if approve:
             republish(
                 db, key, now=now, panel_ids=[p for p, _ in reached_panels(db, [message_id])[message_id]]
@@ -233,6 +235,6 @@ def cancel_message(db: Database, key: Ed25519PrivateKey, message_id: int, *, now
     if fetch_message(db, message_id)["cancelled_at"] is not None:
         return False
     with transaction(db):
-        db["messages"].update(message_id, {"cancelled_at": int(now)})
+        db.table("messages").update(message_id, {"cancelled_at": int(now)})
         republish(db, key, now=now, panel_ids=[p for p, _ in reached_panels(db, [message_id])[message_id]])
     return True

@@ -196,12 +196,12 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
         if panel_id not in known:
             log.warning("report from unknown panel %r ignored", panel_id)
     unrecorded = {id(report.state) for report in reports if isinstance(report, StateOverBudget)}
-    reports = [
+    recorded: list[PanelState | PanelEvent | AlertSightings] = [
         report.state if isinstance(report, StateOverBudget) else report
         for report in reports
         if report.panel_id in known
     ]
-    states = [report for report in reports if isinstance(report, PanelState)]
+    states = [report for report in recorded if isinstance(report, PanelState)]
     was_online = pairs_for_ids(
         db,
         "select panel_id, online from panel_status where panel_id in ({marks})",
@@ -216,7 +216,7 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     seen: dict[str, int] = {}
     sightings: list[tuple[str, str, float]] = []
     plays: list[tuple[Any, ...]] = []
-    for report in reports:
+    for report in recorded:
         panel_id = report.panel_id
         if isinstance(report, AlertSightings):
             sightings += [(panel_id, item_id, seen_at) for item_id, seen_at in report.sightings]
@@ -224,8 +224,8 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
         if isinstance(report, PanelState):
             if online.get(panel_id, False) != report.online and id(report) not in unrecorded:
                 event = EVENT_ONLINE if report.online else EVENT_OFFLINE
-                details = {"agent_version": report.agent_version} if report.online else {}
-                history.append((panel_id, event, at, at, json.dumps(details)))
+                change = {"agent_version": report.agent_version} if report.online else {}
+                history.append((panel_id, event, at, at, json.dumps(change)))
             online[panel_id] = report.online
             if report.online:
                 last_online[panel_id] = report

@@ -27,7 +27,7 @@ from controller.rendering.profiles import PanelProfile
 from controller.scheduling.brightness import brightness_steps
 from controller.scheduling.conflicts import Problem
 from controller.scheduling.conflicts import check_message as check_scheduled
-from controller.scheduling.model import PRIORITIES, Alert, Campaign, Consent, ScheduledMessage
+from controller.scheduling.model import PRIORITIES, Alert, Campaign, Consent, ScheduledMessage, as_priority
 from controller.scheduling.resolve import PanelIndex, PanelSchedule, resolve
 from controller.storage.db import transaction
 from controller.storage.message_store import content_from_row, item_id_for
@@ -144,7 +144,7 @@ def _inputs(
         item = items.add(item_id_for(row["id"]), content_from_row(row), row["dwell_s"])
         if item is None:
             continue
-        priority = row["priority"] or "information"
+        priority = as_priority(row["priority"] or "information")
         about[item.item_id] = {
             "message_id": row["id"],
             "campaign_id": row["campaign_id"],
@@ -265,7 +265,8 @@ def build_schedules(
             if panel.fallback == "commune":
                 fallback = inputs.items.add(f"commune-{panel.commune_insee}", _fallback_content(panel))
             brightness = _brightness(panel, start, end)
-            plan, dropped = resolved[panel.id], {}
+            plan = resolved[panel.id]
+            dropped: dict[str, str] = {}
             if id(plan.segments) not in loads:
                 loads[id(plan.segments)] = _Load.of(plan, inputs.items.items)
             if loads[id(plan.segments)].excess(fallback) is not None:

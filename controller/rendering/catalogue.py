@@ -5,6 +5,8 @@ In French, like everything commune staff read; plain aligned columns so they als
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from controller.rendering.layouts import Layout, load_layouts
 from controller.rendering.profiles import PanelProfile, get_profile, load_profiles
 
@@ -13,7 +15,7 @@ _TECHNOLOGY_LABELS = {"led": "LED", "epaper": "e-paper"}
 _LED_COLOUR_LABELS = {"amber": "ambre", "red": "rouge", "white": "blanc"}
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     lines = [headers, tuple("-" * width for width in widths), *rows]
     return "\n".join(

@@ -139,6 +139,8 @@ class _Fonts:
 
 def _fonts_for(zone: Zone, profile: PanelProfile) -> _Fonts:
     name = zone.font_led if profile.is_led else zone.font_epaper
+    if name is None:
+        raise ValueError(f"zone {zone.name} has no font: it holds no text")
     base = name.removesuffix("-bold")
     return _Fonts(font_registry.family(name), font_registry.family(f"{base}-bold"))
 
@@ -230,7 +232,7 @@ def _fit(
         return _Fitted(size, pages, _any_hyphenated(pages))
 
     for hyphenate in (False, True):
-        fitted = _largest(sizes, lambda size, hyphenate=hyphenate: one_page_each(size, hyphenate))
+        fitted = _largest(sizes, functools.partial(one_page_each, hyphenate=hyphenate))
         if fitted is not None:
             return fitted
     fewest = _largest(sizes[-1:], lambda size: paged(size, None))
@@ -545,10 +547,10 @@ def _draw_fixed_zone(
     elif zone.content == "image" and content.image is not None:
         background_rgb = _rgb(profile, background)
         palette = profile.palette or None
-        size = (right - left, bottom - top)
+        area = (right - left, bottom - top)
         fitted = fit_image(
-            load_image(content.image, at_least=size),
-            size,
+            load_image(content.image, at_least=area),
+            area,
             palette,
             crop=True,
             background=background_rgb,

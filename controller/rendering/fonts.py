@@ -146,16 +146,13 @@ def _parse_family(name: str, entry: dict[str, Any], files: dict[str, Any]) -> Fo
     if kind not in ("pixel", "scalable") or not isinstance(bold, bool):
         raise FontError(f"{where} : « kind » doit valoir pixel ou scalable et « bold » true ou false")
     if kind == "scalable":
-        file = entry.get("file")
-        _check_file(file, files, where)
-        return FontFamily(name, kind, bold, file=file)
+        return FontFamily(name, kind, bold, file=_checked_file(entry.get("file"), files, where))
     strikes = []
     for height_key, strike in entry.get("sizes", {}).items():
         height = int(height_key) if height_key.isdigit() else 0
         if height < 1 or not isinstance(strike, dict):
             raise FontError(f"{where} : taille invalide {height_key!r}")
-        file, load_size = strike.get("file"), strike.get("load_size", height)
-        _check_file(file, files, where)
+        file, load_size = _checked_file(strike.get("file"), files, where), strike.get("load_size", height)
         try:
             _load(FONTS_DIR / file, load_size)
         except OSError as error:
@@ -166,11 +163,13 @@ def _parse_family(name: str, entry: dict[str, Any], files: dict[str, Any]) -> Fo
     return FontFamily(name, kind, bold, files=tuple(sorted(strikes)))
 
 
-def _check_file(file: object, files: dict[str, Any], where: str) -> None:
+def _checked_file(file: object, files: dict[str, Any], where: str) -> str:
+    """A family's font file, once it is known to be declared in [files] and shipped in fonts/."""
     if not isinstance(file, str) or file not in files:
         raise FontError(f"{where} : fichier {file!r} absent de la table [files]")
     if not (FONTS_DIR / file).is_file():
         raise FontError(f"{where} : fichier {file} introuvable dans fonts/")
+    return file
 
 
 @lru_cache(maxsize=256)
@@ -190,7 +189,7 @@ def _line_height(path: Path, load_size: int, size: int) -> int:
 def _signature(font: ImageFont.FreeTypeFont, char: str) -> tuple[object, ...]:
     """What drawing ``char`` alone gives: its box, its advance and its pixels (no anti-aliasing)."""
     box = font.getbbox(char)
-    image = Image.new("1", (max(box[2], 1), max(box[3], 1)))
+    image = Image.new("1", (max(int(box[2]), 1), max(int(box[3]), 1)))  # whole pixels without Raqm
     draw = ImageDraw.Draw(image)
     draw.fontmode = "1"
     draw.text((0, 0), char, font=font, fill=1)

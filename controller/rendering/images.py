@@ -97,7 +97,7 @@ def _shrunk(image: Image.Image, at_least: tuple[int, int] | None) -> Image.Image
 
 
 @contextlib.contextmanager
-def _opened(data: bytes, formats: Sequence[str], max_pixels: int) -> Iterator[Image.Image]:
+def _opened(data: bytes, formats: tuple[str, ...], max_pixels: int) -> Iterator[Image.Image]:
     """The picture opened, only its header read, refused if it has more than ``max_pixels``: no pixel
     is decoded before that check. Every decode of untrusted pictures goes through here."""
     try:

@@ -192,13 +192,18 @@ class _RelaisParser:
         name, colon, argument = tag[1:-1].partition(":")
         name, argument = name.strip().lower(), argument.strip().lower()
         if name == "couleur" and colon:
-            self.open(name, position, tag, colour=self.colour(argument, tag, position))
+            self.open(
+                name,
+                position,
+                tag,
+                dataclasses.replace(self.style, colour=self.colour(argument, tag, position)),
+            )
         elif colon:  # only {couleur:…} takes an argument
             raise MarkupError(f"balise inconnue « {tag} » à la position {position}", position, tag)
         elif name == "b":
-            self.open(name, position, tag, bold=True)
+            self.open(name, position, tag, dataclasses.replace(self.style, bold=True))
         elif name == "clignote":
-            self.open(name, position, tag, flashing=True)
+            self.open(name, position, tag, dataclasses.replace(self.style, flashing=True))
         elif name in ("/b", "/couleur", "/clignote"):
             self.close(name[1:], position, tag)
         elif name == "br":
@@ -229,9 +234,9 @@ class _RelaisParser:
             tag,
         )
 
-    def open(self, name: str, position: int, tag: str, **change: object) -> None:
+    def open(self, name: str, position: int, tag: str, style: Style) -> None:
         self.opened.append((name, position, tag, self.style))
-        self.style = dataclasses.replace(self.style, **change)
+        self.style = style
 
     def close(self, name: str, position: int, tag: str) -> None:
         if not self.opened:

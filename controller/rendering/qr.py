@@ -28,7 +28,7 @@ def qr_image(data: str, max_side: int, *, min_module_px: int = 2) -> Image.Image
         code = segno.make(data, error="m", boost_error=False, micro=False)
     except segno.DataOverflowError as error:
         raise QrError(f"texte trop long pour un QR code ({len(data)} caractères)") from error
-    modules = code.symbol_size(scale=1, border=QUIET_ZONE)[0]
+    modules = int(code.symbol_size(scale=1, border=QUIET_ZONE)[0])  # whole at scale 1
     module_px = max_side // modules
     if module_px < min_module_px:
         needed = modules * min_module_px

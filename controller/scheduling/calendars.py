@@ -62,7 +62,7 @@ def _zone(calendar: str) -> str:
 @cache
 def _public_holidays(year: int, *, alsace_moselle: bool) -> frozenset[date]:
     # Subdivision "57" (Moselle) has the same two extra days as Bas-Rhin and Haut-Rhin.
-    days = holidays.France(years=year, subdiv="57" if alsace_moselle else None)
+    days = holidays.country_holidays("FR", years=year, subdiv="57" if alsace_moselle else None)
     return frozenset(days)
 
 

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Literal
 
 Priority = Literal["information", "prevention", "urgent", "emergency"]
-PRIORITIES: tuple[str, ...] = ("information", "prevention", "urgent", "emergency")
+PRIORITIES: tuple[Priority, ...] = ("information", "prevention", "urgent", "emergency")
+
+
+def as_priority(value: str) -> Priority:
+    """A priority read back from storage, where it was checked when written."""
+    for priority in PRIORITIES:
+        if priority == value:
+            return priority
+    raise ValueError(f"unknown priority {value!r}")
+
 
 # "public-holidays-alsace-moselle" is accepted too (Good Friday and 26 December on top).
 CALENDARS = ("public-holidays", "school-holidays-A", "school-holidays-B", "school-holidays-C")

@@ -335,30 +335,40 @@ def _repetitions(commune_s: float, wanted: list[tuple[float, float, int]]) -> tu
 
     ``wanted`` holds (share, block seconds, block entries) per campaign; shares add up to < 1.
     """
-    total_share = sum(share for share, _, _ in wanted)
-    best: tuple[tuple[float, int], int, tuple[int, ...]] | None = None
+    best = _closest(1, commune_s, wanted)
     most = max(1, math.floor(MAX_CYCLE_COMMUNE_S / commune_s))
-    for repeats in range(1, most + 1):
-        choices = []
-        for share, block_s, size in wanted:
-            ideal = share / (1 - total_share) * repeats * commune_s / block_s
-            cap = max(1, MAX_CAMPAIGN_ENTRIES // size)
-            choices.append(sorted({min(cap, max(1, math.floor(ideal))), min(cap, max(1, math.ceil(ideal)))}))
-        for counts in itertools.product(*choices):
-            cycle = repeats * commune_s + sum(
-                count * block_s for count, (_, block_s, _) in zip(counts, wanted, strict=True)
-            )
-            error = max(
-                abs(count * block_s / cycle - share) / share
-                for count, (share, block_s, _) in zip(counts, wanted, strict=True)
-            )
-            score = (error, repeats + sum(counts))
-            if best is None or score < best[0]:
-                best = (score, repeats, counts)
+    for repeats in range(2, most + 1):
         if best[0][0] <= SHARE_TOLERANCE:
             break
-    assert best is not None
+        candidate = _closest(repeats, commune_s, wanted)
+        if candidate[0] < best[0]:
+            best = candidate
     return best[1], best[2]
+
+
+def _closest(
+    repeats: int, commune_s: float, wanted: list[tuple[float, float, int]]
+) -> tuple[tuple[float, int], int, tuple[int, ...]]:
+    """With the commune block ``repeats`` times, the campaign blocks' counts closest to the wanted
+    shares, as (score: the worst share's relative error then the cycle's blocks, repeats, counts);
+    the first of equals."""
+    total_share = sum(share for share, _, _ in wanted)
+    choices = []
+    for share, block_s, size in wanted:
+        ideal = share / (1 - total_share) * repeats * commune_s / block_s
+        cap = max(1, MAX_CAMPAIGN_ENTRIES // size)
+        choices.append(sorted({min(cap, max(1, math.floor(ideal))), min(cap, max(1, math.ceil(ideal)))}))
+    candidates = []
+    for counts in itertools.product(*choices):
+        cycle = repeats * commune_s + sum(
+            count * block_s for count, (_, block_s, _) in zip(counts, wanted, strict=True)
+        )
+        error = max(
+            abs(count * block_s / cycle - share) / share
+            for count, (share, block_s, _) in zip(counts, wanted, strict=True)
+        )
+        candidates.append(((error, repeats + sum(counts)), repeats, counts))
+    return min(candidates, key=lambda candidate: candidate[0])
 
 
 def _panel_segments(

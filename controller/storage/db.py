@@ -28,7 +28,7 @@ _DATABASE_SUFFIXES = ("", "-wal", "-shm")
 
 
 def _0001_initial(db: Database) -> None:
-    db["panels"].create(
+    db.table("panels").create(
         {
             "id": str,
             "name": str,
@@ -58,19 +58,19 @@ def _0001_initial(db: Database) -> None:
         },
         defaults={"last_seq": 0, "tags": "[]", "location": ""},
     )
-    db["messages"].create(
+    db.table("messages").create(
         {"id": int, "text": str, "created_by": str, "created_at": int},
         pk="id",
         not_null={"text", "created_by", "created_at"},
     )
-    db["message_targets"].create(
+    db.table("message_targets").create(
         {"message_id": int, "panel_id": str},
         pk=("message_id", "panel_id"),
         foreign_keys=[("message_id", "messages", "id"), ("panel_id", "panels", "id")],
     )
     # The outbox: the latest sealed desired state of each panel, kept until the broker acknowledged it
     # (published_at), so neither a controller crash nor a broker outage loses it.
-    db["desired"].create(
+    db.table("desired").create(
         {
             "panel_id": str,
             "seq": int,
@@ -86,7 +86,7 @@ def _0001_initial(db: Database) -> None:
         not_null={"seq", "payload", "issued_at", "expires_at"},
         foreign_keys=[("panel_id", "panels", "id")],
     )
-    db["panel_status"].create(
+    db.table("panel_status").create(
         {
             "panel_id": str,
             "online": int,
@@ -102,25 +102,25 @@ def _0001_initial(db: Database) -> None:
         pk="panel_id",
         foreign_keys=[("panel_id", "panels", "id")],
     )
-    db["panel_events"].create(
+    db.table("panel_events").create(
         {"id": int, "panel_id": str, "event": str, "at": int, "received_at": int, "details": str},
         pk="id",
         foreign_keys=[("panel_id", "panels", "id")],
     )
-    db["panel_events"].create_index(["panel_id", "id"])
-    db["api_tokens"].create(
+    db.table("panel_events").create_index(["panel_id", "id"])
+    db.table("api_tokens").create(
         {"id": int, "name": str, "token_hash": str, "created_at": int, "revoked_at": int},
         pk="id",
         not_null={"name", "token_hash", "created_at"},
     )
-    db["api_tokens"].create_index(["token_hash"], unique=True)
+    db.table("api_tokens").create_index(["token_hash"], unique=True)
 
 
 def _0002_profiles_and_layouts(db: Database) -> None:
     """Panels point at a shipped profile; messages gain what the layouts use."""
     from controller.rendering.profiles import match_profile
 
-    db["panels"].add_column("profile", str)
+    db.table("panels").add_column("profile", str)
     for row in list(db["panels"].rows):
         profile = match_profile(row["kind"], row["width"], row["height"], row["colour_mode"])
         if profile is None:
@@ -128,7 +128,7 @@ def _0002_profiles_and_layouts(db: Database) -> None:
                 f"panel {row['id']} ({row['kind']} {row['width']}x{row['height']} {row['colour_mode']}) matches "
                 "no shipped profile: add one to controller/rendering/profiles.toml, then start again"
             )
-        db["panels"].update(row["id"], {"profile": profile.id, "colour_mode": profile.colour_mode})
+        db.table("panels").update(row["id"], {"profile": profile.id, "colour_mode": profile.colour_mode})
     for column, kind in (
         ("title", str),
         ("footer", str),
@@ -140,7 +140,7 @@ def _0002_profiles_and_layouts(db: Database) -> None:
         ("paging", int),
         ("image", bytes),
     ):
-        db["messages"].add_column(column, kind)
+        db.table("messages").add_column(column, kind)
     db.execute(
         "update messages set title = '', footer = '', layout = 'text', markup = 'plain', role = 'normal', paging = 1"
     )
@@ -159,16 +159,18 @@ def _0003_scheduling(db: Database) -> None:
         ("paused", int),
         ("cancelled_at", int),
     ):
-        db["messages"].add_column(column, kind)
+        db.table("messages").add_column(column, kind)
     db.execute(
         """update messages set starts_at = created_at, priority = 'information', paused = 0,
            targets = json_object('panels', (select json_group_array(panel_id) from message_targets t
                                             where t.message_id = messages.id))"""
     )
-    db["panels"].add_column("quiet_hours", str)  # "22:00-06:00" style windows, empty: none
-    db["panels"].add_column("fallback", str)  # what to show with nothing scheduled: "commune" or "blank"
+    db.table("panels").add_column("quiet_hours", str)  # "22:00-06:00" style windows, empty: none
+    db.table("panels").add_column(
+        "fallback", str
+    )  # what to show with nothing scheduled: "commune" or "blank"
     db.execute("update panels set quiet_hours = '', fallback = 'commune'")
-    db["campaigns"].create(
+    db.table("campaigns").create(
         {
             "id": int,
             "name": str,
@@ -185,7 +187,7 @@ def _0003_scheduling(db: Database) -> None:
         pk="id",
         not_null={"name", "starts_at", "ends_at", "share", "targets", "created_by", "created_at"},
     )
-    db["campaign_consents"].create(
+    db.table("campaign_consents").create(
         {
             "campaign_id": int,
             "commune_insee": str,
@@ -199,7 +201,7 @@ def _0003_scheduling(db: Database) -> None:
         pk=("campaign_id", "commune_insee"),
         foreign_keys=[("campaign_id", "campaigns", "id")],
     )
-    db["alerts"].create(
+    db.table("alerts").create(
         {
             "id": int,
             "text": str,
@@ -214,12 +216,12 @@ def _0003_scheduling(db: Database) -> None:
         pk="id",
         not_null={"text", "targets", "starts_at", "expires_at", "created_by", "created_at"},
     )
-    db["alert_panels"].create(
+    db.table("alert_panels").create(
         {"alert_id": int, "panel_id": str, "confirmed_at": int},
         pk=("alert_id", "panel_id"),
         foreign_keys=[("alert_id", "alerts", "id"), ("panel_id", "panels", "id")],
     )
-    db["plays"].create(
+    db.table("plays").create(
         {
             "id": int,
             "panel_id": str,
@@ -232,14 +234,14 @@ def _0003_scheduling(db: Database) -> None:
         pk="id",
         foreign_keys=[("panel_id", "panels", "id")],
     )
-    db["plays"].create_index(["item_id"])
-    db["plays"].create_index(["panel_id", "started_at"])
+    db.table("plays").create_index(["item_id"])
+    db.table("plays").create_index(["panel_id", "started_at"])
 
 
 def _0004_brightness(db: Database) -> None:
     """Each panel's brightness schedule: always full (""), "sun", or daily windows; its night level."""
-    db["panels"].add_column("brightness", str, not_null_default="")
-    db["panels"].add_column("night_brightness", int, not_null_default=30)
+    db.table("panels").add_column("brightness", str, not_null_default="")
+    db.table("panels").add_column("night_brightness", int, not_null_default=30)
 
 
 def _0005_panel_health(db: Database) -> None:
@@ -252,12 +254,12 @@ def _0005_panel_health(db: Database) -> None:
         ("backend", str),
         ("link_quality", int),
     ):
-        db["panel_status"].add_column(column, kind)
+        db.table("panel_status").add_column(column, kind)
 
 
 def _0006_accounts(db: Database) -> None:
     """People with roles, their organisations and tokens, and an audit log nobody can rewrite."""
-    db["organisations"].create(
+    db.table("organisations").create(
         {
             "id": str,
             "name": str,
@@ -270,7 +272,7 @@ def _0006_accounts(db: Database) -> None:
         not_null={"name", "created_at"},
         defaults={"messages_need_approval": 0, "alerts_need_approval": 0},
     )
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "name": str,
@@ -287,16 +289,14 @@ def _0006_accounts(db: Database) -> None:
         defaults={"locale": "fr"},
         foreign_keys=[("organisation", "organisations", "id")],
     )
-    db["users"].create_index(["name"], unique=True)
-    db["api_tokens"].add_column("user_id", int, fk="users", fk_col="id")
+    db.table("users").create_index(["name"], unique=True)
+    db.table("api_tokens").add_column("user_id", int, fk="users", fk_col="id")
     if db.execute("select count(*) from api_tokens").fetchone()[0]:
         # Tokens made before accounts had full rights: they now belong to an administrator of that
         # name, who has no password until someone sets one.
-        admin_id = (
-            db["users"].insert({"name": "admin", "role": "admin", "created_at": int(time.time())}).last_pk
-        )
+        admin_id = insert_row(db, "users", {"name": "admin", "role": "admin", "created_at": int(time.time())})
         db.execute("update api_tokens set user_id = ?", [admin_id])
-    db["audit_log"].create(
+    db.table("audit_log").create(
         {
             "id": int,
             "at": float,
@@ -312,8 +312,8 @@ def _0006_accounts(db: Database) -> None:
         pk="id",
         not_null={"at", "user_name", "action", "object_type"},
     )
-    db["audit_log"].create_index(["object_type", "object_id"])
-    db["audit_log"].create_index(["user_name"])
+    db.table("audit_log").create_index(["object_type", "object_id"])
+    db.table("audit_log").create_index(["user_name"])
     for verb in ("UPDATE", "DELETE"):
         db.execute(
             f"""create trigger audit_log_no_{verb.lower()} before {verb} on audit_log
@@ -333,21 +333,21 @@ def _0007_approval(db: Database) -> None:
         ("rejected_at", int),
         ("rejected_reason", str),
     ):
-        db["messages"].add_column(column, kind)
+        db.table("messages").add_column(column, kind)
     for column, kind in (
         ("organisation", str),
         ("approval", str),
         ("approved_by", str),
         ("approved_at", int),
     ):
-        db["alerts"].add_column(column, kind)
+        db.table("alerts").add_column(column, kind)
     db.execute("update messages set approval = 'approved'")
     db.execute("update alerts set approval = 'approved'")
 
 
 def _0008_commands(db: Database) -> None:
     """Commands sent to panels, kept so a technician sees whether each was acknowledged."""
-    db["commands"].create(
+    db.table("commands").create(
         {
             "id": int,
             "panel_id": str,
@@ -361,12 +361,12 @@ def _0008_commands(db: Database) -> None:
         not_null={"panel_id", "seq", "command", "sent_at", "sent_by"},
         foreign_keys=[("panel_id", "panels", "id")],
     )
-    db["commands"].create_index(["panel_id", "seq"], unique=True)
+    db.table("commands").create_index(["panel_id", "seq"], unique=True)
 
 
 def _0009_session_epoch(db: Database) -> None:
     """A number in each login session that a password change or a disabling bumps: old cookies die."""
-    db["users"].add_column("session_epoch", int, not_null_default=0)
+    db.table("users").add_column("session_epoch", int, not_null_default=0)
 
 
 def _0010_desired_unread_columns(db: Database) -> None:
@@ -381,8 +381,8 @@ def _0011_screenshots_by_content(db: Database) -> None:
     """Each picture a panel shows kept once, however many panels show it: during a department's alert
     a thousand panels show four pictures, and each state rewrote its panel's copy, most of what a
     fan-out wrote to the database."""
-    db["screenshots"].create({"hash": str, "png": bytes}, pk="hash", not_null={"png"})
-    db["panel_status"].add_column("screenshot_hash", str)
+    db.table("screenshots").create({"hash": str, "png": bytes}, pk="hash", not_null={"png"})
+    db.table("panel_status").add_column("screenshot_hash", str)
     kept = db.execute("select panel_id, screenshot from panel_status where screenshot is not null").fetchall()
     for panel_id, png in kept:
         digest = hashlib.sha256(png).hexdigest()
@@ -394,7 +394,7 @@ def _0011_screenshots_by_content(db: Database) -> None:
 def _0012_idempotency_keys(db: Database) -> None:
     """The answers of POSTs sent with an ``Idempotency-Key``, by user and key, for a day: a retry gets
     the first answer instead of queuing twice (``controller.web.idempotency``)."""
-    db["idempotency_keys"].create(
+    db.table("idempotency_keys").create(
         {
             "user_id": int,
             "key": str,
@@ -407,20 +407,20 @@ def _0012_idempotency_keys(db: Database) -> None:
         pk=("user_id", "key"),
         not_null={"fingerprint", "status", "content_type", "body", "created_at"},
     )
-    db["idempotency_keys"].create_index(["created_at"])
+    db.table("idempotency_keys").create_index(["created_at"])
 
 
 def _0013_message_changed_by(db: Database) -> None:
     """Who last changed a message's content, schedule or targets, and when: that person may not approve
     it, as its author may not, so that four eyes are two people."""
-    db["messages"].add_column("changed_by", str)
-    db["messages"].add_column("changed_at", int)
+    db.table("messages").add_column("changed_by", str)
+    db.table("messages").add_column("changed_at", int)
 
 
 def _0014_events_by_reception(db: Database) -> None:
     """Events found by when they came, for the retention job (``controller.publishing.reports.prune_events``), which
     would otherwise read the whole table for the few rows past their time."""
-    db["panel_events"].create_index(["received_at"])
+    db.table("panel_events").create_index(["received_at"])
 
 
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
@@ -495,6 +495,14 @@ def held_commit(db: Database) -> Iterator[None]:
         db.conn.commit()
 
 
+def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:
+    """Insert one row into a table keyed by an integer id, and return that id."""
+    row_id = db.table(table).insert(row).last_pk
+    if not isinstance(row_id, int):
+        raise TypeError(f"{table} is not keyed by an integer id (got {row_id!r})")
+    return row_id
+
+
 # Well below SQLite's limit of host parameters in one statement.
 _IDS_PER_QUERY = 500
 
@@ -514,7 +522,7 @@ def migrate(db: Database) -> list[str]:
     if db.journal_mode != "wal" and not db.memory:
         db.enable_wal()
     if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": int}, pk="name")
+        db.table("_migrations").create({"name": str, "applied_at": int}, pk="name")
     done = {row["name"] for row in db["_migrations"].rows}
     applied = []
     for name, migration in MIGRATIONS:
@@ -522,7 +530,7 @@ def migrate(db: Database) -> list[str]:
             continue
         with transaction(db):
             migration(db)
-            db["_migrations"].insert({"name": name, "applied_at": int(time.time())})
+            db.table("_migrations").insert({"name": name, "applied_at": int(time.time())})
         applied.append(name)
     return applied
 

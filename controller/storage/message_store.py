@@ -35,6 +35,6 @@ def content_from_row(fields: dict[str, Any]) -> MessageContent:
 
 def stored_content(db: Database, message_id: int) -> MessageContent | None:
     try:
-        return content_from_row(db["messages"].get(message_id))
+        return content_from_row(db.table("messages").get(message_id))
     except NotFoundError:
         return None

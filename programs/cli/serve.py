@@ -1,0 +1,106 @@
+"""``relais serve``: the controller (web app, API, publisher) against a broker."""
+
+from __future__ import annotations
+
+import argparse
+
+from programs.cli.broker import add_ca_file, broker_ca_file, broker_dir
+from programs.cli.common import Commands, add_command, add_data_dir, at_least, data_dir, setup_logging
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from controller import create_app, shutdown_app
+    from controller.web.server import serve_until_stopped
+
+    setup_logging(args.verbose)
+    app = create_app(
+        {
+            "DATA_DIR": data_dir(args),
+            "BROKER_URL": _controller_broker_url(args),
+            "BROKER_CA_FILE": broker_ca_file(args),
+            "TOPIC_BASE": args.topic_base,
+            "SCHEDULER_ENABLED": True,
+            "BEHIND_HTTPS_PROXY": args.behind_https_proxy,
+            **{
+                key: value
+                for key, value in (
+                    ("EVENTS_PER_PANEL_PER_MINUTE", args.events_per_minute),
+                    ("EVENTS_BURST_PER_PANEL", args.events_burst),
+                    ("EVENTS_KEPT_DAYS", args.events_kept_days),
+                )
+                if value is not None
+            },
+            **({"MAX_CONTENT_LENGTH": args.max_request_bytes} if args.max_request_bytes else {}),
+        }
+    )
+    try:
+        serve_until_stopped(app, args.host, args.http_port, on_ready=lambda url: print(f"Relais at {url}"))
+    finally:
+        shutdown_app(app)
+    return 0
+
+
+def _controller_broker_url(args: argparse.Namespace) -> str:
+    """The URL as given, or with the controller's user filled in when ``relais broker`` made one here."""
+    from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials
+    from relais.mqtt import BrokerUrl, broker_url_with_credentials
+
+    here = broker_dir(args)
+    if BrokerUrl.parse(args.broker_url).username or not (here / CREDENTIALS_NAME).exists():
+        return args.broker_url
+    user, password = BrokerCredentials(here).controller()
+    return broker_url_with_credentials(args.broker_url, user, password)
+
+
+def _byte_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} bytes: give 1 or more")
+    return value
+
+
+def _events_burst(text: str) -> int:
+    """An argparse type: at least one message of events. The limit is read only when the option is
+    given, because relais.wire pulls Pillow, which ``relais --help`` must not."""
+    from relais.wire import MAX_EVENTS_PER_BATCH
+
+    return at_least(MAX_EVENTS_PER_BATCH)(text)
+
+
+def add_commands(commands: Commands) -> None:
+    serve = add_command(
+        commands, "serve", cmd_serve, "Run the controller (web app, API, publisher) against a broker."
+    )
+    add_data_dir(serve)
+    serve.add_argument("--broker-url", required=True, help="mqtt://[user:password@]host[:port] or mqtts://…")
+    add_ca_file(serve)
+    serve.add_argument("--topic-base", default="relais/v1", help="topic prefix (default relais/v1)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--http-port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--behind-https-proxy",
+        action="store_true",
+        help="a reverse proxy terminates HTTPS: secure-only cookies, client address from X-Forwarded-For",
+    )
+    serve.add_argument(
+        "--events-per-minute",
+        type=at_least(1),
+        default=None,
+        help="events each panel may send a minute, steadily (default 60); more are dropped and logged",
+    )
+    serve.add_argument(
+        "--events-burst",
+        type=_events_burst,
+        default=None,
+        help="events each panel may send at once, as after an outage (default 10100)",
+    )
+    serve.add_argument(
+        "--events-kept-days", type=at_least(1), default=None, help="days panel events are kept (default 90)"
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=_byte_count,
+        default=None,
+        help="largest request body accepted, else 413 (default: a message with the heaviest image, 29 MB)",
+    )
+    serve.add_argument("--verbose", action="store_true", help="log debug lines")
