@@ -76,21 +76,20 @@ class MatrixBackend(Backend):
             size = f"{image.width}x{image.height}"
             raise ValueError(f"image is {size}, this panel is {self.width}x{self.height}")
         self._last = image.convert("RGB")
-        self._draw()
+        self._draw(self._last)
 
     def set_brightness(self, level: int) -> None:
         """Dim to ``level`` percent of the configured full brightness, and redraw at that level."""
         self.matrix.brightness = max(1, round(self.full_brightness * level / 100))
         if self._last is not None:
-            self._draw()
+            self._draw(self._last)
 
     def close(self) -> None:
         """Blank the LEDs: a matrix left lit would keep showing a message nobody stands behind."""
         self._canvas.Clear()
         self._canvas = self.matrix.SwapOnVSync(self._canvas)
 
-    def _draw(self) -> None:
-        assert self._last is not None
+    def _draw(self, image: Image.Image) -> None:
         self._canvas.brightness = self.matrix.brightness
-        self._canvas.SetImage(self._last)
+        self._canvas.SetImage(image)
         self._canvas = self.matrix.SwapOnVSync(self._canvas)
