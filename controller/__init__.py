@@ -56,9 +56,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from controller.publishing import reports
     from controller.publishing.jobs import JobContext, start_scheduler
     from controller.storage.db import open_database, private_data_dir
-    from controller.web import api, api_admin, login, pages
-    from controller.web.api_common import body_too_large, http_error, refuse_ids_out_of_range
-    from controller.web.auth import COOKIE_DEFAULTS, csrf, init_auth
+    from controller.web import login, pages
+    from controller.web.api import (
+        alerts,
+        audit_log,
+        campaigns,
+        catalogue,
+        commands,
+        messages,
+        organisations,
+        panels,
+        previews,
+        reference,
+        tokens,
+        users,
+    )
+    from controller.web.api_common import (
+        API_PREFIX,
+        api_blueprint,
+        body_too_large,
+        http_error,
+        refuse_ids_out_of_range,
+    )
+    from controller.web.auth import COOKIE_DEFAULTS, init_auth
     from controller.web.context import close_db
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
@@ -90,10 +110,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_db)
     init_auth(app, data_dir)
     login.limiter.init_app(app)
-    # The API checks CSRF itself, and only for browser sessions: scripts with a token have no cookie.
-    csrf.exempt(api.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(api_admin.bp)
+    # Every route of the API, once: the resources, then their administration.
+    resources = (panels, commands, messages, previews, alerts, campaigns, catalogue)
+    administration = (users, tokens, organisations, audit_log, reference)
+    app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
+    app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
     app.register_blueprint(login.bp)
     pages.init_app(app)
     app.url_value_preprocessor(refuse_ids_out_of_range)
@@ -102,7 +123,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _json_errors_under_api(exc: HTTPException) -> Any:
-        if request.path.startswith(api.bp.url_prefix or "/api"):
+        if request.path.startswith(API_PREFIX):
             return http_error(exc)
         return exc
 

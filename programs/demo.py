@@ -124,7 +124,8 @@ def prepare(app: Flask, count: int) -> tuple[list[Panel], str]:
         token = token_path.read_text(encoding="utf-8").strip() if token_path.exists() else ""
         if not token or accounts.token_actor(db, token) is None:
             admin = accounts.user_by_name(db, "admin")
-            assert admin is not None
+            if admin is None:
+                raise RuntimeError("the demo has no admin account: ensure_demo_accounts makes it")
             with transaction(db):
                 _id, token = accounts.create_token(db, admin["id"], "demo")
             atomic_write(token_path, (token + "\n").encode(), mode=0o600)

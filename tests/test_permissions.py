@@ -1,6 +1,6 @@
 """Every role against every route of the API, with another commune's ids too: one table of expected statuses.
 
-Each row is a request; its columns are the status each role gets. A route added to controller/web/api.py
+Each row is a request; its columns are the status each role gets. A route added to a blueprint of controller/web/api/
 without a row here fails ``test_every_api_route_is_in_the_table``. Requests that change something get
 fresh objects, so that one role's change does not decide another role's answer.
 """

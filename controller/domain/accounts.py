@@ -73,24 +73,24 @@ def approval_required(db: Database, org_id: str | None, kind: str) -> bool:
 
 def create_user(
     db: Database,
-    name: str,
-    role: str,
+    name: object,
+    role: object,
     password: str | None,
     commune_insee: str | None = None,
     organisation: str | None = None,
 ) -> int:
     """Add a user; a commune user belongs to ``commune-<INSEE>`` unless another organisation is named.
 
-    ``password`` None makes an account that can use tokens but not log in until one is set.
+    ``password`` None makes an account that can use tokens but not log in until one is set. Name and
+    role are checked here, whatever a request sent: each wrong one is a FieldError naming it.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise FieldError(
             "name", "2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
         )
-    try:
-        user_role = Role(role)
-    except ValueError:
-        raise FieldError("role", f"must be one of: {', '.join(r.value for r in Role)}") from None
+    if not isinstance(role, str) or role not in {r.value for r in Role}:
+        raise FieldError("role", f"must be one of: {', '.join(r.value for r in Role)}")
+    user_role = Role(role)
     _check_commune(commune_insee)
     problem = check_role_scope(user_role, commune_insee)
     if problem:
@@ -152,14 +152,15 @@ def authenticate(db: Database, name: str, password: str) -> Actor | None:
     """The actor behind a name and password, or None; the same work whether or not the name exists."""
     row = user_by_name(db, name)
     stored = row["password_hash"] if row and row["password_hash"] and row["disabled_at"] is None else None
-    if not check_password_hash(stored or _DUMMY_HASH, password) or stored is None:
+    matches = check_password_hash(stored or _DUMMY_HASH, password)
+    if row is None or stored is None or not matches:
         return None
-    assert row is not None
     return actor_from_row(row)
 
 
-def create_token(db: Database, user_id: int, label: str, now: float | None = None) -> tuple[int, str]:
-    """A new token for a user's scripts: (its id, the token, shown only this once)."""
+def create_token(db: Database, user_id: int, label: object, now: float | None = None) -> tuple[int, str]:
+    """A new token for a user's scripts: (its id, the token, shown only this once); ``label`` is
+    checked here, whatever a request sent."""
     if not isinstance(label, str) or not label.strip():
         raise FieldError("label", "a token needs the name of who or what uses it")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

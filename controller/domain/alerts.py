@@ -30,6 +30,8 @@ MAX_ALERT_S = 7 * 24 * 3600
 MAX_ALERT_TEXT = 500
 MAX_ALERT_TITLE = 100
 ALERT_ITEM_PREFIX = "alert-"
+# Every answer of ``alert_status``.
+STATUSES = ("pending-approval", "scheduled", "on-air", "cancelled", "expired")
 
 
 def alert_item_id(alert_id: int) -> str:

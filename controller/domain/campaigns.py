@@ -41,7 +41,6 @@ def create_campaign(db: Database, data: Any, *, created_by: str, now: float) -> 
         raise FieldError("name", "is required")
     starts_at = parse_instant(data, "starts_at", required=True)
     ends_at = parse_instant(data, "ends_at", required=True)
-    assert starts_at is not None and ends_at is not None
     if ends_at <= starts_at:
         raise FieldError("ends_at", "must come after starts_at")
     if ends_at <= now:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from controller.domain.errors import FieldError
 from controller.scheduling.model import CALENDARS, PRIORITIES, Recurrence, Targets
@@ -76,6 +76,10 @@ def _targets(sets: dict[str, frozenset[str]]) -> Targets:
     )
 
 
+@overload
+def parse_instant(data: dict[str, Any], field: str, *, required: Literal[True]) -> int: ...
+@overload
+def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -> int | None: ...
 def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -> int | None:
     """ISO 8601 with its offset (``2026-12-15T08:00:00+01:00``): a time without one is ambiguous."""
     value = data.get(field)

@@ -31,7 +31,8 @@ def _number(value: float) -> str:
 
 def _colours(profile: PanelProfile) -> str:
     if profile.colour_mode == "mono":
-        assert profile.led_colour is not None
+        if profile.led_colour is None:
+            raise ValueError(f"profile {profile.id}: mono without its led_colour")
         return (
             f"{_LED_COLOUR_LABELS[profile.led_colour]}, {profile.bits} bit{'s' if profile.bits > 1 else ''}"
         )

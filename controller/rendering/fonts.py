@@ -186,7 +186,7 @@ def _line_height(path: Path, load_size: int, size: int) -> int:
     return max(size, ascent + descent)
 
 
-def _signature(font: ImageFont.FreeTypeFont, char: str) -> tuple[object, ...]:
+def _signature(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[float, ...], float, bytes]:
     """What drawing ``char`` alone gives: its box, its advance and its pixels (no anti-aliasing)."""
     box = font.getbbox(char)
     image = Image.new("1", (max(int(box[2]), 1), max(int(box[3]), 1)))  # whole pixels without Raqm
@@ -196,10 +196,8 @@ def _signature(font: ImageFont.FreeTypeFont, char: str) -> tuple[object, ...]:
     return box, font.getlength(char), image.tobytes()
 
 
-def _has_ink(signature: tuple[object, ...]) -> bool:
-    pixels = signature[2]
-    assert isinstance(pixels, bytes)
-    return any(pixels)
+def _has_ink(signature: tuple[tuple[float, ...], float, bytes]) -> bool:
+    return any(signature[2])
 
 
 @lru_cache(maxsize=8192)

@@ -265,7 +265,6 @@ def load_layout(path: Path) -> Layout:
 
     suits = top.table("suits")
     technologies = suits.choices("technologies", TECHNOLOGIES)
-    assert technologies is not None
     min_width = suits.integer("min_width", MIN_SIZE, MAX_SIZE, required=False)
     min_height = suits.integer("min_height", MIN_SIZE, MAX_SIZE, required=False)
     max_width = suits.integer("max_width", min_width or MIN_SIZE, MAX_SIZE, required=False)

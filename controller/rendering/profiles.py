@@ -146,7 +146,8 @@ def _nearest(palette: tuple[tuple[int, int, int], ...], rgb: tuple[int, int, int
 def palette_for(colour_mode: str, led_colour: str | None, bits: int) -> tuple[tuple[int, int, int], ...]:
     """The colours a panel can show, background first; empty for full-colour panels."""
     if colour_mode == "mono":
-        assert led_colour is not None
+        if led_colour is None:
+            raise ProfileError("a mono profile needs its led_colour")
         red, green, blue = LED_COLOURS[led_colour]
         top = 2**bits - 1
         return tuple(

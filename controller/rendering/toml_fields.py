@@ -95,15 +95,24 @@ class Fields:
             raise self.fail(key, "ne doit pas être vide")
         return value
 
+    def _default(self, key: str, default: T | None) -> T:
+        """What an absent key reads as; without a default ``get`` has refused it already."""
+        if default is None:
+            raise self.fail(key, "clé manquante")
+        return default
+
     def choice(self, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
         value: str | None = self.get(key, str, required=default is None)
         if value is None:
-            assert default is not None
-            return default
+            return self._default(key, default)
         if value not in allowed:
             raise self.fail(key, f"{quote(value)} n'est pas une valeur permise ({', '.join(allowed)})")
         return value
 
+    @overload
+    def choices(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]: ...
+    @overload
+    def choices(self, key: str, allowed: tuple[str, ...], *, required: bool) -> tuple[str, ...] | None: ...
     def choices(self, key: str, allowed: tuple[str, ...], *, required: bool = True) -> tuple[str, ...] | None:
         values = self.get(key, list, required=required)
         if values is None:
@@ -134,8 +143,7 @@ class Fields:
     ) -> float:
         value = self.get(key, (int, float), required=default is None)
         if value is None:
-            assert default is not None
-            return default
+            return self._default(key, default)
         if not ((value > 0 if above_zero else value >= 0) and value <= high):
             low = "0 (exclu)" if above_zero else "0"
             raise self.fail(key, f"doit être un nombre de {low} à {high}, pas {value}")
@@ -144,8 +152,7 @@ class Fields:
     def flag(self, key: str, default: bool | None = None) -> bool:
         value: bool | None = self.get(key, bool, required=default is None)
         if value is None:
-            assert default is not None
-            return default
+            return self._default(key, default)
         return value
 
     def table(self, key: str) -> Fields:

@@ -1,19 +1,30 @@
-"""What every /api/v1 blueprint answers alike: JSON errors naming the field, bodies, pages of lists."""
+"""What every /api/v1 blueprint shares: JSON errors naming the field, bodies, pages of lists, PNG
+answers, and the shape of an audited change (before, change, after, audit entry, then publish)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from flask import Blueprint, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlite_utils import Database
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
+from controller.domain import audit
 from controller.domain.errors import FieldError
-from controller.web.auth import Forbidden, Unauthorized
+from controller.storage.db import transaction
+from controller.web.auth import Forbidden, Unauthorized, csrf, current_actor
+from controller.web.context import mqtt_link
 
+API_PREFIX = "/api/v1"
+
+DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # SQLite's integers are 64-bit: no row has a larger id, no query a larger offset.
 MAX_INTEGER = 2**63 - 1
@@ -84,13 +95,22 @@ def body_too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int] | HTTPEx
     return http_error(refusal) if request.path.startswith("/api/") else refusal
 
 
-def register_error_handlers(bp: Blueprint) -> None:
-    """Every failure of an API route as ``{"error": {"code", "message", "field"?}}``."""
-    bp.register_error_handler(FieldError, _field_error)
-    bp.register_error_handler(Unauthorized, _unauthorized)
-    bp.register_error_handler(Forbidden, _forbidden)
-    bp.register_error_handler(CSRFError, _csrf)
-    bp.register_error_handler(HTTPException, http_error)
+def api_blueprint(name: str, resources: Iterable[Blueprint]) -> Blueprint:
+    """The resources' blueprints under /api/v1, each failure of their routes as
+    ``{"error": {"code", "message", "field"?}}``.
+
+    CSRF is checked by ``requires``, and only for browser sessions: scripts with a token have no cookie.
+    """
+    parent = Blueprint(name, __name__, url_prefix=API_PREFIX)
+    parent.register_error_handler(FieldError, _field_error)
+    parent.register_error_handler(Unauthorized, _unauthorized)
+    parent.register_error_handler(Forbidden, _forbidden)
+    parent.register_error_handler(CSRFError, _csrf)
+    parent.register_error_handler(HTTPException, http_error)
+    for resource in resources:
+        csrf.exempt(resource)  # flask-wtf exempts a nested blueprint by its own name only
+        parent.register_blueprint(resource)
+    return parent
 
 
 def json_body() -> Any:
@@ -154,8 +174,9 @@ def json_object() -> dict[str, Any]:
 
 
 def page_params() -> tuple[int, int]:
-    """``limit`` (1 to 200, default 50) and ``offset`` from the query string."""
-    limit = _whole_number("limit", 50, 1, MAX_PAGE_SIZE)
+    """``limit`` (1 to ``MAX_PAGE_SIZE``, default ``DEFAULT_PAGE_SIZE``) and ``offset`` from the query
+    string."""
+    limit = _whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     offset = _whole_number("offset", 0, 0, MAX_INTEGER)
     return limit, offset
 
@@ -173,3 +194,71 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
 def page_answer(key: str, items: list[Any], total: int, limit: int, offset: int) -> Response:
     """A list answer, as every list of the API answers: one page of items with the total."""
     return jsonify({key: items, "total": total, "limit": limit, "offset": offset})
+
+
+def paged(key: str, items: list[Any]) -> Response:
+    """A list held whole: one page of ``items`` with the total."""
+    limit, offset = page_params()
+    return page_answer(key, items[offset : offset + limit], len(items), limit, offset)
+
+
+def png(data: bytes) -> Response:
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+def publish() -> None:
+    """Hand what was just sealed to the broker now rather than at the next outbox sweep."""
+    link = mqtt_link()
+    if link is not None:
+        link.flush()
+
+
+def record_change(
+    db: Database, action: str, object_type: str, object_id: object, before: Any, after: Any
+) -> None:
+    """An audit entry for this request's actor; call inside the transaction making the change."""
+    audit.record(
+        db, current_actor(), action, object_type, str(object_id), before, after, ip=request.remote_addr
+    )
+
+
+@dataclass
+class Change:
+    """One audited change: the route may set what ``audited`` cannot read itself (a new object's id,
+    an ``after`` it already holds, an ``action`` known once the change is made), or ``recorded = False``
+    when nothing changed."""
+
+    action: str
+    object_id: object
+    before: Any = None
+    after: Any = None
+    recorded: bool = True
+
+
+@contextmanager
+def audited(
+    db: Database,
+    action: str,
+    object_type: str,
+    object_id: object = None,
+    read: Callable[[Any], Any] | None = None,
+    *,
+    publish_after: bool = True,
+) -> Iterator[Change]:
+    """A change in one write transaction with its audit entry, then published.
+
+    ``read(object_id)`` gives the object as the API shows it: before the change (when the object
+    exists) and after it (unless the route set ``after``). What must not happen under the write lock
+    (drafting, drawing, checks of the body) comes before. ``publish_after`` hands what the change
+    sealed to the broker once committed.
+    """
+    with transaction(db):
+        before = read(object_id) if read is not None and object_id is not None else None
+        change = Change(action, object_id, before)
+        yield change
+        if change.recorded:
+            if change.after is None and read is not None:
+                change.after = read(change.object_id)
+            record_change(db, change.action, object_type, change.object_id, change.before, change.after)
+    if publish_after:
+        publish()

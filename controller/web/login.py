@@ -43,9 +43,8 @@ def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         actor = authenticate(get_db(), form.name.data or "", form.password.data or "")
-        if actor is not None:
-            row = find_user(get_db(), actor.user_id)
-            assert row is not None  # authenticate found it enabled a moment ago
+        row = None if actor is None else find_user(get_db(), actor.user_id)
+        if row is not None:  # None too if the account was deleted since ``authenticate`` read it
             login_user(SessionUser.of(row))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = [_("Identifiant ou mot de passe incorrect.")]

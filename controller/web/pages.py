@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, redirect, rend
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from controller.dates import format_when, parse_iso
 from controller.domain.access import ROLE_LABELS, Permission, Role
@@ -85,7 +86,7 @@ def _navigation() -> dict[str, Any]:
 
 @bp.get("/")
 @login_required
-def index() -> Response:
+def index() -> WerkzeugResponse:
     """Each role lands on its main job: messages for a commune, campaigns for the prefecture…"""
     return redirect(url_for(HOME[current_user.actor.role]))
 

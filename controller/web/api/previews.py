@@ -1,0 +1,61 @@
+"""Previews: a queued message, or a draft not stored, drawn as one panel (or one profile) shows it."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request
+
+from controller.domain.access import Permission
+from controller.domain.errors import FieldError
+from controller.domain.messages import parse_content, render_for
+from controller.rendering.preview import preview_png
+from controller.rendering.profiles import ProfileError, get_profile
+from controller.storage.message_store import stored_content
+from controller.web.api.messages import visible_message
+from controller.web.api.panels import visible_panel
+from controller.web.api_common import json_object, png
+from controller.web.auth import requires
+from controller.web.context import get_db
+
+bp = Blueprint("previews", __name__)
+
+
+@bp.get("/messages/<int:message_id>/preview.png")
+@requires(Permission.MESSAGES_VIEW)
+def message_preview(message_id: int) -> Response:
+    """What a queued message looks like on one panel, as the panel will show it."""
+    panel_id = request.args.get("panel")
+    if not panel_id:
+        raise FieldError("panel", "is required: ?panel=<panel id>")
+    panel = visible_panel(panel_id, "panel", 404)
+    visible_message(message_id)
+    content = stored_content(get_db(), message_id)
+    if content is None:
+        raise FieldError("message_id", f"no message {message_id}", status=404)
+    return png(preview_png(render_for(content, panel.profile, panel_id)))
+
+
+@bp.post("/preview.png")
+@requires(Permission.PANELS_VIEW)
+def draft_preview() -> Response:
+    """A message not yet queued, on one panel (``panel``) or one profile (``profile``): nothing is stored."""
+    data = json_object()
+    content = parse_content(data, time.time())
+    panel_id, profile_id = data.get("panel"), data.get("profile")
+    if isinstance(panel_id, str):
+        panel = visible_panel(panel_id, "panel", 422)
+        rendering = render_for(content, panel.profile, panel_id)
+    elif isinstance(profile_id, str):
+        try:
+            profile = get_profile(profile_id)
+        except ProfileError as exc:
+            raise FieldError("profile", str(exc), status=422) from None
+        rendering = render_for(content, profile)
+    else:
+        raise FieldError("panel", "give a panel id (panel) or a profile id (profile)")
+    response = png(preview_png(rendering))
+    response.headers["X-Relais-Pages"] = str(len(rendering.pages))
+    response.headers["X-Relais-Notes"] = quote(" | ".join(rendering.notes))
+    return response

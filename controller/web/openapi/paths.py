@@ -1,0 +1,532 @@
+"""The OpenAPI document's paths: every /api/v1 operation, its permission, parameters, body and answers."""
+
+from __future__ import annotations
+
+from controller.domain.access import Permission
+from controller.domain.messages import STATUSES
+from controller.web import idempotency
+from controller.web.api_common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from controller.web.openapi.schemas import ANY_OBJECT, STRING, Schema, list_of, ref
+
+
+def _query(name: str, description: str, schema: Schema = STRING) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+PARAMETERS: dict[str, Schema] = {
+    "limit": _query(
+        "limit",
+        "items per page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+    ),
+    "offset": _query("offset", "items to skip", {"type": "integer", "minimum": 0, "default": 0}),
+    "format": _query("format", "csv: a CSV file instead of JSON", {"enum": ["csv"]}),
+    "idempotencyKey": {
+        "name": idempotency.HEADER,
+        "in": "header",
+        "required": False,
+        "description": f"1 to {idempotency.MAX_KEY_LENGTH} visible ASCII characters (a UUID, say), new for each request: a retry "
+        "with the same key by the same user within 24 h gets the first answer (status and body, with "
+        f"the header {idempotency.REPLAYED_HEADER}: true) and creates nothing again; the same key with another "
+        "method, path, query or body is a 422. A request that failed keeps no key.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    },
+}
+IDEMPOTENCY_KEY = {"$ref": "#/components/parameters/idempotencyKey"}
+PAGINATION = (
+    {"$ref": "#/components/parameters/limit"},
+    {"$ref": "#/components/parameters/offset"},
+)
+CSV_FORMAT = {"$ref": "#/components/parameters/format"}
+
+
+def _error(description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+
+
+RESPONSES = {
+    "Invalid": _error("a field is wrong: `field` names it"),
+    "Unauthorized": _error("no valid token nor session"),
+    "Forbidden": _error("the role lacks the permission (`x-permission`)"),
+    "NotFound": _error("no such object, or not one this user may see"),
+    "Conflict": _error("the change would break a rule (e.g. the last enabled administrator)"),
+    "KeyReused": _error("the Idempotency-Key was already used for another request (`field` names it)"),
+}
+
+
+def _json(schema: Schema, description: str = "OK") -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _binary(mimetype: str, description: str) -> Schema:
+    return {"description": description, "content": {mimetype: {"schema": {"type": "string"}}}}
+
+
+def _op(
+    summary: str,
+    tag: str,
+    permissions: tuple[Permission, ...] | None,
+    answer: Schema,
+    *,
+    status: str = "200",
+    params: tuple[Schema, ...] = (),
+    body: str | None = None,
+    errors: tuple[str, ...] = (),
+    note: str | None = None,
+    idempotent: bool = False,
+) -> Schema:
+    """One operation; ``permissions`` None is a public route, () any signed-in user. An ``idempotent``
+    one takes the Idempotency-Key header (``controller.web.idempotency``)."""
+    responses: dict[str, Schema] = {status: answer}
+    codes = {"Invalid": "400", "NotFound": "404", "Conflict": "409", "KeyReused": "422"}
+    if body is not None and "Invalid" not in errors:
+        errors = ("Invalid", *errors)
+    if idempotent:
+        errors = (*errors, "KeyReused")
+        params = (*params, IDEMPOTENCY_KEY)
+    if permissions is not None:
+        errors = ("Unauthorized", *(("Forbidden",) if permissions else ()), *errors)
+    for name in errors:
+        code = codes.get(name) or {"Unauthorized": "401", "Forbidden": "403"}[name]
+        responses[code] = {"$ref": f"#/components/responses/{name}"}
+    operation: Schema = {
+        "summary": summary,
+        "tags": [tag],
+        "x-permission": [] if permissions is None else [p.value for p in permissions],
+        "responses": responses,
+    }
+    if note:
+        operation["description"] = note
+    if params:
+        operation["parameters"] = list(params)
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    if permissions is None:
+        operation["security"] = []
+    return operation
+
+
+P = Permission
+ANYONE: tuple[Permission, ...] = ()
+PANEL = ("NotFound",)
+
+ROUTES: dict[str, dict[str, Schema]] = {
+    # --- administration (controller/web/api/users.py, tokens.py, organisations.py, audit_log.py)
+    "/me": {"get": _op("Who I am and what I may do", "administration", ANYONE, _json(ref("Me")))},
+    "/users": {
+        "get": _op(
+            "Users, by name",
+            "administration",
+            (P.USERS_MANAGE,),
+            _json(list_of("users", ref("User"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Create a user",
+            "administration",
+            (P.USERS_MANAGE,),
+            _json(ref("User"), "created"),
+            status="201",
+            body="UserCreate",
+            errors=("Conflict",),
+        ),
+    },
+    "/users/{user_id}": {
+        "get": _op("One user", "administration", (P.USERS_MANAGE,), _json(ref("User")), errors=("NotFound",)),
+        "patch": _op(
+            "Change a user's role, commune, organisation, password; disable or enable them",
+            "administration",
+            (P.USERS_MANAGE,),
+            _json(ref("User")),
+            body="UserPatch",
+            errors=("NotFound", "Conflict"),
+            note="Disabling ends the user's sessions and revokes their tokens at once. The last enabled "
+            "administrator can be neither disabled nor given another role (409).",
+        ),
+    },
+    "/tokens": {
+        "get": _op(
+            "My API tokens (an administrator: anyone's with ?user=)",
+            "administration",
+            ANYONE,
+            _json(list_of("tokens", ref("Token"))),
+            params=(_query("user", "another user's name (users.manage)"), *PAGINATION),
+            errors=("Invalid", "Forbidden", "NotFound"),
+        ),
+        "post": _op(
+            'Create an API token (an administrator: for another user with "user")',
+            "administration",
+            ANYONE,
+            _json(ref("NewToken"), "created; the secret `token` is shown this once"),
+            status="201",
+            params=(_query("user", 'another user\'s name, as "user" in the body (users.manage)'),),
+            body="TokenCreate",
+            errors=("Forbidden", "NotFound", "Conflict"),
+        ),
+    },
+    "/tokens/{token_id}": {
+        "delete": _op(
+            "Revoke a token (one's own; an administrator: anyone's)",
+            "administration",
+            ANYONE,
+            _json(ref("Token")),
+            errors=("NotFound",),
+        )
+    },
+    "/organisations": {
+        "get": _op(
+            "Organisations and whether they need a second person to approve (a commune user: their own)",
+            "administration",
+            ANYONE,
+            _json(list_of("organisations", ref("Organisation"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        )
+    },
+    "/organisations/{organisation_id}": {
+        "patch": _op(
+            "Rename an organisation, set its approval settings",
+            "administration",
+            (P.USERS_MANAGE,),
+            _json(ref("Organisation")),
+            body="OrganisationPatch",
+            errors=("NotFound",),
+        )
+    },
+    "/audit": {
+        "get": _op(
+            "The audit log, newest first",
+            "administration",
+            (P.AUDIT_VIEW,),
+            {
+                "description": "a page of entries, or with format=csv every matching entry as CSV "
+                "(UTF-8 with BOM, `;` separated)",
+                "content": {
+                    "application/json": {"schema": list_of("entries", ref("AuditEntry"))},
+                    "text/csv": {"schema": STRING},
+                },
+            },
+            params=(
+                _query("user", "user name"),
+                _query("action", "e.g. message.create; without a dot, every action on that object"),
+                _query("object_type", "message, panel, user, token…"),
+                _query("object_id", "the object's id"),
+                _query("since", "from (inclusive): a date (midnight in Paris) or ISO 8601 with offset"),
+                _query("until", "to (exclusive): a date or ISO 8601 with offset"),
+                CSV_FORMAT,
+                *PAGINATION,
+            ),
+            errors=("Invalid",),
+            note="Read only: no route edits or deletes an entry, and the database refuses it too.",
+        )
+    },
+    "/audit/{entry_id}": {
+        "get": _op(
+            "One audit entry",
+            "administration",
+            (P.AUDIT_VIEW,),
+            _json(ref("AuditEntry")),
+            errors=("NotFound",),
+        )
+    },
+    "/openapi.json": {"get": _op("This document", "documentation", None, _json(ANY_OBJECT))},
+    # --- panels (controller/web/api/panels.py, commands.py)
+    "/panels": {
+        "get": _op(
+            "Panels with their status",
+            "panels",
+            (P.PANELS_VIEW,),
+            _json(list_of("panels", ref("Panel"))),
+            params=(
+                _query("online", "0 or 1", {"enum": ["0", "1"]}),
+                _query("commune", "INSEE code"),
+                _query("kind", "led, epaper…"),
+                *PAGINATION,
+            ),
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Register a panel",
+            "panels",
+            (P.PANELS_MANAGE,),
+            _json(ref("Panel"), "registered"),
+            status="201",
+            body="PanelCreate",
+            idempotent=True,
+        ),
+    },
+    "/panels/{panel_id}": {
+        "get": _op(
+            "One panel and its latest events", "panels", (P.PANELS_VIEW,), _json(ref("Panel")), errors=PANEL
+        )
+    },
+    "/panels/{panel_id}/screenshot.png": {
+        "get": _op(
+            "What the panel reports it shows",
+            "panels",
+            (P.PANELS_VIEW,),
+            _binary("image/png", "a PNG"),
+            errors=PANEL,
+        )
+    },
+    "/panels/{panel_id}/playlist": {
+        "get": _op(
+            "What the panel shows at a time, in order",
+            "panels",
+            (P.PANELS_VIEW,),
+            _json(ref("Playlist")),
+            params=(_query("at", "ISO 8601 with offset (default now)"),),
+            errors=("Invalid", *PANEL),
+        )
+    },
+    "/panels/{panel_id}/history": {
+        "get": _op(
+            "Status history: online and offline, faults, refusals",
+            "panels",
+            (P.PANELS_VIEW,),
+            _json(list_of("history", ref("HistoryEntry"))),
+            params=PAGINATION,
+            errors=("Invalid", *PANEL),
+        )
+    },
+    "/panels/{panel_id}/commands": {
+        "get": _op(
+            "Commands sent to the panel and whether it acknowledged them",
+            "panels",
+            (P.PANELS_VIEW,),
+            _json(list_of("commands", ref("CommandRecord"))),
+            params=PAGINATION,
+            errors=("Invalid", *PANEL),
+        ),
+        "post": _op(
+            "Send a command: refresh, brightness, blank, test pattern, screenshot, identify",
+            "panels",
+            (P.PANELS_COMMAND,),
+            _json(ref("CommandSent"), "signed and handed to the broker"),
+            status="202",
+            body="CommandRequest",
+            errors=PANEL,
+            idempotent=True,
+        ),
+    },
+    "/panels/{panel_id}/timeline": {
+        "get": _op(
+            "A week of what the panel will show",
+            "panels",
+            (P.PANELS_VIEW,),
+            _json(ref("Timeline")),
+            params=(
+                _query("from", "ISO 8601 with offset (default now)"),
+                _query("days", "how many days (default 7)", {"type": "integer", "minimum": 1}),
+            ),
+            errors=("Invalid", *PANEL),
+        )
+    },
+    # --- messages (controller/web/api/messages.py, previews.py)
+    "/messages": {
+        "get": _op(
+            "Messages, newest first",
+            "messages",
+            (P.MESSAGES_VIEW,),
+            _json(list_of("messages", ref("Message"))),
+            params=(
+                _query("status", "a message status", {"enum": list(STATUSES)}),
+                _query("commune", "INSEE code"),
+                *PAGINATION,
+            ),
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Queue a message (dry_run=1: check only)",
+            "messages",
+            (P.MESSAGES_EDIT,),
+            _json(ref("MessageQueued"), "queued"),
+            status="201",
+            params=(_query("dry_run", "1: check and resolve the panels, store nothing"),),
+            body="MessageCreate",
+            idempotent=True,
+        ),
+    },
+    "/messages/{message_id}": {
+        "get": _op(
+            "One message", "messages", (P.MESSAGES_VIEW,), _json(ref("Message")), errors=("NotFound",)
+        ),
+        "patch": _op(
+            "Edit, pause or resume a message",
+            "messages",
+            (P.MESSAGES_EDIT,),
+            _json(ref("Message")),
+            body="MessagePatch",
+            errors=("NotFound",),
+        ),
+        "delete": _op(
+            "Cancel a message", "messages", (P.MESSAGES_EDIT,), _json(ref("Message")), errors=("NotFound",)
+        ),
+    },
+    "/messages/{message_id}/approve": {
+        "post": _op(
+            "Approve a message (a second person)",
+            "messages",
+            (P.MESSAGES_APPROVE,),
+            _json(ref("Message")),
+            errors=("NotFound", "Conflict"),
+        )
+    },
+    "/messages/{message_id}/reject": {
+        "post": _op(
+            "Reject a message, saying why",
+            "messages",
+            (P.MESSAGES_APPROVE,),
+            _json(ref("Message")),
+            body="Rejection",
+            errors=("NotFound", "Conflict"),
+        )
+    },
+    "/messages/{message_id}/preview.png": {
+        "get": _op(
+            "A queued message as one panel shows it",
+            "messages",
+            (P.MESSAGES_VIEW,),
+            _binary("image/png", "a PNG"),
+            params=({**_query("panel", "the panel id"), "required": True},),
+            errors=("Invalid", "NotFound"),
+        )
+    },
+    "/preview.png": {
+        "post": _op(
+            "A draft message on a panel or profile: nothing stored",
+            "messages",
+            (P.PANELS_VIEW,),
+            _binary("image/png", "a PNG; headers X-Relais-Pages and X-Relais-Notes"),
+            body="MessageCreate",
+        )
+    },
+    # --- alerts (controller/web/api/alerts.py)
+    "/alerts": {
+        "get": _op(
+            "Alerts",
+            "alerts",
+            (P.MESSAGES_VIEW,),
+            _json(list_of("alerts", ref("Alert"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Send an emergency alert",
+            "alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("Alert"), "created"),
+            status="201",
+            body="AlertCreate",
+            idempotent=True,
+        ),
+    },
+    "/alerts/{alert_id}": {
+        "get": _op(
+            "One alert and its confirmations",
+            "alerts",
+            (P.MESSAGES_VIEW,),
+            _json(ref("Alert")),
+            errors=("NotFound",),
+        ),
+        "delete": _op(
+            "Cancel an alert", "alerts", (P.ALERTS_SEND,), _json(ref("Alert")), errors=("NotFound",)
+        ),
+    },
+    "/alerts/{alert_id}/approve": {
+        "post": _op(
+            "Approve an alert (a second person)",
+            "alerts",
+            (P.ALERTS_APPROVE,),
+            _json(ref("Alert")),
+            errors=("NotFound", "Conflict"),
+        )
+    },
+    # --- campaigns (controller/web/api/campaigns.py)
+    "/campaigns": {
+        "get": _op(
+            "Campaigns",
+            "campaigns",
+            (P.CAMPAIGNS_VIEW,),
+            _json(list_of("campaigns", ref("Campaign"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Create a campaign",
+            "campaigns",
+            (P.CAMPAIGNS_MANAGE,),
+            _json(ref("Campaign"), "created"),
+            status="201",
+            body="CampaignCreate",
+            idempotent=True,
+        ),
+    },
+    "/campaigns/{campaign_id}": {
+        "get": _op(
+            "One campaign and the communes' answers",
+            "campaigns",
+            (P.CAMPAIGNS_VIEW,),
+            _json(ref("Campaign")),
+            errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/invitations": {
+        "post": _op(
+            "Invite communes",
+            "campaigns",
+            (P.CAMPAIGNS_MANAGE,),
+            _json(ref("Campaign")),
+            body="Invitations",
+            errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/answers": {
+        "post": _op(
+            "A commune accepts or declines, with its limits",
+            "campaigns",
+            (P.CAMPAIGNS_ANSWER,),
+            _json(ref("Campaign")),
+            body="CampaignAnswer",
+            errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/launch": {
+        "post": _op(
+            "Launch a campaign",
+            "campaigns",
+            (P.CAMPAIGNS_MANAGE,),
+            _json(ref("Campaign")),
+            errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/stop": {
+        "post": _op(
+            "Stop a campaign",
+            "campaigns",
+            (P.CAMPAIGNS_MANAGE,),
+            _json(ref("Campaign")),
+            errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/report": {
+        "get": _op(
+            "Displays and hours on air per panel and commune",
+            "campaigns",
+            (P.CAMPAIGNS_VIEW,),
+            {
+                "description": "the report, as JSON or (format=csv, or Accept: text/csv) CSV",
+                "content": {"application/json": {"schema": ref("Report")}, "text/csv": {"schema": STRING}},
+            },
+            params=(CSV_FORMAT,),
+            errors=("NotFound",),
+        )
+    },
+    # --- what can be chosen (controller/web/api/catalogue.py)
+    "/profiles": {"get": _op("Panel profiles", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
+    "/layouts": {
+        "get": _op("Layouts and the profiles they suit", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))
+    },
+    "/pictograms": {"get": _op("Pictograms", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
+}

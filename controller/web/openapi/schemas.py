@@ -1,0 +1,372 @@
+"""The OpenAPI document's schemas: what the API takes and answers, object by object.
+
+Every closed list of values (roles, permissions, priorities, markup syntaxes, statuses, commands…) is
+the code's own, so the document cannot fall behind what the routes accept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.domain import alerts, campaigns, messages
+from controller.domain.access import Permission, Role
+from controller.domain.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
+from controller.domain.panels import FALLBACKS
+from controller.rendering.layouts import ROLES
+from controller.rendering.markup import MARKUP_SYNTAXES
+from controller.scheduling.model import PRIORITIES
+from relais import wire
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+TIME: Schema = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601, UTC"}
+INSTANT_IN: Schema = {"type": "string", "format": "date-time", "description": "ISO 8601 with its offset"}
+ANY_OBJECT: Schema = {"type": "object"}
+ROLE: Schema = {"enum": [role.value for role in Role]}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties, **extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def list_of(key: str, item: Schema) -> Schema:
+    """A page of a list, as every list route answers it."""
+    return _object(
+        {key: {"type": "array", "items": item}, "total": INTEGER, "limit": INTEGER, "offset": INTEGER},
+        (key, "total", "limit", "offset"),
+    )
+
+
+TARGETS = {
+    "panels": {"type": "array", "items": STRING},
+    "tags": {"type": "array", "items": STRING},
+    "communes": {"type": "array", "items": STRING, "description": "INSEE codes"},
+    "departments": {"type": "array", "items": STRING},
+}
+MESSAGE_FIELDS: dict[str, Schema] = {
+    "text": STRING,
+    "title": STRING,
+    "footer": STRING,
+    "layout": STRING,
+    "pictogram": STRING,
+    "qr": STRING,
+    "image": {"type": "string", "contentEncoding": "base64"},
+    "markup": {"enum": list(MARKUP_SYNTAXES)},
+    "role": {"enum": list(ROLES)},
+    "paging": BOOLEAN,
+    "starts_at": INSTANT_IN,
+    "ends_at": INSTANT_IN,
+    "recurrence": _object(
+        {
+            "weekdays": {"type": "array", "items": STRING},
+            "windows": {"type": "array", "items": STRING},
+            "only_during": {"type": "array", "items": STRING},
+            "except_during": {"type": "array", "items": STRING},
+        }
+    ),
+    "priority": {"enum": list(PRIORITIES)},
+    "dwell_s": {"type": "number"},
+    "campaign": INTEGER,
+    **TARGETS,
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _object(
+        {
+            "error": _object(
+                {
+                    "code": STRING,
+                    "message": STRING,
+                    "field": {"type": "string", "description": "the field at fault, when there is one"},
+                },
+                ("code", "message"),
+            )
+        },
+        ("error",),
+    ),
+    "Me": _object(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "role": ROLE,
+            "organisation": NULLABLE_STRING,
+            "commune": NULLABLE_STRING,
+            "permissions": {
+                "type": "array",
+                "items": {"enum": [permission.value for permission in Permission]},
+            },
+        },
+        ("id", "name", "role", "organisation", "commune", "permissions"),
+    ),
+    "User": _object(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "role": ROLE,
+            "organisation": NULLABLE_STRING,
+            "commune": NULLABLE_STRING,
+            "password_set": BOOLEAN,
+            "disabled": BOOLEAN,
+            "disabled_at": TIME,
+            "created_at": TIME,
+        },
+        ("id", "name", "role", "organisation", "commune", "password_set", "disabled"),
+    ),
+    "UserCreate": _object(
+        {
+            "name": STRING,
+            "role": ROLE,
+            "commune": {**NULLABLE_STRING, "description": "INSEE code; commune roles only"},
+            "organisation": NULLABLE_STRING,
+            "password": {"type": "string", "minLength": 12, "description": "none: tokens only"},
+        },
+        ("name", "role"),
+        additionalProperties=False,
+    ),
+    "UserPatch": _object(
+        {
+            "role": ROLE,
+            "commune": NULLABLE_STRING,
+            "organisation": NULLABLE_STRING,
+            "password": {"type": "string", "minLength": 12},
+            "disabled": {"type": "boolean", "description": "true ends the user's sessions and tokens"},
+        },
+        additionalProperties=False,
+    ),
+    "Token": _object(
+        {"id": INTEGER, "label": STRING, "user": STRING, "created_at": TIME, "revoked_at": TIME},
+        ("id", "label", "user", "created_at", "revoked_at"),
+    ),
+    "TokenCreate": _object(
+        {"label": STRING, "user": {"type": "string", "description": "another user's name: admin only"}},
+        ("label",),
+    ),
+    "NewToken": {
+        "allOf": [
+            ref("Token"),
+            _object({"token": {"type": "string", "description": "the secret, shown this once"}}, ("token",)),
+        ]
+    },
+    "Organisation": _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "commune": NULLABLE_STRING,
+            "messages_need_approval": BOOLEAN,
+            "alerts_need_approval": BOOLEAN,
+            "created_at": TIME,
+        },
+        ("id", "name", "commune", "messages_need_approval", "alerts_need_approval"),
+    ),
+    "OrganisationPatch": _object(
+        {"name": STRING, "messages_need_approval": BOOLEAN, "alerts_need_approval": BOOLEAN},
+        additionalProperties=False,
+    ),
+    "AuditEntry": _object(
+        {
+            "id": INTEGER,
+            "at": TIME,
+            "user": STRING,
+            "user_id": {"type": ["integer", "null"]},
+            "action": {"type": "string", "examples": ["message.create", "user.disable"]},
+            "object_type": STRING,
+            "object_id": NULLABLE_STRING,
+            "before": {"description": "the object before the change (null when new)"},
+            "after": {"description": "the object after the change (null when gone)"},
+            "ip": NULLABLE_STRING,
+        },
+        ("id", "at", "user", "action", "object_type", "object_id", "before", "after"),
+    ),
+    "Panel": _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "commune_insee": STRING,
+            "kind": STRING,
+            "online": {
+                "type": "boolean",
+                "description": "the last known value: while `state_known` is false it may be stale",
+            },
+            "state_known": {
+                "type": "boolean",
+                "description": "false while the controller is not connected to the broker (or has no "
+                "broker): what the panel reports cannot reach it, so `online` and the rest are the last known",
+            },
+            "unknown_since": {
+                **TIME,
+                "description": "ISO 8601, UTC: since when the controller has not been connected to the "
+                "broker; null while `state_known` is true, or if it never was",
+            },
+            "last_seen": TIME,
+            "showing": ANY_OBJECT,
+            "agent_version": NULLABLE_STRING,
+            "faults": {"type": "array", "items": STRING},
+            "brightness_now": {"type": ["integer", "null"]},
+        },
+        ("id",),
+    ),
+    "PanelCreate": _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "commune_insee": STRING,
+            "kind": STRING,
+            "width": INTEGER,
+            "height": INTEGER,
+            "quiet_hours": STRING,
+            "fallback": {"enum": list(FALLBACKS)},
+            "brightness": STRING,
+            "night_brightness": INTEGER,
+        },
+        ("id", "name", "commune_insee", "kind", "width", "height"),
+    ),
+    "HistoryEntry": _object({"at": TIME, "event": STRING, "details": {}}, ("at", "event")),
+    "CommandRequest": _object(
+        {
+            "command": {"enum": list(wire.COMMAND_ARGS)},
+            "args": ANY_OBJECT,
+        },
+        ("command",),
+    ),
+    "CommandSent": _object(
+        {"id": INTEGER, "panel": STRING, "command": STRING, "args": ANY_OBJECT, "seq": INTEGER},
+        ("panel", "command", "args", "seq"),
+    ),
+    "CommandRecord": _object(
+        {
+            "id": INTEGER,
+            "seq": INTEGER,
+            "command": STRING,
+            "args": ANY_OBJECT,
+            "sent_at": TIME,
+            "sent_by": STRING,
+            "acked_at": TIME,
+            "result": {},
+        },
+        ("id", "seq", "command", "sent_at", "acked_at"),
+    ),
+    "Playlist": _object({"at": TIME, "valid_from": TIME, "valid_until": TIME, "items": {"type": "array"}}),
+    "Timeline": _object(
+        {
+            "panel": STRING,
+            "from": TIME,
+            "until": TIME,
+            "segments": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "start": TIME,
+                        "end": TIME,
+                        "items": {
+                            "type": "array",
+                            "items": _object(
+                                {
+                                    "message_id": {"type": ["integer", "null"]},
+                                    "campaign_id": {"type": ["integer", "null"]},
+                                    "alert_id": {"type": ["integer", "null"]},
+                                    "item_id": STRING,
+                                    "title": STRING,
+                                    "text": STRING,
+                                    "priority": STRING,
+                                    "dwell_s": {"type": "number"},
+                                }
+                            ),
+                        },
+                    }
+                ),
+            },
+        },
+        ("panel", "from", "until", "segments"),
+    ),
+    "MessageCreate": _object(MESSAGE_FIELDS, ("text",)),
+    "MessagePatch": _object({**MESSAGE_FIELDS, "paused": BOOLEAN}),
+    "MessageQueued": _object(
+        {
+            "id": INTEGER,
+            "item_id": STRING,
+            "panels": {"description": "each reached panel's sequence number (dry run: their ids)"},
+            "warnings": {"type": "array", "items": STRING},
+            "dry_run": BOOLEAN,
+        }
+    ),
+    "Message": _object(
+        {
+            "id": INTEGER,
+            "text": STRING,
+            "status": {"enum": list(messages.STATUSES)},
+            "created_by": STRING,
+            "approved_by": NULLABLE_STRING,
+            "organisation": NULLABLE_STRING,
+            "commune": NULLABLE_STRING,
+            "targets": ANY_OBJECT,
+            "panels": {"type": "array", "items": STRING},
+        },
+        ("id", "status"),
+    ),
+    "Rejection": _object({"reason": STRING}, ("reason",)),
+    "AlertCreate": _object(
+        {
+            "text": {"type": "string", "maxLength": MAX_ALERT_TEXT},
+            "title": {"type": "string", "maxLength": MAX_ALERT_TITLE},
+            "starts_at": INSTANT_IN,
+            "expires_at": INSTANT_IN,
+            **TARGETS,
+        },
+        ("text", "expires_at"),
+    ),
+    "Alert": _object(
+        {
+            "id": INTEGER,
+            "text": STRING,
+            "status": {"enum": list(alerts.STATUSES)},
+            "targeted": INTEGER,
+            "confirmed": INTEGER,
+        },
+        ("id", "status"),
+    ),
+    "CampaignCreate": _object(
+        {
+            "name": STRING,
+            "organisation": STRING,
+            "starts_at": INSTANT_IN,
+            "ends_at": INSTANT_IN,
+            "share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            **TARGETS,
+        },
+        ("name", "starts_at", "ends_at", "share"),
+    ),
+    "Campaign": _object({"id": INTEGER, "name": STRING, "communes": {"type": "array"}}, ("id", "name")),
+    "Invitations": _object({"communes": {"type": "array", "items": STRING}}, ("communes",)),
+    "CampaignAnswer": _object(
+        {
+            "commune": STRING,
+            "status": {"enum": list(campaigns.CONSENT_STATUSES)},
+            "hours": ANY_OBJECT,
+            "max_share": {"type": "number"},
+        },
+        ("commune", "status"),
+    ),
+    "Report": _object({"campaign": ANY_OBJECT, "panels": {"type": "array"}, "communes": {"type": "array"}}),
+}
+
+PATH_PARAMETERS: dict[str, Schema] = {
+    "panel_id": STRING,
+    "message_id": INTEGER,
+    "alert_id": INTEGER,
+    "campaign_id": INTEGER,
+    "user_id": INTEGER,
+    "token_id": INTEGER,
+    "organisation_id": STRING,
+    "entry_id": INTEGER,
+}
