@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
-from panel_agent.agent import BATCH_S
+from panel_agent.agent.batching import BATCH_S
 from relais.wire import (
     EVENT_DISPLAYED,
     EVENT_ON_AIR,

@@ -20,10 +20,10 @@ from PIL import Image
 
 from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
-from panel_agent.alpha import protocol
-from panel_agent.alpha.simulator import PtySign, SignSimulator
 from panel_agent.backends import create_backend
 from panel_agent.backends.alpha import AlphaBackend, SignError
+from panel_agent.protocols import alpha as protocol
+from panel_agent.simulators.alpha_sign import PtySign, SignSimulator
 
 HARDWARE_PORT = os.environ.get("RELAIS_HIL_SERIAL")
 ACK = os.environ.get("RELAIS_HIL_ACK") == "1"  # the sign is set to answer ACK/NAK

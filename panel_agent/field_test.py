@@ -23,11 +23,8 @@ TERMINUS_SIZES = (32, 28, 24, 22, 20, 18, 16, 14, 12)
 
 def _checkerboard(width: int, height: int) -> Image.Image:
     image = Image.new("RGB", (width, height), "black")
-    pixels = image.load()
-    for y in range(height):
-        for x in range(width):
-            if (x + y) % 2 == 0:
-                pixels[x, y] = (255, 255, 255)
+    lit = [(x, y) for y in range(height) for x in range(width) if (x + y) % 2 == 0]
+    ImageDraw.Draw(image).point(lit, fill="white")
     return image
 
 

@@ -12,6 +12,7 @@ its own PID; ``python -m panel_agent.fleet --spec FILE`` is one worker.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -23,7 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from panel_agent.agent import STOP_PUBLISH_TIMEOUT_S, PanelAgent
+from panel_agent.agent import PanelAgent
+from panel_agent.agent.lifecycle import STOP_PUBLISH_TIMEOUT_S
 from panel_agent.config import AgentConfig
 from relais import wire
 from relais.files import atomic_write
@@ -133,7 +135,7 @@ def run_worker(spec_path: Path) -> int:
     for agent in agents:
         agent.resume()
         rotation.turn(agent)
-        loop.add(agent.mqtt_client(), spec.broker_url, after_read=lambda agent=agent: rotation.turn(agent))
+        loop.add(agent.mqtt_client(), spec.broker_url, after_read=functools.partial(rotation.turn, agent))
     log.info("%d simulated panels connecting to %s", len(agents), spec.broker_url)
     with stop_requested() as stopping:
         loop.run(until=stopping.is_set)
@@ -141,7 +143,8 @@ def run_worker(spec_path: Path) -> int:
     goodbyes = [agent.sign_off() for agent in agents]
     loop.run(
         until=lambda: all(
-            info is None or info.is_published() or not client.is_connected() for client, info in goodbyes
+            info is None or info.is_published() or client is None or not client.is_connected()
+            for client, info in goodbyes
         ),
         timeout=STOP_PUBLISH_TIMEOUT_S,
     )

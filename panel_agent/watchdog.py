@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from panel_agent.agent import MAX_SLEEP_S
+from panel_agent.agent.rotation import MAX_SLEEP_S
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,9 @@ class SystemdWatchdog:
                 self.interval_s,
                 self._stale_after_s,
             )
-            self._thread = threading.Thread(target=self._ping, name="relais-watchdog", daemon=True)
+            self._thread = threading.Thread(
+                target=self._ping, args=(self.interval_s,), name="relais-watchdog", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -138,11 +140,10 @@ class SystemdWatchdog:
             self._socket.close()
             self._socket = None
 
-    def _ping(self) -> None:
+    def _ping(self, interval_s: float) -> None:
         """Ping each interval while the heartbeat is recent; say once when it is not, and when it is again."""
-        assert self.interval_s is not None
         stuck = False
-        while not self._stopping.wait(self.interval_s):
+        while not self._stopping.wait(interval_s):
             age_s = self._monotonic() - self._agent.rotation_heartbeat()
             if age_s <= self._stale_after_s:
                 if stuck:

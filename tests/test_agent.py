@@ -789,8 +789,12 @@ def test_a_bad_config_exits_2_with_the_message(tmp_path: Path) -> None:
 
 
 def test_the_agent_imports_without_the_controller_stack() -> None:
+    # Every module of the agent: its layers, backends, device protocols and simulators.
     code = (
-        "import sys, panel_agent.agent, panel_agent.cli\n"
+        "import importlib, pkgutil, sys, panel_agent\n"
+        "for module in pkgutil.walk_packages(panel_agent.__path__, 'panel_agent.'):\n"
+        "    importlib.import_module(module.name)\n"
+        "assert 'panel_agent.simulators.alpha_sign' in sys.modules\n"
         "for name in ('flask', 'sqlite_utils', 'apscheduler', 'controller'):\n"
         "    assert name not in sys.modules, name\n"
     )

@@ -16,10 +16,10 @@ import pytest
 import serial
 from PIL import Image
 
-from panel_agent.alpha import protocol
-from panel_agent.alpha.simulator import PtySign, SignSimulator, SocketSign
 from panel_agent.backends import BackendSettingError, create_backend
 from panel_agent.backends.alpha import AlphaBackend, SignError
+from panel_agent.protocols import alpha as protocol
+from panel_agent.simulators.alpha_sign import PtySign, SignSimulator, SocketSign
 from tests.helpers import first_page, same_pixels, wait_for
 
 PROFILE = "led-amber-96x16"
@@ -198,7 +198,7 @@ def test_command_line_simulator_on_a_pty(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "panel_agent.alpha.simulator",
+        "panel_agent.simulators.alpha_sign",
         "--pty",
         "--png",
         str(png),

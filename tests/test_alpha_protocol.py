@@ -7,8 +7,8 @@ from datetime import datetime, time
 import pytest
 from PIL import Image
 
-from panel_agent.alpha import protocol
-from panel_agent.alpha.protocol import AlphaError, DotsFileSpec, TextFileSpec
+from panel_agent.protocols import alpha as protocol
+from panel_agent.protocols.alpha import AlphaError, DotsFileSpec, TextFileSpec
 
 HEAD = b"\x00\x00\x00\x00\x00\x01Z00"
 

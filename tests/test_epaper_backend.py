@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from panel_agent import drivers
-from panel_agent.backends import BackendSettingError, create_backend
+from panel_agent.backends import BackendSettingError, create_backend, vendor
 from panel_agent.backends.epaper import INKY_HINT, EpaperBackend, EpaperBusyTimeout
 from tests.helpers import first_page
 
@@ -159,7 +158,7 @@ def test_settings_errors_name_the_key(settings: dict[str, Any], key: str, words:
 def test_missing_library_says_what_to_install(
     driver: str, hint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(drivers, "installed", lambda module: False)  # as on a desk, even on a Pi
+    monkeypatch.setattr(vendor, "installed", lambda module: False)  # as on a desk, even on a Pi
     with pytest.raises(BackendSettingError) as caught:
         EpaperBackend.check_settings({"driver": driver, "width": 800, "height": 480}, base_dir=Path.cwd())
     assert caught.value.key == "driver"
@@ -179,6 +178,6 @@ def test_wrong_image_size_is_refused() -> None:
 
 def test_library_gone_at_creation_says_what_to_install() -> None:
     with pytest.raises(
-        drivers.MissingLibrary, match=r"relais_no_such_library is not installed.*pip install inky"
+        vendor.MissingLibrary, match=r"relais_no_such_library is not installed.*pip install inky"
     ):
-        drivers.load("relais_no_such_library", INKY_HINT)
+        vendor.load("relais_no_such_library", INKY_HINT)

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from panel_agent import drivers
-from panel_agent.backends import BackendSettingError, create_backend
+from panel_agent.backends import BackendSettingError, create_backend, vendor
 from panel_agent.backends.matrix import MatrixBackend
 from tests.helpers import first_page
 
@@ -94,7 +93,7 @@ def test_settings_errors_name_the_key(settings: dict[str, Any], key: str, words:
 
 
 def test_missing_library_says_where_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(drivers, "installed", lambda module: False)
+    monkeypatch.setattr(vendor, "installed", lambda module: False)
     with pytest.raises(BackendSettingError) as caught:
         MatrixBackend.check_settings({}, base_dir=Path.cwd())
     assert caught.value.key == "driver"

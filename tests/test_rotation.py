@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from panel_agent.rotation import Step, step_at
+from panel_agent.playback import Step, step_at
 from relais import wire
 
 FRAME = wire.Frame.from_image(Image.new("1", (8, 4), 0))

@@ -17,10 +17,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-import panel_agent.agent
-from panel_agent.agent import BATCH_S, PanelAgent, batch_seconds
+from panel_agent.agent import PanelAgent, batching
+from panel_agent.agent.batching import BATCH_S, batch_seconds
 from panel_agent.config import AgentConfig, load_config
-from panel_agent.schedule import Showing, brightness_at, showing_at
+from panel_agent.playback import Showing, brightness_at, showing_at
 from relais import wire
 from relais.broker import MosquittoBroker, free_loopback_port
 from relais.wire import BrightnessStep, DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
@@ -523,7 +523,7 @@ def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
     signing_key: Ed25519PrivateKey,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(panel_agent.agent, "MAX_PENDING_EVENTS", 3)
+    monkeypatch.setattr(batching, "MAX_PENDING_EVENTS", 3)
     with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
         schedule = two_items_in_turn(start)
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))

@@ -319,7 +319,7 @@ def _on_air_at(event: PanelEvent, received_at: float) -> float:
 EVENT_BYTES = 512
 # Defaults of the app's EVENTS_PER_PANEL_PER_MINUTE and EVENTS_BURST_PER_PANEL: a play a second for
 # ever (a rotation of one-second dwells), and at once the backlog an agent keeps through a day offline
-# (``panel_agent.agent.MAX_PENDING_EVENTS``, 10,000, with its drop report and a batch to spare).
+# (``panel_agent.agent.batching.MAX_PENDING_EVENTS``, 10,000, with its drop report and a batch to spare).
 EVENTS_PER_MINUTE = 60
 EVENTS_BURST = 10_100
 # A panel over its budget is logged once in this time, however many messages it sends meanwhile.

@@ -1,7 +1,10 @@
 """Display backends: what turns an image into light on a panel, chosen by name in the agent's config.
 
-The registry maps names to ``"module:Class"`` strings imported on demand, so a hardware driver (and
-the GPIO or SPI library it needs) is only imported on the boards that use it.
+One module per panel family: ``simulated`` (a PNG file), ``alpha`` (serial LED signs), ``epaper`` and
+``matrix``. The registry maps names to ``"module:Class"`` strings imported on demand, so a hardware
+backend (and the GPIO or SPI library it needs, through ``vendor``) is only imported on the boards that
+use it; ``checks`` reads their settings. The device simulators a backend can drive instead of the
+hardware are in ``panel_agent.simulators``, the device byte protocols in ``panel_agent.protocols``.
 """
 
 from __future__ import annotations

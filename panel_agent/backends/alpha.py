@@ -21,8 +21,8 @@ from typing import Any
 import serial
 from PIL import Image, ImageChops
 
-from panel_agent.alpha import protocol
 from panel_agent.backends import Backend, BackendSettingError, Capabilities
+from panel_agent.protocols import alpha as protocol
 
 TEXT_LABEL, PICTURE_LABEL = "A", "P"
 TEXT_SIZE = 256  # bytes allocated to the TEXT file: the picture call, or a short text from show_text()
@@ -123,7 +123,7 @@ class AlphaBackend(Backend):
         self._codes = {
             level: (on if level >= ON_LEVEL else protocol.DOTS_COLOURS["off"]) for level in range(256)
         }
-        self._serial: serial.SerialBase | None = None
+        self._serial: serial.Serial | None = None
         self._lock = threading.Lock()
         # A sign redraws its whole DOTS picture; it dims only when the model has a dimmer.
         self.capabilities = Capabilities(colours="mono", partial_refresh=False, dimming=settings["dimming"])
@@ -163,13 +163,13 @@ class AlphaBackend(Backend):
         with self._lock:
             self._drop()
 
-    def _open(self) -> serial.SerialBase:
+    def _open(self) -> serial.Serial:
         """The open port; at first use (or after a failure) open it and configure the sign's memory."""
         if self._serial is not None:
             return self._serial
         settings = self.settings
         try:
-            self._serial = serial.serial_for_url(
+            line = serial.serial_for_url(
                 settings["port"],
                 baudrate=settings["baudrate"],
                 bytesize=settings["bytesize"],
@@ -180,30 +180,29 @@ class AlphaBackend(Backend):
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             raise SignError(f"{settings['port']}: cannot open the sign's port ({exc})") from exc
-        files = [
+        self._serial = line
+        files: list[protocol.TextFileSpec | protocol.DotsFileSpec] = [
             protocol.TextFileSpec(TEXT_LABEL, TEXT_SIZE),
             protocol.DotsFileSpec(PICTURE_LABEL, self.width, self.height),
         ]
-        self._write(protocol.memory_config_packet(files, **self._header))
-        return self._serial
+        self._write(line, protocol.memory_config_packet(files, **self._header))
+        return line
 
     def _send(self, *parts: bytes) -> None:
         """One packet, in ``parts`` with DOTS_PAUSE_S between them; a failure closes the port."""
-        self._open()
-        self._write(*parts)
+        self._write(self._open(), *parts)
 
-    def _write(self, *parts: bytes) -> None:
-        assert self._serial is not None
+    def _write(self, line: serial.Serial, *parts: bytes) -> None:
         port, timeout = self.settings["port"], self.settings["timeout_s"]
         try:
             for index, part in enumerate(parts):
                 if index:
                     time.sleep(protocol.DOTS_PAUSE_S)
-                self._serial.write(part)
-                self._serial.flush()
+                line.write(part)
+                line.flush()
             if self.settings["ack"]:
-                answer = self._serial.read(1)
-                self._serial.reset_input_buffer()  # drop the status byte some signs send after it
+                answer = line.read(1)
+                line.reset_input_buffer()  # drop the status byte some signs send after it
         except serial.SerialTimeoutException as exc:
             self._drop()
             raise SignError(f"{port}: write timed out after {timeout} s") from exc

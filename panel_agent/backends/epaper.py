@@ -11,7 +11,7 @@ thread and a late one raises EpaperBusyTimeout, which the agent reports as a fau
 ``driver`` is ``"waveshare:<module>"`` (a module of ``waveshare_epd``, e.g. ``epd7in5_V2``; a "b"
 model such as ``epd7in5b_V2`` takes black and red planes), ``"inky:auto"``, ``"inky:what"`` or
 ``"inky:phat"`` (with ``colour``), or the same prefixed ``simulated-`` for the simulators of
-``panel_agent.drivers``. A missing library is refused by ``check_settings``, at config load, with
+``panel_agent.simulators``. A missing library is refused by ``check_settings``, at config load, with
 what to install.
 """
 
@@ -28,8 +28,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from panel_agent import drivers
-from panel_agent.backends import Backend, BackendSettingError, Capabilities
+from panel_agent.backends import Backend, BackendSettingError, Capabilities, checks, vendor
 
 WAVESHARE_HINT = (
     "install Waveshare's library: pip install "
@@ -156,16 +155,16 @@ class EpaperBackend(Backend):
 
     @classmethod
     def check_settings(cls, settings: Mapping[str, Any], *, base_dir: Path) -> dict[str, Any]:
-        driver = drivers.text(settings, "driver", None)
+        driver = checks.text(settings, "driver", None)
         family, model = _parse_driver(driver)
         simulated = family.startswith("simulated-")
-        drivers.check_unknown(settings, _KEYS | (_SIMULATED_KEYS if simulated else set()), "epaper")
+        checks.check_unknown(settings, _KEYS | (_SIMULATED_KEYS if simulated else set()), "epaper")
         checked: dict[str, Any] = {"driver": driver}
         for key in ("width", "height"):
-            checked[key] = drivers.integer(settings, key, None, 1, 4096)
-        checked["busy_timeout_s"] = drivers.seconds(settings, "busy_timeout_s", 30.0, 0.001, 600.0)
-        checked["full_refresh_every"] = drivers.integer(settings, "full_refresh_every", 10, 0, 1000)
-        checked["rotate"] = drivers.integer(settings, "rotate", 0, 0, 270)
+            checked[key] = checks.integer(settings, key, None, 1, 4096)
+        checked["busy_timeout_s"] = checks.seconds(settings, "busy_timeout_s", 30.0, 0.001, 600.0)
+        checked["full_refresh_every"] = checks.integer(settings, "full_refresh_every", 10, 0, 1000)
+        checked["rotate"] = checks.integer(settings, "rotate", 0, 0, 270)
         if checked["rotate"] not in ROTATIONS:
             raise BackendSettingError("rotate", f"must be 0, 90, 180 or 270, not {checked['rotate']}")
         if family.endswith("inky"):
@@ -175,13 +174,13 @@ class EpaperBackend(Backend):
                 )
             if model == "auto" and "colour" in settings:
                 raise BackendSettingError("colour", "inky:auto reads the colour from the board itself")
-            colour = drivers.text(settings, "colour", "black")
+            colour = checks.text(settings, "colour", "black")
             if colour not in INKY_COLOURS:
                 raise BackendSettingError(
                     "colour", f"must be one of {', '.join(INKY_COLOURS)}, not {colour!r}"
                 )
             checked["colour"] = colour
-            if not simulated and not drivers.installed("inky"):
+            if not simulated and not vendor.installed("inky"):
                 raise BackendSettingError("driver", f"the inky library is not installed; {INKY_HINT}")
         else:
             if "colour" in settings:
@@ -193,22 +192,22 @@ class EpaperBackend(Backend):
             except ValueError as exc:
                 raise BackendSettingError("driver", str(exc)) from None
             if simulated:
-                from panel_agent.drivers import waveshare
+                from panel_agent.simulators import waveshare_epd
 
-                if model not in waveshare.MODELS:
-                    simulated_models = ", ".join(sorted(waveshare.MODELS))
+                if model not in waveshare_epd.MODELS:
+                    simulated_models = ", ".join(sorted(waveshare_epd.MODELS))
                     raise BackendSettingError(
                         "driver", f"no simulated Waveshare {model}; simulated: {simulated_models}"
                     )
-            elif not drivers.installed(f"waveshare_epd.{model}"):
+            elif not vendor.installed(f"waveshare_epd.{model}"):
                 problem = (
                     f"waveshare_epd has no module {model}"
-                    if drivers.installed("waveshare_epd")
+                    if vendor.installed("waveshare_epd")
                     else f"the waveshare_epd library is not installed; {WAVESHARE_HINT}"
                 )
                 raise BackendSettingError("driver", problem)
         if simulated:
-            checked["simulated_refresh_s"] = drivers.seconds(settings, "simulated_refresh_s", 0.5, 0.0, 60.0)
+            checked["simulated_refresh_s"] = checks.seconds(settings, "simulated_refresh_s", 0.5, 0.0, 60.0)
         return checked
 
     def __init__(self, settings: Mapping[str, Any], *, panel_id: str) -> None:
@@ -311,22 +310,22 @@ def _open(settings: Mapping[str, Any]) -> tuple[Any, _Panel]:
     """The vendor's device object (or its simulator) for ``settings["driver"]``, and its adapter."""
     family, model = _parse_driver(settings["driver"])
     if family == "waveshare":
-        module = drivers.load(f"waveshare_epd.{model}", WAVESHARE_HINT)
+        module = vendor.load(f"waveshare_epd.{model}", WAVESHARE_HINT)
         epd = module.EPD()
         return epd, _Waveshare(epd, waveshare_inks(model))
     if family == "simulated-waveshare":
-        from panel_agent.drivers import waveshare
+        from panel_agent.simulators import waveshare_epd
 
-        epd = waveshare.create(model, refresh_s=settings["simulated_refresh_s"])
+        epd = waveshare_epd.create(model, refresh_s=settings["simulated_refresh_s"])
         return epd, _Waveshare(epd, waveshare_inks(model))
     if family == "inky":
         if model == "auto":
-            board = drivers.load("inky.auto", INKY_HINT).auto()
+            board = vendor.load("inky.auto", INKY_HINT).auto()
         else:
-            inky = drivers.load("inky", INKY_HINT)
+            inky = vendor.load("inky", INKY_HINT)
             board = {"what": inky.InkyWHAT, "phat": inky.InkyPHAT}[model](settings["colour"])
         return board, _Inky(board)
-    from panel_agent.drivers import inky as simulated_inky
+    from panel_agent.simulators import inky as simulated_inky
 
     refresh_s = settings["simulated_refresh_s"]
     if model == "auto":

@@ -287,7 +287,8 @@ def dots_packet(
     if bad:
         raise ValueError(f"palette_map gives codes that are not DOTS colours: {bad}")
     pixels = image.load()
-    assert pixels is not None
+    if pixels is None:  # only an image whose pixels were never allocated
+        raise ValueError("the image has no pixels")
     rows = bytearray()
     for y in range(height):
         for x in range(width):

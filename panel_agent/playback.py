@@ -1,7 +1,13 @@
-"""What a panel shows at any instant of its signed schedule: a pure function of the time.
+"""Playback: what a panel shows at any instant of its signed schedule, a pure function of the time.
 
-Like ``rotation.step_at`` it keeps no state, so a panel that slept, rebooted offline or had its clock
-stepped lands on the right frame at once, and panels sharing a schedule turn their pages together.
+It keeps no state, so a panel that slept, rebooted offline or had its clock stepped lands on the
+right frame at once, and panels sharing a schedule turn their pages together; the timing is tested
+without threads or clocks.
+
+An item's pages loop forever in order, each up for its ``dwell_ms`` (``step_at``). A page with a
+flash frame shows its frame and its flash frame in turn, each for ``flash_ms``, starting with the
+frame every time the page comes up; the end of the dwell cuts the last of them short. A flash period
+as long as the dwell or longer therefore never shows the flash frame.
 
 Within a segment the playlist plays in order from the segment's start and loops, each entry being
 every page of its item in turn (the last entry is cut short by the end of the segment). A playlist of
@@ -20,11 +26,56 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from panel_agent.rotation import step_at
 from relais import wire
+
+
+@dataclass(frozen=True)
+class Step:
+    """One frame of an item: ``pages[page_index].frame`` (phase 0) or its ``flash_frame`` (phase 1)."""
+
+    page_index: int
+    flash_phase: int
+
+
+def step_at(pages: Sequence[wire.Page], elapsed_ms: int) -> tuple[Step, int | None]:
+    """The step up ``elapsed_ms`` after the item started, and how many ms until a different step is up.
+
+    The wait is None when nothing ever changes (a single page that does not flash): the caller then
+    sleeps until something else wakes it, instead of polling an arbitrary horizon. The schedule is a
+    function of the elapsed time alone, never of the steps already shown, so a caller that slept
+    through many cycles (a suspended board, a slow e-paper refresh) lands on the right step at once
+    instead of replaying the ones it missed.
+    """
+    if not pages:
+        raise ValueError("an item has at least one page")
+    if elapsed_ms < 0:
+        raise ValueError(f"elapsed_ms must not be negative, not {elapsed_ms}")
+    position = elapsed_ms % sum(page.dwell_ms for page in pages)
+    index = 0
+    while position >= pages[index].dwell_ms:
+        position -= pages[index].dwell_ms
+        index += 1
+    page = pages[index]
+    phase, wait_ms = _phase_at(page, position)
+    step = Step(index, phase)
+    if len(pages) > 1 or phase == 1 or position + wait_ms < page.dwell_ms:
+        return step, wait_ms
+    # A single page whose round ends on its frame starts the next round on that same frame: the
+    # next change is the flash after it, if the page flashes at all.
+    if page.flash_frame is None or page.flash_ms >= page.dwell_ms:
+        return step, None
+    return step, wait_ms + page.flash_ms
+
+
+def _phase_at(page: wire.Page, position: int) -> tuple[int, int]:
+    """The flash phase ``position`` ms into ``page``, and the ms until that phase or the page ends."""
+    if page.flash_frame is None:
+        return 0, page.dwell_ms - position
+    period = position // page.flash_ms
+    return period % 2, min((period + 1) * page.flash_ms, page.dwell_ms) - position
 
 
 @dataclass(frozen=True)
@@ -32,7 +83,7 @@ class Showing:
     """What to draw at an instant, and until when (ms since the epoch; None: until something else changes).
 
     ``item`` indexes ``Schedule.items`` (None when ``blank``); ``page`` and ``flash_phase`` are those of
-    ``rotation.Step``. ``entry_index`` is the position in the segment's playlist (None for the fallback
+    ``Step``. ``entry_index`` is the position in the segment's playlist (None for the fallback
     or a blank panel) and ``started_at_ms`` when this showing began by the schedule: together with
     ``item`` they say whether two instants belong to the same showing, which is what proof of play counts.
     """

@@ -10,7 +10,7 @@ shown), run sequences and schedules, fonts other than one, the clock's display.
 ``PtySign`` serves it on a pseudo-terminal (give ``path`` to the backend as its port), ``SocketSign``
 on ``socket://127.0.0.1:<port>``. From a shell::
 
-    python -m panel_agent.alpha.simulator --pty --png sign.png
+    python -m panel_agent.simulators.alpha_sign --pty --png sign.png
 
 prints the device path, writes what the sign shows to ``sign.png`` at each change, and stops on
 SIGTERM, SIGINT or after ``--timeout`` seconds.
@@ -32,12 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from PIL import Image, ImageDraw, ImageFont
 
-from panel_agent.alpha import protocol
-from panel_agent.alpha.protocol import AlphaError, DotsFileSpec, FileSpec, TextFileSpec
+from panel_agent.protocols import alpha as protocol
+from panel_agent.protocols.alpha import AlphaError, DotsFileSpec, FileSpec, TextFileSpec
 from relais.files import atomic_write
 
 # What each DOTS or text colour code lights, in the controller's LED profile colours (amber 255,176,0
@@ -58,6 +58,7 @@ FONTS_TOML = Path(__file__).resolve().parents[2] / "fonts" / "fonts.toml"
 FONT_PX = 7
 MAX_FRAME = 1 << 20  # bytes without EOT after which a sign would have given up on the frame
 POLL_S = 0.05
+Spec = TypeVar("Spec", TextFileSpec, DotsFileSpec)
 
 
 @dataclass
@@ -124,17 +125,17 @@ class SignSimulator:
         """What the LEDs show now: the first TEXT file in memory that has content, else nothing lit."""
         with self._changed:
             canvas = Image.new("RGB", (self.width, self.height), LED_RGB["0"])
+            # The first TEXT file written to (a TEXT file's content is always bytes).
             shown = next(
                 (
-                    f
+                    f.content
                     for f in self.files.values()
-                    if isinstance(f.spec, TextFileSpec) and f.content is not None
+                    if isinstance(f.spec, TextFileSpec) and isinstance(f.content, bytes)
                 ),
                 None,
             )
             if shown is not None:
-                assert isinstance(shown.content, bytes)
-                self._draw(canvas, shown.content)
+                self._draw(canvas, shown)
             return canvas
 
     def _frame(self, frame: bytes) -> bytes:
@@ -182,26 +183,25 @@ class SignSimulator:
                 raise AlphaError(f"dimming register {data[1:]!r} not understood", at + 1)
             self.brightness = protocol.BRIGHTNESS_STEPS[int(step)]
         elif command.code == protocol.WRITE_TEXT:
-            target = self._file(data[:1], TextFileSpec, at)
-            assert isinstance(target.spec, TextFileSpec)
-            if len(data) - 1 > target.spec.size:
-                raise AlphaError(f"{len(data) - 1} bytes for a file of {target.spec.size}", at + 1)
+            target, text_spec = self._file(data[:1], TextFileSpec, at)
+            if len(data) - 1 > text_spec.size:
+                raise AlphaError(f"{len(data) - 1} bytes for a file of {text_spec.size}", at + 1)
             target.content = data[1:]
         elif command.code == protocol.WRITE_SMALL_DOTS:
             label, rows = protocol.parse_dots(command)
-            target = self._file(label.encode(), DotsFileSpec, at)
-            assert isinstance(target.spec, DotsFileSpec)
-            if not rows or len(rows) > target.spec.height or len(rows[0]) > target.spec.width:
+            target, dots_spec = self._file(label.encode(), DotsFileSpec, at)
+            if not rows or len(rows) > dots_spec.height or len(rows[0]) > dots_spec.width:
                 raise AlphaError(f"picture larger than file {label!r}", at + 1)
             target.content = rows
         else:
             raise AlphaError(f"command {command.code!r} {data[:1]!r} is not simulated", at - 1)
 
-    def _file(self, label: bytes, kind: type, at: int) -> SignFile:
+    def _file(self, label: bytes, kind: type[Spec], at: int) -> tuple[SignFile, Spec]:
+        """The file ``label`` of the memory configuration, and its spec, which must be a ``kind``."""
         found = self.files.get(label.decode("ascii"))
         if found is None or not isinstance(found.spec, kind):
             raise AlphaError(f"no {kind.__name__[:-4]} file {label!r} in the memory configuration", at)
-        return found
+        return found, found.spec
 
     def _draw(self, canvas: Image.Image, content: bytes) -> None:
         """Lay out a TEXT file left to right: pictures it calls, then characters in the built-in font."""
@@ -357,7 +357,7 @@ def _glyph(
 def main(argv: list[str] | None = None) -> int:
     """Run a simulated sign until SIGTERM, SIGINT or ``--timeout``; print its port on the first line."""
     parser = argparse.ArgumentParser(
-        prog="python -m panel_agent.alpha.simulator", description=__doc__.split("\n")[0]
+        prog="python -m panel_agent.simulators.alpha_sign", description=__doc__.split("\n")[0]
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal; prints its path")
