@@ -90,7 +90,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             link.flush()
         return response
 
-    wrapped.idempotent = True  # type: ignore[attr-defined]  # what tests/test_openapi.py checks
+    wrapped.idempotent = True  # type: ignore[attr-defined]  # what tests/controller/web/test_openapi.py checks
     return wrapped
 
 

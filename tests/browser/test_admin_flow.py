@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import Site
+from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

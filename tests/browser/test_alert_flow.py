@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from controller.domain.alerts import alert_item_id
-from tests.browser.conftest import Site
-from tests.helpers import DEMO_LED, first_page, same_pixels, wait_for
+from tests.support import DEMO_LED, first_page, same_pixels, wait_for
+from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

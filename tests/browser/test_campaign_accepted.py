@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.browser.conftest import Site
+from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

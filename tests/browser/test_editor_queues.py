@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.browser.conftest import Site
-from tests.helpers import DEMO_LED, first_page, same_pixels, wait_for
+from tests.support import DEMO_LED, first_page, same_pixels, wait_for
+from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -12,8 +12,8 @@ from controller.domain import accounts
 from controller.storage.db import transaction
 from controller.web.context import get_db
 from programs.demo import DEMO_ACCOUNTS
-from tests.browser.conftest import DESKTOP, PHONE, Site, wait_until
-from tests.helpers import DEMO_LED, client_as, wait_for
+from tests.support import DEMO_LED, client_as, wait_for
+from tests.support.browser import DESKTOP, PHONE, Site, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

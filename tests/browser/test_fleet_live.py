@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import Site
-from tests.helpers import DEMO_LED, DEMO_RGB, wait_for
+from tests.support import DEMO_LED, DEMO_RGB, wait_for
+from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from relais.broker import MosquittoBroker
-from tests.browser.conftest import Site
-from tests.conftest import Live, live_controller
-from tests.helpers import DEMO_LED, wait_for
+from tests.support import DEMO_LED, wait_for
+from tests.support.browser import Site
+from tests.support.live import Live, live_controller
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.browser.conftest import Site
-from tests.helpers import DEMO_LED, DEMO_RGB, first_page, on_panel, same_pixels, wait_for
+from tests.support import DEMO_LED, DEMO_RGB, first_page, on_panel, same_pixels, wait_for
+from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

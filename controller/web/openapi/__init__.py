@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of every /api/v1 route, written as data.
 
-Written by hand so that it reads as documentation, and kept true by tests/test_openapi.py: every
+Written by hand so that it reads as documentation, and kept true by tests/controller/web/test_openapi.py: every
 route of the app is described with its methods, every described operation is routed, and each
 operation's ``x-permission`` is exactly what the view's ``requires`` checks. Path parameters are
 declared once in ``PATH_PARAMETERS`` and added to each path that names them. The schemas are in

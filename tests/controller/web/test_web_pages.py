@@ -1,0 +1,186 @@
+"""The browser app's pages without a browser: who lands where, what the navigation offers, the language
+switch, the live fleet feed's checks, and the English catalogue that ships compiled."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
+from tests.support import REPO, user_token
+
+PASSWORD = "correct horse battery"
+CATALOGUE = REPO / "controller" / "web" / "translations" / "en" / "LC_MESSAGES"
+USERS = [
+    ("admin", "admin", None),
+    ("prefecture", "campaign-manager", None),
+    ("mairie-bourg", "commune-editor", "01053"),
+    ("valideur-bourg", "commune-approver", "01053"),
+    ("mairie-amberieu", "commune-editor", "01004"),
+    ("technicien", "technician", None),
+    ("lecteur", "viewer", None),
+]
+
+
+def _log_in(app: Flask, name: str) -> FlaskClient:
+    """A client logged in as one of ``USERS``, made on first use (hashing a password takes a while)."""
+    with app.app_context():
+        db = get_db()
+        if accounts.user_by_name(db, name) is None:
+            _name, role, commune = next(user for user in USERS if user[0] == name)
+            with transaction(db):
+                accounts.create_user(db, name, role, PASSWORD, commune)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+def _nav(page: str) -> list[str]:
+    menu = page.split("<nav ", 1)[1].split("</nav>", 1)[0]
+    return re.findall(r">([^<>]+)</a>", menu)
+
+
+def test_pages_send_a_visitor_to_the_login_page(app: Flask) -> None:
+    response = app.test_client().get("/parc")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    ("name", "lands_on", "menu"),
+    [
+        (
+            "admin",
+            "/parc",
+            [
+                "Messages",
+                "À valider",
+                "Invitations",
+                "Campagnes",
+                "Alerte",
+                "Parc",
+                "Utilisateurs",
+                "Journal",
+                "Mes jetons",
+            ],
+        ),
+        ("prefecture", "/campagnes", ["Messages", "Campagnes", "Alerte", "Parc", "Mes jetons"]),
+        ("mairie-bourg", "/messages", ["Messages", "Invitations", "Parc", "Mes jetons"]),
+        ("valideur-bourg", "/validation", ["Messages", "À valider", "Invitations", "Parc", "Mes jetons"]),
+        ("technicien", "/parc", ["Parc", "Mes jetons"]),
+        ("lecteur", "/parc", ["Messages", "Parc", "Mes jetons"]),
+    ],
+)
+def test_each_role_lands_on_its_job_and_sees_only_what_it_may_do(
+    app: Flask, name: str, lands_on: str, menu: list[str]
+) -> None:
+    client = _log_in(app, name)
+    landing = client.get("/")
+    assert landing.headers["Location"] == lands_on
+    page = client.get(lands_on).get_data(as_text=True)
+    assert _nav(page) == menu
+    assert '<html lang="fr">' in page
+    assert re.search(r'<meta name="csrf-token" content="[^"]+">', page)
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("technicien", "/messages"),
+        ("mairie-bourg", "/admin/utilisateurs"),
+        ("mairie-bourg", "/alertes"),
+        ("lecteur", "/validation"),
+        ("prefecture", "/admin/journal"),
+    ],
+)
+def test_a_page_the_role_may_not_use_says_so(app: Flask, name: str, path: str) -> None:
+    response = _log_in(app, name).get(path)
+    assert response.status_code == 403
+    assert "Votre rôle ne permet pas d’ouvrir cette page." in response.get_data(as_text=True)
+
+
+def test_another_communes_panel_page_does_not_exist_for_a_commune_user(app: Flask) -> None:
+    client = _log_in(app, "mairie-bourg")
+    assert client.get("/parc/bourg-entree-nord").status_code == 200
+    assert client.get("/parc/amberieu-mairie").status_code == 404
+
+
+def test_the_commune_editor_is_offered_the_form_and_the_viewer_only_the_list(app: Flask) -> None:
+    assert 'id="message-form"' in _log_in(app, "mairie-bourg").get("/messages").get_data(as_text=True)
+    assert 'id="message-form"' not in _log_in(app, "lecteur").get("/messages").get_data(as_text=True)
+
+
+def test_english_is_one_click_away_and_stays_chosen(app: Flask) -> None:
+    client = _log_in(app, "technicien")
+    switch = client.get("/langue/en?next=/parc")
+    assert switch.headers["Location"] == "/parc"
+    page = client.get("/parc").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "The panel fleet" in page and "Offline only" in page
+    assert _nav(page) == ["Fleet", "My tokens"]
+    assert json.loads(re.search(r'id="strings">(.*?)</script>', page).group(1))["offline"] == "offline"
+    login = client.get("/login").get_data(as_text=True)
+    assert "User name" in login and "Password" in login
+    client.get("/langue/fr")
+    assert "Le parc de panneaux" in client.get("/parc").get_data(as_text=True)
+
+
+def test_the_language_switch_only_goes_back_to_this_site(app: Flask) -> None:
+    response = app.test_client().get("/langue/en?next=//evil.example/")
+    assert response.headers["Location"] == "/"
+
+
+def _first_event(client: FlaskClient, **kwargs: object) -> list[dict]:
+    response = client.get("/live/panels", **kwargs)
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    try:
+        for chunk in response.response:
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            if text.startswith("data: "):
+                return json.loads(text[len("data: ") :])
+    finally:
+        response.close()
+    raise AssertionError("no event")
+
+
+def test_the_live_feed_streams_the_fleet_with_dates_written_out(client: FlaskClient) -> None:
+    panels = _first_event(client)
+    assert sorted(panel["id"] for panel in panels) == ["amberieu-mairie", "bourg-entree-nord"]
+    assert all(panel["online"] is False and panel["last_seen_text"] == "" for panel in panels)
+
+
+def test_the_live_feed_shows_a_commune_user_only_its_commune(app: Flask) -> None:
+    panels = _first_event(_log_in(app, "mairie-amberieu"))
+    assert [panel["id"] for panel in panels] == ["amberieu-mairie"]
+
+
+def test_the_live_feed_needs_a_login(app: Flask) -> None:
+    assert app.test_client().get("/live/panels").status_code == 401
+
+
+def test_the_live_feed_accepts_a_token_with_the_role_checked(app: Flask) -> None:
+    with app.app_context():
+        token = user_token(get_db(), "tech-script", "technician")
+    panels = _first_event(app.test_client(), headers={"Authorization": f"Bearer {token}"})
+    assert len(panels) == 2
+
+
+def test_the_compiled_english_catalogue_matches_its_source() -> None:
+    with (CATALOGUE / "messages.po").open("rb") as po, (CATALOGUE / "messages.mo").open("rb") as mo:
+        source, compiled = read_po(po), read_mo(mo)
+    expected = {message.id: message.string for message in source if message.id and not message.fuzzy}
+    shipped = {message.id: message.string for message in compiled if message.id}
+    assert shipped == expected, "run: pybabel compile -d controller/web/translations"
+    assert all(expected.values()), "every French string has its English translation"

@@ -1,0 +1,128 @@
+"""The browser tests' site: the controller on a real HTTP port, its harness, and what a test watches."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.domain import accounts
+from controller.storage.db import transaction
+from controller.web.context import get_db
+from tests.support import wait_for
+from tests.support.live import Live
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+PASSWORD = "mot de passe du test"
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+LOGIN_LABELS = {
+    "fr": ("Identifiant", "Mot de passe", "Se connecter"),
+    "en": ("User name", "Password", "Log in"),
+}
+
+
+# Every <img> has finished loading, or failed; then which of them (by alt text) drew nothing.
+SETTLED_IMAGES = "[...document.images].every(image => image.complete)"
+
+
+BROKEN_IMAGES = (
+    "[...document.images].filter(image => image.naturalWidth === 0).map(image => image.alt || image.src)"
+)
+
+
+def wait_until(page: object, expression: str) -> None:
+    """Poll a JavaScript expression in the page until it is truthy. Not ``page.wait_for_function``:
+    Playwright builds its predicate with ``new Function``, which the pages' Content-Security-Policy
+    (no 'unsafe-eval') refuses, as it should."""
+    wait_for(lambda: page.evaluate(expression), f"the page to make true: {expression}", timeout=20)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Site:
+    """The controller on a real HTTP port, its Live harness, and a folder for this test's screenshots."""
+
+    url: str
+    live: Live
+    artifacts: Path
+    problems: list[str] = field(default_factory=list)
+    expected: list[re.Pattern[str]] = field(default_factory=list)
+
+    def add_user(self, name: str, role: str, commune: str | None = None) -> None:
+        with self.live.app.app_context():
+            db = get_db()
+            with transaction(db):
+                accounts.create_user(db, name, role, PASSWORD, commune)
+
+    def shot(self, page: object, step: str) -> Path:
+        """A screenshot of this step, kept as a test artifact, once every image on the page has arrived:
+        a preview or screenshot that never draws (broken, or refused) fails the test here."""
+        wait_until(page, SETTLED_IMAGES)
+        broken = page.evaluate(BROKEN_IMAGES)  # type: ignore[attr-defined]
+        assert not broken, f"{step}: images that did not draw: {broken}"
+        path = self.artifacts / f"{step}.png"
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        return path
+
+    def expect(self, pattern: str) -> None:
+        """A 4xx/5xx answer (and the console line it makes) that this test provokes on purpose."""
+        self.expected.append(re.compile(pattern))
+
+    def _problem(self, what: str, url: str) -> None:
+        if not any(pattern.search(url) for pattern in self.expected):
+            self.problems.append(f"{what} ({url})")
+
+    def watch(self, page: object) -> None:
+        """Note every JavaScript error, console error and 4xx/5xx answer: the test fails on any unexpected."""
+        page.on("pageerror", lambda exc: self.problems.append(f"JavaScript error: {exc} ({page.url})"))  # type: ignore[attr-defined]
+        page.on(  # type: ignore[attr-defined]
+            "console",
+            lambda message: (
+                message.type == "error"
+                and self._problem(f"console: {message.text}", message.location.get("url") or page.url)
+            ),  # type: ignore[attr-defined]
+        )
+        page.on(  # type: ignore[attr-defined]
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self._problem(f"{response.status} {response.request.method}", response.url)
+            ),
+        )
+
+    def log_in(self, browser: object, name: str, *, phone: bool = False, lang: str = "fr") -> object:
+        """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched."""
+        context = browser.new_context(
+            viewport=PHONE if phone else DESKTOP, locale="fr-FR", timezone_id="Europe/Paris"
+        )  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        self.watch(page)
+        if lang != "fr":
+            page.goto(f"{self.url}/langue/{lang}?next=/login")
+        else:
+            page.goto(f"{self.url}/login")
+        labels = LOGIN_LABELS[lang]
+        page.get_by_label(labels[0]).fill(name)
+        page.get_by_label(labels[1]).fill(PASSWORD)
+        page.get_by_role("button", name=labels[2]).click()
+        page.wait_for_url(re.compile(r"^(?!.*/login)"))
+        return page
