@@ -29,7 +29,7 @@ from controller.web.server import freeze_startup_objects
 from panel_agent.fleet import FleetSim
 from programs.department import register_fleet, sim_panels
 from relais import wire
-from relais.broker import MosquittoBroker, find_mosquitto
+from relais.brokers.mosquitto import MosquittoBroker, find_mosquitto
 
 
 def machine() -> str:

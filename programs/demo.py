@@ -21,7 +21,7 @@ from controller.web.server import serve_until_stopped
 from panel_agent.fleet import FleetSim
 from programs.department import SIM_PREFIX, register_fleet, sim_panels
 from programs.provisioning import agent_config_text
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.files import atomic_write
 from relais.keys import PUBLIC_KEY_NAME
 from relais.signals import end_processes

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from controller import create_app, shutdown_app
 from controller.domain.panels import register_panel
 from controller.web.context import get_db
-from relais.broker import MosquittoBroker
-from relais.rabbitmq import RabbitMQBroker, rabbitmq_installed
+from relais.brokers.mosquitto import MosquittoBroker
+from relais.brokers.rabbitmq import RabbitMQBroker, rabbitmq_installed
 from tests.support import DEMO_EPAPER, DEMO_LED, user_token
 from tests.support.live import Live, live_controller
 

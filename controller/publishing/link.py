@@ -318,7 +318,7 @@ class MqttLink:
 
     def _oversized(self, key: tuple[str, int], payload: bytes) -> bool:
         """Whether a schedule is over the wire's size, never sent: its panel would refuse it, and the
-        broker (``max_packet_size``, ``relais.broker_security``) would end our connection for it, and
+        broker (``max_packet_size``, ``relais.brokers.security``) would end our connection for it, and
         every panel's publishing with it, at each try. Logged once; it stays pending until replaced."""
         if len(payload) <= MAX_PAYLOAD_BYTES:
             return False

@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _for_a_person(exc: Exception) -> bool:
     """FieldError, render and config errors, unreadable files, a broker that cannot start: a message
-    for a person, not a traceback. A BrokerError can only come from relais.broker once imported; it is
-    looked up there, not imported, because relais.broker pulls Pillow."""
+    for a person, not a traceback. A BrokerError can only come from relais.brokers.mosquitto once imported; it is
+    looked up there, not imported, because relais.brokers.mosquitto pulls Pillow."""
     if isinstance(exc, ValueError | OSError):
         return True
-    raised_by = sys.modules.get("relais.broker")
+    raised_by = sys.modules.get("relais.brokers.mosquitto")
     return raised_by is not None and isinstance(exc, raised_by.BrokerError)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from programs.cli.common import Commands, add_command, add_data_dir, data_dir
 
 if TYPE_CHECKING:
-    from relais.certificates import TlsFiles
+    from relais.brokers.certificates import TlsFiles
 
 
 def broker_dir(args: argparse.Namespace) -> Path:
@@ -31,7 +31,7 @@ def add_ca_file(parser: argparse.ArgumentParser) -> None:
 
 def broker_ca_file(args: argparse.Namespace) -> str | None:
     """The CA given, else the one ``relais broker --tls`` made in this data folder, for mqtts:// only."""
-    from relais.certificates import CA_CERT_NAME
+    from relais.brokers.certificates import CA_CERT_NAME
 
     if args.ca_file is not None:
         return str(args.ca_file)
@@ -40,7 +40,7 @@ def broker_ca_file(args: argparse.Namespace) -> str | None:
 
 
 def reload_broker(args: argparse.Namespace) -> None:
-    from relais.broker_security import reload_running_broker
+    from relais.brokers.security import reload_running_broker
 
     pid = reload_running_broker(broker_dir(args))
     if pid is not None:
@@ -51,8 +51,8 @@ def cmd_broker(args: argparse.Namespace) -> int:
     """Replace this process with Mosquitto, so that Ctrl-C, SIGTERM and systemd reach it directly."""
     import os
 
-    from relais.broker import find_mosquitto
-    from relais.broker_security import write_production_config
+    from relais.brokers.mosquitto import find_mosquitto
+    from relais.brokers.security import write_production_config
 
     binary = find_mosquitto()
     tls = _broker_tls(args)
@@ -71,7 +71,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def _broker_tls(args: argparse.Namespace) -> TlsFiles | None:
     """The user's certificate files, or ours in ``<data-dir>/broker/tls`` (made or renewed as needed)."""
-    from relais.certificates import TlsFiles, ensure_broker_tls
+    from relais.brokers.certificates import TlsFiles, ensure_broker_tls
 
     given = (args.cert, args.key, args.ca)
     if not args.tls:
@@ -103,7 +103,7 @@ def _broker_hosts(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_broker_controller_url(args: argparse.Namespace) -> int:
-    from relais.broker_security import BrokerCredentials
+    from relais.brokers.security import BrokerCredentials
     from relais.mqtt import broker_url_with_credentials
 
     username, password = BrokerCredentials(broker_dir(args)).controller()

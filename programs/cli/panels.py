@@ -13,7 +13,7 @@ from programs.cli.common import Commands, add_command, add_data_dir, data_dir, o
 def cmd_panel_add(args: argparse.Namespace) -> int:
     from controller.domain.panels import register_panel
     from controller.storage.db import transaction
-    from relais.broker_security import BrokerCredentials
+    from relais.brokers.security import BrokerCredentials
 
     db = open_db(args)
     data = {
@@ -39,7 +39,7 @@ def cmd_panel_add(args: argparse.Namespace) -> int:
 
 
 def cmd_panel_revoke(args: argparse.Namespace) -> int:
-    from relais.broker_security import BrokerCredentials, panel_username
+    from relais.brokers.security import BrokerCredentials, panel_username
 
     if not BrokerCredentials(broker_dir(args)).revoke_panel(args.id):
         raise SystemExit(f"relais panel revoke: panel {args.id!r} has no MQTT credentials")
@@ -73,7 +73,7 @@ def cmd_panel_agent_config(args: argparse.Namespace) -> int:
     key = load_or_create_signing_key(data_dir(args) / "keys")
     broker_url = args.broker_url
     if not args.no_credentials:
-        from relais.broker_security import BrokerCredentials, reload_running_broker
+        from relais.brokers.security import BrokerCredentials, reload_running_broker
         from relais.mqtt import broker_url_with_credentials
 
         # Made here when missing (a panel registered before panels had users, or revoked then trusted

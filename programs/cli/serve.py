@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _controller_broker_url(args: argparse.Namespace) -> str:
     """The URL as given, or with the controller's user filled in when ``relais broker`` made one here."""
-    from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials
+    from relais.brokers.security import CREDENTIALS_NAME, BrokerCredentials
     from relais.mqtt import BrokerUrl, broker_url_with_credentials
 
     here = broker_dir(args)

@@ -71,7 +71,7 @@ def _fleet_credentials(args: argparse.Namespace, panel_ids: list[str]) -> dict[s
     """On the broker ``relais broker`` runs for this data folder (it has users), each simulated panel
     gets its own, as ``relais panel add`` gives a real one, and a running broker reloads its users;
     none on another broker, or when the URL names a user already."""
-    from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
+    from relais.brokers.security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
     from relais.mqtt import BrokerUrl
 
     here = broker_dir(args)

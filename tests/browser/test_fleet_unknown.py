@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import DEMO_LED, wait_for
 from tests.support.browser import Site
 from tests.support.live import Live, live_controller

@@ -29,7 +29,7 @@ from panel_agent.config import AgentConfig, load_config
 from panel_agent.store import PayloadStore
 from programs.provisioning import agent_config_text
 from relais import wire
-from relais.broker import MosquittoBroker, free_loopback_port
+from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port
 from relais.keys import load_or_create_signing_key
 from tests.support import DEMO_LED, REPO, first_page, same_pixels, user_token, wait_for
 from tests.support.agents import (

@@ -22,7 +22,7 @@ from controller.rendering.profiles import get_profile
 from panel_agent.fleet import FleetSim, SimPanel
 from programs.department import COMMUNES, fleet_panel_specs
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
 from tests.support.department import department
 

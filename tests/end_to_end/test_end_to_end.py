@@ -21,7 +21,7 @@ from controller.rendering.engine import MessageContent, render
 from controller.rendering.profiles import get_profile
 from controller.web.context import get_db, signing_key
 from relais import wire
-from relais.broker import MosquittoBroker, free_loopback_port
+from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port
 from relais.mqtt import BrokerUrl
 from tests.support import DEMO_EPAPER, DEMO_LED, first_page, same_pixels, user_token, wait_for
 from tests.support.live import Live

@@ -23,7 +23,7 @@ from controller.publishing.link import MqttLink, Reconciliation
 from controller.storage.db import connect, open_database, transaction
 from controller.web.context import get_db
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.signals import end_processes
 from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, client_as, record_report, user_token, wait_for
 from tests.support.chaos import Cable, Controller, stop_process

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from programs.department import COMMUNES
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
 from tests.support.department import department
 

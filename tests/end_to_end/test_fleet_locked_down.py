@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from relais.broker import free_loopback_port, port_open
-from relais.broker_security import CONTROLLER_USER, CREDENTIALS_NAME, PID_FILE_NAME, panel_username
+from relais.brokers.mosquitto import free_loopback_port, port_open
+from relais.brokers.security import CONTROLLER_USER, CREDENTIALS_NAME, PID_FILE_NAME, panel_username
 from relais.signals import end_processes
 from tests.support import wait_for
 

@@ -22,7 +22,7 @@ from panel_agent.backends.simulated import SimulatedBackend
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.store import PayloadStore
 from relais import __version__, wire
-from relais.broker import MosquittoBroker, free_loopback_port
+from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port
 from tests.support import REPO, same_pixels, wait_for
 from tests.support.agents import (
     HEIGHT,

@@ -20,7 +20,7 @@ from panel_agent.agent import PanelAgent
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.field_test import PATTERNS
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
 from tests.support.agents import (
     HEIGHT,

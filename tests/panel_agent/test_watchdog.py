@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from panel_agent.watchdog import SystemdWatchdog, heartbeat_limit_s
 from relais import wire
-from relais.broker import free_loopback_port
+from relais.brokers.mosquitto import free_loopback_port
 
 # WATCHDOG_USEC of 0.15 s: a ping every 50 ms.
 FAST_WATCHDOG_USEC = "150000"

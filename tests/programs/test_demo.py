@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from relais.broker import port_open
+from relais.brokers.mosquitto import port_open
 from tests.support import first_page, same_pixels, wait_for
 
 pytestmark = pytest.mark.e2e

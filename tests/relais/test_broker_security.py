@@ -24,8 +24,8 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from programs.cli import main
 from relais import wire
-from relais.broker import MosquittoBroker, free_loopback_port, port_open
-from relais.broker_security import (
+from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port, port_open
+from relais.brokers.security import (
     CONTROLLER_USER,
     MAX_PACKET_BYTES,
     PID_FILE_NAME,

@@ -21,15 +21,15 @@ from cryptography import x509
 
 from programs.cli import main
 from relais import wire
-from relais.broker import MosquittoBroker, free_loopback_port, port_open
-from relais.broker_security import PID_FILE_NAME, BrokerCredentials, production_config_text
-from relais.certificates import (
+from relais.brokers.certificates import (
     CA_CERT_NAME,
     certificate_hosts,
     ensure_broker_tls,
     make_server_cert,
     make_test_ca,
 )
+from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port, port_open
+from relais.brokers.security import PID_FILE_NAME, BrokerCredentials, production_config_text
 from relais.mqtt import BrokerUrl, new_client
 from relais.wire import Topics
 from tests.support import production_broker, tls_url, wait_for

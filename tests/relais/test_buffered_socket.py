@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.mqtt import (
     BufferedClient,
     BufferedSocket,

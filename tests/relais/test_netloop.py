@@ -12,7 +12,7 @@ import uuid
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.mqtt import new_client
 from relais.netloop import BufferedSocket, ClientLoop, _Link
 

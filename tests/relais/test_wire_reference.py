@@ -43,7 +43,7 @@ from panel_agent.agent import PanelAgent
 from panel_agent.config import load_config
 from panel_agent.field_test import PATTERNS
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.mqtt import BrokerUrl, connect_in_background
 from tests.support import DEMO_EPAPER, DEMO_LED, REPO
 

@@ -30,8 +30,8 @@ from controller.web import context
 from controller.web.context import get_db
 from programs.demo import DEMO_PANELS
 from relais import wire
-from relais.broker import MosquittoBroker
-from relais.broker_security import BrokerCredentials
+from relais.brokers.mosquitto import MosquittoBroker
+from relais.brokers.security import BrokerCredentials
 
 # The demo's own reference panels: an amber LED 192x64 and a b/w e-paper 800x480 (and an RGB LED).
 DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS

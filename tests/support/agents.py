@@ -21,7 +21,7 @@ from panel_agent.agent import PanelAgent
 from panel_agent.backends import Backend
 from panel_agent.config import AgentConfig
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.mqtt import BrokerUrl
 from relais.wire import DisplayItem, Frame, Page, Schedule
 from tests.support import REPO, same_pixels, wait_for

@@ -18,7 +18,7 @@ from controller.web.context import get_db
 from panel_agent.fleet import FleetSim
 from programs.department import register_fleet, sim_panels
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import first_page, same_pixels, wait_for
 
 

@@ -19,8 +19,8 @@ from controller.web import context
 from controller.web.context import get_db
 from programs.provisioning import agent_config_text
 from relais import wire
-from relais.broker import MosquittoBroker
-from relais.rabbitmq import RabbitMQBroker
+from relais.brokers.mosquitto import MosquittoBroker
+from relais.brokers.rabbitmq import RabbitMQBroker
 from relais.signals import end_processes
 from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, user_token, wait_for
 

@@ -20,7 +20,7 @@ from controller.web.api_common import audited, error, json_body, page_answer, pa
 from controller.web.auth import current_actor, requires
 from controller.web.context import broker_watch, get_db, mqtt_link
 from controller.web.idempotency import idempotent
-from relais.broker_security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
+from relais.brokers.security import CREDENTIALS_NAME, BrokerCredentials, reload_running_broker
 
 bp = Blueprint("panels", __name__)
 

@@ -30,9 +30,9 @@ from controller.storage.db import transaction
 from controller.web.context import get_db, signing_key
 from programs.department import register_fleet
 from relais import wire
-from relais.broker import MosquittoBroker, free_loopback_port
+from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port
+from relais.brokers.rabbitmq import RabbitMQBroker
 from relais.mqtt import BrokerUrl, Negotiated, connect_in_background, negotiate_protocol, new_client
-from relais.rabbitmq import RabbitMQBroker
 from tests.support import DEMO_EPAPER, DEMO_LED, wait_for
 from tests.support.live import Live, live_controller
 

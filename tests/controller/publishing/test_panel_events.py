@@ -21,8 +21,8 @@ from controller.publishing import reports as status
 from controller.publishing.jobs import prune_events_job
 from controller.web.context import get_db
 from relais import wire
-from relais.broker import MosquittoBroker
-from relais.broker_security import BrokerCredentials
+from relais.brokers.mosquitto import MosquittoBroker
+from relais.brokers.security import BrokerCredentials
 from tests.support import DEMO_LED, Session, client_as, production_broker, record_report, tls_url, wait_for
 
 TOPICS = wire.Topics("relais/v1")

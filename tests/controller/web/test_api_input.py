@@ -36,7 +36,7 @@ from controller.domain.panels import register_panel
 from controller.rendering.images import MAX_IMAGE_BYTES
 from controller.web.api_common import MAX_INTEGER, MAX_JSON_DEPTH
 from controller.web.context import get_db
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from relais.signals import end_processes
 from tests.support import DEMO_RGB, wait_for
 

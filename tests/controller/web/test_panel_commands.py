@@ -12,7 +12,7 @@ from controller import create_app, shutdown_app
 from controller.domain.panels import register_panel
 from controller.web.context import get_db
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import DEMO_LED, client_as, record_report, wait_for
 from tests.support.live import Live
 

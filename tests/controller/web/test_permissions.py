@@ -26,7 +26,7 @@ from controller.publishing.queueing import queue_message
 from controller.storage.db import transaction
 from controller.web.context import get_db, signing_key
 from relais import wire
-from relais.broker import MosquittoBroker
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, picture_png, record_report, wait_for
 
 ROLES = ("admin", "campaign-manager", "commune-editor", "commune-approver", "technician", "viewer")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from relais.broker import BrokerError, free_loopback_port, port_open
+from relais.brokers.mosquitto import BrokerError, free_loopback_port, port_open
 
 # Debian's own start script, without the /usr/sbin wrapper that insists on su and /var/lib/rabbitmq.
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")

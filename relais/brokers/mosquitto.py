@@ -1,8 +1,8 @@
 """A Mosquitto of our own, for the demo and the tests: loopback only, generated config, our own PID.
 
-Anonymous by default; ``secure=True`` requires the users and ACL of ``relais.broker_security``, as
+Anonymous by default; ``secure=True`` requires the users and ACL of ``relais.brokers.security``, as
 production does (``relais broker``), and ``tls=True`` adds TLS with a CA of its own
-(``relais.certificates``). Production may point at any MQTT 3.1.1/5 broker by URL instead;
+(``relais.brokers.certificates``). Production may point at any MQTT 3.1.1/5 broker by URL instead;
 this module never touches a broker it did not start (such as a system Mosquitto on 1883).
 """
 
@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from relais.broker_security import fleet_limit_lines, locked_down_lines, tls_config_lines
-from relais.certificates import TlsFiles, ensure_broker_tls
+from relais.brokers.certificates import TlsFiles, ensure_broker_tls
+from relais.brokers.security import fleet_limit_lines, locked_down_lines, tls_config_lines
 
 # The names a client of this loopback broker may use; both go in the server certificate.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -76,7 +76,7 @@ class MosquittoBroker:
         makes a CA and a server certificate in ``work_dir/tls`` at start; clients trust ``ca_file``.
         """
         if secure and credentials_dir is None:
-            raise BrokerError("a secure broker needs credentials_dir (see relais.broker_security)")
+            raise BrokerError("a secure broker needs credentials_dir (see relais.brokers.security)")
         if tls and not secure:
             raise BrokerError("TLS is for a secure broker: pass secure=True and credentials_dir")
         self.work_dir = Path(work_dir)

@@ -25,7 +25,7 @@ import signal
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from relais.certificates import TlsFiles
+from relais.brokers.certificates import TlsFiles
 from relais.files import atomic_write
 from relais.wire import DEFAULT_TOPIC_BASE, MAX_PAYLOAD_BYTES, check_panel_id
 
