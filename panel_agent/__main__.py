@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from panel_agent.cli import run
+from panel_agent.service import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from programs.cli.common import Commands, add_command
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from panel_agent.cli import run
+    from panel_agent.service import run
 
     if args.config is None:
         raise SystemExit("relais agent: --config FILE is required (or: relais agent test --help)")

@@ -1,4 +1,5 @@
-"""``relais agent --config FILE`` and ``python -m panel_agent --config FILE``: run one panel until stopped."""
+"""The agent as a service: ``relais agent --config FILE`` and ``python -m panel_agent --config FILE``
+run one panel until stopped, telling systemd when it is ready, alive and stopping."""
 
 from __future__ import annotations
 
