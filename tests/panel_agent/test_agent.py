@@ -1,4 +1,4 @@
-"""The panel agent against a real Mosquitto: what it shows, what it refuses, and how it says goodbye."""
+"""The panel agent: what it shows, refuses and reports (on a fake broker), how it says goodbye (on Mosquitto)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,17 @@ from tests.support.agents import (
     TIMEOUT_S,
     TOPICS,
     TWO_DAYS_S,
+    UNUSED_BROKER_URL,
     WIDTH,
     Clocks,
+    FakeBroker,
     RecordingBackend,
     Watcher,
     command,
     desired,
     desired_pages,
     end_process,
+    install_fake_broker,
     is_event,
     new_panel_id,
     page,
@@ -58,26 +61,31 @@ def panel_id() -> str:
 
 
 @pytest.fixture
-def config(
-    tmp_path: Path, panel_id: str, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
-) -> AgentConfig:
-    return load_config(write_config(tmp_path, panel_id, broker.url, signing_key))
+def fake(monkeypatch: pytest.MonkeyPatch, panel_id: str) -> FakeBroker:
+    """The agent's own logic is the subject: its messages go through a fake broker, in the test's thread."""
+    return install_fake_broker(monkeypatch, panel_id)
 
 
 @pytest.fixture
-def watcher(broker: MosquittoBroker, panel_id: str) -> Iterator[Watcher]:
+def config(tmp_path: Path, panel_id: str, fake: FakeBroker, signing_key: Ed25519PrivateKey) -> AgentConfig:
+    return load_config(write_config(tmp_path, panel_id, UNUSED_BROKER_URL, signing_key))
+
+
+@pytest.fixture
+def real_watcher(broker: MosquittoBroker, panel_id: str) -> Iterator[Watcher]:
+    """The transport is the subject (the last will, a clean stop): the real Mosquitto."""
     watching = Watcher(broker, panel_id)
     yield watching
     watching.close()
 
 
 @pytest.fixture
-def agent(config: AgentConfig, watcher: Watcher) -> Iterator[PanelAgent]:
-    """A started agent that the broker has seen come online."""
+def agent(config: AgentConfig, fake: FakeBroker) -> Iterator[PanelAgent]:
+    """A started agent that the (fake) broker has seen come online."""
     running = PanelAgent(config)
     running.start()
     try:
-        watcher.wait_state(lambda s: s.online, "the agent's online state")
+        fake.wait_state(lambda s: s.online, "the agent's online state")
         yield running
     finally:
         running.stop()
@@ -125,20 +133,20 @@ def recorded_agent(
         running.stop()
 
 
-# --- in process, with the broker -----------------------------------------------------------------
+# --- in process, on the fake broker -----------------------------------------------------------------
 
 
 def test_a_genuine_retained_payload_is_shown_kept_and_reported(
-    agent: PanelAgent, config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+    agent: PanelAgent, config: AgentConfig, fake: FakeBroker, signing_key: Ed25519PrivateKey
 ) -> None:
     image = picture(1)
     payload = desired(signing_key, config.panel_id, 1, image)
-    watcher.publish(TOPICS.desired(config.panel_id), payload, retain=True)
+    fake.publish(TOPICS.desired(config.panel_id), payload, retain=True)
 
     wait_for(lambda: same_pixels(screen(config), image), "the frame on the simulated panel")
     frame = wire.Frame.from_image(image)
     item_hash = first_item(payload, signing_key).content_hash
-    state = watcher.wait_state(lambda s: s.applied_seq == 1, "the state after the display")
+    state = fake.wait_state(lambda s: s.applied_seq == 1, "the state after the display")
     assert state.online
     assert (state.item_id, state.content_hash) == ("item-1", item_hash)
     assert state.agent_version == __version__
@@ -146,48 +154,48 @@ def test_a_genuine_retained_payload_is_shown_kept_and_reported(
     assert (state.screenshot_frame, state.screenshot_png) == (frame.content_hash, None)
     assert agent.store.path.read_bytes() == payload
     # The state told it: the display event is for the history, it waits for the panel's batch.
-    assert not [e for e in watcher.events if e.event == wire.EVENT_DISPLAYED]
+    assert not [e for e in fake.events if e.event == wire.EVENT_DISPLAYED]
     agent.batch_s = 0.5
     agent.wake()
-    watcher.wait_event(
+    fake.wait_event(
         is_event(wire.EVENT_DISPLAYED, item_id="item-1", content_hash=item_hash, seq=1),
         "the displayed event",
     )
 
 
 def test_a_restarted_agent_shows_its_stored_content_and_ignores_the_retained_copy(
-    config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+    config: AgentConfig, fake: FakeBroker, signing_key: Ed25519PrivateKey
 ) -> None:
     image = picture(4)
-    watcher.publish(
+    fake.publish(
         TOPICS.desired(config.panel_id), desired(signing_key, config.panel_id, 4, image), retain=True
     )
     first = PanelAgent(config)
     first.start()
     try:
-        watcher.wait_state(lambda s: s.applied_seq == 4, "the first display")
+        fake.wait_state(lambda s: s.applied_seq == 4, "the first display")
     finally:
         first.stop()
-    watcher.wait_state(lambda s: not s.online, "the offline state of a clean stop")
+    fake.wait_state(lambda s: not s.online, "the offline state of a clean stop")
     screen(config).unlink()
 
     second = PanelAgent(config)
     second.start()
     try:
         assert same_pixels(screen(config), image)  # before any network traffic
-        watcher.wait_state(lambda s: s.online and s.applied_seq == 4, "the restarted agent online")
+        fake.wait_state(lambda s: s.online and s.applied_seq == 4, "the restarted agent online")
         # The broker redelivered the retained payload on subscribe, before this command: once the
         # command is acknowledged, the redelivery has been handled, neither refused nor applied again.
-        watcher.publish(TOPICS.cmd(config.panel_id), command(signing_key, config.panel_id, 1, "screenshot"))
-        watcher.wait_event(is_event(wire.EVENT_ACK, seq=1), "the ack")
+        fake.publish(TOPICS.cmd(config.panel_id), command(signing_key, config.panel_id, 1, "screenshot"))
+        fake.wait_event(is_event(wire.EVENT_ACK, seq=1), "the ack")
         replies = (wire.EVENT_DISPLAYED, wire.EVENT_REFUSED, wire.EVENT_ACK)
-        assert [e.event for e in watcher.events if e.event in replies] == [
+        assert [e.event for e in fake.events if e.event in replies] == [
             wire.EVENT_DISPLAYED,
             wire.EVENT_ACK,
         ]
         # Proof of play: each agent put item 4 on air under the schedule it applied, the first one
         # reported its play when it stopped.
-        proofs = [(e.event, e.details["item_id"]) for e in watcher.events if e.event not in replies]
+        proofs = [(e.event, e.details["item_id"]) for e in fake.events if e.event not in replies]
         assert proofs == [
             (wire.EVENT_ON_AIR, "item-4"),
             (wire.EVENT_PLAY, "item-4"),
@@ -217,20 +225,20 @@ BAD_PAYLOADS: dict[str, Callable[[Ed25519PrivateKey, str], bytes]] = {
 def test_a_bad_payload_is_refused_and_the_panel_keeps_its_content(
     agent: PanelAgent,
     config: AgentConfig,
-    watcher: Watcher,
+    fake: FakeBroker,
     signing_key: Ed25519PrivateKey,
     caplog: pytest.LogCaptureFixture,
     reason: str,
 ) -> None:
     good = picture(5)
     topic = TOPICS.desired(config.panel_id)
-    watcher.publish(topic, desired(signing_key, config.panel_id, 5, good), retain=True)
-    watcher.wait_state(lambda s: s.applied_seq == 5, "the good display")
+    fake.publish(topic, desired(signing_key, config.panel_id, 5, good), retain=True)
+    fake.wait_state(lambda s: s.applied_seq == 5, "the good display")
     stored = agent.store.path.read_bytes()
     png = screen(config).read_bytes()
 
-    watcher.publish(topic, BAD_PAYLOADS[reason](signing_key, config.panel_id), retain=True)
-    event = watcher.wait_event(is_event(wire.EVENT_REFUSED, reason=reason), f"a {reason} refusal")
+    fake.publish(topic, BAD_PAYLOADS[reason](signing_key, config.panel_id), retain=True)
+    event = fake.wait_event(is_event(wire.EVENT_REFUSED, reason=reason), f"a {reason} refusal")
     assert event.details["topic"] == topic
     assert event.details["detail"]
     assert f"refused desired payload for {config.panel_id}: {reason}: " in caplog.text
@@ -241,11 +249,11 @@ def test_a_bad_payload_is_refused_and_the_panel_keeps_its_content(
 
 
 def test_the_pages_of_an_item_take_turns_on_the_panel(
-    agent: PanelAgent, config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+    agent: PanelAgent, config: AgentConfig, fake: FakeBroker, signing_key: Ed25519PrivateKey
 ) -> None:
     first, second = picture(11), picture(12)
     payload = desired_pages(signing_key, config.panel_id, 1, (page(first, 600), page(second, 600)))
-    watcher.publish(TOPICS.desired(config.panel_id), payload, retain=True)
+    fake.publish(TOPICS.desired(config.panel_id), payload, retain=True)
 
     wait_for(lambda: same_pixels(screen(config), first), "page 1", timeout=3)
     wait_for(lambda: same_pixels(screen(config), second), "page 2", timeout=3)
@@ -255,9 +263,7 @@ def test_the_pages_of_an_item_take_turns_on_the_panel(
     assert agent.current_state(picture=True).screenshot_png == shown.png_bytes()
     wait_for(lambda: same_pixels(screen(config), first), "page 1 again", timeout=3)
     item_hash = first_item(payload, signing_key).content_hash
-    watcher.wait_state(
-        lambda s: (s.applied_seq, s.content_hash) == (1, item_hash), "the state of the display"
-    )
+    fake.wait_state(lambda s: (s.applied_seq, s.content_hash) == (1, item_hash), "the state of the display")
 
 
 def test_a_single_page_is_displayed_exactly_once(
@@ -427,31 +433,31 @@ def test_the_brightness_changes_at_its_steps_once_per_level_and_survives_a_resta
 
 
 def test_commands_are_acknowledged_and_replays_refused(
-    agent: PanelAgent, config: AgentConfig, watcher: Watcher, signing_key: Ed25519PrivateKey
+    agent: PanelAgent, config: AgentConfig, fake: FakeBroker, signing_key: Ed25519PrivateKey
 ) -> None:
     cmd = TOPICS.cmd(config.panel_id)
-    watcher.publish(TOPICS.desired(config.panel_id), desired(signing_key, config.panel_id, 2, picture(2)))
-    watcher.wait_state(lambda s: s.applied_seq == 2, "the display")
+    fake.publish(TOPICS.desired(config.panel_id), desired(signing_key, config.panel_id, 2, picture(2)))
+    fake.wait_state(lambda s: s.applied_seq == 2, "the display")
     screen(config).unlink()
 
-    watcher.publish(cmd, command(signing_key, config.panel_id, 1, "refresh"))
-    watcher.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=1, ok=True), "the refresh ack")
+    fake.publish(cmd, command(signing_key, config.panel_id, 1, "refresh"))
+    fake.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=1, ok=True), "the refresh ack")
     assert same_pixels(screen(config), picture(2))
 
     # The screenshot command has the panel send its own picture, where a state names the frame.
-    watcher.publish(cmd, command(signing_key, config.panel_id, 2, "screenshot"))
-    watcher.wait_event(is_event(wire.EVENT_ACK, command="screenshot", seq=2, ok=True), "the screenshot ack")
-    state = watcher.wait_state(lambda s: s.screenshot_png is not None, "a state with a screenshot")
+    fake.publish(cmd, command(signing_key, config.panel_id, 2, "screenshot"))
+    fake.wait_event(is_event(wire.EVENT_ACK, command="screenshot", seq=2, ok=True), "the screenshot ack")
+    state = fake.wait_state(lambda s: s.screenshot_png is not None, "a state with a screenshot")
     assert state.screenshot_png == wire.Frame.from_image(picture(2)).png_bytes()
 
-    watcher.publish(cmd, command(signing_key, config.panel_id, 3, "reboot"))
-    ack = watcher.wait_event(is_event(wire.EVENT_ACK, command="reboot", ok=False), "the unknown-command ack")
+    fake.publish(cmd, command(signing_key, config.panel_id, 3, "reboot"))
+    ack = fake.wait_event(is_event(wire.EVENT_ACK, command="reboot", ok=False), "the unknown-command ack")
     assert ack.details["reason"] == "unknown-command"
 
-    watcher.publish(cmd, command(signing_key, config.panel_id, 3, "refresh"))
-    watcher.wait_event(is_event(wire.EVENT_REFUSED, reason="replayed", topic=cmd), "the replayed command")
-    watcher.publish(cmd, desired(signing_key, config.panel_id, 9, picture(9)))
-    watcher.wait_event(is_event(wire.EVENT_REFUSED, reason="wrong-kind", topic=cmd), "a desired on cmd")
+    fake.publish(cmd, command(signing_key, config.panel_id, 3, "refresh"))
+    fake.wait_event(is_event(wire.EVENT_REFUSED, reason="replayed", topic=cmd), "the replayed command")
+    fake.publish(cmd, desired(signing_key, config.panel_id, 9, picture(9)))
+    fake.wait_event(is_event(wire.EVENT_REFUSED, reason="wrong-kind", topic=cmd), "a desired on cmd")
     assert agent.applied_seq == 2
 
 
@@ -525,29 +531,37 @@ def test_backends_are_chosen_by_name_and_refuse_foreign_sizes(tmp_path: Path) ->
 
 
 def test_a_killed_agent_is_reported_offline_by_its_last_will(
-    tmp_path: Path, panel_id: str, watcher: Watcher, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+    tmp_path: Path,
+    panel_id: str,
+    real_watcher: Watcher,
+    broker: MosquittoBroker,
+    signing_key: Ed25519PrivateKey,
 ) -> None:
     process = start_process(write_config(tmp_path, panel_id, broker.url, signing_key))
     try:
-        watcher.wait_state(lambda s: s.online, "the agent process online")
+        real_watcher.wait_state(lambda s: s.online, "the agent process online")
         process.send_signal(signal.SIGKILL)
         process.wait(TIMEOUT_S)
-        state = watcher.wait_state(lambda s: not s.online, "the last will")
+        state = real_watcher.wait_state(lambda s: not s.online, "the last will")
         assert state.panel_id == panel_id
     finally:
         end_process(process)
 
 
 def test_sigterm_stops_the_agent_cleanly_and_reports_it_offline(
-    tmp_path: Path, panel_id: str, watcher: Watcher, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+    tmp_path: Path,
+    panel_id: str,
+    real_watcher: Watcher,
+    broker: MosquittoBroker,
+    signing_key: Ed25519PrivateKey,
 ) -> None:
     process = start_process(write_config(tmp_path, panel_id, broker.url, signing_key))
     try:
-        watcher.wait_state(lambda s: s.online, "the agent process online")
+        real_watcher.wait_state(lambda s: s.online, "the agent process online")
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=TIMEOUT_S)
         assert process.returncode == 0, stderr.decode()
-        watcher.wait_state(lambda s: not s.online, "the offline state")
+        real_watcher.wait_state(lambda s: not s.online, "the offline state")
         assert b"stopped" in stderr
     finally:
         end_process(process)

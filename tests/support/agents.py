@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image, ImageDraw
 
-from panel_agent.agent import PanelAgent
+from panel_agent.agent import PanelAgent, lifecycle
 from panel_agent.backends import Backend
 from panel_agent.config import AgentConfig
 from relais import wire
@@ -294,3 +295,140 @@ def end_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
     process.communicate(timeout=TIMEOUT_S)
+
+
+class FakeBroker:
+    """The transport seam faked: the agent's paho client is a ``FakeClient`` that hands what the agent
+    publishes straight to this watcher, and what the test publishes straight to the agent's ``on_message``,
+    as paho's network thread would. For tests whose subject is the agent, not MQTT (``fake_broker``).
+
+    It watches one panel like ``Watcher`` (same ``states``, ``events``, ``batches``, ``wait_*``) and keeps
+    retained payloads for the next connection; no session, QoS or last will: those are tested on Mosquitto.
+    """
+
+    def __init__(self, panel_id: str) -> None:
+        self.panel_id = panel_id
+        self.states: list[wire.PanelState] = []
+        self.events: list[wire.PanelEvent] = []
+        self.batches: list[list[wire.PanelEvent]] = []
+        self.retained: dict[str, bytes] = {}
+        self._clients: list[FakeClient] = []
+        self._lock = threading.RLock()
+
+    def client(self, client_id: str, url: str, **_: Any) -> FakeClient:
+        """Stands for ``relais.mqtt.new_client``: the agent's client, not connected yet."""
+        client = FakeClient(self, client_id)
+        with self._lock:
+            self._clients.append(client)
+        return client
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """The controller's publication: to every connected client subscribed to ``topic``."""
+        with self._lock:
+            if retain:
+                self.retained[topic] = payload
+            listening = [c for c in self._clients if c.connected and topic in c.topics]
+        for client in listening:
+            client.deliver(topic, payload)
+
+    def received(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """What an agent published: its state (retained) or a batch of events."""
+        with self._lock:
+            if retain:
+                self.retained[topic] = payload
+            if topic == TOPICS.state(self.panel_id):
+                self.states.append(wire.PanelState.from_payload(payload))
+            elif topic == TOPICS.events(self.panel_id):
+                self.batches.append(wire.events_from_payload(payload))
+                self.events.extend(self.batches[-1])
+
+    def wait_state(self, predicate: Callable[[wire.PanelState], bool], what: str) -> wire.PanelState:
+        def found() -> wire.PanelState | None:
+            with self._lock:
+                return next((s for s in reversed(self.states) if predicate(s)), None)
+
+        return wait_for(found, what)
+
+    def wait_event(self, predicate: Callable[[wire.PanelEvent], bool], what: str) -> wire.PanelEvent:
+        def found() -> wire.PanelEvent | None:
+            with self._lock:
+                return next((e for e in self.events if predicate(e)), None)
+
+        return wait_for(found, what)
+
+
+class _Delivered(mqtt.MQTTMessageInfo):
+    """A publication the fake broker took at once."""
+
+    def is_published(self) -> bool:
+        return True
+
+
+class FakeClient(mqtt.Client):
+    """A paho client that never opens a socket: ``loop_start`` connects it to its ``FakeBroker`` at once
+    (the agent's ``on_connect`` runs, then the retained payloads of its topics reach ``on_message``)."""
+
+    def __init__(self, broker: FakeBroker, client_id: str) -> None:
+        super().__init__(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.broker = broker
+        self.topics: set[str] = set()
+        self.connected = False
+        self._mid = 0
+
+    def connect_async(
+        self, host: str, port: int = 1883, keepalive: int = 60, *args: Any, **kwargs: Any
+    ) -> None:
+        pass
+
+    def loop_start(self) -> mqtt.MQTTErrorCode:
+        self.connected = True
+        flags = mqtt.ConnectFlags(session_present=False)
+        success = mqtt.ReasonCode(mqtt.PacketTypes.CONNACK, "Success")
+        if self.on_connect is not None:
+            self.on_connect(self, None, flags, success, None)
+        for topic in sorted(self.topics):
+            payload = self.broker.retained.get(topic)
+            if payload:
+                self.deliver(topic, payload)
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def loop_stop(self) -> mqtt.MQTTErrorCode:
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def disconnect(self, *args: Any, **kwargs: Any) -> mqtt.MQTTErrorCode:
+        self.connected = False
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def is_connected(self) -> bool:
+        return self.connected
+
+    def subscribe(self, topic: Any, *args: Any, **kwargs: Any) -> tuple[mqtt.MQTTErrorCode, int | None]:
+        self.topics.update(name for name, _ in topic)
+        return mqtt.MQTT_ERR_SUCCESS, 1
+
+    def publish(  # type: ignore[override]
+        self, topic: str, payload: Any = None, qos: int = 0, retain: bool = False, properties: Any = None
+    ) -> mqtt.MQTTMessageInfo:
+        self.broker.received(topic, payload or b"", retain=retain)
+        self._mid += 1
+        info = _Delivered(self._mid)
+        info.rc = mqtt.MQTT_ERR_SUCCESS
+        return info
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        """A message from the broker, handed to the agent as paho's network thread would."""
+        message = mqtt.MQTTMessage(topic=topic.encode())
+        message.payload = payload
+        if self.on_message is not None:
+            self.on_message(self, None, message)
+
+
+def install_fake_broker(monkeypatch: pytest.MonkeyPatch, panel_id: str) -> FakeBroker:
+    """Every agent started from now on in this test talks to the returned ``FakeBroker``."""
+    fake = FakeBroker(panel_id)
+    monkeypatch.setattr(lifecycle, "new_client", fake.client)
+    return fake
+
+
+# No broker listens there: an agent on the fake broker never dials it.
+UNUSED_BROKER_URL = "mqtt://127.0.0.1:9"
