@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -20,25 +19,23 @@ from panel_agent.agent import PanelAgent
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.field_test import PATTERNS
 from relais import wire
-from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
 from tests.support.agents import (
     HEIGHT,
-    TIMEOUT_S,
     TOPICS,
     TWO_DAYS_S,
+    UNUSED_BROKER_URL,
     WIDTH,
     Clocks,
+    FakeBroker,
     RecordingBackend,
-    Watcher,
     desired,
-    end_process,
+    install_fake_broker,
     is_event,
     new_panel_id,
     page,
     picture,
     pixels,
-    start_process,
     write_config,
 )
 
@@ -66,12 +63,12 @@ def command(
 
 @dataclasses.dataclass
 class Bench:
-    """A started agent on a recording backend and still-standing clocks, watched over the real broker."""
+    """A started agent on a recording backend and still-standing clocks, watched through a fake broker."""
 
     agent: PanelAgent
     recorder: RecordingBackend
     clocks: Clocks
-    watcher: Watcher
+    fake: FakeBroker
     key: Ed25519PrivateKey
     start: int
     command_seq: int = 0
@@ -81,11 +78,11 @@ class Bench:
         return self.agent.panel_id
 
     def send(self, name: Any, args: Any = None) -> wire.PanelEvent:
-        """Hand a command to the agent and wait for its acknowledgement over the broker."""
+        """Hand a command to the agent and read its acknowledgement from what it published."""
         self.command_seq += 1
         seq = self.command_seq
         self.agent.handle_command(command(self.key, self.panel_id, seq, name, args, issued_at=self.start))
-        return self.watcher.wait_event(is_event(wire.EVENT_ACK, seq=seq), f"the ack of command {seq}")
+        return self.fake.wait_event(is_event(wire.EVENT_ACK, seq=seq), f"the ack of command {seq}")
 
     def advance(self, seconds: float) -> None:
         """Move both clocks and let the rotation take its turn."""
@@ -98,28 +95,27 @@ class Bench:
 
 
 @pytest.fixture
-def bench(tmp_path: Path, broker: MosquittoBroker, signing_key: Ed25519PrivateKey) -> Iterator[Bench]:
+def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signing_key: Ed25519PrivateKey) -> Iterator[Bench]:
     panel_id = new_panel_id()
-    config = load_config(write_config(tmp_path, panel_id, broker.url, signing_key))
-    watcher = Watcher(broker, panel_id)
+    config = load_config(write_config(tmp_path, panel_id, UNUSED_BROKER_URL, signing_key))
+    fake = install_fake_broker(monkeypatch, panel_id)
     recorder = RecordingBackend({}, panel_id=panel_id)
     start = int(time.time())
     clocks = Clocks(start)
     agent = PanelAgent(config, backend=recorder, clock=clocks.time, monotonic=clocks.monotonic)
     agent.start()
     try:
-        watcher.wait_state(lambda s: s.online, "the agent online")
+        fake.wait_state(lambda s: s.online, "the agent online")
         agent.handle_desired(desired(signing_key, panel_id, 1, picture(1), issued_at=start))
         assert recorder.shown() == [pixels(picture(1))]
-        yield Bench(agent, recorder, clocks, watcher, signing_key, start)
+        yield Bench(agent, recorder, clocks, fake, signing_key, start)
     finally:
         agent.stop()
-        watcher.close()
 
 
 def latest_state(bench: Bench, predicate: Callable[[wire.PanelState], bool]) -> wire.PanelState | None:
     """The last state the panel published, if it matches: earlier matching ones do not count."""
-    states = list(bench.watcher.states)
+    states = list(bench.fake.states)
     return states[-1] if states and predicate(states[-1]) else None
 
 
@@ -135,7 +131,7 @@ def test_blank_shows_black_for_its_seconds_then_the_schedule_again(bench: Bench)
     assert (state.item_id, state.applied_seq) == (None, 1)  # nothing on air, the schedule still in force
     assert state.screenshot_png == wire.Frame.from_image(BLACK).png_bytes()
     # Off the air: the item's play ends when the blank begins.
-    bench.watcher.wait_event(is_event(wire.EVENT_PLAY, item_id="item-1"), "the play cut by the blank")
+    bench.fake.wait_event(is_event(wire.EVENT_PLAY, item_id="item-1"), "the play cut by the blank")
 
     bench.advance(4.9)
     bench.settle()
@@ -146,10 +142,11 @@ def test_blank_shows_black_for_its_seconds_then_the_schedule_again(bench: Bench)
 
 
 def test_an_override_ends_by_itself_on_the_real_clock(
-    tmp_path: Path, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signing_key: Ed25519PrivateKey
 ) -> None:
     panel_id = new_panel_id()
-    config = load_config(write_config(tmp_path, panel_id, broker.url, signing_key))
+    config = load_config(write_config(tmp_path, panel_id, UNUSED_BROKER_URL, signing_key))
+    install_fake_broker(monkeypatch, panel_id)
     recorder = RecordingBackend({}, panel_id=panel_id)
     agent = PanelAgent(config, backend=recorder)
     agent.start()
@@ -368,36 +365,36 @@ def test_commands_name_their_arguments_on_the_wire() -> None:
 
 
 def test_a_captured_command_is_refused_after_the_agent_restarts_too(
-    tmp_path: Path, broker: MosquittoBroker, signing_key: Ed25519PrivateKey
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signing_key: Ed25519PrivateKey
 ) -> None:
-    """The agent process is killed (as by a power cut) after a command and started again: the same
-    command, captured on the wire and sent again while still valid, is refused as a replay."""
+    """The agent is cut off (as by a power cut) after a command and started again: the same command,
+    captured on the wire and sent again while still valid, is refused as a replay."""
     panel_id = new_panel_id()
-    config_path = write_config(tmp_path, panel_id, broker.url, signing_key)
+    config = load_config(write_config(tmp_path, panel_id, UNUSED_BROKER_URL, signing_key))
+    fake = install_fake_broker(monkeypatch, panel_id)
     captured = command(signing_key, panel_id, 5, "refresh", issued_at=int(time.time()))
-    watcher = Watcher(broker, panel_id)
-    process = start_process(config_path)
+    first = PanelAgent(config)
+    first.start()
+    restarted: PanelAgent | None = None
     try:
-        watcher.wait_state(lambda s: s.online, "the agent process online")
-        watcher.publish(TOPICS.cmd(panel_id), captured)
-        watcher.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=5, ok=True), "the refresh ack")
-        process.send_signal(signal.SIGKILL)
-        process.wait(TIMEOUT_S)
-        watcher.wait_state(lambda s: not s.online, "the last will")
-        watcher.states.clear()
+        fake.wait_state(lambda s: s.online, "the agent online")
+        fake.publish(TOPICS.cmd(panel_id), captured)
+        fake.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=5, ok=True), "the refresh ack")
+        fake.cut()  # no goodbye, nothing more written to disk
+        fake.states.clear()
 
-        process = start_process(config_path)
-        watcher.wait_state(lambda s: s.online, "the restarted agent online")
-        watcher.publish(TOPICS.cmd(panel_id), captured)
-        refused = watcher.wait_event(is_event(wire.EVENT_REFUSED, reason="replayed"), "the replay refused")
+        restarted = PanelAgent(config)
+        restarted.start()
+        fake.wait_state(lambda s: s.online, "the restarted agent online")
+        fake.publish(TOPICS.cmd(panel_id), captured)
+        refused = fake.wait_event(is_event(wire.EVENT_REFUSED, reason="replayed"), "the replay refused")
         assert refused.details["topic"] == TOPICS.cmd(panel_id)
-        watcher.publish(
+        fake.publish(
             TOPICS.cmd(panel_id), command(signing_key, panel_id, 6, "refresh", issued_at=int(time.time()))
         )
-        watcher.wait_event(
-            is_event(wire.EVENT_ACK, command="refresh", seq=6, ok=True), "the next command's ack"
-        )
-        assert [e.details["seq"] for e in watcher.events if e.event == wire.EVENT_ACK] == [5, 6]
+        fake.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=6, ok=True), "the next command's ack")
+        assert [e.details["seq"] for e in fake.events if e.event == wire.EVENT_ACK] == [5, 6]
     finally:
-        end_process(process)
-        watcher.close()
+        first.stop()
+        if restarted is not None:
+            restarted.stop()

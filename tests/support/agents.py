@@ -331,6 +331,12 @@ class FakeBroker:
         for client in listening:
             client.deliver(topic, payload)
 
+    def cut(self) -> None:
+        """Every client connected now is gone without a word, as in a power cut."""
+        with self._lock:
+            for client in self._clients:
+                client.connected = False
+
     def received(self, topic: str, payload: bytes, *, retain: bool) -> None:
         """What an agent published: its state (retained) or a batch of events."""
         with self._lock:
@@ -409,8 +415,12 @@ class FakeClient(mqtt.Client):
     def publish(  # type: ignore[override]
         self, topic: str, payload: Any = None, qos: int = 0, retain: bool = False, properties: Any = None
     ) -> mqtt.MQTTMessageInfo:
-        self.broker.received(topic, payload or b"", retain=retain)
         self._mid += 1
+        if not self.connected:
+            lost = mqtt.MQTTMessageInfo(self._mid)
+            lost.rc = mqtt.MQTT_ERR_NO_CONN
+            return lost
+        self.broker.received(topic, payload or b"", retain=retain)
         info = _Delivered(self._mid)
         info.rc = mqtt.MQTT_ERR_SUCCESS
         return info
