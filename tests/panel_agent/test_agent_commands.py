@@ -380,7 +380,7 @@ def test_a_captured_command_is_refused_after_the_agent_restarts_too(
         fake.wait_state(lambda s: s.online, "the agent online")
         fake.publish(TOPICS.cmd(panel_id), captured)
         fake.wait_event(is_event(wire.EVENT_ACK, command="refresh", seq=5, ok=True), "the refresh ack")
-        fake.cut()  # no goodbye, nothing more written to disk
+        fake.power_cut()  # no goodbye, nothing more written to disk
         fake.states.clear()
 
         restarted = PanelAgent(config)

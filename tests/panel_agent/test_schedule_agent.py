@@ -22,17 +22,19 @@ from panel_agent.agent.batching import BATCH_S, batch_seconds
 from panel_agent.config import AgentConfig, load_config
 from panel_agent.playback import Showing, brightness_at, showing_at
 from relais import wire
-from relais.brokers.mosquitto import MosquittoBroker, free_loopback_port
+from relais.brokers.mosquitto import free_loopback_port
 from relais.wire import BrightnessStep, DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
 from tests.support import same_pixels, wait_for
 from tests.support.agents import (
     BLACK,
     TOPICS,
+    UNUSED_BROKER_URL,
     Clocks,
+    FakeBroker,
     H,
-    Watcher,
     command,
     full_size_item,
+    install_fake_broker,
     is_event,
     new_panel_id,
     picture,
@@ -248,15 +250,12 @@ def panel() -> str:
 
 
 @pytest.fixture
-def own_watcher(own_broker: MosquittoBroker, panel: str) -> Iterator[Watcher]:
-    """A persistent session: what the panel says while the watcher reconnects after an outage still comes."""
-    watching = Watcher(own_broker, panel, persistent=True)
-    yield watching
-    watching.client.disconnect()
-    watching.client.loop_stop()
+def fake(monkeypatch: pytest.MonkeyPatch, panel: str) -> FakeBroker:
+    """What the agent reports is the subject here, not MQTT: a fake broker records it as it is published."""
+    return install_fake_broker(monkeypatch, panel)
 
 
-def wait_events(watcher: Watcher, name: str, count: int) -> list[PanelEvent]:
+def wait_events(watcher: FakeBroker, name: str, count: int) -> list[PanelEvent]:
     """The first ``count`` events called ``name``, once they have all come."""
 
     def found() -> list[PanelEvent] | None:
@@ -270,15 +269,14 @@ def wait_events(watcher: Watcher, name: str, count: int) -> list[PanelEvent]:
 def agent_on_clocks(
     tmp_path: Path,
     panel: str,
-    broker: MosquittoBroker,
-    watcher: Watcher,
+    watcher: FakeBroker,
     key: Ed25519PrivateKey,
     *,
     ahead_s: int = 0,
 ) -> Iterator[tuple[PanelAgent, Clocks, int]]:
-    """A started agent on clocks the test moves, online on ``broker``, stopped at the end: the agent,
-    its clocks, and ``start``, the wall time (whole seconds) they read less ``ahead_s``."""
-    config = load_config(write_config(tmp_path, panel, broker.url, key))
+    """A started agent on clocks the test moves, online on the fake broker, stopped at the end: the
+    agent, its clocks, and ``start``, the wall time (whole seconds) they read less ``ahead_s``."""
+    config = load_config(write_config(tmp_path, panel, UNUSED_BROKER_URL, key))
     start = int(time.time())
     clocks = Clocks(start + ahead_s)
     agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
@@ -302,22 +300,21 @@ def two_items_in_turn(start: int) -> Schedule:
 def test_with_the_broker_killed_the_panel_follows_its_48_hour_schedule_even_after_a_restart(
     tmp_path: Path,
     panel: str,
-    own_broker: MosquittoBroker,
-    own_watcher: Watcher,
+    fake: FakeBroker,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key, ahead_s=60) as (
+    with agent_on_clocks(tmp_path, panel, fake, signing_key, ahead_s=60) as (
         agent,
         clocks,
         start,
     ):
         config = agent.config
-        own_watcher.publish(
+        fake.publish(
             TOPICS.desired(panel), sealed(signing_key, panel, 1, two_days(start), start), retain=True
         )
-        own_watcher.wait_state(lambda s: (s.applied_seq, s.item_id) == (1, "item-1"), "the schedule applied")
+        fake.wait_state(lambda s: (s.applied_seq, s.item_id) == (1, "item-1"), "the schedule applied")
         assert same_pixels(screen(config), picture(1))
-        own_broker.kill()
+        fake.cut()  # the broker killed
 
         shown_at(agent, clocks, 30 * 60, picture(1), "segment A at 0 h 31")
         shown_at(agent, clocks, 30 * 60, picture(2), "segment B at 1 h 01")
@@ -403,11 +400,10 @@ def test_with_the_system_clock_in_1970_the_same_schedule_has_not_begun(
 def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_times(
     tmp_path: Path,
     panel: str,
-    own_broker: MosquittoBroker,
-    own_watcher: Watcher,
+    fake: FakeBroker,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
+    with agent_on_clocks(tmp_path, panel, fake, signing_key) as (agent, clocks, start):
         # Items 1 and 2 take turns, 5 s each, for an hour; then the fallback, item 3.
         schedule = Schedule(
             items=(full_size_item(1), full_size_item(2), full_size_item(3)),
@@ -418,13 +414,13 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
         shown_at(agent, clocks, 5, picture(2), "item 2")
         # Item 1's on_air waited for the batch (the state told it), item 2's takes it along.
-        on_air = own_watcher.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
+        on_air = fake.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
         assert on_air.details["at"] == start
         assert on_air.details["content_hash"] == schedule.items[0].content_hash
         shown_at(agent, clocks, 5, picture(1), "item 1 again")
         shown_at(agent, clocks, 5, picture(2), "item 2 again")
         shown_at(agent, clocks, H, picture(3), "the fallback")
-        plays = wait_events(own_watcher, wire.EVENT_PLAY, 4)
+        plays = wait_events(fake, wire.EVENT_PLAY, 4)
     assert [p.details["item_id"] for p in plays] == ["item-1", "item-2", "item-1", "item-2"]
     assert [(p.details["started_at"], p.details["ended_at"]) for p in plays[:3]] == [
         (start, start + 5),
@@ -435,29 +431,28 @@ def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_ti
     hashes = {item.item_id: item.content_hash for item in schedule.items}
     assert all(p.details["content_hash"] == hashes[p.details["item_id"]] for p in plays)
     # The fallback's play ends with stop(); each item went on air once under the schedule.
-    last = own_watcher.wait_event(is_event(wire.EVENT_PLAY, item_id="item-3"), "the fallback's play at stop")
+    last = fake.wait_event(is_event(wire.EVENT_PLAY, item_id="item-3"), "the fallback's play at stop")
     assert last.details["started_at"] == start + 15 + H
-    on_airs = [e.details["item_id"] for e in own_watcher.events if e.event == wire.EVENT_ON_AIR]
+    on_airs = [e.details["item_id"] for e in fake.events if e.event == wire.EVENT_ON_AIR]
     assert on_airs == ["item-1", "item-2", "item-3"]
 
 
 def test_events_go_in_batches_and_what_a_state_told_waits_for_company_or_the_batch_time(
     tmp_path: Path,
     panel: str,
-    own_broker: MosquittoBroker,
-    own_watcher: Watcher,
+    fake: FakeBroker,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
+    with agent_on_clocks(tmp_path, panel, fake, signing_key) as (agent, clocks, start):
         schedule = two_items_in_turn(start)
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
         # The state says it at once; the schedule's on_air and displayed wait.
-        own_watcher.wait_state(lambda s: (s.applied_seq, s.item_id) == (1, "item-1"), "item 1's state")
+        fake.wait_state(lambda s: (s.applied_seq, s.item_id) == (1, "item-1"), "item 1's state")
         # Item 2 goes on air, the first time, with no state to say it: urgent, and the schedule's
         # events and item 1's play go with it. The next two plays wait.
         for turn in range(3):
             shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
-        first = wait_for(lambda: next(iter(own_watcher.batches), None), "item 2 on air")
+        first = wait_for(lambda: next(iter(fake.batches), None), "item 2 on air")
         assert [(e.event, e.details.get("item_id")) for e in first] == [
             (wire.EVENT_ON_AIR, "item-1"),
             (wire.EVENT_DISPLAYED, "item-1"),
@@ -465,9 +460,9 @@ def test_events_go_in_batches_and_what_a_state_told_waits_for_company_or_the_bat
             (wire.EVENT_ON_AIR, "item-2"),
         ]
         # A command's acknowledgement takes them along, in order, in one message.
-        own_watcher.publish(TOPICS.cmd(panel), command(signing_key, panel, 1, wire.COMMAND_SCREENSHOT))
+        fake.publish(TOPICS.cmd(panel), command(signing_key, panel, 1, wire.COMMAND_SCREENSHOT))
         ack = wait_for(
-            lambda: next((b for b in own_watcher.batches if b[-1].event == wire.EVENT_ACK), None), "the ack"
+            lambda: next((b for b in fake.batches if b[-1].event == wire.EVENT_ACK), None), "the ack"
         )
         assert [(e.event, e.details.get("item_id")) for e in ack] == [
             (wire.EVENT_PLAY, "item-2"),
@@ -478,9 +473,9 @@ def test_events_go_in_batches_and_what_a_state_told_waits_for_company_or_the_bat
         # item 1 is up again then (each panel's own time is tested apart).
         agent.batch_s = BATCH_S
         shown_at(agent, clocks, 5, picture(1), "item 1")
-        assert [e.event for e in own_watcher.events].count(wire.EVENT_PLAY) == 3
+        assert [e.event for e in fake.events].count(wire.EVENT_PLAY) == 3
         shown_at(agent, clocks, BATCH_S, picture(1), "item 1 again, a minute later")
-        late = wait_events(own_watcher, wire.EVENT_PLAY, 5)[3:]
+        late = wait_events(fake, wire.EVENT_PLAY, 5)[3:]
         assert [(p.details["started_at"], p.details["ended_at"]) for p in late] == [
             (start + 15, start + 20),
             (start + 20, start + 20 + BATCH_S),
@@ -499,27 +494,25 @@ def test_each_panel_has_its_own_batch_time_so_a_department_does_not_report_in_on
 def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
     tmp_path: Path,
     panel: str,
-    own_broker: MosquittoBroker,
-    own_watcher: Watcher,
+    fake: FakeBroker,
     signing_key: Ed25519PrivateKey,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(batching, "MAX_PENDING_EVENTS", 3)
-    with agent_on_clocks(tmp_path, panel, own_broker, own_watcher, signing_key) as (agent, clocks, start):
+    with agent_on_clocks(tmp_path, panel, fake, signing_key) as (agent, clocks, start):
         schedule = two_items_in_turn(start)
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
-        own_watcher.wait_state(lambda s: s.item_id == "item-1", "item 1 on air")
-        # A clean stop, so that Mosquitto keeps the watcher's session for its restart.
-        own_broker.stop()
+        fake.wait_state(lambda s: s.item_id == "item-1", "item 1 on air")
+        fake.cut()  # the broker stopped
         # Until the agent sees the loss, paho (not the bounded queue) would take the events.
         wait_for(lambda: not agent._connected, "the agent notices the broker is gone")
         # After the schedule's on_air and displayed, still waiting for the batch: item 2's on_air, then
         # six plays; the queue keeps the last three.
         for turn in range(6):
             shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
-        own_broker.start()
-        dropped = own_watcher.wait_event(is_event(wire.EVENT_EVENTS_DROPPED), "the drop report")
+        fake.reconnect()  # the broker back
+        dropped = fake.wait_event(is_event(wire.EVENT_EVENTS_DROPPED), "the drop report")
         assert dropped.details["count"] == 6
-        plays = wait_events(own_watcher, wire.EVENT_PLAY, 3)
+        plays = wait_events(fake, wire.EVENT_PLAY, 3)
         assert [p.details["started_at"] for p in plays] == [start + 15, start + 20, start + 25]
-        assert not [e for e in own_watcher.events if e.event in (wire.EVENT_ON_AIR, wire.EVENT_DISPLAYED)]
+        assert not [e for e in fake.events if e.event in (wire.EVENT_ON_AIR, wire.EVENT_DISPLAYED)]

@@ -312,6 +312,7 @@ class FakeBroker:
         self.events: list[wire.PanelEvent] = []
         self.batches: list[list[wire.PanelEvent]] = []
         self.retained: dict[str, bytes] = {}
+        self.down = False  # between cut() and reconnect(): no client connects
         self._clients: list[FakeClient] = []
         self._lock = threading.RLock()
 
@@ -332,10 +333,27 @@ class FakeBroker:
             client.deliver(topic, payload)
 
     def cut(self) -> None:
-        """Every client connected now is gone without a word, as in a power cut."""
+        """Every connection drops at once, as when the broker or the network goes down: each client's
+        ``on_disconnect`` is told, as paho tells it when it notices."""
+        with self._lock:
+            self.down = True
+            dropped = [client for client in self._clients if client.connected]
+        for client in dropped:
+            client.drop()
+
+    def power_cut(self) -> None:
+        """The agents connected now vanish without a word and never come back; the broker stays up."""
         with self._lock:
             for client in self._clients:
                 client.connected = False
+
+    def reconnect(self) -> None:
+        """The broker is back: every dropped client connects again, as paho's reconnection does."""
+        with self._lock:
+            self.down = False
+            dropped = [client for client in self._clients if client.dropped]
+        for client in dropped:
+            client.loop_start()
 
     def received(self, topic: str, payload: bytes, *, retain: bool) -> None:
         """What an agent published: its state (retained) or a batch of events."""
@@ -379,6 +397,7 @@ class FakeClient(mqtt.Client):
         self.broker = broker
         self.topics: set[str] = set()
         self.connected = False
+        self.dropped = False  # by the broker, not by ``disconnect()``: it will connect again
         self._mid = 0
 
     def connect_async(
@@ -387,7 +406,10 @@ class FakeClient(mqtt.Client):
         pass
 
     def loop_start(self) -> mqtt.MQTTErrorCode:
-        self.connected = True
+        if self.broker.down:  # paho would keep trying: reconnect() connects it
+            self.dropped = True
+            return mqtt.MQTT_ERR_SUCCESS
+        self.connected, self.dropped = True, False
         flags = mqtt.ConnectFlags(session_present=False)
         success = mqtt.ReasonCode(mqtt.PacketTypes.CONNACK, "Success")
         if self.on_connect is not None:
@@ -404,6 +426,14 @@ class FakeClient(mqtt.Client):
     def disconnect(self, *args: Any, **kwargs: Any) -> mqtt.MQTTErrorCode:
         self.connected = False
         return mqtt.MQTT_ERR_SUCCESS
+
+    def drop(self) -> None:
+        """The connection is lost."""
+        self.connected, self.dropped = False, True
+        flags = mqtt.DisconnectFlags(is_disconnect_packet_from_server=False)
+        lost = mqtt.ReasonCode(mqtt.PacketTypes.DISCONNECT, "Unspecified error")
+        if self.on_disconnect is not None:
+            self.on_disconnect(self, None, flags, lost, None)
 
     def is_connected(self) -> bool:
         return self.connected
