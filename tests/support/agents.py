@@ -412,8 +412,9 @@ class FakeClient(mqtt.Client):
         self.connected, self.dropped = True, False
         flags = mqtt.ConnectFlags(session_present=False)
         success = mqtt.ReasonCode(mqtt.PacketTypes.CONNACK, "Success")
-        if self.on_connect is not None:
-            self.on_connect(self, None, flags, success, None)
+        on_connect: Any = self.on_connect  # paho types it as any of its API versions' callbacks
+        if on_connect is not None:
+            on_connect(self, None, flags, success, None)
         for topic in sorted(self.topics):
             payload = self.broker.retained.get(topic)
             if payload:
@@ -432,8 +433,9 @@ class FakeClient(mqtt.Client):
         self.connected, self.dropped = False, True
         flags = mqtt.DisconnectFlags(is_disconnect_packet_from_server=False)
         lost = mqtt.ReasonCode(mqtt.PacketTypes.DISCONNECT, "Unspecified error")
-        if self.on_disconnect is not None:
-            self.on_disconnect(self, None, flags, lost, None)
+        on_disconnect: Any = self.on_disconnect
+        if on_disconnect is not None:
+            on_disconnect(self, None, flags, lost, None)
 
     def is_connected(self) -> bool:
         return self.connected
@@ -442,7 +444,7 @@ class FakeClient(mqtt.Client):
         self.topics.update(name for name, _ in topic)
         return mqtt.MQTT_ERR_SUCCESS, 1
 
-    def publish(  # type: ignore[override]
+    def publish(
         self, topic: str, payload: Any = None, qos: int = 0, retain: bool = False, properties: Any = None
     ) -> mqtt.MQTTMessageInfo:
         self._mid += 1
