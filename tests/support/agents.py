@@ -1,4 +1,5 @@
-"""Real agents driven by hand: configs, clocks, pictures, a watcher of what they publish, sealed schedules."""
+"""Real agents driven by hand: configs, clocks, pictures, sealed schedules, a watcher of what they publish
+on Mosquitto, and a fake broker for tests whose subject is the agent rather than MQTT."""
 
 from __future__ import annotations
 
@@ -300,7 +301,8 @@ def end_process(process: subprocess.Popen[bytes]) -> None:
 class FakeBroker:
     """The transport seam faked: the agent's paho client is a ``FakeClient`` that hands what the agent
     publishes straight to this watcher, and what the test publishes straight to the agent's ``on_message``,
-    as paho's network thread would. For tests whose subject is the agent, not MQTT (``fake_broker``).
+    as paho's network thread would, in the caller's thread. For tests whose subject is the agent, not MQTT
+    (``install_fake_broker``).
 
     It watches one panel like ``Watcher`` (same ``states``, ``events``, ``batches``, ``wait_*``) and keeps
     retained payloads for the next connection; no session, QoS or last will: those are tested on Mosquitto.
