@@ -357,11 +357,9 @@ class FakeBroker:
         for client in dropped:
             client.loop_start()
 
-    def received(self, topic: str, payload: bytes, *, retain: bool) -> None:
-        """What an agent published: its state (retained) or a batch of events."""
+    def received(self, topic: str, payload: bytes) -> None:
+        """What an agent published: its state or a batch of events."""
         with self._lock:
-            if retain:
-                self.retained[topic] = payload
             if topic == TOPICS.state(self.panel_id):
                 self.states.append(wire.PanelState.from_payload(payload))
             elif topic == TOPICS.events(self.panel_id):
@@ -454,7 +452,7 @@ class FakeClient(mqtt.Client):
             lost = mqtt.MQTTMessageInfo(self._mid)
             lost.rc = mqtt.MQTT_ERR_NO_CONN
             return lost
-        self.broker.received(topic, payload or b"", retain=retain)
+        self.broker.received(topic, payload or b"")
         info = _Delivered(self._mid)
         info.rc = mqtt.MQTT_ERR_SUCCESS
         return info
