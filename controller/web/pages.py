@@ -23,6 +23,7 @@ from controller.dates import format_when, parse_iso
 from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
+from controller.publishing.outbox import COMMAND_TTL_S
 from controller.storage.db import connect
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
@@ -149,7 +150,7 @@ def panel(panel_id: str) -> str:
     found = get_panels(get_db(), [panel_id]).get(panel_id)
     if found is None or not current_user.actor.sees_commune(found.commune_insee):
         abort(404)
-    return render_template("panel.html", panel=found)
+    return render_template("panel.html", panel=found, command_ttl_minutes=COMMAND_TTL_S // 60)
 
 
 @bp.get("/admin/utilisateurs")
@@ -158,7 +159,8 @@ def users() -> str:
     labels = {
         role.value: pair[0 if i18n.current_language() == "fr" else 1] for role, pair in ROLE_LABELS.items()
     }
-    return render_template("users.html", role_labels=labels)
+    # The least powerful role is the one a hurried click gives, and the form goes back to it after each user.
+    return render_template("users.html", role_labels=labels, default_role=Role.VIEWER.value)
 
 
 @bp.get("/admin/journal")

@@ -7,6 +7,9 @@
   const id = page.panel.id;
   const path = `/panels/${encodeURIComponent(id)}`;
   const form = document.getElementById("command-form");
+  // Commands whose duration is the « Durée (secondes) » field.
+  const TIMED = new Set(["blank", "identify", "test_pattern"]);
+  let lastPanel = page.panel;
 
   function drawNow(panel) {
     const state = document.getElementById("state");
@@ -55,6 +58,7 @@
     const [panel, history, commands] = await Promise.all([api(path), api(`${path}/history?limit=50`),
       form ? api(`${path}/commands?limit=50`) : Promise.resolve(null)]);
     if (!panel.ok || !history.ok) return;
+    lastPanel = panel.body;
     drawNow(panel.body);
     drawHistory(history.body.history);
     if (commands && commands.ok) drawCommands(commands.body.commands);
@@ -67,11 +71,13 @@
       const command = event.submitter.value;
       const args = {};
       if (command === "brightness") args.level = Number(form.elements["args.level"].value);
-      if (command === "blank" || command === "test_pattern") args.seconds = Number(form.elements["args.seconds"].value);
+      if (TIMED.has(command)) args.seconds = Number(form.elements["args.seconds"].value);
       if (command === "test_pattern") args.pattern = form.elements["args.pattern"].value;
       const answer = await api(`${path}/commands`, { method: "POST", body: { command, args } });
       if (!answer.ok) { showError(form, answer.body); return; }
-      status(form, page.command_sent.replace("{command}", command).replace("{seq}", answer.body.seq));
+      // An offline panel gets it when it comes back: say so, rather than a bare « envoyée ».
+      const sent = lastPanel.online ? page.command_sent : page.command_waits;
+      status(form, sent.replace("{command}", command).replace("{seq}", answer.body.seq), lastPanel.online ? "ok" : "warning");
       refresh();
     });
   }
