@@ -27,7 +27,11 @@
       const rows = answer.ok ? answer.body.users.map(user => el("tr", { "data-user": user.name }, cells("users", [
         user.name, page.roles[user.role] || user.role, user.commune || "—", user.organisation || "—",
         user.disabled ? badge("cancelled", page.disabled) : badge("ok", page.active),
-        el("button", { type: "button", class: "secondary", onclick: () => patchUser(user, { disabled: !user.disabled }) },
+        el("button", { type: "button", class: "secondary", onclick: () => {
+          // Disabling revokes the user's tokens for good: only after the administrator said yes.
+          if (!user.disabled && !confirm(page.confirm_disable.replace("{name}", user.name))) return;
+          patchUser(user, { disabled: !user.disabled });
+        } },
           user.disabled ? t("enable") : t("disable")),
       ]))) : [];
       document.querySelector("#users tbody").replaceChildren(...(rows.length ? rows : [empty("users", 6, answer)]));
