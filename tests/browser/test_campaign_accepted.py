@@ -4,11 +4,10 @@ prefecture's page shows the acceptance."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.browser import Site
+from tests.support.browser import Site, fill_campaign_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -16,16 +15,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 def test_a_campaign_manager_creates_a_campaign_that_a_commune_accepts(site: Site, chromium: object) -> None:
     site.add_user("prefecture", "campaign-manager")
     site.add_user("mairie-bourg", "commune-editor", "01053")
-    start = datetime.now() + timedelta(days=1)
 
     manager = site.log_in(chromium, "prefecture")
     manager.get_by_role("heading", name="Nouvelle campagne").wait_for()
-    manager.get_by_label("Nom de la campagne").fill("Sécurité routière — fêtes de fin d’année")
-    manager.get_by_label("Début").fill(start.strftime("%Y-%m-%dT08:00"))
-    manager.get_by_label("Fin").fill((start + timedelta(days=18)).strftime("%Y-%m-%dT20:00"))
-    manager.get_by_label("Part du temps d’antenne (%)").fill("30")
-    manager.get_by_label("Bourg-en-Bresse (01053)").check()
-    manager.get_by_label("Message de la campagne").fill("Au volant, zéro alcool : un conducteur désigné")
+    fill_campaign_form(
+        manager,
+        "Sécurité routière — fêtes de fin d’année",
+        days=18,
+        share=30,
+        commune="Bourg-en-Bresse (01053)",
+        text="Au volant, zéro alcool : un conducteur désigné",
+    )
     site.shot(manager, "1-manager-new-campaign")
     manager.get_by_role("button", name="Créer et inviter les communes").click()
     manager.wait_for_url(re.compile(r"/campagnes/\d+$"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from controller.domain import accounts
@@ -54,6 +55,17 @@ def wait_until(page: object, expression: str) -> None:
     Playwright builds its predicate with ``new Function``, which the pages' Content-Security-Policy
     (no 'unsafe-eval') refuses, as it should."""
     wait_for(lambda: page.evaluate(expression), f"the page to make true: {expression}", timeout=20)  # type: ignore[attr-defined]
+
+
+def fill_campaign_form(page: object, name: str, days: int, share: int, commune: str, text: str) -> None:
+    """The prefecture's « Nouvelle campagne » form, from tomorrow 8 h for ``days`` days, one commune invited."""
+    start = datetime.now() + timedelta(days=1)
+    page.get_by_label("Nom de la campagne").fill(name)  # type: ignore[attr-defined]
+    page.get_by_label("Début").fill(start.strftime("%Y-%m-%dT08:00"))  # type: ignore[attr-defined]
+    page.get_by_label("Fin").fill((start + timedelta(days=days)).strftime("%Y-%m-%dT20:00"))  # type: ignore[attr-defined]
+    page.get_by_label("Part du temps d’antenne (%)").fill(str(share))  # type: ignore[attr-defined]
+    page.get_by_label(commune).check()  # type: ignore[attr-defined]
+    page.get_by_label("Message de la campagne").fill(text)  # type: ignore[attr-defined]
 
 
 @dataclass

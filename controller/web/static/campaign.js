@@ -11,7 +11,18 @@
 
   function headers(table) { return [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent); }
 
+  let shown = null;  // the campaign as last drawn, for the launch question
+
+  /** Launching puts the campaign on air at once: the question says where, from the answers shown. */
+  function launchQuestion() {
+    const communes = shown ? shown.communes : [];
+    const count = status => communes.filter(commune => commune.status === status).length;
+    return page.confirm_launch.replace("{name}", shown ? shown.name : "").replace("{accepted}", count("accepted"))
+      .replace("{pending}", count("pending"));
+  }
+
   function drawCampaign(campaign) {
+    shown = campaign;
     document.getElementById("campaign-name").textContent = campaign.name;
     const state = campaign.stopped_at ? badge("cancelled", page.stopped.replace("{when}", when(campaign.stopped_at)))
       : campaign.launched_at ? badge("on-air", page.launched.replace("{when}", when(campaign.launched_at)))
@@ -64,6 +75,7 @@
       clearErrors(steer);
       const action = event.submitter.value;
       if (action === "stop" && !confirm(t("confirm_stop"))) return;
+      if (action === "launch" && !confirm(launchQuestion())) return;
       const answer = await api(`${path}/${action}`, { method: "POST" });
       if (!answer.ok) { showError(steer, answer.body); return; }
       status(steer, t("saved"));
