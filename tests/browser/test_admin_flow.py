@@ -16,13 +16,14 @@ def test_an_administrator_creates_a_user_and_reads_the_audit_log(site: Site, chr
     page.get_by_role("link", name="Utilisateurs").click()
 
     site.expect(r"/api/v1/users$")
-    page.get_by_label("Identifiant").fill("agent-voirie")
-    page.get_by_label("Rôle").select_option(label="Rédacteur communal")
+    form = page.locator("#user-form")
+    form.get_by_label("Identifiant").fill("agent-voirie")
+    form.get_by_label("Rôle").select_option(label="Rédacteur communal")
     page.get_by_role("button", name="Créer l’utilisateur").click()
-    commune = page.get_by_label("Commune (code INSEE)")
+    commune = form.get_by_label("Commune (code INSEE)")
     page.locator("#error-commune").wait_for()
     assert commune.get_attribute("aria-invalid") == "true"
-    assert page.get_by_label("Identifiant").input_value() == "agent-voirie"
+    assert form.get_by_label("Identifiant").input_value() == "agent-voirie"
     site.shot(page, "1-missing-commune-named")
     site.expected.clear()
 

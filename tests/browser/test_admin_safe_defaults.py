@@ -14,18 +14,19 @@ def test_new_users_are_viewers_unless_chosen_and_disabling_asks_first(site: Site
     site.add_user("admin", "admin")
     page = site.log_in(chromium, "admin")
     page.get_by_role("link", name="Utilisateurs").click()
-    role = page.get_by_label("Rôle")
+    form = page.locator("#user-form")  # the creation form: a user's own edit has a « Rôle » too
+    role = form.get_by_label("Rôle")
     assert role.locator("option:checked").inner_text() == "Lecteur"
 
-    page.get_by_label("Identifiant").fill("stagiaire")
-    page.get_by_label("Mot de passe").fill("un mot de passe assez long")
+    form.get_by_label("Identifiant").fill("stagiaire")
+    form.get_by_label("Mot de passe").fill("un mot de passe assez long")
     page.get_by_role("button", name="Créer l’utilisateur").click()
     page.get_by_text("Utilisateur « stagiaire » créé.").wait_for()
     row = page.locator('#users tr[data-user="stagiaire"]')
     row.get_by_text("Lecteur", exact=True).wait_for()
     site.shot(page, "1-viewer-by-default")
 
-    page.get_by_label("Identifiant").fill("technicienne")
+    form.get_by_label("Identifiant").fill("technicienne")
     role.select_option(label="Technicien")
     page.get_by_role("button", name="Créer l’utilisateur").click()
     page.get_by_text("Utilisateur « technicienne » créé.").wait_for()

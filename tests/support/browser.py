@@ -120,7 +120,9 @@ class Site:
             ),
         )
 
-    def log_in(self, browser: object, name: str, *, phone: bool = False, lang: str = "fr") -> object:
+    def log_in(
+        self, browser: object, name: str, *, phone: bool = False, lang: str = "fr", password: str = PASSWORD
+    ) -> object:
         """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched."""
         context = browser.new_context(
             viewport=PHONE if phone else DESKTOP, locale="fr-FR", timezone_id="Europe/Paris"
@@ -134,7 +136,7 @@ class Site:
             page.goto(f"{self.url}/login")
         labels = LOGIN_LABELS[lang]
         page.get_by_label(labels[0]).fill(name)
-        page.get_by_label(labels[1]).fill(PASSWORD)
+        page.get_by_label(labels[1]).fill(password)
         page.get_by_role("button", name=labels[2]).click()
         page.wait_for_url(re.compile(r"^(?!.*/login)"))
         return page

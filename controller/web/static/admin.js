@@ -34,8 +34,75 @@
         } },
           user.disabled ? t("enable") : t("disable")),
       ]))) : [];
+      if (answer.ok) rows.forEach((row, index) => row.lastChild.append(" ", editButton(answer.body.users[index])));
       document.querySelector("#users tbody").replaceChildren(...(rows.length ? rows : [empty("users", 6, answer)]));
     };
+    // One user's role and password, edited in a section under the list; a generated password is shown once.
+    const editSection = document.getElementById("user-edit");
+    const editTitle = document.getElementById("edit-title");
+    const roleForm = document.getElementById("role-form");
+    const passwordForm = document.getElementById("password-form");
+    const generated = document.getElementById("generated-password");
+    let editing = null;
+    const forgetGenerated = () => { generated.hidden = true; generated.replaceChildren(); };
+    const openEdit = user => {
+      editing = user;
+      for (const form of [roleForm, passwordForm]) { clearErrors(form); form.reset(); }
+      forgetGenerated();
+      roleForm.elements.role.value = user.role;
+      roleForm.elements.commune.value = user.commune || "";
+      editTitle.textContent = page.edit_title.replace("{name}", user.name);
+      editSection.hidden = false;
+      editTitle.focus();
+    };
+    const editButton = user => el("button", { type: "button", class: "secondary",
+      "aria-label": `${page.edit} ${user.name}`, onclick: () => openEdit(user) }, page.edit);
+    /** PATCH the user being edited; the API's error beside its field, the last administrator's refusal in words. */
+    const sendChange = async (form, change) => {
+      const answer = await api(`/users/${editing.id}`, { method: "PATCH", body: change });
+      if (!answer.ok) {
+        showError(form, answer.status === 409 ? { error: { ...answer.body.error, message: page.last_admin } } : answer.body);
+      }
+      return answer;
+    };
+    roleForm.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(roleForm);
+      const commune = roleForm.elements.commune.value.trim();
+      // An empty commune is sent as none: the roles that cover every commune refuse one.
+      const answer = await sendChange(roleForm, { role: roleForm.elements.role.value, commune: commune || null });
+      if (!answer.ok) return;
+      status(roleForm, page.role_changed.replace("{name}", editing.name));
+      editing = answer.body;
+      loadUsers();
+    });
+    passwordForm.addEventListener("submit", async event => {
+      event.preventDefault();
+      clearErrors(passwordForm);
+      forgetGenerated();
+      const [password, again] = ["password", "password_again"].map(name => passwordForm.elements[name].value);
+      if (!password) { showError(passwordForm, { error: { field: "password", message: page.password_missing } }); return; }
+      if (password !== again) { showError(passwordForm, { error: { field: "password_again", message: page.passwords_differ } }); return; }
+      if (!(await sendChange(passwordForm, { password })).ok) return;
+      passwordForm.reset();
+      status(passwordForm, page.password_set.replace("{name}", editing.name));
+    });
+    document.getElementById("generate-password").addEventListener("click", async () => {
+      clearErrors(passwordForm);
+      forgetGenerated();
+      const bytes = crypto.getRandomValues(new Uint8Array(15));
+      const password = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+      if (!(await sendChange(passwordForm, { password })).ok) return;
+      passwordForm.reset();
+      status(passwordForm, page.password_set.replace("{name}", editing.name));
+      generated.replaceChildren(page.password_once.replace("{name}", editing.name), el("br"), el("code", {}, password));
+      generated.hidden = false;
+    });
+    document.getElementById("edit-close").addEventListener("click", () => {
+      forgetGenerated();
+      editSection.hidden = true;
+      editing = null;
+    });
     const loadOrganisations = async () => {
       const answer = await api("/organisations?limit=200");
       const toggle = (org, key) => el("label", {}, el("input", { type: "checkbox", checked: org[key],
@@ -120,10 +187,15 @@
       }
       return params;
     };
+    // The export follows the filters as they stand on screen, « Filtrer » clicked or not.
+    const csvLink = document.getElementById("csv");
+    const followFilters = () => { csvLink.href = `/api/v1/audit?${query()}&format=csv`; };
+    auditForm.addEventListener("input", followFilters);
+    auditForm.addEventListener("change", followFilters);
     const loadAudit = async () => {
       clearErrors(auditForm);
       const params = query();
-      document.getElementById("csv").href = `/api/v1/audit?${params}&format=csv`;
+      followFilters();
       params.set("limit", "200");
       const answer = await api(`/audit?${params}`);
       if (!answer.ok) showError(auditForm, answer.body);
