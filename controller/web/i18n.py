@@ -59,7 +59,6 @@ def script_strings() -> dict[str, str]:
         "saved": _("Enregistré."),
         "refused": _("Refusé :"),
         "network": _("Le serveur ne répond pas ; réessayez."),
-        "pages": _("page(s)"),
         "preview_of": _("Aperçu sur"),
         "shows_now": _("Ce que le panneau affiche :"),
         "queued": _("Message n° %(id)s programmé sur %(count)s panneau(x).", id="{id}", count="{count}"),

@@ -57,5 +57,7 @@ def draft_preview() -> Response:
         raise FieldError("panel", "give a panel id (panel) or a profile id (profile)")
     response = png(preview_png(rendering))
     response.headers["X-Relais-Pages"] = str(len(rendering.pages))
+    # How long one showing lasts, all pages included: the editor weighs it before sending.
+    response.headers["X-Relais-Seconds"] = f"{sum(page.dwell_s for page in rendering.pages):g}"
     response.headers["X-Relais-Notes"] = quote(" | ".join(rendering.notes))
     return response

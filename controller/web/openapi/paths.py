@@ -398,7 +398,9 @@ ROUTES: dict[str, dict[str, Schema]] = {
             "A draft message on a panel or profile: nothing stored",
             "messages",
             (P.PANELS_VIEW,),
-            _binary("image/png", "a PNG; headers X-Relais-Pages and X-Relais-Notes"),
+            _binary(
+                "image/png", "a PNG; headers X-Relais-Pages, X-Relais-Seconds (all pages) and X-Relais-Notes"
+            ),
             body="MessageCreate",
         )
     },

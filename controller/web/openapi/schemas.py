@@ -290,7 +290,23 @@ SCHEMAS: dict[str, Schema] = {
         ("panel", "from", "until", "segments"),
     ),
     "MessageCreate": _object(MESSAGE_FIELDS, ("text",)),
-    "MessagePatch": _object({**MESSAGE_FIELDS, "paused": BOOLEAN}),
+    "MessagePatch": _object(
+        {
+            **MESSAGE_FIELDS,
+            # An edit clears a date with null: no start is now, no end is for good.
+            "starts_at": {
+                **INSTANT_IN,
+                "type": ["string", "null"],
+                "description": "ISO 8601 with its offset; null: now",
+            },
+            "ends_at": {
+                **INSTANT_IN,
+                "type": ["string", "null"],
+                "description": "ISO 8601 with its offset; null: no end",
+            },
+            "paused": BOOLEAN,
+        }
+    ),
     "MessageQueued": _object(
         {
             "id": INTEGER,

@@ -10,6 +10,9 @@
   let editing = null;  // the message id being edited, or null for a new one
   let imageBase64 = null;
   let redrawWeek = () => {};
+  // Past 4 pages or 30 s a showing outlasts a passer-by's glance, so the end of the text is mostly unread.
+  const LONG_PAGES = 4;
+  const LONG_SECONDS = 30;
 
   const value = name => form.elements[name].value.trim();
 
@@ -21,12 +24,12 @@
       text: value("text"), title: value("title") || null, layout: value("layout") || "text",
       role: value("role"), markup: value("markup"), pictogram: value("pictogram") || null,
       qr: value("qr") || null, priority: value("priority"), panels: selectedPanels(),
-      ends_at: parisIso(value("ends_at")),
+      paging: form.elements.paging.checked,
+      // null, not absent: an edit that clears a date must say so (no start is now, no end is for good).
+      starts_at: parisIso(value("starts_at")), ends_at: parisIso(value("ends_at")),
       // Every day, all day is no recurrence: an edit that clears the hours must say so.
       recurrence: windows.length || weekdays.length < 7 ? { weekdays, windows } : null,
     };
-    const startsAt = parisIso(value("starts_at"));
-    if (startsAt) body.starts_at = startsAt;
     if (imageBase64) body.image = imageBase64;  // an edit without a new file keeps the message's image
     return body;
   }
@@ -64,14 +67,22 @@
       const url = URL.createObjectURL(await answer.response.blob());
       previewUrls.push(url);
       const notes = decodeURIComponent(answer.response.headers.get("X-Relais-Notes") || "");
+      const pages = Number(answer.response.headers.get("X-Relais-Pages"));
+      const seconds = Math.round(Number(answer.response.headers.get("X-Relais-Seconds")));
+      const length = page[pages === 1 ? "one_page" : "many_pages"].replace("{pages}", pages).replace("{seconds}", seconds);
+      const tooLong = pages > LONG_PAGES || seconds > LONG_SECONDS;
       return el("figure", { "data-panel": panelId },
         el("img", { src: url, alt: `${t("preview_of")} ${panel.name}` }),
-        el("figcaption", {}, `${panel.name} · ${answer.response.headers.get("X-Relais-Pages")} ${t("pages")}` +
-          (notes ? ` · ${notes}` : "")));
+        el("figcaption", {}, `${panel.name} · ${length}` + (notes ? ` · ${notes}` : "")),
+        tooLong ? el("p", { class: "field-error" }, tooLongWarning(panel.name)) : null);
     }));
     if (round !== previewRound) return;  // a newer keystroke already asked again
     previewUrls.splice(0, previewUrls.length - figures.length).forEach(url => URL.revokeObjectURL(url));
     area.replaceChildren(...figures);
+  }
+  function tooLongWarning(panelName) {
+    return page.too_long.replace("{panel}", panelName).replace("{most_pages}", LONG_PAGES)
+      .replace("{most_seconds}", LONG_SECONDS);
   }
   function schedulePreview() {
     clearTimeout(previewTimer);
@@ -95,6 +106,7 @@
     }
     form.elements.starts_at.value = parisLocal(full.starts_at);
     form.elements.ends_at.value = parisLocal(full.ends_at);
+    form.elements.paging.checked = full.paging !== false;
     const recurrence = full.recurrence || {};
     form.elements["recurrence.windows"].value = (recurrence.windows || []).join(", ");
     const days = recurrence.weekdays && recurrence.weekdays.length ? recurrence.weekdays : null;
@@ -124,13 +136,16 @@
       : t("queued", { id: answer.body.id, count: Object.keys(answer.body.panels).length });
     const warnings = (answer.body.warnings || []).map(w => w.message || w).join(" · ");
     status(form, warnings ? `${done} ${warnings}` : done, "ok");
-    form.elements.text.value = "";
-    form.elements.title.value = "";
-    form.elements.image.value = "";
+    emptyForm();
+    loadMessages();
+  }
+
+  /** Back to a new message from an empty form: the next one inherits nothing, dates least of all. */
+  function emptyForm() {
+    form.reset();
     imageBase64 = null;
     setMode(null);
     schedulePreview();
-    loadMessages();
   }
 
   // The list, with what each user may do to each message.
@@ -216,7 +231,7 @@
       form.addEventListener("input", schedulePreview);
       form.addEventListener("change", schedulePreview);
       form.addEventListener("submit", submit);
-      document.getElementById("abandon").addEventListener("click", () => { setMode(null); clearErrors(form); });
+      document.getElementById("abandon").addEventListener("click", () => { emptyForm(); clearErrors(form); });
       form.elements.image.addEventListener("change", event => {
         const file = event.target.files[0];
         if (!file) { imageBase64 = null; return; }

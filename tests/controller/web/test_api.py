@@ -255,6 +255,19 @@ def test_a_draft_preview_is_a_png_and_stores_nothing(app: Flask, client: FlaskCl
     assert client.post("/api/v1/preview.png", json={"text": "Bonjour"}).json["error"]["field"] == "panel"
 
 
+def test_a_draft_preview_says_how_many_pages_and_seconds_and_paging_can_be_refused(
+    client: FlaskClient,
+) -> None:
+    long = {"text": "Réunion publique sur le plan local d’urbanisme à la salle des fêtes " * 6}
+    paged = client.post("/api/v1/preview.png", json={**long, "panel": "bourg-entree-nord"})
+    assert paged.status_code == 200 and int(paged.headers["X-Relais-Pages"]) > 1
+    assert float(paged.headers["X-Relais-Seconds"]) >= int(paged.headers["X-Relais-Pages"]) * 0.5
+    short = client.post("/api/v1/preview.png", json={"text": "Marché", "panel": "bourg-entree-nord"})
+    assert short.headers["X-Relais-Pages"] == "1" and 0 < float(short.headers["X-Relais-Seconds"]) < 30
+    refused = client.post("/api/v1/preview.png", json={**long, "paging": False, "panel": "bourg-entree-nord"})
+    assert refused.status_code == 422 and refused.json["error"]["field"] == "text"
+
+
 @pytest.mark.parametrize("profile", ["led-amber-96x16", "epaper-bw-800x480"])
 @pytest.mark.parametrize(
     "word", ["A" * 1000, ("anticonstitutionnellement" * 40)[:1000], ("Donaudampfschifffahrt" * 48)[:1000]]

@@ -4,6 +4,7 @@ and is written to the audit log with the state before and after."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -110,3 +111,24 @@ def test_the_list_filters_by_status_and_commune_and_pages(app: Flask, client: Fl
     assert (page["total"], page["limit"], page["offset"]) == (3, 2, 1)
     assert [message["id"] for message in page["messages"]] == [ids[1], ids[0]]
     assert client.get("/api/v1/messages?status=lost").json["error"]["field"] == "status"
+
+
+def test_an_edit_clears_the_start_with_null_and_the_message_starts_now(
+    app: Flask, client: FlaskClient
+) -> None:
+    queued = client.post(
+        "/api/v1/messages",
+        json={"text": "Fête", "panels": ["bourg-entree-nord"], "starts_at": "2099-06-21T18:00:00+02:00"},
+    )
+    message = f"/api/v1/messages/{queued.json['id']}"
+    assert client.get(message).json["status"] == "scheduled"
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    cleared = client.patch(message, json={"starts_at": None})
+    assert cleared.status_code == 200, cleared.json
+    assert (
+        before
+        <= datetime.fromisoformat(cleared.json["starts_at"])
+        <= datetime.now(UTC) + timedelta(seconds=5)
+    )
+    assert cleared.json["status"] == "on-air"
+    assert "Fête" in on_panel(app, "bourg-entree-nord")
