@@ -97,7 +97,7 @@ def parse_content(data: Any, issued_at: float) -> MessageContent:
     if not isinstance(layout, str):
         raise FieldError("layout", "must be the name of a layout")
     return MessageContent(
-        body=text.strip(),
+        body=text,  # as typed: the markup's error positions count from its first character
         title=_optional_text(data, "title", MAX_SHORT_TEXT_LENGTH),
         footer=_optional_text(data, "footer", MAX_SHORT_TEXT_LENGTH),
         pictogram=_optional_text(data, "pictogram", 40) or None,

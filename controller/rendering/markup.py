@@ -35,8 +35,10 @@ class MarkupError(ValueError):
 
 def parse(text: str, syntax: str = "relais") -> Document:
     """Parse ``text`` written in ``syntax`` (one of ``MARKUP_SYNTAXES``); raises ``MarkupError``."""
-    # Leading and trailing blank lines are never meant; positions still count from text[0].
-    start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+    # Leading and trailing blank lines are never meant; positions still count from text[0]. MULTI
+    # has no tabs nor other control characters: there they are errors, not blanks to skip.
+    blanks = " \r\n" if syntax == "multi" else None
+    start, end = len(text) - len(text.lstrip(blanks)), len(text.rstrip(blanks))
     if syntax == "plain":
         builder = _parse_plain(text[start:end])
     elif syntax == "relais":
@@ -72,13 +74,16 @@ class _Builder:
         self.chars = []
         self.align = None
 
-    def end_block(self, *, drop_open_line: bool = False) -> None:
+    def end_block(self, *, drop_open_line: bool = False, drop_blank_tail: bool = False) -> None:
         """Close the page; a page with nothing to see is dropped, as a blank page on a public panel
-        looks like a failure. ``drop_open_line`` forgets the empty line the author's newline opened."""
+        looks like a failure. ``drop_open_line`` forgets the empty line the author's newline opened;
+        ``drop_blank_tail`` the empty lines that end the page, which would only shrink its text."""
         if drop_open_line:
             self.chars, self.align = [], None
         else:
             self.end_paragraph()
+        while drop_blank_tail and self.paragraphs and not self.paragraphs[-1].text.strip():
+            self.paragraphs.pop()
         if any(paragraph.text.strip() for paragraph in self.paragraphs):
             self.blocks.append(Block(tuple(self.paragraphs), self.valign, self.dwell_s))
         self.paragraphs = []
@@ -273,8 +278,6 @@ _PAGE_JUSTIFICATION: dict[str, VAlign | None] = {
 }
 # NTCIP 1203 classic colours, mapped to the nearest name the engine knows.
 _CLASSIC_COLOURS = ("black", "red", "yellow", "green", "blue", "blue", "red", "white", "orange", "amber")
-# Tags that only tune the hardware (character spacing): accepted and ignored.
-_IGNORED = re.compile(r"sc\d*|/sc")
 # Tags that would draw something we cannot honestly reproduce: refused by name.
 _UNSUPPORTED = (
     (re.compile(r"g\d.*"), "les graphiques"),
@@ -283,8 +286,24 @@ _UNSUPPORTED = (
     (re.compile(r"tr.*"), "les rectangles de texte"),
     (re.compile(r"cr.*"), "les rectangles de couleur"),
     (re.compile(r"(cb|pb).*"), "les couleurs de fond"),
-    (re.compile(r"(ms|hc).*"), "les codes propres à un fabricant"),
+    (re.compile(r"(/?ms|hc).*"), "les codes propres à un fabricant"),
 )
+# NTCIP 1203's ranges: page times in tenths of a second (0–255), flash times likewise (0–99),
+# character and line spacing in pixels (0–99).
+_PAGE_TIME_MAX = 255
+_FLASH_TIME_MAX = 99
+_SPACING_MAX = 99
+# [fltXoY] and [floYtX]: on time X, off time Y, each optional; [fl] alone (a Relais extension,
+# documented in MARKUP.md) flashes at the default times.
+_FLASH = re.compile(r"fl(?:t(\d*)o(\d*)|o(\d*)t(\d*))?")
+_PASTED_NEWLINE = re.compile(r"\r?\n")  # a lone CR is a control character like any other
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\t": "tabulation",
+    "\x08": "retour arrière",
+    "\r": "retour chariot",
+    "\x0c": "saut de page",
+}
 
 
 @dataclasses.dataclass
@@ -324,7 +343,9 @@ def _parse_multi(text: str, start: int, end: int) -> _Builder:
             _multi_tag(token, position, builder, state)
         else:
             # MULTI breaks lines with [nl] only: a newline pasted with the string is a space.
-            builder.add(_LINE_BREAK.sub(" ", token), state.style)
+            token = _PASTED_NEWLINE.sub(" ", token)
+            _refuse_control_characters(token, position)
+            builder.add(token, state.style)
     if state.flashing_since is not None:
         position, tag = state.flashing_since
         raise MarkupError(
@@ -332,7 +353,25 @@ def _parse_multi(text: str, start: int, end: int) -> _Builder:
             position,
             tag,
         )
+    builder.end_block(drop_blank_tail=True)
     return builder
+
+
+def _refuse_control_characters(token: str, position: int) -> None:
+    """MULTI text is printable characters: a NUL, tab or form feed would be drawn as a glyph."""
+    for offset, char in enumerate(token):
+        if unicodedata.category(char) == "Cc":
+            name = _CONTROL_NAMES.get(char, "caractère de contrôle")
+            raise MarkupError(
+                f"caractère de contrôle U+{ord(char):04X} ({name}) à la position {position + offset} : "
+                "MULTI n’en admet aucun ; passez à la ligne avec « [nl] »",
+                position + offset,
+            )
+
+
+def _in_range(value: str | None, maximum: int) -> bool:
+    """An optional number (absent or empty: the default) within NTCIP 1203's range for its tag."""
+    return not value or int(value) <= maximum
 
 
 def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -> None:
@@ -342,11 +381,13 @@ def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -
     def invalid() -> MarkupError:
         return MarkupError(f"valeur invalide dans « {tag} » à la position {position}", position, tag)
 
-    if re.fullmatch(r"nl\d*", body):
+    if match := re.fullmatch(r"nl(\d*)", body):
+        if not _in_range(match[1], _SPACING_MAX):
+            raise invalid()
         builder.end_paragraph()
         builder.align = state.line_align
     elif body == "np":
-        builder.end_block()
+        builder.end_block(drop_blank_tail=True)
         builder.align = state.line_align
     elif match := re.fullmatch(r"jl(\d?)", body):
         if match[1] not in _LINE_JUSTIFICATION:
@@ -371,10 +412,14 @@ def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -
         if max(channels) > 255:
             raise invalid()
         state.colour = "#" + "".join(f"{value:02x}" for value in channels)
-    elif match := re.fullmatch(r"pt(\d*)(?:o\d*)?", body):
+    elif match := re.fullmatch(r"pt(\d*)(?:o(\d*))?", body):
+        if not all(_in_range(value, _PAGE_TIME_MAX) for value in match.groups()):
+            raise invalid()
         tenths = int(match[1] or 0)
         builder.dwell_s = tenths / 10 if tenths else None
-    elif re.fullmatch(r"fl\d*(?:o\d*)?", body):
+    elif match := _FLASH.fullmatch(body):
+        if not all(_in_range(value, _FLASH_TIME_MAX) for value in match.groups()):
+            raise invalid()
         if state.flashing_since is not None:
             raise MarkupError(
                 f"« {tag} » à la position {position} : le texte clignote déjà depuis la position "
@@ -387,7 +432,17 @@ def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -
         if state.flashing_since is None:
             raise MarkupError(f"« {tag} » à la position {position} ne ferme aucun « [fl] »", position, tag)
         state.flashing_since = None
-    elif not _IGNORED.fullmatch(body):
+    elif body.startswith("fl"):
+        raise MarkupError(
+            f"« {tag} » à la position {position} : le clignotement s’écrit « [fltXoY] » ou « [floYtX] » "
+            "(X allumé, Y éteint, en dixièmes de seconde, chacun facultatif) ou « [fl] »",
+            position,
+            tag,
+        )
+    elif match := re.fullmatch(r"sc(\d*)", body):
+        if not _in_range(match[1], _SPACING_MAX):
+            raise invalid()  # otherwise only the hardware's business: ignored
+    elif body != "/sc":
         for pattern, what in _UNSUPPORTED:
             if pattern.fullmatch(body):
                 raise MarkupError(

@@ -144,6 +144,7 @@ def test_render_writes_native_pages_and_a_preview(tmp_path: Path, capsys: pytest
     ("arguments", "message"),
     [
         (["--markup", "multi", "--text", "OK [xx3]"], "position 3"),
+        (["--markup", "multi", "--text", "   OK [xx3]"], "position 6"),
         (["--no-paging", "--text", "mot " * 100], "pages"),
         (["--text", "☃"], "U+2603"),
         (["--layout", "nulle", "--text", "x"], "nulle"),

@@ -235,9 +235,38 @@ def test_multi_colours(tag: str, colour: str) -> None:
     assert spans == (Span("x", Style(colour=colour)), Span("y"))
 
 
-def test_multi_flashing() -> None:
-    spans = parse("a[fl]b[/fl]c[fl5o5]d[/fl][fl3o]e[/fl]", "multi").blocks[0].paragraphs[0].spans
-    assert spans == (Span("a"), Span("b", FLASH), Span("c"), Span("de", FLASH))
+# NTCIP 1203: [fltXoY] or [floYtX], on time X and off time Y in tenths of a second, each optional.
+@pytest.mark.parametrize("tag", ["[fl]", "[flt5o5]", "[flo5t5]", "[flt3o]", "[flto7]", "[flto]", "[flot]",
+                                 "[flt99o0]", "[FLT5O5]", "[flo12t4]"])  # fmt: skip
+def test_multi_flashing(tag: str) -> None:
+    spans = parse(f"a{tag}b[/fl]c", "multi").blocks[0].paragraphs[0].spans
+    assert spans == (Span("a"), Span("b", FLASH), Span("c"))
+
+
+def test_multi_flashing_runs_join() -> None:
+    spans = parse("[flt5o5]d[/fl][flo2t8]e[/fl]", "multi").blocks[0].paragraphs[0].spans
+    assert spans == (Span("de", FLASH),)
+
+
+# A [nl] that ends a page opens no line: nothing shrinks, nothing moves.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A[nl]", doc(block(p("A")))),
+        ("A[nl][nl]", doc(block(p("A")))),
+        ("A[nl]  ", doc(block(p("A")))),
+        ("A[nl]B[nl][np]C[nl]", doc(block(p("A"), p("B")), block(p("C")))),
+        ("A[nl][nl3][np][nl]C", doc(block(p("A")), block(p(), p("C")))),
+        ("A[nl][nl]B", doc(block(p("A"), p(), p("B")))),
+        ("[jp4]A[nl][pt20]", doc(block(p("A"), valign="bottom", dwell_s=2.0))),
+    ],
+)
+def test_multi_trailing_new_lines_add_no_line(text: str, expected: Document) -> None:
+    assert parse(text, "multi") == expected
+
+
+def test_multi_trailing_new_line_changes_no_render() -> None:
+    assert parse("ACCIDENT[nl]A 40[nl]", "multi") == parse("ACCIDENT[nl]A 40", "multi")
 
 
 def test_multi_state_across_lines() -> None:
@@ -252,6 +281,16 @@ def test_multi_case_literals_and_ignored_tags() -> None:
     assert parse("[NL]x", "multi") == doc(block(p(), p("x")))
     assert parse("[[1]] [CF1]x[Cf]", "multi") == doc(block(p("[1] ", Span("x", RED))))
     assert parse("[sc2]A B[/sc]", "multi") == doc(block(p("A B")))
+
+
+# The standard's ranges: page times 0–255 tenths, flash times 0–99 tenths, spacings 0–99 pixels.
+@pytest.mark.parametrize(
+    ("text", "dwell_s"),
+    [("[pt255o255]A", 25.5), ("[pt0o0]A", None), ("[pto]A", None), ("[pt50o]A", 5.0), ("[pto10]A", None),
+     ("[sc0]A[/sc]", None), ("[sc99]A", None), ("A[nl0]B", None), ("A[nl99]B", None)],
+)  # fmt: skip
+def test_multi_parameters_at_the_ends_of_their_ranges(text: str, dwell_s: float | None) -> None:
+    assert parse(text, "multi").blocks[0].dwell_s == dwell_s
 
 
 def test_multi_typography() -> None:
@@ -277,6 +316,22 @@ def test_multi_typography() -> None:
         ("[fl]A[fl]B[/fl]", 5, "[fl]", "clignote déjà depuis la position 0"),
         ("A[/fl]", 1, "[/fl]", "ne ferme aucun « [fl] »"),
         ("A [nl", 2, "[", "crochet « [ » sans « ] » à la position 2"),
+        # Flashing as the standard writes it, and nothing else.
+        ("A[fl5o5]B[/fl]", 1, "[fl5o5]", "le clignotement s’écrit « [fltXoY] » ou « [floYtX] »"),
+        ("A[flt5]B[/fl]", 1, "[flt5]", "à la position 1 : le clignotement s’écrit"),
+        ("A[flt5o5t5]B[/fl]", 1, "[flt5o5t5]", "le clignotement s’écrit"),
+        ("AB[flt100o5]C[/fl]", 2, "[flt100o5]", "valeur invalide dans « [flt100o5] » à la position 2"),
+        ("AB[flo100t5]C[/fl]", 2, "[flo100t5]", "valeur invalide"),
+        # Out of the standard's ranges.
+        ("A[pt256]", 1, "[pt256]", "valeur invalide dans « [pt256] » à la position 1"),
+        ("A[pt10o256]", 1, "[pt10o256]", "valeur invalide"),
+        ("A[pto300]", 1, "[pto300]", "valeur invalide"),
+        ("A[sc100]B", 1, "[sc100]", "valeur invalide dans « [sc100] » à la position 1"),
+        ("A[nl100]B", 1, "[nl100]", "valeur invalide dans « [nl100] » à la position 1"),
+        # Manufacturer codes open and close: both are unsupported, not unknown.
+        ("A[ms0,1]B", 1, "[ms0,1]", "non prise en charge : Relais n’affiche pas les codes propres"),
+        ("A[/ms0]B", 1, "[/ms0]", "balise « [/ms0] » à la position 1 non prise en charge"),
+        ("A[hc41]", 1, "[hc41]", "codes propres à un fabricant"),
         ("A ] B", 2, "]", "crochet « ] » isolé à la position 2"),
     ],
 )
@@ -284,6 +339,25 @@ def test_multi_errors(text: str, position: int, tag: str, message: str) -> None:
     caught = error(text, "multi")
     assert (caught.position, caught.tag) == (position, tag)
     assert message in str(caught)
+
+
+# MULTI text is printable characters: a control character would be drawn as a glyph.
+@pytest.mark.parametrize(
+    ("text", "position", "name"),
+    [("A\x00B", 1, "U+0000 (NUL)"), ("A\tB", 1, "U+0009 (tabulation)"), ("AB\x08", 2, "U+0008 (retour arrière)"),
+     ("A\rB", 1, "U+000D (retour chariot)"), ("A[np]\x0cB", 5, "U+000C (saut de page)"),
+     ("\tA", 0, "U+0009 (tabulation)"), ("A\x1b", 1, "U+001B (caractère de contrôle)"),
+     ("A[nl]B\x7f", 6, "U+007F")],
+)  # fmt: skip
+def test_multi_control_characters_are_refused(text: str, position: int, name: str) -> None:
+    caught = error(text, "multi")
+    assert (caught.position, caught.tag) == (position, None)
+    assert f"caractère de contrôle {name}" in str(caught)
+    assert f"à la position {position}" in str(caught)
+
+
+def test_multi_pasted_newlines_are_spaces_even_from_windows() -> None:
+    assert parse("\r\nA\r\nB\nC\r\n", "multi") == doc(block(p("A B C")))
 
 
 def test_error_positions_count_from_the_start_of_the_text() -> None:

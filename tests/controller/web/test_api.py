@@ -268,6 +268,20 @@ def test_a_draft_preview_says_how_many_pages_and_seconds_and_paging_can_be_refus
     assert refused.status_code == 422 and refused.json["error"]["field"] == "text"
 
 
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("  A[xx]", 3), ("\n\n[nl]A[flt5]B[/fl]", 7), ("  \r\n A\tB", 6), ("A[/ms0]", 1)],
+)
+def test_markup_error_positions_count_from_the_text_as_typed(
+    client: FlaskClient, text: str, position: int
+) -> None:
+    response = client.post(
+        "/api/v1/preview.png", json={"text": text, "markup": "multi", "panel": "bourg-entree-nord"}
+    )
+    assert response.status_code == 422 and response.json["error"]["field"] == "text"
+    assert f"à la position {position}" in response.json["error"]["message"]
+
+
 @pytest.mark.parametrize("profile", ["led-amber-96x16", "epaper-bw-800x480"])
 @pytest.mark.parametrize(
     "word", ["A" * 1000, ("anticonstitutionnellement" * 40)[:1000], ("Donaudampfschifffahrt" * 48)[:1000]]
