@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from controller.dates import PARIS, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
-from controller.domain.spreadsheet import spreadsheet_csv
+from controller.domain.spreadsheet import paris_time, spreadsheet_csv
 
 FILTERS = ("user", "action", "object_type", "object_id", "since", "until")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -135,7 +135,7 @@ def entries_csv(found: list[dict[str, Any]]) -> str:
             (
                 entry["id"],
                 entry["at"],
-                datetime.fromisoformat(entry["at"]).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S"),
+                paris_time(entry["at"]),
                 entry["user"],
                 entry["action"],
                 entry["object_type"],
