@@ -16,7 +16,7 @@ from sqlite_utils.db import NotFoundError
 from controller.dates import format_duration, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
-from controller.domain.panels import INSEE_PATTERN, Panel, get_panels
+from controller.domain.panels import INSEE_PATTERN, Panel, commune_names, get_panels
 from controller.domain.schedule_fields import (
     parse_instant,
     parse_recurrence,
@@ -164,6 +164,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
             return None
         consents = [consent for consent in consents if actor.sees_commune(consent["commune_insee"])]
         own_panels = [row[0] for row in db.execute(_OWN_PANELS, [actor.commune_insee])]
+    names = commune_names(db, [consent["commune_insee"] for consent in consents])
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -177,6 +178,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
         "communes": [
             {
                 "insee": consent["commune_insee"],
+                "name": names.get(consent["commune_insee"]),
                 "status": consent["status"],
                 "hours": json.loads(consent["hours"]) if consent["hours"] else None,
                 "max_share": consent["max_share"],

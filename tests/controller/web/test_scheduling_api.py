@@ -214,6 +214,7 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
         "01004": "pending",
         "01053": "pending",
     }
+    assert {c["insee"]: c["name"] for c in campaign.json["communes"]}["01053"] == "Bourg-en-Bresse"
     message = client.post(
         "/api/v1/messages",
         json={
