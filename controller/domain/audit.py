@@ -98,18 +98,18 @@ NAMED_OBJECTS = {
 
 
 def object_names(db: Database, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
-    """The current name of each named object these entries are about, by (object type, object id)."""
+    """The current name of each named object these entries are about, by (object type, object id); the
+    ids go by the column's own type (SQLite converts '8' for an integer key) and by chunks of 500."""
     names: dict[tuple[str, str], str] = {}
     for object_type, table in NAMED_OBJECTS.items():
         ids = sorted(
             {row["object_id"] for row in rows if row["object_type"] == object_type and row["object_id"]}
         )
-        if ids:
-            marks = ",".join("?" for _ in ids)
-            found = db.execute(
-                f"select cast(id as text), name from {table} where cast(id as text) in ({marks})", ids
-            )
-            names.update(((object_type, object_id), name) for object_id, name in found)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            found = db.execute(f"select id, name from {table} where id in ({marks})", chunk)
+            names.update(((object_type, str(object_id)), name) for object_id, name in found)
     return names
 
 

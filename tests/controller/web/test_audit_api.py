@@ -98,6 +98,7 @@ def test_entries_come_newest_first_with_who_what_when_before_and_after(
     approve = page["entries"][2]
     assert approve["user"] == "valideur-bourg" and approve["at"] == "2026-12-22T17:00:00Z"
     assert (approve["object_type"], approve["object_id"]) == ("message", "1")
+    assert page["entries"][0]["object_name"] == "Bourg-en-Bresse — entrée nord"  # the panel by its name
     assert (approve["before"], approve["after"]) == ({"status": "pending-approval"}, {"status": "scheduled"})
     assert client.get(f"/api/v1/audit/{approve['id']}").get_json() == approve
     assert client.get("/api/v1/audit/999").status_code == 404
