@@ -165,10 +165,14 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
         consents = [consent for consent in consents if actor.sees_commune(consent["commune_insee"])]
         own_panels = [row[0] for row in db.execute(_OWN_PANELS, [actor.commune_insee])]
     names = commune_names(db, [consent["commune_insee"] for consent in consents])
+    organisation = db.execute(
+        "select name from organisations where id = ?", [campaign["organisation"]]
+    ).fetchone()
     return {
         "id": campaign["id"],
         "name": campaign["name"],
         "organisation": campaign["organisation"],
+        "organisation_name": organisation[0] if organisation else campaign["organisation"],
         "starts_at": iso_utc(campaign["starts_at"]),
         "ends_at": iso_utc(campaign["ends_at"]),
         "share": campaign["share"],

@@ -1,5 +1,5 @@
 """The prefecture reads a campaign's report as a French office does: communes by name, time on air
-« 2 h 30 », and a CSV download a spreadsheet opens with Paris times; the invited commune sees its name."""
+« 2 h 30 », and a CSV download a spreadsheet opens with Paris times; the invited commune sees who invites it and its own name."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def played_campaign(site: Site) -> int:
         "/api/v1/campaigns",
         json={
             "name": "Sécurité routière",
+            "organisation": "Préfecture de l’Ain",
             "starts_at": start.isoformat(),
             "ends_at": (start + timedelta(days=18)).isoformat(),
             "share": 0.3,
@@ -84,6 +85,9 @@ def test_the_campaign_report_reads_in_names_hours_and_paris_times(site: Site, ch
     assert cells["dernier affichage (heure de Paris)"] == "01/12/2026 11:30:00"
 
     editor = site.log_in(chromium, "mairie-bourg")
-    editor.goto(manager.url)
+    editor.get_by_role("link", name="Invitations").click()
+    invitation = editor.locator(f'#invitations tr[data-campaign="{campaign_id}"]')
+    invitation.get_by_text("Préfecture de l’Ain").wait_for()  # who invites, by name
+    invitation.get_by_role("link", name="Sécurité routière").click()
     editor.get_by_role("heading", name="Votre réponse pour Bourg-en-Bresse (01053)").wait_for()
     site.shot(editor, "2-commune-sees-its-name")

@@ -215,6 +215,7 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
         "01053": "pending",
     }
     assert {c["insee"]: c["name"] for c in campaign.json["communes"]}["01053"] == "Bourg-en-Bresse"
+    assert campaign.json["organisation_name"] == "Préfecture de l'Ain"  # no such organisation: as typed
     message = client.post(
         "/api/v1/messages",
         json={
