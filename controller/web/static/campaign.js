@@ -53,7 +53,7 @@
       .replace("{hours}", duration(totals.seconds_on_air)).replace("{panels}", totals.panels).replace("{communes}", totals.communes);
     const names = headers("report");
     document.querySelector("#report tbody").replaceChildren(...communes.map(commune => el("tr", {}, [
-      `${commune.commune_name} (${commune.commune})`, String(commune.panels), String(commune.displays),
+      commune.commune_name ? `${commune.commune_name} (${commune.commune})` : commune.commune, String(commune.panels), String(commune.displays),
       duration(commune.seconds_on_air), when(commune.first_display), when(commune.last_display),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
       ...(communes.length ? [] : [el("tr", {}, el("td", { colspan: 6 }, t("none")))]));
