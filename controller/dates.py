@@ -86,6 +86,16 @@ def format_when(moment: datetime | float | None, locale: str = "fr") -> str:
     return f"{format_day(moment, locale)}, {format_time(moment, locale)}"
 
 
+def format_duration(seconds: float, locale: str = "fr") -> str:
+    """Time on air as a report reads it: « 2 h 30 » ("2 h 30 min"), « 27 s » under a minute, « 0 h 00 »
+    for none; ``controller/web/static/campaign.js`` writes it the same way."""
+    if 0 < seconds < 60:
+        return f"{round(seconds)}{NBSP}s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    unit = f"{NBSP}min" if _language(locale) == "en" else ""
+    return f"{hours}{NBSP}h{NBSP}{minutes:02d}{unit}"
+
+
 def parse_iso(text: str | None) -> datetime | None:
     """The API's ISO 8601 UTC strings back into aware datetimes (None stays None)."""
     return None if not text else datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from controller.domain.access import Actor, Role, check_role_scope
 from controller.domain.errors import FieldError
+from controller.domain.panels import commune_names
 from controller.storage.db import insert_row, transaction
 
 TOKEN_PREFIX = "rls_"
@@ -53,10 +54,13 @@ def _check_commune(commune_insee: Any) -> None:
 
 
 def ensure_organisation(db: Database, org_id: str, commune_insee: str | None = None) -> None:
-    """Create the organisation the first time a user names it (a commune's takes its INSEE code)."""
+    """Create the organisation the first time a user names it; a commune's takes the commune's name from
+    its panels (« Commune 01053 » only while the commune has none)."""
     if db["organisations"].count_where("id = ?", [org_id]):
         return
-    name = f"Commune {commune_insee}" if commune_insee and org_id == f"commune-{commune_insee}" else org_id
+    name = org_id
+    if commune_insee and org_id == f"commune-{commune_insee}":
+        name = commune_names(db, [commune_insee]).get(commune_insee) or f"Commune {commune_insee}"
     db.table("organisations").insert(
         {"id": org_id, "name": name, "commune_insee": commune_insee, "created_at": int(time.time())}
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from controller.dates import PARIS, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
-from controller.domain.spreadsheet import spreadsheet_csv
+from controller.domain.spreadsheet import paris_time, spreadsheet_csv
 
 FILTERS = ("user", "action", "object_type", "object_id", "since", "until")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -88,8 +88,34 @@ def filter_clause(filters: Mapping[str, str]) -> tuple[str, list[Any]]:
     return " and ".join(clauses), params
 
 
-def entry_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An entry as the API shows it: before and after as JSON again, the time in ISO 8601 UTC."""
+# Where the name people know an object by lives: « user 8 » reads as the user's name.
+NAMED_OBJECTS = {
+    "user": "users",
+    "campaign": "campaigns",
+    "organisation": "organisations",
+    "panel": "panels",
+}
+
+
+def object_names(db: Database, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """The current name of each named object these entries are about, by (object type, object id); the
+    ids go by the column's own type (SQLite converts '8' for an integer key) and by chunks of 500."""
+    names: dict[tuple[str, str], str] = {}
+    for object_type, table in NAMED_OBJECTS.items():
+        ids = sorted(
+            {row["object_id"] for row in rows if row["object_type"] == object_type and row["object_id"]}
+        )
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            found = db.execute(f"select id, name from {table} where id in ({marks})", chunk)
+            names.update(((object_type, str(object_id)), name) for object_id, name in found)
+    return names
+
+
+def entry_json(row: Mapping[str, Any], object_name: str | None = None) -> dict[str, Any]:
+    """An entry as the API shows it: before and after as JSON again, the time in ISO 8601 UTC, and the
+    object's name when it has one (null for a message, an alert, a token, or an object since gone)."""
     return {
         "id": row["id"],
         "at": iso_utc(int(row["at"])),
@@ -98,6 +124,7 @@ def entry_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "action": row["action"],
         "object_type": row["object_type"],
         "object_id": row["object_id"],
+        "object_name": object_name,
         "before": None if row["before"] is None else json.loads(row["before"]),
         "after": None if row["after"] is None else json.loads(row["after"]),
         "ip": row["ip"],
@@ -109,8 +136,20 @@ def entries(
 ) -> tuple[list[dict[str, Any]], int]:
     """Matching entries, newest first (all of them when ``limit`` is None), and how many match."""
     where, params = filter_clause(filters)
-    rows = db["audit_log"].rows_where(where, params, order_by="id desc", limit=limit, offset=offset or None)
-    return [entry_json(row) for row in rows], db["audit_log"].count_where(where, params)
+    rows = list(
+        db["audit_log"].rows_where(where, params, order_by="id desc", limit=limit, offset=offset or None)
+    )
+    names = object_names(db, rows)
+    found = [entry_json(row, names.get((row["object_type"], row["object_id"]))) for row in rows]
+    return found, db["audit_log"].count_where(where, params)
+
+
+def entry(db: Database, entry_id: int) -> dict[str, Any] | None:
+    """One entry as the API shows it, None when there is no such entry."""
+    rows = list(db["audit_log"].rows_where("id = ?", [entry_id]))
+    if not rows:
+        return None
+    return entry_json(rows[0], object_names(db, rows).get((rows[0]["object_type"], rows[0]["object_id"])))
 
 
 CSV_COLUMNS = (
@@ -121,6 +160,7 @@ CSV_COLUMNS = (
     "action",
     "type d'objet",
     "objet",
+    "nom de l'objet",
     "avant",
     "après",
     "adresse IP",
@@ -135,11 +175,12 @@ def entries_csv(found: list[dict[str, Any]]) -> str:
             (
                 entry["id"],
                 entry["at"],
-                datetime.fromisoformat(entry["at"]).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S"),
+                paris_time(entry["at"]),
                 entry["user"],
                 entry["action"],
                 entry["object_type"],
                 entry["object_id"],
+                entry["object_name"],
                 None if entry["before"] is None else json.dumps(entry["before"], ensure_ascii=False),
                 None if entry["after"] is None else json.dumps(entry["after"], ensure_ascii=False),
                 entry["ip"],

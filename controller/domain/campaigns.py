@@ -13,10 +13,10 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
-from controller.dates import iso_utc
+from controller.dates import format_duration, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
-from controller.domain.panels import INSEE_PATTERN, Panel, get_panels
+from controller.domain.panels import INSEE_PATTERN, Panel, commune_names, get_panels
 from controller.domain.schedule_fields import (
     parse_instant,
     parse_recurrence,
@@ -25,7 +25,7 @@ from controller.domain.schedule_fields import (
     targets_to_json,
 )
 from controller.domain.scope import sees_campaign, targets_seen_by
-from controller.domain.spreadsheet import spreadsheet_csv
+from controller.domain.spreadsheet import paris_time, spreadsheet_csv
 from controller.scheduling.model import Targets
 from controller.scheduling.targets import resolve_targets
 from controller.storage.db import insert_row, transaction
@@ -164,10 +164,15 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
             return None
         consents = [consent for consent in consents if actor.sees_commune(consent["commune_insee"])]
         own_panels = [row[0] for row in db.execute(_OWN_PANELS, [actor.commune_insee])]
+    names = commune_names(db, [consent["commune_insee"] for consent in consents])
+    organisation = db.execute(
+        "select name from organisations where id = ?", [campaign["organisation"]]
+    ).fetchone()
     return {
         "id": campaign["id"],
         "name": campaign["name"],
         "organisation": campaign["organisation"],
+        "organisation_name": organisation[0] if organisation else campaign["organisation"],
         "starts_at": iso_utc(campaign["starts_at"]),
         "ends_at": iso_utc(campaign["ends_at"]),
         "share": campaign["share"],
@@ -177,6 +182,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
         "communes": [
             {
                 "insee": consent["commune_insee"],
+                "name": names.get(consent["commune_insee"]),
                 "status": consent["status"],
                 "hours": json.loads(consent["hours"]) if consent["hours"] else None,
                 "max_share": consent["max_share"],
@@ -201,7 +207,7 @@ def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:
 REPORT_QUERY = """
 select p.id as panel, p.commune_insee as commune, p.commune_name as commune_name,
        count(pl.id) as displays,
-       coalesce(sum(pl.ended_at - pl.started_at), 0) / 3600.0 as hours_on_air,
+       coalesce(sum(pl.ended_at - pl.started_at), 0) as seconds_on_air,
        min(pl.started_at) as first_display, max(pl.ended_at) as last_display
 from plays pl join panels p on p.id = pl.panel_id
 where pl.item_id in (select 'msg-' || id from messages where campaign_id = ?)
@@ -211,8 +217,9 @@ group by p.id order by p.commune_insee, p.id
 
 
 def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[str, Any]:
-    """Displays, hours on air, first and last display, per panel and per commune, from the panels' own
-    reports; a commune's user gets its own commune's part."""
+    """Displays, time on air (in hours, and in whole seconds for people: 0.0042 h reads as 15 s), first
+    and last display, per panel and per commune, from the panels' own reports; a commune's user gets its
+    own commune's part."""
     campaign = get_campaign(db, campaign_id, actor)
     if campaign is None:
         raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
@@ -220,7 +227,8 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     panels = [
         {
             **row,
-            "hours_on_air": round(row["hours_on_air"], 4),
+            "seconds_on_air": round(row["seconds_on_air"]),
+            "hours_on_air": round(row["seconds_on_air"] / 3600, 4),
             "first_display": iso_utc(int(row["first_display"])) if row["first_display"] else None,
             "last_display": iso_utc(int(row["last_display"])) if row["last_display"] else None,
         }
@@ -235,6 +243,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
                 "commune_name": panel["commune_name"],
                 "panels": 0,
                 "displays": 0,
+                "seconds_on_air": 0,
                 "hours_on_air": 0.0,
                 "first_display": None,
                 "last_display": None,
@@ -242,7 +251,8 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
         )
         commune["panels"] += 1
         commune["displays"] += panel["displays"]
-        commune["hours_on_air"] = round(commune["hours_on_air"] + panel["hours_on_air"], 4)
+        commune["seconds_on_air"] += panel["seconds_on_air"]
+        commune["hours_on_air"] = round(commune["seconds_on_air"] / 3600, 4)
         firsts = [value for value in (commune["first_display"], panel["first_display"]) if value]
         lasts = [value for value in (commune["last_display"], panel["last_display"]) if value]
         commune["first_display"] = min(firsts) if firsts else None
@@ -251,8 +261,9 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
         "panels": len(panels),
         "communes": len(communes),
         "displays": sum(panel["displays"] for panel in panels),
-        "hours_on_air": round(sum(panel["hours_on_air"] for panel in panels), 4),
+        "seconds_on_air": sum(panel["seconds_on_air"] for panel in panels),
     }
+    totals["hours_on_air"] = round(totals["seconds_on_air"] / 3600, 4)
     return {"campaign": campaign, "totals": totals, "communes": list(communes.values()), "panels": panels}
 
 
@@ -262,14 +273,15 @@ REPORT_COLUMNS = (
     "nom de la commune",
     "panneau",
     "affichages",
-    "heures d'antenne",
-    "premier affichage",
-    "dernier affichage",
+    "temps d'antenne",
+    "premier affichage (heure de Paris)",
+    "dernier affichage (heure de Paris)",
 )
 
 
 def report_csv(data: dict[str, Any]) -> str:
-    """One line per panel: what a spreadsheet at the prefecture wants (see controller.domain.spreadsheet)."""
+    """One line per panel, as a French office reads it: time on air « 2 h 30 », Paris times (see
+    controller.domain.spreadsheet)."""
     return spreadsheet_csv(
         REPORT_COLUMNS,
         (
@@ -279,9 +291,9 @@ def report_csv(data: dict[str, Any]) -> str:
                 panel["commune_name"],
                 panel["panel"],
                 panel["displays"],
-                f"{panel['hours_on_air']:.4f}",
-                panel["first_display"],
-                panel["last_display"],
+                format_duration(panel["seconds_on_air"]),
+                paris_time(panel["first_display"]),
+                paris_time(panel["last_display"]),
             )
             for panel in data["panels"]
         ),

@@ -232,6 +232,18 @@ def get_panels(db: Database, panel_ids: list[str] | None = None) -> dict[str, Pa
     return {row["id"]: Panel.from_row(row) for row in rows}
 
 
+def commune_names(db: Database, insees: list[str]) -> dict[str, str]:
+    """The name of each commune given, as its panels were registered with it (a commune without a named
+    panel is left out): people read « Bourg-en-Bresse », not 01053."""
+    marks = ",".join("?" for _ in insees)
+    rows = db.execute(
+        f"""select commune_insee, min(commune_name) from panels
+            where commune_insee in ({marks}) and commune_name != '' group by commune_insee""",
+        insees,
+    )
+    return {insee: name for insee, name in rows}
+
+
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
        s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,

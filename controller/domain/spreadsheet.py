@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
+
+from controller.dates import PARIS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -19,6 +22,11 @@ def cell(value: Any) -> str:
     """Text for a spreadsheet cell; one starting like a formula is quoted so that it is never run."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def paris_time(iso: str | None) -> str:
+    """An API time (ISO 8601 UTC) as a French spreadsheet shows it, in Paris time: 21/12/2026 18:05:00."""
+    return "" if not iso else datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def spreadsheet_csv(columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:

@@ -120,9 +120,11 @@ def campaigns() -> str:
 @page(Permission.CAMPAIGNS_VIEW)
 def campaign(campaign_id: int) -> str:
     """A campaign a commune is not invited to is absent for its users, as the API answers it."""
-    if get_campaign(get_db(), campaign_id, current_user.actor) is None:
+    found = get_campaign(get_db(), campaign_id, current_user.actor)
+    if found is None:
         abort(404)
-    return render_template("campaign.html", campaign_id=campaign_id)
+    own = [c["name"] for c in found["communes"] if c["insee"] == current_user.actor.commune_insee]
+    return render_template("campaign.html", campaign_id=campaign_id, own_commune_name=own[0] if own else None)
 
 
 @bp.get("/alertes")

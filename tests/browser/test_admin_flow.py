@@ -33,6 +33,9 @@ def test_an_administrator_creates_a_user_and_reads_the_audit_log(site: Site, chr
     row = page.locator('#users tr[data-user="agent-voirie"]')
     row.get_by_text("Rédacteur communal").wait_for()
     assert "01004" in row.inner_text()
+    # The commune's organisation is named after the commune, not « Commune 01004 ».
+    page.locator("#organisations tbody tr", has_text="Ambérieu-en-Bugey").wait_for()
+    assert "Commune 01004" not in page.locator("#organisations").inner_text()
     site.shot(page, "2-user-created")
 
     page.get_by_role("link", name="Journal").click()
@@ -41,6 +44,7 @@ def test_an_administrator_creates_a_user_and_reads_the_audit_log(site: Site, chr
     entry = page.locator("#audit tbody tr", has_text="user.create")
     entry.wait_for()
     assert page.locator("#audit tbody tr").count() == 1
+    assert "utilisateur agent-voirie" in entry.inner_text()  # the user's name, not « user 8 »
     entry.locator("summary").click()
     entry.get_by_text("agent-voirie").first.wait_for()
     site.shot(page, "3-audit-log-filtered")

@@ -35,7 +35,7 @@ def audit_log() -> Response:
 @bp.get("/audit/<int:entry_id>")
 @requires(Permission.AUDIT_VIEW)
 def audit_entry(entry_id: int) -> Response:
-    rows = list(get_db()["audit_log"].rows_where("id = ?", [entry_id]))
-    if not rows:
+    found = audit.entry(get_db(), entry_id)
+    if found is None:
         raise FieldError("entry_id", f"no audit entry {entry_id}", status=404)
-    return jsonify(audit.entry_json(rows[0]))
+    return jsonify(found)

@@ -182,6 +182,10 @@ SCHEMAS: dict[str, Schema] = {
             "action": {"type": "string", "examples": ["message.create", "user.disable"]},
             "object_type": STRING,
             "object_id": NULLABLE_STRING,
+            "object_name": {
+                "type": ["string", "null"],
+                "description": "the user's, campaign's, organisation's or panel's name now (null otherwise)",
+            },
             "before": {"description": "the object before the change (null when new)"},
             "after": {"description": "the object after the change (null when gone)"},
             "ip": NULLABLE_STRING,

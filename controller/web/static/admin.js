@@ -129,6 +129,7 @@
       status(userForm, page.created.replace("{name}", value("name")));
       userForm.reset();
       loadUsers();
+      loadOrganisations();  // a commune's first user makes its organisation
     });
     loadUsers();
     loadOrganisations();
@@ -176,6 +177,12 @@
       return el("details", {}, el("summary", {}, page[!before ? "created" : !after ? "removed" : "changed"]
         .replace("{count}", keys.length)), el("ul", { class: "changes" }, lines));
     };
+    /** « utilisateur agnes.martin (8) »: the object's kind in words and its name where it has one. */
+    const object = entry => {
+      const kind = page.kinds[entry.object_type] || entry.object_type;
+      if (entry.object_id === null) return kind;
+      return entry.object_name ? `${kind} ${entry.object_name} (${entry.object_id})` : `${kind} ${entry.object_id}`;
+    };
     const query = () => {
       const params = new URLSearchParams();
       for (const name of ["user", "action", "object_type"]) {
@@ -200,7 +207,7 @@
       const answer = await api(`/audit?${params}`);
       if (!answer.ok) showError(auditForm, answer.body);
       const rows = answer.ok ? answer.body.entries.map(entry => el("tr", { "data-entry": entry.id }, cells("audit", [
-        when(entry.at), entry.user || "", entry.action, `${entry.object_type} ${entry.object_id}`,
+        when(entry.at), entry.user || "", entry.action, object(entry),
         change(entry.before, entry.after)]))) : [];
       document.querySelector("#audit tbody").replaceChildren(...(rows.length ? rows : [empty("audit", 5, answer)]));
       document.getElementById("audit-count").textContent = answer.ok

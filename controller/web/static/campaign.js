@@ -8,6 +8,13 @@
   const path = `/campaigns/${page.id}`;
   const percent = fraction => `${Math.round(fraction * 100)}\u00a0%`;
   const labels = { accepted: t("accepted"), declined: t("declined"), pending: t("invited") };
+  /** Time on air as controller.dates.format_duration writes it: « 2 h 30 », « 27 s » under a minute. */
+  function duration(seconds) {
+    if (seconds > 0 && seconds < 60) return `${Math.round(seconds)}\u00a0s`;
+    const minutes = Math.round(seconds / 60);
+    return `${Math.floor(minutes / 60)}\u00a0h\u00a0${String(minutes % 60).padStart(2, "0")}`
+      + (Relais.lang === "en" ? "\u00a0min" : "");
+  }
 
   function headers(table) { return [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent); }
 
@@ -37,7 +44,7 @@
     const names = headers("communes");
     document.querySelector("#communes tbody").replaceChildren(...campaign.communes.map(commune =>
       el("tr", { "data-commune": commune.insee }, [
-        commune.insee, badge(commune.status, labels[commune.status] || commune.status),
+        commune.name ? `${commune.name} (${commune.insee})` : commune.insee, badge(commune.status, labels[commune.status] || commune.status),
         [commune.max_share ? page.max.replace("{share}", percent(commune.max_share)) : "",
          commune.hours && commune.hours.windows && commune.hours.windows.length ? page.hours.replace("{hours}", commune.hours.windows.join(", ")) : ""]
           .filter(Boolean).join(" · "),
@@ -54,11 +61,11 @@
     if (!answer.ok) return;
     const { totals, communes } = answer.body;
     document.getElementById("totals").textContent = page.totals.replace("{displays}", totals.displays)
-      .replace("{hours}", totals.hours_on_air.toFixed(1)).replace("{panels}", totals.panels).replace("{communes}", totals.communes);
+      .replace("{hours}", duration(totals.seconds_on_air)).replace("{panels}", totals.panels).replace("{communes}", totals.communes);
     const names = headers("report");
     document.querySelector("#report tbody").replaceChildren(...communes.map(commune => el("tr", {}, [
-      `${commune.commune_name} (${commune.commune})`, String(commune.panels), String(commune.displays),
-      commune.hours_on_air.toFixed(2), when(commune.first_display), when(commune.last_display),
+      commune.commune_name ? `${commune.commune_name} (${commune.commune})` : commune.commune, String(commune.panels), String(commune.displays),
+      duration(commune.seconds_on_air), when(commune.first_display), when(commune.last_display),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
       ...(communes.length ? [] : [el("tr", {}, el("td", { colspan: 6 }, t("none")))]));
   }

@@ -7,7 +7,7 @@
   const body = document.querySelector("#invitations tbody");
   const answer = await api("/campaigns?limit=200");
   if (!answer.ok) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: 4 }, answer.body.error.message)));
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 5 }, answer.body.error.message)));
     return;
   }
   const names = [...document.querySelectorAll("#invitations thead th")].map(th => th.textContent);
@@ -16,10 +16,10 @@
     const mine = campaign.communes.find(commune => commune.insee === Relais.actor.commune);
     if (!mine) return [];
     return [el("tr", { "data-campaign": campaign.id }, [
-      el("a", { href: `/campagnes/${campaign.id}` }, campaign.name),
+      el("a", { href: `/campagnes/${campaign.id}` }, campaign.name), campaign.organisation_name || "—",
       `${day(campaign.starts_at)} ${page.to} ${day(campaign.ends_at)}`,
       `${Math.round(campaign.share * 100)}\u00a0%`, badge(mine.status, labels[mine.status] || mine.status),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))];
   });
-  body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4 }, t("none")))]));
+  body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5 }, t("none")))]));
 })();

@@ -98,6 +98,7 @@ def test_entries_come_newest_first_with_who_what_when_before_and_after(
     approve = page["entries"][2]
     assert approve["user"] == "valideur-bourg" and approve["at"] == "2026-12-22T17:00:00Z"
     assert (approve["object_type"], approve["object_id"]) == ("message", "1")
+    assert page["entries"][0]["object_name"] == "Bourg-en-Bresse — entrée nord"  # the panel by its name
     assert (approve["before"], approve["after"]) == ({"status": "pending-approval"}, {"status": "scheduled"})
     assert client.get(f"/api/v1/audit/{approve['id']}").get_json() == approve
     assert client.get("/api/v1/audit/999").status_code == 404
@@ -129,6 +130,17 @@ def test_a_wrong_filter_is_refused_naming_it(client: FlaskClient, query: str, fi
     assert response.status_code == 400 and response.get_json()["error"]["field"] == field
 
 
+def test_an_entry_names_the_user_campaign_or_panel_it_is_about(app: Flask, client: FlaskClient) -> None:
+    made = client.post("/api/v1/users", json={"name": "agnes.martin", "role": "viewer", "password": "x" * 12})
+    assert made.status_code == 201, made.get_json()
+    [entry] = client.get("/api/v1/audit?action=user.create").get_json()["entries"]
+    assert (entry["object_id"], entry["object_name"]) == (str(made.get_json()["id"]), "agnes.martin")
+    assert client.get(f"/api/v1/audit/{entry['id']}").get_json()["object_name"] == "agnes.martin"
+    text = client.get("/api/v1/audit?format=csv&action=user.create").get_data(as_text=True)
+    [row] = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))[1:]
+    assert row[6:8] == [entry["object_id"], "agnes.martin"]
+
+
 def test_the_log_comes_a_page_at_a_time(logged: Flask, client: FlaskClient) -> None:
     page = client.get("/api/v1/audit?limit=2&offset=1").get_json()
     assert [e["action"] for e in page["entries"]] == ["user.create", "message.approve"]
@@ -152,6 +164,7 @@ def test_the_csv_export_opens_in_a_french_spreadsheet(logged: Flask, client: Fla
         "action",
         "type d'objet",
         "objet",
+        "nom de l'objet",
         "avant",
         "après",
         "adresse IP",
@@ -159,8 +172,8 @@ def test_the_csv_export_opens_in_a_french_spreadsheet(logged: Flask, client: Fla
     assert [row[4] for row in rows[1:]] == ["message.approve", "message.create"]
     created = rows[2]
     assert created[1:4] == ["2026-12-21T17:00:00Z", "21/12/2026 18:00:00", "mairie-bourg"]
-    assert json.loads(created[8]) == {"text": "Fête de Noël « place Bernard »"}
-    assert created[7] == "" and created[9] == "192.0.2.7"
+    assert json.loads(created[9]) == {"text": "Fête de Noël « place Bernard »"}
+    assert created[7] == created[8] == "" and created[10] == "192.0.2.7"
 
 
 def test_the_csv_export_never_hands_a_formula_to_the_spreadsheet(logged: Flask, client: FlaskClient) -> None:

@@ -214,6 +214,8 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
         "01004": "pending",
         "01053": "pending",
     }
+    assert {c["insee"]: c["name"] for c in campaign.json["communes"]}["01053"] == "Bourg-en-Bresse"
+    assert campaign.json["organisation_name"] == "Préfecture de l'Ain"  # no such organisation: as typed
     message = client.post(
         "/api/v1/messages",
         json={
@@ -260,6 +262,7 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
         "panels": 1,
         "communes": 1,
         "displays": 3,
+        "seconds_on_air": 27,
         "hours_on_air": round(27 / 3600, 4),
     }
     assert report["panels"][0]["first_display"] == "1970-01-01T00:01:40Z"
@@ -267,6 +270,13 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
     assert table.mimetype == "text/csv"
     rows = spreadsheet_rows(table.get_data(as_text=True))
     assert rows[0][0] == "campagne" and rows[1][3] == "bourg-entree-nord" and rows[1][4] == "3"
+    # Time on air and times as a French office reads them: 27 seconds, Paris time (UTC+1 in winter).
+    assert rows[0][5:] == [
+        "temps d'antenne",
+        "premier affichage (heure de Paris)",
+        "dernier affichage (heure de Paris)",
+    ]
+    assert rows[1][5:] == ["27\u00a0s", "01/01/1970 01:01:40", "01/01/1970 01:05:09"]
     assert (
         client.get(f"/api/v1/campaigns/{campaign_id}/report", headers={"Accept": "text/csv"}).mimetype
         == "text/csv"

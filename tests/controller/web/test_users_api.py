@@ -263,6 +263,15 @@ def test_an_administrator_sets_an_organisations_approval_settings(app: Flask, cl
     assert json.loads(entry["after"])["name"] == "Mairie de Bourg-en-Bresse"
 
 
+def test_a_communes_organisation_takes_the_communes_name(app: Flask, client: FlaskClient) -> None:
+    create(client, name="mairie-bourg", role="commune-editor", commune="01053")
+    create(client, name="mairie-oyonnax", role="commune-editor", commune="01283")  # no panel yet
+    names = {
+        org["id"]: org["name"] for org in client.get("/api/v1/organisations").get_json()["organisations"]
+    }
+    assert names == {"commune-01053": "Bourg-en-Bresse", "commune-01283": "Commune 01283"}
+
+
 def test_a_commune_user_sees_only_their_own_organisation(app: Flask, client: FlaskClient) -> None:
     create(client, name="mairie-bourg", role="commune-editor", commune="01053")
     create(client, name="mairie-amberieu", role="commune-editor", commune="01004")

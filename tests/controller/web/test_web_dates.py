@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controller.dates import format_day, format_when
+from controller.dates import format_day, format_duration, format_when
 
 NBSP = "\u00a0"
 
@@ -43,3 +43,18 @@ def test_timestamps_naive_times_and_locales_like_en_gb() -> None:
     assert format_when(moment.replace(tzinfo=None), "en_GB") == f"Monday 21 December 2026, 6{NBSP}pm"
     assert format_day(moment, "fr_FR") == "lundi 21 décembre 2026"
     assert format_when(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "locale", "expected"),
+    [
+        (9000, "fr", f"2{NBSP}h{NBSP}30"),
+        (9000, "en", f"2{NBSP}h{NBSP}30{NBSP}min"),
+        (0, "fr", f"0{NBSP}h{NBSP}00"),
+        (27, "fr", f"27{NBSP}s"),
+        (89, "fr", f"0{NBSP}h{NBSP}01"),
+        (36 * 3600 + 5 * 60, "fr", f"36{NBSP}h{NBSP}05"),
+    ],
+)
+def test_time_on_air_reads_in_hours_and_minutes(seconds: int, locale: str, expected: str) -> None:
+    assert format_duration(seconds, locale) == expected
