@@ -23,7 +23,7 @@ def test_a_message_waits_for_the_approver_then_reaches_the_panel(site: Site, chr
 
     admin = site.log_in(chromium, "admin")
     admin.get_by_role("link", name="Utilisateurs").click()
-    admin.get_by_label("Commune 01053 · Messages : validation requise").check()
+    admin.get_by_label("Bourg-en-Bresse · Messages : validation requise").check()
     admin.locator("#orgs-status").get_by_text("Enregistré.").wait_for()
     site.shot(admin, "1-admin-asks-for-a-second-person")
 
