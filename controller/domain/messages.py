@@ -29,7 +29,14 @@ from controller.domain.schedule_fields import (
     utc,
 )
 from controller.domain.scope import check_targets, sees_message, targets_seen_by
-from controller.rendering.engine import ROLES, MessageContent, RenderError, Rendering, drawable
+from controller.rendering.engine import (
+    ROLES,
+    MessageContent,
+    RenderError,
+    Rendering,
+    drawable,
+    unshown_fields,
+)
 from controller.rendering.images import MAX_IMAGE_BYTES
 from controller.rendering.markup import MARKUP_SYNTAXES
 from controller.rendering.profiles import PanelProfile
@@ -181,6 +188,20 @@ class Draft:
 
     row: dict[str, Any]
     panels: dict[str, Panel]
+    warnings: list[dict[str, str]]
+
+
+def unshown_warnings(content: MessageContent) -> list[dict[str, str]]:
+    """A warning for each field given that the layout has no zone for: it is stored, never shown."""
+    return [
+        {
+            "level": "warning",
+            "code": "field-not-shown",
+            "field": field,
+            "message": f"the layout '{content.layout}' has no {field} zone: this {field} is not shown",
+        }
+        for field in unshown_fields(content)
+    ]
 
 
 def check_renders(content: MessageContent, panels: dict[str, Panel]) -> None:
@@ -350,6 +371,7 @@ class Edit:
     before: set[str]
     panels: dict[str, Panel]
     edited: bool
+    warnings: list[dict[str, str]]
 
 
 def check_edit_request(db: Database, message_id: int, data: Any, now: float) -> Edit:
@@ -362,6 +384,7 @@ def check_edit_request(db: Database, message_id: int, data: Any, now: float) -> 
     if row["cancelled_at"] is not None:
         raise FieldError("message_id", f"message {message_id} is cancelled: queue a new one", status=409)
     changes: dict[str, Any] = {}
+    warnings: list[dict[str, str]] = []
     if "paused" in data:
         if not isinstance(data["paused"], bool):
             raise FieldError("paused", "must be true or false")
@@ -378,8 +401,9 @@ def check_edit_request(db: Database, message_id: int, data: Any, now: float) -> 
         fields = schedule_fields(db, merged, now, row["commune_insee"])
         targets, panels = message_targets(db, merged, row["commune_insee"])
         check_renders(content, panels)
+        warnings = unshown_warnings(content)
         changes.update(content_columns(content), **fields, targets=targets_to_json(targets))
         if approval_required(db, row["organisation"], "messages"):
             changes.update(approval=PENDING, approved_by=None, approved_at=None)
             changes.update(rejected_by=None, rejected_at=None, rejected_reason=None)
-    return Edit(row, changes, before, panels, bool(edits))
+    return Edit(row, changes, before, panels, bool(edits), warnings)

@@ -28,6 +28,7 @@ from controller.domain.messages import (
     parse_content,
     reached_panels,
     schedule_fields,
+    unshown_warnings,
 )
 from controller.domain.panels import Panel
 from controller.domain.schedule_fields import targets_to_json
@@ -98,7 +99,7 @@ def draft_message(db: Database, data: Any, *, commune_insee: str | None = None, 
         "paused": 0,
         "commune_insee": commune_insee,
     }
-    return Draft(row, panels)
+    return Draft(row, panels, unshown_warnings(content))
 
 
 def record_message(
@@ -124,6 +125,7 @@ def record_message(
     try:
         with transaction(db):
             queued = _record(db, key, row, draft.panels, now=now)
+            queued = replace(queued, warnings=draft.warnings + queued.warnings)
             if dry_run:
                 raise _DryRun(queued)
     except _DryRun as rolled_back:
@@ -195,7 +197,7 @@ def update_message(
             stage(db, key, plans, now=now)
         else:
             republish(db, key, now=now, panel_ids=reached)  # off the air until approved
-    return warnings
+    return edit.warnings + warnings
 
 
 def decide(

@@ -376,6 +376,29 @@ def _zone_text(zone: Zone, content: MessageContent) -> str | None:
     return None
 
 
+# A note's words for a field the layout drops: it, then its zone ("… n'a pas de zone de titre").
+_DROPPED_FIELD_WORDS = {
+    "title": ("le titre n'est pas affiché", "de titre"),
+    "footer": ("le pied de page n'est pas affiché", "de pied de page"),
+    "pictogram": ("le pictogramme n'est pas affiché", "de pictogramme"),
+    "qr": ("le code QR n'est pas affiché", "de code QR"),
+    "image": ("l'image n'est pas affichée", "d'image"),
+}
+
+
+def unshown_fields(content: MessageContent) -> tuple[str, ...]:
+    """The fields given that the layout has no zone for: they are dropped, so a person must be told."""
+    shown = get_layout(content.layout).fields
+    given = {
+        "title": bool(content.title.strip()),
+        "footer": bool(content.footer.strip()),
+        "pictogram": content.pictogram is not None,
+        "qr": bool(content.qr),
+        "image": content.image is not None,
+    }
+    return tuple(field for field, present in given.items() if present and field not in shown)
+
+
 def _check_required(layout: Layout, content: MessageContent) -> None:
     provided = {
         "title": bool(content.title.strip()),
@@ -429,7 +452,10 @@ def _render(content: MessageContent, profile: PanelProfile) -> Rendering:
     _check_required(layout, content)
     roles = layout.roles[content.role]
     background = profile.colour(roles.background)
-    notes: list[str] = []
+    notes = [
+        f"{dropped} : la mise en page « {layout.name} » n'a pas de zone {zone}"
+        for dropped, zone in (_DROPPED_FIELD_WORDS[field] for field in unshown_fields(content))
+    ]
 
     def zone_colour(zone: Zone) -> int | tuple[int, int, int]:
         return profile.colour(roles.accent if zone.colour == "accent" else roles.foreground)

@@ -28,6 +28,15 @@ LAYOUTS_DIR = Path(__file__).resolve().parents[2] / "layouts"
 
 CONTENTS = ("title", "body", "footer", "pictogram", "image", "qr", "date", "clock")
 TEXT_CONTENTS = ("title", "body", "footer", "date", "clock")
+# The message field a zone shows, by its content; date and clock show when it was issued, no field.
+FIELD_OF_CONTENT = {
+    "body": "text",
+    "title": "title",
+    "footer": "footer",
+    "pictogram": "pictogram",
+    "image": "image",
+    "qr": "qr",
+}
 FONTS = ("pixel", "pixel-bold", "sans", "sans-bold")
 LED_FONTS = ("pixel", "pixel-bold")
 # `font` alone also serves LED panels, which draw only pixel fonts: a sans family maps to the pixel
@@ -99,6 +108,13 @@ class Layout:
     max_width: int | None
     max_height: int | None
     colour_modes: tuple[str, ...] | None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The message fields this layout shows, in zone order: any other given field is dropped."""
+        return tuple(
+            FIELD_OF_CONTENT[zone.content] for zone in self.zones if zone.content in FIELD_OF_CONTENT
+        )
 
     def suits(self, profile: PanelProfile) -> bool:
         """Whether the layout was designed for this panel: every condition of [suits] holds."""

@@ -1,6 +1,7 @@
 """A commune editor's message form: clearing the start of a message being edited starts it now, a saved
 message leaves an empty form behind; a long text shows, panel by panel, its pages and seconds, a warning
-on the narrow banner, and what refusing paging does."""
+on the narrow banner, and what refusing paging does; a title the chosen layout has no zone for is said
+under the preview."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from controller.domain.panels import register_panel
 from controller.web.context import get_db
-from tests.support import DEMO_LED, DEMO_RGB
+from tests.support import DEMO_LED, DEMO_RGB, wait_for
 from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -105,3 +106,24 @@ def test_a_long_text_shows_pages_and_seconds_per_panel_and_paging_can_be_refused
         figure = previews.locator(f'figure[data-panel="{panel["id"]}"]')
         figure.locator("figcaption").get_by_text(re.compile(r"1 page, \d+ s")).wait_for()
     site.shot(page, "3-a-short-text-on-one-page")
+
+
+def test_a_title_the_chosen_layout_has_no_place_for_is_said_under_the_preview(
+    site: Site, chromium: object
+) -> None:
+    site.add_user("mairie-bourg", "commune-editor", "01053")
+    page = site.log_in(chromium, "mairie-bourg")
+    previews = page.locator("#previews")
+    led = previews.locator(f'figure[data-panel="{DEMO_LED["id"]}"] figcaption')
+    dropped = "le titre n'est pas affiché : la mise en page « text » n'a pas de zone de titre"
+
+    page.get_by_label("Mise en page", exact=True).select_option(label="Texte seul")
+    page.get_by_label("Titre (selon la mise en page)").fill("Mairie de Bourg")
+    page.get_by_label("Texte du message").fill("Vide-grenier dimanche")
+    led.get_by_text(dropped).wait_for()
+    site.shot(page, "1-the-title-is-not-shown-says-the-preview")
+
+    page.get_by_label("Mise en page", exact=True).select_option(label="Titre et texte")
+    wait_for(lambda: dropped not in led.inner_text(), "the note to go with a layout that has a title")
+    led.get_by_text(re.compile(r"1 page, \d+ s")).wait_for()
+    site.shot(page, "2-a-layout-with-a-title-no-note")

@@ -33,6 +33,7 @@ def layouts() -> Response:
                     "label": layout.label,
                     "description": layout.description,
                     "zones": [zone.content for zone in layout.zones],
+                    "fields": list(layout.fields),
                     "profiles": [profile.id for profile in load_profiles().values() if layout.suits(profile)],
                 }
                 for layout in load_layouts().values()

@@ -528,7 +528,12 @@ ROUTES: dict[str, dict[str, Schema]] = {
     # --- what can be chosen (controller/web/api/catalogue.py)
     "/profiles": {"get": _op("Panel profiles", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
     "/layouts": {
-        "get": _op("Layouts and the profiles they suit", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))
+        "get": _op(
+            "Layouts, the message fields each shows and the profiles they suit",
+            "rendering",
+            (P.PANELS_VIEW,),
+            _json(ANY_OBJECT),
+        )
     },
     "/pictograms": {"get": _op("Pictograms", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
 }

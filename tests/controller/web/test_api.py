@@ -8,6 +8,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from urllib.parse import unquote
 
 import pytest
 from astral import Observer
@@ -337,6 +338,39 @@ def test_choices_are_listed(client: FlaskClient) -> None:
     assert "epaper-bw-800x480" in layouts["bulletin"]["profiles"]
     assert "led-amber-192x64" not in layouts["bulletin"]["profiles"]
     assert "alcohol" in {p["name"] for p in client.get("/api/v1/pictograms").json["pictograms"]}
+    assert layouts["text"]["fields"] == ["text"]
+    assert layouts["bulletin"]["fields"] == ["title", "qr", "text", "footer"]
+    assert layouts["pictogram-text"]["fields"] == ["pictogram", "text"]
+
+
+def _not_shown(answer: dict[str, object]) -> list[tuple[str, str]]:
+    return [(w["field"], w["message"]) for w in answer["warnings"] if w["code"] == "field-not-shown"]  # type: ignore[attr-defined]
+
+
+def test_a_field_the_layout_has_no_zone_for_is_warned_about_not_dropped_silently(client: FlaskClient) -> None:
+    draft = {"text": "Marché", "title": "Mairie", "qr": "https://example.fr", "panels": ["bourg-entree-nord"]}
+    dry = client.post("/api/v1/messages?dry_run=1", json=draft)
+    assert dry.status_code == 200
+    assert _not_shown(dry.json) == [
+        ("title", "the layout 'text' has no title zone: this title is not shown"),
+        ("qr", "the layout 'text' has no qr zone: this qr is not shown"),
+    ]
+    queued = client.post("/api/v1/messages", json=draft)
+    assert queued.status_code == 201 and [field for field, _ in _not_shown(queued.json)] == ["title", "qr"]
+    shown = client.post("/api/v1/messages", json={**draft, "qr": None, "layout": "title-body"})
+    assert _not_shown(shown.json) == []
+
+    edited = client.patch(
+        f"/api/v1/messages/{shown.json['id']}", json={"layout": "pictogram-text", "pictogram": "alcohol"}
+    )
+    assert edited.status_code == 200 and [field for field, _ in _not_shown(edited.json)] == ["title"]
+
+    preview = client.post("/api/v1/preview.png", json={**draft, "panel": "bourg-entree-nord"})
+    notes = unquote(preview.headers["X-Relais-Notes"]).split(" | ")
+    assert notes == [
+        "le titre n'est pas affiché : la mise en page « text » n'a pas de zone de titre",
+        "le code QR n'est pas affiché : la mise en page « text » n'a pas de zone de code QR",
+    ]
 
 
 def test_a_panel_fault_and_its_health_show_in_the_panel_list(app: Flask, client: FlaskClient) -> None:
