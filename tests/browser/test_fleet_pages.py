@@ -47,6 +47,7 @@ def test_a_technician_searches_without_accents_and_shares_the_view(site: Site, c
     page.get_by_role("link", name="Parc").click()
     page.locator(f'tr[data-panel="{DEMO_EPAPER["id"]}"]').wait_for()
     page.get_by_text("3 panneau(x) : 0 en ligne, 3 hors ligne").wait_for()
+    assert not page.get_by_role("button", name="suivant »").is_visible(), "one page needs no paging"
 
     page.get_by_label("Rechercher (panneau ou commune)").fill("amberieu")
     page.locator(f'tr[data-panel="{DEMO_LED["id"]}"]').wait_for(state="detached")

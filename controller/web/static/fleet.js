@@ -117,6 +117,7 @@
       .replace("{shown}", list.length).replace("{total}", panels.length);
     document.getElementById("page-number").textContent = page.page_number
       .replace("{page}", pageNumber).replace("{pages}", pages);
+    document.getElementById("pager").hidden = pages === 1;
     previous.disabled = pageNumber <= 1;
     next.disabled = pageNumber >= pages;
     toUrl();
