@@ -23,7 +23,10 @@ def test_a_technician_sees_a_panel_go_offline_live(site: Site, chromium: object)
     page.get_by_role("link", name="Parc").click()
     led_row = page.locator(f'tr[data-panel="{DEMO_LED["id"]}"]')
     led_row.get_by_text("en ligne").wait_for()
-    led_row.locator("img.shot").wait_for()
+    thumbnail = led_row.locator("img.shot")
+    thumbnail.wait_for()
+    # Fetched only when scrolled near, its space kept before it arrives: a long fleet does not load at once.
+    assert (thumbnail.get_attribute("loading"), thumbnail.get_attribute("width")) == ("lazy", "192")
     marker = page.evaluate("() => { window.notReloaded = true; return window.notReloaded; }")
     site.shot(page, "1-fleet-all-online")
 

@@ -42,8 +42,10 @@ def test_the_fleet_page_says_the_state_is_unknown_while_the_broker_is_away(
         unknown.get_attribute("title")
         == "Le contrôleur est coupé du courtier ; dernier état connu : en ligne"
     )
+    page.get_by_text("3 panneau(x) : état inconnu pour 3 (le contrôleur est coupé du courtier)").wait_for()
     site.shot(page, "1-fleet-state-unknown")
 
     own_broker.start()
     row.get_by_text("en ligne").wait_for()
+    page.get_by_text("3 panneau(x) : 1 en ligne, 2 hors ligne").wait_for()
     site.shot(page, "2-fleet-state-known-again")
