@@ -67,7 +67,6 @@ def script_strings() -> dict[str, str]:
         "runs_from": _("à partir du %(start)s, sans fin", start="{start}"),
         "runs_hours": _("de %(start)s à %(end)s", start="{start}", end="{end}"),
         "and": _(" et "),
-        "all_day": _("toute la journée"),
         "every_day": _("tous les jours"),
         "queued": _("Message n° %(id)s programmé sur %(count)s panneau(x).", id="{id}", count="{count}"),
         "acknowledged": _("acquittée"),
