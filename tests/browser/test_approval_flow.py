@@ -39,6 +39,9 @@ def test_a_message_waits_for_the_approver_then_reaches_the_panel(site: Site, chr
     message_id = re.search(r"Message n° (\d+)", done.inner_text()).group(1)
     row = editor.locator(f'#messages tr[data-message="{message_id}"]')
     row.get_by_text("en attente de validation").wait_for()
+    assert (
+        row.locator(".runs").inner_text().replace("\u00a0", " ").endswith(" · de 0 h à 24 h · tous les jours")
+    )
     site.shot(editor, "2-editor-message-waits")
     assert TEXT not in on_panel(site.live.app, DEMO_LED["id"]), "a message waiting for approval is on air"
 

@@ -57,9 +57,9 @@
     return Object.entries(details).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => {
       let value = v;
       if (typeof v === "number" && (k === "at" || k.endsWith("_at"))) value = when(new Date(v * 1000).toISOString());
-      else if (k.endsWith("hash") && typeof v === "string") value = v.slice(0, 8);
+      else if (k.endsWith("hash") && typeof v === "string") value = v.replace(/^sha256:/, "").slice(0, 8);
       else if (typeof v === "object") value = JSON.stringify(v);
-      return `${page.details[k] || k} : ${value}`;
+      return `${page.details[k] || k}${Relais.lang === "fr" ? "\u00a0:" : ":"} ${value}`;
     }).join(" · ");
   }
 
