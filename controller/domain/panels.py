@@ -244,6 +244,41 @@ def commune_names(db: Database, insees: list[str]) -> dict[str, str]:
     return {insee: name for insee, name in rows}
 
 
+# An item on air is read by its title, or by the start of its text when it has none.
+LABEL_LENGTH = 60
+
+
+def _opening(title: str | None, text: str | None) -> str:
+    words = (title or "").strip() or " ".join((text or "").split())
+    return words if len(words) <= LABEL_LENGTH else words[: LABEL_LENGTH - 1].rstrip() + "…"
+
+
+def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str, str]]:
+    """What people call each item a panel shows, by item id: ``{"kind", "text"}`` with kind message, alert
+    or fallback (the commune's name); the page words it (« Alerte : … », « … (repli) »). Unknown ids are
+    left out: the page then shows the id itself."""
+    ids = {item for item in item_ids if item}
+    labels: dict[str, dict[str, str]] = {}
+    for kind, prefix, table in (("message", "msg-", "messages"), ("alert", "alert-", "alerts")):
+        numbers = [
+            item[len(prefix) :] for item in ids if item.startswith(prefix) and item[len(prefix) :].isdigit()
+        ]
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for number, title, text in db.execute(
+                f"select id, title, text from {table} where id in ({marks})", chunk
+            ):
+                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text)}
+    insees = [item.removeprefix("commune-") for item in ids if item.startswith("commune-")]
+    for start in range(0, len(insees), 500):
+        for insee, name in commune_names(db, insees[start : start + 500]).items():
+            labels[f"commune-{insee}"] = {"kind": "fallback", "text": name}
+    for insee in insees:
+        labels.setdefault(f"commune-{insee}", {"kind": "fallback", "text": insee})
+    return labels
+
+
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
        s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
@@ -293,7 +328,9 @@ def panel_statuses(
         params.append(int(online))
     where = f"where {' and '.join(clauses)}" if clauses else ""
     result = []
-    for row in db.query(STATUS_QUERY.format(where=where), params):
+    rows = list(db.query(STATUS_QUERY.format(where=where), params))
+    labels = item_labels(db, [row["shown_item_id"] for row in rows])
+    for row in rows:
         panel = Panel.from_row(row)
         desired_seq = row["desired_seq"] or 0
         applied_seq = row["applied_seq"] or 0
@@ -306,7 +343,11 @@ def panel_statuses(
                 if watch.connected or watch.since is None
                 else iso_utc(int(watch.since)),
                 "last_seen": iso_utc(row["last_seen"]),
-                "showing": {"item_id": row["shown_item_id"], "content_hash": row["shown_content_hash"]},
+                "showing": {
+                    "item_id": row["shown_item_id"],
+                    "content_hash": row["shown_content_hash"],
+                    "label": labels.get(row["shown_item_id"] or ""),
+                },
                 "desired_item_id": row["desired_item_id"],
                 "desired_seq": desired_seq,
                 "applied_seq": applied_seq,

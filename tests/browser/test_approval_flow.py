@@ -4,6 +4,7 @@ waits « en attente de validation » and reaches no panel; the approver approves
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -23,12 +24,14 @@ def test_a_message_waits_for_the_approver_then_reaches_the_panel(site: Site, chr
 
     admin = site.log_in(chromium, "admin")
     admin.get_by_role("link", name="Utilisateurs").click()
-    admin.get_by_label("Bourg-en-Bresse · Messages : validation requise").check()
+    admin.get_by_label("Bourg-en-Bresse · Messages : validation requise").check()  # the commune by its name
     admin.locator("#orgs-status").get_by_text("Enregistré.").wait_for()
     site.shot(admin, "1-admin-asks-for-a-second-person")
 
     editor = site.log_in(chromium, "mairie-bourg")
     editor.get_by_label("Texte du message").fill(TEXT)
+    editor.get_by_label("Jusqu’au").fill(f"{date.today() + timedelta(days=10)}T18:30")
+    editor.get_by_label("Heures (facultatif)").fill("00:00-24:00")
     editor.get_by_label(DEMO_RGB["name"]).uncheck()
     editor.get_by_role("button", name="Programmer", exact=True).click()
     done = editor.locator("#message-form .status.ok")
@@ -36,12 +39,22 @@ def test_a_message_waits_for_the_approver_then_reaches_the_panel(site: Site, chr
     message_id = re.search(r"Message n° (\d+)", done.inner_text()).group(1)
     row = editor.locator(f'#messages tr[data-message="{message_id}"]')
     row.get_by_text("en attente de validation").wait_for()
+    assert (
+        row.locator(".runs").inner_text().replace("\u00a0", " ").endswith(" · de 0 h à 24 h · tous les jours")
+    )
     site.shot(editor, "2-editor-message-waits")
     assert TEXT not in on_panel(site.live.app, DEMO_LED["id"]), "a message waiting for approval is on air"
 
     approver = site.log_in(chromium, "valideur-bourg", phone=True)
     card = approver.locator(f'form[data-message="{message_id}"]')
     card.get_by_text(TEXT).wait_for()
+    # The approver sees when it would run: its dates, its hours and its days, in words.
+    runs = card.locator(".runs").inner_text().replace("\u00a0", " ")
+    assert re.fullmatch(
+        r"du \w+ \d+(er)? \w+ 20\d\d, \d+ h( \d\d)? au \w+ \d+(er)? \w+ 20\d\d, 18 h 30"
+        r" · de 0 h à 24 h · tous les jours",
+        runs,
+    ), runs
     card.get_by_role("img", name=f"Aperçu sur {DEMO_LED['name']}").wait_for()
     site.shot(approver, "3-approver-sees-the-preview")
     card.get_by_role("button", name="Valider").click()

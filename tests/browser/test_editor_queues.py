@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
-from tests.support import DEMO_LED, first_page, same_pixels, wait_for
+from controller.web.context import get_db
+from relais.wire import EVENT_ON_AIR, PanelEvent
+from tests.support import DEMO_LED, first_page, record_report, same_pixels, wait_for
 from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -45,6 +48,22 @@ def test_an_editor_queues_a_message_and_sees_the_panel_change(site: Site, chromi
     )
     page.get_by_role("link", name="Parc").click()
     row = page.locator(f'tr[data-panel="{DEMO_LED["id"]}"]')
-    row.get_by_text(f"msg-{message_id}").wait_for()
+    # What is on air reads as the message's text; its item id stays in a tooltip for technicians.
+    row.locator(f'.on-air[title="msg-{message_id}"]', has_text=TEXT).wait_for()
     row.locator("img.shot").wait_for()
     site.shot(page, "4-editor-panel-shows-it")
+    row.get_by_role("link", name=DEMO_LED["name"]).click()
+    page.locator("#facts .on-air", has_text=TEXT).wait_for()
+    # The agent batches its on-air reports for up to a minute: here it reports at once.
+    with site.live.app.app_context():
+        now = int(time.time())
+        on_air_event = PanelEvent(
+            DEMO_LED["id"], EVENT_ON_AIR, now, {"item_id": f"msg-{message_id}", "at": now}
+        )
+        record_report(get_db(), on_air_event, now)
+    on_air = page.locator("#history tbody tr", has_text="à l’antenne").first
+    on_air.get_by_text(TEXT).wait_for()
+    words = on_air.inner_text().replace("\u00a0", " ")
+    assert re.search(r"depuis : \w+ \d+(er)? \w+ 20\d\d, \d+ h", words), words
+    assert not re.search(r"\b\d{10}\b|[0-9a-f]{64}", page.locator("#history").inner_text())
+    site.shot(page, "5-editor-panel-page-says-what-is-on-air")

@@ -23,8 +23,9 @@ def test_a_technician_identifies_a_panel_and_is_told_when_it_is_offline(site: Si
     page.locator("#state").get_by_text("en ligne").wait_for()
     assert page.get_by_label("Durée (secondes)").input_value() == "30"
     page.get_by_role("button", name="Identifier").click()
-    page.get_by_text("Commande « identify » envoyée (n° ").wait_for()
-    identify = page.locator("#commands tbody tr", has_text="identify seconds=30")
+    page.get_by_text("Commande « identifier » envoyée (n° ").wait_for()
+    identify = page.locator("#commands tbody tr", has_text="identifier · secondes 30")
+    identify.get_by_text("par technicien").wait_for()
     identify.get_by_text("acquittée").wait_for()
     assert page.locator(".field-error").count() == 0
     site.shot(page, "1-identify-acknowledged")
@@ -37,7 +38,7 @@ def test_a_technician_identifies_a_panel_and_is_told_when_it_is_offline(site: Si
     warning = page.locator("#command-form .status.warning")
     warning.get_by_text("le panneau est hors ligne, il l’appliquera à son retour").wait_for()
     assert "envoyée" not in warning.inner_text()
-    refresh = page.locator("#commands tbody tr", has_text="refresh")
+    refresh = page.locator("#commands tbody tr", has_text="rafraîchir")
     refresh.get_by_text("en attente d’acquittement").wait_for()
     site.shot(page, "2-command-waits-for-the-offline-panel")
 

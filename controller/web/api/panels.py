@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from controller.dates import iso_utc
 from controller.domain.access import Permission
 from controller.domain.errors import FieldError
-from controller.domain.panels import Panel, get_panels, panel_statuses, register_panel
+from controller.domain.panels import Panel, get_panels, item_labels, panel_statuses, register_panel
 from controller.domain.schedule_fields import parse_instant
 from controller.publishing.reports import SCREENSHOT_QUERY, history, recent_events
 from controller.publishing.schedules import playlist, timeline
@@ -120,12 +120,14 @@ def panel_history(panel_id: str) -> Response:
     one_panel(panel_id)
     limit, offset = page_params()
     rows, total = history(get_db(), panel_id, limit, offset)
+    labels = item_labels(get_db(), [row["details"].get("item_id") for row in rows])
     entries = [
         {
             "at": iso_utc(row["at"]),
             "received_at": iso_utc(row["received_at"]),
             "event": row["event"],
             "details": row["details"],
+            "label": labels.get(row["details"].get("item_id") or ""),
         }
         for row in rows
     ]

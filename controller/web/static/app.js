@@ -80,6 +80,42 @@ const Relais = (() => {
   }
   function when(iso) { return iso ? `${day(iso)}, ${time(iso)}` : t("never"); }
 
+  /** A wall-clock "07:30" as people say it: « 7 h 30 », "7.30 am"; anything else as written. */
+  function clock(text) {
+    const match = /^(\d{1,2})[:h](\d{2})$/.exec(text.trim());
+    if (!match) return text.trim();
+    const [hour, minute] = [Number(match[1]), Number(match[2])];
+    if (lang === "fr") return `${hour}${NBSP}h` + (minute ? `${NBSP}${match[2]}` : "");
+    return `${hour % 12 || 12}` + (minute ? `.${match[2]}` : "") + `${NBSP}${hour < 12 || hour === 24 ? "am" : "pm"}`;
+  }
+
+  /** When a message runs, in words: its dates, its hours (recurrence windows) and its days. */
+  function runs(message) {
+    const dates = message.ends_at
+      ? t("runs_between", { start: when(message.starts_at), end: when(message.ends_at) })
+      : t("runs_from", { start: when(message.starts_at) });
+    const recurrence = message.recurrence || {};
+    const windows = (recurrence.windows || []).map(window => {
+      const [start, end] = window.split("-");
+      return end === undefined ? window : t("runs_hours", { start: clock(start), end: clock(end) });
+    });
+    const days = [...new Set((recurrence.weekdays || []).map(d => typeof d === "number" ? d : DAYS.fr.indexOf(d)))]
+      .filter(d => d >= 0).sort();
+    const dayText = !days.length || days.length === 7 ? t("every_day") : days.map(d => DAYS[lang][d]).join(", ");
+    return [dates, windows.length ? windows.join(t("and")) : t("all_day"), dayText].join(" · ");
+  }
+
+  /** What a panel shows, in words: a message's title, « Alerte : … », « Commune (repli) »; its item id when
+      the controller does not know the item, « rien » when nothing is shown. */
+  function onAir(showing) {
+    if (!showing || !showing.item_id) return t("nothing");
+    const label = showing.label;
+    if (!label) return showing.item_id;
+    if (label.kind === "alert") return t("alert_label", { text: label.text });
+    if (label.kind === "fallback") return t("fallback_label", { text: label.text });
+    return label.text;
+  }
+
   /** A datetime-local value ("2026-12-21T18:00"), read as Paris time, as ISO 8601 with its offset. */
   function parisIso(value) {
     if (!value) return null;
@@ -166,6 +202,6 @@ const Relais = (() => {
     });
   }
 
-  return { t, api, el, when, day, time, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+  return { t, api, el, when, day, time, onAir, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
            sortable, actor, lang };
 })();

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, when, clearErrors, showError } = Relais;
+  const { t, api, el, when, runs, clearErrors, showError } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const area = document.getElementById("pending");
   const done = el("p", { class: "status ok", role: "status" });
@@ -14,6 +14,7 @@
     const form = el("form", { class: "card", "data-message": message.id, novalidate: true },
       el("h2", {}, message.title || `n° ${message.id}`),
       el("p", {}, message.text),
+      el("p", { class: "runs" }, runs(message)),
       el("p", { class: "meta" }, page.by.replace("{who}", message.created_by || "?").replace("{when}", when(message.created_at))),
       el("div", { class: "previews" }, panels.map(panel => el("figure", {},
         el("img", { src: `/api/v1/messages/${message.id}/preview.png?panel=${encodeURIComponent(panel)}`,

@@ -84,7 +84,7 @@
         el("div", { class: "meta" }, `${panel.commune.name} · ${panel.kind === "led" ? "LED" : "e-paper"} ${panel.width}×${panel.height}`)),
       el("div", {}, ...panelState(panel)),
       panel.last_seen_text || t("never"),
-      el("div", {}, screenshot, el("div", { class: "meta" }, panel.showing.item_id || "")),
+      el("div", {}, screenshot, el("div", { class: "meta on-air", title: panel.showing.item_id || "" }, Relais.onAir(panel.showing))),
       panel.agent_version || "—",
       panel.faults.length ? el("span", { class: "field-error" }, panel.faults.join(" · ")) : page.no_fault,
       panel.brightness_now == null ? "—" : `${panel.brightness_now}${"\u00a0"}%`,

@@ -197,7 +197,8 @@
     const rows = answer.body.messages.map(message => {
       const cells = [
         String(message.id),
-        el("div", {}, message.title ? el("strong", {}, message.title + " ") : "", message.text),
+        el("div", {}, message.title ? el("strong", {}, message.title + " ") : "", message.text,
+          el("div", { class: "meta runs" }, Relais.runs(message))),
         statusBadge(message),
         (message.panels || []).map(id => names[id] || id).join(", "),
         `${when(message.created_at)} ${page.created_by} ${message.created_by || "?"}`,

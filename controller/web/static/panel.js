@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, when, badge, panelState, clearErrors, showError, status } = Relais;
+  const { t, api, el, when, onAir, badge, panelState, clearErrors, showError, status } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const id = page.panel.id;
   const path = `/panels/${encodeURIComponent(id)}`;
@@ -18,10 +18,10 @@
     if (panel.has_screenshot) {
       const src = `/api/v1${path}/screenshot.png?h=${panel.showing.content_hash || ""}&at=${panel.last_seen || ""}`;
       if (screen.getAttribute("src") !== src) screen.src = src;
-      screen.alt = `${t("shows_now")} ${panel.showing.item_id || t("nothing")}`;
+      screen.alt = `${t("shows_now")} ${onAir(panel.showing)}`;
       screen.hidden = false;
     }
-    const facts = [[page.last_seen, when(panel.last_seen)], [page.showing, panel.showing.item_id || t("nothing")],
+    const facts = [[page.last_seen, when(panel.last_seen)], [page.showing, el("span", { class: "on-air", title: panel.showing.item_id || "" }, onAir(panel.showing))],
       [page.version, panel.agent_version || "—"],
       [page.brightness, panel.brightness_now == null ? "—" : `${panel.brightness_now}\u00a0%`],
       [page.faults, panel.faults.length ? panel.faults.join(" · ") : "—"]];
@@ -39,10 +39,28 @@
     const body = document.querySelector("#commands tbody");
     const headers = [...document.querySelectorAll("#commands thead th")].map(th => th.textContent);
     const rows = list.map(command => el("tr", { "data-seq": command.seq }, [
-      `${command.command} ${Object.entries(command.args).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-      when(command.sent_at), ackCell(command),
+      [page.commands[command.command] || command.command,
+        ...Object.entries(command.args).map(([k, v]) => ` · ${page.args[k] || k} ${v}`)].join(""),
+      [when(command.sent_at), " ", el("span", { class: "meta" }, page.sent_by.replace("{who}", command.sent_by))],
+      ackCell(command),
     ].map((cell, index) => el("td", { "data-label": headers[index] }, cell))));
     body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 3 }, t("none")))]));
+  }
+
+  /** An event's details in words: the item by its label, times as dates, content hashes cut short. */
+  function detailsText(event) {
+    const details = { ...(event.details || {}) };
+    if (details.item_id) {
+      details.item_id = onAir({ item_id: details.item_id, label: event.label });
+      delete details.content_hash;
+    }
+    return Object.entries(details).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => {
+      let value = v;
+      if (typeof v === "number" && (k === "at" || k.endsWith("_at"))) value = when(new Date(v * 1000).toISOString());
+      else if (k.endsWith("hash") && typeof v === "string") value = v.replace(/^sha256:/, "").slice(0, 8);
+      else if (typeof v === "object") value = JSON.stringify(v);
+      return `${page.details[k] || k}${Relais.lang === "fr" ? "\u00a0:" : ":"} ${value}`;
+    }).join(" · ");
   }
 
   function drawHistory(events) {
@@ -50,7 +68,7 @@
     const headers = [...document.querySelectorAll("#history thead th")].map(th => th.textContent);
     body.replaceChildren(...events.map(event => el("tr", {}, [
       when(event.at), page.events[event.event] || event.event,
-      Object.entries(event.details || {}).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(" · "),
+      detailsText(event),
     ].map((cell, index) => el("td", { "data-label": headers[index] }, cell)))));
   }
 
@@ -77,7 +95,7 @@
       if (!answer.ok) { showError(form, answer.body); return; }
       // An offline panel gets it when it comes back: say so, rather than a bare « envoyée ».
       const sent = lastPanel.online ? page.command_sent : page.command_waits;
-      status(form, sent.replace("{command}", command).replace("{seq}", answer.body.seq), lastPanel.online ? "ok" : "warning");
+      status(form, sent.replace("{command}", page.commands[command] || command).replace("{seq}", answer.body.seq), lastPanel.online ? "ok" : "warning");
       refresh();
     });
   }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,7 @@ def test_the_history_shows_outages_and_faults_but_not_every_display(app: Flask, 
         "received_at": "1970-01-01T00:01:40Z",
         "event": "online",
         "details": {"agent_version": "1.2"},
+        "label": None,
     }
     assert answer["total"] == 3
     page = client.get("/api/v1/panels/bourg-entree-nord/history?limit=1&offset=1").json
@@ -145,3 +147,35 @@ def test_the_fleet_filters_by_online_commune_and_kind(app: Flask, client: FlaskC
     assert ids("kind=epaper") == ["amberieu-mairie"]
     assert ids("kind=led&online=1") == []
     assert client.get("/api/v1/panels?online=peut-etre").json["error"]["field"] == "online"
+
+
+def test_what_a_panel_shows_reads_as_a_title_an_alert_or_the_commune_fallback(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The fleet names the item on air as people do; the id stays beside it for technicians."""
+    long_text = "Travaux rue de la République du lundi au vendredi, circulation alternée par feux tricolores"
+    queued = client.post("/api/v1/messages", json={"text": long_text, "panels": ["bourg-entree-nord"]})
+    assert queued.status_code == 201, queued.json
+
+    def showing(item_id: str) -> dict:
+        with app.app_context():
+            record_report(get_db(), wire.PanelState("bourg-entree-nord", True, 100, item_id=item_id), 100)
+        return client.get("/api/v1/panels/bourg-entree-nord").json["showing"]
+
+    by_text = showing(queued.json["item_id"])
+    assert by_text["item_id"] == queued.json["item_id"]
+    assert by_text["label"]["kind"] == "message"
+    assert (
+        by_text["label"]["text"].startswith("Travaux rue de la République")
+        and len(by_text["label"]["text"]) == 60
+    )
+    assert by_text["label"]["text"].endswith("…")
+    assert showing("commune-01053")["label"] == {"kind": "fallback", "text": "Bourg-en-Bresse"}
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
+    alert = client.post(
+        "/api/v1/alerts",
+        json={"title": "Crue", "text": "Crue de la Reyssouze", "communes": ["01053"], "expires_at": expires},
+    )
+    assert alert.status_code == 201, alert.json
+    assert showing(alert.json["item_id"])["label"] == {"kind": "alert", "text": "Crue"}
+    assert showing("alert-999")["label"] is None  # unknown to the controller: the page shows the id
