@@ -63,6 +63,10 @@ class RenderError(ValueError):
         self.pages_needed = pages_needed
 
 
+class RenderTimeUp(RenderError):
+    """A render cut off by its time bound (``RENDER_TIME_LIMIT_S``): said like any refusal."""
+
+
 @dataclass(frozen=True)
 class MessageContent:
     """Everything that decides the pixels; hashable, so renders can be cached by it."""
@@ -433,7 +437,7 @@ def render(
         with deadline.bounded(time_limit_s):
             return _render(content, profile)
     except deadline.TimeUp:
-        raise RenderError(
+        raise RenderTimeUp(
             "text",
             f"le message est trop long à dessiner sur un panneau {profile.width}x{profile.height} "
             f"(plus de {time_limit_s:g} s de calcul) : raccourcissez le texte ou ses mots les plus longs",
@@ -602,12 +606,28 @@ def _paste_mask(
         image.paste(colour, (x, y), mask)
 
 
-@functools.lru_cache(maxsize=2048)
 def drawable(content: MessageContent, profile: PanelProfile) -> Rendering | RenderError:
     """``render``'s result, or why it cannot be drawn: failures are remembered like successes, so a
-    message that fits nowhere costs its render once, not once per schedule signed for its panels."""
+    message that fits nowhere costs its render once, not once per schedule signed for its panels.
+    A render cut off by its time bound is the exception: told, not remembered, since a cold start
+    (fonts still to load) may have cost the time, and the next try may well fit."""
+    try:
+        return _drawable(content, profile)
+    except RenderTimeUp as exc:
+        return RenderError(exc.field, exc.message)
+
+
+def forget_drawings() -> None:
+    """What the publisher drew is forgotten, as just after a start: for tests of a cold controller."""
+    _drawable.cache_clear()
+
+
+@functools.lru_cache(maxsize=2048)
+def _drawable(content: MessageContent, profile: PanelProfile) -> Rendering | RenderError:
     try:
         return render(content, profile)
+    except RenderTimeUp:
+        raise  # an exception: lru_cache keeps nothing
     except RenderError as exc:
         return RenderError(exc.field, exc.message, exc.pages_needed)  # a fresh one: no traceback kept
     except ValueError as exc:

@@ -45,8 +45,10 @@ LOGIN_LABELS = {
 SETTLED_IMAGES = "[...document.images].every(image => image.complete)"
 
 
+# An <img> with no source yet (a panel's screen before its first screenshot) is not shown, not broken.
 BROKEN_IMAGES = (
-    "[...document.images].filter(image => image.naturalWidth === 0).map(image => image.alt || image.src)"
+    "[...document.images].filter(image => image.getAttribute('src') && image.naturalWidth === 0)"
+    ".map(image => image.alt || image.src)"
 )
 
 

@@ -223,7 +223,7 @@ def test_nothing_is_drawn_under_the_write_lock(
         return render(content, profile)
 
     monkeypatch.setattr(engine, "render", watched)
-    engine.drawable.cache_clear()
+    engine.forget_drawings()
     queued = people["bourg"].post(
         "/api/v1/messages", json={"text": "Marché de Noël", "panels": [DEMO_LED["id"]]}
     )
@@ -232,7 +232,7 @@ def test_nothing_is_drawn_under_the_write_lock(
         f"/api/v1/messages/{queued.json['id']}", json={"text": "Marché de Noël, place Bernard"}
     )
     assert edited.status_code == 200, edited.json
-    engine.drawable.cache_clear()  # as after a restart
+    engine.forget_drawings()  # as after a restart
     alert(people["prefecture"], "Route coupée", communes=["01053"])
     retried = people["bourg"].post(
         "/api/v1/messages",

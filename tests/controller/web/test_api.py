@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.domain.panels import register_panel
-from controller.rendering.engine import drawable, render
+from controller.rendering.engine import forget_drawings, render
 from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
@@ -322,7 +322,7 @@ def test_rendering_happens_once_per_profile_whatever_the_number_of_panels(
     with app.app_context():
         for number in range(20):
             register_panel(get_db(), {**DEMO_LED, "id": f"led-{number}"})
-    drawable.cache_clear()
+    forget_drawings()
     render.cache_clear()
     panels = [f"led-{number}" for number in range(20)] + ["amberieu-mairie"]
     assert (
