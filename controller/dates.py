@@ -104,3 +104,13 @@ def parse_iso(text: str | None) -> datetime | None:
 def iso_utc(timestamp: int | None) -> str | None:
     """A stored timestamp (integer seconds since the epoch, UTC) as the API shows it: ISO 8601 in UTC."""
     return None if timestamp is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def french_date(moment: datetime) -> str:
+    """« vendredi 18 décembre 2026 », as a panel's date zone shows it."""
+    return f"{DAYS['fr'][moment.weekday()]} {moment.day} {MONTHS['fr'][moment.month - 1]} {moment.year}"
+
+
+def french_time(moment: datetime) -> str:
+    """« 9 h 05 », as a panel's clock zone shows it."""
+    return f"{moment.hour} h {moment.minute:02d}"

@@ -19,7 +19,8 @@ from controller.domain.errors import FieldError, undrawable
 from controller.domain.panels import get_panels
 from controller.domain.schedule_fields import parse_instant, parse_targets, targets_to_json
 from controller.domain.scope import targets_seen_by
-from controller.rendering.engine import MessageContent, RenderError, drawable
+from controller.rendering.drawings import drawable
+from controller.rendering.engine import MessageContent, RenderError
 from controller.rendering.layouts import get_layout
 from controller.rendering.profiles import PanelProfile
 from controller.scheduling.targets import resolve_targets

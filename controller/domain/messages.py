@@ -29,12 +29,12 @@ from controller.domain.schedule_fields import (
     utc,
 )
 from controller.domain.scope import check_targets, sees_message, targets_seen_by
+from controller.rendering.drawings import drawable
 from controller.rendering.engine import (
     ROLES,
     MessageContent,
     RenderError,
     Rendering,
-    drawable,
     unshown_fields,
 )
 from controller.rendering.images import MAX_IMAGE_BYTES

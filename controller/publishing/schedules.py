@@ -22,7 +22,8 @@ from controller.domain.alerts import alert_content, alert_item_id
 from controller.domain.panels import Panel, get_panels
 from controller.domain.schedule_fields import recurrence_from_json, targets_from_json, utc
 from controller.publishing.outbox import Desired, stage_desired
-from controller.rendering.engine import MessageContent, RenderError, drawable
+from controller.rendering.drawings import drawable
+from controller.rendering.engine import MessageContent, RenderError
 from controller.rendering.profiles import PanelProfile
 from controller.scheduling.brightness import brightness_steps
 from controller.scheduling.conflicts import Problem

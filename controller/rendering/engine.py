@@ -20,18 +20,18 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
-from controller.dates import DAYS, MONTHS
+from controller.dates import french_date, french_time
 from controller.rendering import deadline
 from controller.rendering import fonts as font_registry
-from controller.rendering.images import ImageError, fit_image, load_image
-from controller.rendering.layouts import Layout, LayoutError, Zone, get_layout
+from controller.rendering.images import fit_image, load_image
+from controller.rendering.layouts import Layout, Zone, get_layout
 from controller.rendering.markup import parse
 from controller.rendering.model import Block, Document, Style
 from controller.rendering.pictograms import MAX_SIZE as PICTOGRAM_MAX_SIZE
 from controller.rendering.pictograms import MIN_SIZE as PICTOGRAM_MIN_SIZE
-from controller.rendering.pictograms import UnknownPictogram, pictogram
+from controller.rendering.pictograms import pictogram
 from controller.rendering.profiles import PanelProfile
-from controller.rendering.qr import QrError, qr_image
+from controller.rendering.qr import qr_image
 from controller.rendering.wrap import WrappedLine, wrap
 from relais.wire import MAX_PAGES, DisplayItem, Frame, Page
 
@@ -114,14 +114,6 @@ class Rendering:
                 for page in self.pages
             ),
         )
-
-
-def french_date(moment: datetime) -> str:
-    return f"{DAYS['fr'][moment.weekday()]} {moment.day} {MONTHS['fr'][moment.month - 1]} {moment.year}"
-
-
-def french_time(moment: datetime) -> str:
-    return f"{moment.hour} h {moment.minute:02d}"
 
 
 def reading_time(text: str) -> float:
@@ -604,42 +596,3 @@ def _paste_mask(
     x, y = _x_for(zone.align, left, right, mask.width), _y_for(zone.valign, top, bottom, mask.height)
     for image in (canvas.image, canvas.flash):
         image.paste(colour, (x, y), mask)
-
-
-def drawable(content: MessageContent, profile: PanelProfile) -> Rendering | RenderError:
-    """``render``'s result, or why it cannot be drawn: failures are remembered like successes, so a
-    message that fits nowhere costs its render once, not once per schedule signed for its panels.
-    A render cut off by its time bound is the exception: told, not remembered, since a cold start
-    (fonts still to load) may have cost the time, and the next try may well fit."""
-    try:
-        return _drawable(content, profile)
-    except RenderTimeUp as exc:
-        return RenderError(exc.field, exc.message)
-
-
-def forget_drawings() -> None:
-    """What the publisher drew is forgotten, as just after a start: for tests of a cold controller."""
-    _drawable.cache_clear()
-
-
-@functools.lru_cache(maxsize=2048)
-def _drawable(content: MessageContent, profile: PanelProfile) -> Rendering | RenderError:
-    try:
-        return render(content, profile)
-    except RenderTimeUp:
-        raise  # an exception: lru_cache keeps nothing
-    except RenderError as exc:
-        return RenderError(exc.field, exc.message, exc.pages_needed)  # a fresh one: no traceback kept
-    except ValueError as exc:
-        # Unknown layout or pictogram, missing glyph, unreadable image, QR too long: all say what.
-        return RenderError(_field_of(exc), str(exc))
-
-
-def _field_of(exc: ValueError) -> str:
-    fields: tuple[tuple[type[ValueError], str], ...] = (
-        (LayoutError, "layout"),
-        (UnknownPictogram, "pictogram"),
-        (ImageError, "image"),
-        (QrError, "qr"),
-    )
-    return next((field for kind, field in fields if isinstance(exc, kind)), "text")

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from controller.domain import alerts
 from controller.domain.panels import register_panel
 from controller.publishing.jobs import refresh_job
-from controller.rendering import engine
+from controller.rendering import drawings, engine
 from controller.rendering.profiles import PanelProfile
 from controller.web.context import get_db
 from relais import wire
@@ -223,7 +223,7 @@ def test_nothing_is_drawn_under_the_write_lock(
         return render(content, profile)
 
     monkeypatch.setattr(engine, "render", watched)
-    engine.forget_drawings()
+    drawings.forget_drawings()
     queued = people["bourg"].post(
         "/api/v1/messages", json={"text": "Marché de Noël", "panels": [DEMO_LED["id"]]}
     )
@@ -232,7 +232,7 @@ def test_nothing_is_drawn_under_the_write_lock(
         f"/api/v1/messages/{queued.json['id']}", json={"text": "Marché de Noël, place Bernard"}
     )
     assert edited.status_code == 200, edited.json
-    engine.forget_drawings()  # as after a restart
+    drawings.forget_drawings()  # as after a restart
     alert(people["prefecture"], "Route coupée", communes=["01053"])
     retried = people["bourg"].post(
         "/api/v1/messages",

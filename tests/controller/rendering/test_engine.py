@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from controller.dates import french_date, french_time
 from controller.rendering.engine import (
     MAX_DWELL_S,
     MIN_DWELL_S,
     MessageContent,
     RenderError,
-    french_date,
-    french_time,
     reading_time,
     render,
 )

@@ -17,7 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.domain.panels import register_panel
-from controller.rendering.engine import forget_drawings, render
+from controller.rendering.drawings import forget_drawings
+from controller.rendering.engine import render
 from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.mqtt import connect_in_background, new_client
