@@ -228,7 +228,6 @@
     redrawWeek = RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), panels, page);
     if (canEdit) {
       drawTargets();
-      await loadChoices();
       form.addEventListener("input", schedulePreview);
       form.addEventListener("change", schedulePreview);
       form.addEventListener("submit", submit);
@@ -240,6 +239,8 @@
         reader.onload = () => { imageBase64 = reader.result.split(",")[1]; schedulePreview(); };
         reader.readAsDataURL(file);
       });
+      await loadChoices();
+      schedulePreview();  // what was typed while the layouts and pictograms were loading
     }
     loadMessages();
   }
