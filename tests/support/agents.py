@@ -149,15 +149,46 @@ def screen(config: AgentConfig) -> Path:
     return config.backend_settings["output_dir"] / f"{config.panel_id}.png"
 
 
-class Watcher:
-    """The controller's side of the wire for one panel: collects its states and events, publishes to it."""
+class Reports:
+    """What one panel reported, as the controller sees it: its states and its events, message by
+    message (``batches``) and one by one; read by Mosquitto's ``Watcher`` and the ``FakeBroker`` alike."""
 
-    def __init__(self, broker: MosquittoBroker, panel_id: str, *, persistent: bool = False) -> None:
+    def __init__(self, panel_id: str) -> None:
         self.panel_id = panel_id
         self.states: list[wire.PanelState] = []
         self.events: list[wire.PanelEvent] = []
-        self.batches: list[list[wire.PanelEvent]] = []  # the events message by message
-        self._lock = threading.Lock()
+        self.batches: list[list[wire.PanelEvent]] = []
+        self._lock = threading.RLock()
+
+    def record(self, topic: str, payload: bytes) -> None:
+        """A state or a batch of events the panel published."""
+        with self._lock:
+            if topic == TOPICS.state(self.panel_id):
+                self.states.append(wire.PanelState.from_payload(payload))
+            elif topic == TOPICS.events(self.panel_id):
+                self.batches.append(wire.events_from_payload(payload))
+                self.events.extend(self.batches[-1])
+
+    def wait_state(self, predicate: Callable[[wire.PanelState], bool], what: str) -> wire.PanelState:
+        def found() -> wire.PanelState | None:
+            with self._lock:
+                return next((s for s in reversed(self.states) if predicate(s)), None)
+
+        return wait_for(found, what)
+
+    def wait_event(self, predicate: Callable[[wire.PanelEvent], bool], what: str) -> wire.PanelEvent:
+        def found() -> wire.PanelEvent | None:
+            with self._lock:
+                return next((e for e in self.events if predicate(e)), None)
+
+        return wait_for(found, what)
+
+
+class Watcher(Reports):
+    """The controller's side of the wire for one panel: collects its states and events, publishes to it."""
+
+    def __init__(self, broker: MosquittoBroker, panel_id: str, *, persistent: bool = False) -> None:
+        super().__init__(panel_id)
         subscribed = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"watch-{panel_id}", clean_session=not persistent
@@ -173,33 +204,13 @@ class Watcher:
         assert subscribed.wait(TIMEOUT_S), "the watcher could not subscribe"
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if not message.payload:  # the retained-message clearing done by close()
-            return
-        with self._lock:
-            if message.topic.endswith("/state"):
-                self.states.append(wire.PanelState.from_payload(message.payload))
-            else:
-                self.batches.append(wire.events_from_payload(message.payload))
-                self.events.extend(self.batches[-1])
+        if message.payload:  # not the retained-message clearing done by close()
+            self.record(message.topic, message.payload)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(TIMEOUT_S)
         assert info.is_published(), f"could not publish to {topic}"
-
-    def wait_state(self, predicate: Callable[[wire.PanelState], bool], what: str) -> wire.PanelState:
-        def found() -> wire.PanelState | None:
-            with self._lock:
-                return next((s for s in reversed(self.states) if predicate(s)), None)
-
-        return wait_for(found, what)
-
-    def wait_event(self, predicate: Callable[[wire.PanelEvent], bool], what: str) -> wire.PanelEvent:
-        def found() -> wire.PanelEvent | None:
-            with self._lock:
-                return next((e for e in self.events if predicate(e)), None)
-
-        return wait_for(found, what)
 
     def close(self) -> None:
         # Leave nothing retained behind on the session broker.
@@ -298,25 +309,21 @@ def end_process(process: subprocess.Popen[bytes]) -> None:
     process.communicate(timeout=TIMEOUT_S)
 
 
-class FakeBroker:
+class FakeBroker(Reports):
     """The transport seam faked: the agent's paho client is a ``FakeClient`` that hands what the agent
     publishes straight to this watcher, and what the test publishes straight to the agent's ``on_message``,
     as paho's network thread would, in the caller's thread. For tests whose subject is the agent, not MQTT
     (``install_fake_broker``).
 
-    It watches one panel like ``Watcher`` (same ``states``, ``events``, ``batches``, ``wait_*``) and keeps
+    It keeps one panel's ``Reports`` like ``Watcher`` and keeps
     retained payloads for the next connection; no session, QoS or last will: those are tested on Mosquitto.
     """
 
     def __init__(self, panel_id: str) -> None:
-        self.panel_id = panel_id
-        self.states: list[wire.PanelState] = []
-        self.events: list[wire.PanelEvent] = []
-        self.batches: list[list[wire.PanelEvent]] = []
+        super().__init__(panel_id)
         self.retained: dict[str, bytes] = {}
         self.down = False  # between cut() and reconnect(): no client connects
         self._clients: list[FakeClient] = []
-        self._lock = threading.RLock()
 
     def client(self, client_id: str, url: str, **_: Any) -> FakeClient:
         """Stands for ``relais.mqtt.new_client``: the agent's client, not connected yet."""
@@ -356,29 +363,6 @@ class FakeBroker:
             dropped = [client for client in self._clients if client.dropped]
         for client in dropped:
             client.loop_start()
-
-    def received(self, topic: str, payload: bytes) -> None:
-        """What an agent published: its state or a batch of events."""
-        with self._lock:
-            if topic == TOPICS.state(self.panel_id):
-                self.states.append(wire.PanelState.from_payload(payload))
-            elif topic == TOPICS.events(self.panel_id):
-                self.batches.append(wire.events_from_payload(payload))
-                self.events.extend(self.batches[-1])
-
-    def wait_state(self, predicate: Callable[[wire.PanelState], bool], what: str) -> wire.PanelState:
-        def found() -> wire.PanelState | None:
-            with self._lock:
-                return next((s for s in reversed(self.states) if predicate(s)), None)
-
-        return wait_for(found, what)
-
-    def wait_event(self, predicate: Callable[[wire.PanelEvent], bool], what: str) -> wire.PanelEvent:
-        def found() -> wire.PanelEvent | None:
-            with self._lock:
-                return next((e for e in self.events if predicate(e)), None)
-
-        return wait_for(found, what)
 
 
 class _Delivered(mqtt.MQTTMessageInfo):
@@ -452,7 +436,7 @@ class FakeClient(mqtt.Client):
             lost = mqtt.MQTTMessageInfo(self._mid)
             lost.rc = mqtt.MQTT_ERR_NO_CONN
             return lost
-        self.broker.received(topic, payload or b"")
+        self.broker.record(topic, payload or b"")
         info = _Delivered(self._mid)
         info.rc = mqtt.MQTT_ERR_SUCCESS
         return info
