@@ -1,6 +1,6 @@
 """The rotation: what the panel shows at each moment, from the schedule in force or a technician's override.
 
-A rotation thread asks ``panel_agent.playback.showing_at`` what is due, sleeps until the next change
+A rotation thread asks ``relais.playback.showing_at`` what is due, sleeps until the next change
 and redraws only when the frame actually changes, since every redraw of an e-paper panel flickers and
 wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
 applied, then at each change of level, which it also wakes up for. Each showing of an item that
@@ -23,8 +23,8 @@ from panel_agent.agent.health import describe_backend
 from panel_agent.agent.pictures import Applied, Override, Picture, decode
 from panel_agent.agent.reporting import AgentOptions, ReportingAgent
 from panel_agent.config import AgentConfig
-from panel_agent.playback import Showing, brightness_at, showing_at
 from relais import wire
+from relais.playback import Showing, brightness_at, showing_at
 
 log = logging.getLogger(__name__)
 
