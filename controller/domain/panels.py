@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -281,7 +282,7 @@ def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str,
 
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
-       s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
+       s.online, s.last_seen, s.reported_at, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
        s.applied_seq, s.agent_version, s.uptime_s, s.screenshot_hash is not null as has_screenshot,
        s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c, s.backend, s.link_quality
 from panels p
@@ -308,13 +309,15 @@ def panel_statuses(
     db: Database,
     panel_id: str | None = None,
     *,
+    panel_ids: Sequence[str] | None = None,
     online: bool | None = None,
     commune: str | None = None,
     kind: str | None = None,
     watch: BrokerWatch = CONNECTED,
 ) -> list[dict[str, Any]]:
     """Each panel with what a technician asks first: online, last seen, showing what, up to date;
-    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…). ``state_known``
+    one panel, some panels, or those that are (not) online, of a commune, of a kind (led, epaper…).
+    ``showing`` is the panel's own report, as of ``reported_at``. ``state_known``
     is false while the controller is not connected to its broker (``watch``): ``online`` is then the
     last known value, since ``unknown_since``."""
     clauses: list[str] = []
@@ -323,6 +326,9 @@ def panel_statuses(
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    if panel_ids is not None:
+        clauses.append(f"p.id in ({','.join('?' for _ in panel_ids)})")
+        params.extend(panel_ids)
     if online is not None:
         clauses.append("coalesce(s.online, 0) = ?")
         params.append(int(online))
@@ -347,6 +353,7 @@ def panel_statuses(
                     "item_id": row["shown_item_id"],
                     "content_hash": row["shown_content_hash"],
                     "label": labels.get(row["shown_item_id"] or ""),
+                    "reported_at": iso_utc(row["reported_at"]),
                 },
                 "desired_item_id": row["desired_item_id"],
                 "desired_seq": desired_seq,

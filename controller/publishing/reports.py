@@ -24,6 +24,7 @@ from relais.wire import (
     MAX_EVENTS_PER_BATCH,
     SCREENSHOT_MAX_SIZE,
     EventBatch,
+    Frame,
     PanelEvent,
     PanelState,
     WireError,
@@ -141,12 +142,20 @@ def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, b
     except WireError:
         log.exception("the outbox's schedule for %s cannot be read back", panel_id)
         return None
-    if frame is None:
-        return None
+    return None if frame is None else frame_picture(frame)
+
+
+def frame_picture(frame: Frame) -> tuple[str, bytes]:
+    """The screenshot of a schedule's frame and its digest, made once per process for each frame."""
+    with _frame_pictures_lock:
+        found = _frame_pictures.get(frame.content_hash)
+        if found is not None:
+            _frame_pictures.move_to_end(frame.content_hash)
+            return found
     png = screenshot_png(frame)
     found = (hashlib.sha256(png).hexdigest(), png)
     with _frame_pictures_lock:
-        _frame_pictures[frame_hash] = found
+        _frame_pictures[frame.content_hash] = found
         if len(_frame_pictures) > FRAME_PICTURES:
             _frame_pictures.popitem(last=False)
     return found

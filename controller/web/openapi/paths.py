@@ -239,6 +239,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.PANELS_VIEW,),
             _json(list_of("panels", ref("Panel"))),
             params=(
+                _query("id", "a panel's id; repeated: those panels (at most 200), as the fleet page asks"),
                 _query("online", "0 or 1", {"enum": ["0", "1"]}),
                 _query("commune", "INSEE code"),
                 _query("kind", "led, epaper…"),
@@ -268,6 +269,16 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.PANELS_VIEW,),
             _binary("image/png", "a PNG"),
             errors=PANEL,
+        )
+    },
+    "/panels/{panel_id}/on-air.png": {
+        "get": _op(
+            "A page of the schedule signed for the panel, as the controller draws it (`on_air.frame`)",
+            "panels",
+            (P.PANELS_VIEW,),
+            _binary("image/png", "a PNG; named by its frame's hash, it never changes"),
+            params=(_query("frame", "the frame's content hash, `on_air.frame` of the panel"),),
+            errors=("Invalid", *PANEL),
         )
     },
     "/panels/{panel_id}/playlist": {

@@ -213,12 +213,41 @@ SCHEMAS: dict[str, Schema] = {
                 "broker; null while `state_known` is true, or if it never was",
             },
             "last_seen": TIME,
-            "showing": ANY_OBJECT,
+            "showing": {
+                **ANY_OBJECT,
+                "description": "what the panel itself reported it shows (`item_id`, `content_hash`, "
+                "`label`), as of `reported_at`: a panel reports when it applies a schedule or takes a "
+                "command, not at each turn of its rotation",
+            },
+            "on_air": {
+                "oneOf": [ref("OnAir"), {"type": "null"}],
+                "description": "what the schedule the controller signed puts on the panel now; null "
+                "when it never signed it one",
+            },
             "agent_version": NULLABLE_STRING,
             "faults": {"type": "array", "items": STRING},
             "brightness_now": {"type": ["integer", "null"]},
         },
         ("id",),
+    ),
+    "OnAir": _object(
+        {
+            "source": {"enum": ["schedule"], "description": "derived from the signed schedule and the clock"},
+            "seq": {**INTEGER, "description": "the sequence number of that schedule"},
+            "item": {**NULLABLE_STRING, "description": "the item's id; null: the schedule blanks the panel"},
+            "label": {"type": ["object", "null"], "description": "`{kind, text}` as in `showing.label`"},
+            "page": {"type": ["integer", "null"], "description": "the page up, from 1"},
+            "pages": {"type": ["integer", "null"], "description": "the item's number of pages"},
+            "frame": {**NULLABLE_STRING, "description": "that page's frame hash, for `on-air.png?frame=`"},
+            "until": {**TIME, "description": "ISO 8601, UTC: when that page gives way; null: for good"},
+            "reported": {
+                "type": ["object", "null"],
+                "description": "what the panel reported instead, when it matters: "
+                "`{reason: behind, applied_seq}` (it has not applied this schedule yet) or "
+                "`{reason: command, command, until}` (a blank, test pattern or identify is up)",
+            },
+        },
+        ("source", "seq", "item", "page", "pages", "until", "reported"),
     ),
     "PanelCreate": _object(
         {

@@ -81,6 +81,10 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", "/panels/<panel_id>", f"/panels/{OTHER}", None, OTHER_COMMUNE),
     ("GET", "/panels/<panel_id>/screenshot.png", f"/panels/{OWN}/screenshot.png", None, ALL),
     ("GET", "/panels/<panel_id>/screenshot.png", f"/panels/{OTHER}/screenshot.png", None, OTHER_COMMUNE),
+    # Without its ?frame=: 400 to whoever may see the panel (tests/controller/publishing/test_on_air.py has the picture).
+    ("GET", "/panels/<panel_id>/on-air.png", f"/panels/{OWN}/on-air.png", None, _everyone(400)),
+    ("GET", "/panels/<panel_id>/on-air.png", f"/panels/{OTHER}/on-air.png", None,
+     _but(_everyone(400), commune_editor=404, commune_approver=404)),
     ("GET", "/panels/<panel_id>/history", f"/panels/{OWN}/history", None, ALL),
     ("GET", "/panels/<panel_id>/history", f"/panels/{OTHER}/history", None, OTHER_COMMUNE),
     ("GET", "/panels/<panel_id>/commands", f"/panels/{OWN}/commands", None, ALL),
