@@ -7,8 +7,9 @@ item, its page and until when, without asking the panel. Where the panel's repor
 technician's timed command is up instead, or the panel has not applied this schedule yet), the answer
 says what the panel reported (``reported``) rather than pretending.
 
-Each panel's desired schedule is decoded once and kept by sequence number; only the panels asked for
-(the rows of one page of the fleet) are looked at, so a thousand panels cost no more than fifty.
+Each panel's desired schedule is decoded once and kept by sequence number, without its pictures; only
+the panels asked for (the rows of one page of the fleet) are looked at, so a thousand panels cost no
+more than fifty.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain.panels import item_labels
+from controller.publishing.reports import frame_picture
 from controller.storage.db import pairs_for_ids
 from relais.playback import showing_at
 from relais.wire import (
@@ -35,6 +37,7 @@ from relais.wire import (
     COMMAND_TEST_PATTERN,
     EVENT_ACK,
     Frame,
+    Page,
     Schedule,
     WireError,
     read_own_sealed,
@@ -60,26 +63,36 @@ order by c.id desc limit 1
 """
 
 
+# What stands for every frame in a schedule's timing: playback reads dwells, never pictures.
+_STAND_IN = Frame(1, 1, b"")
+
+
 @dataclass(frozen=True)
 class SignedSchedule:
-    """A panel's desired schedule as sealed, decoded once for its sequence number."""
+    """A panel's desired schedule as sealed, read once for its sequence number and kept small: its
+    timing, and each item's id and page frames by hash (the pictures stay in the outbox)."""
 
     seq: int
-    schedule: Schedule
-    # The same without flash frames: a showing of it ends when its page does, not at each flash.
-    pages_only: Schedule
+    # The schedule with every frame a stand-in and no flash: its showings end when a page does, not
+    # at each flash, and a department's schedules fit in memory.
+    timing: Schedule
+    items: tuple[tuple[str, tuple[str, ...]], ...]  # each item's id and its pages' frame hashes
 
     @classmethod
     def read(cls, payload: bytes) -> SignedSchedule:
         sealed = read_own_sealed(payload)
         schedule = sealed.desired_schedule()
-        items = tuple(
-            dataclasses.replace(
-                item, pages=tuple(dataclasses.replace(page, flash_frame=None) for page in item.pages)
-            )
+        timing = tuple(
+            dataclasses.replace(item, pages=tuple(Page(_STAND_IN, page.dwell_ms) for page in item.pages))
             for item in schedule.items
         )
-        return cls(sealed.seq, schedule, dataclasses.replace(schedule, items=items))
+        items = tuple(
+            (item.item_id, tuple(page.frame.content_hash for page in item.pages)) for item in schedule.items
+        )
+        return cls(sealed.seq, dataclasses.replace(schedule, items=timing), items)
+
+    def has_frame(self, frame_hash: str) -> bool:
+        return any(frame_hash in frames for _, frames in self.items)
 
 
 _schedules: OrderedDict[str, SignedSchedule] = OrderedDict()
@@ -116,11 +129,11 @@ def with_on_air(db: Database, statuses: Sequence[dict[str, Any]], now: float) ->
     at ``now`` (None when the controller never signed it one)."""
     schedules = signed_schedules(db, [status["id"] for status in statuses])
     now_ms = int(now * 1000)
-    shows = {panel_id: showing_at(signed.pages_only, now_ms) for panel_id, signed in schedules.items()}
+    shows = {panel_id: showing_at(signed.timing, now_ms) for panel_id, signed in schedules.items()}
     labels = item_labels(
         db,
         [
-            schedules[panel_id].schedule.items[showing.item].item_id
+            schedules[panel_id].items[showing.item][0]
             for panel_id, showing in shows.items()
             if showing.item is not None
         ],
@@ -143,13 +156,13 @@ def with_on_air(db: Database, statuses: Sequence[dict[str, Any]], now: float) ->
             "until": None if showing.until_ms is None else iso_utc(showing.until_ms // 1000),
         }
         if showing.item is not None:
-            item = signed.schedule.items[showing.item]
+            item_id, frames = signed.items[showing.item]
             on_air.update(
-                item=item.item_id,
-                label=labels.get(item.item_id),
+                item=item_id,
+                label=labels.get(item_id),
                 page=showing.page + 1,
-                pages=len(item.pages),
-                frame=item.pages[showing.page].frame.content_hash,
+                pages=len(frames),
+                frame=frames[showing.page],
             )
         on_air["reported"] = _reported(db, status, signed.seq, on_air["item"], now)
         answer.append({**status, "on_air": on_air})
@@ -179,7 +192,11 @@ def _reported(
     return {"reason": "command", "command": command, "until": iso_utc(ends)}
 
 
-def on_air_frame(db: Database, panel_id: str, frame_hash: str) -> Frame | None:
-    """A frame of the panel's signed schedule, by its content hash: the picture of a page on air."""
+def on_air_picture(db: Database, panel_id: str, frame_hash: str) -> bytes | None:
+    """The picture of a page of the panel's signed schedule, by its frame's hash; None when that
+    schedule has no such page."""
     signed = signed_schedules(db, [panel_id]).get(panel_id)
-    return None if signed is None else signed.schedule.frame(frame_hash)
+    if signed is None or not signed.has_frame(frame_hash):
+        return None
+    picture = frame_picture(db, panel_id, frame_hash)
+    return None if picture is None else picture[1]

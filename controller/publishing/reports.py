@@ -24,7 +24,6 @@ from relais.wire import (
     MAX_EVENTS_PER_BATCH,
     SCREENSHOT_MAX_SIZE,
     EventBatch,
-    Frame,
     PanelEvent,
     PanelState,
     WireError,
@@ -126,7 +125,7 @@ class StateOverBudget:
 Report = PanelState | StateOverBudget | PanelEvent | AlertSightings
 
 
-def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
+def frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
     """The screenshot of a frame of the panel's schedule and its digest; None when the schedule in the
     outbox has no such frame (the panel shows one of an older schedule, or the state lies)."""
     with _frame_pictures_lock:
@@ -142,20 +141,12 @@ def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, b
     except WireError:
         log.exception("the outbox's schedule for %s cannot be read back", panel_id)
         return None
-    return None if frame is None else frame_picture(frame)
-
-
-def frame_picture(frame: Frame) -> tuple[str, bytes]:
-    """The screenshot of a schedule's frame and its digest, made once per process for each frame."""
-    with _frame_pictures_lock:
-        found = _frame_pictures.get(frame.content_hash)
-        if found is not None:
-            _frame_pictures.move_to_end(frame.content_hash)
-            return found
+    if frame is None:
+        return None
     png = screenshot_png(frame)
     found = (hashlib.sha256(png).hexdigest(), png)
     with _frame_pictures_lock:
-        _frame_pictures[frame.content_hash] = found
+        _frame_pictures[frame_hash] = found
         if len(_frame_pictures) > FRAME_PICTURES:
             _frame_pictures.popitem(last=False)
     return found
@@ -175,7 +166,7 @@ def _screenshot(db: Database, state: PanelState) -> tuple[str, bytes] | None:
             return None
         return hashlib.sha256(state.screenshot_png).hexdigest(), state.screenshot_png
     frame_hash = state.screenshot_frame
-    picture = None if frame_hash is None else _frame_picture(db, state.panel_id, frame_hash)
+    picture = None if frame_hash is None else frame_picture(db, state.panel_id, frame_hash)
     if picture is None:
         log.info(
             "%s shows frame %s, which its schedule no longer has: no screenshot until its next state",

@@ -68,9 +68,7 @@ def script_strings() -> dict[str, str]:
         "on_air_until": _("jusqu’à %(time)s", time="{time}"),
         "on_air_source": _("d’après le programme signé"),
         "on_air_behind": _(
-            "Le panneau n’a pas encore appliqué ce programme (il suit la version %(seq)s) : "
-            "il affiche ce qu’il a signalé.",
-            seq="{seq}",
+            "Le panneau n’a pas encore appliqué ce programme : il affiche ce qu’il a signalé."
         ),
         "on_air_command": _(
             "Le panneau affiche à la place « %(command)s » jusqu’à %(time)s (commande d’un technicien).",

@@ -14,8 +14,8 @@ from controller.domain.access import Permission
 from controller.domain.errors import FieldError
 from controller.domain.panels import Panel, get_panels, item_labels, panel_statuses, register_panel
 from controller.domain.schedule_fields import parse_instant
-from controller.publishing.on_air import on_air_frame, with_on_air
-from controller.publishing.reports import SCREENSHOT_QUERY, frame_picture, history, recent_events
+from controller.publishing.on_air import on_air_picture, with_on_air
+from controller.publishing.reports import SCREENSHOT_QUERY, history, recent_events
 from controller.publishing.schedules import playlist, timeline
 from controller.web.api_common import (
     MAX_PAGE_SIZE,
@@ -43,10 +43,6 @@ def one_panel(panel_id: str) -> dict[str, Any]:
     if not found or not current_actor().sees_commune(found[0]["commune"]["insee"]):
         raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
     return found[0]
-
-
-def _with_on_air(panel: dict[str, Any]) -> dict[str, Any]:
-    return with_on_air(get_db(), [panel], time.time())[0]
 
 
 def visible_panel(panel_id: str, field: str, status: int) -> Panel:
@@ -122,26 +118,25 @@ def _give_broker_user(panel_id: str) -> None:
 @bp.get("/panels/<panel_id>")
 @requires(Permission.PANELS_VIEW)
 def show_panel(panel_id: str) -> Response:
-    return jsonify({**_with_on_air(one_panel(panel_id)), "events": recent_events(get_db(), panel_id)})
+    (panel,) = with_on_air(get_db(), [one_panel(panel_id)], time.time())
+    return jsonify({**panel, "events": recent_events(get_db(), panel_id)})
 
 
 @bp.get("/panels/<panel_id>/on-air.png")
 @requires(Permission.PANELS_VIEW)
-def on_air_picture(panel_id: str) -> Response | tuple[Response, int]:
+def on_air_png(panel_id: str) -> Response | tuple[Response, int]:
     """The picture of a page of the schedule signed for the panel (``?frame=``, its ``on_air.frame``):
     what the schedule puts on air, made by the controller. Named by the frame's hash, it never changes."""
     one_panel(panel_id)
     frame_hash = request.args.get("frame") or ""
     if not frame_hash:
         raise FieldError("frame", "is required: the content hash of a frame of the panel's schedule")
-    frame = on_air_frame(get_db(), panel_id, frame_hash)
-    if frame is None:
+    picture = on_air_picture(get_db(), panel_id, frame_hash)
+    if picture is None:
         return error(
             404, "no-frame", f"the schedule of panel {panel_id!r} has no frame {frame_hash!r}", "frame"
         )
-    return Response(
-        frame_picture(frame)[1], mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    return Response(picture, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.get("/panels/<panel_id>/screenshot.png")

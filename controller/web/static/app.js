@@ -203,7 +203,7 @@ const Relais = (() => {
     const lines = [el("div", { class: "on-air-now" }, parts.join(" · ")), el("div", { class: "meta" }, t("on_air_source"))];
     const reported = air.reported;
     if (reported && reported.reason === "behind") {
-      lines.push(el("div", { class: "on-air-differs" }, t("on_air_behind", { seq: reported.applied_seq })));
+      lines.push(el("div", { class: "on-air-differs" }, t("on_air_behind")));
     } else if (reported && reported.reason === "command") {
       lines.push(el("div", { class: "on-air-differs" }, t("on_air_command",
         { command: t(`override_${reported.command}`), time: secondsClock.format(new Date(reported.until)) })));

@@ -119,6 +119,9 @@ def test_a_schedule_is_decoded_once_per_sequence(
     for seconds in (0, 4, 8, 12):
         on_air_at(app, seconds)
     assert len(reads) == 1
+    # Kept without its pictures: a department's schedules fit in memory.
+    timing = on_air._schedules[LED].timing
+    assert {page.frame.data for item in timing.items for page in item.pages} == {b""}
     with app.app_context():
         payload = wire.seal_schedule(
             signing_key, SCHEDULE, panel_id=LED, seq=SEQ + 1, issued_at=T0, expires_at=T0 + 48 * 3600
