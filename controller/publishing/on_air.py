@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 SOURCE = "schedule"
 # Decoded schedules kept, one a panel: a department's fleet, so that paging through it decodes each once.
 SCHEDULES_KEPT = 2048
-# Commands that put something else than the schedule on the panel for a while, and the one that ends them.
+# Commands that put something else than the schedule on the panel for a while (``refresh`` ends them).
 OVERRIDES = (COMMAND_BLANK, COMMAND_TEST_PATTERN, COMMAND_IDENTIFY)
 
 # The panel's latest acknowledged command among those that begin or end an override.
