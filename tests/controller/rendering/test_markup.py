@@ -346,7 +346,10 @@ def test_multi_errors(text: str, position: int, tag: str, message: str) -> None:
     assert message in str(caught)
 
 
-# MULTI text is printable characters: a control character would be drawn as a glyph.
+# MULTI text is printable characters: a control character would be drawn as a glyph. The MIB forbids
+# NUL (dmsMessageMultiString); IRIS takes printable ASCII only (mnit-rtmc/iris,
+# src/us/mn/state/dot/tms/utils/MultiParser.java, TEXT_PATTERN) and its MultiStringTest.java drops
+# « \t\b\n\r\f » from MULTI text.
 @pytest.mark.parametrize(
     ("text", "position", "name"),
     [("A\x00B", 1, "U+0000 (NUL)"), ("A\tB", 1, "U+0009 (tabulation)"), ("AB\x08", 2, "U+0008 (retour arrière)"),
@@ -474,6 +477,31 @@ def test_multi_hexadecimal_control_characters_are_refused(tag: str, name: str) -
     caught = error(f"A {tag}", "multi")
     assert (caught.position, caught.tag) == (2, tag)
     assert f"« {tag} » à la position 2 donne le caractère de contrôle {name}" in str(caught)
+
+
+@pytest.mark.parametrize(
+    ("text", "dwell_s"),
+    [("[pt7o4]PG1[np][pt8o4]PG2[np]PG3", [0.7, 0.8, 0.8]), ("PG1[np][pt8o4]PG2[np][pto]PG3", [None, 0.8, None]),
+     ("ABC[nl]123[pt5o]", [0.5]), ("[pt7o]ABC[np][pto]123", [0.7, None]), ("ABC[np][pt7o]123", [None, 0.7])],
+)  # fmt: skip
+def test_multi_page_times_as_iris_reads_them(text: str, dwell_s: list[float | None]) -> None:
+    """mnit-rtmc/iris, test/us/mn/state/dot/tms/utils/MultiStringTest.java, testPageOnIntervals: a
+    [pt] holds for its whole page, wherever on it, and for the next ones; [pto] goes back to the
+    default (here the time computed from the text)."""
+    assert [b.dwell_s for b in parse(text, "multi").blocks] == dwell_s
+
+
+@pytest.mark.parametrize(
+    ("text", "pages"),
+    [("ABC[nl][nl][nl]", [["ABC"]]), ("[nl]DEF[nl]GHI", [["", "DEF", "GHI"]]), ("ABC[nl3]DEF", [["ABC", "DEF"]]),
+     ("ABC[nl][np]DEF[np]GHI", [["ABC"], ["DEF"], ["GHI"]]),
+     ("ABC[nl]DEF[np]GHI[nl][nl]JKL", [["ABC", "DEF"], ["GHI", "", "JKL"]])],
+)  # fmt: skip
+def test_multi_lines_as_iris_reads_them(text: str, pages: list[list[str]]) -> None:
+    """mnit-rtmc/iris, test/us/mn/state/dot/tms/utils/MultiStringTest.java, testGetLinesSinglePage
+    and testGetLinesMultiPage: a [nl] that ends a page adds no line, one that starts it does."""
+    document = parse(text, "multi")
+    assert [[paragraph.text for paragraph in b.paragraphs] for b in document.blocks] == pages
 
 
 def test_multi_error_positions_are_the_standards_offsets() -> None:
