@@ -406,13 +406,17 @@ def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -
         builder.align = state.line_align
     elif name == "jl":
         if values not in _LINE_JUSTIFICATION:
-            raise invalid("« [jl] » ou de « [jl2] » à « [jl5] » (1, « autre », a été retiré de la norme)")
+            raise invalid(
+                "écrivez « [jl] », ou de « [jl2] » à « [jl5] » ; 1 (« autre ») a été retiré de la norme"
+            )
         state.line_align = _LINE_JUSTIFICATION[values]
         if builder.at_line_start:
             builder.align = state.line_align
     elif name == "jp":
         if values not in _PAGE_JUSTIFICATION:
-            raise invalid("« [jp] » ou de « [jp2] » à « [jp4] » (1, « autre », a été retiré de la norme)")
+            raise invalid(
+                "écrivez « [jp] », ou de « [jp2] » à « [jp4] » ; 1 (« autre ») a été retiré de la norme"
+            )
         builder.valign = _PAGE_JUSTIFICATION[values]
     elif name == "fo":
         font = re.fullmatch(r"(?:(\d+)(?:,[0-9a-f]{4})?)?", values)
@@ -424,7 +428,7 @@ def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -
     elif name == "pt":
         times = re.fullmatch(r"(\d*)(?:o(\d*))?", values)
         if not times or not all(_in_range(value, _PAGE_TIME_MAX) for value in times.groups()):
-            raise invalid("« [ptXoY] », X et Y en dixièmes de seconde de 0 à 255, chacun facultatif")
+            raise invalid("écrivez « [ptXoY] », X et Y en dixièmes de seconde de 0 à 255, chacun facultatif")
         tenths = int(times[1] or 0)
         builder.dwell_s = tenths / 10 if tenths else None
     elif name == "fl":
@@ -455,7 +459,9 @@ def _multi_colour(values: str, invalid: Callable[[str], MarkupError]) -> str | N
     channels = re.fullmatch(r"(\d+),(\d+),(\d+)", values)
     if channels and max(int(value) for value in channels.groups()) <= 255:
         return "#" + "".join(f"{int(value):02x}" for value in channels.groups())
-    raise invalid("« [cf] », une couleur classique de 0 à 9 ou « [cfR,G,B] », chacune de 0 à 255")
+    raise invalid(
+        "écrivez « [cf] », une couleur classique de 0 à 9 ou « [cfR,G,B] » (chaque valeur de 0 à 255)"
+    )
 
 
 def _open_flashing(

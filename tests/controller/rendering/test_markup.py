@@ -316,7 +316,7 @@ def test_multi_typography() -> None:
             "A[cf1,2]",
             1,
             "[cf1,2]",
-            "valeur invalide dans « [cf1,2] » à la position 1 : « [cf] », une couleur",
+            "valeur invalide dans « [cf1,2] » à la position 1 : écrivez « [cf] », une couleur",
         ),
         ("A[fl]B", 1, "[fl]", "balise « [fl] » ouverte à la position 1 et jamais fermée"),
         ("[fl]A[fl]B[/fl]", 5, "[fl]", "clignote déjà depuis la position 0"),
