@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from string import Formatter
@@ -92,6 +92,15 @@ class Deployment:
     mode: str  # automatic, approval, approval_timeout
     priority: str  # emergency (pre-empts everything) or urgent
     timeout_minutes: int | None = None  # approval_timeout: deployed if nobody acts by then
+
+    def deploys_at(self, received: datetime) -> datetime | None:
+        """When the alert goes on the panels with nobody acting: at once, after the timeout, or never
+        (approval: a person approves, edits or rejects)."""
+        if self.mode == "automatic":
+            return received
+        if self.mode == "approval_timeout" and self.timeout_minutes is not None:
+            return received + timedelta(minutes=self.timeout_minutes)
+        return None
 
 
 @dataclass(frozen=True)
