@@ -7,6 +7,7 @@ as a test alert.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -261,7 +262,7 @@ def _awareness_level(text: str | None, path: str) -> AwarenessLevel | None:
     if text is None:
         return None
     parts = [part.strip() for part in text.split(";")]
-    if len(parts) != 3 or not parts[0].isdigit():
+    if len(parts) != 3 or not parts[0].isdecimal():
         raise OfficialAlertError(f"{path} awareness_level is {text!r}, not like '3; orange; Severe'")
     return AwarenessLevel(int(parts[0]), parts[1].lower(), parts[2])
 
@@ -270,7 +271,7 @@ def _awareness_type(text: str | None, path: str) -> AwarenessType | None:
     if text is None:
         return None
     code, _, name = (part.strip() for part in text.partition(";"))
-    if not code.isdigit():
+    if not code.isdecimal():
         raise OfficialAlertError(f"{path} awareness_type is {text!r}, not like '2; snow-ice'")
     return AwarenessType(int(code), name)
 
@@ -310,6 +311,6 @@ def _circle(text: str, path: str) -> Circle:
         radius_km = float(radius)
     except ValueError:
         raise OfficialAlertError(f"{path} is {text!r}, not 'latitude,longitude radius'") from None
-    if radius_km < 0:
-        raise OfficialAlertError(f"{path} has a negative radius")
+    if not (math.isfinite(radius_km) and radius_km >= 0):
+        raise OfficialAlertError(f"{path} has {radius!r}, not a radius in kilometres")
     return Circle(latitude, longitude, radius_km)

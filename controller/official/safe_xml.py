@@ -28,6 +28,8 @@ def read_xml(data: bytes, what: str, limit: int) -> Element:
         ) from None
     except ParseError as malformed:
         raise OfficialAlertError(f"{what} is not well-formed XML: {malformed}") from None
+    except LookupError as encoding:  # an encoding Python does not know, named in the XML declaration
+        raise OfficialAlertError(f"{what} is in an unknown encoding: {encoding}") from None
 
 
 def local_name(element: Element) -> str:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.official.cap import (
     MAX_CAP_BYTES,
@@ -118,6 +120,7 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
         (b"<feed xmlns='http://www.w3.org/2005/Atom'/>", "the root element is <feed>"),
         (b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'/>", "alert/identifier is missing"),
         (b" " * (MAX_CAP_BYTES + 1), "more than the 1000000 allowed"),
+        (b"<?xml version='1.0' encoding='nope'?><alert/>", "in an unknown encoding"),
     ],
 )
 def test_hostile_malformed_or_not_cap_is_refused_saying_why(data: bytes, message: str) -> None:
@@ -146,6 +149,7 @@ def edited(old: str, new: str, name: str = "meteo-france-orange-snow-ice-ain.xml
         ("<event>Severe snow-ice warning</event>", "", r"alert/info\[1\]/event is missing"),
         ("<value>3; orange; Severe</value>", "<value>orange</value>", "awareness_level is 'orange'"),
         ("<value>2; snow-ice</value>", "<value>snow</value>", "awareness_type is 'snow'"),
+        ("<value>3; orange; Severe</value>", "<value>³; orange; Severe</value>", "awareness_level is '³"),
         ("<areaDesc>Ain</areaDesc>", "<areaDesc/>", r"alert/info\[1\]/area\[1\]/areaDesc is missing"),
         (
             "<scope>Public</scope>",
@@ -165,6 +169,7 @@ def test_faults_name_the_element(old: str, new: str, message: str) -> None:
         ("46.15,5.15 46.15,5.30", "fewer than three distinct points"),
         ("46.15;5.15 46.15,5.30 46.26,5.30", "not latitude,longitude"),
         ("146.15,5.15 46.15,5.30 46.26,5.30", "outside the Earth"),
+        ("nan,5.15 46.15,5.30 46.26,5.30", "outside the Earth"),
     ],
 )
 def test_bad_polygons_are_refused(polygon: str, message: str) -> None:
@@ -218,3 +223,31 @@ def test_status_and_scope_filtering(old: str, new: str, test_mode: bool, reason:
         assert found is None
     else:
         assert found is not None and found.startswith(reason)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+def test_any_bytes_give_an_alert_or_a_clear_error(data: bytes) -> None:
+    try:
+        read_cap(data)
+    except OfficialAlertError as error:
+        assert str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=1, max_value=40), st.text(max_size=12))
+def test_a_damaged_document_gives_an_alert_or_a_clear_error(start: int, length: int, junk: str) -> None:
+    source = document("meteo-france-orange-snow-ice-ain.xml").decode()
+    at = start % len(source)
+    try:
+        read_cap((source[:at] + junk + source[at + length :]).encode())
+    except OfficialAlertError as error:
+        assert str(error)
+
+
+@pytest.mark.parametrize(
+    "circle", ["46.256,5.655 -5", "46.256,5.655 nan", "46.256,5.655 cinq", "46.256,5.655"]
+)
+def test_bad_circles_are_refused(circle: str) -> None:
+    with pytest.raises(OfficialAlertError, match=r"alert/info\[1\]/area\[2\]/circle"):
+        read_cap(edited("46.256,5.655 5", circle, "prefecture-flood-polygon-cap11.xml"))
