@@ -88,7 +88,7 @@ class RuleTargets:
 
 
 @dataclass(frozen=True)
-class Deployment:
+class DeploymentPolicy:
     mode: str  # automatic, approval, approval_timeout
     priority: str  # emergency (pre-empts everything) or urgent
     timeout_minutes: int | None = None  # approval_timeout: deployed if nobody acts by then
@@ -108,7 +108,7 @@ class Rule:
     name: str
     match: Match
     targets: RuleTargets
-    deployment: Deployment
+    deployment: DeploymentPolicy
     # Panel family (a prefix of the profile's name: "led-amber-96x16" is "led") → wording.
     wording: tuple[tuple[str, str], ...]
 
@@ -229,14 +229,14 @@ def rule_from_mapping(data: Mapping[str, Any], where: str = "rule") -> Rule:
             tags=frozenset(targets.texts("tags")),
             communes=frozenset(targets.texts("communes")),
         ),
-        deployment=Deployment(
+        deployment=DeploymentPolicy(
             mode=mode, priority=deployment.choice("priority", PRIORITIES), timeout_minutes=timeout
         ),
         wording=tuple((family, text) for family, text in wording.items()),
     )
     match.no_others(tuple(Match.__dataclass_fields__))
     targets.no_others(tuple(RuleTargets.__dataclass_fields__))
-    deployment.no_others(tuple(Deployment.__dataclass_fields__))
+    deployment.no_others(tuple(DeploymentPolicy.__dataclass_fields__))
     if not built.targets.alert_area and not (
         built.targets.departments or built.targets.tags or built.targets.communes
     ):

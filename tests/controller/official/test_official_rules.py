@@ -12,7 +12,7 @@ import pytest
 
 from controller.official.cap import Alert, read_cap
 from controller.official.rules import (
-    Deployment,
+    DeploymentPolicy,
     Match,
     RuleError,
     RuleTargets,
@@ -43,7 +43,9 @@ def test_default_rules_are_meteo_france_orange_and_red_with_approval_in_15_minut
     assert rule.match.senders == ("vigilance@meteo.fr",)
     assert rule.match.awareness_levels == (3, 4)
     assert rule.targets == RuleTargets(alert_area=True)
-    assert rule.deployment == Deployment(mode="approval_timeout", priority="emergency", timeout_minutes=15)
+    assert rule.deployment == DeploymentPolicy(
+        mode="approval_timeout", priority="emergency", timeout_minutes=15
+    )
     assert first_rule(default_rules(), ORANGE) is rule
     assert first_rule(default_rules(), with_level(ORANGE, "4; red; Extreme")) is rule
     # Yellow is ignored: no rule, so no panel.
