@@ -4,6 +4,7 @@ list tells who confirmed it, who has not yet and who is offline, commune by comm
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from controller.domain import alerts
 from controller.domain.panels import register_panel
+from controller.storage.db import transaction
 from controller.web.context import get_db
+from programs.department import COMMUNES, fleet_panel_specs
 from relais import wire
 from relais.wire import EVENT_ON_AIR, PanelEvent
 from tests.support import DEMO_RGB, record_report, user_token
@@ -130,3 +134,38 @@ def test_the_panel_list_is_scoped_and_404s_for_unknown_alerts(
     assert unknown.status_code == 404 and unknown.json["error"]["field"] == "alert_id"
     bad = client.get(f"/api/v1/alerts/{everywhere['id']}/panels?commune=Bourg")
     assert bad.status_code == 400 and bad.json["error"]["field"] == "commune"
+
+
+def test_at_department_scale_the_sender_confirms_counts_and_polls_cheaply(
+    app: Flask, client: FlaskClient
+) -> None:
+    """1,000 panels in 65 communes: the dry run counts them; the live list polled every 3 s is the 65
+    communes' counts, a few kilobytes, with the panels of the one commune unfolded."""
+    specs = fleet_panel_specs(1000)
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            for spec in specs:
+                register_panel(db, spec)
+    reach = client.post("/api/v1/alerts?dry_run=1", json={**ALERT, "expires_at": expires()}).json
+    assert (len(reach["panels"]), len(reach["communes"])) == (1002, len(COMMUNES))
+    assert sum(kind["panels"] for kind in reach["profiles"]) == 1002
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            alert_id = alerts.record_alert(
+                db,
+                alerts.check_alert(db, {**ALERT, "expires_at": expires()}, now=time.time()),
+                created_by="tests",
+                organisation=None,
+                now=time.time(),
+            )
+    folded = client.get(f"/api/v1/alerts/{alert_id}/panels")
+    assert folded.json["targeted"] == folded.json["offline"] == 1002
+    assert len(folded.json["communes"]) == len(COMMUNES)
+    assert len(folded.data) < 10_000, "the counts per commune, not 1,000 panels"
+    bourg = client.get(f"/api/v1/alerts/{alert_id}/panels?commune=01053").json["communes"]
+    in_bourg = 1 + sum(spec["commune_insee"] == "01053" for spec in specs)  # and the demo's LED panel
+    assert [len(commune.get("panels", [])) for commune in bourg] == [
+        in_bourg if commune["insee"] == "01053" else 0 for commune in bourg
+    ]
