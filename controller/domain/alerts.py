@@ -207,7 +207,9 @@ def get_alert(db: Database, alert_id: int, actor: Actor | None = None, now: floa
     return _alert_json(db, _row(db, alert_id), actor, now)
 
 
-def _alert_json(db: Database, alert: dict[str, Any], actor: Actor | None, now: float) -> dict[str, Any]:
+def _alert_json(
+    db: Database, alert: dict[str, Any], actor: Actor | None, now: float, with_panels: bool = True
+) -> dict[str, Any]:
     alert_id = alert["id"]
     panels = [
         panel
@@ -236,18 +238,24 @@ def _alert_json(db: Database, alert: dict[str, Any], actor: Actor | None, now: f
         "approved_at": iso_utc(alert["approved_at"]),
         "targeted": len(panels),
         "confirmed": sum(1 for panel in panels if panel["confirmed_at"] is not None),
-        "panels": [
-            {"id": panel["panel_id"], "confirmed_at": iso_utc(panel["confirmed_at"])} for panel in panels
-        ],
-    }
+    } | (
+        {
+            "panels": [
+                {"id": panel["panel_id"], "confirmed_at": iso_utc(panel["confirmed_at"])} for panel in panels
+            ]
+        }
+        if with_panels
+        else {}
+    )
 
 
-def list_alerts(db: Database, actor: Actor, now: float) -> list[dict[str, Any]]:
-    """The alerts the actor may see, newest first."""
+def list_alerts(db: Database, actor: Actor, now: float, with_panels: bool = True) -> list[dict[str, Any]]:
+    """The alerts the actor may see, newest first; without each one's list of panels (``with_panels``
+    false), a page polling them at 1,000 panels gets their counts, not thousands of lines."""
     found = []
     for row in db.query("select * from alerts order by id desc"):
         try:
-            found.append(_alert_json(db, row, actor, now))
+            found.append(_alert_json(db, row, actor, now, with_panels))
         except FieldError:
             continue  # reaches no panel of the actor's commune
     return found

@@ -29,7 +29,9 @@ def _alert(alert_id: int) -> dict[str, Any]:
 @bp.get("/alerts")
 @requires(Permission.MESSAGES_VIEW)
 def list_alerts() -> Response:
-    return paged("alerts", alerts.list_alerts(get_db(), current_actor(), time.time()))
+    """Newest first; ``?panels=0`` leaves out each alert's panels (their counts stay)."""
+    with_panels = request.args.get("panels", "1").lower() not in ("0", "false", "no")
+    return paged("alerts", alerts.list_alerts(get_db(), current_actor(), time.time(), with_panels))
 
 
 @bp.post("/alerts")

@@ -411,7 +411,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             "alerts",
             (P.MESSAGES_VIEW,),
             _json(list_of("alerts", ref("Alert"))),
-            params=PAGINATION,
+            params=(_query("panels", "0: leave out each alert's panels, keep their counts"), *PAGINATION),
             errors=("Invalid",),
         ),
         "post": _op(

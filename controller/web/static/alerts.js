@@ -52,7 +52,7 @@
   }
 
   async function load() {
-    const answer = await api("/alerts?limit=50");
+    const answer = await api("/alerts?limit=50&panels=0");
     if (!answer.ok) return;
     const names = [...document.querySelectorAll("#alerts thead th")].map(th => th.textContent);
     const rows = answer.body.alerts.map(alert => row(alert, names));

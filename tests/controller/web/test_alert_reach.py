@@ -139,8 +139,8 @@ def test_the_panel_list_is_scoped_and_404s_for_unknown_alerts(
 def test_at_department_scale_the_sender_confirms_counts_and_polls_cheaply(
     app: Flask, client: FlaskClient
 ) -> None:
-    """1,000 panels in 65 communes: the dry run counts them; the live list polled every 3 s is the 65
-    communes' counts, a few kilobytes, with the panels of the one commune unfolded."""
+    """1,000 panels in 65 communes: the dry run counts them; what the page polls every 3 s is the alerts'
+    counts and the 65 communes' counts, a few kilobytes, with the panels of the one commune unfolded."""
     specs = fleet_panel_specs(1000)
     with app.app_context():
         db = get_db()
@@ -160,6 +160,10 @@ def test_at_department_scale_the_sender_confirms_counts_and_polls_cheaply(
                 organisation=None,
                 now=time.time(),
             )
+    listed = client.get("/api/v1/alerts?panels=0")
+    assert "panels" not in listed.json["alerts"][0] and listed.json["alerts"][0]["targeted"] == 1002
+    assert len(listed.data) < 2_000, "the alerts' counts, not their 1,000 panels each"
+    assert len(client.get("/api/v1/alerts").json["alerts"][0]["panels"]) == 1002
     folded = client.get(f"/api/v1/alerts/{alert_id}/panels")
     assert folded.json["targeted"] == folded.json["offline"] == 1002
     assert len(folded.json["communes"]) == len(COMMUNES)
