@@ -74,7 +74,10 @@
       const caption = `${kind.label} · ${count(kind.panels, page.panels)}`;
       const answer = await api("/alerts/preview.png", { method: "POST", raw: true,
         body: { text: body.text, title: body.title, profile: kind.profile } });
-      if (!answer.ok) return el("figure", {}, el("figcaption", { class: "field-error" }, caption));
+      if (!answer.ok) {
+        const error = (await answer.response.json()).error;
+        return el("figure", {}, el("figcaption", { class: "field-error" }, `${caption} : ${error.message}`));
+      }
       const url = URL.createObjectURL(await answer.response.blob());
       previewUrls.push(url);
       return el("figure", { "data-profile": kind.profile },
@@ -94,8 +97,8 @@
     return dialog.returnValue === "send";
   }
 
-  form.addEventListener("submit", async event => {
-    event.preventDefault();
+  /** Checked and drawn by a dry run, confirmed, then sent: nothing goes out without the sender's yes. */
+  async function checkConfirmSend() {
     clearErrors(form);
     const body = alertBody();
     const reach = await api("/alerts?dry_run=1", { method: "POST", body });
@@ -106,6 +109,14 @@
     status(form, page[answer.body.status === "pending-approval" ? "sent_waits" : "sent"].replace("{id}", answer.body.id));
     followAlert(answer.body.id);
     load();
+  }
+
+  let sending = false;  // a second click while one alert is checked or confirmed sends no second alert
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    if (sending) return;
+    sending = true;
+    try { await checkConfirmSend(); } finally { sending = false; }
   });
 
   function followAlert(alertId) {
@@ -155,9 +166,11 @@
     const answer = await api(`/alerts/${followed}/panels${query ? "?" + query : ""}`);
     if (!answer.ok || answer.body.id !== followed) return;
     const reach = answer.body;
-    follow.querySelector(".follow-totals").textContent = page.totals
+    const totals = page.totals
       .replace("{panels}", count(reach.targeted, page.panels)).replace("{confirmed}", reach.confirmed)
       .replace("{waiting}", reach.waiting).replace("{offline}", reach.offline);
+    const line = follow.querySelector(".follow-totals");
+    if (line.textContent !== totals) line.textContent = totals;  // a status line speaks only of changes
     const list = document.getElementById("follow-communes");
     reach.communes.map(communeNode).forEach((node, index) => {
       if (list.children[index] !== node) list.insertBefore(node, list.children[index] || null);
