@@ -36,6 +36,11 @@ ALERT_ITEM_PREFIX = "alert-"
 STATUSES = ("pending-approval", "scheduled", "on-air", "cancelled", "expired")
 
 
+def no_alert(alert_id: int) -> FieldError:
+    """The answer for an alert that does not exist, or that reaches none of the actor's panels."""
+    return FieldError("alert_id", f"no alert {alert_id}", status=404)
+
+
 def alert_item_id(alert_id: int) -> str:
     return f"{ALERT_ITEM_PREFIX}{alert_id}"
 
@@ -148,7 +153,7 @@ def record_alert(
 def cancel_alert(db: Database, alert_id: int, now: float) -> None:
     with transaction(db):
         if not db.execute("select 1 from alerts where id = ?", [alert_id]).fetchone():
-            raise FieldError("alert_id", f"no alert {alert_id}", status=404)
+            raise no_alert(alert_id)
         db.execute(
             "update alerts set cancelled_at = ? where id = ? and cancelled_at is null", [int(now), alert_id]
         )
@@ -198,7 +203,7 @@ def _row(db: Database, alert_id: int) -> dict[str, Any]:
     try:
         return db.table("alerts").get(alert_id)
     except NotFoundError:
-        raise FieldError("alert_id", f"no alert {alert_id}", status=404) from None
+        raise no_alert(alert_id) from None
 
 
 def get_alert(db: Database, alert_id: int, actor: Actor | None = None, now: float = 0) -> dict[str, Any]:
@@ -221,7 +226,7 @@ def _alert_json(
         if actor is None or actor.sees_commune(panel["commune_insee"])
     ]
     if not panels and actor is not None and actor.scoped:
-        raise FieldError("alert_id", f"no alert {alert_id}", status=404)
+        raise no_alert(alert_id)
     return {
         "id": alert_id,
         "item_id": alert_item_id(alert_id),
@@ -281,7 +286,7 @@ def alert_panels(
         if actor.sees_commune(row["commune_insee"])
     ]
     if not rows and actor.scoped:
-        raise FieldError("alert_id", f"no alert {alert_id}", status=404)
+        raise no_alert(alert_id)
     communes: dict[str, dict[str, Any]] = {}
     for row in rows:
         insee = row["commune_insee"]
