@@ -70,3 +70,10 @@ def test_an_alert_is_previewed_confirmed_and_followed_panel_by_panel(site: Site,
     follow.get_by_text("Sur 3 panneaux : 2 confirmé(s), 0 pas encore, 1 hors ligne.").wait_for()
     assert epaper.get_by_role("cell").nth(2).inner_text() != "—", "the time it confirmed is shown"
     site.shot(page, "3-the-late-panel-confirmed")
+
+    # Back later, the sender finds the alert in the list and follows it again.
+    page.reload()
+    page.get_by_role("button", name="Suivre l’alerte n° 1").click()
+    follow.get_by_text("Sur 3 panneaux : 2 confirmé(s), 0 pas encore, 1 hors ligne.").wait_for()
+    follow.locator('details[data-commune="01053"]').get_by_text("Bourg-en-Bresse", exact=True).click()
+    follow.get_by_role("row", name=DEMO_RGB["name"]).get_by_text("hors ligne", exact=True).wait_for()
