@@ -8,13 +8,18 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from controller.domain.panels import register_panel
 from controller.rendering.profiles import get_profile
+from controller.storage.db import transaction
+from controller.web.context import get_db
+from programs.department import COMMUNES, fleet_panel_specs
 from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, wait_for
 from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ALERT = "Crue de la Reyssouze : évacuez les berges"
+NARROW_NBSP = "\u202f"  # French thousands: « 1 000 »
 KINDS = [get_profile(panel["profile"]).label for panel in (DEMO_LED, DEMO_RGB, DEMO_EPAPER)]
 
 
@@ -77,3 +82,43 @@ def test_an_alert_is_previewed_confirmed_and_followed_panel_by_panel(site: Site,
     follow.get_by_text("Sur 3 panneaux : 2 confirmé(s), 0 pas encore, 1 hors ligne.").wait_for()
     follow.locator('details[data-commune="01053"]').get_by_text("Bourg-en-Bresse", exact=True).click()
     follow.get_by_role("row", name=DEMO_RGB["name"]).get_by_text("hors ligne", exact=True).wait_for()
+
+
+def test_an_alert_to_the_whole_department_counts_its_1000_panels(site: Site, chromium: object) -> None:
+    """At department scale the question names 1,000 panels in 65 communes, and the live list starts
+    with the 65 communes' counts, each unfolding to its panels."""
+    with site.live.app.app_context():
+        db = get_db()
+        with transaction(db):
+            for spec in fleet_panel_specs(1000 - 3):  # and the demo's three, in two of its communes
+                register_panel(db, spec)
+    site.add_user("prefecture", "campaign-manager")
+    page = site.log_in(chromium, "prefecture")
+    page.get_by_role("link", name="Alerte").click()
+    page.get_by_label("Texte de l’alerte").fill(ALERT)
+    page.get_by_label("Expire le").fill((datetime.now() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:00"))
+    communes = page.get_by_role("group", name="Communes").get_by_role("checkbox")
+    assert communes.count() == len(COMMUNES)
+    for box in communes.all():
+        box.check()
+    page.get_by_role("button", name="Envoyer l’alerte").click()
+    dialog = page.get_by_role("dialog", name="Envoyer l’alerte à 1 000 panneaux dans 65 communes ?")
+    dialog.wait_for()
+    assert dialog.get_by_role("img").count() == len(
+        {spec["profile"] for spec in fleet_panel_specs(1000)}
+        | {DEMO_LED["profile"], DEMO_RGB["profile"], DEMO_EPAPER["profile"]}
+    )
+    site.shot(page, "1-a-department-wide-alert-to-confirm")
+    dialog.get_by_role("button", name="Envoyer", exact=True).click()
+
+    follow = page.get_by_role("region", name="Suivi de l’alerte n° 1")
+    totals = follow.get_by_role("status")
+    wait_for(lambda: totals.inner_text(), "the live list's first totals", 20)
+    assert totals.inner_text().replace(NARROW_NBSP, " ") == (
+        "Sur 1 000 panneaux : 0 confirmé(s), 0 pas encore, 1 000 hors ligne."
+    ), "French thousands, as Intl writes them"
+    assert follow.locator("details").count() == len(COMMUNES)
+    oyonnax = follow.locator('details[data-commune="01283"]')
+    oyonnax.get_by_text("Oyonnax", exact=True).click()
+    oyonnax.get_by_role("row", name="Oyonnax — panneau simulé").first.get_by_text("hors ligne").wait_for()
+    site.shot(page, "2-the-communes-counts-one-unfolded")

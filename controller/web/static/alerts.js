@@ -18,6 +18,12 @@
   /** « 1 panneau », « 1 000 panneaux »: ``forms`` is [singular, plural] with {n}. */
   function count(n, forms) { return forms[n === 1 ? 0 : 1].replace("{n}", number.format(n)); }
 
+  /** A sentence with {confirmed}, {waiting} and {offline} filled in from an alert's or commune's counts. */
+  function stateCounts(sentence, counts) {
+    return ["confirmed", "waiting", "offline"].reduce(
+      (text, state) => text.replace(`{${state}}`, number.format(counts[state])), sentence);
+  }
+
   /** Who the alert is for, as the API's targets. */
   function alertTargets() {
     const communes = [...form.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
@@ -37,7 +43,7 @@
     return el("tr", { "data-alert": alert.id }, [
       String(alert.id), el("div", {}, el("strong", {}, alert.title || ""), " ", alert.text || ""),
       badge(alert.status, page.status[alert.status] || alert.status),
-      page.confirmed.replace("{confirmed}", alert.confirmed).replace("{targeted}", alert.targeted),
+      page.confirmed.replace("{confirmed}", number.format(alert.confirmed)).replace("{targeted}", number.format(alert.targeted)),
       when(alert.expires_at), el("div", { class: "actions" }, actions),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)));
   }
@@ -153,8 +159,7 @@
       });
       communeNodes.set(commune.insee, node);
     }
-    node.querySelector(".counts").textContent = page.commune_counts.replace("{confirmed}", commune.confirmed)
-      .replace("{waiting}", commune.waiting).replace("{offline}", commune.offline);
+    node.querySelector(".counts").textContent = stateCounts(page.commune_counts, commune);
     if (commune.panels) node.querySelector("tbody").replaceChildren(...commune.panels.map(panelRow));
     return node;
   }
@@ -166,9 +171,7 @@
     const answer = await api(`/alerts/${followed}/panels${query ? "?" + query : ""}`);
     if (!answer.ok || answer.body.id !== followed) return;
     const reach = answer.body;
-    const totals = page.totals
-      .replace("{panels}", count(reach.targeted, page.panels)).replace("{confirmed}", reach.confirmed)
-      .replace("{waiting}", reach.waiting).replace("{offline}", reach.offline);
+    const totals = stateCounts(page.totals, reach).replace("{panels}", count(reach.targeted, page.panels));
     const line = follow.querySelector(".follow-totals");
     if (line.textContent !== totals) line.textContent = totals;  // a status line speaks only of changes
     const list = document.getElementById("follow-communes");
