@@ -14,7 +14,7 @@ from controller.domain.errors import FieldError
 from controller.domain.panels import INSEE_PATTERN
 from controller.domain.scope import check_second_person
 from controller.publishing.schedules import draw_ahead, republish
-from controller.web.api_common import audited, json_body, paged
+from controller.web.api_common import audited, dry_run_asked, json_body, paged
 from controller.web.auth import Forbidden, current_actor, requires
 from controller.web.context import get_db, signing_key
 from controller.web.idempotency import idempotent
@@ -42,7 +42,7 @@ def create_alert() -> tuple[Response, int]:
     ``?dry_run=1`` only checked and drawn, answering what it would reach, for the sender to confirm."""
     actor, db, now = current_actor(), get_db(), time.time()
     alert = alerts.check_alert(db, json_body(), now=now)
-    if request.args.get("dry_run", "").lower() in ("1", "true", "yes"):
+    if dry_run_asked():
         return jsonify(alerts.alert_reach(alert)), 200
     draw_ahead(db, alert.panel_ids, now)
     with audited(db, "alert.create", "alert", read=_alert) as change:

@@ -65,6 +65,18 @@ def test_a_dry_run_names_the_panels_communes_and_kinds_and_writes_nothing(
     assert client.get("/api/v1/alerts").json["total"] == 0
 
 
+def test_a_dry_run_keeps_no_idempotency_key_so_the_send_that_follows_may_use_it(
+    client: FlaskClient, panels: None
+) -> None:
+    body, key = {**ALERT, "expires_at": expires()}, {"Idempotency-Key": "alerte-crue-1"}
+    checked = client.post("/api/v1/alerts?dry_run=1", json=body, headers=key)
+    assert checked.status_code == 200 and "Idempotent-Replayed" not in checked.headers
+    sent = client.post("/api/v1/alerts", json=body, headers=key)
+    assert sent.status_code == 201, sent.json
+    again = client.post("/api/v1/alerts", json=body, headers=key)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json["id"] == sent.json["id"]
+
+
 def test_a_dry_run_refuses_what_sending_would_refuse(client: FlaskClient, panels: None) -> None:
     missing = client.post("/api/v1/alerts?dry_run=1", json=ALERT)
     assert missing.status_code == 400 and missing.json["error"]["field"] == "expires_at"
