@@ -374,6 +374,60 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("text", "expires_at"),
     ),
+    "AlertPreview": _object(
+        {
+            "text": {"type": "string", "maxLength": MAX_ALERT_TEXT},
+            "title": {"type": "string", "maxLength": MAX_ALERT_TITLE},
+            "profile": STRING,
+        },
+        ("text", "profile"),
+    ),
+    "AlertReach": _object(
+        {
+            "dry_run": BOOLEAN,
+            "panels": {"type": "array", "items": STRING},
+            "communes": {"type": "array", "items": STRING, "description": "INSEE codes"},
+            "profiles": {
+                "type": "array",
+                "items": _object({"profile": STRING, "label": STRING, "panels": INTEGER}),
+                "description": "each kind of panel reached, with how many of them",
+            },
+        },
+        ("dry_run", "panels", "communes", "profiles"),
+    ),
+    "AlertPanels": _object(
+        {
+            "id": INTEGER,
+            "status": {"enum": list(alerts.STATUSES)},
+            "targeted": INTEGER,
+            **dict.fromkeys(alerts.PANEL_STATES, INTEGER),
+            "communes": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "insee": STRING,
+                        "name": STRING,
+                        "targeted": INTEGER,
+                        **dict.fromkeys(alerts.PANEL_STATES, INTEGER),
+                        "panels": {
+                            "type": "array",
+                            "description": "only for the communes asked for (?commune=)",
+                            "items": _object(
+                                {
+                                    "id": STRING,
+                                    "name": STRING,
+                                    "state": {"enum": list(alerts.PANEL_STATES)},
+                                    "confirmed_at": TIME,
+                                    "last_seen": TIME,
+                                }
+                            ),
+                        },
+                    }
+                ),
+            },
+        },
+        ("id", "targeted", "communes"),
+    ),
     "Alert": _object(
         {
             "id": INTEGER,
