@@ -13,6 +13,8 @@ from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain.errors import FieldError
+from controller.rendering.markup import MarkupError
+from controller.rendering.markup import parse as markup_parse
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
 from controller.scheduling.brightness import FULL, SUN
 from controller.scheduling.model import PanelInfo
@@ -249,9 +251,17 @@ def commune_names(db: Database, insees: list[str]) -> dict[str, str]:
 LABEL_LENGTH = 60
 
 
-def _opening(title: str | None, text: str | None) -> str:
-    words = (title or "").strip() or " ".join((text or "").split())
+def _opening(title: str | None, text: str | None, markup: str = "plain") -> str:
+    """The title, else the text's words without their markup (« [np] », « {b} » are not read out)."""
+    words = (title or "").strip() or " ".join(_words(text or "", markup).split())
     return words if len(words) <= LABEL_LENGTH else words[: LABEL_LENGTH - 1].rstrip() + "…"
+
+
+def _words(text: str, markup: str) -> str:
+    try:
+        return markup_parse(text, markup).plain_text
+    except MarkupError:  # stored before a stricter parser: shown as typed rather than not at all
+        return text
 
 
 def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str, str]]:
@@ -260,17 +270,20 @@ def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str,
     left out: the page then shows the id itself."""
     ids = {item for item in item_ids if item}
     labels: dict[str, dict[str, str]] = {}
-    for kind, prefix, table in (("message", "msg-", "messages"), ("alert", "alert-", "alerts")):
+    for kind, prefix, table, markup in (
+        ("message", "msg-", "messages", "markup"),
+        ("alert", "alert-", "alerts", "'plain'"),
+    ):
         numbers = [
             item[len(prefix) :] for item in ids if item.startswith(prefix) and item[len(prefix) :].isdigit()
         ]
         for start in range(0, len(numbers), 500):
             chunk = numbers[start : start + 500]
             marks = ",".join("?" for _ in chunk)
-            for number, title, text in db.execute(
-                f"select id, title, text from {table} where id in ({marks})", chunk
+            for number, title, text, syntax in db.execute(
+                f"select id, title, text, {markup} from {table} where id in ({marks})", chunk
             ):
-                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text)}
+                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text, syntax)}
     insees = [item.removeprefix("commune-") for item in ids if item.startswith("commune-")]
     for start in range(0, len(insees), 500):
         for insee, name in commune_names(db, insees[start : start + 500]).items():

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from controller.dates import iso_utc
-from controller.domain.panels import panel_statuses
+from controller.domain.panels import item_labels, panel_statuses
 from controller.publishing import on_air
 from controller.web.context import get_db
 from relais import wire
@@ -186,3 +186,12 @@ def test_the_api_gives_the_rows_of_the_page_on_air_and_the_picture_of_the_page(
     assert client.get(f"/api/v1/panels/{LED}/on-air.png").json["error"]["field"] == "frame"
     many = "&".join(f"id=p{number}" for number in range(201))
     assert client.get(f"/api/v1/panels?{many}").json["error"]["field"] == "id"
+
+
+def test_an_item_is_named_by_its_words_not_its_markup(app: Flask, client: FlaskClient) -> None:
+    typed = {"text": "Mairie fermée[np]Réouverture [fl]lundi[/fl]", "markup": "multi", "panels": [LED]}
+    queued = client.post("/api/v1/messages", json=typed)
+    assert queued.status_code == 201, queued.json
+    with app.app_context():
+        labels = item_labels(get_db(), [f"msg-{queued.json['id']}"])
+    assert labels[f"msg-{queued.json['id']}"]["text"] == "Mairie fermée Réouverture lundi"
