@@ -67,7 +67,12 @@ def check_alert(db: Database, data: Any, *, now: float) -> NewAlert:
         raise FieldError("title", "must be a string")
     for field, value, limit in (("text", text, MAX_ALERT_TEXT), ("title", title, MAX_ALERT_TITLE)):
         if len(value) > limit:
-            raise FieldError(field, f"is {len(value)} characters long, the limit for an alert is {limit}")
+            raise FieldError(
+                field,
+                "is {length} characters long, the limit for an alert is {limit}",
+                length=len(value),
+                limit=limit,
+            )
     expires_at = parse_instant(data, "expires_at", required=True) or 0
     starts_at = parse_instant(data, "starts_at") or int(now)
     if expires_at <= max(now, starts_at):
@@ -117,7 +122,7 @@ def record_alert(
 def cancel_alert(db: Database, alert_id: int, now: float) -> None:
     with transaction(db):
         if not db.execute("select 1 from alerts where id = ?", [alert_id]).fetchone():
-            raise FieldError("alert_id", f"no alert {alert_id}", status=404)
+            raise FieldError("alert_id", "no alert {alert_id}", status=404, alert_id=alert_id)
         db.execute(
             "update alerts set cancelled_at = ? where id = ? and cancelled_at is null", [int(now), alert_id]
         )
@@ -149,7 +154,9 @@ def approve_alert(db: Database, alert_id: int, *, by: str, now: float) -> None:
     """The second person's yes: the alert goes on air. The caller checks who may."""
     row = _row(db, alert_id)
     if row["approval"] != "pending" or row["cancelled_at"] is not None:
-        raise FieldError("alert_id", f"alert {alert_id} is not waiting for approval", status=409)
+        raise FieldError(
+            "alert_id", "alert {alert_id} is not waiting for approval", status=409, alert_id=alert_id
+        )
     db.table("alerts").update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
 
 
@@ -167,7 +174,7 @@ def _row(db: Database, alert_id: int) -> dict[str, Any]:
     try:
         return db.table("alerts").get(alert_id)
     except NotFoundError:
-        raise FieldError("alert_id", f"no alert {alert_id}", status=404) from None
+        raise FieldError("alert_id", "no alert {alert_id}", status=404, alert_id=alert_id) from None
 
 
 def get_alert(db: Database, alert_id: int, actor: Actor | None = None, now: float = 0) -> dict[str, Any]:
@@ -188,7 +195,7 @@ def _alert_json(db: Database, alert: dict[str, Any], actor: Actor | None, now: f
         if actor is None or actor.sees_commune(panel["commune_insee"])
     ]
     if not panels and actor is not None and actor.scoped:
-        raise FieldError("alert_id", f"no alert {alert_id}", status=404)
+        raise FieldError("alert_id", "no alert {alert_id}", status=404, alert_id=alert_id)
     return {
         "id": alert_id,
         "item_id": alert_item_id(alert_id),
