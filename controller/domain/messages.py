@@ -147,10 +147,11 @@ def schedule_fields(
     """
     starts_at = parse_instant(data, "starts_at") or int(now)
     ends_at = parse_instant(data, "ends_at")
-    if ends_at is not None and ends_at <= starts_at:
-        raise FieldError("ends_at", "must come after starts_at")
+    # The past first: an end before a start left empty (now) is an end in the past, not before starts_at.
     if ends_at is not None and ends_at <= now:
         raise FieldError("ends_at", "is in the past: the message would never be shown", status=422)
+    if ends_at is not None and ends_at <= starts_at:
+        raise FieldError("ends_at", "must come after starts_at")
     dwell_s = data.get("dwell_s")
     if dwell_s is not None and (
         not isinstance(dwell_s, int | float) or isinstance(dwell_s, bool) or not 0.5 <= dwell_s <= 3600

@@ -16,7 +16,8 @@ const Relais = (() => {
 
   /** Call the API; answers {ok, status, body, response}. A lost session sends the user to the login page. */
   async function api(path, { method = "GET", body, raw = false } = {}) {
-    const headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+    // The API's errors come back in the page's language.
+    const headers = { "X-CSRFToken": csrf, "Accept": "application/json", "Accept-Language": lang };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -152,7 +153,8 @@ const Relais = (() => {
     if (status) { status.textContent = ""; status.className = "status"; }
   }
 
-  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line. */
+  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line;
+      the field's error goes as soon as the user changes that field. */
   function showError(form, body) {
     const error = (body && body.error) || { message: t("network") };
     const field = error.field || "";
@@ -165,6 +167,17 @@ const Relais = (() => {
       target.setAttribute("aria-invalid", "true");
       target.setAttribute("aria-describedby", id);
       (target.closest(".field") || target).append(message);
+      const forget = () => {
+        message.remove();
+        if (target.getAttribute("aria-describedby") === id) {
+          target.removeAttribute("aria-invalid");
+          target.removeAttribute("aria-describedby");
+        }
+        target.removeEventListener("input", forget);
+        target.removeEventListener("change", forget);
+      };
+      target.addEventListener("input", forget);
+      target.addEventListener("change", forget);
       if (target.focus) target.focus();
     } else {
       status(form, `${t("refused")} ${error.message}`, "error");
