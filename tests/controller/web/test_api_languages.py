@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
@@ -179,11 +178,3 @@ def test_every_error_template_has_its_french() -> None:
     )
     for text, translation in french.items():
         assert _placeholders(translation) <= _placeholders(text), (text, translation)
-
-
-def test_the_compiled_french_error_catalogue_matches_its_source() -> None:
-    with (CATALOGUE / "errors.po").open("rb") as po, (CATALOGUE / "errors.mo").open("rb") as mo:
-        source, compiled = read_po(po), read_mo(mo)
-    expected = {message.id: message.string for message in source if message.id and not message.fuzzy}
-    shipped = {message.id: message.string for message in compiled if message.id}
-    assert shipped == expected, "run: pybabel compile -D errors -d controller/web/translations"
