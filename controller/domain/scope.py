@@ -114,7 +114,8 @@ def check_second_person(actor: Actor, permission: Permission, what: str, item: M
     if actor.name in (author, changed_by):
         if changed_by in (None, author):
             template = translatable(
-                "the author of this {what} cannot approve it: a member of {organisation} other than {author} (its author) must"
+                "the author of this {what} cannot approve it: a member of {organisation} other than"
+                " {author} (its author) must"
             )
         elif actor.name == author:
             template = translatable(
@@ -123,8 +124,8 @@ def check_second_person(actor: Actor, permission: Permission, what: str, item: M
             )
         else:
             template = translatable(
-                "you last changed this {what}, so you cannot approve it: a member of {organisation} other than"
-                " {author} (its author) and {changed_by} (who last changed it) must"
+                "you last changed this {what}, so you cannot approve it: a member of {organisation}"
+                " other than {author} (its author) and {changed_by} (who last changed it) must"
             )
         raise FieldError(
             "approved_by",
