@@ -48,9 +48,10 @@ def _error_catalogue(language: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS), [language], domain=ERRORS_DOMAIN)
 
 
-def error_text(template: str, params: Mapping[str, object]) -> str:
-    """An error's English template in the client's language, its ``{name}`` placeholders filled in."""
-    translated = _error_catalogue(client_language()).gettext(template)
+def error_text(template: str, params: Mapping[str, object], language: str | None = None) -> str:
+    """An error's English template in ``language`` (the API client's unless given: a page gives its own),
+    its ``{name}`` placeholders filled in."""
+    translated = _error_catalogue(language or client_language()).gettext(template)
     return translated.format(**params) if params else translated
 
 
