@@ -110,8 +110,13 @@ def validate_panel(data: dict[str, Any]) -> Panel:
     panel_id = _require(data, "id", str)
     try:
         check_panel_id(panel_id)
-    except ValueError as exc:
-        raise FieldError("id", str(exc)) from None
+    except ValueError:
+        raise FieldError(
+            "id",
+            "panel id {panel_id!r} must be 1 to 64 characters among a-z, 0-9, '-' and '_', starting with a"
+            " letter or digit",
+            panel_id=panel_id,
+        ) from None
     name = _require(data, "name", str).strip()
     if not name:
         raise FieldError("name", "must not be empty")
