@@ -33,6 +33,7 @@ def _refused(page: object, field_id: str, words: str) -> object:
 
 
 def _gone(page: object, field_id: str, error: object) -> None:
+    """The error gone from under the field as soon as it was changed, before any new submit."""
     error.wait_for(state="detached")  # type: ignore[attr-defined]
     assert page.locator(f"#{field_id}").get_attribute("aria-invalid") is None  # type: ignore[attr-defined]
 
@@ -96,6 +97,7 @@ def test_a_french_administrator_reads_the_users_rules_in_french(site: Site, chro
     site.shot(page, "1-commune-missing")
     creation.get_by_label("Commune (code INSEE)").fill("01004")
     _gone(page, "commune", error)
+    assert page.locator("#commune").get_attribute("aria-describedby") == "commune-hint"  # its hint kept
 
     create.click()
     error = _refused(page, "password", "Le mot de passe doit compter au moins 12 caractères.")

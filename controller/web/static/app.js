@@ -142,13 +142,18 @@ const Relais = (() => {
     return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
   }
 
+  /** A field no longer marked invalid, described again by its own hint only. */
+  function unmark(node) {
+    node.removeAttribute("aria-invalid");
+    if (node.dataset.hint) node.setAttribute("aria-describedby", node.dataset.hint);
+    else node.removeAttribute("aria-describedby");
+    delete node.dataset.hint;
+  }
+
   /** Forget the errors shown on a form. */
   function clearErrors(form) {
     form.querySelectorAll(".field-error").forEach(node => node.remove());
-    form.querySelectorAll('[aria-invalid="true"]').forEach(node => {
-      node.removeAttribute("aria-invalid");
-      node.removeAttribute("aria-describedby");
-    });
+    form.querySelectorAll('[aria-invalid="true"]').forEach(unmark);
     const status = form.querySelector(".status");
     if (status) { status.textContent = ""; status.className = "status"; }
   }
@@ -164,15 +169,13 @@ const Relais = (() => {
     if (target) {
       const id = "error-" + field.replace(/\W/g, "-");
       const message = el("span", { class: "field-error", id, role: "alert" }, error.message);
+      const hint = target.dataset.hint ?? (target.getAttribute("aria-describedby") || "");
+      target.dataset.hint = hint;
       target.setAttribute("aria-invalid", "true");
-      target.setAttribute("aria-describedby", id);
+      target.setAttribute("aria-describedby", [hint, id].filter(Boolean).join(" "));
       (target.closest(".field") || target).append(message);
       const forget = () => {
-        message.remove();
-        if (target.getAttribute("aria-describedby") === id) {
-          target.removeAttribute("aria-invalid");
-          target.removeAttribute("aria-describedby");
-        }
+        if (message.isConnected) { message.remove(); unmark(target); }
         target.removeEventListener("input", forget);
         target.removeEventListener("change", forget);
       };
