@@ -67,7 +67,7 @@ def alert_panels(alert_id: int) -> Response:
     communes = request.args.getlist("commune")
     for insee in communes:
         if not INSEE_PATTERN.match(insee):
-            raise FieldError("commune", f"{insee!r} is not an INSEE code (5 characters, e.g. 01053)")
+            raise FieldError("commune", "INSEE codes have 5 characters, e.g. 01053")
     return jsonify(alerts.alert_panels(get_db(), alert_id, current_actor(), set(communes), time.time()))
 
 

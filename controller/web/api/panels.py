@@ -76,7 +76,7 @@ def list_panels() -> Response:
     actor, db = current_actor(), get_db()
     panel_ids = request.args.getlist("id") or None
     if panel_ids is not None and len(panel_ids) > MAX_PAGE_SIZE:
-        raise FieldError("id", f"at most {MAX_PAGE_SIZE} panels at a time")
+        raise FieldError("id", "at most {limit} panels at a time", limit=MAX_PAGE_SIZE)
     found = panel_statuses(
         db,
         panel_ids=panel_ids,
@@ -134,7 +134,12 @@ def on_air_png(panel_id: str) -> Response | tuple[Response, int]:
     picture = on_air_picture(get_db(), panel_id, frame_hash)
     if picture is None:
         return error(
-            404, "no-frame", f"the schedule of panel {panel_id!r} has no frame {frame_hash!r}", "frame"
+            404,
+            "no-frame",
+            "the schedule of panel {panel_id} has no frame {frame}",
+            "frame",
+            panel_id=panel_id,
+            frame=frame_hash,
         )
     return Response(picture, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
