@@ -168,6 +168,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
     organisation = db.execute(
         "select name from organisations where id = ?", [campaign["organisation"]]
     ).fetchone()
+    contents = _contents(db, campaign_id)
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -190,10 +191,29 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
             }
             for consent in consents
         ],
-        "messages": [
-            row["id"] for row in db.query("select id from messages where campaign_id = ?", [campaign_id])
-        ],
+        "messages": [content["id"] for content in contents],
+        "contents": contents,
     }
+
+
+_CONTENTS = """select id, title, text, starts_at, ends_at, recurrence from messages
+               where campaign_id = ? order by id"""
+
+
+def _contents(db: Database, campaign_id: int) -> list[dict[str, Any]]:
+    """What the campaign would put on air, message by message, with when it runs: an invited commune
+    reads it before answering (it may not see the messages themselves, which reach beyond it)."""
+    return [
+        {
+            "id": row["id"],
+            "title": row["title"],
+            "text": row["text"],
+            "starts_at": iso_utc(row["starts_at"]),
+            "ends_at": iso_utc(row["ends_at"]),
+            "recurrence": json.loads(row["recurrence"]) if row["recurrence"] else None,
+        }
+        for row in db.query(_CONTENTS, [campaign_id])
+    ]
 
 
 def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:

@@ -56,6 +56,42 @@
     if (card && mine) card.hidden = false;
   }
 
+  /** What the campaign would put on air: each message's words and when it runs, and for a commune's
+      user, the message drawn by the real renderer on its own panels, once per kind of panel. */
+  let drawnContents = "";
+  async function drawContents(campaign) {
+    const key = JSON.stringify(campaign.contents);
+    if (key === drawnContents) return;  // the page refreshes every 3 s: images are drawn once
+    drawnContents = key;
+    document.getElementById("asked-by").textContent = page.proposed_by
+      .replace("{organisation}", campaign.organisation_name || campaign.organisation || "—");
+    const own = Relais.actor && Relais.actor.commune ? await ownPanelsByProfile() : [];
+    document.getElementById("contents").replaceChildren(...campaign.contents.map(content =>
+      el("article", { class: "campaign-content", "data-message": content.id }, [
+        content.title ? el("h3", {}, content.title) : null,
+        el("blockquote", {}, content.text),
+        el("p", { class: "runs" }, Relais.runs(content)),
+        own.length ? el("div", { class: "previews" }, own.map(panels => {
+          const names = panels.map(panel => panel.name).join(", ");
+          return el("figure", {}, [
+            el("img", { src: `/api/v1${path}/preview.png?message=${content.id}&panel=${encodeURIComponent(panels[0].id)}`,
+                        alt: page.preview_alt.replace("{names}", names), loading: "lazy" }),
+            el("figcaption", {}, page.on_panels.replace("{count}", panels.length).replace("{names}", names)),
+          ]);
+        })) : null,
+      ])),
+      ...(campaign.contents.length ? [] : [el("p", { class: "hint" }, page.no_content)]));
+  }
+
+  /** The commune's own panels (the API lists no other to its users), grouped by profile: one preview each. */
+  async function ownPanelsByProfile() {
+    const answer = await api("/panels?limit=200");
+    if (!answer.ok) return [];
+    const groups = new Map();
+    for (const panel of answer.body.panels) groups.set(panel.profile, [...(groups.get(panel.profile) || []), panel]);
+    return [...groups.values()];
+  }
+
   async function drawReport() {
     const answer = await api(`${path}/report`);
     if (!answer.ok) return;
@@ -72,7 +108,10 @@
 
   async function refresh() {
     const answer = await api(path);
-    if (answer.ok) drawCampaign(answer.body);
+    if (answer.ok) {
+      drawCampaign(answer.body);
+      drawContents(answer.body);
+    }
   }
 
   const steer = document.getElementById("steer");
