@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
 from controller.publishing.outbox import COMMAND_TTL_S
+from controller.scheduling.model import department_of
 from controller.storage.db import connect
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
@@ -113,7 +115,10 @@ def invitations() -> str:
 @bp.get("/campagnes")
 @page(Permission.CAMPAIGNS_VIEW)
 def campaigns() -> str:
-    return render_template("campaigns.html", communes=_communes())
+    communes = _communes()
+    # A department's campaign invites all its communes at once: 65 boxes are not ticked one by one.
+    departments = Counter(department_of(insee) for insee, _name in communes)
+    return render_template("campaigns.html", communes=communes, departments=sorted(departments.items()))
 
 
 @bp.get("/campagnes/<int:campaign_id>")

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from controller.domain import accounts
-from controller.domain.panels import get_panels, register_panel
-from controller.publishing.schedules import republish
 from controller.storage.db import transaction
 from controller.web.context import get_db, signing_key
 from panel_agent.fleet import FleetSim
 from programs.demo import DEMO_ACCOUNTS, DEMO_PANELS
-from programs.department import fleet_panel_specs, sim_panels
+from programs.department import register_fleet, sim_panels
 from relais import wire
 from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
@@ -72,27 +69,23 @@ def department_controller(
     broker: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """One controller for a module, with 1,000 panels in the 65 communes of the Ain that
-    programs/department.py deals out, and a user per role (the demo's accounts). Bourg-en-Bresse's
-    simulated panels run (in one fleet process) and show their first schedule; the other panels never
-    connected, and their first schedule is not signed (drawing each commune's name on each kind of
-    panel would cost 10 s). Commune messages in Bourg-en-Bresse wait for a second person."""
+    programs/department.py deals out, each with its first schedule signed, and a user per role (the
+    demo's accounts). Bourg-en-Bresse's simulated panels run (in one fleet process); the other panels
+    never connected. Commune messages in Bourg-en-Bresse wait for a second person."""
     folder = tmp_path_factory.mktemp("department")
     with live_controller(broker, folder) as live:
         with live.app.app_context():
             db = get_db()
-            specs = fleet_panel_specs(DEPARTMENT_PANELS - len(DEMO_PANELS))
+            # Most of the set-up's time: each commune's name drawn on each kind of panel, once.
+            registered = register_fleet(db, signing_key(), DEPARTMENT_PANELS - len(DEMO_PANELS))
             with transaction(db):
-                for spec in specs:
-                    register_panel(db, spec)
                 for name, role, commune, organisation in DEMO_ACCOUNTS:
                     accounts.create_user(db, name, role, PASSWORD, commune, organisation)
                 db.execute("update organisations set messages_need_approval = 1 where id = 'commune-01053'")
-            bourg = [str(spec["id"]) for spec in specs if spec["commune_insee"] == "01053"]
-            republish(db, signing_key(), now=time.time(), panel_ids=bourg)
-            panels = get_panels(db, bourg).values()
             public_key = wire.public_key_to_text(signing_key().public_key())
+        panels = [panel for panel in registered if panel.commune_insee == "01053"]
         fleet = FleetSim(
-            sim_panels(list(panels)),
+            sim_panels(panels),
             broker_url=broker.url,
             public_key_text=public_key,
             work_dir=folder / "fleet",
@@ -100,7 +93,7 @@ def department_controller(
         )
         with fleet, served(live, folder) as site:
             wait_for(
-                lambda: all(live.panel(panel_id)["online"] for panel_id in bourg), "Bourg's panels online", 30
+                lambda: all(live.panel(panel.id)["online"] for panel in panels), "Bourg's panels online", 30
             )
             yield site
 
