@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from controller.dates import format_when, parse_iso
+from controller.domain import accounts
 from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
@@ -118,7 +119,14 @@ def campaigns() -> str:
     communes = _communes()
     # A department's campaign invites all its communes at once: 65 boxes are not ticked one by one.
     departments = Counter(department_of(insee) for insee, _name in communes)
-    return render_template("campaigns.html", communes=communes, departments=sorted(departments.items()))
+    # Invited communes read who asks by the organisation's name, not its id.
+    own, _total = accounts.list_organisations(get_db(), 1, 0, current_user.actor.organisation or "")
+    return render_template(
+        "campaigns.html",
+        communes=communes,
+        departments=sorted(departments.items()),
+        organisation=own[0]["name"] if own else "",
+    )
 
 
 @bp.get("/campagnes/<int:campaign_id>")

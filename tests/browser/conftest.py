@@ -71,7 +71,8 @@ def department_controller(
     """One controller for a module, with 1,000 panels in the 65 communes of the Ain that
     programs/department.py deals out, each with its first schedule signed, and a user per role (the
     demo's accounts). Bourg-en-Bresse's simulated panels run (in one fleet process); the other panels
-    never connected. Commune messages in Bourg-en-Bresse wait for a second person."""
+    never connected. Commune messages in Bourg-en-Bresse wait for a second person; the prefecture's
+    organisation has its name."""
     folder = tmp_path_factory.mktemp("department")
     with live_controller(broker, folder) as live:
         with live.app.app_context():
@@ -82,6 +83,9 @@ def department_controller(
                 for name, role, commune, organisation in DEMO_ACCOUNTS:
                     accounts.create_user(db, name, role, PASSWORD, commune, organisation)
                 db.execute("update organisations set messages_need_approval = 1 where id = 'commune-01053'")
+                db.execute(
+                    "update organisations set name = 'Préfecture de l’Ain' where id = 'prefecture-ain'"
+                )
             public_key = wire.public_key_to_text(signing_key().public_key())
         panels = [panel for panel in registered if panel.commune_insee == "01053"]
         fleet = FleetSim(

@@ -16,6 +16,12 @@
       + (Relais.lang === "en" ? "\u00a0min" : "");
   }
 
+  /** A commune by its name, its code after it, once: « Bourg-en-Bresse (01053) », « Commune 01001 ». */
+  function communeLabel(name, insee) {
+    if (!name) return insee;
+    return name.includes(insee) ? name : `${name} (${insee})`;
+  }
+
   function headers(table) { return [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent); }
 
   let shown = null;  // the campaign as last drawn, for the launch question
@@ -44,7 +50,7 @@
     const names = headers("communes");
     document.querySelector("#communes tbody").replaceChildren(...campaign.communes.map(commune =>
       el("tr", { "data-commune": commune.insee }, [
-        commune.name ? `${commune.name} (${commune.insee})` : commune.insee, badge(commune.status, labels[commune.status] || commune.status),
+        communeLabel(commune.name, commune.insee), badge(commune.status, labels[commune.status] || commune.status),
         [commune.max_share ? page.max.replace("{share}", percent(commune.max_share)) : "",
          commune.hours && commune.hours.windows && commune.hours.windows.length ? page.hours.replace("{hours}", commune.hours.windows.join(", ")) : ""]
           .filter(Boolean).join(" · "),
@@ -100,7 +106,7 @@
       .replace("{hours}", duration(totals.seconds_on_air)).replace("{panels}", totals.panels).replace("{communes}", totals.communes);
     const names = headers("report");
     document.querySelector("#report tbody").replaceChildren(...communes.map(commune => el("tr", {}, [
-      commune.commune_name ? `${commune.commune_name} (${commune.commune})` : commune.commune, String(commune.panels), String(commune.displays),
+      communeLabel(commune.commune_name, commune.commune), String(commune.panels), String(commune.displays),
       duration(commune.seconds_on_air), when(commune.first_display), when(commune.last_display),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
       ...(communes.length ? [] : [el("tr", {}, el("td", { colspan: 6 }, t("none")))]));
