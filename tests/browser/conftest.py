@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from controller.domain import accounts
+from controller.domain.panels import get_panels, register_panel
+from controller.publishing.schedules import republish
 from controller.storage.db import transaction
 from controller.web.context import get_db, signing_key
 from panel_agent.fleet import FleetSim
 from programs.demo import DEMO_ACCOUNTS, DEMO_PANELS
-from programs.department import register_fleet, sim_panels
+from programs.department import fleet_panel_specs, sim_panels
 from relais import wire
 from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
@@ -74,32 +78,56 @@ def department_controller(
     never connected. Commune messages in Bourg-en-Bresse wait for a second person; the prefecture's
     organisation has its name."""
     folder = tmp_path_factory.mktemp("department")
+    specs = fleet_panel_specs(DEPARTMENT_PANELS - len(DEMO_PANELS))
     with live_controller(broker, folder) as live:
         with live.app.app_context():
             db = get_db()
-            # Most of the set-up's time: each commune's name drawn on each kind of panel, once.
-            registered = register_fleet(db, signing_key(), DEPARTMENT_PANELS - len(DEMO_PANELS))
             with transaction(db):
+                for spec in specs:
+                    register_panel(db, spec)
                 for name, role, commune, organisation in DEMO_ACCOUNTS:
                     accounts.create_user(db, name, role, PASSWORD, commune, organisation)
                 db.execute("update organisations set messages_need_approval = 1 where id = 'commune-01053'")
                 db.execute(
                     "update organisations set name = 'Préfecture de l’Ain' where id = 'prefecture-ain'"
                 )
+            bourg = list(
+                get_panels(db, [str(s["id"]) for s in specs if s["commune_insee"] == "01053"]).values()
+            )
             public_key = wire.public_key_to_text(signing_key().public_key())
-        panels = [panel for panel in registered if panel.commune_insee == "01053"]
         fleet = FleetSim(
-            sim_panels(panels),
+            sim_panels(bourg),
             broker_url=broker.url,
             public_key_text=public_key,
             work_dir=folder / "fleet",
             topic_base=live.topics.base,
         )
         with fleet, served(live, folder) as site:
+            with live.app.app_context():  # while the fleet's process starts: most of the set-up's time,
+                # each commune's name drawn on each kind of panel, once, for every panel's first schedule
+                republish(get_db(), signing_key(), now=time.time(), panel_ids=[str(s["id"]) for s in specs])
             wait_for(
-                lambda: all(live.panel(panel.id)["online"] for panel in panels), "Bourg's panels online", 30
+                lambda: all(live.panel(panel.id)["online"] for panel in bourg), "Bourg's panels online", 30
             )
             yield site
+
+
+@pytest.fixture(scope="module")
+def department_user(department_controller: Site, chromium: object) -> Iterator[Callable[[str], Any]]:
+    """Each user of the department logged in once for the module, in a browser context of their own:
+    a test gets the user's page, back at their landing page."""
+    pages: dict[str, Any] = {}
+
+    def page_of(name: str) -> Any:
+        if name in pages:
+            pages[name].goto(department_controller.url + "/")
+        else:
+            pages[name] = department_controller.log_in(chromium, name)
+        return pages[name]
+
+    yield page_of
+    for page in pages.values():
+        page.context.close()
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@ user sees: the technician finds panels, a commune's editor and approver work on 
 the prefecture runs a campaign that a commune accepts after reading it, the administrator manages users.
 
 One controller serves the whole module (tests/browser/conftest.py, ``department``): the fleet is the
-set-up, not the user's job; each test logs in its roles in browser contexts of their own."""
+set-up, not the user's job; each user logs in once, in a browser context of their own (``department_user``)."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -32,8 +34,10 @@ def rows(page: object) -> list[str]:
     return page.locator("#fleet tbody tr td:first-child").all_inner_texts()  # type: ignore[attr-defined]
 
 
-def test_the_technician_finds_a_panel_among_a_thousand(department: Site, chromium: object) -> None:
-    page = department.log_in(chromium, "technicien")
+def test_the_technician_finds_a_panel_among_a_thousand(
+    department: Site, department_user: Callable[[str], Any]
+) -> None:
+    page = department_user("technicien")
     page.get_by_role("link", name="Parc").click()
     total = sum(PER_COMMUNE.values())
     bourg_sim = BOURG - 2  # the two demo panels of Bourg have no agent here
@@ -64,8 +68,10 @@ def test_the_technician_finds_a_panel_among_a_thousand(department: Site, chromiu
     department.shot(page, "3-panel-page", full_page=False)
 
 
-def test_a_commune_editor_works_on_its_own_panels_only(department: Site, chromium: object) -> None:
-    page = department.log_in(chromium, "mairie-bourg")
+def test_a_commune_editor_works_on_its_own_panels_only(
+    department: Site, department_user: Callable[[str], Any]
+) -> None:
+    page = department_user("mairie-bourg")
     page.get_by_role("heading", name="Programmer un message").wait_for()
     page.locator("#message-form").get_by_text(re.compile("Bourg-en-Bresse — ")).first.wait_for()
     form = page.locator("#message-form").inner_text()
@@ -87,7 +93,9 @@ def test_a_commune_editor_works_on_its_own_panels_only(department: Site, chromiu
     department.shot(page, "3-editor-fleet", full_page=False)
 
 
-def test_a_commune_approver_approves_its_communes_message(department: Site, chromium: object) -> None:
+def test_a_commune_approver_approves_its_communes_message(
+    department: Site, department_user: Callable[[str], Any]
+) -> None:
     with department.live.app.app_context():  # set-up: a message of the commune waiting for a second person
         message_id = queue_message(
             get_db(),
@@ -97,7 +105,7 @@ def test_a_commune_approver_approves_its_communes_message(department: Site, chro
             organisation="commune-01053",
             commune_insee="01053",
         ).id
-    page = department.log_in(chromium, "valideur-bourg")
+    page = department_user("valideur-bourg")
     page.get_by_role("link", name="À valider").click()
     card = page.locator(f'form[data-message="{message_id}"]')
     card.get_by_text("Conseil municipal mardi 20 h").wait_for()
@@ -116,10 +124,10 @@ def test_a_commune_approver_approves_its_communes_message(department: Site, chro
 
 
 def test_the_prefecture_runs_a_campaign_on_the_department_that_a_commune_accepts(
-    department: Site, chromium: object
+    department: Site, department_user: Callable[[str], Any]
 ) -> None:
     communes = len(PER_COMMUNE)
-    manager = department.log_in(chromium, "prefecture")
+    manager = department_user("prefecture")
     manager.get_by_role("link", name="Campagnes").click()
     fill_campaign_form(
         manager,
@@ -139,7 +147,7 @@ def test_the_prefecture_runs_a_campaign_on_the_department_that_a_commune_accepts
     assert "Commune 01001" in names and not any(re.fullmatch(r"\d{5}", name) for name in names), names
     department.shot(manager, "1-manager-campaign-invites-the-department", full_page=False)
 
-    mairie = department.log_in(chromium, "mairie-bourg")
+    mairie = department_user("mairie-bourg")
     mairie.get_by_role("link", name="Invitations").click()
     mairie.get_by_role("link", name="Prévention des noyades").click()
     asked = mairie.get_by_role("region", name="Ce que la campagne demande")
@@ -159,8 +167,10 @@ def test_the_prefecture_runs_a_campaign_on_the_department_that_a_commune_accepts
     department.shot(manager, "3-manager-sees-bourg-accept", full_page=False)
 
 
-def test_the_administrator_adds_a_commune_user(department: Site, chromium: object) -> None:
-    page = department.log_in(chromium, "admin")
+def test_the_administrator_adds_a_commune_user(
+    department: Site, department_user: Callable[[str], Any]
+) -> None:
+    page = department_user("admin")
     page.get_by_role("link", name="Utilisateurs").click()
     users = page.locator("#users tbody")
     users.get_by_text("valideur-bourg").wait_for()
