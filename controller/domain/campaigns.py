@@ -16,6 +16,7 @@ from sqlite_utils.db import NotFoundError
 from controller.dates import format_duration, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
+from controller.domain.messages import reached_panels
 from controller.domain.panels import INSEE_PATTERN, Panel, commune_names, get_panels
 from controller.domain.schedule_fields import (
     parse_instant,
@@ -168,7 +169,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
     organisation = db.execute(
         "select name from organisations where id = ?", [campaign["organisation"]]
     ).fetchone()
-    contents = _contents(db, campaign_id)
+    contents = _contents(db, campaign_id, own_panels if actor is not None and actor.scoped else None)
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -200,9 +201,13 @@ _CONTENTS = """select id, title, text, starts_at, ends_at, recurrence from messa
                where campaign_id = ? order by id"""
 
 
-def _contents(db: Database, campaign_id: int) -> list[dict[str, Any]]:
+def _contents(db: Database, campaign_id: int, own_panels: list[str] | None) -> list[dict[str, Any]]:
     """What the campaign would put on air, message by message, with when it runs: an invited commune
-    reads it before answering (it may not see the messages themselves, which reach beyond it)."""
+    reads it before answering (it may not see the messages themselves, which reach beyond it). For a
+    commune's user (``own_panels``), ``panels`` names those of its panels each message reaches: a
+    campaign on some tags does not reach them all."""
+    rows = list(db.query(_CONTENTS, [campaign_id]))
+    reached = reached_panels(db, [row["id"] for row in rows]) if own_panels is not None else {}
     return [
         {
             "id": row["id"],
@@ -211,8 +216,13 @@ def _contents(db: Database, campaign_id: int) -> list[dict[str, Any]]:
             "starts_at": iso_utc(row["starts_at"]),
             "ends_at": iso_utc(row["ends_at"]),
             "recurrence": json.loads(row["recurrence"]) if row["recurrence"] else None,
+            **(
+                {}
+                if own_panels is None
+                else {"panels": [panel for panel, _ in reached.get(row["id"], []) if panel in own_panels]}
+            ),
         }
-        for row in db.query(_CONTENTS, [campaign_id])
+        for row in rows
     ]
 
 

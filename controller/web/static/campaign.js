@@ -71,13 +71,13 @@
     drawnContents = key;
     document.getElementById("asked-by").textContent = page.proposed_by
       .replace("{organisation}", campaign.organisation_name || campaign.organisation || "—");
-    const own = Relais.actor && Relais.actor.commune ? await ownPanelsByProfile() : [];
+    const own = Relais.actor && Relais.actor.commune ? await ownPanels() : [];
     document.getElementById("contents").replaceChildren(...campaign.contents.map(content =>
       el("article", { class: "campaign-content", "data-message": content.id }, [
         content.title ? el("h3", {}, content.title) : null,
         el("blockquote", {}, content.text),
         el("p", { class: "runs" }, Relais.runs(content)),
-        own.length ? el("div", { class: "previews" }, own.map(panels => {
+        own.length ? el("div", { class: "previews" }, reachedByProfile(own, content.panels).map(panels => {
           const names = panels.map(panel => panel.name).join(", ");
           return el("figure", {}, [
             el("img", { src: `/api/v1${path}/preview.png?message=${content.id}&panel=${encodeURIComponent(panels[0].id)}`,
@@ -89,12 +89,18 @@
       ...(campaign.contents.length ? [] : [el("p", { class: "hint" }, page.no_content)]));
   }
 
-  /** The commune's own panels (the API lists no other to its users), grouped by profile: one preview each. */
-  async function ownPanelsByProfile() {
+  /** The commune's own panels (the API lists no other to its users). */
+  async function ownPanels() {
     const answer = await api("/panels?limit=200");
-    if (!answer.ok) return [];
+    return answer.ok ? answer.body.panels : [];
+  }
+
+  /** Those of them a message reaches, grouped by profile: one preview each. */
+  function reachedByProfile(panels, reached) {
     const groups = new Map();
-    for (const panel of answer.body.panels) groups.set(panel.profile, [...(groups.get(panel.profile) || []), panel]);
+    for (const panel of panels.filter(panel => (reached || []).includes(panel.id))) {
+      groups.set(panel.profile, [...(groups.get(panel.profile) || []), panel]);
+    }
     return [...groups.values()];
   }
 

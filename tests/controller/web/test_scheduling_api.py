@@ -303,6 +303,8 @@ def test_an_invited_commune_reads_the_campaign_and_sees_it_drawn_on_its_own_pane
     [content] = invitation["contents"]
     assert (content["title"], content["text"]) == ("Canicule", "Buvez de l'eau")
     assert content["recurrence"]["windows"] == ["08:00-20:00"] and content["starts_at"]
+    assert content["panels"] == ["bourg-entree-nord", "bourg-place-bernard"]  # its own, none of another's
+    assert "panels" not in client.get(f"/api/v1/campaigns/{campaign_id}").json["contents"][0]
     preview = commune.get(f"/api/v1/campaigns/{campaign_id}/preview.png?panel=bourg-entree-nord")
     assert preview.status_code == 200 and preview.mimetype == "image/png"
     assert (
