@@ -137,7 +137,12 @@ def campaign(campaign_id: int) -> str:
     if found is None:
         abort(404)
     own = [c["name"] for c in found["communes"] if c["insee"] == current_user.actor.commune_insee]
-    return render_template("campaign.html", campaign_id=campaign_id, own_commune_name=own[0] if own else None)
+    return render_template(
+        "campaign.html",
+        campaign_id=campaign_id,
+        own_commune_name=own[0] if own else None,
+        communes=_communes() if current_user.actor.can(Permission.CAMPAIGNS_MANAGE) else [],
+    )
 
 
 @bp.get("/alertes")

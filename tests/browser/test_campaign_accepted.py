@@ -29,12 +29,18 @@ def test_a_campaign_manager_creates_a_campaign_that_a_commune_accepts(site: Site
         text="Au volant, zéro alcool : un conducteur désigné",
     )
     manager.get_by_label("Organisme").fill("Préfecture de l’Ain")
-    manager.get_by_label("Ambérieu-en-Bugey (01004)").check()
     site.shot(manager, "1-manager-new-campaign")
     manager.get_by_role("button", name="Créer et inviter les communes").click()
     manager.wait_for_url(re.compile(r"/campagnes/\d+$"))
     commune_row = manager.locator('#communes tr[data-commune="01053"]')
     commune_row.get_by_text("en attente de réponse").wait_for()
+    assert not manager.get_by_label("Bourg-en-Bresse (01053)").is_visible(), (
+        "an invited commune is offered again"
+    )
+    manager.get_by_label("Ambérieu-en-Bugey (01004)").check()  # one more commune, by its name
+    manager.get_by_role("button", name="Inviter").click()
+    manager.locator('#communes tr[data-commune="01004"]').get_by_text("Ambérieu-en-Bugey (01004)").wait_for()
+    assert not manager.get_by_label("Ambérieu-en-Bugey (01004)").is_visible()
     site.shot(manager, "2-manager-campaign-invited")
 
     editor = site.log_in(chromium, "mairie-bourg", phone=True)
@@ -65,4 +71,3 @@ def test_a_campaign_manager_creates_a_campaign_that_a_commune_accepts(site: Site
     commune_row.get_by_text("acceptée").wait_for()  # the prefecture's page follows the answers by itself
     assert "au plus 20" in commune_row.inner_text()
     site.shot(manager, "6-manager-sees-acceptance")
-    manager.locator('#communes tr[data-commune="01004"]').get_by_text("Ambérieu-en-Bugey (01004)").wait_for()

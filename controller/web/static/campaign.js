@@ -57,6 +57,16 @@
         commune.answered_at ? when(commune.answered_at) : "",
       ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
       ...(campaign.communes.length ? [] : [el("tr", {}, el("td", { colspan: 4 }, t("none")))]));
+    const invite = document.getElementById("invite-form");
+    if (invite) {  // only the communes not invited yet are offered, by name
+      const invited = new Set(campaign.communes.map(commune => commune.insee));
+      const offered = [...invite.querySelectorAll("label[data-commune]")];
+      offered.forEach(label => {
+        label.hidden = invited.has(label.dataset.commune);
+        if (label.hidden) label.querySelector("input").checked = false;
+      });
+      invite.hidden = offered.every(label => label.hidden);
+    }
     const mine = Relais.actor && campaign.communes.find(commune => commune.insee === Relais.actor.commune);
     const card = document.getElementById("answer-card");
     if (card && mine) card.hidden = false;
@@ -146,7 +156,7 @@
     invite.addEventListener("submit", async event => {
       event.preventDefault();
       clearErrors(invite);
-      const communes = invite.elements.communes.value.split(/[,;\s]+/).filter(Boolean);
+      const communes = [...invite.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
       const answer = await api(`${path}/invitations`, { method: "POST", body: { communes } });
       if (!answer.ok) { showError(invite, answer.body); return; }
       status(invite, page.invited_done);
