@@ -64,7 +64,7 @@ def site(live_mosquitto: Live, request: pytest.FixtureRequest) -> Iterator[Site]
     _fail_on_problems(site)
 
 
-# A department as tests/support/department.py deals it out: 997 simulated panels beside the 3 demo ones.
+# A department as programs/department.py deals it out: 997 simulated panels beside the 3 demo ones.
 DEPARTMENT_PANELS = 1000
 
 
