@@ -48,6 +48,7 @@ def test_a_campaign_manager_creates_a_campaign_that_a_commune_accepts(site: Site
     invitation = editor.locator("#invitations tbody tr")
     invitation.get_by_text("Au volant, zéro alcool : un conducteur désigné").wait_for()
     assert "Préfecture de l’Ain" in invitation.inner_text() and "toute la journée" in invitation.inner_text()
+    site.shot(editor, "3-editor-invitations")
     invitation.get_by_role("link", name="Sécurité routière — fêtes de fin d’année").click()
     asked = editor.get_by_role("region", name="Ce que la campagne demande")
     asked.get_by_text("Proposée par Préfecture de l’Ain.").wait_for()
@@ -60,14 +61,14 @@ def test_a_campaign_manager_creates_a_campaign_that_a_commune_accepts(site: Site
         f"Sur 1 panneau(x) : {DEMO_RGB['name']}",
     ]
     assert DEMO_EPAPER["name"] not in editor.content()
-    site.shot(editor, "3-editor-reads-the-invitation")
+    site.shot(editor, "4-editor-reads-the-invitation")
     editor.get_by_label("Part maximale du temps d’antenne (%)").fill("20")
     editor.get_by_label("Heures de diffusion (facultatif)").fill("07:00-20:00")
-    site.shot(editor, "4-editor-answers")
+    site.shot(editor, "5-editor-answers")
     editor.get_by_role("button", name="Accepter").click()
     editor.get_by_text("Réponse enregistrée.").wait_for()
-    site.shot(editor, "5-editor-accepted")
+    site.shot(editor, "6-editor-accepted")
 
     commune_row.get_by_text("acceptée").wait_for()  # the prefecture's page follows the answers by itself
     assert "au plus 20" in commune_row.inner_text()
-    site.shot(manager, "6-manager-sees-acceptance")
+    site.shot(manager, "7-manager-sees-acceptance")
