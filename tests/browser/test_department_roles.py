@@ -137,6 +137,8 @@ def test_the_prefecture_runs_a_campaign_on_the_department_that_a_commune_accepts
         commune=f"Toutes les communes du département 01 ({communes})",
         text="Baignade : surveillez vos enfants",
     )
+    manager.get_by_label(f"Toutes les communes du département 01 ({communes})").scroll_into_view_if_needed()
+    department.shot(manager, "1-manager-invites-the-department", full_page=False)
     manager.get_by_role("button", name="Créer et inviter les communes").click()
     manager.wait_for_url(re.compile(r"/campagnes/\d+$"))
     invited = manager.locator("#communes tbody tr")
@@ -145,7 +147,7 @@ def test_the_prefecture_runs_a_campaign_on_the_department_that_a_commune_accepts
     names = invited.locator("td:first-child").all_inner_texts()
     assert "Bourg-en-Bresse (01053)" in names and "Oyonnax (01283)" in names
     assert "Commune 01001" in names and not any(re.fullmatch(r"\d{5}", name) for name in names), names
-    department.shot(manager, "1-manager-campaign-invites-the-department", full_page=False)
+    department.shot(manager, "2-manager-sees-the-communes-by-name", full_page=False)
 
     mairie = department_user("mairie-bourg")
     mairie.get_by_role("link", name="Invitations").click()
@@ -159,12 +161,12 @@ def test_the_prefecture_runs_a_campaign_on_the_department_that_a_commune_accepts
     assert "Bourg-en-Bresse — entrée nord" in captions
     assert not any(commune in captions for commune in OTHER_COMMUNES)
     asked.get_by_text("Proposée par Préfecture de l’Ain.").wait_for()
-    department.shot(mairie, "2-commune-reads-the-invitation", full_page=False)
+    department.shot(mairie, "3-commune-reads-the-invitation", full_page=False)
     mairie.get_by_role("button", name="Accepter").click()
     mairie.get_by_text("Réponse enregistrée.").wait_for()
 
     manager.locator('#communes tr[data-commune="01053"]').get_by_text("acceptée").wait_for()
-    department.shot(manager, "3-manager-sees-bourg-accept", full_page=False)
+    department.shot(manager, "4-manager-sees-bourg-accept", full_page=False)
 
 
 def test_the_administrator_adds_a_commune_user(
