@@ -16,6 +16,7 @@ from sqlite_utils.db import NotFoundError
 from controller.dates import format_duration, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
+from controller.domain.messages import reached_panels
 from controller.domain.panels import INSEE_PATTERN, Panel, commune_names, get_panels
 from controller.domain.schedule_fields import (
     parse_instant,
@@ -172,6 +173,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
     organisation = db.execute(
         "select name from organisations where id = ?", [campaign["organisation"]]
     ).fetchone()
+    contents = _contents(db, campaign_id, own_panels if actor is not None and actor.scoped else None)
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -194,10 +196,38 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
             }
             for consent in consents
         ],
-        "messages": [
-            row["id"] for row in db.query("select id from messages where campaign_id = ?", [campaign_id])
-        ],
+        "messages": [content["id"] for content in contents],
+        "contents": contents,
     }
+
+
+_CONTENTS = """select id, title, text, starts_at, ends_at, recurrence from messages
+               where campaign_id = ? order by id"""
+
+
+def _contents(db: Database, campaign_id: int, own_panels: list[str] | None) -> list[dict[str, Any]]:
+    """What the campaign would put on air, message by message, with when it runs: an invited commune
+    reads it before answering (it may not see the messages themselves, which reach beyond it). For a
+    commune's user (``own_panels``), ``panels`` names those of its panels each message reaches: a
+    campaign on some tags does not reach them all."""
+    rows = list(db.query(_CONTENTS, [campaign_id]))
+    reached = reached_panels(db, [row["id"] for row in rows]) if own_panels is not None else {}
+    return [
+        {
+            "id": row["id"],
+            "title": row["title"],
+            "text": row["text"],
+            "starts_at": iso_utc(row["starts_at"]),
+            "ends_at": iso_utc(row["ends_at"]),
+            "recurrence": json.loads(row["recurrence"]) if row["recurrence"] else None,
+            **(
+                {}
+                if own_panels is None
+                else {"panels": [panel for panel, _ in reached.get(row["id"], []) if panel in own_panels]}
+            ),
+        }
+        for row in rows
+    ]
 
 
 def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from controller.domain.access import Permission
 from controller.domain.messages import STATUSES
 from controller.web import idempotency
 from controller.web.api_common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from controller.web.openapi.schemas import ANY_OBJECT, STRING, Schema, list_of, ref
+from controller.web.openapi.schemas import ANY_OBJECT, INTEGER, STRING, Schema, list_of, ref
 
 
 def _query(name: str, description: str, schema: Schema = STRING) -> Schema:
@@ -546,6 +546,19 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.CAMPAIGNS_MANAGE,),
             _json(ref("Campaign")),
             errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/preview.png": {
+        "get": _op(
+            "One of a campaign's messages as one panel would show it (an invited commune's own panels)",
+            "campaigns",
+            (P.CAMPAIGNS_VIEW,),
+            _binary("image/png", "a PNG"),
+            params=(
+                {**_query("panel", "the panel id"), "required": True},
+                _query("message", "one of the campaign's messages (by default its first)", INTEGER),
+            ),
+            errors=("Invalid", "NotFound"),
         )
     },
     "/campaigns/{campaign_id}/report": {

@@ -449,7 +449,21 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("name", "starts_at", "ends_at", "share"),
     ),
-    "Campaign": _object({"id": INTEGER, "name": STRING, "communes": {"type": "array"}}, ("id", "name")),
+    "Campaign": _object(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "organisation_name": STRING,
+            "communes": {"type": "array"},
+            "messages": {"type": "array", "items": INTEGER},
+            "contents": {
+                "type": "array",
+                "description": "each message's title, text, dates and recurrence: what invited communes read",
+                "items": ANY_OBJECT,
+            },
+        },
+        ("id", "name"),
+    ),
     "Invitations": _object({"communes": {"type": "array", "items": STRING}}, ("communes",)),
     "CampaignAnswer": _object(
         {

@@ -157,6 +157,12 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
      {"commune": "01004", "status": "accepted"}, _but(EDITORS, commune_editor=403, commune_approver=403)),
     ("POST", "/campaigns/<int:campaign_id>/<action>", "/campaigns/{campaign}/launch", None, MANAGERS),
     ("POST", "/campaigns/<int:campaign_id>/<action>", "/campaigns/{campaign}/stop", None, MANAGERS),
+    ("GET", "/campaigns/<int:campaign_id>/preview.png", f"/campaigns/{{campaign}}/preview.png?panel={OWN}", None,
+     CONTENT),
+    ("GET", "/campaigns/<int:campaign_id>/preview.png", f"/campaigns/{{campaign}}/preview.png?panel={OTHER}", None,
+     OTHER_CONTENT),
+    ("GET", "/campaigns/<int:campaign_id>/preview.png", f"/campaigns/{{other_campaign}}/preview.png?panel={OWN}",
+     None, OTHER_CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{campaign}/report", None, CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{other_campaign}/report", None, OTHER_CONTENT),
     ("GET", "/profiles", "/profiles", None, ALL),
@@ -240,8 +246,13 @@ def _alert(db: Any, commune: str, organisation: str = "prefecture-ain") -> int:
 
 
 def _campaign(db: Any, targets: dict[str, list[str]]) -> int:
+    """A campaign with its message, which the communes invited see drawn on their panels."""
     data = {"name": "Campagne", "starts_at": soon(0), "ends_at": soon(240), "share": 0.3, **targets}
-    return campaigns.create_campaign(db, data, created_by="admin", now=time.time())
+    campaign_id = campaigns.create_campaign(db, data, created_by="admin", now=time.time())
+    queue_message(
+        db, signing_key(), {"text": "Campagne", "campaign": campaign_id, **targets}, created_by="admin"
+    )
+    return campaign_id
 
 
 def _objects(app: Flask, path: str) -> dict[str, int]:
