@@ -7,6 +7,7 @@ set is invited; only the panels of communes that accept show it, within the hour
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -23,6 +24,7 @@ from controller.domain.schedule_fields import (
     parse_recurrence,
     parse_targets,
     recurrence_to_json,
+    targets_from_json,
     targets_to_json,
 )
 from controller.domain.scope import sees_campaign, targets_seen_by
@@ -132,7 +134,26 @@ def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
         {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
         for insee in new
     )
+    _reach_communes(db, campaign_id, new)
     return new
+
+
+def _reach_communes(db: Database, campaign_id: int, communes: list[str]) -> None:
+    """A commune invited later is reached as those invited at first: its panels join the campaign's
+    targets and its messages', so that accepting puts the campaign on them (its consent still decides)."""
+    if not communes:
+        return
+    panel_ids = [panel.id for panel in get_panels(db).values() if panel.commune_insee in communes]
+    messages = [row[0] for row in db.execute("select id from messages where campaign_id = ?", [campaign_id])]
+    for table, row_id in [("campaigns", campaign_id), *(("messages", message) for message in messages)]:
+        [(stored,)] = db.execute(f"select targets from {table} where id = ?", [row_id]).fetchall()
+        targets = targets_from_json(stored)
+        widened = dataclasses.replace(targets, communes=targets.communes | frozenset(communes))
+        db.execute(f"update {table} set targets = ? where id = ?", [targets_to_json(widened), row_id])
+    db.table("message_targets").insert_all(
+        ({"message_id": message, "panel_id": panel_id} for message in messages for panel_id in panel_ids),
+        ignore=True,
+    )
 
 
 _INVITED = "select commune_insee from campaign_consents where campaign_id = ?"

@@ -321,6 +321,24 @@ def test_an_invited_commune_reads_the_campaign_and_sees_it_drawn_on_its_own_pane
         assert (refused.status_code, refused.json["error"]["field"]) == (status, field), query
 
 
+def test_a_commune_invited_later_shows_the_campaign_once_it_accepts(
+    client: FlaskClient, panels: None
+) -> None:
+    campaign = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Gilet jaune", "starts_at": paris(0).isoformat(), "ends_at": paris(20).isoformat(),
+              "share": 0.5, "communes": ["01053"], "messages": [{"text": "Soyez vu la nuit"}]},
+    ).json  # fmt: skip
+    campaign_id, [content] = campaign["id"], campaign["contents"]
+    invited = client.post(f"/api/v1/campaigns/{campaign_id}/invitations", json={"communes": ["01004"]})
+    assert {c["insee"]: c["status"] for c in invited.json["communes"]}["01004"] == "pending"
+    client.post(f"/api/v1/campaigns/{campaign_id}/answers", json={"commune": "01004", "status": "accepted"})
+    client.post(f"/api/v1/campaigns/{campaign_id}/launch")
+    later = datetime.now(PARIS) + timedelta(hours=1)
+    assert f"msg-{content['id']}" in on_air(client, "amberieu-mairie", later)
+    assert f"msg-{content['id']}" not in on_air(client, "bourg-entree-nord", later)  # Bourg has not answered
+
+
 def spreadsheet_rows(text: str) -> list[list[str]]:
     """The cells of a CSV export as a French spreadsheet reads them: a byte order mark, ``;`` between cells."""
     assert text.startswith("\ufeff")
