@@ -5,6 +5,7 @@
   const { t, api, el, when, parisIso, clearErrors, showError, status, badge } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const form = document.getElementById("alert-form");
+  const targets = RelaisTargets.attach(document.getElementById("targets"));
 
   function row(alert, names) {
     const actions = [];
@@ -43,10 +44,11 @@
     event.preventDefault();
     clearErrors(form);
     const value = name => form.elements[name].value.trim();
-    const communes = [...form.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
+    const missing = targets.missing();
+    if (missing) { showError(form, missing); return; }
     const answer = await api("/alerts", { method: "POST", body: {
       title: value("title") || undefined, text: value("text"), expires_at: parisIso(value("expires_at")),
-      communes: communes.length ? communes : undefined } });
+      ...targets.value() } });
     if (!answer.ok) { showError(form, answer.body); return; }
     status(form, page[answer.body.status === "pending-approval" ? "sent_waits" : "sent"].replace("{id}", answer.body.id));
     load();
