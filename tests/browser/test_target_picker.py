@@ -1,7 +1,8 @@
 """Choosing targets at the scale of a department, with the picker the message and alert forms share: the
 prefecture sends to « tout le département », then to two communes found by search, seeing each time how
-many panels and communes it reaches before sending, and editing restores the choice; a commune's user
-sees its own panels only, and « aucun » is refused under the picker, in French."""
+many panels and communes it reaches before sending, editing restores the choice, and the alert form
+counts the same way; a commune's user sees its own panels only, and « aucun » is refused under the
+picker, in French."""
 
 from __future__ import annotations
 
@@ -106,6 +107,17 @@ def test_the_prefecture_sends_to_the_department_then_to_two_communes_found_by_se
     ticked = picker.locator("input:checked")
     assert sorted(ticked.evaluate_all("boxes => boxes.map(box => box.value)")) == ["01093", "01427"]
     site.shot(page, "3-editing-restores-the-communes")
+
+    # The alert form: the same picker, by department, commune or tag, never panel by panel.
+    page.get_by_role("link", name="Alerte").click()
+    wait_for_count(page, "Aucun panneau choisi.")
+    assert not picker.locator('[data-kind="panels"]').count()
+    page.get_by_label("Rechercher une commune (nom ou code INSEE)").fill("gex")
+    page.get_by_label("Gex (01173)").check()
+    wait_for_count(page, "12 panneaux dans 1 commune (6 e-paper, 6 LED)")
+    page.get_by_label("Tout le département (01)").check()
+    wait_for_count(page, "243 panneaux dans 22 communes (121 e-paper, 122 LED)")
+    site.shot(page, "4-an-alert-to-the-department")
 
 
 def test_a_commune_user_sees_its_own_panels_and_must_choose_one(site: Site, chromium: object) -> None:
