@@ -58,7 +58,10 @@ def count_text(page: object) -> str:
 
 def wait_for_count(page: object, expected: str) -> None:
     """The server's count under the picker says ``expected``, as soon as it has counted."""
-    wait_for(lambda: count_text(page) == expected, f"the count « {expected} », not « {count_text(page)} »")
+    try:
+        wait_for(lambda: count_text(page) == expected, f"the count « {expected} »")
+    except AssertionError:
+        raise AssertionError(f"the count says « {count_text(page)} », not « {expected} »") from None
 
 
 def send(site: Site, page: object, message_id: int, panels: int) -> dict:
@@ -106,7 +109,10 @@ def test_the_prefecture_sends_to_the_department_then_to_two_communes_found_by_se
     wait_for_count(page, "24 panneaux dans 2 communes (12 e-paper, 12 LED)")
     ticked = picker.locator("input:checked")
     assert sorted(ticked.evaluate_all("boxes => boxes.map(box => box.value)")) == ["01093", "01427"]
-    site.shot(page, "3-editing-restores-the-communes")
+    page.get_by_label("Rechercher un panneau (nom ou commune)").fill("peronnas")  # found by the server
+    page.get_by_label("Péronnas — panneau 10").check()
+    wait_for_count(page, "25 panneaux dans 3 communes (13 e-paper, 12 LED)")
+    site.shot(page, "3-editing-restores-the-communes-and-adds-a-panel")
 
     # The alert form: the same picker, by department, commune or tag, never panel by panel.
     page.get_by_role("link", name="Alerte").click()

@@ -102,6 +102,7 @@
     form.querySelectorAll('input[name="weekdays"]').forEach((box, index) => {
       box.checked = !days || days.includes(box.value) || days.includes(index);
     });
+    await targets.ready;
     targets.set(full.targets || { panels: full.panels });
     setMode(message.id);
     form.scrollIntoView({ behavior: "smooth" });

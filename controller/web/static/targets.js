@@ -26,6 +26,7 @@ const RelaisTargets = (() => {
     let round = 0;
     let countTimer = null;
     let searchTimer = null;
+    let searchRound = 0;
 
     const section = field => fieldset.querySelector(`[data-kind="${field}"]`);
     const plural = (key, n) => words[`${key}_${n === 1 ? "one" : "many"}`].replace("{count}", number.format(n));
@@ -68,8 +69,9 @@ const RelaisTargets = (() => {
     async function findPanels() {
       if (!section("panels")) return;
       const search = section("panels").querySelector("input[type=search]").value.trim();
+      const mine = ++searchRound;
       const answer = await api(`/targets/panels?limit=${SHOWN + 1}&search=${encodeURIComponent(search)}`);
-      if (!answer.ok) return;
+      if (!answer.ok || mine !== searchRound) return;  // a newer search is on its way
       options.panels = answer.body.panels.map(panelOption);
       panelTotal = answer.body.total;
       draw("panels");
@@ -189,7 +191,9 @@ const RelaisTargets = (() => {
       await reset();
     })();
 
-    return { ready, value, set, reset, isEmpty, missing, previewPanels, reach: () => reach };
+    // `ready`: the choices are in (set() before it would be undone); `reach()`: the last count, for a page
+    // that names it again (a confirmation).
+    return { ready, value, set, reset, missing, previewPanels, reach: () => reach };
   }
 
   return { attach };
