@@ -86,7 +86,7 @@ def test_the_prefecture_sends_to_the_department_then_to_two_communes_found_by_se
 
     page.get_by_label("Texte du message").fill("Vigilance orange canicule : buvez de l’eau")
     page.get_by_label("Tout le département (01)").check()
-    wait_for_count(page, "243 panneaux dans 22 communes (121 e-paper, 122 LED)")
+    wait_for_count(page, "243 panneaux dans 22 communes (122 LED, 121 e-paper)")
     site.shot(page, "1-the-whole-department-counted")
     assert send(site, page, 1, 243)["departments"] == ["01"]
     page.locator('#messages tr[data-message="1"]').get_by_text("243 panneaux").wait_for()  # not 243 names
@@ -99,19 +99,19 @@ def test_the_prefecture_sends_to_the_department_then_to_two_communes_found_by_se
     assert picker.get_by_label("Trévoux (01427)").is_checked(), "a ticked commune stays in sight"
     page.get_by_label("Châtillon-sur-Chalaronne (01093)").check()
     page.get_by_label("Texte du message").fill("Marché de Noël samedi")
-    wait_for_count(page, "24 panneaux dans 2 communes (12 e-paper, 12 LED)")
+    wait_for_count(page, "24 panneaux dans 2 communes (12 LED, 12 e-paper)")
     site.shot(page, "2-two-communes-found-by-search")
     targets = send(site, page, 2, 24)
     assert (targets["communes"], targets["departments"]) == (["01093", "01427"], [])
 
     page.locator('#messages tr[data-message="2"]').get_by_role("button", name="Modifier").click()
     page.get_by_role("heading", name="Modifier le message n° 2").wait_for()
-    wait_for_count(page, "24 panneaux dans 2 communes (12 e-paper, 12 LED)")
+    wait_for_count(page, "24 panneaux dans 2 communes (12 LED, 12 e-paper)")
     ticked = picker.locator("input:checked")
     assert sorted(ticked.evaluate_all("boxes => boxes.map(box => box.value)")) == ["01093", "01427"]
     page.get_by_label("Rechercher un panneau (nom ou commune)").fill("peronnas")  # found by the server
     page.get_by_label("Péronnas — panneau 10").check()
-    wait_for_count(page, "25 panneaux dans 3 communes (13 e-paper, 12 LED)")
+    wait_for_count(page, "25 panneaux dans 3 communes (12 LED, 13 e-paper)")
     site.shot(page, "3-editing-restores-the-communes-and-adds-a-panel")
 
     # The alert form: the same picker, by department, commune or tag, never panel by panel.
@@ -120,9 +120,9 @@ def test_the_prefecture_sends_to_the_department_then_to_two_communes_found_by_se
     assert not picker.locator('[data-kind="panels"]').count()
     page.get_by_label("Rechercher une commune (nom ou code INSEE)").fill("gex")
     page.get_by_label("Gex (01173)").check()
-    wait_for_count(page, "12 panneaux dans 1 commune (6 e-paper, 6 LED)")
+    wait_for_count(page, "12 panneaux dans 1 commune (6 LED, 6 e-paper)")
     page.get_by_label("Tout le département (01)").check()
-    wait_for_count(page, "243 panneaux dans 22 communes (121 e-paper, 122 LED)")
+    wait_for_count(page, "243 panneaux dans 22 communes (122 LED, 121 e-paper)")
     site.shot(page, "4-an-alert-to-the-department")
 
 

@@ -8,6 +8,7 @@ const RelaisTargets = (() => {
   const FIELDS = ["departments", "communes", "tags", "panels"];
   const SHOWN = 12;  // boxes listed at once per kind besides the ticked ones; a search finds the others
   const SEARCH_FROM = 8;  // shorter lists need no search
+  const KIND_ORDER = ["epaper", "led"];  // LED first, as a prefecture counts its panels; others after both
 
   /** Lower case without accents, as the server searches: « amberieu » finds « Ambérieu ». */
   function fold(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
@@ -96,7 +97,8 @@ const RelaisTargets = (() => {
       } else {
         reach = answer.body;
         nameTickedPanels(reach.named);
-        const kinds = Object.entries(reach.kinds).map(([kind, n]) => `${number.format(n)} ${words[kind] || kind}`);
+        const kinds = Object.entries(reach.kinds).sort(([a], [b]) => KIND_ORDER.indexOf(b) - KIND_ORDER.indexOf(a))
+          .map(([kind, n]) => `${number.format(n)} ${words[kind] || kind}`);
         count.textContent = `${countLabel(reach.panels)} ${plural("in_communes", reach.communes)}`
           + (kinds.length > 1 ? ` (${kinds.join(", ")})` : "");
       }
