@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain.errors import FieldError
+from controller.rendering.markup import MarkupError
+from controller.rendering.markup import parse as markup_parse
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
 from controller.scheduling.brightness import FULL, SUN
 from controller.scheduling.model import PanelInfo
@@ -248,9 +251,17 @@ def commune_names(db: Database, insees: list[str]) -> dict[str, str]:
 LABEL_LENGTH = 60
 
 
-def _opening(title: str | None, text: str | None) -> str:
-    words = (title or "").strip() or " ".join((text or "").split())
+def _opening(title: str | None, text: str | None, markup: str = "plain") -> str:
+    """The title, else the text's words without their markup (« [np] », « {b} » are not read out)."""
+    words = (title or "").strip() or " ".join(_words(text or "", markup).split())
     return words if len(words) <= LABEL_LENGTH else words[: LABEL_LENGTH - 1].rstrip() + "…"
+
+
+def _words(text: str, markup: str) -> str:
+    try:
+        return markup_parse(text, markup).plain_text
+    except MarkupError:  # stored before a stricter parser: shown as typed rather than not at all
+        return text
 
 
 def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str, str]]:
@@ -259,17 +270,20 @@ def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str,
     left out: the page then shows the id itself."""
     ids = {item for item in item_ids if item}
     labels: dict[str, dict[str, str]] = {}
-    for kind, prefix, table in (("message", "msg-", "messages"), ("alert", "alert-", "alerts")):
+    for kind, prefix, table, markup in (
+        ("message", "msg-", "messages", "markup"),
+        ("alert", "alert-", "alerts", "'plain'"),
+    ):
         numbers = [
             item[len(prefix) :] for item in ids if item.startswith(prefix) and item[len(prefix) :].isdigit()
         ]
         for start in range(0, len(numbers), 500):
             chunk = numbers[start : start + 500]
             marks = ",".join("?" for _ in chunk)
-            for number, title, text in db.execute(
-                f"select id, title, text from {table} where id in ({marks})", chunk
+            for number, title, text, syntax in db.execute(
+                f"select id, title, text, {markup} from {table} where id in ({marks})", chunk
             ):
-                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text)}
+                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text, syntax)}
     insees = [item.removeprefix("commune-") for item in ids if item.startswith("commune-")]
     for start in range(0, len(insees), 500):
         for insee, name in commune_names(db, insees[start : start + 500]).items():
@@ -281,7 +295,7 @@ def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str,
 
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
-       s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
+       s.online, s.last_seen, s.reported_at, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
        s.applied_seq, s.agent_version, s.uptime_s, s.screenshot_hash is not null as has_screenshot,
        s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c, s.backend, s.link_quality
 from panels p
@@ -308,13 +322,15 @@ def panel_statuses(
     db: Database,
     panel_id: str | None = None,
     *,
+    panel_ids: Sequence[str] | None = None,
     online: bool | None = None,
     commune: str | None = None,
     kind: str | None = None,
     watch: BrokerWatch = CONNECTED,
 ) -> list[dict[str, Any]]:
     """Each panel with what a technician asks first: online, last seen, showing what, up to date;
-    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…). ``state_known``
+    one panel, some panels, or those that are (not) online, of a commune, of a kind (led, epaper…).
+    ``showing`` is the panel's own report, as of ``reported_at``. ``state_known``
     is false while the controller is not connected to its broker (``watch``): ``online`` is then the
     last known value, since ``unknown_since``."""
     clauses: list[str] = []
@@ -323,6 +339,9 @@ def panel_statuses(
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    if panel_ids is not None:
+        clauses.append(f"p.id in ({','.join('?' for _ in panel_ids)})")
+        params.extend(panel_ids)
     if online is not None:
         clauses.append("coalesce(s.online, 0) = ?")
         params.append(int(online))
@@ -347,6 +366,7 @@ def panel_statuses(
                     "item_id": row["shown_item_id"],
                     "content_hash": row["shown_content_hash"],
                     "label": labels.get(row["shown_item_id"] or ""),
+                    "reported_at": iso_utc(row["reported_at"]),
                 },
                 "desired_item_id": row["desired_item_id"],
                 "desired_seq": desired_seq,

@@ -113,6 +113,11 @@ def api_blueprint(name: str, resources: Iterable[Blueprint]) -> Blueprint:
     return parent
 
 
+def dry_run_asked() -> bool:
+    """``?dry_run=1``: check (and draw) what the request would do, write nothing."""
+    return request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+
+
 def json_body() -> Any:
     """The request's JSON, every value checked: nesting, text that UTF-8 can hold, 64-bit numbers."""
     not_json = FieldError("body", "must be JSON (Content-Type: application/json)")

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from controller.domain.errors import FieldError
 from controller.storage.db import held_commit, transaction
+from controller.web.api_common import dry_run_asked
 from controller.web.auth import current_actor
 from controller.web.context import get_db, mqtt_link
 
@@ -68,7 +69,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
-        if key is None:
+        if key is None or dry_run_asked():  # a dry run writes nothing: nothing to answer again
             return view(*args, **kwargs)
         if not _KEY.fullmatch(key):
             raise FieldError(HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters (a UUID, say)")

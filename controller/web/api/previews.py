@@ -8,10 +8,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, request
 
 from controller.domain.access import Permission
+from controller.domain.alerts import alert_content, alert_words
 from controller.domain.errors import FieldError
 from controller.domain.messages import parse_content, render_for
 from controller.rendering.preview import preview_png
-from controller.rendering.profiles import ProfileError, get_profile
+from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
 from controller.storage.message_store import stored_content
 from controller.web.api.messages import visible_message
 from controller.web.api.panels import visible_panel
@@ -37,6 +38,26 @@ def message_preview(message_id: int) -> Response:
     return png(preview_png(render_for(content, panel.profile, panel_id)))
 
 
+@bp.post("/alerts/preview.png")
+@requires(Permission.ALERTS_SEND)
+def alert_preview() -> Response:
+    """An alert not yet sent, as one kind of panel (``profile``) will draw it: the same layout choice and
+    drawing as on air, nothing stored. The sender sees it on each kind of panel before confirming."""
+    data = json_object()
+    text, title = alert_words(data)
+    profile = _profile(data.get("profile"))
+    return png(preview_png(render_for(alert_content(text, title, profile), profile)))
+
+
+def _profile(profile_id: object) -> PanelProfile:
+    if not isinstance(profile_id, str):
+        raise FieldError("profile", "is required: a profile id, e.g. led-amber-192x64")
+    try:
+        return get_profile(profile_id)
+    except ProfileError as exc:
+        raise FieldError("profile", str(exc), status=422) from None
+
+
 @bp.post("/preview.png")
 @requires(Permission.PANELS_VIEW)
 def draft_preview() -> Response:
@@ -48,11 +69,7 @@ def draft_preview() -> Response:
         panel = visible_panel(panel_id, "panel", 422)
         rendering = render_for(content, panel.profile, panel_id)
     elif isinstance(profile_id, str):
-        try:
-            profile = get_profile(profile_id)
-        except ProfileError as exc:
-            raise FieldError("profile", str(exc), status=422) from None
-        rendering = render_for(content, profile)
+        rendering = render_for(content, _profile(profile_id))
     else:
         raise FieldError("panel", "give a panel id (panel) or a profile id (profile)")
     response = png(preview_png(rendering))

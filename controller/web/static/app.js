@@ -188,6 +188,44 @@ const Relais = (() => {
     return [shown, panel.up_to_date ? "" : [" ", badge("late", t("update_pending"))]];
   }
 
+  const secondsClock = new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB",
+    { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+  /** What the schedule the controller signed puts on the panel now, in words: the item, « page 2 sur 3 »,
+      until when (to the second: pages turn in seconds), said to come from the schedule; then what the panel
+      reported instead where that matters (it has not applied this schedule, a technician's command is up). */
+  function onAirNow(panel) {
+    const air = panel.on_air;
+    if (!air) return [el("div", { class: "hint" }, t("on_air_none"))];
+    const parts = [air.item ? onAir({ item_id: air.item, label: air.label }) : t("on_air_blank")];
+    if (air.item && air.pages > 1) parts.push(t("on_air_page", { page: air.page, pages: air.pages }));
+    if (air.until) parts.push(t("on_air_until", { time: secondsClock.format(new Date(air.until)) }));
+    const lines = [el("div", { class: "on-air-now" }, parts.join(" · ")), el("div", { class: "meta" }, t("on_air_source"))];
+    const reported = air.reported;
+    if (reported && reported.reason === "behind") {
+      lines.push(el("div", { class: "on-air-differs" }, t("on_air_behind")));
+    } else if (reported && reported.reason === "command") {
+      lines.push(el("div", { class: "on-air-differs" }, t("on_air_command",
+        { command: t(`override_${reported.command}`), time: secondsClock.format(new Date(reported.until)) })));
+    }
+    return lines;
+  }
+
+  /** The picture of the page on air, drawn by the controller from the frame it signed; null when blank. */
+  function onAirPicture(panel, attributes = {}) {
+    const air = panel.on_air;
+    if (!air || !air.frame) return null;
+    return el("img", { class: "frame", width: panel.width, height: panel.height, ...attributes,
+      src: `/api/v1/panels/${encodeURIComponent(panel.id)}/on-air.png?frame=${encodeURIComponent(air.frame)}`,
+      alt: `${t("on_air_alt")} ${onAir({ item_id: air.item, label: air.label })}` });
+  }
+
+  /** What the panel itself last said it shows, and when it said so. */
+  function reportedNow(panel) {
+    if (!panel.showing.reported_at) return t("reported_never");
+    return t("reported_at", { when: when(panel.showing.reported_at), what: onAir(panel.showing) });
+  }
+
   /** Sortable table headers: a button in each <th data-key>, aria-sort tells which and how. */
   function sortable(table, onChange) {
     table.querySelectorAll("th[data-key]").forEach(th => {
@@ -202,6 +240,6 @@ const Relais = (() => {
     });
   }
 
-  return { t, api, el, when, day, time, onAir, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+  return { t, api, el, when, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
            sortable, actor, lang };
 })();
