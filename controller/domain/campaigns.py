@@ -82,7 +82,7 @@ def _target_panels(db: Database, targets: Targets) -> list[Panel]:
 def answer(db: Database, campaign_id: int, commune: str, data: Any, *, answered_by: str, now: float) -> None:
     """A commune accepts or declines; accepting may limit the hours and the share."""
     if not isinstance(data, dict) or data.get("status") not in CONSENT_STATUSES:
-        raise FieldError("status", f"must be one of {', '.join(CONSENT_STATUSES)}")
+        raise FieldError("status", "must be one of {choices}", choices=", ".join(CONSENT_STATUSES))
     max_share = data.get("max_share")
     if max_share is not None and (not isinstance(max_share, int | float) or not 0 < max_share <= 1):
         raise FieldError("max_share", "must be a fraction above 0 and at most 1")
@@ -94,7 +94,11 @@ def answer(db: Database, campaign_id: int, commune: str, data: Any, *, answered_
         ).fetchone()
         if found is None:
             raise FieldError(
-                "commune", f"commune {commune} is not invited to campaign {campaign_id}", status=404
+                "commune",
+                "commune {commune} is not invited to campaign {campaign_id}",
+                status=404,
+                commune=commune,
+                campaign_id=campaign_id,
             )
         db.execute(
             """update campaign_consents set status = ?, hours = ?, max_share = ?, answered_at = ?, answered_by = ?
@@ -120,7 +124,7 @@ def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
     if not all(isinstance(code, str) and INSEE_PATTERN.match(code) for code in communes):
         raise FieldError("communes", "INSEE codes have 5 characters, e.g. 01053")
     if get_campaign(db, campaign_id) is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     invited = {row[0] for row in db.execute(_INVITED, [campaign_id])}
     new = sorted(set(communes) - invited)
     db.table("campaign_consents").insert_all(
@@ -140,7 +144,7 @@ def set_state(db: Database, campaign_id: int, action: str, now: float) -> None:
             f"update campaigns set {column} = ? where id = ? and {column} is null", [int(now), campaign_id]
         ).rowcount
     if not changed and get_campaign(db, campaign_id) is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
 
 
 _OWN_PANELS = "select id from panels where commune_insee = ?"
@@ -222,7 +226,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     own commune's part."""
     campaign = get_campaign(db, campaign_id, actor)
     if campaign is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     own_commune = None if actor is None else actor.commune_insee
     panels = [
         {

@@ -104,7 +104,7 @@ def _require(data: dict[str, Any], field: str, kind: type) -> Any:
         raise FieldError(field, "is required")
     value = data[field]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FieldError(field, f"must be a {kind.__name__}")
+        raise FieldError(field, "must be a {kind}", kind=kind.__name__)
     return value
 
 
@@ -113,15 +113,20 @@ def validate_panel(data: dict[str, Any]) -> Panel:
     panel_id = _require(data, "id", str)
     try:
         check_panel_id(panel_id)
-    except ValueError as exc:
-        raise FieldError("id", str(exc)) from None
+    except ValueError:
+        raise FieldError(
+            "id",
+            "panel id {panel_id!r} must be 1 to 64 characters among a-z, 0-9, '-' and '_', starting with a"
+            " letter or digit",
+            panel_id=panel_id,
+        ) from None
     name = _require(data, "name", str).strip()
     if not name:
         raise FieldError("name", "must not be empty")
     insee = _require(data, "commune_insee", str)
     if not INSEE_PATTERN.match(insee):
         raise FieldError(
-            "commune_insee", f"{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)"
+            "commune_insee", "{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)", insee=insee
         )
     profile_id = _require(data, "profile", str)
     try:
@@ -137,7 +142,7 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         if value is not None and (
             not isinstance(value, int | float) or isinstance(value, bool) or abs(value) > bound
         ):
-            raise FieldError(field, f"must be a number between -{bound} and {bound}")
+            raise FieldError(field, "must be a number between -{bound} and {bound}", bound=bound)
         coordinates.append(None if value is None else float(value))
     quiet_hours = data.get("quiet_hours") or ""
     if not isinstance(quiet_hours, str):
@@ -148,7 +153,7 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         raise FieldError("quiet_hours", str(exc)) from None
     fallback = data.get("fallback", "commune")
     if fallback not in FALLBACKS:
-        raise FieldError("fallback", f"must be one of {', '.join(FALLBACKS)}")
+        raise FieldError("fallback", "must be one of {choices}", choices=", ".join(FALLBACKS))
     brightness, night_brightness = _validate_brightness(data, *coordinates)
     return Panel(
         id=panel_id,
@@ -175,13 +180,16 @@ def _validate_brightness(
     if brightness is None:
         brightness = ""
     if not isinstance(brightness, str):
-        raise FieldError("brightness", f'must be "", "{SUN}" or windows such as "07:00-22:00"')
+        raise FieldError("brightness", 'must be "", "{sun}" or windows such as "07:00-22:00"', sun=SUN)
     if brightness == SUN:
         if latitude is None or longitude is None:
-            raise FieldError("brightness", f'"{SUN}" needs the panel\'s latitude and longitude')
+            raise FieldError("brightness", '"{sun}" needs the panel\'s latitude and longitude', sun=SUN)
         if abs(latitude) > SUN_MAX_LATITUDE:
             raise FieldError(
-                "brightness", f'"{SUN}" is for latitudes between -{SUN_MAX_LATITUDE} and {SUN_MAX_LATITUDE}'
+                "brightness",
+                '"{sun}" is for latitudes between -{sun_max_latitude} and {sun_max_latitude}',
+                sun=SUN,
+                sun_max_latitude=SUN_MAX_LATITUDE,
             )
     elif brightness:
         try:
@@ -189,7 +197,11 @@ def _validate_brightness(
         except ValueError as exc:
             raise FieldError("brightness", str(exc)) from None
         if len(windows) > MAX_BRIGHTNESS_WINDOWS:
-            raise FieldError("brightness", f"at most {MAX_BRIGHTNESS_WINDOWS} windows a day")
+            raise FieldError(
+                "brightness",
+                "at most {max_brightness_windows} windows a day",
+                max_brightness_windows=MAX_BRIGHTNESS_WINDOWS,
+            )
     night_brightness = data.get("night_brightness")
     if night_brightness is None:
         return brightness, DEFAULT_NIGHT_BRIGHTNESS
@@ -198,14 +210,14 @@ def _validate_brightness(
         or isinstance(night_brightness, bool)
         or not 1 <= night_brightness <= FULL
     ):
-        raise FieldError("night_brightness", f"must be an integer from 1 to {FULL} (percent)")
+        raise FieldError("night_brightness", "must be an integer from 1 to {full} (percent)", full=FULL)
     return brightness, night_brightness
 
 
 def register_panel(db: Database, data: dict[str, Any], now: float | None = None) -> Panel:
     panel = validate_panel(data)
     if db["panels"].count_where("id = ?", [panel.id]):
-        raise FieldError("id", f"a panel {panel.id!r} already exists", status=409)
+        raise FieldError("id", "a panel {panel_id!r} already exists", status=409, panel_id=panel.id)
     profile = panel.profile
     row = asdict(panel)
     row["profile"] = row.pop("profile_id")

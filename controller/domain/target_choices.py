@@ -30,11 +30,16 @@ def targeted_panels(
     """The targets in ``data`` and the ids of the panels they reach, sorted; a commune's user (``commune_insee``)
     reaches its own commune only. Unknown panel ids are a 422 on ``panels``, as are another commune's."""
     if isinstance(data.get("panels"), list) and len(data["panels"]) > MAX_TARGETS:
-        raise FieldError("panels", f"targets {len(data['panels'])} panels, the limit is {MAX_TARGETS}")
+        raise FieldError(
+            "panels",
+            "targets {count} panels, the limit is {max_targets}",
+            count=len(data["panels"]),
+            max_targets=MAX_TARGETS,
+        )
     targets = parse_targets(data)
     unknown = sorted(targets.panels - set(panels))
     if unknown:
-        raise FieldError("panels", f"unknown panel(s): {', '.join(unknown)}", status=422)
+        raise FieldError("panels", "unknown panel(s): {panels}", status=422, panels=", ".join(unknown))
     infos = [panel.info for panel in panels.values()]
     check_targets(commune_insee, targets, infos)
     return targets, resolve_targets(replace(targets, within_commune=commune_insee), infos)
@@ -73,7 +78,9 @@ def search_panels(
     """The panels this person may target whose name, id, commune or INSEE code holds ``search`` (accents and
     case aside), by commune then name."""
     if len(search) > MAX_SEARCH:
-        raise FieldError("search", f"is {len(search)} characters long, the limit is {MAX_SEARCH}")
+        raise FieldError(
+            "search", "is {length} characters long, the limit is {limit}", length=len(search), limit=MAX_SEARCH
+        )
     wanted = _folded(search.strip())
     found = [
         panel

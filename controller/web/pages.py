@@ -228,7 +228,7 @@ def _unauthorized(_exc: Unauthorized) -> tuple[str, int]:
 
 @bp.errorhandler(Forbidden)
 def _forbidden(exc: Forbidden) -> tuple[str, int]:
-    return exc.message, 403
+    return i18n.error_text(exc.template, exc.params, i18n.current_language()), 403
 
 
 @bp.errorhandler(HTTPException)

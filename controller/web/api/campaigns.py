@@ -30,14 +30,14 @@ def _campaign(campaign_id: int) -> dict[str, Any]:
     """A campaign the actor may see; one a commune's user is not invited to answers 404."""
     found = campaigns.get_campaign(get_db(), campaign_id, current_actor())
     if found is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     return found
 
 
 def _campaign_panels(campaign_id: int) -> list[str]:
     found = campaigns.get_campaign(get_db(), campaign_id)
     if found is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     communes = [commune["insee"] for commune in found["communes"]]
     return [panel.id for panel in get_panels(get_db()).values() if panel.commune_insee in communes]
 
@@ -88,7 +88,7 @@ def _draft_campaign_messages(db: Database, data: Any, now: float) -> list[messag
                 queueing.draft_message(db, {**({} if own else targets), **message, "campaign": None}, now=now)
             )
         except FieldError as exc:
-            raise FieldError(f"messages[{number}].{exc.field}", exc.message, exc.status) from None
+            raise exc.at(f"messages[{number}].{exc.field}") from None
     return drafts
 
 

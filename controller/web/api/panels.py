@@ -41,7 +41,7 @@ def one_panel(panel_id: str) -> dict[str, Any]:
     exist."""
     found = panel_statuses(get_db(), panel_id, watch=broker_watch(mqtt_link()))
     if not found or not current_actor().sees_commune(found[0]["commune"]["insee"]):
-        raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
+        raise FieldError("panel_id", "no panel {panel_id!r}", status=404, panel_id=panel_id)
     return found[0]
 
 
@@ -49,7 +49,7 @@ def visible_panel(panel_id: str, field: str, status: int) -> Panel:
     """A panel named in a request's body or query: absent and another commune's are answered alike."""
     panel = get_panels(get_db(), [panel_id]).get(panel_id)
     if panel is None or not current_actor().sees_commune(panel.commune_insee):
-        raise FieldError(field, f"no panel {panel_id!r}", status=status)
+        raise FieldError(field, "no panel {panel_id!r}", status=status, panel_id=panel_id)
     return panel
 
 
@@ -145,7 +145,9 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
     one_panel(panel_id)
     row = get_db().execute(SCREENSHOT_QUERY, [panel_id]).fetchone()
     if row is None or row[0] is None:
-        return error(404, "no-screenshot", f"panel {panel_id!r} has not reported what it shows yet")
+        return error(
+            404, "no-screenshot", "panel {panel_id!r} has not reported what it shows yet", panel_id=panel_id
+        )
     return png(row[0])
 
 
@@ -192,7 +194,7 @@ def panel_timeline(panel_id: str) -> Response:
     except ValueError:
         raise FieldError("days", "must be a whole number of days") from None
     if not 1 <= days <= MAX_TIMELINE_DAYS:
-        raise FieldError("days", f"must be 1 to {MAX_TIMELINE_DAYS}")
+        raise FieldError("days", "must be 1 to {max_timeline_days}", max_timeline_days=MAX_TIMELINE_DAYS)
     answer = timeline(get_db(), panel_id, _instant("from", time.time()), days)
     answer["from"], answer["until"] = iso_utc(answer["from"]), iso_utc(answer["until"])
     for segment in answer["segments"]:

@@ -34,7 +34,7 @@ def message_preview(message_id: int) -> Response:
     visible_message(message_id)
     content = stored_content(get_db(), message_id)
     if content is None:
-        raise FieldError("message_id", f"no message {message_id}", status=404)
+        raise FieldError("message_id", "no message {message_id}", status=404, message_id=message_id)
     return png(preview_png(render_for(content, panel.profile, panel_id)))
 
 

@@ -16,7 +16,8 @@ const Relais = (() => {
 
   /** Call the API; answers {ok, status, body, response}. A lost session sends the user to the login page. */
   async function api(path, { method = "GET", body, raw = false } = {}) {
-    const headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+    // The API's errors come back in the page's language.
+    const headers = { "X-CSRFToken": csrf, "Accept": "application/json", "Accept-Language": lang };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -141,18 +142,24 @@ const Relais = (() => {
     return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
   }
 
+  /** A field no longer marked invalid, described again by its own hint only. */
+  function unmark(node) {
+    node.removeAttribute("aria-invalid");
+    if (node.dataset.hint) node.setAttribute("aria-describedby", node.dataset.hint);
+    else node.removeAttribute("aria-describedby");
+    delete node.dataset.hint;
+  }
+
   /** Forget the errors shown on a form. */
   function clearErrors(form) {
     form.querySelectorAll(".field-error").forEach(node => node.remove());
-    form.querySelectorAll('[aria-invalid="true"]').forEach(node => {
-      node.removeAttribute("aria-invalid");
-      node.removeAttribute("aria-describedby");
-    });
+    form.querySelectorAll('[aria-invalid="true"]').forEach(unmark);
     const status = form.querySelector(".status");
     if (status) { status.textContent = ""; status.className = "status"; }
   }
 
-  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line. */
+  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line;
+      the field's error goes as soon as the user changes that field. */
   function showError(form, body) {
     const error = (body && body.error) || { message: t("network") };
     const field = error.field || "";
@@ -162,9 +169,18 @@ const Relais = (() => {
     if (target) {
       const id = "error-" + field.replace(/\W/g, "-");
       const message = el("span", { class: "field-error", id, role: "alert" }, error.message);
+      const hint = target.dataset.hint ?? (target.getAttribute("aria-describedby") || "");
+      target.dataset.hint = hint;
       target.setAttribute("aria-invalid", "true");
-      target.setAttribute("aria-describedby", id);
+      target.setAttribute("aria-describedby", [hint, id].filter(Boolean).join(" "));
       (target.closest(".field") || target).append(message);
+      const forget = () => {
+        if (message.isConnected) { message.remove(); unmark(target); }
+        target.removeEventListener("input", forget);
+        target.removeEventListener("change", forget);
+      };
+      target.addEventListener("input", forget);
+      target.addEventListener("change", forget);
       if (target.focus) target.focus();
     } else {
       status(form, `${t("refused")} ${error.message}`, "error");

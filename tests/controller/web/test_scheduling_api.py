@@ -94,7 +94,7 @@ def test_newest_message_first_and_urgent_preempts(client: FlaskClient, panels: N
     ("extra", "status", "field"),
     [
         ({"starts_at": "2026-12-15T08:00:00"}, 400, "starts_at"),
-        ({"ends_at": "2020-01-01T00:00:00+01:00"}, 400, "ends_at"),
+        ({"ends_at": "2020-01-01T00:00:00+01:00"}, 422, "ends_at"),  # in the past, like the next
         ({"starts_at": "2020-01-01T00:00:00+01:00", "ends_at": "2020-01-02T00:00:00+01:00"}, 422, "ends_at"),
         ({"recurrence": {"windows": ["25:00-26:00"]}}, 400, "recurrence.windows"),
         ({"recurrence": {"weekdays": ["lundimanche"]}}, 400, "recurrence.weekdays"),
