@@ -79,7 +79,10 @@ def search_panels(
     case aside), by commune then name."""
     if len(search) > MAX_SEARCH:
         raise FieldError(
-            "search", "is {length} characters long, the limit is {limit}", length=len(search), limit=MAX_SEARCH
+            "search",
+            "is {length} characters long, the limit is {limit}",
+            length=len(search),
+            limit=MAX_SEARCH,
         )
     wanted = _folded(search.strip())
     found = [
