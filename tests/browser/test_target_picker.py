@@ -146,16 +146,17 @@ def test_a_commune_user_sees_its_own_panels_and_must_choose_one(site: Site, chro
     page.get_by_label("Texte du message").fill("Collecte des encombrants jeudi")
     picker.get_by_role("button", name="aucun : Panneaux").click()
     wait_for_count(page, "Aucun panneau choisi.")
+    site.expect(r"/api/v1/messages$")  # refused, in the page's language, under the picker
     page.get_by_role("button", name="Programmer", exact=True).click()
     picker.locator(".field-error").get_by_text(
-        "Choisissez au moins un panneau, une étiquette, une commune ou le département."
+        "Choisissez au moins une cible : panneaux, étiquettes, communes ou départements."
     ).wait_for()
     assert picker.get_attribute("aria-invalid") == "true"
     site.shot(page, "1-no-panel-refused-under-the-picker")
 
     picker.get_by_label(DEMO_RGB["name"]).check()
+    assert not picker.locator(".field-error").count(), "the error is gone once the choice is fixed"
     wait_for_count(page, "1 panneau dans 1 commune")
     page.get_by_role("button", name="Programmer", exact=True).click()
     page.locator("#message-form .status.ok").get_by_text("programmé sur 1 panneau(x)").wait_for()
-    assert not picker.locator(".field-error").count(), "the error is gone once fixed"
     assert site.live.client.get("/api/v1/messages/1").json["targets"]["panels"] == [DEMO_RGB["id"]]

@@ -106,8 +106,6 @@
   /** Checked and drawn by a dry run, confirmed, then sent: nothing goes out without the sender's yes. */
   async function checkConfirmSend() {
     clearErrors(form);
-    const missing = targets.missing();  // said under the picker, in the page's language
-    if (missing) { showError(form, missing); return; }
     const body = alertBody();
     const reach = await api("/alerts?dry_run=1", { method: "POST", body });
     if (!reach.ok) { showError(form, reach.body); return; }

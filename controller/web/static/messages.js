@@ -113,8 +113,6 @@
   async function submit(event) {
     event.preventDefault();
     clearErrors(form);
-    const missing = targets.missing();
-    if (missing) { showError(form, missing); return; }
     const body = draft();
     const answer = editing
       ? await api(`/messages/${editing}`, { method: "PATCH", body })

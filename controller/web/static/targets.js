@@ -139,11 +139,6 @@ const RelaisTargets = (() => {
       set({ panels: own });
     }
 
-    /** The API's error body for an empty choice, to show under the picker before anything is sent. */
-    function missing() {
-      return isEmpty() ? { error: { field: "panels", message: words.choose } } : null;
-    }
-
     /** One panel of each profile reached, to preview the draft on: [{id, name}]. */
     function previewPanels() {
       return (reach ? reach.profiles : []).map(profile => ({ id: profile.example.id,
@@ -195,7 +190,7 @@ const RelaisTargets = (() => {
 
     // `ready`: the choices are in (set() before it would be undone); `reach()`: the last count, for a page
     // that names it again (a confirmation).
-    return { ready, value, set, reset, missing, previewPanels, reach: () => reach };
+    return { ready, value, set, reset, previewPanels, reach: () => reach };
   }
 
   return { attach };
