@@ -182,15 +182,13 @@ const RelaisTargets = (() => {
       options.communes = choices.communes.map(c =>
         option("communes", c.insee, `${c.name} (${c.insee})`, countLabel(c.panels)));
       options.tags = choices.tags.map(tag => option("tags", tag.name, tag.name, countLabel(tag.panels)));
-      await findPanels();
+      await reset();
       section("departments").hidden = !options.departments.length;
       ["communes", "tags", "panels"].filter(section).forEach(wire);
-      await reset();
     })();
 
-    // `ready`: the choices are in (set() before it would be undone); `reach()`: the last count, for a page
-    // that names it again (a confirmation).
-    return { ready, value, set, reset, previewPanels, reach: () => reach };
+    // `ready`: the choices are in (a set() before it would be undone).
+    return { ready, value, set, reset, previewPanels };
   }
 
   return { attach };
