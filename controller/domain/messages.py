@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +22,13 @@ from controller.domain.schedule_fields import (
     parse_instant,
     parse_priority,
     parse_recurrence,
-    parse_targets,
     recurrence_from_json,
     recurrence_to_json,
     targets_to_json,
     utc,
 )
-from controller.domain.scope import check_targets, sees_message, targets_seen_by
+from controller.domain.scope import sees_message, targets_seen_by
+from controller.domain.target_choices import targeted_panels
 from controller.rendering.drawings import drawable
 from controller.rendering.engine import (
     ROLES,
@@ -42,12 +42,10 @@ from controller.rendering.markup import MARKUP_SYNTAXES
 from controller.rendering.profiles import PanelProfile
 from controller.scheduling.model import Targets
 from controller.scheduling.recurrence import active_intervals
-from controller.scheduling.targets import resolve_targets
 from controller.storage.message_store import item_id_for
 
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
-MAX_TARGETS = 5000
 
 APPROVED, PENDING, REJECTED = "approved", "pending", "rejected"
 CONTENT_FIELDS = ("text", "title", "footer", "layout", "pictogram", "qr", "image", "markup", "role", "paging")
@@ -180,21 +178,8 @@ def message_targets(
     db: Database, data: dict[str, Any], commune_insee: str | None = None
 ) -> tuple[Targets, dict[str, Panel]]:
     """The targets and the panels they reach; a commune's user reaches its own commune only."""
-    if isinstance(data.get("panels"), list) and len(data["panels"]) > MAX_TARGETS:
-        raise FieldError(
-            "panels",
-            "targets {count} panels, the limit is {max_targets}",
-            count=len(data["panels"]),
-            max_targets=MAX_TARGETS,
-        )
-    targets = parse_targets(data)
     panels = get_panels(db)
-    unknown = sorted(targets.panels - set(panels))
-    if unknown:
-        raise FieldError("panels", "unknown panel(s): {panels}", status=422, panels=", ".join(unknown))
-    infos = [panel.info for panel in panels.values()]
-    check_targets(commune_insee, targets, infos)
-    chosen = resolve_targets(replace(targets, within_commune=commune_insee), infos)
+    targets, chosen = targeted_panels(panels, data, commune_insee)
     if not chosen:
         raise FieldError("panels", "no panel matches these targets", status=422)
     return targets, {panel_id: panels[panel_id] for panel_id in chosen}

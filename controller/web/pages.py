@@ -148,7 +148,7 @@ def campaign(campaign_id: int) -> str:
 @bp.get("/alertes")
 @page(Permission.ALERTS_SEND)
 def alerts() -> str:
-    return render_template("alerts.html", communes=_communes())
+    return render_template("alerts.html")
 
 
 @bp.get("/parc")

@@ -585,4 +585,38 @@ ROUTES: dict[str, dict[str, Schema]] = {
         )
     },
     "/pictograms": {"get": _op("Pictograms", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
+    # --- choosing targets (controller/web/api/targets.py)
+    "/targets": {
+        "get": _op(
+            "The departments, communes and tags one may target, with their panel counts",
+            "targets",
+            (P.PANELS_VIEW,),
+            _json(ref("TargetChoices")),
+            note="A commune's user is offered its own commune and the tags no other commune's panel carries.",
+        )
+    },
+    "/targets/panels": {
+        "get": _op(
+            "The panels one may target, by commune then name",
+            "targets",
+            (P.PANELS_VIEW,),
+            _json(list_of("panels", ref("TargetPanel"))),
+            params=(
+                _query("search", "part of a panel's name or id, or of its commune's name or INSEE code"),
+                *PAGINATION,
+            ),
+            errors=("Invalid",),
+        )
+    },
+    "/targets/resolve": {
+        "post": _op(
+            "What targets reach, before sending: panels, communes, kinds, profiles",
+            "targets",
+            (P.PANELS_VIEW,),
+            _json(ref("TargetsResolved")),
+            body="Targets",
+            note="Checked as a message's targets are: an unknown panel is a 422 on `panels`, a commune's "
+            "user reaching beyond its commune a 403 naming the field.",
+        )
+    },
 }

@@ -475,6 +475,61 @@ SCHEMAS: dict[str, Schema] = {
         ("commune", "status"),
     ),
     "Report": _object({"campaign": ANY_OBJECT, "panels": {"type": "array"}, "communes": {"type": "array"}}),
+    "Targets": _object(TARGETS),
+    "TargetChoices": _object(
+        {
+            "departments": {"type": "array", "items": _object({"code": STRING, "panels": INTEGER})},
+            "communes": {
+                "type": "array",
+                "items": _object({"insee": STRING, "name": STRING, "panels": INTEGER}),
+            },
+            "tags": {"type": "array", "items": _object({"name": STRING, "panels": INTEGER})},
+            "panels": {**INTEGER, "description": "how many panels one may target"},
+        },
+        ("departments", "communes", "tags", "panels"),
+    ),
+    "TargetPanel": _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "commune": _object({"insee": STRING, "name": STRING}),
+            "kind": STRING,
+            "width": INTEGER,
+            "height": INTEGER,
+        },
+        ("id", "name", "commune", "kind"),
+    ),
+    "TargetsResolved": _object(
+        {
+            "panels": {**INTEGER, "description": "how many panels the targets reach"},
+            "communes": {**INTEGER, "description": "in how many communes"},
+            "kinds": {
+                "type": "object",
+                "additionalProperties": INTEGER,
+                "description": "panels per kind: led, epaper",
+            },
+            "profiles": {
+                "type": "array",
+                "description": "each profile reached, with its count and one of its panels to preview on",
+                "items": _object(
+                    {
+                        "profile": STRING,
+                        "kind": STRING,
+                        "width": INTEGER,
+                        "height": INTEGER,
+                        "panels": INTEGER,
+                        "example": ref("TargetPanel"),
+                    }
+                ),
+            },
+            "named": {
+                "type": "array",
+                "items": ref("TargetPanel"),
+                "description": "the panels named in `panels`, with their names",
+            },
+        },
+        ("panels", "communes", "kinds", "profiles", "named"),
+    ),
 }
 
 PATH_PARAMETERS: dict[str, Schema] = {

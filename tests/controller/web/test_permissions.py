@@ -168,6 +168,13 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", "/profiles", "/profiles", None, ALL),
     ("GET", "/layouts", "/layouts", None, ALL),
     ("GET", "/pictograms", "/pictograms", None, ALL),
+    ("GET", "/targets", "/targets", None, ALL),
+    ("GET", "/targets/panels", "/targets/panels?search=bourg", None, ALL),
+    ("POST", "/targets/resolve", "/targets/resolve", {"panels": [OWN]}, ALL),
+    ("POST", "/targets/resolve", "/targets/resolve", {"panels": [OTHER]},
+     _but(ALL, commune_editor=422, commune_approver=422)),
+    ("POST", "/targets/resolve", "/targets/resolve", {"communes": ["01004"]},
+     _but(ALL, commune_editor=403, commune_approver=403)),
 ]  # fmt: skip
 
 
