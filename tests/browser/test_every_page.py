@@ -130,15 +130,17 @@ REFUSED = [r"/api/v1/messages$", r"/api/v1/messages/\d+/reject$", r"/commands$",
 MISSING_PANEL = "/parc/inconnu"
 
 
-def _check(site: Site, page: object, where: str, step: str, lang: str) -> list[str]:
+def _check(
+    site: Site, page: object, where: str, step: str, lang: str, *, stylesheets: bool = False
+) -> list[str]:
     """What every page must be, as drawn now: in its language, nothing wider than the screen; axe-core's
     serious and critical violations (a field without a label among them) are returned, the rest is kept in
-    the artifacts."""
+    the artifacts. The style sheet, the same app.css on every page, is read by the login page's check."""
     site.shot(page, step)
     assert page.evaluate("document.documentElement.lang") == lang, f"{where}: not marked lang={lang}"  # type: ignore[attr-defined]
     too_wide = page.evaluate(TOO_WIDE)  # type: ignore[attr-defined]
     assert not too_wide, f"{where} is wider than the screen: {too_wide}"
-    return site.axe(page, where)
+    return site.axe(page, where, stylesheets=stylesheets)
 
 
 def _login_refused(site: Site, chromium: object, lang: str) -> list[str]:
@@ -151,7 +153,8 @@ def _login_refused(site: Site, chromium: object, lang: str) -> list[str]:
     page.locator("#password").fill("pas le bon mot de passe")
     page.locator('button[type="submit"]').click()
     page.locator(".field-error").wait_for()
-    found = _check(site, page, f"anonymous {lang} /login refused", f"anonymous-{lang}-login-refused", lang)
+    where = f"anonymous {lang} /login refused"
+    found = _check(site, page, where, f"anonymous-{lang}-login-refused", lang, stylesheets=True)
     context.close()
     return found
 
