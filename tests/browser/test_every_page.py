@@ -38,7 +38,8 @@ PANEL_PAGE = f"/parc/{DEMO_LED['id']}"
 
 
 def _seed(site: Site) -> int:
-    """A message, a campaign inviting Bourg-en-Bresse, a message waiting for approval: what pages show."""
+    """A message, a campaign inviting Bourg-en-Bresse, an alert in Ambérieu, a message waiting for approval:
+    what pages show."""
     app = site.live.app
     for name, role, commune in ROLES:
         site.add_user(name, role, commune)
@@ -63,6 +64,15 @@ def _seed(site: Site) -> int:
         },
     )
     assert campaign.status_code == 201, campaign.json
+    alert = client_as(app, "prefecture").post(
+        "/api/v1/alerts",
+        json={
+            "text": "Crue de l’Albarine : routes coupées",
+            "communes": ["01004"],
+            "expires_at": start.isoformat(),
+        },
+    )
+    assert alert.status_code == 201, alert.json
     with app.app_context(), transaction(get_db()):
         accounts.update_organisation(get_db(), "commune-01053", {"messages_need_approval": True})
     assert (
