@@ -79,7 +79,7 @@ def axe_findings(page: object, *, stylesheets: bool = True) -> list[dict[str, st
             "impact": violation["impact"],
             "element": " ".join(str(part) for part in node["target"]),
             "html": node["html"][:160],
-            "why": node.get("failureSummary", "").replace("\n", " "),
+            "why": " ".join(node.get("failureSummary", "").split()),
         }
         for violation in results["violations"]
         for node in violation["nodes"]
