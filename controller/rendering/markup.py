@@ -12,7 +12,9 @@ import dataclasses
 import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from operator import itemgetter
+from typing import NoReturn
 
 from .model import PLAIN, Align, Block, Document, Paragraph, Span, Style, VAlign
 from .typography import french_spacing_edits
@@ -261,9 +263,9 @@ class _RelaisParser:
 # --- NTCIP 1203 MULTI --------------------------------------------------------------------------
 
 _MULTI_TOKEN = re.compile(r"\[\[|\]\]|\[[^\[\]]*\]|[\[\]]|[^\[\]]+")
+# Justifications 1 (« other ») were retired in NTCIP 1203 v02: no sign need honour them.
 _LINE_JUSTIFICATION: dict[str, Align | None] = {
     "": None,
-    "1": None,
     "2": "left",
     "3": "center",
     "4": "right",
@@ -271,30 +273,35 @@ _LINE_JUSTIFICATION: dict[str, Align | None] = {
 }
 _PAGE_JUSTIFICATION: dict[str, VAlign | None] = {
     "": None,
-    "1": None,
     "2": "top",
     "3": "middle",
     "4": "bottom",
 }
 # NTCIP 1203 classic colours, mapped to the nearest name the engine knows.
 _CLASSIC_COLOURS = ("black", "red", "yellow", "green", "blue", "blue", "red", "white", "orange", "amber")
-# Tags that would draw something we cannot honestly reproduce: refused by name.
+# Standard tags that would draw something we cannot honestly reproduce: refused by name, whatever
+# their values. Anything else that is not a standard tag (IRIS's [tt…], [vsa]…) is unknown.
 _UNSUPPORTED = (
-    (re.compile(r"g\d.*"), "les graphiques"),
+    (re.compile(r"g(\d.*)?"), "les graphiques"),
     (re.compile(r"f\d.*"), "les champs variables (heure, température…)"),
     (re.compile(r"mv.*"), "le texte défilant"),
     (re.compile(r"tr.*"), "les rectangles de texte"),
     (re.compile(r"cr.*"), "les rectangles de couleur"),
     (re.compile(r"(cb|pb).*"), "les couleurs de fond"),
-    (re.compile(r"(/?ms|hc).*"), "les codes propres à un fabricant"),
+    (re.compile(r"/?ms.*"), "les codes propres à un fabricant"),
 )
+# The standard's tags Relais draws, by the letters that name them; their values are checked apart,
+# so that « [nl10] » is a value out of range, not an unknown tag.
+_SUPPORTED_TAG = re.compile(r"/fl|/sc|nl|np|jl|jp|fo|cf|pt|fl|sc|hc")
 # NTCIP 1203's ranges: page times in tenths of a second (0–255), flash times likewise (0–99),
-# character and line spacing in pixels (0–99).
+# character spacing in pixels (0–99), line spacing one digit (0–9), font numbers 1–255, characters
+# ([hcX], hexadecimal) 1–FFFF. MARKUP.md names the sources.
 _PAGE_TIME_MAX = 255
 _FLASH_TIME_MAX = 99
-_SPACING_MAX = 99
-# [fltXoY] and [floYtX]: on time X, off time Y, each optional; [fl] alone (a Relais extension,
-# documented in MARKUP.md) flashes at the default times.
+_CHARACTER_SPACING_MAX = 99
+_FONT_NUMBER_MAX = 255
+# [fltXoY] and [floYtX]: on time X, off time Y, each optional; [fl] alone flashes at the sign's
+# default times (the standard's own example: « [jp3]TEST [fl]Flashing[/fl] »).
 _FLASH = re.compile(r"fl(?:t(\d*)o(\d*)|o(\d*)t(\d*))?")
 _PASTED_NEWLINE = re.compile(r"\r?\n")  # a lone CR is a control character like any other
 _CONTROL_NAMES = {
@@ -375,79 +382,138 @@ def _in_range(value: str | None, maximum: int) -> bool:
 
 
 def _multi_tag(tag: str, position: int, builder: _Builder, state: _MultiState) -> None:
-    """Apply one ``[…]`` tag to the builder and the state."""
+    """Apply one ``[…]`` tag. As NTCIP 1203's syntax errors do, a standard tag with a value out of
+    its range or badly written is told apart from a standard tag Relais cannot draw and from a tag
+    the standard does not have."""
     body = tag[1:-1].lower()
+    named = _SUPPORTED_TAG.match(body)
+    if named is None:
+        _refuse_multi_tag(body, tag, position)
+    name, values = named.group(), body[named.end() :]
 
-    def invalid() -> MarkupError:
-        return MarkupError(f"valeur invalide dans « {tag} » à la position {position}", position, tag)
+    def invalid(rule: str) -> MarkupError:
+        return MarkupError(f"valeur invalide dans « {tag} » à la position {position} : {rule}", position, tag)
 
-    if match := re.fullmatch(r"nl(\d*)", body):
-        if not _in_range(match[1], _SPACING_MAX):
-            raise invalid()
+    if name == "nl":
+        if not re.fullmatch(r"\d?", values):
+            raise invalid("l’interligne est un seul chiffre, de 0 à 9 pixels (« [nl] » à « [nl9] »)")
         builder.end_paragraph()
         builder.align = state.line_align
-    elif body == "np":
+    elif name == "np":
+        if values:
+            raise invalid("« [np] » ne prend aucune valeur")
         builder.end_block(drop_blank_tail=True)
         builder.align = state.line_align
-    elif match := re.fullmatch(r"jl(\d?)", body):
-        if match[1] not in _LINE_JUSTIFICATION:
-            raise invalid()
-        state.line_align = _LINE_JUSTIFICATION[match[1]]
+    elif name == "jl":
+        if values not in _LINE_JUSTIFICATION:
+            raise invalid(
+                "écrivez « [jl] », ou de « [jl2] » à « [jl5] » ; 1 (« autre ») a été retiré de la norme"
+            )
+        state.line_align = _LINE_JUSTIFICATION[values]
         if builder.at_line_start:
             builder.align = state.line_align
-    elif match := re.fullmatch(r"jp(\d?)", body):
-        if match[1] not in _PAGE_JUSTIFICATION:
-            raise invalid()
-        builder.valign = _PAGE_JUSTIFICATION[match[1]]
-    elif match := re.fullmatch(r"fo(\d*)(?:,[0-9a-f]{4})?", body):
-        state.bold = int(match[1] or 1) >= 2
-    elif body == "cf":
-        state.colour = None
-    elif match := re.fullmatch(r"cf(\d+)", body):
-        if int(match[1]) >= len(_CLASSIC_COLOURS):
-            raise invalid()
-        state.colour = _CLASSIC_COLOURS[int(match[1])]
-    elif match := re.fullmatch(r"cf(\d+),(\d+),(\d+)", body):
-        channels = [int(value) for value in match.groups()]
-        if max(channels) > 255:
-            raise invalid()
-        state.colour = "#" + "".join(f"{value:02x}" for value in channels)
-    elif match := re.fullmatch(r"pt(\d*)(?:o(\d*))?", body):
-        if not all(_in_range(value, _PAGE_TIME_MAX) for value in match.groups()):
-            raise invalid()
-        tenths = int(match[1] or 0)
-        builder.dwell_s = tenths / 10 if tenths else None
-    elif match := _FLASH.fullmatch(body):
-        if not all(_in_range(value, _FLASH_TIME_MAX) for value in match.groups()):
-            raise invalid()
-        if state.flashing_since is not None:
-            raise MarkupError(
-                f"« {tag} » à la position {position} : le texte clignote déjà depuis la position "
-                f"{state.flashing_since[0]} (il manque « [/fl] »)",
-                position,
-                tag,
+    elif name == "jp":
+        if values not in _PAGE_JUSTIFICATION:
+            raise invalid(
+                "écrivez « [jp] », ou de « [jp2] » à « [jp4] » ; 1 (« autre ») a été retiré de la norme"
             )
-        state.flashing_since = (position, tag)
-    elif body == "/fl":
+        builder.valign = _PAGE_JUSTIFICATION[values]
+    elif name == "fo":
+        font = re.fullmatch(r"(?:(\d+)(?:,[0-9a-f]{4})?)?", values)
+        if not font or not 1 <= int(font[1] or 1) <= _FONT_NUMBER_MAX:
+            raise invalid("une police de 1 à 255, suivie ou non de sa version en 4 chiffres hexadécimaux")
+        state.bold = int(font[1] or 1) >= 2
+    elif name == "cf":
+        state.colour = _multi_colour(values, invalid)
+    elif name == "pt":
+        times = re.fullmatch(r"(\d*)(?:o(\d*))?", values)
+        if not times or not all(_in_range(value, _PAGE_TIME_MAX) for value in times.groups()):
+            raise invalid("écrivez « [ptXoY] », X et Y en dixièmes de seconde de 0 à 255, chacun facultatif")
+        tenths = int(times[1] or 0)
+        builder.dwell_s = tenths / 10 if tenths else None
+    elif name == "fl":
+        _open_flashing(tag, position, state, invalid)
+    elif name == "/fl":
+        if values:
+            raise invalid("« [/fl] » ne prend aucune valeur")
         if state.flashing_since is None:
             raise MarkupError(f"« {tag} » à la position {position} ne ferme aucun « [fl] »", position, tag)
         state.flashing_since = None
-    elif body.startswith("fl"):
+    elif name == "sc":
+        if not re.fullmatch(r"\d+", values) or int(values) > _CHARACTER_SPACING_MAX:
+            raise invalid("l’espacement des caractères s’écrit « [scN] », N de 0 à 99 pixels")
+        # Otherwise only the hardware's business: ignored, as is [/sc].
+    elif name == "/sc":
+        if values:
+            raise invalid("« [/sc] » ne prend aucune valeur")
+    else:  # hc
+        builder.add(_hexadecimal_character(tag, position, values, invalid), state.style)
+
+
+def _multi_colour(values: str, invalid: Callable[[str], MarkupError]) -> str | None:
+    """[cf] (the default colour), [cfN] (a classic colour) or [cfR,G,B]."""
+    if not values:
+        return None
+    if re.fullmatch(r"\d+", values) and int(values) < len(_CLASSIC_COLOURS):
+        return _CLASSIC_COLOURS[int(values)]
+    channels = re.fullmatch(r"(\d+),(\d+),(\d+)", values)
+    if channels and max(int(value) for value in channels.groups()) <= 255:
+        return "#" + "".join(f"{int(value):02x}" for value in channels.groups())
+    raise invalid(
+        "écrivez « [cf] », une couleur classique de 0 à 9 ou « [cfR,G,B] » (chaque valeur de 0 à 255)"
+    )
+
+
+def _open_flashing(
+    tag: str, position: int, state: _MultiState, invalid: Callable[[str], MarkupError]
+) -> None:
+    """[fltXoY], [floYtX] or [fl]: the times are the hardware's business, flashing is ours."""
+    times = _FLASH.fullmatch(tag[1:-1].lower())
+    if times is None:
+        raise invalid(
+            "le clignotement s’écrit « [fltXoY] » ou « [floYtX] » (X allumé, Y éteint, en dixièmes de "
+            "seconde, chacun facultatif) ou « [fl] »"
+        )
+    if not all(_in_range(value, _FLASH_TIME_MAX) for value in times.groups()):
+        raise invalid("les temps de clignotement vont de 0 à 99 dixièmes de seconde")
+    if state.flashing_since is not None:
         raise MarkupError(
-            f"« {tag} » à la position {position} : le clignotement s’écrit « [fltXoY] » ou « [floYtX] » "
-            "(X allumé, Y éteint, en dixièmes de seconde, chacun facultatif) ou « [fl] »",
+            f"« {tag} » à la position {position} : le texte clignote déjà depuis la position "
+            f"{state.flashing_since[0]} (il manque « [/fl] »)",
             position,
             tag,
         )
-    elif match := re.fullmatch(r"sc(\d*)", body):
-        if not _in_range(match[1], _SPACING_MAX):
-            raise invalid()  # otherwise only the hardware's business: ignored
-    elif body != "/sc":
-        for pattern, what in _UNSUPPORTED:
-            if pattern.fullmatch(body):
-                raise MarkupError(
-                    f"balise « {tag} » à la position {position} non prise en charge : Relais n’affiche pas {what}",
-                    position,
-                    tag,
-                )
-        raise MarkupError(f"balise inconnue « {tag} » à la position {position}", position, tag)
+    state.flashing_since = (position, tag)
+
+
+def _hexadecimal_character(
+    tag: str, position: int, digits: str, invalid: Callable[[str], MarkupError]
+) -> str:
+    """[hcX]: the character numbered X, in 1 to 4 hexadecimal digits, as Relais's fonts number them
+    (Unicode, which is ASCII and Latin-1 below U+0100): a way to write « é » on keyboards without it."""
+    if not re.fullmatch(r"[0-9a-f]{1,4}", digits) or int(digits, 16) == 0:
+        raise invalid("un caractère s’écrit en 1 à 4 chiffres hexadécimaux, de « [hc1] » à « [hcFFFF] »")
+    char = chr(int(digits, 16))
+    if unicodedata.category(char) == "Cs":
+        raise invalid("U+D800 à U+DFFF ne sont pas des caractères")
+    if unicodedata.category(char) == "Cc":
+        name = _CONTROL_NAMES.get(char, "caractère de contrôle")
+        raise MarkupError(
+            f"« {tag} » à la position {position} donne le caractère de contrôle U+{ord(char):04X} ({name}) : "
+            "MULTI n’en admet aucun ; passez à la ligne avec « [nl] »",
+            position,
+            tag,
+        )
+    return char
+
+
+def _refuse_multi_tag(body: str, tag: str, position: int) -> NoReturn:
+    """A standard tag Relais cannot draw is refused by name; anything else is unknown."""
+    for pattern, what in _UNSUPPORTED:
+        if pattern.fullmatch(body):
+            raise MarkupError(
+                f"balise « {tag} » à la position {position} non prise en charge : Relais n’affiche pas {what}",
+                position,
+                tag,
+            )
+    raise MarkupError(f"balise inconnue « {tag} » à la position {position}", position, tag)

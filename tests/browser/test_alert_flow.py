@@ -33,6 +33,10 @@ def test_an_alert_pre_empts_the_panel_and_is_cancelled(site: Site, chromium: obj
     page.get_by_label("Bourg-en-Bresse (01053)").check()
     site.shot(page, "1-manager-writes-the-alert")
     page.get_by_role("button", name="Envoyer l’alerte").click()
+    dialog = page.get_by_role("dialog", name="Envoyer l’alerte à 2 panneaux dans 1 commune ?")
+    dialog.get_by_role("img").nth(1).wait_for()  # both kinds of panel in Bourg
+    site.shot(page, "1b-manager-confirms-on-a-phone")
+    dialog.get_by_role("button", name="Envoyer", exact=True).click()
     page.get_by_text("Alerte n° 1 envoyée.").wait_for()
     row = page.locator('#alerts tr[data-alert="1"]')
     row.get_by_text("à l’antenne").wait_for()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 from controller.domain import accounts
 from controller.storage.db import transaction
@@ -41,13 +46,18 @@ LOGIN_LABELS = {
 }
 
 
-# Every <img> has finished loading, or failed; then which of them (by alt text) drew nothing.
-SETTLED_IMAGES = "[...document.images].every(image => image.complete)"
+# Every <img> has finished loading, or failed, but for lazy ones below the window, which the browser
+# rightly leaves for later; then which of them (by alt text) drew nothing.
+SETTLED_IMAGES = (
+    "[...document.images].every(image => image.complete"
+    " || (image.loading === 'lazy' && image.getBoundingClientRect().top > innerHeight))"
+)
 
 
-# An <img> with no source yet (a panel's screen before its first screenshot) is not shown, not broken.
+# An <img> with no source yet (a panel's screen before its first screenshot) is not shown, not broken;
+# nor is a lazy one not loaded yet.
 BROKEN_IMAGES = (
-    "[...document.images].filter(image => image.getAttribute('src') && image.naturalWidth === 0)"
+    "[...document.images].filter(image => image.getAttribute('src') && image.complete && image.naturalWidth === 0)"
     ".map(image => image.alt || image.src)"
 )
 
@@ -113,14 +123,15 @@ class Site:
             with transaction(db):
                 accounts.create_user(db, name, role, PASSWORD, commune)
 
-    def shot(self, page: object, step: str) -> Path:
+    def shot(self, page: object, step: str, *, full_page: bool = True) -> Path:
         """A screenshot of this step, kept as a test artifact, once every image on the page has arrived:
-        a preview or screenshot that never draws (broken, or refused) fails the test here."""
+        a preview or screenshot that never draws (broken, or refused) fails the test here. ``full_page``
+        False keeps to the window: a page of a large fleet is long, and lazy images below stay unloaded."""
         wait_until(page, SETTLED_IMAGES)
         broken = page.evaluate(BROKEN_IMAGES)  # type: ignore[attr-defined]
         assert not broken, f"{step}: images that did not draw: {broken}"
         path = self.artifacts / f"{step}.png"
-        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        page.screenshot(path=str(path), full_page=full_page)  # type: ignore[attr-defined]
         return path
 
     def axe(self, page: object, where: str, *, stylesheets: bool = True) -> list[str]:
@@ -186,3 +197,16 @@ class Site:
         page.get_by_role("button", name=labels[2]).click()
         page.wait_for_url(re.compile(r"^(?!.*/login)"))
         return page
+
+
+@contextmanager
+def served(live: Live, artifacts: Path) -> Iterator[Site]:
+    """The controller of ``live`` over HTTP on a free loopback port while the block lasts, as a Site."""
+    server = make_server("127.0.0.1", 0, live.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
+    finally:
+        server.shutdown()
+        thread.join()

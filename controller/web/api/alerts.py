@@ -6,13 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from controller.domain import alerts
 from controller.domain.access import Permission
+from controller.domain.errors import FieldError
+from controller.domain.panels import INSEE_PATTERN
 from controller.domain.scope import check_second_person
 from controller.publishing.schedules import draw_ahead, republish
-from controller.web.api_common import audited, json_body, paged
+from controller.web.api_common import audited, dry_run_asked, json_body, paged
 from controller.web.auth import Forbidden, current_actor, requires
 from controller.web.context import get_db, signing_key
 from controller.web.idempotency import idempotent
@@ -27,16 +29,21 @@ def _alert(alert_id: int) -> dict[str, Any]:
 @bp.get("/alerts")
 @requires(Permission.MESSAGES_VIEW)
 def list_alerts() -> Response:
-    return paged("alerts", alerts.list_alerts(get_db(), current_actor(), time.time()))
+    """Newest first; ``?panels=0`` leaves out each alert's panels (their counts stay)."""
+    with_panels = request.args.get("panels", "1").lower() not in ("0", "false", "no")
+    return paged("alerts", alerts.list_alerts(get_db(), current_actor(), time.time(), with_panels))
 
 
 @bp.post("/alerts")
 @requires(Permission.ALERTS_SEND)
 @idempotent
 def create_alert() -> tuple[Response, int]:
-    """On air at once, unless the author's organisation wants a second person first."""
+    """On air at once, unless the author's organisation wants a second person first; with
+    ``?dry_run=1`` only checked and drawn, answering what it would reach, for the sender to confirm."""
     actor, db, now = current_actor(), get_db(), time.time()
     alert = alerts.check_alert(db, json_body(), now=now)
+    if dry_run_asked():
+        return jsonify(alerts.alert_reach(alert)), 200
     draw_ahead(db, alert.panel_ids, now)
     with audited(db, "alert.create", "alert", read=_alert) as change:
         change.object_id = alerts.record_alert(
@@ -52,6 +59,18 @@ def show_alert(alert_id: int) -> Response:
     return jsonify(_alert(alert_id))
 
 
+@bp.get("/alerts/<int:alert_id>/panels")
+@requires(Permission.MESSAGES_VIEW)
+def alert_panels(alert_id: int) -> Response:
+    """Who confirmed, who has not yet, who is offline: per commune, and panel by panel for the communes
+    named with ``?commune=`` (repeated)."""
+    communes = request.args.getlist("commune")
+    for insee in communes:
+        if not INSEE_PATTERN.match(insee):
+            raise FieldError("commune", "INSEE codes have 5 characters, e.g. 01053")
+    return jsonify(alerts.alert_panels(get_db(), alert_id, current_actor(), set(communes), time.time()))
+
+
 @bp.delete("/alerts/<int:alert_id>")
 @requires(Permission.ALERTS_SEND)
 def cancel_alert(alert_id: int) -> Response:
@@ -61,7 +80,9 @@ def cancel_alert(alert_id: int) -> Response:
         if not actor.can_for(Permission.ALERTS_SEND, change.before["organisation"]):
             owner = change.before["organisation"] or "no organisation"
             raise Forbidden(
-                f"alert {alert_id} is of {owner}: only its members or an administrator may cancel it"
+                "alert {alert_id} is of {owner}: only its members or an administrator may cancel it",
+                alert_id=alert_id,
+                owner=owner,
             )
         alerts.cancel_alert(db, alert_id, now)
         republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))

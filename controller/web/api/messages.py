@@ -14,7 +14,7 @@ from controller.domain.access import Permission
 from controller.domain.errors import FieldError
 from controller.domain.scope import check_second_person, may_change_message
 from controller.publishing import queueing
-from controller.web.api_common import audited, json_body, paged
+from controller.web.api_common import audited, dry_run_asked, json_body, paged
 from controller.web.auth import Forbidden, current_actor, requires
 from controller.web.context import get_db, signing_key
 from controller.web.idempotency import idempotent
@@ -31,7 +31,7 @@ def _changeable_message(message_id: int) -> dict[str, Any]:
     """A message the actor may change: another commune's is absent, the prefecture's is not theirs to change."""
     found = visible_message(message_id)
     if not may_change_message(current_actor(), found["commune"]):
-        raise Forbidden(f"message {message_id} is not your commune's: ask its author")
+        raise Forbidden("message {message_id} is not your commune's: ask its author", message_id=message_id)
     return found
 
 
@@ -54,7 +54,7 @@ def list_messages() -> Response:
 @idempotent
 def create_message() -> tuple[Response, int]:
     """Queued at once, or only checked with ``?dry_run=1``: the panels it reaches and the warnings."""
-    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    dry_run = dry_run_asked()
     actor, db, now = current_actor(), get_db(), time.time()
     draft = queueing.draft_message(db, json_body(), commune_insee=actor.commune_insee, now=now)
     with audited(db, "message.create", "message", publish_after=not dry_run) as change:

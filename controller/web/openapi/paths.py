@@ -6,7 +6,7 @@ from controller.domain.access import Permission
 from controller.domain.messages import STATUSES
 from controller.web import idempotency
 from controller.web.api_common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from controller.web.openapi.schemas import ANY_OBJECT, STRING, Schema, list_of, ref
+from controller.web.openapi.schemas import ANY_OBJECT, INTEGER, STRING, Schema, list_of, ref
 
 
 def _query(name: str, description: str, schema: Schema = STRING) -> Schema:
@@ -239,6 +239,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.PANELS_VIEW,),
             _json(list_of("panels", ref("Panel"))),
             params=(
+                _query("id", "a panel's id; repeated: those panels (at most 200), as the fleet page asks"),
                 _query("online", "0 or 1", {"enum": ["0", "1"]}),
                 _query("commune", "INSEE code"),
                 _query("kind", "led, epaper…"),
@@ -268,6 +269,16 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.PANELS_VIEW,),
             _binary("image/png", "a PNG"),
             errors=PANEL,
+        )
+    },
+    "/panels/{panel_id}/on-air.png": {
+        "get": _op(
+            "A page of the schedule signed for the panel, as the controller draws it (`on_air.frame`)",
+            "panels",
+            (P.PANELS_VIEW,),
+            _binary("image/png", "a PNG; named by its frame's hash, it never changes"),
+            params=(_query("frame", "the frame's content hash, `on_air.frame` of the panel"),),
+            errors=("Invalid", *PANEL),
         )
     },
     "/panels/{panel_id}/playlist": {
@@ -411,18 +422,33 @@ ROUTES: dict[str, dict[str, Schema]] = {
             "alerts",
             (P.MESSAGES_VIEW,),
             _json(list_of("alerts", ref("Alert"))),
-            params=PAGINATION,
+            params=(_query("panels", "0: leave out each alert's panels, keep their counts"), *PAGINATION),
             errors=("Invalid",),
         ),
         "post": _op(
-            "Send an emergency alert",
+            "Send an emergency alert (dry_run=1: check and draw only)",
             "alerts",
             (P.ALERTS_SEND,),
-            _json(ref("Alert"), "created"),
+            _json(ref("Alert"), "created (a dry run: 200 with AlertReach)"),
             status="201",
+            params=(
+                _query(
+                    "dry_run", "1: check and draw on each kind of panel, store nothing; 200 with AlertReach"
+                ),
+            ),
             body="AlertCreate",
             idempotent=True,
         ),
+    },
+    "/alerts/preview.png": {
+        "post": _op(
+            "A draft alert as one kind of panel (profile) draws it: nothing stored",
+            "alerts",
+            (P.ALERTS_SEND,),
+            _binary("image/png", "a PNG"),
+            body="AlertPreview",
+            errors=("Invalid",),
+        )
     },
     "/alerts/{alert_id}": {
         "get": _op(
@@ -435,6 +461,16 @@ ROUTES: dict[str, dict[str, Schema]] = {
         "delete": _op(
             "Cancel an alert", "alerts", (P.ALERTS_SEND,), _json(ref("Alert")), errors=("NotFound",)
         ),
+    },
+    "/alerts/{alert_id}/panels": {
+        "get": _op(
+            "Who confirmed an alert, who has not yet, who is offline: per commune, and per panel",
+            "alerts",
+            (P.MESSAGES_VIEW,),
+            _json(ref("AlertPanels")),
+            params=(_query("commune", "INSEE code, repeated: list the panels of these communes"),),
+            errors=("Invalid", "NotFound"),
+        )
     },
     "/alerts/{alert_id}/approve": {
         "post": _op(
@@ -510,6 +546,19 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.CAMPAIGNS_MANAGE,),
             _json(ref("Campaign")),
             errors=("NotFound",),
+        )
+    },
+    "/campaigns/{campaign_id}/preview.png": {
+        "get": _op(
+            "One of a campaign's messages as one panel would show it (an invited commune's own panels)",
+            "campaigns",
+            (P.CAMPAIGNS_VIEW,),
+            _binary("image/png", "a PNG"),
+            params=(
+                {**_query("panel", "the panel id"), "required": True},
+                _query("message", "one of the campaign's messages (by default its first)", INTEGER),
+            ),
+            errors=("Invalid", "NotFound"),
         )
     },
     "/campaigns/{campaign_id}/report": {

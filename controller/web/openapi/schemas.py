@@ -213,12 +213,41 @@ SCHEMAS: dict[str, Schema] = {
                 "broker; null while `state_known` is true, or if it never was",
             },
             "last_seen": TIME,
-            "showing": ANY_OBJECT,
+            "showing": {
+                **ANY_OBJECT,
+                "description": "what the panel itself reported it shows (`item_id`, `content_hash`, "
+                "`label`), as of `reported_at`: a panel reports when it applies a schedule or takes a "
+                "command, not at each turn of its rotation",
+            },
+            "on_air": {
+                "oneOf": [ref("OnAir"), {"type": "null"}],
+                "description": "what the schedule the controller signed puts on the panel now; null "
+                "when it never signed it one",
+            },
             "agent_version": NULLABLE_STRING,
             "faults": {"type": "array", "items": STRING},
             "brightness_now": {"type": ["integer", "null"]},
         },
         ("id",),
+    ),
+    "OnAir": _object(
+        {
+            "source": {"enum": ["schedule"], "description": "derived from the signed schedule and the clock"},
+            "seq": {**INTEGER, "description": "the sequence number of that schedule"},
+            "item": {**NULLABLE_STRING, "description": "the item's id; null: the schedule blanks the panel"},
+            "label": {"type": ["object", "null"], "description": "`{kind, text}` as in `showing.label`"},
+            "page": {"type": ["integer", "null"], "description": "the page up, from 1"},
+            "pages": {"type": ["integer", "null"], "description": "the item's number of pages"},
+            "frame": {**NULLABLE_STRING, "description": "that page's frame hash, for `on-air.png?frame=`"},
+            "until": {**TIME, "description": "ISO 8601, UTC: when that page gives way; null: for good"},
+            "reported": {
+                "type": ["object", "null"],
+                "description": "what the panel reported instead, when it matters: "
+                "`{reason: behind, applied_seq}` (it has not applied this schedule yet) or "
+                "`{reason: command, command, until}` (a blank, test pattern or identify is up)",
+            },
+        },
+        ("source", "seq", "item", "page", "pages", "until", "reported"),
     ),
     "PanelCreate": _object(
         {
@@ -345,6 +374,60 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("text", "expires_at"),
     ),
+    "AlertPreview": _object(
+        {
+            "text": {"type": "string", "maxLength": MAX_ALERT_TEXT},
+            "title": {"type": "string", "maxLength": MAX_ALERT_TITLE},
+            "profile": STRING,
+        },
+        ("text", "profile"),
+    ),
+    "AlertReach": _object(
+        {
+            "dry_run": BOOLEAN,
+            "panels": {"type": "array", "items": STRING},
+            "communes": {"type": "array", "items": STRING, "description": "INSEE codes"},
+            "profiles": {
+                "type": "array",
+                "items": _object({"profile": STRING, "label": STRING, "panels": INTEGER}),
+                "description": "each kind of panel reached, with how many of them",
+            },
+        },
+        ("dry_run", "panels", "communes", "profiles"),
+    ),
+    "AlertPanels": _object(
+        {
+            "id": INTEGER,
+            "status": {"enum": list(alerts.STATUSES)},
+            "targeted": INTEGER,
+            **dict.fromkeys(alerts.PANEL_STATES, INTEGER),
+            "communes": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "insee": STRING,
+                        "name": STRING,
+                        "targeted": INTEGER,
+                        **dict.fromkeys(alerts.PANEL_STATES, INTEGER),
+                        "panels": {
+                            "type": "array",
+                            "description": "only for the communes asked for (?commune=)",
+                            "items": _object(
+                                {
+                                    "id": STRING,
+                                    "name": STRING,
+                                    "state": {"enum": list(alerts.PANEL_STATES)},
+                                    "confirmed_at": TIME,
+                                    "last_seen": TIME,
+                                }
+                            ),
+                        },
+                    }
+                ),
+            },
+        },
+        ("id", "targeted", "communes"),
+    ),
     "Alert": _object(
         {
             "id": INTEGER,
@@ -366,7 +449,21 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("name", "starts_at", "ends_at", "share"),
     ),
-    "Campaign": _object({"id": INTEGER, "name": STRING, "communes": {"type": "array"}}, ("id", "name")),
+    "Campaign": _object(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "organisation_name": STRING,
+            "communes": {"type": "array"},
+            "messages": {"type": "array", "items": INTEGER},
+            "contents": {
+                "type": "array",
+                "description": "each message's title, text, dates and recurrence: what invited communes read",
+                "items": ANY_OBJECT,
+            },
+        },
+        ("id", "name"),
+    ),
     "Invitations": _object({"communes": {"type": "array", "items": STRING}}, ("communes",)),
     "CampaignAnswer": _object(
         {

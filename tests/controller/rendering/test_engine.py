@@ -182,6 +182,17 @@ def test_a_character_the_font_lacks_is_reported_not_drawn_as_a_box() -> None:
         render(MessageContent(body="Bonhomme de neige ☃"), LED)
 
 
+def test_a_multi_hexadecimal_character_is_drawn_as_the_character_it_numbers() -> None:
+    """NTCIP 1203's [hcX]: « [hcE9] » is « é » in Relais's Unicode-numbered fonts, drawn or refused
+    exactly as if typed."""
+    typed = render(MessageContent(body="CAFÉ", markup="multi"), BANNER)
+    numbered = render(MessageContent(body="CAF[hcC9]", markup="multi"), BANNER)
+    assert numbered.pages[0].text == "CAFÉ"
+    assert numbered.pages[0].frame.data == typed.pages[0].frame.data
+    with pytest.raises(MissingGlyphs, match="U\\+2603"):
+        render(MessageContent(body="A [hc2603]", markup="multi"), LED)
+
+
 def test_date_and_clock_zones_speak_french() -> None:
     moment = datetime(2026, 12, 18, 9, 5, tzinfo=ZoneInfo("Europe/Paris"))
     assert french_date(moment) == "vendredi 18 décembre 2026"
