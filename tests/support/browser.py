@@ -69,6 +69,33 @@ def wait_until(page: object, expression: str) -> None:
     wait_for(lambda: page.evaluate(expression), f"the page to make true: {expression}", timeout=20)  # type: ignore[attr-defined]
 
 
+# What RGAA asks first: axe-core's serious and critical findings fail a test; moderate and minor ones are kept
+# in the test's artifacts (axe.txt) to be read.
+AXE_FAILING = {"serious", "critical"}
+
+
+def axe_findings(page: object, *, stylesheets: bool = True) -> list[dict[str, str]]:
+    """axe-core's violations on the page as it is now (dialogs and fields in their current state), one per
+    element: rule, impact, the element's selector and HTML, and what is wrong. ``stylesheets=False`` skips
+    reading the style sheets again (a third of axe's time) for their one rule (no orientation locked): every
+    page has the same app.css, so a tour reads it once."""
+    # The dev extra's axe-core, bundled with its binding (nothing fetched), imported only where it runs.
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"], "preload": stylesheets}).response
+    return [
+        {
+            "rule": violation["id"],
+            "impact": violation["impact"],
+            "element": " ".join(str(part) for part in node["target"]),
+            "html": node["html"][:160],
+            "why": " ".join(node.get("failureSummary", "").split()),
+        }
+        for violation in results["violations"]
+        for node in violation["nodes"]
+    ]
+
+
 def fill_campaign_form(page: object, name: str, days: int, share: int, commune: str, text: str) -> None:
     """The prefecture's « Nouvelle campagne » form, from tomorrow 8 h for ``days`` days, one commune invited."""
     start = datetime.now() + timedelta(days=1)
@@ -106,6 +133,23 @@ class Site:
         path = self.artifacts / f"{step}.png"
         page.screenshot(path=str(path), full_page=full_page)  # type: ignore[attr-defined]
         return path
+
+    def axe(self, page: object, where: str, *, stylesheets: bool = True) -> list[str]:
+        """axe-core on the page as the user sees it now: every finding noted in this test's axe.txt, and
+        the serious and critical ones returned, each naming where (page, role, view), rule and element."""
+        findings = axe_findings(page, stylesheets=stylesheets)
+        lines = [
+            f"{where}: {item['rule']} ({item['impact']}) on {item['element']}: {item['html']} — {item['why']}"
+            for item in findings
+        ]
+        with (self.artifacts / "axe.txt").open("a", encoding="utf-8") as notes:
+            notes.writelines(line + "\n" for line in lines)
+        return [line for line, item in zip(lines, findings, strict=True) if item["impact"] in AXE_FAILING]
+
+    def assert_accessible(self, page: object, where: str) -> None:
+        """No serious or critical axe-core violation on the page as it is now."""
+        found = self.axe(page, where)
+        assert not found, "axe-core's serious or critical violations:\n" + "\n".join(found)
 
     def expect(self, pattern: str) -> None:
         """A 4xx/5xx answer (and the console line it makes) that this test provokes on purpose."""
