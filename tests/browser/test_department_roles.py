@@ -20,7 +20,8 @@ from programs.department import fleet_panel_specs
 from tests.support import DEMO_PANELS
 from tests.support.browser import Site, fill_campaign_form
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+# One controller of 1,000 panels for the module: its tests stay on one pytest-xdist worker.
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("department")]
 
 # Panels per commune name, as the module's controller has them: the demo's three and 997 simulated ones.
 ALL_SPECS = [*DEMO_PANELS, *fleet_panel_specs(997)]
