@@ -186,7 +186,10 @@ def test_the_administrator_adds_a_commune_user(
     form.get_by_label("Commune (code INSEE)").fill("01283")
     form.get_by_label("Mot de passe").fill("un mot de passe assez long")
     form.get_by_role("button", name="Créer l’utilisateur").click()
-    users.locator("tr", has_text="mairie-oyonnax").get_by_text("Rédacteur communal").wait_for()
+    created = users.locator("tr", has_text="mairie-oyonnax")
+    created.get_by_text("Rédacteur communal").wait_for()
+    created.get_by_text("Oyonnax (01283)").wait_for()
+    assert "Préfecture de l’Ain" in users.locator("tr", has_text="prefecture").inner_text()
     # Its commune's organisation is made, by the commune's name.
     page.get_by_label("Oyonnax · Messages : validation requise").wait_for()
     department.shot(page, "1-administrator-users", full_page=False)
