@@ -7,6 +7,10 @@ through ``relais.netloop`` (epoll, since paho's own loop uses ``select()``, whic
 descriptor 1,024, and a thread per client would be 1,000 threads), their rotations through one timer
 queue instead of a thread each (``PanelAgent.turn``). ``FleetSim`` starts the workers and ends each by
 its own PID; ``python -m panel_agent.fleet --spec FILE`` is one worker.
+
+With ``light``, each panel is a ``panel_agent.light.LightPanel`` instead: the same connection, user,
+checks and state, nothing drawn or stored, so that ten thousand fit beside a controller on two cores
+(``LIGHT_PANELS_PER_PROCESS`` a worker; each raises its file limit to the hard limit for their sockets).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import functools
 import json
 import logging
 import math
+import resource
 import subprocess
 import sys
 import time
@@ -27,6 +32,7 @@ from types import TracebackType
 from panel_agent.agent import PanelAgent
 from panel_agent.agent.lifecycle import STOP_PUBLISH_TIMEOUT_S
 from panel_agent.config import AgentConfig
+from panel_agent.light import LightPanel
 from relais import wire
 from relais.files import atomic_write
 from relais.mqtt import broker_url_with_credentials
@@ -37,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Each worker stays far below 1,024 file descriptors, and 1,000 panels use both cores of a small machine.
 PANELS_PER_PROCESS = 250
+# A light panel costs a few hundred µs per update: a few large workers, each with one socket per panel.
+LIGHT_PANELS_PER_PROCESS = 2500
 STOP_TIMEOUT_S = 15.0
 # A simulated department's panels (programs.department): an amber and a colour LED board, a black-and-white
 # e-paper panel and a small amber banner.
@@ -68,6 +76,7 @@ class WorkerSpec:
     panels: tuple[SimPanel, ...]
     credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
     ca_file: str | None = None
+    light: bool = False  # LightPanel instead of the real agent
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -83,15 +92,26 @@ class WorkerSpec:
             }
         )
 
+    def panel_url(self, panel: SimPanel) -> str:
+        """The broker's URL with this panel's own user, when it has one."""
+        user = self.credentials.get(panel.panel_id)
+        return self.broker_url if user is None else broker_url_with_credentials(self.broker_url, *user)
+
+    def light_panel(self, panel: SimPanel) -> LightPanel:
+        return LightPanel(
+            panel.panel_id,
+            broker_url=self.panel_url(panel),
+            public_keys=(wire.public_key_from_text(self.public_key),),
+            topics=wire.Topics(self.topic_base),
+            ca_file=self.ca_file,
+        )
+
     def agent_config(self, panel: SimPanel, spec_path: Path) -> AgentConfig:
         """The config a real agent of this panel would load, with the simulated backend."""
-        user = self.credentials.get(panel.panel_id)
         return AgentConfig(
             path=spec_path,
             panel_id=panel.panel_id,
-            broker_url=self.broker_url
-            if user is None
-            else broker_url_with_credentials(self.broker_url, *user),
+            broker_url=self.panel_url(panel),
             ca_file=None if self.ca_file is None else Path(self.ca_file),
             controller_public_key=wire.public_key_from_text(self.public_key),
             state_dir=Path(self.state_dir),
@@ -129,6 +149,8 @@ class SharedRotation:
 def run_worker(spec_path: Path) -> int:
     """Run one worker's agents until SIGINT or SIGTERM, then sign each off as a real agent would."""
     spec = WorkerSpec.from_json(spec_path.read_text(encoding="utf-8"))
+    if spec.light:
+        return run_light_worker(spec)
     loop = ClientLoop()
     rotation = SharedRotation(loop)
     agents = [PanelAgent(spec.agent_config(panel, spec_path)) for panel in spec.panels]
@@ -159,6 +181,28 @@ def run_worker(spec_path: Path) -> int:
     return 0
 
 
+def run_light_worker(spec: WorkerSpec) -> int:
+    """Run one worker's light panels until SIGINT or SIGTERM, then publish each one's offline state."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a socket per panel
+    loop = ClientLoop()
+    panels = [spec.light_panel(panel) for panel in spec.panels]
+    clients = [panel.mqtt_client() for panel in panels]
+    for client in clients:
+        loop.add(client, spec.broker_url)
+    log.info("%d light simulated panels connecting to %s", len(panels), spec.broker_url)
+    with stop_requested() as stopping:
+        loop.run(until=stopping.is_set)
+    goodbyes = [info for info in (panel.sign_off() for panel in panels) if info is not None]
+    loop.run(until=lambda: all(info.is_published() for info in goodbyes), timeout=STOP_PUBLISH_TIMEOUT_S)
+    for client in clients:
+        loop.disconnect(client)
+    loop.run(until=lambda: loop.open_count() == 0, timeout=STOP_PUBLISH_TIMEOUT_S)
+    loop.close()
+    log.info("%d light simulated panels stopped", len(panels))
+    return 0
+
+
 class FleetSim:
     """Simulated panels spread over worker processes, ``per_process`` at most in each.
 
@@ -166,6 +210,7 @@ class FleetSim:
     stored schedules (``state/``); what each panel shows goes to ``screens_dir/<panel>.png``
     (``work_dir/screens`` by default). On a locked-down broker, ``credentials`` gives each panel its
     own user (panel id to user and password) and ``ca_file`` the CA trusted for ``mqtts://``.
+    ``light`` runs ``LightPanel``s, ``LIGHT_PANELS_PER_PROCESS`` a worker unless ``per_process`` says.
     """
 
     def __init__(
@@ -176,10 +221,11 @@ class FleetSim:
         public_key_text: str,
         work_dir: Path,
         topic_base: str = wire.DEFAULT_TOPIC_BASE,
-        per_process: int = PANELS_PER_PROCESS,
+        per_process: int | None = None,
         screens_dir: Path | None = None,
         credentials: Mapping[str, tuple[str, str]] | None = None,
         ca_file: Path | None = None,
+        light: bool = False,
     ) -> None:
         if not panels:
             raise ValueError("a fleet needs at least one panel")
@@ -188,7 +234,8 @@ class FleetSim:
         self.public_key_text = public_key_text
         self.work_dir = Path(work_dir)
         self.topic_base = topic_base
-        self.per_process = per_process
+        self.light = light
+        self.per_process = per_process or (LIGHT_PANELS_PER_PROCESS if light else PANELS_PER_PROCESS)
         self.screens_dir = Path(screens_dir) if screens_dir is not None else self.work_dir / "screens"
         self.credentials = dict(credentials or {})
         self.ca_file = ca_file
@@ -223,6 +270,7 @@ class FleetSim:
                         if p.panel_id in self.credentials
                     },
                     ca_file=None if self.ca_file is None else str(self.ca_file.resolve()),
+                    light=self.light,
                 )
                 spec_path = self.work_dir / f"worker-{number + 1}.json"
                 atomic_write(spec_path, spec.to_json().encode(), mode=0o600)  # passwords in it

@@ -53,10 +53,11 @@ def cmd_fleet_sim(args: argparse.Namespace) -> int:
         topic_base=args.topic_base,
         credentials=credentials,
         ca_file=Path(ca_file) if ca_file else None,
+        light=args.light,
     )
     with stop_requested() as stopping, fleet:
         print(
-            f"{len(panels)} simulated panels ({panels[0].id} to {panels[-1].id}) in {len(fleet.pids)} "
+            f"{len(panels)} {'light ' if args.light else ''}simulated panels ({panels[0].id} to {panels[-1].id}) in {len(fleet.pids)} "
             f"processes (PIDs {', '.join(map(str, fleet.pids))}) on {args.broker_url}, "
             f"{'each with its own user' if credentials else 'without users'}\n"
             f"  screens: {fleet.screens_dir}\n  logs   : {fleet.work_dir}/worker-N.log\n"
@@ -121,5 +122,11 @@ def add_commands(commands: Commands) -> None:
         "--profiles",
         default=",".join(FLEET_PROFILES),
         help=f"profiles dealt out in turn, comma-separated (default {','.join(FLEET_PROFILES)})",
+    )
+    fleet.add_argument(
+        "--light",
+        action="store_true",
+        help="light panels for scale runs: each its own connection, user and signature checks and a real "
+        "state, but nothing drawn, stored or rotated (no proof of play); 2,500 a process",
     )
     fleet.add_argument("--verbose", action="store_true", help="log debug lines")

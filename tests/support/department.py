@@ -57,8 +57,11 @@ class Department:
 
 
 @contextmanager
-def department(broker: MosquittoBroker, tmp_path: Path, count: int) -> Iterator[Department]:
-    """``count`` panels online and each showing its first schedule (its commune's name)."""
+def department(
+    broker: MosquittoBroker, tmp_path: Path, count: int, *, light: bool = False
+) -> Iterator[Department]:
+    """``count`` panels online and each showing its first schedule (its commune's name); ``light``:
+    ``LightPanel``s, which draw no screen."""
     app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": broker.url, "TESTING": True})
     try:
         with app.app_context():
@@ -68,7 +71,11 @@ def department(broker: MosquittoBroker, tmp_path: Path, count: int) -> Iterator[
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         fleet = FleetSim(
-            sim_panels(panels), broker_url=broker.url, public_key_text=public_key, work_dir=tmp_path / "fleet"
+            sim_panels(panels),
+            broker_url=broker.url,
+            public_key_text=public_key,
+            work_dir=tmp_path / "fleet",
+            light=light,
         )
         with fleet:
             running = Department(client, panels, fleet, broker)
