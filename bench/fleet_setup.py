@@ -111,8 +111,9 @@ class Department:
 
 
 @contextmanager
-def department(count: int, work: Path) -> Iterator[Department]:
-    """A broker, the controller (Flask app, MQTT link) and ``count`` simulated panels up to date."""
+def department(count: int, work: Path, *, light: bool = False) -> Iterator[Department]:
+    """A broker, the controller (Flask app, MQTT link) and ``count`` simulated panels up to date
+    (``light``: ``relais fleet-sim --light``'s panels)."""
     with ExitStack() as stack:
         broker = stack.enter_context(MosquittoBroker(work / "mosquitto"))
         app = create_app({"DATA_DIR": work / "data", "BROKER_URL": broker.url, "TESTING": True})
@@ -123,11 +124,13 @@ def department(count: int, work: Path) -> Iterator[Department]:
             public_key = wire.public_key_to_text(context.signing_key().public_key())
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-        fleet = FleetSim(sim_panels(panels), broker_url=broker.url, public_key_text=public_key, work_dir=work)
+        fleet = FleetSim(
+            sim_panels(panels), broker_url=broker.url, public_key_text=public_key, work_dir=work, light=light
+        )
         stack.enter_context(fleet)
         db = sqlite3.connect(work / "data" / "relais.db")
         stack.callback(db.close)
         running = Department(app, client, panels, broker, db)
-        wait_until(lambda: running.up_to_date() == count, f"{count} panels online and up to date", 120, 0.2)
+        wait_until(lambda: running.up_to_date() == count, f"{count} panels online and up to date", 600, 0.2)
         freeze_startup_objects()  # as ``relais serve`` does
         yield running
