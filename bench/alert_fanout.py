@@ -14,7 +14,7 @@ signature checks and a real state, nothing drawn or stored), then:
   its schedule and the reports of that settled (``SETTLE_S``) before the next one, as an alert comes
   to a quiet department. p50 and p99 over ``ALERTS`` alerts;
 - **floor**: the same payload bytes (the N sealed schedules of an alert, from the outbox) published at
-  QoS 1, with the controller's in-flight window, by a bare paho client to N bare paho subscribers in 4
+  QoS 1, without paho's in-flight window as the controller, by a bare paho client to N bare paho subscribers in 4
   processes, each answering with a 3-byte acknowledgement; timed until the broker's last PUBACK (the
   publish floor) and until the last acknowledgement is back (the round trip); one round after each
   alert, in the same phase of a shared host, the median of them. The floor has a Mosquitto of its own
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from fleet_setup import Department, cpu_seconds, department, machine, scratch_dir, wait_until
+from fleet_setup import Department, cpu_seconds, department, machine, resident_mb, scratch_dir, wait_until
 from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.publishing.link import MqttLink
@@ -164,8 +164,8 @@ class Floor:
     publisher and a collector, ready for a round whenever asked, so that each alert is followed by a
     floor round in the same phase of the host."""
 
-    def __init__(self, port: int, payloads: list[bytes], max_inflight: int) -> None:
-        self.port, self.payloads, self.max_inflight = port, payloads, max_inflight
+    def __init__(self, port: int, payloads: list[bytes]) -> None:
+        self.port, self.payloads = port, payloads
         self.acks = self.pubacks = 0
         self.published_at = 0.0
         self.done = threading.Event()
@@ -205,7 +205,7 @@ class Floor:
 
     def _client(self, client_id: str) -> mqtt.Client:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
-        client.max_inflight_messages_set(self.max_inflight)  # the controller's window (Receive Maximum)
+        client.max_inflight_messages_set(0)  # as the controller: no paho window, which costs O(n) a PUBACK
         client.connect("127.0.0.1", self.port)
         client.loop_start()
         self.clients.append(client)
@@ -268,7 +268,7 @@ def main(panels: int, light: bool) -> None:
     ):
         alert_round(ain, published)  # warm-up: renders of the alert layout, first PUBACK paths
         payloads = alert_payloads(ain)
-        with Floor(floor_broker.port, payloads, floor_broker.max_inflight) as floor:
+        with Floor(floor_broker.port, payloads) as floor:
             floor.round()  # warm-up
             cpu: list[dict[str, float]] = []
             shares, times, floor_pubs, floors = [], [], [], []
@@ -279,6 +279,7 @@ def main(panels: int, light: bool) -> None:
                 floor_pub, floor_trip = floor.round()
                 floor_pubs.append(floor_pub)
                 floors.append(floor_trip)
+            memory = resident_mb()
     share50, share99 = percentiles(shares)
     p50, p99 = percentiles(times)
     floor_pub, floor_s = statistics.median(floor_pubs), statistics.median(floors)
@@ -311,6 +312,9 @@ def main(panels: int, light: bool) -> None:
         f"  on {cores} cores an alert cannot take less than its CPU time over the cores: "
         f"{sum(spent.values()) / cores * 1000:.0f} ms, of which the simulated panels' own work "
         f"{spent.get('fleet', 0.0) / cores * 1000:.0f} ms"
+    )
+    print(
+        f"  controller's resident memory (the bench's process: Flask app, MQTT link, floor clients): {memory:.0f} MB"
     )
     print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
 

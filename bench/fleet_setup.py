@@ -79,6 +79,13 @@ def cpu_seconds() -> dict[str, float]:
     return found
 
 
+def resident_mb(pid: int | None = None) -> float:
+    """A process's resident memory (VmRSS) in MB; this one's by default (the controller's, in the benches)."""
+    status = Path(f"/proc/{pid or 'self'}/status").read_text()
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kilobytes) / 1024
+
+
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:
     shm = Path("/dev/shm")
     return tempfile.TemporaryDirectory(prefix="relais-bench-", dir=shm if shm.is_dir() else None)

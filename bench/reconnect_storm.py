@@ -1,0 +1,89 @@
+"""A reconnect storm: every panel of a department or a region back after a broker restart.
+
+Run: ``.venv/bin/python bench/reconnect_storm.py [--panels N] [--light]``. A loopback Mosquitto, the
+controller (Flask test client, real MQTT link) and N simulated panels (``relais fleet-sim``, light or
+real) up to date; then the broker is stopped (its sessions and retained messages saved, as a restart
+for an upgrade) and started again on its port, ``ROUNDS`` times. Each round is timed from the stop
+until every panel's state, published after the stop, is recorded online by the controller (all
+states fresh); it counts the schedules the controller published meanwhile (``MqttLink._publish_desired``,
+wrapped: the controller republishes what it has once per connection of its own, never per panel
+coming back) and the CPU seconds each process spent. Every process it starts is ended by its own PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from fleet_setup import cpu_seconds, department, machine, resident_mb, scratch_dir, wait_until
+
+from controller.publishing.link import MqttLink
+
+ROUNDS = int(os.environ.get("RELAIS_BENCH_ROUNDS", "3"))
+TIMEOUT_S = 300.0
+SETTLE_S = 5.0
+
+
+class PublishCount:
+    """Schedules the controller handed to paho since ``reset()``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        publish = MqttLink._publish_desired
+
+        def counted(link: MqttLink, *args: Any) -> bool:
+            self.count += 1
+            return publish(link, *args)
+
+        MqttLink._publish_desired = counted  # type: ignore[method-assign]
+
+
+def main(panels: int, light: bool) -> None:
+    print(machine())
+    published = PublishCount()
+    times, publications, cpu = [], [], []
+    with scratch_dir() as scratch, department(panels, Path(scratch), light=light) as ain:
+        fresh = "select count(*) from panel_status where online = 1 and reported_at >= ?"
+        for _ in range(ROUNDS):
+            time.sleep(SETTLE_S)
+            stop_at = math.ceil(time.time())
+            time.sleep(max(0.0, stop_at - time.time()))  # states of this second on are the restart's
+            before, published.count = cpu_seconds(), 0
+            start = time.perf_counter()
+            ain.broker.stop()
+            ain.broker.start()
+            wait_until(
+                lambda at=stop_at: ain.count(fresh, at) == panels, "every state fresh", TIMEOUT_S, 0.05
+            )
+            times.append(time.perf_counter() - start)
+            publications.append(published.count)
+            cpu.append({kind: spent - before.get(kind, 0.0) for kind, spent in cpu_seconds().items()})
+        memory = resident_mb()
+    kind = "light panels (fleet-sim --light)" if light else "real agents (fleet-sim)"
+    print(f"broker restarted under {panels:,} {kind}, {ROUNDS} rounds:")
+    print(
+        f"  stop to every state fresh: median {statistics.median(times):.1f} s (all: "
+        + ", ".join(f"{t:.1f}" for t in times)
+        + ")"
+    )
+    print(f"  schedules the controller published meanwhile: {', '.join(map(str, publications))}")
+    spent = {kind: statistics.median(round_[kind] for round_ in cpu) for kind in cpu[0]}
+    print(
+        "  CPU seconds per storm (median): "
+        + ", ".join(f"{kind} {seconds:.2f}" for kind, seconds in sorted(spent.items()))
+    )
+    print(f"  controller's resident memory at the end: {memory:.0f} MB")
+    print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
+    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    args = parser.parse_args()
+    main(args.panels, args.light)
