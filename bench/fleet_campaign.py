@@ -1,31 +1,34 @@
-"""A department campaign to 1,000 simulated panels of 4 profiles: renders performed, time to up to date.
+"""A campaign to a department or a region of simulated panels of 4 profiles: renders, sealing, bytes, time.
 
-Run: ``.venv/bin/python bench/fleet_campaign.py``. A loopback Mosquitto, the controller (Flask test
-client, real MQTT link) and 1,000 real agents in 4 processes (``relais fleet-sim``): a campaign
-targets the department, every commune accepts, a message joins it, then the campaign is launched.
-Prints the renders the controller performed for it (misses of the renderer's cache, which is keyed by
-content and profile) and the time from the launch call to every panel reporting the new schedule
-applied. Every process it starts is ended by its own PID.
+Run: ``.venv/bin/python bench/fleet_campaign.py [--panels N] [--light]``. A loopback Mosquitto, the
+controller (Flask test client, real MQTT link) and N simulated panels (``relais fleet-sim``: real
+agents, or light panels with ``--light``): a campaign targets the department, every commune accepts, a
+message joins it, then the campaign is launched. Prints the renders the controller performed for it
+(misses of the renderer's cache, which is keyed by content and profile), the launch call's time and
+the controller's CPU time meanwhile (above the wall time: the signatures on several cores), the
+sealed payload's bytes per panel, the time from the launch call to every panel reporting the new
+schedule applied, and the CPU seconds of each process. Every process it starts is ended by its own PID.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import statistics
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fleet_setup import department, machine, scratch_dir, wait_until
+from fleet_setup import cpu_seconds, department, machine, scratch_dir, wait_until
 
 from controller.rendering.engine import render
 from programs.department import COMMUNES, DEFAULT_PROFILES
 
-PANELS = 1000
 
-
-def main() -> None:
+def main(panels: int, light: bool) -> None:
     print(machine())
-    with scratch_dir() as scratch, department(PANELS, Path(scratch)) as ain:
+    with scratch_dir() as scratch, department(panels, Path(scratch), light=light) as ain:
         now = datetime.now(ZoneInfo("Europe/Paris"))
         campaign = ain.client.post(
             "/api/v1/campaigns",
@@ -47,17 +50,33 @@ def main() -> None:
             "/api/v1/messages",
             json={"text": "Au volant, zéro alcool", "departments": ["01"], "campaign": campaign["id"]},
         )
-        start = time.perf_counter()
+        before, start, cpu_start = cpu_seconds(), time.perf_counter(), time.process_time()
         assert ain.client.post(f"/api/v1/campaigns/{campaign['id']}/launch").status_code == 200
-        queued = time.perf_counter() - start
-        wait_until(lambda: ain.up_to_date() == PANELS, "every panel up to date", 120, 0.01)
+        queued, queued_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        wait_until(lambda: ain.up_to_date() == panels, "every panel up to date", 300, 0.01)
         elapsed = time.perf_counter() - start
+        spent = {kind: seconds - before.get(kind, 0.0) for kind, seconds in cpu_seconds().items()}
         renders = render.cache_info().misses - renders_before
-    print(f"campaign to {PANELS} panels of {len(DEFAULT_PROFILES)} profiles in {len(COMMUNES)} communes:")
+        size = statistics.mean(row[0] for row in ain.db.execute("select length(payload) from desired"))
+    kind = "light panels (fleet-sim --light)" if light else "real agents (fleet-sim)"
+    print(f"campaign to {panels:,} {kind} of {len(DEFAULT_PROFILES)} profiles in {len(COMMUNES)} communes:")
     print(f"  renders performed: {renders} (message and launch; one per content and profile)")
-    print(f"  launch call returned in {queued * 1000:.0f} ms (1,000 schedules signed into the outbox)")
+    print(
+        f"  launch call returned in {queued * 1000:.0f} ms ({panels:,} schedules signed into the outbox), "
+        f"the controller's CPU meanwhile {queued_cpu * 1000:.0f} ms on {os.cpu_count()} cores"
+    )
+    print(f"  sealed payload per panel: {size:,.0f} B on average")
     print(f"  every panel up to date {elapsed:.2f} s after the launch call")
+    print(
+        "  CPU seconds until then: "
+        + ", ".join(f"{kind} {seconds:.2f}" for kind, seconds in sorted(spent.items()))
+        + f"; load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
+    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    args = parser.parse_args()
+    main(args.panels, args.light)
