@@ -95,9 +95,40 @@ select png from panel_status join screenshots on hash = screenshot_hash where pa
 
 # The screenshots of the schedule frames that states name (by the frame's content hash): a department's
 # panels name the same few frames, each read from the outbox and made into a picture once per process.
-FRAME_PICTURES = 256
-_frame_pictures: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # frame hash -> (digest, png)
-_frame_pictures_lock = threading.Lock()
+# Bounded by bytes, not by count: every commune has its own fallback frames, one per profile (260 for
+# 65 communes and 4 profiles, which 256 entries thrashed: every panel back on its schedule missed, a
+# region ten times as many); an LED picture is half a kilobyte, an e-paper one a few.
+FRAME_PICTURES_BYTES = 32 * 1024 * 1024
+
+
+class FramePictures:
+    """Pictures by frame hash, each with its digest; the least recently used go beyond ``budget`` bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._found: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, frame_hash: str) -> tuple[str, bytes] | None:
+        with self._lock:
+            found = self._found.get(frame_hash)
+            if found is not None:
+                self._found.move_to_end(frame_hash)
+            return found
+
+    def put(self, frame_hash: str, found: tuple[str, bytes]) -> None:
+        with self._lock:
+            if frame_hash in self._found:
+                return
+            self._found[frame_hash] = found
+            self._bytes += len(found[1])
+            while self._bytes > self.budget:
+                _, (_, png) = self._found.popitem(last=False)
+                self._bytes -= len(png)
+
+
+_frame_pictures = FramePictures(FRAME_PICTURES_BYTES)
 
 
 @dataclass(frozen=True)
@@ -128,11 +159,9 @@ Report = PanelState | StateOverBudget | PanelEvent | AlertSightings
 def frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
     """The screenshot of a frame of the panel's schedule and its digest; None when the schedule in the
     outbox has no such frame (the panel shows one of an older schedule, or the state lies)."""
-    with _frame_pictures_lock:
-        found = _frame_pictures.get(frame_hash)
-        if found is not None:
-            _frame_pictures.move_to_end(frame_hash)
-            return found
+    found = _frame_pictures.get(frame_hash)
+    if found is not None:
+        return found
     row = db.execute("select payload from desired where panel_id = ?", [panel_id]).fetchone()
     if row is None:
         return None
@@ -145,10 +174,7 @@ def frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, by
         return None
     png = screenshot_png(frame)
     found = (hashlib.sha256(png).hexdigest(), png)
-    with _frame_pictures_lock:
-        _frame_pictures[frame_hash] = found
-        if len(_frame_pictures) > FRAME_PICTURES:
-            _frame_pictures.popitem(last=False)
+    _frame_pictures.put(frame_hash, found)
     return found
 
 

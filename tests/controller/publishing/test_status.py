@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -148,13 +147,25 @@ def test_a_picture_many_panels_show_is_kept_once_and_dropped_when_none_shows_it(
         assert (response.status_code, response.data) == (200, ALERT_PICTURE)
 
 
+def test_frame_pictures_are_bounded_by_their_bytes_not_their_count() -> None:
+    """A region's hundreds of fallback frames fit; beyond the budget, the least recently used go."""
+    pictures = status.FramePictures(budget=3000)
+    for number in range(3):
+        pictures.put(f"frame-{number}", (f"digest-{number}", b"x" * 1000))
+    assert pictures.get("frame-0") is not None  # now the most recently used
+    pictures.put("frame-3", ("digest-3", b"x" * 1000))
+    assert pictures.get("frame-1") is None
+    assert [pictures.get(f"frame-{n}") is not None for n in (0, 2, 3)] == [True, True, True]
+
+
 def test_a_state_naming_a_frame_of_its_schedule_gets_the_controller_s_picture_of_it(
     app: Flask, client: FlaskClient, alert: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A department's panels name the alert's frame instead of sending it back: the controller makes
     the screenshot from the schedule it sealed, once; a frame it never made leaves no screenshot,
     never a wrong one."""
-    monkeypatch.setattr(status, "_frame_pictures", OrderedDict())  # nothing made by other tests
+    # Nothing made by other tests.
+    monkeypatch.setattr(status, "_frame_pictures", status.FramePictures(status.FRAME_PICTURES_BYTES))
     with app.app_context():
         payload = get_db().execute("select payload from desired where panel_id = ?", [LED]).fetchone()[0]
     schedule = wire.read_own_sealed(payload).desired_schedule()
