@@ -62,7 +62,11 @@ def main(panels: int, light: bool) -> None:
             )
             times.append(time.perf_counter() - start)
             publications.append(published.count)
-            cpu.append({kind: spent - before.get(kind, 0.0) for kind, spent in cpu_seconds().items()})
+            # The broker is a new process: its CPU is all the round's.
+            after = cpu_seconds()
+            cpu.append(
+                {kind: spent - (kind != "mosquitto") * before.get(kind, 0.0) for kind, spent in after.items()}
+            )
         memory = resident_mb()
     kind = "light panels (fleet-sim --light)" if light else "real agents (fleet-sim)"
     print(f"broker restarted under {panels:,} {kind}, {ROUNDS} rounds:")

@@ -253,10 +253,22 @@ class MqttLink:
             return 0
         sent = 0
         with self._flush_lock:
-            with self._read_lock:
-                rows = outbox.pending(self._reader) + self._to_send_again()
             with self._flight_lock:
                 waiting = set(self._in_flight.values()) | self._unrecorded
+            # Under a Receive Maximum, a fan-out of N goes out in turns, a flush each time the broker has
+            # acknowledged half of it: reading the whole outbox at each would cost O(N²) (a region's
+            # 10,000 panels: twenty reads of up to 10,000 rows). The oldest pending are those on their
+            # way, then what there is room for and one more, which tells the flush to hold back the rest;
+            # PUBACKs coming back meanwhile make room for more than it read: it holds back all the same.
+            room = self._receive_maximum - self._in_flight_count() if self._receive_maximum else None
+            if room is not None and room <= 0:
+                self._held_back = True
+                return 0
+            with self._read_lock:
+                limit = None if room is None else len(waiting) + room + 1
+                pending = outbox.pending(self._reader, limit)
+                rows = pending + self._to_send_again(limit)
+            with self._flight_lock:
                 self._again.difference_update(panel_id for panel_id, _ in waiting)  # on its way already
             # A sweep during a department's fan-out skips a thousand in flight without reading them.
             due = [row for row in rows if (row["panel_id"], row["seq"]) not in waiting]
@@ -278,19 +290,24 @@ class MqttLink:
                         with self._flight_lock:
                             self._again.discard(key[0])
                         sent += 1
+            if limit is not None and (len(pending) == limit or self._again):
+                self._held_back = True
         return sent
 
-    def _to_send_again(self) -> list[dict[str, Any]]:
-        """The acknowledged states to publish again: all after a connection, else the reconciliation's.
-        A panel stays in ``_again`` until its state is handed to paho (a flush may stop short)."""
+    def _to_send_again(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The acknowledged states to publish again: all after a connection, else the reconciliation's
+        (the first ``limit`` panels of them: a flush has room for no more). A panel stays in ``_again``
+        until its state is handed to paho (a flush may stop short)."""
         with self._flight_lock:
             everything, self._again_all = self._again_all, False
             panels = sorted(self._again)
         if not everything and not panels:
             return []
-        rows = outbox.acknowledged(self._reader, time.time(), None if everything else panels)
+        asked = None if everything else panels[:limit]
+        rows = outbox.acknowledged(self._reader, time.time(), asked)
         with self._flight_lock:
-            self._again = {row["panel_id"] for row in rows}
+            # Those asked for that no longer run are dropped; those not asked for wait for a later flush.
+            self._again = {row["panel_id"] for row in rows} | set(panels[len(asked or []) :])
         return rows
 
     def reconcile(self) -> list[str]:

@@ -136,14 +136,11 @@ def command_expires_at(now: float) -> int:
     return int(now) + COMMAND_TTL_S
 
 
-def pending(db: Database) -> list[dict[str, Any]]:
-    """Desired states the broker has not acknowledged yet, oldest first, with when each runs out: not
-    the payload (``payload``), which a flush reads only for what it sends."""
-    return list(
-        db.query(
-            "select panel_id, seq, expires_at from desired where published_at is null order by issued_at, seq"
-        )
-    )
+def pending(db: Database, limit: int | None = None) -> list[dict[str, Any]]:
+    """Desired states the broker has not acknowledged yet, oldest first (the ``limit`` oldest), with when
+    each runs out: not the payload (``payload``), which a flush reads only for what it sends."""
+    query = "select panel_id, seq, expires_at from desired where published_at is null order by issued_at, seq"
+    return list(db.query(query if limit is None else f"{query} limit {int(limit)}"))
 
 
 def acknowledged(db: Database, now: float, panel_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
