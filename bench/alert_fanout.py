@@ -280,6 +280,8 @@ def main(panels: int, light: bool) -> None:
                 floor_pubs.append(floor_pub)
                 floors.append(floor_trip)
             memory = resident_mb()
+            assert ain.broker.process is not None
+            broker_memory = resident_mb(ain.broker.process.pid)
     share50, share99 = percentiles(shares)
     p50, p99 = percentiles(times)
     floor_pub, floor_s = statistics.median(floor_pubs), statistics.median(floors)
@@ -315,6 +317,9 @@ def main(panels: int, light: bool) -> None:
     )
     print(
         f"  controller's resident memory (the bench's process: Flask app, MQTT link, floor clients): {memory:.0f} MB"
+    )
+    print(
+        f"  Mosquitto's resident memory with the panels and the controller connected: {broker_memory:.0f} MB"
     )
     print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
