@@ -1,0 +1,169 @@
+"""What the public may see of a place's messages and alerts: pure decisions, no database, no HTTP.
+
+Only what was approved and is on air or still to come, alerts and emergency messages first. A public
+item carries the words, the dates and the communes, never who wrote, approved or rejected it, nor an
+internal note: the public channels (pages, feeds, calendar, widget) are built from it alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from controller.dates import format_when
+from controller.domain.alerts import alert_status
+from controller.domain.messages import message_status
+from controller.rendering.markup import MarkupError, parse
+from controller.scheduling.model import department_of
+
+PlaceKind = Literal["commune", "department", "tag"]
+# What the public sees: shown now, or still to come. Never pending, rejected, paused, cancelled or over.
+PUBLIC_STATUSES = ("on-air", "scheduled")
+# Alerts first, then by how urgent a message is.
+_RANK = {"alert": 0, "emergency": 1, "urgent": 2, "prevention": 3, "information": 4}
+COMMUNE_CODE = re.compile(r"\d{5}|2[AB]\d{3}")
+DEPARTMENT_CODE = re.compile(r"\d{2}|2[AB]|97\d|98\d")
+TITLE_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class Place:
+    """A public channel's place: a commune (INSEE code), a department or a tag; ``path`` its address."""
+
+    kind: PlaceKind
+    code: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return {"commune": "/c/", "department": "/d/", "tag": "/t/"}[self.kind] + self.code
+
+    @property
+    def counter_key(self) -> str:
+        """How the daily counters name the place: « c:01053 », « d:01 », « t:ecole »."""
+        return f"{self.kind[0]}:{self.code}"
+
+
+@dataclass(frozen=True)
+class PublicItem:
+    """A message or alert as the public sees it; ``key`` (« message-12 », « alert-3 ») is stable."""
+
+    key: str
+    kind: Literal["message", "alert"]
+    title: str
+    text: str
+    starts_at: int
+    ends_at: int | None
+    on_air: bool
+    priority: str
+    updated_at: int
+    communes: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    @property
+    def stands_out(self) -> bool:
+        """Alerts and emergency or urgent messages are drawn apart, before the others."""
+        return _RANK[self.priority] <= _RANK["urgent"]
+
+    @property
+    def headline(self) -> str:
+        """The title, or the text's first line cut at a word, for feeds' and lists' titles."""
+        if self.title:
+            return self.title
+        line = self.text.split("\n", 1)[0]
+        if len(line) <= TITLE_LENGTH:
+            return line
+        return line[:TITLE_LENGTH].rsplit(" ", 1)[0] + "…"
+
+
+def public_status(kind: Literal["message", "alert"], row: dict[str, Any], now: float) -> str | None:
+    """The one rule of what is public: the row's status if the public may see it, None otherwise."""
+    status = message_status(row, now) if kind == "message" else alert_status(row, now)
+    return status if status in PUBLIC_STATUSES else None
+
+
+def plain_words(text: str, markup: str | None) -> str:
+    """What a message says without its markup, with French typography, as a panel shows its words."""
+    try:
+        return parse(text, markup or "plain").plain_text
+    except MarkupError:  # stored messages were parsed when queued; an older syntax stays readable as typed
+        return text
+
+
+def _item(kind: Literal["message", "alert"], row: dict[str, Any], status: str) -> PublicItem:
+    times = [row.get(column) for column in ("created_at", "changed_at", "approved_at")]
+    is_message = kind == "message"
+    return PublicItem(
+        key=f"{kind}-{row['id']}",
+        kind=kind,
+        title=plain_words(row["title"] or "", row.get("markup")) if is_message else row["title"] or "",
+        text=plain_words(row["text"], row.get("markup")) if is_message else row["text"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"] if is_message else row["expires_at"],
+        on_air=status == "on-air",
+        priority=row["priority"] if is_message else "alert",
+        updated_at=max(time for time in times if time is not None),
+        communes=tuple(dict.fromkeys(name for _insee, name in row["communes"])),
+        tags=tuple(row["tags"]),
+    )
+
+
+def reaches(row: dict[str, Any], place: Place) -> bool:
+    """Whether a message or alert is for this place: a panel of the commune or department, or the tag."""
+    if place.kind == "tag":
+        return place.code in row["tags"]
+    inside = (insee if place.kind == "commune" else department_of(insee) for insee, _ in row["communes"])
+    return place.code in inside
+
+
+def public_items(
+    messages: Iterable[dict[str, Any]], alerts: Iterable[dict[str, Any]], place: Place, now: float
+) -> list[PublicItem]:
+    """The place's public items: alerts, then emergency and urgent messages, then the others; on air
+    before those to come; soonest first."""
+    found = []
+    for kind, rows in (("alert", alerts), ("message", messages)):
+        for row in rows:
+            status = public_status(kind, row, now)  # type: ignore[arg-type]
+            if status is not None and reaches(row, place):
+                found.append(_item(kind, row, status))  # type: ignore[arg-type]
+    return sorted(found, key=lambda item: (_RANK[item.priority], not item.on_air, item.starts_at, item.key))
+
+
+def last_change(rows: Iterable[dict[str, Any]], place: Place, now: float) -> int:
+    """When the place's public channels last changed: the latest write to one of its rows, or a start or
+    an end already past (an item coming or going changes the channels without any write)."""
+    moments = [0]
+    for row in rows:
+        if not reaches(row, place):
+            continue
+        end = row.get("ends_at", row.get("expires_at"))
+        for column in ("created_at", "changed_at", "approved_at", "rejected_at", "cancelled_at"):
+            if row.get(column) is not None:
+                moments.append(row[column])
+        moments += [moment for moment in (row["starts_at"], end) if moment is not None and moment <= now]
+    return int(max(moments))
+
+
+def applies_when(item: PublicItem, lang: str = "fr") -> str:
+    """The dates a message applies, as a town hall writes them: « du lundi 7 décembre 2026, 9 h au
+    mardi 8 décembre 2026, 18 h », « depuis le … », « à partir du … »."""
+    start, end = format_when(item.starts_at, lang), format_when(item.ends_at, lang)
+    if lang == "en":
+        if end:
+            return f"from {start} to {end}"
+        return f"since {start}" if item.on_air else f"from {start}"
+    if end:
+        return f"du {start} au {end}"
+    return f"depuis le {start}" if item.on_air else f"à partir du {start}"
+
+
+def valid_code(kind: PlaceKind, code: str) -> bool:
+    """An INSEE commune code (« 01053 », « 2A004 »), a department (« 01 », « 974 »), or a tag."""
+    if kind == "commune":
+        return COMMUNE_CODE.fullmatch(code) is not None
+    if kind == "department":
+        return DEPARTMENT_CODE.fullmatch(code) is not None
+    return 0 < len(code) <= 60
