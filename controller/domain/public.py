@@ -110,6 +110,11 @@ def _item(kind: Literal["message", "alert"], row: dict[str, Any], status: str) -
     )
 
 
+def message_item(row: dict[str, Any], now: float) -> PublicItem:
+    """A message as its poster shows it, whatever its status: who may read it decides to print it."""
+    return _item("message", row, message_status(row, now))
+
+
 def reaches(row: dict[str, Any], place: Place) -> bool:
     """Whether a message or alert is for this place: a panel of the commune or department, or the tag."""
     if place.kind == "tag":
@@ -158,6 +163,29 @@ def applies_when(item: PublicItem, lang: str = "fr") -> str:
     if end:
         return f"du {start} au {end}"
     return f"depuis le {start}" if item.on_air else f"à partir du {start}"
+
+
+def named_place(kind: PlaceKind, code: str, communes: dict[str, str], tags: set[str]) -> Place | None:
+    """The place of a code, if a panel is there (``communes``: INSEE code to name) or carries the tag."""
+    if not valid_code(kind, code):
+        return None
+    if kind == "commune" and code in communes:
+        return Place(kind, code, communes[code])
+    if kind == "department" and any(department_of(insee) == code for insee in communes):
+        return Place(kind, code, f"Département {code}")
+    if kind == "tag" and code in tags:
+        return Place(kind, code, f"Thème « {code} »")
+    return None
+
+
+def poster_place(own_commune: str | None, reached: Iterable[str], communes: dict[str, str]) -> Place:
+    """What a poster names and links to: the message's commune, or the one commune its panels are in,
+    or else the department of the first of them."""
+    found = [own_commune] if own_commune else sorted(set(reached))
+    if len(found) == 1 and found[0] in communes:
+        return Place("commune", found[0], communes[found[0]])
+    department = department_of(found[0]) if found else ""
+    return Place("department", department, f"Département {department}")
 
 
 def valid_code(kind: PlaceKind, code: str) -> bool:

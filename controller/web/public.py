@@ -25,11 +25,10 @@ from controller.domain.public import (
     PublicItem,
     applies_when,
     last_change,
+    named_place,
     public_items,
-    valid_code,
 )
 from controller.domain.public_feeds import atom_feed, calendar, feed_title, json_feed
-from controller.scheduling.model import department_of
 from controller.storage.public_store import count_visit, known_places, recent_alerts, recent_messages
 from controller.web import i18n
 from controller.web.context import get_db
@@ -57,16 +56,15 @@ CACHE_CONTROL = "public, max-age=60"
 
 def find_place(kind: PlaceKind, code: str) -> Place:
     """The place these addresses name, or the public 404 page: a code no panel has is unknown."""
-    if not valid_code(kind, code):
-        abort(404)
     communes, tags = known_places(get_db())
-    if kind == "commune" and code in communes:
-        return Place(kind, code, communes[code])
-    if kind == "department" and any(department_of(insee) == code for insee in communes):
-        return Place(kind, code, f"Département {code}")
-    if kind == "tag" and code in tags:
-        return Place(kind, code, f"Thème « {code} »")
-    abort(404)
+    place = named_place(kind, code, communes, tags)
+    if place is None:
+        abort(404)
+    return place
+
+
+def count_today(place: Place, channel: str) -> None:
+    count_visit(get_db(), datetime.now(PARIS).date().isoformat(), place.counter_key, channel)
 
 
 def _place_and_items(prefix: str, code: str, channel: Channel) -> tuple[Place, list[PublicItem], int]:
@@ -76,7 +74,7 @@ def _place_and_items(prefix: str, code: str, channel: Channel) -> tuple[Place, l
     place = find_place(kind, code)
     db, now = get_db(), time.time()
     messages, alerts = recent_messages(db, now), recent_alerts(db, now)
-    count_visit(db, datetime.now(PARIS).date().isoformat(), place.counter_key, channel)
+    count_today(place, channel)
     return place, public_items(messages, alerts, place, now), last_change([*messages, *alerts], place, now)
 
 
