@@ -79,9 +79,21 @@ class PublicItem:
 
 
 def public_status(kind: Literal["message", "alert"], row: dict[str, Any], now: float) -> str | None:
-    """The one rule of what is public: the row's status if the public may see it, None otherwise."""
+    """The one rule of what is public: the row's status if the public may see it, None otherwise. A
+    campaign's message is public only while its campaign runs (launched, not stopped)."""
     status = message_status(row, now) if kind == "message" else alert_status(row, now)
+    campaign = row.get("campaign")
+    if campaign is not None and not campaign["running"]:
+        return None
     return status if status in PUBLIC_STATUSES else None
+
+
+def _communes(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """The communes a row is public in: a campaign's message only in those that accepted the campaign."""
+    campaign = row.get("campaign")
+    if campaign is None:
+        return list(row["communes"])
+    return [(insee, name) for insee, name in row["communes"] if insee in campaign["accepted"]]
 
 
 def plain_words(text: str, markup: str | None) -> str:
@@ -105,7 +117,7 @@ def _item(kind: Literal["message", "alert"], row: dict[str, Any], status: str) -
         on_air=status == "on-air",
         priority=row["priority"] if is_message else "alert",
         updated_at=max(time for time in times if time is not None),
-        communes=tuple(dict.fromkeys(name for _insee, name in row["communes"])),
+        communes=tuple(dict.fromkeys(name for _insee, name in _communes(row))),
         tags=tuple(row["tags"]),
     )
 
@@ -119,7 +131,7 @@ def reaches(row: dict[str, Any], place: Place) -> bool:
     """Whether a message or alert is for this place: a panel of the commune or department, or the tag."""
     if place.kind == "tag":
         return place.code in row["tags"]
-    inside = (insee if place.kind == "commune" else department_of(insee) for insee, _ in row["communes"])
+    inside = (insee if place.kind == "commune" else department_of(insee) for insee, _ in _communes(row))
     return place.code in inside
 
 

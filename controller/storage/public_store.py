@@ -15,7 +15,7 @@ from controller.storage.db import transaction
 # Rows that ended long ago change no public channel any more; they are not read.
 ENDED_LONG_AGO_S = 31 * 24 * 3600
 _MESSAGE_COLUMNS = """id, text, title, markup, priority, role, starts_at, ends_at, recurrence, paused,
-    cancelled_at, approval, targets, created_at, changed_at, approved_at, rejected_at"""
+    cancelled_at, approval, targets, created_at, changed_at, approved_at, rejected_at, campaign_id"""
 _ALERT_COLUMNS = "id, text, title, starts_at, expires_at, cancelled_at, approval, created_at, approved_at"
 
 
@@ -46,9 +46,25 @@ def recent_messages(db: Database, now: float) -> list[dict[str, Any]]:
         """select distinct t.message_id, p.commune_insee, p.commune_name from message_targets t
            join panels p on p.id = t.panel_id order by p.commune_name""",
     )
+    campaigns = _campaigns(db)
     for row in rows:
         row["tags"] = json.loads(row.pop("targets") or "{}").get("tags") or []
+        row["campaign"] = campaigns.get(row.pop("campaign_id"))
     return rows
+
+
+def _campaigns(db: Database) -> dict[int, dict[str, Any]]:
+    """Each campaign's state as its messages' publicity depends on it: whether it was launched and not
+    stopped, and the communes that accepted it (a campaign's messages reach every commune invited)."""
+    accepted: dict[int, list[str]] = defaultdict(list)
+    for campaign_id, insee in db.execute(
+        "select campaign_id, commune_insee from campaign_consents where status = 'accepted'"
+    ):
+        accepted[campaign_id].append(insee)
+    return {
+        campaign_id: {"running": launched is not None and stopped is None, "accepted": accepted[campaign_id]}
+        for campaign_id, launched, stopped in db.execute("select id, launched_at, stopped_at from campaigns")
+    }
 
 
 def recent_alerts(db: Database, now: float) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ WIDGET_POLICY = "; ".join(
     (
         "default-src 'none'",
         "style-src 'self'",
-        "img-src 'self'",
+        "img-src 'self' data:",
         "base-uri 'none'",
         "form-action 'none'",
         "frame-ancestors *",

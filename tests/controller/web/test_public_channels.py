@@ -103,6 +103,16 @@ def test_only_approved_alerts_on_air_or_to_come_are_public(
     assert public_status("alert", alert_row(**changes), NOW) == public
 
 
+def test_a_campaigns_message_is_public_where_it_was_accepted_while_the_campaign_runs() -> None:
+    def shown(running: bool, accepted: list[str]) -> list[str]:
+        row = message_row(campaign={"running": running, "accepted": accepted})
+        return [item.key for item in public_items([row], [], BOURG, NOW)]
+
+    assert shown(True, ["01053"]) == ["message-1"]
+    assert shown(True, ["01004"]) == []  # invited, not yet accepted (or declined)
+    assert shown(False, ["01053"]) == []  # not launched, or stopped
+
+
 def test_alerts_then_emergencies_come_first_and_stand_out() -> None:
     messages = [
         message_row(id=1, text="À venir", starts_at=NOW + 60),
