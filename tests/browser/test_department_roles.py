@@ -20,7 +20,8 @@ from programs.department import fleet_panel_specs
 from tests.support import DEMO_PANELS
 from tests.support.browser import Site, fill_campaign_form
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+# One controller of 1,000 panels for the module: its tests stay on one pytest-xdist worker.
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("department")]
 
 # Panels per commune name, as the module's controller has them: the demo's three and 997 simulated ones.
 ALL_SPECS = [*DEMO_PANELS, *fleet_panel_specs(997)]
@@ -76,6 +77,9 @@ def test_a_commune_editor_works_on_its_own_panels_only(
     page.locator("#message-form").get_by_text(re.compile("Bourg-en-Bresse — ")).first.wait_for()
     form = page.locator("#message-form").inner_text()
     assert not any(commune in form for commune in OTHER_COMMUNES), "another commune's panel is offered"
+    # Too many panels to tick one by one: the commune's own box is ticked, and the count says the reach.
+    assert page.locator('#targets input[name="communes"][value="01053"]').is_checked()
+    page.locator("#targets").get_by_text(re.compile(f"^{BOURG} panneaux dans 1 commune")).wait_for()
     department.shot(page, "1-editor-form", full_page=False)
 
     page.get_by_label("Texte du message").fill(TEXT)

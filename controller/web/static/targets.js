@@ -131,12 +131,14 @@ const RelaisTargets = (() => {
       recount();
     }
 
-    /** A new choice, every search emptied: nothing, or all the user's own panels when they are few. */
+    /** A new choice, every search emptied: nothing, or all the user's own panels: each one when they
+     * are few, else their commune (one box, not a hundred). */
     async function reset() {
       fieldset.querySelectorAll("input[type=search]").forEach(search => { search.value = ""; });
       await findPanels();  // a page of them, unsearched
-      const own = ownPanelsTicked && panelTotal <= SHOWN ? options.panels.map(item => item.value) : [];
-      set({ panels: own });
+      const values = field => options[field].map(item => item.value);
+      if (!ownPanelsTicked) set({});
+      else set(panelTotal <= SHOWN ? { panels: values("panels") } : { communes: values("communes") });
     }
 
     /** One panel of each profile reached, to preview the draft on: [{id, name}]. */
