@@ -150,14 +150,22 @@ def public_items(
 
 
 def last_change(rows: Iterable[dict[str, Any]], place: Place, now: float) -> int:
-    """When the place's public channels last changed: the latest write to one of its rows, or a start or
-    an end already past (an item coming or going changes the channels without any write)."""
+    """When the place's public channels last changed: the latest write to one of its rows (``audited_at``:
+    its latest change in the audit log, a pause or a campaign's launch among them), or a start or an end
+    already past (an item coming or going changes the channels without any write)."""
     moments = [0]
     for row in rows:
         if not reaches(row, place):
             continue
         end = row.get("ends_at", row.get("expires_at"))
-        for column in ("created_at", "changed_at", "approved_at", "rejected_at", "cancelled_at"):
+        for column in (
+            "created_at",
+            "changed_at",
+            "approved_at",
+            "rejected_at",
+            "cancelled_at",
+            "audited_at",
+        ):
             if row.get(column) is not None:
                 moments.append(row[column])
         moments += [moment for moment in (row["starts_at"], end) if moment is not None and moment <= now]

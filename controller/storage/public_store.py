@@ -46,11 +46,26 @@ def recent_messages(db: Database, now: float) -> list[dict[str, Any]]:
         """select distinct t.message_id, p.commune_insee, p.commune_name from message_targets t
            join panels p on p.id = t.panel_id order by p.commune_name""",
     )
-    campaigns = _campaigns(db)
+    campaigns, audited = _campaigns(db), last_audited(db)
     for row in rows:
         row["tags"] = json.loads(row.pop("targets") or "{}").get("tags") or []
-        row["campaign"] = campaigns.get(row.pop("campaign_id"))
+        campaign_id = row.pop("campaign_id")
+        row["campaign"] = campaigns.get(campaign_id)
+        times = (audited.get(("message", str(row["id"]))), audited.get(("campaign", str(campaign_id))))
+        row["audited_at"] = max((int(moment) for moment in times if moment is not None), default=None)
     return rows
+
+
+def last_audited(db: Database) -> dict[tuple[str, str], float]:
+    """When each message, alert and campaign was last changed through the API, pausing, launching and
+    answering included, which change no column of the message itself: the audit log has every change."""
+    return {
+        (object_type, object_id): at
+        for object_type, object_id, at in db.execute(
+            """select object_type, object_id, max(at) from audit_log
+               where object_type in ('message', 'alert', 'campaign') group by object_type, object_id"""
+        )
+    }
 
 
 def _campaigns(db: Database) -> dict[int, dict[str, Any]]:
@@ -76,7 +91,8 @@ def recent_alerts(db: Database, now: float) -> list[dict[str, Any]]:
         """select distinct a.alert_id, p.commune_insee, p.commune_name from alert_panels a
            join panels p on p.id = a.panel_id order by p.commune_name""",
     )
-    return [{**row, "tags": []} for row in rows]
+    audited = last_audited(db)
+    return [{**row, "tags": [], "audited_at": audited.get(("alert", str(row["id"])))} for row in rows]
 
 
 def known_places(db: Database) -> tuple[dict[str, str], set[str]]:

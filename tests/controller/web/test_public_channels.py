@@ -4,6 +4,7 @@ iCalendar feeds read back by their own parsers, the caching headers, the widget'
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -261,6 +262,17 @@ def test_unchanged_channels_answer_304(app: Flask, bourg: FlaskClient, path: str
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     older = format_datetime(datetime.fromtimestamp(0, UTC), usegmt=True)
     assert client.get(path, headers={"If-Modified-Since": older}).status_code == 200
+
+
+def test_a_pause_is_a_change_for_if_modified_since(app: Flask, bourg: FlaskClient) -> None:
+    """Pausing writes no column of the message: its time comes from the audit log."""
+    client = app.test_client()
+    since = client.get("/c/01053/feed.atom").headers["Last-Modified"]
+    time.sleep(1.1)  # HTTP dates count whole seconds
+    message_id = json.loads(client.get("/c/01053/feed.json").get_data())["items"][0]["id"].rsplit("-", 1)[1]
+    assert bourg.patch(f"/api/v1/messages/{message_id}", json={"paused": True}).status_code == 200
+    answer = client.get("/c/01053/feed.atom", headers={"If-Modified-Since": since})
+    assert answer.status_code == 200 and "Conseil municipal" not in answer.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
