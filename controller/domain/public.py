@@ -15,6 +15,7 @@ from typing import Any, Literal
 from controller.dates import format_when
 from controller.domain.alerts import alert_status
 from controller.domain.messages import message_status
+from controller.official.geocodes import departments
 from controller.rendering.markup import MarkupError, parse
 from controller.scheduling.model import department_of
 
@@ -192,7 +193,7 @@ def named_place(kind: PlaceKind, code: str, communes: dict[str, str], tags: set[
     if kind == "commune" and code in communes:
         return Place(kind, code, communes[code])
     if kind == "department" and any(department_of(insee) == code for insee in communes):
-        return Place(kind, code, f"Département {code}")
+        return department_place(code)
     if kind == "tag" and code in tags:
         return Place(kind, code, f"Thème « {code} »")
     return None
@@ -204,8 +205,13 @@ def poster_place(own_commune: str | None, reached: Iterable[str], communes: dict
     found = [own_commune] if own_commune else sorted(set(reached))
     if len(found) == 1 and found[0] in communes:
         return Place("commune", found[0], communes[found[0]])
-    department = department_of(found[0]) if found else ""
-    return Place("department", department, f"Département {department}")
+    return department_place(department_of(found[0]) if found else "")
+
+
+def department_place(code: str) -> Place:
+    """A department by its name and code, « Ain (01) », as the official table names it."""
+    names = {department.insee: department.name for department in departments()}
+    return Place("department", code, f"{names[code]} ({code})" if code in names else f"Département {code}")
 
 
 def valid_code(kind: PlaceKind, code: str) -> bool:

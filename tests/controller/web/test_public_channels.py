@@ -192,6 +192,7 @@ def test_approved_messages_reach_every_channel_and_nothing_else_does(app: Flask,
     page = answers["/c/01053"]
     assert '<html lang="fr">' in page and "<h1>Bourg-en-Bresse</h1>" in page
     assert "En ce moment" in page and "À venir" in page
+    assert "<h1>Ain (01)</h1>" in answers["/d/01"]
     # French dates and French typography (no-break spaces before « : » and « ! »).
     assert "Conseil municipal jeudi 19\u00a0h\u00a0: salle des fêtes\u00a0!" in page
     assert "décembre" in page or "janvier" in page or " au " in page
