@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +103,13 @@ def test_the_editor_copies_the_widget_into_the_communes_website(
     site.shot(page, "1-diffusion-copied")
     pasted = page.evaluate("navigator.clipboard.readText()")  # type: ignore[attr-defined]
     assert pasted.startswith('<iframe src="') and "/c/01053/widget" in pasted
+
+    row = page.locator("#messages tbody tr", has_text="Conseil municipal")
+    with page.expect_download() as download:  # type: ignore[attr-defined]
+        row.get_by_role("link", name="Affiche A4").click()
+    poster = download.value
+    assert poster.suggested_filename.endswith("-A4.pdf")
+    assert Path(poster.path()).read_bytes().startswith(b"%PDF-")
 
     _CommuneWebsite.pasted = pasted
     website = page.context.new_page()  # type: ignore[attr-defined]

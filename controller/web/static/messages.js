@@ -187,7 +187,7 @@
   /** A4 and A3 posters of a message, for a shop window or a notice board. */
   function posterLinks(message) {
     const links = ["A4", "A3"].map(size => el("a", {
-      href: `/api/v1/messages/${message.id}/poster.pdf?size=${size}`,
+      href: `/api/v1/messages/${message.id}/poster.pdf?size=${size}`, download: true,
       "aria-label": page.poster_label.replace("{size}", size).replace("{id}", message.id),
     }, page.poster.replace("{size}", size)));
     return el("div", { class: "meta" }, links[0], " · ", links[1]);
