@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 from controller.dates import format_when
 from controller.domain.alerts import alert_status
@@ -39,7 +40,7 @@ class Place:
 
     @property
     def path(self) -> str:
-        return {"commune": "/c/", "department": "/d/", "tag": "/t/"}[self.kind] + self.code
+        return {"commune": "/c/", "department": "/d/", "tag": "/t/"}[self.kind] + quote(self.code, safe="")
 
     @property
     def counter_key(self) -> str:
@@ -141,12 +142,16 @@ def public_items(
 ) -> list[PublicItem]:
     """The place's public items: alerts, then emergency and urgent messages, then the others; on air
     before those to come; soonest first."""
+    kinds: list[tuple[Literal["message", "alert"], Iterable[dict[str, Any]]]] = [
+        ("alert", alerts),
+        ("message", messages),
+    ]
     found = []
-    for kind, rows in (("alert", alerts), ("message", messages)):
+    for kind, rows in kinds:
         for row in rows:
-            status = public_status(kind, row, now)  # type: ignore[arg-type]
+            status = public_status(kind, row, now)
             if status is not None and reaches(row, place):
-                found.append(_item(kind, row, status))  # type: ignore[arg-type]
+                found.append(_item(kind, row, status))
     return sorted(found, key=lambda item: (_RANK[item.priority], not item.on_air, item.starts_at, item.key))
 
 

@@ -36,7 +36,8 @@ from controller.web.context import get_db
 bp = Blueprint("public", __name__)
 
 KINDS: dict[str, PlaceKind] = {"c": "commune", "d": "department", "t": "tag"}
-Channel = Literal["page", "widget", "atom", "json", "ics"]
+# What the daily counters count, per place: the poster is counted by the API's poster route.
+Channel = Literal["page", "widget", "atom", "json", "ics", "poster"]
 # Feeds are read by other sites' scripts and by apps: any origin may fetch them.
 OPEN_TO_ALL = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 # The widget alone may be framed, by any site; it runs no script at all.
@@ -63,15 +64,12 @@ def find_place(kind: PlaceKind, code: str) -> Place:
     return place
 
 
-def count_today(place: Place, channel: str) -> None:
+def count_today(place: Place, channel: Channel) -> None:
     count_visit(get_db(), datetime.now(PARIS).date().isoformat(), place.counter_key, channel)
 
 
 def _place_and_items(prefix: str, code: str, channel: Channel) -> tuple[Place, list[PublicItem], int]:
-    kind = KINDS.get(prefix)
-    if kind is None:
-        abort(404)
-    place = find_place(kind, code)
+    place = find_place(KINDS[prefix], code)
     db, now = get_db(), time.time()
     messages, alerts = recent_messages(db, now), recent_alerts(db, now)
     count_today(place, channel)
