@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from controller.dates import format_when
+from controller.dates import DAYS, format_when
 from controller.domain.alerts import alert_status
 from controller.domain.messages import message_status
+from controller.domain.schedule_fields import recurrence_from_json
 from controller.official.geocodes import departments
 from controller.rendering.markup import MarkupError, parse
-from controller.scheduling.model import department_of
+from controller.scheduling.model import Recurrence, department_of
 
 PlaceKind = Literal["commune", "department", "tag"]
 # What the public sees: shown now, or still to come. Never pending, rejected, paused, cancelled or over.
@@ -63,6 +64,7 @@ class PublicItem:
     updated_at: int
     communes: tuple[str, ...]
     tags: tuple[str, ...]
+    recurrence: Recurrence | None = None
 
     @property
     def stands_out(self) -> bool:
@@ -121,6 +123,7 @@ def _item(kind: Literal["message", "alert"], row: dict[str, Any], status: str) -
         updated_at=max(time for time in times if time is not None),
         communes=tuple(dict.fromkeys(name for _insee, name in _communes(row))),
         tags=tuple(row["tags"]),
+        recurrence=recurrence_from_json(row["recurrence"]) if is_message else None,
     )
 
 
@@ -180,15 +183,78 @@ def last_change(rows: Iterable[dict[str, Any]], place: Place, now: float) -> int
 
 def applies_when(item: PublicItem, lang: str = "fr") -> str:
     """The dates a message applies, as a town hall writes them: « du lundi 7 décembre 2026, 9 h au
-    mardi 8 décembre 2026, 18 h », « depuis le … », « à partir du … »."""
+    mardi 8 décembre 2026, 18 h », « depuis le … », « à partir du … », then its days and hours if it has
+    some: « … 18 h ; le samedi et le dimanche, de 7 h à 9 h »."""
     start, end = format_when(item.starts_at, lang), format_when(item.ends_at, lang)
     if lang == "en":
-        if end:
-            return f"from {start} to {end}"
-        return f"since {start}" if item.on_air else f"from {start}"
-    if end:
-        return f"du {start} au {end}"
-    return f"depuis le {start}" if item.on_air else f"à partir du {start}"
+        span = f"from {start} to {end}" if end else f"since {start}" if item.on_air else f"from {start}"
+    elif end:
+        span = f"du {start} au {end}"
+    else:
+        span = f"depuis le {start}" if item.on_air else f"à partir du {start}"
+    hours = repeats(item.recurrence, lang)
+    if not hours:
+        return span
+    return f"{span}; {hours}" if lang == "en" else f"{span}\u00a0; {hours}"
+
+
+_CALENDARS = {
+    "fr": {
+        "public-holidays": "les jours fériés",
+        "public-holidays-alsace-moselle": "les jours fériés (Alsace-Moselle)",
+        "school-holidays-A": "les vacances scolaires (zone A)",
+        "school-holidays-B": "les vacances scolaires (zone B)",
+        "school-holidays-C": "les vacances scolaires (zone C)",
+    },
+    "en": {
+        "public-holidays": "public holidays",
+        "public-holidays-alsace-moselle": "public holidays (Alsace-Moselle)",
+        "school-holidays-A": "school holidays (zone A)",
+        "school-holidays-B": "school holidays (zone B)",
+        "school-holidays-C": "school holidays (zone C)",
+    },
+}
+
+
+def _listed(words: list[str], lang: str) -> str:
+    joint = " and " if lang == "en" else " et "
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + joint + words[-1]
+
+
+def repeats(recurrence: Recurrence | None, lang: str = "fr") -> str:
+    """A recurrence in words, empty when it is every day all day: « le lundi et le jeudi, de 7 h à 9 h
+    et de 16 h à 19 h, sauf les jours fériés »."""
+    if recurrence is None:
+        return ""
+    english = lang == "en"
+    parts = []
+    if recurrence.weekdays != frozenset(range(7)):
+        days = [DAYS[lang][day] for day in sorted(recurrence.weekdays)]
+        parts.append(
+            ("on " + _listed(days, lang)) if english else _listed([f"le {day}" for day in days], lang)
+        )
+    if recurrence.windows:
+        spans = []
+        for window in recurrence.windows:
+            start, end = (_clock(minute, lang) for minute in (window.start_min, window.end_min))
+            spans.append(f"from {start} to {end}" if english else f"de {start} à {end}")
+        parts.append(_listed(spans, lang))
+    names = _CALENDARS["en" if english else "fr"]
+    if recurrence.only_during:
+        during = _listed([names.get(name, name) for name in recurrence.only_during], lang)
+        parts.append(f"only on {during}" if english else f"seulement {during}")
+    if recurrence.except_during:
+        during = _listed([names.get(name, name) for name in recurrence.except_during], lang)
+        parts.append(f"except on {during}" if english else f"sauf {during}")
+    return ", ".join(parts)
+
+
+def _clock(minute: int, lang: str) -> str:
+    """Minutes since midnight as a town hall writes them: « 7 h », « 16 h 30 » (24 h for midnight)."""
+    hour, rest = divmod(minute, 60)
+    if lang == "en":
+        return f"{hour:02d}:{rest:02d}"
+    return f"{hour}\u00a0h" + (f"\u00a0{rest:02d}" if rest else "")
 
 
 def named_place(kind: PlaceKind, code: str, communes: dict[str, str], tags: set[str]) -> Place | None:

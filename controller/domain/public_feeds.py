@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import icalendar
 
+from controller.dates import PARIS
 from controller.domain.public import Place, PublicItem, applies_when
+from controller.scheduling.model import MINUTES_PER_DAY, DailyWindow
 
 ATOM = "http://www.w3.org/2005/Atom"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -113,8 +116,10 @@ def json_feed(place: Place, items: Sequence[PublicItem], base_url: str) -> bytes
 
 
 def calendar(place: Place, items: Sequence[PublicItem], base_url: str, updated: int) -> bytes:
-    """The dated items (those with an end) as events from their start to their end, in UTC."""
+    """Each dated item as an event from its start to its end (UTC); an item with days or hours as a
+    weekly or daily recurring event per time window, in Paris time, until its end if it has one."""
     page = base_url + place.path
+    host = urlsplit(base_url).hostname or "localhost"
     agenda = icalendar.Calendar()
     agenda.add("prodid", PRODID)
     agenda.add("version", "2.0")
@@ -122,19 +127,58 @@ def calendar(place: Place, items: Sequence[PublicItem], base_url: str, updated: 
     agenda.add("x-wr-calname", feed_title(place))
     agenda.add("x-wr-timezone", "Europe/Paris")
     for item in items:
-        if item.ends_at is None:
-            continue
-        event = icalendar.Event()
-        event.add("uid", f"{item.key}@{urlsplit(base_url).hostname or 'localhost'}")
-        event.add("dtstamp", _stamp(updated))
-        event.add("last-modified", _stamp(item.updated_at))
-        event.add("dtstart", _stamp(item.starts_at))
-        event.add("dtend", _stamp(item.ends_at))
-        event.add("summary", item.headline)
-        event.add("description", _summary(item))
-        event.add("url", f"{page}#{item.key}")
-        event.add("categories", [item.priority, *item.tags])
-        if item.stands_out:
-            event.add("priority", 1)
-        agenda.add_component(event)
+        for index, (start, end, rule) in enumerate(_occurrences(item)):
+            event = icalendar.Event()
+            event.add("uid", f"{item.key}-{index}@{host}" if rule else f"{item.key}@{host}")
+            event.add("dtstamp", _stamp(updated))
+            event.add("last-modified", _stamp(item.updated_at))
+            event.add("dtstart", start)
+            event.add("dtend", end)
+            if rule:
+                event.add("rrule", rule)
+            event.add("summary", item.headline)
+            event.add("description", _summary(item))
+            event.add("url", f"{page}#{item.key}")
+            event.add("categories", [item.priority, *item.tags])
+            if item.stands_out:
+                event.add("priority", 1)
+            agenda.add_component(event)
+    agenda.add_missing_timezones()
     return agenda.to_ical()
+
+
+_BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+Occurrence = tuple[datetime, datetime, dict[str, Any] | None]
+
+
+def _occurrences(item: PublicItem) -> list[Occurrence]:
+    """The item's events: one span from its start to its end (none without an end), or, for an item
+    with days or hours, one (first start, first end, RRULE) per daily window. Days that depend on
+    holiday calendars, which no RRULE says, stay one span (their words say which days)."""
+    recurrence = item.recurrence
+    every_day = recurrence is None or recurrence.weekdays == frozenset(range(7))
+    if (
+        recurrence is None
+        or recurrence.only_during
+        or recurrence.except_during
+        or (every_day and not recurrence.windows)
+    ):
+        return [] if item.ends_at is None else [(_stamp(item.starts_at), _stamp(item.ends_at), None)]
+    rule: dict[str, Any] = {"freq": "daily" if every_day else "weekly"}
+    if not every_day:
+        rule["byday"] = [_BYDAY[day] for day in sorted(recurrence.weekdays)]
+    if item.ends_at is not None:
+        rule["until"] = _stamp(item.ends_at)
+    begins = datetime.fromtimestamp(item.starts_at, PARIS)
+    found: list[Occurrence] = []
+    for window in recurrence.windows or (DailyWindow(0, MINUTES_PER_DAY),):
+        day = datetime.combine(begins.date(), time(), PARIS)
+        start = day + timedelta(minutes=window.start_min)
+        # The first showing: not before the message starts, on one of its days (RFC 5545 wants DTSTART
+        # to be the rule's first occurrence).
+        while start < begins or start.weekday() not in recurrence.weekdays:
+            start += timedelta(days=1)
+        found.append((start, start + timedelta(minutes=window.end_min - window.start_min), rule))
+    return found

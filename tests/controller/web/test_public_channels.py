@@ -15,7 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.domain.public import Place, public_items, public_status
+from controller.dates import PARIS
+from controller.domain.public import Place, applies_when, public_items, public_status, repeats
 from controller.storage.db import transaction
 from controller.storage.public_store import visit_counts
 from controller.web.context import get_db
@@ -133,6 +134,26 @@ def test_a_public_item_says_nothing_of_its_authors() -> None:
     assert "mairie-bourg" not in repr(item) and "valideur" not in repr(item) and "note" not in repr(item)
 
 
+def test_days_and_hours_read_as_a_town_hall_writes_them() -> None:
+    school_runs = json.dumps(
+        {"weekdays": [0, 3], "windows": ["07:00-09:00", "16:30-19:00"], "except_during": ["public-holidays"]}
+    )
+    (item,) = public_items([message_row(recurrence=school_runs)], [], BOURG, NOW)
+    assert repeats(item.recurrence) == (
+        "le lundi et le jeudi, de 7\u00a0h à 9\u00a0h et de 16\u00a0h\u00a030 à 19\u00a0h, sauf les jours fériés"
+    )
+    assert repeats(item.recurrence, "en") == (
+        "on Monday and Thursday, from 07:00 to 09:00 and from 16:30 to 19:00, except on public holidays"
+    )
+    assert applies_when(item).startswith("du ") and "\u00a0h\u00a0; le lundi et le jeudi" in applies_when(
+        item
+    )
+    every_day = json.dumps({"windows": ["07:00-09:00"]})
+    assert repeats(public_items([message_row(recurrence=every_day)], [], BOURG, NOW)[0].recurrence) == (
+        "de 7\u00a0h à 9\u00a0h"
+    )
+
+
 # Through the app: what a commune's editor queues, the way the public reads it.
 
 
@@ -245,6 +266,28 @@ def test_the_calendar_reads_in_icalendar(app: Flask, bourg: FlaskClient) -> None
     fair = events[1]
     assert fair["DTEND"].dt - fair["DTSTART"].dt == timedelta(hours=8)
     assert str(fair["UID"]).startswith("message-") and fair["DTSTAMP"]
+
+
+def test_days_and_hours_recur_in_the_calendar(app: Flask, bourg: FlaskClient) -> None:
+    """Saturday and Sunday mornings for three weeks: a weekly event in Paris time, every window apart."""
+    start = datetime.now(UTC) + timedelta(days=1)
+    recurrence = {"weekdays": ["samedi", "dimanche"], "windows": ["08:00-12:00", "14:00-18:00"]}
+    ends_at = _iso(start + timedelta(days=21))
+    queue(client_as(app, "admin"), "Marché couvert ouvert", ends_at=ends_at, recurrence=recurrence)
+    agenda = icalendar.Calendar.from_ical(app.test_client().get("/c/01053/calendar.ics").get_data())
+    assert [str(zone["TZID"]) for zone in agenda.walk("VTIMEZONE")] == ["Europe/Paris"]
+    market = [event for event in agenda.walk("VEVENT") if str(event["SUMMARY"]) == "Marché couvert ouvert"]
+    assert len(market) == 2 and len({str(event["UID"]) for event in market}) == 2
+    for event, hours in zip(market, ((8, 12), (14, 18)), strict=True):
+        begins, ends = event["DTSTART"].dt, event["DTEND"].dt
+        assert str(begins.tzinfo) == "Europe/Paris" and (begins.hour, ends.hour) == hours
+        assert begins.weekday() == 5 or (
+            begins.weekday() == 6 and begins - datetime.now(PARIS) < timedelta(days=2)
+        )
+        rule = event["RRULE"]
+        assert rule["FREQ"] == ["WEEKLY"] and rule["BYDAY"] == ["SA", "SU"] and rule["UNTIL"]
+    fair = next(event for event in agenda.walk("VEVENT") if str(event["SUMMARY"]) == "Vide-grenier dimanche")
+    assert "RRULE" not in fair
 
 
 @pytest.mark.parametrize(
