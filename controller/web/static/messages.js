@@ -122,7 +122,7 @@
     const done = editing
       ? page[waits ? "saved_waits" : "saved_done"].replace("{id}", editing)
       : waits ? page.queued_waits.replace("{id}", answer.body.id)
-      : t("queued", { id: answer.body.id, count: Object.keys(answer.body.panels).length });
+      : t("queued", { id: answer.body.id, count: Relais.number.format(Object.keys(answer.body.panels).length) });
     const warnings = (answer.body.warnings || []).map(w => w.message || w).join(" · ");
     status(form, warnings ? `${done} ${warnings}` : done, "ok");
     emptyForm();
@@ -181,7 +181,7 @@
   /** A few panels by name; a department's hundreds by their number, not a page of names. */
   function panelsCell(ids, names) {
     if (ids.length <= MOST_NAMED) return ids.map(id => names[id] || id).join(", ");
-    return page.panel_count.replace("{count}", new Intl.NumberFormat(Relais.lang === "en" ? "en-GB" : "fr-FR").format(ids.length));
+    return page.panel_count.replace("{count}", Relais.number.format(ids.length));
   }
 
   /** A4 and A3 posters of a message, for a shop window or a notice board. */

@@ -14,11 +14,10 @@ const RelaisTargets = (() => {
   function fold(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
 
   /** The picker in `fieldset`; `ownPanelsTicked`: a new choice starts with all the user's panels, when
-      they are few (a commune's); `onResolved(reach)` after each count. */
+      they are few, else their commune; `onResolved(reach)` after each count. */
   function attach(fieldset, { ownPanelsTicked = false, onResolved = () => {} } = {}) {
-    const { api, el } = Relais;
+    const { api, el, number } = Relais;
     const words = JSON.parse(document.getElementById("target-strings").textContent);
-    const number = new Intl.NumberFormat(Relais.lang === "en" ? "en-GB" : "fr-FR");
     const chosen = Object.fromEntries(FIELDS.map(field => [field, new Map()]));  // value → its option
     const options = Object.fromEntries(FIELDS.map(field => [field, []]));  // what each list may show
     let panelTotal = 0;  // how many panels the last search found
