@@ -423,6 +423,17 @@ def _0014_events_by_reception(db: Database) -> None:
     db.table("panel_events").create_index(["received_at"])
 
 
+def _0015_public_counts(db: Database) -> None:
+    """How often each public channel is opened, per day, commune (or department, tag) and channel: a
+    counter, no row per visit, nothing about the visitor (no address, no browser), for the reach
+    indicators."""
+    db.table("public_counts").create(
+        {"day": str, "place": str, "channel": str, "count": int},
+        pk=("day", "place", "channel"),
+        not_null={"count"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -438,6 +449,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0012_idempotency_keys", _0012_idempotency_keys),
     ("0013_message_changed_by", _0013_message_changed_by),
     ("0014_events_by_reception", _0014_events_by_reception),
+    ("0015_public_counts", _0015_public_counts),
 ]
 
 
