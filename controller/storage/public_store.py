@@ -5,7 +5,10 @@ counter per place and channel. Which of these rows the public may see is decided
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import sqlite3
+import threading
+import time
+from collections import Counter, defaultdict
 from typing import Any
 
 from sqlite_utils import Database
@@ -105,14 +108,46 @@ def known_places(db: Database) -> tuple[dict[str, str], set[str]]:
     return communes, tags
 
 
-def count_visit(db: Database, day: str, place: str, channel: str) -> None:
-    """One more opening of ``channel`` (page, widget, atom, json, ics, poster) for ``place`` on ``day``."""
-    with transaction(db):
-        db.execute(
-            """insert into public_counts (day, place, channel, count) values (?, ?, ?, 1)
-               on conflict (day, place, channel) do update set count = count + 1""",
-            [day, place, channel],
-        )
+# Openings are written at most this often: a public request never takes the write lock an alert needs.
+WRITE_VISITS_EVERY_S = 60.0
+
+
+class VisitTally:
+    """Openings of ``channel`` (page, widget, atom, json, ics, poster) per place and day, counted in
+    memory and written in one transaction at most every ``every_s``: anyone on the internet may open the
+    public pages as often as they like, and each opening must not be a write to the database."""
+
+    def __init__(self, every_s: float = WRITE_VISITS_EVERY_S) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._every_s = every_s
+        self._written_at = time.monotonic()
+
+    def add(self, day: str, place: str, channel: str) -> bool:
+        """One more opening; whether the tally is due to be written."""
+        with self._lock:
+            self._counts[(day, place, channel)] += 1
+            return time.monotonic() - self._written_at >= self._every_s
+
+    def write(self, db: Database) -> None:
+        """Add what was counted since the last write to the stored counters (kept for the next write
+        if the database refuses)."""
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+            self._written_at = time.monotonic()
+        if not counts:
+            return
+        try:
+            with transaction(db):
+                db.conn.executemany(
+                    """insert into public_counts (day, place, channel, count) values (?, ?, ?, ?)
+                       on conflict (day, place, channel) do update set count = count + excluded.count""",
+                    [(*key, count) for key, count in counts.items()],
+                )
+        except sqlite3.Error:
+            with self._lock:
+                self._counts.update(counts)
+            raise
 
 
 def visit_counts(db: Database) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ Addresses are stable (``/c/<INSEE>``, ``/d/<department>``, ``/t/<tag>``, each wi
 ``/feed.json``, ``/calendar.ics``; ``/c/<INSEE>/widget``), so that a website or an app links to them
 once. What is shown is decided by ``controller.domain.public``; each answer carries an ETag and a
 Last-Modified date and answers 304 when the client has it already. Every opening adds one to the day's
-counter of its place and channel: nothing about the visitor is kept.
+counter of its place and channel, written once a minute: nothing about the visitor is kept. One
+address opens them at most PUBLIC_LIMIT times a minute.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from flask import Blueprint, Flask, Response, abort, render_template, request
-from werkzeug.exceptions import NotFound
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from werkzeug.exceptions import NotFound, TooManyRequests
 
 from controller.dates import PARIS
 from controller.domain.public import (
@@ -29,11 +30,22 @@ from controller.domain.public import (
     public_items,
 )
 from controller.domain.public_feeds import atom_feed, calendar, feed_title, json_feed
-from controller.storage.public_store import count_visit, known_places, recent_alerts, recent_messages
+from controller.storage.public_store import (
+    WRITE_VISITS_EVERY_S,
+    VisitTally,
+    known_places,
+    recent_alerts,
+    recent_messages,
+)
 from controller.web import i18n
 from controller.web.context import get_db
+from controller.web.login import limiter
 
 bp = Blueprint("public", __name__)
+# Per address: a reader, a widget on a busy page (each visitor its own address) or a feed reader polling
+# every minute stays far below it; a script hammering the controller does not take its threads.
+PUBLIC_LIMIT = "120 per minute"
+limiter.shared_limit(PUBLIC_LIMIT, scope="public")(bp)  # all its addresses together
 
 KINDS: dict[str, PlaceKind] = {"c": "commune", "d": "department", "t": "tag"}
 # What the daily counters count, per place: the poster is counted by the API's poster route.
@@ -65,7 +77,14 @@ def find_place(kind: PlaceKind, code: str) -> Place:
 
 
 def count_today(place: Place, channel: Channel) -> None:
-    count_visit(get_db(), datetime.now(PARIS).date().isoformat(), place.counter_key, channel)
+    tally = visits()
+    if tally.add(datetime.now(PARIS).date().isoformat(), place.counter_key, channel):
+        tally.write(get_db())
+
+
+def visits() -> VisitTally:
+    """The app's tally of openings; a page that shows the counters writes it first."""
+    return current_app.extensions["relais.visits"]
 
 
 def _place_and_items(prefix: str, code: str, channel: Channel) -> tuple[Place, list[PublicItem], int]:
@@ -144,5 +163,13 @@ def _missing(_exc: NotFound) -> tuple[str, int]:
     return render_template("public_missing.html"), 404
 
 
+@bp.errorhandler(TooManyRequests)
+def _busy(_exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
+    return render_template("public_busy.html"), 429, {"Retry-After": "60"}
+
+
 def init_app(app: Flask) -> None:
+    app.extensions["relais.visits"] = VisitTally(
+        app.config.get("PUBLIC_VISITS_WRITE_EVERY_S", WRITE_VISITS_EVERY_S)
+    )
     app.register_blueprint(bp)

@@ -20,6 +20,7 @@ from controller.domain.public import Place, applies_when, public_items, public_s
 from controller.storage.db import transaction
 from controller.storage.public_store import visit_counts
 from controller.web.context import get_db
+from controller.web.public import PUBLIC_LIMIT, visits
 from tests.support import DEMO_LED, client_as
 
 NOW = 1_800_000_000
@@ -355,6 +356,8 @@ def test_each_opening_counts_without_the_visitor(app: Flask, bourg: FlaskClient)
     for path in ("/c/01053", "/c/01053", "/c/01053/widget", "/d/01/feed.atom", "/c/01053/calendar.ics"):
         client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     with app.app_context():
+        assert visit_counts(get_db()) == [], "an opening is counted in memory, not written at once"
+        visits().write(get_db())
         counts = {(row["place"], row["channel"]): row["count"] for row in visit_counts(get_db())}
         stored = json.dumps(list(get_db().query("select * from public_counts")))
     assert counts == {
@@ -364,3 +367,16 @@ def test_each_opening_counts_without_the_visitor(app: Flask, bourg: FlaskClient)
         ("c:01053", "ics"): 1,
     }
     assert "192.0.2.7" not in stored
+
+
+def test_one_address_opening_too_often_is_slowed_down_and_others_are_not(
+    app: Flask, bourg: FlaskClient
+) -> None:
+    client = app.test_client()
+    allowed = int(PUBLIC_LIMIT.split()[0])
+    for _ in range(allowed):
+        assert client.get("/c/01053/feed.json", environ_base={"REMOTE_ADDR": "192.0.2.8"}).status_code == 200
+    busy = client.get("/c/01053", environ_base={"REMOTE_ADDR": "192.0.2.8"})
+    assert busy.status_code == 429 and busy.headers["Retry-After"] == "60"
+    assert "réessayez dans un instant" in busy.get_data(as_text=True)
+    assert client.get("/c/01053", environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 200
