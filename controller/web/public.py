@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound, TooManyRequests
 
 from controller.dates import PARIS
@@ -160,12 +161,21 @@ def ics(prefix: str, code: str) -> Response:
 
 @bp.errorhandler(NotFound)
 def _missing(_exc: NotFound) -> tuple[str, int]:
-    return render_template("public_missing.html"), 404
+    text = _(
+        "Aucun panneau d’information n’est connu à cette adresse : vérifiez le code de la commune (code "
+        "INSEE, par exemple 01053) ou du département."
+    )
+    return render_template("public_notice.html", heading=_("Page introuvable"), text=text), 404
 
 
 @bp.errorhandler(TooManyRequests)
 def _busy(_exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
-    return render_template("public_busy.html"), 429, {"Retry-After": "60"}
+    text = _("Cette adresse a ouvert ces pages trop souvent en une minute : réessayez dans un instant.")
+    return (
+        render_template("public_notice.html", heading=_("Trop de demandes"), text=text),
+        429,
+        {"Retry-After": "60"},
+    )
 
 
 def init_app(app: Flask) -> None:
