@@ -2,7 +2,9 @@
 
 ``create_app(config)`` builds the Flask app; it connects to a broker only when ``BROKER_URL`` is
 set (``BROKER_CA_FILE``: the CA it trusts for ``mqtts://``), and starts the scheduler only when ``SCHEDULER_ENABLED`` is true, so tests choose what runs.
-``MAX_CONTENT_LENGTH`` caps every request body (default ``MAX_REQUEST_BYTES``).
+``MAX_CONTENT_LENGTH`` caps every request body (default ``MAX_REQUEST_BYTES``). ``METRICS_ALLOW``,
+``METRICS_TOKEN`` and ``METRICS_PER_PANEL_LIMIT``: who may read ``/metrics`` and how many panels get
+series of their own (``controller.web.metrics``).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from controller.web.auth import COOKIE_DEFAULTS, init_auth
     from controller.web.context import close_db
+    from controller.web.metrics import METRICS_DEFAULTS, init_metrics
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
@@ -96,6 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         **COOKIE_DEFAULTS,
+        **METRICS_DEFAULTS,
     )
     app.config.update(config or {})
     if app.config.get("BEHIND_HTTPS_PROXY"):
@@ -110,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["relais.signing_key"] = load_or_create_signing_key(data_dir / "keys")
     app.teardown_appcontext(close_db)
     init_auth(app, data_dir)
+    instruments = init_metrics(app)
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
     resources = (panels, commands, messages, previews, alerts, campaigns, catalogue, targets)
@@ -141,6 +146,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event_budget=EventBudget(
                 app.config["EVENTS_PER_PANEL_PER_MINUTE"], app.config["EVENTS_BURST_PER_PANEL"]
             ),
+            instruments=instruments,
         )
         link.start()
         app.extensions["relais.mqtt_link"] = link

@@ -48,6 +48,7 @@ class Permission(StrEnum):
     CAMPAIGNS_ANSWER = "campaigns.answer"  # a commune accepts or declines an invitation
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    METRICS_VIEW = "metrics.view"  # scrape /metrics with one's API token
 
 
 _EVERYONE = frozenset({Permission.PANELS_VIEW})

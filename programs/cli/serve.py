@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 
 from programs.cli.broker import add_ca_file, broker_ca_file, broker_dir
-from programs.cli.common import Commands, add_command, add_data_dir, at_least, data_dir, setup_logging
+from programs.cli.common import (
+    Commands,
+    add_command,
+    add_data_dir,
+    add_log_format,
+    at_least,
+    data_dir,
+    setup_logging,
+)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from controller import create_app, shutdown_app
     from controller.web.server import serve_until_stopped
 
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     app = create_app(
         {
             "DATA_DIR": data_dir(args),
@@ -104,3 +112,4 @@ def add_commands(commands: Commands) -> None:
         help="largest request body accepted, else 413 (default: a message with the heaviest image, 29 MB)",
     )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
+    add_log_format(serve)
