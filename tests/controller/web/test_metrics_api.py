@@ -3,6 +3,7 @@ bounded; the figures against real agents are in ``tests/end_to_end/test_metrics.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from controller import create_app, shutdown_app
 from controller.publishing.metrics import fleet_families
-from tests.support import DEMO_LED, client_as
+from tests.support import DEMO_LED, REPO, client_as
 
 
 def families(text: str) -> dict[str, Any]:
@@ -124,3 +125,16 @@ def test_agent_health_per_panel_only_up_to_the_limit_then_aggregated() -> None:
     large = {family.name: family for family in fleet_families(fleet, per_panel_limit=5)}
     assert not [name for name in large if name.startswith("relais_panel_")]
     assert {s.labels["stat"]: s.value for s in large["relais_fleet_uptime_seconds"].samples}["max"] == 300
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_the_controller_gives(client: FlaskClient) -> None:
+    dashboard = json.loads((REPO / "deploy" / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    asked = {
+        re.sub(r"_(bucket|count|sum|total)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"relais_[a-z_]+", target["expr"])
+    }
+    client.get("/api/v1/panels")  # the HTTP histogram has a series once a request was made
+    given = set(families(client.get("/metrics").get_data(as_text=True)))
+    assert asked and asked <= given, asked - given
