@@ -183,19 +183,38 @@ class Message:
     broker_down: bool = False
 
 
+# Each kind's subject, French then English: about one panel, then about a group of them.
 _SUBJECTS = {
-    OFFLINE: ("Panneau hors ligne : {name}", "Panel offline: {name}"),
-    ONLINE: ("Panneau de retour : {name}", "Panel back online: {name}"),
-    FLAPPING: ("Panneau instable : {name}", "Panel unstable: {name}"),
-    FAULT: ("Panne signalée : {name}", "Fault reported: {name}"),
-    FAULT_CLEARED: ("Panne terminée : {name}", "Fault cleared: {name}"),
-}
-_GROUP_SUBJECTS = {
-    OFFLINE: ("{count} panneaux hors ligne", "{count} panels offline"),
-    ONLINE: ("{count} panneaux de retour", "{count} panels back online"),
-    FLAPPING: ("{count} panneaux instables", "{count} panels unstable"),
-    FAULT: ("{count} pannes signalées", "{count} faults reported"),
-    FAULT_CLEARED: ("{count} pannes terminées", "{count} faults cleared"),
+    OFFLINE: (
+        "Panneau hors ligne : {name}",
+        "Panel offline: {name}",
+        "{count} panneaux hors ligne",
+        "{count} panels offline",
+    ),
+    ONLINE: (
+        "Panneau de retour : {name}",
+        "Panel back online: {name}",
+        "{count} panneaux de retour",
+        "{count} panels back online",
+    ),
+    FLAPPING: (
+        "Panneau instable : {name}",
+        "Panel unstable: {name}",
+        "{count} panneaux instables",
+        "{count} panels unstable",
+    ),
+    FAULT: (
+        "Panne signalée : {name}",
+        "Fault reported: {name}",
+        "{count} pannes signalées",
+        "{count} faults reported",
+    ),
+    FAULT_CLEARED: (
+        "Panne terminée : {name}",
+        "Fault cleared: {name}",
+        "{count} pannes terminées",
+        "{count} faults cleared",
+    ),
 }
 
 
@@ -241,11 +260,11 @@ def compose(notices: Sequence[Notice], cards: Mapping[str, PanelCard], now: floa
     messages = []
     for (kind, broker_down), group in groups.items():
         named = group[:NAMED_IN_A_GROUP]
-        if len(group) == 1:
-            name = cards[group[0].panel_id].name
-            french, english = (template.format(name=name) for template in _SUBJECTS[kind])
-        else:
-            french, english = (template.format(count=len(group)) for template in _GROUP_SUBJECTS[kind])
+        alone = len(group) == 1
+        french, english = (
+            template.format(name=cards[group[0].panel_id].name, count=len(group))
+            for template in _SUBJECTS[kind][0 if alone else 2 :][:2]
+        )
         texts = []
         for lang in ("fr", "en"):
             lines = [_line(cards[notice.panel_id], notice, now, lang) for notice in named]
