@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         catalogue,
         commands,
         messages,
+        notifications,
         organisations,
         panels,
         previews,
@@ -96,6 +97,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         EVENTS_BURST_PER_PANEL=reports.EVENTS_BURST,
         EVENTS_KEPT_DAYS=reports.EVENTS_KEPT_DAYS,
         SCHEDULER_ENABLED=False,
+        # The notifier's round, in seconds (None: no notifier); where people open the controller, for the
+        # links in notifications; the CA that SMTP servers' certificates are checked against.
+        NOTIFY_EVERY_S=None,
+        PUBLIC_URL="http://127.0.0.1:8080",
+        NOTIFY_CA_FILE=None,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         **COOKIE_DEFAULTS,
@@ -118,7 +124,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
     resources = (panels, commands, messages, previews, alerts, campaigns, catalogue, targets)
-    administration = (users, tokens, organisations, audit_log, reference)
+    administration = (users, tokens, organisations, audit_log, reference, notifications)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
     app.register_blueprint(login.bp)
@@ -158,6 +164,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     if app.config["SCHEDULER_ENABLED"]:
         app.extensions["relais.scheduler"] = start_scheduler(app.extensions["relais.jobs"])
+    if app.config["NOTIFY_EVERY_S"]:
+        from controller.publishing.notifier import Notifier
+        from controller.web.context import broker_watch
+
+        notifier = Notifier(
+            Path(app.config["DATABASE"]),
+            lambda: broker_watch(app.extensions.get("relais.mqtt_link")),
+            app.config["PUBLIC_URL"],
+            app.config["NOTIFY_EVERY_S"],
+            app.config["NOTIFY_CA_FILE"],
+        )
+        notifier.start()
+        app.extensions["relais.notifier"] = notifier
     return app
 
 
@@ -168,7 +187,10 @@ def _security_headers(response: Response) -> Response:
 
 
 def shutdown_app(app: Flask) -> None:
-    """Stop what ``create_app`` started: the scheduler, then the MQTT link."""
+    """Stop what ``create_app`` started: the notifier, the scheduler, then the MQTT link."""
+    notifier = app.extensions.pop("relais.notifier", None)
+    if notifier is not None:
+        notifier.stop()
     scheduler = app.extensions.pop("relais.scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
