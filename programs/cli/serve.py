@@ -17,6 +17,8 @@ from programs.cli.common import (
     setup_logging,
 )
 
+# How often the notifier looks at the fleet: a panel is reported within this much of its delay.
+NOTIFY_EVERY_S = 15.0
 # A scraper's bearer shorter than this is refused: a guessable one would open the metrics to anyone.
 MIN_METRICS_TOKEN = 24
 
@@ -46,6 +48,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             **({"MAX_CONTENT_LENGTH": args.max_request_bytes} if args.max_request_bytes else {}),
             "METRICS_ALLOW": args.metrics_allow or (),
             "METRICS_TOKEN": _metrics_token(args.metrics_token_file),
+            "NOTIFY_EVERY_S": NOTIFY_EVERY_S,
+            "PUBLIC_URL": args.public_url or f"http://{args.host}:{args.http_port}",
+            "NOTIFY_CA_FILE": str(args.smtp_ca_file) if args.smtp_ca_file else None,
         }
     )
     try:
@@ -139,6 +144,20 @@ def add_commands(commands: Commands) -> None:
     )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
     add_log_format(serve)
+    serve.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="where people open the controller (https://relais.example.fr), for the links in notifications"
+        " (default: http://HOST:PORT)",
+    )
+    serve.add_argument(
+        "--smtp-ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the CA that SMTP servers' certificates are checked against (default: the system's)",
+    )
     serve.add_argument(
         "--metrics-allow",
         action="append",
