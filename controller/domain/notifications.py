@@ -28,7 +28,9 @@ ONLINE = "online"
 FLAPPING = "flapping"
 FAULT = "fault"
 FAULT_CLEARED = "fault-cleared"
-KINDS = (OFFLINE, ONLINE, FLAPPING, FAULT, FAULT_CLEARED)
+BEHIND = "behind"
+ALERT_UNCONFIRMED = "alert-unconfirmed"
+KINDS = (OFFLINE, ONLINE, FLAPPING, FAULT, FAULT_CLEARED, BEHIND, ALERT_UNCONFIRMED)
 # Panels named in a grouped message at most; the rest are counted.
 NAMED_IN_A_GROUP = 100
 
@@ -39,6 +41,8 @@ _BOUNDS = {
     "recovery_s": (0, 24 * 3600),
     "flap_spells": (2, 1000),
     "flap_window_s": (60, 7 * 24 * 3600),
+    "behind_after_s": (1, 7 * 24 * 3600),
+    "alert_confirm_s": (1, 24 * 3600),
 }
 
 
@@ -52,6 +56,8 @@ class Conditions:
     faults: bool = True
     flap_spells: int = 4
     flap_window_s: int = 60 * 60
+    behind_after_s: int = 15 * 60
+    alert_confirm_s: int = 60
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], base: Conditions | None = None) -> Conditions:
@@ -84,6 +90,8 @@ class Seen:
     online: bool
     faults: tuple[str, ...] = ()
     offline_spells: int = 0
+    behind: bool = False  # not following the latest schedule signed for it
+    unconfirmed_alerts: tuple[tuple[int, float], ...] = ()  # (alert id, on air since) of running alerts
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,9 @@ class Watch:
     reported_flapping: bool = False
     faults: tuple[str, ...] = ()
     broker_down: bool = False  # went dark when the controller lost its broker
+    behind_since: float | None = None
+    reported_behind: bool = False
+    reported_alerts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,35 +140,78 @@ def step(
             with_broker = broker_down_since is not None and watch.online
             since = broker_down_since if broker_down_since is not None and with_broker else now
             watch = replace(watch, online=online, since=since, broker_down=with_broker)
-        if online and found.faults != watch.faults:
-            if conditions.faults:
-                notices += [
-                    Notice(FAULT, panel_id, now, fault) for fault in found.faults if fault not in watch.faults
-                ]
-                notices += [
-                    Notice(FAULT_CLEARED, panel_id, now, fault)
-                    for fault in watch.faults
-                    if fault not in found.faults
-                ]
-            watch = replace(watch, faults=found.faults)
-        if not online and not watch.reported_offline and now - watch.since >= conditions.offline_after_s:
-            notices.append(Notice(OFFLINE, panel_id, watch.since, broker_down=watch.broker_down))
-            watch = replace(watch, reported_offline=True)
-        elif online and watch.reported_offline and now - watch.since >= conditions.recovery_s:
-            if conditions.back_online:
-                notices.append(Notice(ONLINE, panel_id, watch.since))
-            watch = replace(watch, reported_offline=False)
-        if found.offline_spells == 0:
-            watch = replace(watch, reported_flapping=False)
-        elif (
-            found.offline_spells >= conditions.flap_spells
-            and not watch.reported_flapping
-            and not watch.reported_offline
-        ):
-            notices.append(Notice(FLAPPING, panel_id, now, str(found.offline_spells)))
-            watch = replace(watch, reported_flapping=True)
+        for rule in (_presence, _faults, _flapping, _behind, _alerts):
+            watch, told = rule(conditions, panel_id, watch, found, now)
+            notices += told
         after[panel_id] = watch
     return after, notices
+
+
+def _presence(
+    c: Conditions, panel_id: str, watch: Watch, found: Seen, now: float
+) -> tuple[Watch, list[Notice]]:
+    """Offline once dark for the delay; back once online for the recovery time, if it was reported."""
+    if not watch.online and not watch.reported_offline and now - watch.since >= c.offline_after_s:
+        return replace(watch, reported_offline=True), [
+            Notice(OFFLINE, panel_id, watch.since, broker_down=watch.broker_down)
+        ]
+    if watch.online and watch.reported_offline and now - watch.since >= c.recovery_s:
+        told = [Notice(ONLINE, panel_id, watch.since)] if c.back_online else []
+        return replace(watch, reported_offline=False), told
+    return watch, []
+
+
+def _faults(
+    c: Conditions, panel_id: str, watch: Watch, found: Seen, now: float
+) -> tuple[Watch, list[Notice]]:
+    """Faults that started or ended, as an online panel reports them."""
+    if not watch.online or found.faults == watch.faults:
+        return watch, []
+    told = [Notice(FAULT, panel_id, now, fault) for fault in found.faults if fault not in watch.faults]
+    told += [
+        Notice(FAULT_CLEARED, panel_id, now, fault) for fault in watch.faults if fault not in found.faults
+    ]
+    return replace(watch, faults=found.faults), told if c.faults else []
+
+
+def _flapping(
+    c: Conditions, panel_id: str, watch: Watch, found: Seen, now: float
+) -> tuple[Watch, list[Notice]]:
+    """Once, when offline spells pile up; again only after a window without any."""
+    if found.offline_spells == 0:
+        return replace(watch, reported_flapping=False), []
+    if found.offline_spells >= c.flap_spells and not watch.reported_flapping and not watch.reported_offline:
+        return replace(watch, reported_flapping=True), [
+            Notice(FLAPPING, panel_id, now, str(found.offline_spells))
+        ]
+    return watch, []
+
+
+def _behind(
+    c: Conditions, panel_id: str, watch: Watch, found: Seen, now: float
+) -> tuple[Watch, list[Notice]]:
+    """Online and still not following its latest schedule after the delay: once until it catches up.
+    Only while online: an offline panel is reported as such."""
+    if not (watch.online and found.behind):
+        return replace(watch, behind_since=None, reported_behind=False), []
+    since = watch.behind_since if watch.behind_since is not None else now
+    if not watch.reported_behind and now - since >= c.behind_after_s:
+        return replace(watch, behind_since=since, reported_behind=True), [Notice(BEHIND, panel_id, since)]
+    return replace(watch, behind_since=since), []
+
+
+def _alerts(
+    c: Conditions, panel_id: str, watch: Watch, found: Seen, now: float
+) -> tuple[Watch, list[Notice]]:
+    """Each running alert the panel has not confirmed within the delay, once; forgotten once it ends."""
+    told = [
+        Notice(ALERT_UNCONFIRMED, panel_id, on_air_at, str(alert_id))
+        for alert_id, on_air_at in found.unconfirmed_alerts
+        if alert_id not in watch.reported_alerts and now - on_air_at >= c.alert_confirm_s
+    ]
+    running = {alert_id for alert_id, _ in found.unconfirmed_alerts}
+    kept = tuple(alert_id for alert_id in watch.reported_alerts if alert_id in running)
+    return replace(watch, reported_alerts=kept + tuple(int(n.detail or 0) for n in told)), told
 
 
 @dataclass(frozen=True)
@@ -209,6 +263,18 @@ _SUBJECTS = {
         "{count} pannes signalées",
         "{count} faults reported",
     ),
+    BEHIND: (
+        "Panneau pas à jour : {name}",
+        "Panel not up to date: {name}",
+        "{count} panneaux pas à jour",
+        "{count} panels not up to date",
+    ),
+    ALERT_UNCONFIRMED: (
+        "Alerte non confirmée : {name}",
+        "Alert not confirmed: {name}",
+        "Alerte non confirmée sur {count} panneaux",
+        "Alert not confirmed on {count} panels",
+    ),
     FAULT_CLEARED: (
         "Panne terminée : {name}",
         "Fault cleared: {name}",
@@ -236,6 +302,14 @@ def _what(notice: Notice, now: float, lang: str) -> str:
         ),
         FAULT: (f"panne « {notice.detail} »", f"fault “{notice.detail}”"),
         FAULT_CLEARED: (f"panne « {notice.detail} » terminée", f"fault “{notice.detail}” cleared"),
+        BEHIND: (
+            f"n’applique pas son dernier programme depuis {since} ({lasted})",
+            f"not following its latest schedule since {since} ({lasted})",
+        ),
+        ALERT_UNCONFIRMED: (
+            f"alerte n° {notice.detail} à l’antenne depuis {since}, pas confirmée ({lasted})",
+            f"alert no. {notice.detail} on air since {since}, not confirmed ({lasted})",
+        ),
     }[notice.kind][0 if french else 1]
 
 

@@ -35,8 +35,19 @@ log = logging.getLogger(__name__)
 DEFAULT_EVERY_S = 15.0
 DELIVERY_TIMEOUT_S = 10.0
 _FLEET_QUERY = """
-select p.id, p.name, p.commune_insee, p.commune_name, p.location, s.online, s.last_seen, s.faults
-from panels p left join panel_status s on s.panel_id = p.id order by p.id
+select p.id, p.name, p.commune_insee, p.commune_name, p.location, s.online, s.last_seen, s.faults,
+       coalesce(s.applied_seq, 0) < coalesce(d.seq, 0) as behind
+from panels p left join panel_status s on s.panel_id = p.id left join desired d on d.panel_id = p.id
+order by p.id
+"""
+# Running alerts' panels that have not confirmed them yet, with when each alert went on air (its start,
+# or its approval if later), as ``controller.publishing.metrics`` counts confirmation times.
+_UNCONFIRMED_QUERY = """
+select ap.panel_id, a.id, max(a.starts_at, coalesce(a.approved_at, a.created_at))
+from alert_panels ap join alerts a on a.id = ap.alert_id
+where ap.confirmed_at is null and a.cancelled_at is null and coalesce(a.approval, 'approved') = 'approved'
+  and a.starts_at <= ? and a.expires_at > ?
+order by a.id
 """
 
 
@@ -102,13 +113,20 @@ class Notifier:
             )
             for row in fleet
         }
+        unconfirmed: dict[str, list[tuple[int, float]]] = {}
+        for panel_id, alert_id, on_air_at in db.execute(_UNCONFIRMED_QUERY, [now, now]):
+            unconfirmed.setdefault(panel_id, []).append((alert_id, on_air_at))
         sent = 0
         for organisation in sorted({row["organisation"] for row in subscribed}):
             conditions = subscriptions.conditions_of(db, organisation)
             spells = _offline_spells(db, now - conditions.flap_window_s)
             seen = {
                 row["id"]: Seen(
-                    bool(row["online"]), tuple(json.loads(row["faults"] or "[]")), spells.get(row["id"], 0)
+                    bool(row["online"]),
+                    tuple(json.loads(row["faults"] or "[]")),
+                    spells.get(row["id"], 0),
+                    bool(row["behind"]),
+                    tuple(unconfirmed.get(row["id"], ())),
                 )
                 for row in fleet
             }
@@ -182,7 +200,10 @@ def _memory(db: Database, organisation: str) -> dict[str, Watch]:
     memory = {}
     for panel_id, text in rows:
         fields = json.loads(text)
-        memory[panel_id] = Watch(**{**fields, "faults": tuple(fields["faults"])})
+        fields.update(
+            faults=tuple(fields["faults"]), reported_alerts=tuple(fields.get("reported_alerts", ()))
+        )
+        memory[panel_id] = Watch(**fields)
     return memory
 
 

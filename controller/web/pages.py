@@ -24,7 +24,15 @@ from controller.dates import format_when, parse_iso
 from controller.domain import accounts
 from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
-from controller.domain.notifications import FAULT, FAULT_CLEARED, FLAPPING, OFFLINE, ONLINE
+from controller.domain.notifications import (
+    ALERT_UNCONFIRMED,
+    BEHIND,
+    FAULT,
+    FAULT_CLEARED,
+    FLAPPING,
+    OFFLINE,
+    ONLINE,
+)
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
 from controller.publishing.outbox import COMMAND_TTL_S
 from controller.scheduling.model import department_of
@@ -55,6 +63,8 @@ NOTICE_LABELS = {
     FLAPPING: _l("Panneau instable"),
     FAULT: _l("Panne signalée"),
     FAULT_CLEARED: _l("Panne terminée"),
+    BEHIND: _l("Panneau pas à jour"),
+    ALERT_UNCONFIRMED: _l("Alerte non confirmée"),
 }
 # Where each role lands after logging in: its main job.
 HOME = {

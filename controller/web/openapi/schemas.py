@@ -190,6 +190,8 @@ SCHEMAS: dict[str, Schema] = {
             "faults": BOOLEAN,
             "flap_spells": {**INTEGER, "description": "offline spells within flap_window_s: unstable (4)"},
             "flap_window_s": INTEGER,
+            "behind_after_s": {**INTEGER, "description": "online and not up to date this long (900)"},
+            "alert_confirm_s": {**INTEGER, "description": "a running alert a panel has not confirmed (60)"},
         },
         additionalProperties=False,
     ),

@@ -52,7 +52,7 @@
   // The organisation's conditions and mail server.
   const conditionsForm = document.getElementById("conditions-form");
   const field = name => conditionsForm.querySelector(`[data-field="${name}"]`);
-  const MINUTES = ["offline_after_s", "recovery_s", "flap_window_s"];
+  const MINUTES = ["offline_after_s", "recovery_s", "flap_window_s", "behind_after_s"];
   const SMTP = ["host", "port", "starttls", "username", "sender"];
   const show = settings => {
     for (const [name, value] of Object.entries(settings.conditions)) {

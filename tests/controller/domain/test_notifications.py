@@ -142,3 +142,38 @@ def test_one_panel_one_message_many_panels_one_grouped_message() -> None:
     assert grouped.broker_down and len(grouped.panel_ids) == NAMED_IN_A_GROUP + 5
     assert "n’entend plus son broker" in grouped.text and "… et 5 autres" in grouped.text
     assert grouped.text.count("https://relais.example/parc/") == 2 * NAMED_IN_A_GROUP
+
+
+def test_behind_only_while_online_and_again_after_catching_up() -> None:
+    rules = Conditions(behind_after_s=60)
+    timeline = [
+        (0, Seen(True, behind=True)),
+        (30, Seen(False, behind=True)),  # offline: its own notice, not this one
+        (40, Seen(True, behind=True)),
+        (100, Seen(True, behind=True)),
+        (110, Seen(True)),  # caught up
+        (120, Seen(True, behind=True)),
+        (180, Seen(True, behind=True)),
+    ]
+    memory: dict[str, Watch] = {}
+    told = []
+    for at, seen in timeline:
+        memory, notices = step(rules, memory, {"p": seen}, T0 + at)
+        told += [(at, notice.kind, notice.since) for notice in notices]
+    assert told == [(100, "behind", T0 + 40), (180, "behind", T0 + 120)]
+
+
+def test_each_running_alert_a_panel_has_not_confirmed_is_told_once() -> None:
+    rules = Conditions(alert_confirm_s=60)
+    memory: dict[str, Watch] = {}
+    told = []
+    for at, alerts in (
+        (10, ((7, T0),)),
+        (61, ((7, T0),)),
+        (90, ((7, T0), (8, T0 + 30))),
+        (95, ((8, T0 + 30),)),
+    ):
+        memory, notices = step(rules, memory, {"p": Seen(True, unconfirmed_alerts=alerts)}, T0 + at)
+        told += [(at, notice.detail) for notice in notices]
+    assert told == [(61, "7"), (90, "8")]
+    assert memory["p"].reported_alerts == (8,)  # alert 7 ended: forgotten

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.domain import accounts
+from controller.domain.notifications import KINDS
 from controller.storage.db import transaction
 from controller.web.context import get_db
 from tests.support import client_as
@@ -85,7 +86,7 @@ def test_subscriptions_are_ones_own_and_a_webhooks_secret_is_shown_once(
         json={"channel": "webhook", "address": "https://hooks.example/relais", "communes": ["01053"]},
     )
     assert hook.status_code == 201 and len(hook.json["secret"]) >= 32
-    assert hook.json["kinds"] == sorted(["offline", "online", "flapping", "fault", "fault-cleared"])
+    assert hook.json["kinds"] == sorted(KINDS)
     mail = client.post(
         "/api/v1/notifications/subscriptions",
         json={"channel": "email", "address": "tech@mairie.fr", "kinds": ["offline"]},

@@ -1,0 +1,122 @@
+"""The notifier's rounds on a real database, at chosen times, delivering to a real webhook receiver on
+loopback that checks each signature: a panel behind its schedule, an alert a panel does not confirm, a
+subscription that asked for neither, a receiver that fails (logged, with why)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from controller.domain.panels import CONNECTED
+from controller.publishing.notifier import Notifier
+from controller.web.context import get_db
+from relais import wire
+from relais.webhook_signing import SIGNATURE_HEADER, verify
+from tests.support import DEMO_LED, record_report
+
+LED = DEMO_LED["id"]
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    secret = b""
+    status = 204
+    bodies: list[dict[str, Any]] = []  # noqa: RUF012 - one receiver per test
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        signed_at = verify(self.secret, body, self.headers[SIGNATURE_HEADER], now=json.loads(body)["sent_at"])
+        Receiver.bodies.append({**json.loads(body), "signed_at": signed_at})
+        self.send_response(Receiver.status)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.bodies, Receiver.status = [], 204
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    thread.join()
+
+
+def notifier_of(app: Flask) -> Notifier:
+    return Notifier(Path(app.config["DATABASE"]), lambda: CONNECTED, "https://relais.example")
+
+
+def subscribe(client: FlaskClient, url: str, kinds: list[str]) -> None:
+    made = client.post(
+        "/api/v1/notifications/subscriptions", json={"channel": "webhook", "address": url, "kinds": kinds}
+    )
+    assert made.status_code == 201, made.json
+    Receiver.secret = made.json["secret"].encode()
+
+
+def test_a_panel_behind_its_schedule_is_reported_once_after_the_delay(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    subscribe(client, receiver, ["behind"])
+    client.patch("/api/v1/notifications/settings", json={"conditions": {"behind_after_s": 600}})
+    queued = client.post("/api/v1/messages", json={"text": "Marché", "panels": [LED]})
+    assert queued.status_code == 201
+    now = time.time()
+    with app.app_context():
+        record_report(get_db(), wire.PanelState(LED, True, int(now), None, None, 1), now)  # an old schedule
+    notifier = notifier_of(app)
+    assert [notifier.tick(now + at) for at in (1, 300, 602, 700)] == [0, 0, 1, 0]
+    (body,) = Receiver.bodies
+    assert body["kind"] == "behind" and [p["panel_id"] for p in body["panels"]] == [LED]
+    assert "n’applique pas son dernier programme" in body["text"]
+    assert body["panels"][0]["link"] == f"https://relais.example/parc/{LED}"
+
+
+def test_an_alert_not_confirmed_within_a_minute_is_reported_once(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    subscribe(client, receiver, ["alert-unconfirmed"])
+    now = time.time()
+    alert = client.post(
+        "/api/v1/alerts",
+        json={
+            "text": "Crue",
+            "panels": [LED],
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+        },
+    )
+    assert alert.status_code == 201, alert.json
+    notifier = notifier_of(app)
+    assert [notifier.tick(now + at) for at in (5, 30, 65, 120)] == [0, 0, 1, 0]
+    (body,) = Receiver.bodies
+    assert body["subject"].startswith("Relais\u00a0: Alerte non confirmée")
+    assert f"alerte n° {alert.json['id']}" in body["text"]
+
+
+def test_a_failed_delivery_is_logged_with_why(app: Flask, client: FlaskClient, receiver: str) -> None:
+    subscribe(client, receiver, ["alert-unconfirmed"])
+    Receiver.status = 500
+    now = time.time()
+    client.post(
+        "/api/v1/alerts",
+        json={
+            "text": "Crue",
+            "panels": [LED],
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+        },
+    )
+    assert notifier_of(app).tick(now + 65) == 0
+    (entry,) = client.get("/api/v1/notifications/log").json["log"]
+    assert entry["result"] == "failed" and "500" in entry["error"]
+    assert entry["kind"] == "alert-unconfirmed" and entry["panels"] == [LED]
