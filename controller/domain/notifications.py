@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from controller.dates import format_duration, format_when
+from controller.dates import PARIS, format_duration, format_when
 from controller.domain.errors import FieldError
 
 OFFLINE = "offline"
@@ -31,6 +32,9 @@ FAULT_CLEARED = "fault-cleared"
 BEHIND = "behind"
 ALERT_UNCONFIRMED = "alert-unconfirmed"
 KINDS = (OFFLINE, ONLINE, FLAPPING, FAULT, FAULT_CLEARED, BEHIND, ALERT_UNCONFIRMED)
+DIGEST = "digest"
+# A digest subscription's day goes out at this hour, Paris time, or at the first round after it.
+DIGEST_HOUR = 7
 # Panels named in a grouped message at most; the rest are counted.
 NAMED_IN_A_GROUP = 100
 
@@ -356,3 +360,26 @@ def compose(notices: Sequence[Notice], cards: Mapping[str, PanelCard], now: floa
             )
         )
     return messages
+
+
+def last_digest_day(now: float, hour: int = DIGEST_HOUR) -> str:
+    """The Paris day of the latest digest time at or before ``now``: what a new subscription counts as
+    sent already, so that its first digest comes at the next ``hour``, not at once."""
+    local = datetime.fromtimestamp(now, PARIS)
+    return (local.date() - timedelta(days=local.hour < hour)).isoformat()
+
+
+def digest_due(last_sent_on: str | None, now: float, hour: int = DIGEST_HOUR) -> str | None:
+    """The Paris day (ISO date) whose digest is due at ``now``, or None: from ``hour`` on, once a day."""
+    local = datetime.fromtimestamp(now, PARIS)
+    today = local.date().isoformat()
+    return None if local.hour < hour or last_sent_on == today else today
+
+
+def compose_digest(entries: Sequence[tuple[str, str, Sequence[str]]]) -> Message:
+    """One message of the day's notifications, each ``(subject, text, panel ids)``, oldest first."""
+    count = len(entries)
+    subject = f"Relais\u00a0: résumé, {count} notification(s) / digest, {count} notification(s)"
+    text = "\n\n".join(f"{heading}\n\n{body}" for heading, body, _ in entries)
+    panel_ids = tuple(dict.fromkeys(panel_id for _, _, panels in entries for panel_id in panels))
+    return Message(DIGEST, subject, text, panel_ids)

@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from controller.domain.errors import FieldError
-from controller.domain.notifications import KINDS, Conditions
+from controller.domain.notifications import KINDS, Conditions, Message, last_digest_day
 from controller.domain.panels import INSEE_PATTERN
 from controller.storage.db import insert_row
 
@@ -153,6 +154,9 @@ def add_subscription(
     ):
         raise FieldError("address", "a webhook's address is an http:// or https:// URL")
     kinds = _string_list(data, "kinds", lambda kind: kind in KINDS, list(KINDS))
+    digest = data.get("digest", False)
+    if not isinstance(digest, bool):
+        raise FieldError("digest", "must be true or false")
     communes = _string_list(data, "communes", INSEE_PATTERN.fullmatch, [])
     count = db.execute(
         "select count(*) from notification_subscriptions where user_id = ?", [user_id]
@@ -171,6 +175,8 @@ def add_subscription(
             "secret": secrets.token_urlsafe(32) if channel == "webhook" else None,
             "kinds": json.dumps(kinds),
             "communes": json.dumps(communes),
+            "digest": int(digest),
+            "digest_sent_on": last_digest_day(time.time() if now is None else now),
             "created_at": int(time.time() if now is None else now),
         },
     )
@@ -185,6 +191,7 @@ def subscription_json(row: dict[str, Any]) -> dict[str, Any]:
         "address": row["address"],
         "kinds": json.loads(row["kinds"]),
         "communes": json.loads(row["communes"]),
+        "digest": bool(row["digest"]),
         "created_at": row["created_at"],
     }
 
@@ -208,10 +215,20 @@ def active_subscriptions(db: Database) -> list[dict[str, Any]]:
     )
 
 
+QUEUED = "queued"
+
+
 def log_delivery(
-    db: Database, subscription: dict[str, Any], message: Any, at: float, error: str | None
+    db: Database,
+    subscription: dict[str, Any],
+    message: Message,
+    at: float,
+    error: str | None,
+    *,
+    queued: bool = False,
 ) -> None:
-    """One message sent (or not, ``error`` says why) to one subscription. The caller owns the transaction."""
+    """One message sent (or not, ``error`` says why) to one subscription, or ``queued`` for its digest.
+    The caller owns the transaction."""
     insert_row(
         db,
         "notification_log",
@@ -224,19 +241,44 @@ def log_delivery(
             "kind": message.kind,
             "subject": message.subject,
             "panels": json.dumps(list(message.panel_ids)),
-            "result": "failed" if error else "sent",
+            "text": message.text,
+            "result": QUEUED if queued else "failed" if error else "sent",
             "error": error,
         },
+    )
+
+
+def queued_for_digest(db: Database, subscription_id: int) -> list[dict[str, Any]]:
+    """What waits for a subscription's digest, oldest first."""
+    return list(
+        db.query(
+            "select id, subject, text, panels from notification_log where subscription_id = ? and result = ?"
+            " order by id",
+            [subscription_id, QUEUED],
+        )
+    )
+
+
+def digest_sent(
+    db: Database, subscription_id: int, entry_ids: Sequence[int], day: str, error: str | None
+) -> None:
+    """The day's digest went out (or not, ``error`` says why) with these entries. The caller owns the transaction."""
+    db.conn.executemany(
+        "update notification_log set result = ?, error = ? where id = ?",
+        [("failed" if error else "sent", error, entry_id) for entry_id in entry_ids],
+    )
+    db.execute(
+        "update notification_subscriptions set digest_sent_on = ? where id = ?", [day, subscription_id]
     )
 
 
 def delivery_log(
     db: Database, user_id: int | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Newest first: one user's, or everyone's (None)."""
+    """Newest first, without the texts: one user's, or everyone's (None)."""
     where, params = ("where user_id = ?", [user_id]) if user_id is not None else ("", [])
     total = db.execute(f"select count(*) from notification_log {where}", params).fetchone()[0]
     rows = db.query(
         f"select * from notification_log {where} order by id desc limit ? offset ?", [*params, limit, offset]
     )
-    return [{**row, "panels": json.loads(row["panels"])} for row in rows], total
+    return [{**row, "panels": json.loads(row["panels"]), "text": None} for row in rows], total

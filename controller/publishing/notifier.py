@@ -24,7 +24,17 @@ from typing import Any
 from sqlite_utils import Database
 
 from controller.domain import subscriptions
-from controller.domain.notifications import Message, Notice, PanelCard, Seen, Watch, compose, step
+from controller.domain.notifications import (
+    Message,
+    Notice,
+    PanelCard,
+    Seen,
+    Watch,
+    compose,
+    compose_digest,
+    digest_due,
+    step,
+)
 from controller.domain.panels import BrokerWatch
 from controller.publishing.reports import EVENT_OFFLINE
 from controller.storage.db import connect, transaction
@@ -138,10 +148,39 @@ class Notifier:
             smtp = subscriptions.smtp_of(db, organisation)
             for subscription in (row for row in subscribed if row["organisation"] == organisation):
                 for message in compose(_for(subscription, notices, fleet), cards, now):
+                    if subscription["digest"]:
+                        with transaction(db):
+                            subscriptions.log_delivery(db, subscription, message, now, None, queued=True)
+                        continue
                     error = self._deliver(subscription, message, cards, smtp, now)
                     with transaction(db):
                         subscriptions.log_delivery(db, subscription, message, now, error)
                     sent += error is None
+        return sent + self._digests(db, [row for row in subscribed if row["digest"]], cards, now)
+
+    def _digests(
+        self, db: Database, subscribed: list[dict[str, Any]], cards: dict[str, PanelCard], now: float
+    ) -> int:
+        """Each digest subscription's day, once it is due, in one message; how many went out."""
+        sent = 0
+        for subscription in subscribed:
+            day = digest_due(subscription["digest_sent_on"], now)
+            if day is None:
+                continue
+            entries = subscriptions.queued_for_digest(db, subscription["id"])
+            error = None
+            if entries:
+                message = compose_digest(
+                    [(entry["subject"], entry["text"], json.loads(entry["panels"])) for entry in entries]
+                )
+                shown = {panel_id: card for panel_id, card in cards.items() if panel_id in message.panel_ids}
+                smtp = subscriptions.smtp_of(db, subscription["organisation"])
+                error = self._deliver(subscription, message, shown, smtp, now)
+                sent += error is None
+            with transaction(db):
+                subscriptions.digest_sent(
+                    db, subscription["id"], [entry["id"] for entry in entries], day, error
+                )
         return sent
 
     def _deliver(
@@ -237,7 +276,7 @@ def webhook_body(message: Message, cards: dict[str, PanelCard], now: float) -> b
             "subject": message.subject,
             "text": message.text,
             "broker_down": message.broker_down,
-            "panels": [asdict(cards[panel_id]) for panel_id in message.panel_ids],
+            "panels": [asdict(cards[panel_id]) for panel_id in message.panel_ids if panel_id in cards],
             "sent_at": int(now),
         },
         ensure_ascii=False,

@@ -440,10 +440,13 @@ def _0015_notifications(db: Database) -> None:
             "secret": str,  # a webhook's signing secret
             "kinds": str,  # JSON list, of controller.domain.notifications.KINDS
             "communes": str,  # JSON list of INSEE codes; empty: every commune the user sees
+            "digest": int,  # 1: once a day, all together, rather than as they come
+            "digest_sent_on": str,  # the Paris day of the last digest sent
             "created_at": int,
         },
         pk="id",
-        not_null={"user_id", "channel", "address", "kinds", "communes", "created_at"},
+        not_null={"user_id", "channel", "address", "kinds", "communes", "digest", "created_at"},
+        defaults={"digest": 0},
         foreign_keys=[("user_id", "users", "id")],
     )
     db.table("notification_watch").create(
@@ -462,7 +465,8 @@ def _0015_notifications(db: Database) -> None:
             "kind": str,
             "subject": str,
             "panels": str,  # JSON list of panel ids
-            "result": str,  # sent, failed
+            "text": str,  # what a digest will say of it
+            "result": str,  # sent, failed, queued (for the day's digest)
             "error": str,
         },
         pk="id",

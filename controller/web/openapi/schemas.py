@@ -11,6 +11,7 @@ from typing import Any
 from controller.domain import alerts, campaigns, messages
 from controller.domain.access import Permission, Role
 from controller.domain.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
+from controller.domain.notifications import DIGEST
 from controller.domain.notifications import KINDS as NOTICE_KINDS
 from controller.domain.panels import FALLBACKS
 from controller.rendering.layouts import ROLES
@@ -224,6 +225,7 @@ SCHEMAS: dict[str, Schema] = {
             "address": {"type": "string", "description": "an e-mail address or an http(s) URL"},
             "kinds": {"type": "array", "items": {"enum": list(NOTICE_KINDS)}},
             "communes": {"type": "array", "items": STRING, "description": "INSEE codes; empty: every one"},
+            "digest": {**BOOLEAN, "description": "once a day, at 7 h Paris time, all together"},
             "created_at": TIME,
         },
         ("id", "channel", "address", "kinds", "communes"),
@@ -247,6 +249,7 @@ SCHEMAS: dict[str, Schema] = {
             "address": STRING,
             "kinds": {"type": "array", "items": {"enum": list(NOTICE_KINDS)}},
             "communes": {"type": "array", "items": STRING},
+            "digest": BOOLEAN,
         },
         ("channel", "address"),
         additionalProperties=False,
@@ -255,12 +258,12 @@ SCHEMAS: dict[str, Schema] = {
         {
             "id": INTEGER,
             "at": TIME,
-            "kind": {"enum": list(NOTICE_KINDS)},
+            "kind": {"enum": [*NOTICE_KINDS, DIGEST]},
             "subject": STRING,
             "channel": STRING,
             "recipient": STRING,
             "panels": {"type": "array", "items": STRING},
-            "result": {"enum": ["sent", "failed"]},
+            "result": {"enum": ["sent", "failed", "queued"]},
             "error": NULLABLE_STRING,
         },
         ("id", "at", "kind", "subject", "result"),

@@ -19,7 +19,7 @@
     const rows = answer.ok ? answer.body.subscriptions.map(subscription => el("tr", { "data-subscription": subscription.address },
       cells("subscriptions", [
         page.channels[subscription.channel], subscription.address,
-        subscription.kinds.map(kind => page.kinds[kind]).join(", "),
+        subscription.kinds.map(kind => page.kinds[kind]).join(", ") + (subscription.digest ? ` ${page.daily}` : ""),
         subscription.communes.join(", ") || page.all,
         el("button", { type: "button", class: "danger", onclick: async () => {
           const result = await api(`/notifications/subscriptions/${subscription.id}`, { method: "DELETE" });
@@ -38,6 +38,7 @@
       address: form.address.value.trim(),
       kinds: [...subscriptionForm.querySelectorAll('input[name="kinds"]:checked')].map(box => box.value),
       communes: form.communes.value.split(",").map(code => code.trim()).filter(Boolean),
+      digest: form.digest.checked,
     };
     const answer = await api("/notifications/subscriptions", { method: "POST", body });
     if (!answer.ok) { showError(subscriptionForm, answer.body); return; }
@@ -101,8 +102,8 @@
   const loadLog = async () => {
     const answer = await api("/notifications/log?limit=50");
     const rows = answer.ok ? answer.body.log.map(entry => el("tr", {}, cells("notification-log", [
-      when(entry.at), page.kinds[entry.kind], entry.subject, entry.recipient,
-      entry.result === "sent" ? page.sent : `${page.failed} ${entry.error}`,
+      when(entry.at), page.kinds[entry.kind] || page.digest, entry.subject, entry.recipient,
+      { sent: page.sent, queued: page.queued }[entry.result] || `${page.failed} ${entry.error}`,
     ]))) : [];
     fill("notification-log", 5, answer, rows);
   };

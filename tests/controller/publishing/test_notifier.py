@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from controller.dates import PARIS
 from controller.domain.panels import CONNECTED
 from controller.publishing.notifier import Notifier
 from controller.web.context import get_db
@@ -120,3 +122,43 @@ def test_a_failed_delivery_is_logged_with_why(app: Flask, client: FlaskClient, r
     (entry,) = client.get("/api/v1/notifications/log").json["log"]
     assert entry["result"] == "failed" and "500" in entry["error"]
     assert entry["kind"] == "alert-unconfirmed" and entry["panels"] == [LED]
+
+
+def test_a_digest_subscription_gets_the_day_in_one_message_at_seven(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    made = client.post(
+        "/api/v1/notifications/subscriptions",
+        json={"channel": "webhook", "address": receiver, "kinds": ["alert-unconfirmed"], "digest": True},
+    )
+    assert made.status_code == 201 and made.json["digest"] is True
+    Receiver.secret = made.json["secret"].encode()
+    # The first 7 h (Paris) three hours away at least: the alerts go on air two hours before it.
+    soon = datetime.now(PARIS) + timedelta(hours=3)
+    seven = soon.replace(hour=7, minute=0, second=0, microsecond=0)
+    next_morning = (seven if seven >= soon else seven + timedelta(days=1)).timestamp()
+    evening = next_morning - 2 * 3600
+    for text in ("Crue", "Tempête"):
+        expires = datetime.fromtimestamp(evening + 3600, UTC).isoformat()
+        assert (
+            client.post(
+                "/api/v1/alerts",
+                json={
+                    "text": text,
+                    "panels": [LED],
+                    "expires_at": expires,
+                    "starts_at": datetime.fromtimestamp(evening - 120, UTC).isoformat(),
+                },
+            ).status_code
+            == 201
+        )
+    notifier = notifier_of(app)
+    assert notifier.tick(evening) == 0 and Receiver.bodies == []  # queued, not sent
+    assert [entry["result"] for entry in client.get("/api/v1/notifications/log").json["log"]] == ["queued"]
+    assert notifier.tick(next_morning - 60) == 0  # 6.59 h: not yet
+    assert notifier.tick(next_morning + 5) == 1
+    assert notifier.tick(next_morning + 60) == 0  # once a day
+    (body,) = Receiver.bodies
+    assert body["kind"] == "digest" and "1 notification(s)" in body["subject"]
+    assert body["text"].count("alerte n°") == 2 and [p["panel_id"] for p in body["panels"]] == [LED]
+    assert [entry["result"] for entry in client.get("/api/v1/notifications/log").json["log"]] == ["sent"]

@@ -110,6 +110,7 @@ def test_wrong_subscriptions_are_refused_naming_the_field(client: FlaskClient) -
         ({"channel": "webhook", "address": "ftp://hooks.example"}, "address"),
         ({"channel": "email", "address": "a@b.fr", "kinds": ["everything"]}, "kinds"),
         ({"channel": "email", "address": "a@b.fr", "communes": ["Bourg"]}, "communes"),
+        ({"channel": "email", "address": "a@b.fr", "digest": "daily"}, "digest"),
     ):
         refused = client.post("/api/v1/notifications/subscriptions", json=body)
         assert refused.status_code == 400 and refused.json["error"]["field"] == field, (body, refused.json)
