@@ -140,9 +140,10 @@ class Notifier:
                 )
                 for row in fleet
             }
-            memory, notices = step(conditions, _memory(db, organisation), seen, now, broker_down_since)
+            before = _memory(db, organisation)
+            memory, notices = step(conditions, before, seen, now, broker_down_since)
             with transaction(db):
-                _remember(db, organisation, memory)
+                _remember(db, organisation, before, memory)
             if not notices:
                 continue
             smtp = subscriptions.smtp_of(db, organisation)
@@ -246,11 +247,19 @@ def _memory(db: Database, organisation: str) -> dict[str, Watch]:
     return memory
 
 
-def _remember(db: Database, organisation: str, memory: dict[str, Watch]) -> None:
-    db.execute("delete from notification_watch where organisation = ?", [organisation])
+def _remember(db: Database, organisation: str, before: dict[str, Watch], after: dict[str, Watch]) -> None:
+    """Only what changed: a quiet fleet of a thousand panels costs no write at each round."""
     db.conn.executemany(
-        "insert into notification_watch (organisation, panel_id, watch) values (?, ?, ?)",
-        [(organisation, panel_id, json.dumps(asdict(watch))) for panel_id, watch in memory.items()],
+        "delete from notification_watch where organisation = ? and panel_id = ?",
+        [(organisation, panel_id) for panel_id in before.keys() - after.keys()],
+    )
+    db.conn.executemany(
+        "insert or replace into notification_watch (organisation, panel_id, watch) values (?, ?, ?)",
+        [
+            (organisation, panel_id, json.dumps(asdict(watch)))
+            for panel_id, watch in after.items()
+            if before.get(panel_id) != watch
+        ],
     )
 
 
