@@ -41,7 +41,8 @@ HEALTH = (
 @dataclass(frozen=True)
 class LinkInstruments:
     """What the MQTT link counts as it goes: each state's time from publish to the broker's PUBACK, and
-    the reports (states, events) panels send."""
+    the reports (states, events) panels send, as they are read (a batch the database refused, read again
+    at its retry, counts again)."""
 
     puback_seconds: Histogram
     reports: Counter
