@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlite_utils import Database
 
@@ -140,6 +140,22 @@ def confirmation_family(db: Database, buckets: Sequence[float] = CONFIRMATION_BU
     )
 
 
+def notification_families(db: Database) -> Iterator[Metric]:
+    """Notifications delivered and failed since the start of the log, and those waiting for a digest."""
+    counts = dict(db.execute("select result, count(*) from notification_log group by result").fetchall())
+    delivered = CounterMetricFamily(
+        "relais_notifications", "Notifications (e-mails, webhook calls) by result.", labels=["result"]
+    )
+    for result in ("sent", "failed"):
+        delivered.add_metric([result], counts.get(result, 0))
+    yield delivered
+    yield GaugeMetricFamily(
+        "relais_notifications_queued",
+        "Notifications waiting for their daily digest.",
+        value=counts.get("queued", 0),
+    )
+
+
 def database_family(database_path: Path) -> Metric:
     size = sum(
         os.path.getsize(part) for part in (database_path, Path(f"{database_path}-wal")) if part.exists()
@@ -184,6 +200,7 @@ class FleetCollector(Collector):
             yield from fleet_families(panel_statuses(db, watch=watch or CONNECTED), self._per_panel_limit)
             yield from outbox_families(db, now)
             yield confirmation_family(db)
+            yield from notification_families(db)
         finally:
             db.close()
         yield database_family(self._database_path)

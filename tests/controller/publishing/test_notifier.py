@@ -121,6 +121,9 @@ def test_a_failed_delivery_is_logged_with_why(app: Flask, client: FlaskClient, r
     assert notifier_of(app).tick(now + 65) == 0
     (entry,) = client.get("/api/v1/notifications/log").json["log"]
     assert entry["result"] == "failed" and "500" in entry["error"]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'relais_notifications_total{result="failed"} 1.0' in metrics
+    assert 'relais_notifications_total{result="sent"} 0.0' in metrics
     assert entry["kind"] == "alert-unconfirmed" and entry["panels"] == [LED]
 
 
