@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,9 +66,7 @@ class SmtpSettings:
         for name in ("username", "password"):
             if merged.get(name) is not None and not isinstance(merged[name], str):
                 raise FieldError(f"smtp.{name}", "must be a string or null")
-        return replace(
-            cls(merged["host"].strip(), merged["sender"]), **{k: merged[k] for k in known if k in merged}
-        )
+        return cls(**{**merged, "host": merged["host"].strip(), "sender": merged["sender"].strip()})
 
     def to_json(self) -> dict[str, Any]:
         """As the API shows it: never the password, only whether there is one."""

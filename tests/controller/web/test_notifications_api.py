@@ -39,8 +39,11 @@ def test_conditions_have_defaults_and_change_field_by_field(app: Flask, client: 
         "username": "u",
         "password_set": True,
     }
-    kept = client.patch("/api/v1/notifications/settings", json={"smtp": {"port": 2525}}).json
+    kept = client.patch(
+        "/api/v1/notifications/settings", json={"smtp": {"port": 2525, "host": " smtp2.example "}}
+    ).json
     assert kept["smtp"]["port"] == 2525 and kept["smtp"]["password_set"]
+    assert kept["smtp"]["host"] == "smtp2.example"
     assert "pw-secret" not in client.get("/api/v1/notifications/settings").get_data(as_text=True)
 
 
