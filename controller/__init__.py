@@ -58,7 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from controller.publishing import reports
     from controller.publishing.jobs import JobContext, start_scheduler
     from controller.storage.db import open_database, private_data_dir
-    from controller.web import login, pages
+    from controller.web import login, pages, public
     from controller.web.api import (
         alerts,
         audit_log,
@@ -69,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         notifications,
         organisations,
         panels,
+        posters,
         previews,
         reference,
         targets,
@@ -123,12 +124,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instruments = init_metrics(app)
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
-    resources = (panels, commands, messages, previews, alerts, campaigns, catalogue, targets)
+    resources = (panels, commands, messages, previews, posters, alerts, campaigns, catalogue, targets)
     administration = (users, tokens, organisations, audit_log, reference, notifications)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
     app.register_blueprint(login.bp)
     pages.init_app(app)
+    public.init_app(app)
     app.url_value_preprocessor(refuse_ids_out_of_range)
     app.register_error_handler(RequestEntityTooLarge, body_too_large)
     app.after_request(_security_headers)
@@ -181,8 +183,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _security_headers(response: Response) -> Response:
+    # A response that says itself who may frame it (the public widget) gets no X-Frame-Options: DENY.
+    own_framing = "frame-ancestors" in response.headers.get("Content-Security-Policy", "")
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        if not (own_framing and name == "X-Frame-Options"):
+            response.headers.setdefault(name, value)
     return response
 
 

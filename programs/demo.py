@@ -203,6 +203,7 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
                 f"  accounts : one per role, names and passwords in {data_dir / DEMO_ACCOUNTS_NAME}\n"
                 f"  API token: {token}  (also in {data_dir / 'admin.token'})\n"
                 f"  screens  : {data_dir / 'screens'}\n"
+                f"  public   : {address}/c/{DEMO_PANELS[0]['commune_insee']} (no login: page, feeds, widget)\n"
                 "Ctrl-C stops everything.",
                 flush=True,
             )

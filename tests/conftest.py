@@ -27,7 +27,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker
         yield running
 
 
-@pytest.fixture(params=["mosquitto", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+@pytest.fixture(
+    params=[
+        "mosquitto",
+        pytest.param("rabbitmq", marks=[pytest.mark.rabbitmq, pytest.mark.xdist_group("rabbitmq")]),
+    ]
+)
 def mqtt_broker(request: pytest.FixtureRequest) -> MosquittoBroker | RabbitMQBroker:
     """Each end-to-end test runs on both brokers: Mosquitto, and RabbitMQ's MQTT 3.1.1 plugin."""
     return request.getfixturevalue("broker" if request.param == "mosquitto" else "rabbitmq")

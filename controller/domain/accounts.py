@@ -297,9 +297,20 @@ def get_user(db: Database, user_id: int) -> dict[str, Any]:
 
 
 def list_users(db: Database, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of users by name, and how many there are."""
-    rows = list(db["users"].rows_where(order_by="name", limit=limit, offset=offset))
-    return [user_summary(row) for row in rows], db["users"].count
+    """One page of users by name, and how many there are; each with its commune's and organisation's
+    names, as the administrator reads them (« Bourg-en-Bresse », not 01053)."""
+    users = [user_summary(row) for row in db["users"].rows_where(order_by="name", limit=limit, offset=offset)]
+    communes = commune_names(db, sorted({user["commune"] for user in users if user["commune"]}))
+    organisations = dict(db.execute("select id, name from organisations").fetchall())
+    named = [
+        user
+        | {
+            "commune_name": communes.get(user["commune"]),
+            "organisation_name": organisations.get(user["organisation"]),
+        }
+        for user in users
+    ]
+    return named, db["users"].count
 
 
 def update_user(

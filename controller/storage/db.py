@@ -423,7 +423,18 @@ def _0014_events_by_reception(db: Database) -> None:
     db.table("panel_events").create_index(["received_at"])
 
 
-def _0015_notifications(db: Database) -> None:
+def _0015_public_counts(db: Database) -> None:
+    """How often each public channel is opened, per day, commune (or department, tag) and channel: a
+    counter, no row per visit, nothing about the visitor (no address, no browser), for the reach
+    indicators."""
+    db.table("public_counts").create(
+        {"day": str, "place": str, "channel": str, "count": int},
+        pk=("day", "place", "channel"),
+        not_null={"count"},
+    )
+
+
+def _0016_notifications(db: Database) -> None:
     """Who is told what when panels go dark: each organisation's conditions and SMTP server, each user's
     subscriptions, the notifier's memory of each panel, and every notification sent, with its result."""
     db.table("notification_settings").create(
@@ -490,7 +501,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0012_idempotency_keys", _0012_idempotency_keys),
     ("0013_message_changed_by", _0013_message_changed_by),
     ("0014_events_by_reception", _0014_events_by_reception),
-    ("0015_notifications", _0015_notifications),
+    ("0015_public_counts", _0015_public_counts),
+    ("0016_notifications", _0016_notifications),
 ]
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
@@ -34,9 +34,11 @@ from controller.domain.notifications import (
     ONLINE,
 )
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
+from controller.domain.public import named_place
 from controller.publishing.outbox import COMMAND_TTL_S
 from controller.scheduling.model import department_of
 from controller.storage.db import connect
+from controller.storage.public_store import known_places
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
 from controller.web.context import broker_watch, get_db, mqtt_link
@@ -118,7 +120,11 @@ def index() -> WerkzeugResponse:
 @bp.get("/messages")
 @page(Permission.MESSAGES_VIEW)
 def messages() -> str:
-    return render_template("messages.html")
+    """A commune's users get its public addresses too, and the code that puts its widget on its website."""
+    commune = current_user.actor.commune_insee
+    communes, tags = known_places(get_db())
+    place = named_place("commune", commune, communes, tags) if commune else None
+    return render_template("messages.html", public_place=place, public_root=request.url_root.rstrip("/"))
 
 
 @bp.get("/validation")

@@ -1,6 +1,8 @@
 """Each role's everyday job on a department of 1,000 panels in 65 communes, by clicks, asserting what the
 user sees: the technician finds panels, a commune's editor and approver work on their own commune only,
-the prefecture runs a campaign that a commune accepts after reading it, the administrator manages users.
+the prefecture runs a campaign that a commune accepts after reading it, the administrator manages users
+and sends a message to the whole department, the viewer reads and changes nothing (the prefecture's alert
+to the department: tests/browser/test_alert_confirmation.py).
 
 One controller serves the whole module (tests/browser/conftest.py, ``department``): the fleet is the
 set-up, not the user's job; each user logs in once, in a browser context of their own (``department_user``)."""
@@ -18,9 +20,10 @@ from controller.publishing.queueing import queue_message
 from controller.web.context import get_db, signing_key
 from programs.department import fleet_panel_specs
 from tests.support import DEMO_PANELS
-from tests.support.browser import Site, fill_campaign_form
+from tests.support.browser import Site, fill_campaign_form, in_french
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+# One controller of 1,000 panels for the module: its tests stay on one pytest-xdist worker.
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("department")]
 
 # Panels per commune name, as the module's controller has them: the demo's three and 997 simulated ones.
 ALL_SPECS = [*DEMO_PANELS, *fleet_panel_specs(997)]
@@ -42,7 +45,7 @@ def test_the_technician_finds_a_panel_among_a_thousand(
     total = sum(PER_COMMUNE.values())
     bourg_sim = BOURG - 2  # the two demo panels of Bourg have no agent here
     page.get_by_text(
-        f"{total} panneau(x) : {bourg_sim} en ligne, {total - bourg_sim} hors ligne, 0 en panne"
+        f"{in_french(total)} panneau(x) : {bourg_sim} en ligne, {total - bourg_sim} hors ligne, 0 en panne"
     ).wait_for()
     page.get_by_text("Page 1 sur 20").wait_for()
     assert len(rows(page)) == 50
@@ -53,7 +56,7 @@ def test_the_technician_finds_a_panel_among_a_thousand(
     assert len(rows(page)) == 50
 
     page.get_by_label("Rechercher (panneau ou commune)").fill("bourg")
-    page.get_by_text(f"{BOURG} panneau(x) correspondent sur {total}").wait_for()
+    page.get_by_text(f"{BOURG} panneau(x) correspondent sur {in_french(total)}").wait_for()
     assert not page.get_by_role("button", name="suivant »").is_visible(), "one page needs no paging"
     found = rows(page)
     assert len(found) == BOURG and all(name.startswith("Bourg-en-Bresse") for name in found), found
@@ -76,6 +79,9 @@ def test_a_commune_editor_works_on_its_own_panels_only(
     page.locator("#message-form").get_by_text(re.compile("Bourg-en-Bresse — ")).first.wait_for()
     form = page.locator("#message-form").inner_text()
     assert not any(commune in form for commune in OTHER_COMMUNES), "another commune's panel is offered"
+    # Too many panels to tick one by one: the commune's own box is ticked, and the count says the reach.
+    assert page.locator('#targets input[name="communes"][value="01053"]').is_checked()
+    page.locator("#targets").get_by_text(re.compile(f"^{BOURG} panneaux dans 1 commune")).wait_for()
     department.shot(page, "1-editor-form", full_page=False)
 
     page.get_by_label("Texte du message").fill(TEXT)
@@ -182,7 +188,53 @@ def test_the_administrator_adds_a_commune_user(
     form.get_by_label("Commune (code INSEE)").fill("01283")
     form.get_by_label("Mot de passe").fill("un mot de passe assez long")
     form.get_by_role("button", name="Créer l’utilisateur").click()
-    users.locator("tr", has_text="mairie-oyonnax").get_by_text("Rédacteur communal").wait_for()
+    created = users.locator("tr", has_text="mairie-oyonnax")
+    created.get_by_text("Rédacteur communal").wait_for()
+    created.get_by_text("Oyonnax (01283)").wait_for()
+    assert "Préfecture de l’Ain" in users.locator("tr", has_text="prefecture").inner_text()
     # Its commune's organisation is made, by the commune's name.
     page.get_by_label("Oyonnax · Messages : validation requise").wait_for()
     department.shot(page, "1-administrator-users", full_page=False)
+
+
+def test_the_administrator_sends_a_message_to_the_whole_department(
+    department: Site, department_user: Callable[[str], Any]
+) -> None:
+    page = department_user("admin")
+    page.get_by_role("link", name="Messages").click()
+    picker = page.locator("#targets")
+    picker.get_by_text("Aucun panneau choisi.").wait_for()  # nothing goes to the department by default
+    page.get_by_label("Texte du message").fill("Sécurité routière : en décembre, levez le pied")
+    page.get_by_label("Tout le département (01)").check()
+    picker.get_by_text(re.compile(f"^{in_french(1000)} panneaux dans {len(PER_COMMUNE)} communes")).wait_for()
+    page.get_by_role("button", name="Programmer", exact=True).click()
+    done = page.locator("#message-form .status.ok")
+    done.get_by_text(re.compile(f"programmé sur {in_french(1000)} panneau")).wait_for()
+    message_id = re.search(r"Message n° (\d+)", done.inner_text()).group(1)  # type: ignore[union-attr]
+    page.locator(f'#messages tr[data-message="{message_id}"]').get_by_text(
+        f"{in_french(1000)} panneaux"
+    ).wait_for()
+    department.shot(page, "1-administrator-department-message", full_page=False)
+
+
+def test_the_viewer_reads_the_fleet_and_the_messages_and_changes_nothing(
+    department: Site, department_user: Callable[[str], Any]
+) -> None:
+    with department.live.app.app_context():  # set-up: a prefecture message on the department
+        queue_message(
+            get_db(),
+            signing_key(),
+            {"text": "Vigilance grand froid : pensez aux personnes isolées", "departments": ["01"]},
+            created_by="prefecture",
+            organisation="prefecture-ain",
+        )
+    page = department_user("lecteur")
+    page.get_by_text(re.compile(f"^{in_french(1000)} panneau\\(x\\) :")).wait_for()  # lands on the fleet
+    assert not page.get_by_role("button", name=re.compile("Identifier|Rafraîchir")).count()
+    page.get_by_role("link", name="Messages").click()
+    page.locator("#messages").get_by_text("Vigilance grand froid : pensez aux personnes isolées").wait_for()
+    assert not page.get_by_label("Texte du message").count(), "a viewer is offered no form"
+    assert not page.locator("#messages").get_by_role("button").count(), "nor a button on a message"
+    for link in ("Alerte", "Campagnes", "Utilisateurs", "À valider"):
+        assert not page.get_by_role("link", name=link, exact=True).count(), link
+    department.shot(page, "1-viewer-messages", full_page=False)

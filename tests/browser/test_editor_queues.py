@@ -48,12 +48,14 @@ def test_an_editor_queues_a_message_and_sees_the_panel_change(site: Site, chromi
     )
     page.get_by_role("link", name="Parc").click()
     row = page.locator(f'tr[data-panel="{DEMO_LED["id"]}"]')
-    # What is on air reads as the message's text; its item id stays in a tooltip for technicians.
-    row.locator(f'.on-air[title="msg-{message_id}"]', has_text=TEXT).wait_for()
+    # What is on air reads as the message's text; the item id the panel reported stays in a tooltip
+    # for technicians.
+    row.locator(".on-air", has_text=TEXT).wait_for()
+    row.locator(f'.reported[title="msg-{message_id}"]').wait_for()
     row.locator("img.shot").wait_for()
     site.shot(page, "4-editor-panel-shows-it")
     row.get_by_role("link", name=DEMO_LED["name"]).click()
-    page.locator("#facts .on-air", has_text=TEXT).wait_for()
+    page.locator("#on-air", has_text=TEXT).wait_for()
     # The agent batches its on-air reports for up to a minute: here it reports at once.
     with site.live.app.app_context():
         now = int(time.time())

@@ -183,13 +183,38 @@ def _login_refused(site: Site, chromium: object, lang: str) -> list[str]:
     return found
 
 
+# What an anonymous visitor opens: a commune's and a department's public pages, a tag's, the widget alone,
+# and a commune code no panel has (a 404 on purpose).
+PUBLIC_PAGES = ["/c/01053", "/d/01", "/t/entree-de-ville", "/c/01053/widget", "/c/99999"]
+
+
+def _public_pages(site: Site, chromium: object, lang: str, phone: bool) -> list[str]:
+    """The public pages as a visitor with no account sees them, in one language and one screen."""
+    context = chromium.new_context(viewport=PHONE if phone else DESKTOP, locale="fr-FR")  # type: ignore[attr-defined]
+    page = context.new_page()
+    site.watch(page)
+    if lang != "fr":
+        page.goto(f"{site.url}/langue/{lang}?next=/c/01053")
+    found = []
+    view = f"{lang}-{'phone' if phone else 'desktop'}"
+    for number, path in enumerate(PUBLIC_PAGES):
+        page.goto(site.url + path)
+        step = f"anonymous-{view}-{number}-{path.strip('/').replace('/', '-')}"
+        found += _check(site, page, f"anonymous {view} {path}", step, lang)
+    context.close()
+    return found
+
+
 def test_every_page_draws_for_every_role(site: Site, chromium: object) -> None:
     site.live.start_agent(DEMO_LED["id"])
     campaign_id = _seed(site)
     wait_for(lambda: site.live.panel(DEMO_LED["id"])["online"], "the agent is online", 30)
-    for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$"]:
+    for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$", f"{PUBLIC_PAGES[-1]}$"]:
         site.expect(pattern)
     inaccessible = _login_refused(site, chromium, "fr") + _login_refused(site, chromium, "en")
+    inaccessible += _public_pages(site, chromium, "fr", phone=True) + _public_pages(
+        site, chromium, "en", phone=False
+    )
     for index, (name, role, commune) in enumerate(ROLES):
         views = VIEWS if os.environ.get("RELAIS_WALK_ALL") else [VIEWS[index % len(VIEWS)]]
         # One browser context per role, logged in straight into its first view.

@@ -68,6 +68,10 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
             wait_for(lambda s=screen, e=expected: same_pixels(s, e), f"{panel['id']} shows the message", 20)
         page = urllib.request.urlopen(address + "/login", timeout=5).read().decode()
         assert "Se connecter" in page
+        public = re.search(r"  public   : (http://\S+)", "".join(output)).group(1)
+        assert public == address + "/c/01053"
+        public_page = urllib.request.urlopen(public, timeout=5).read().decode()  # no login
+        assert "<h1>Bourg-en-Bresse</h1>" in public_page and "Fête des Lumières" in public_page
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)

@@ -62,6 +62,11 @@ BROKEN_IMAGES = (
 )
 
 
+def in_french(count: int) -> str:
+    """A count as the pages write it in French: « 1 000 », thousands set apart by a narrow no-break space."""
+    return f"{count:,}".replace(",", "\u202f")
+
+
 def wait_until(page: object, expression: str) -> None:
     """Poll a JavaScript expression in the page until it is truthy. Not ``page.wait_for_function``:
     Playwright builds its predicate with ``new Function``, which the pages' Content-Security-Policy

@@ -461,6 +461,16 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("Invalid", "NotFound"),
         )
     },
+    "/messages/{message_id}/poster.pdf": {
+        "get": _op(
+            "A message as a poster (A4 or A3 PDF): the commune, the words, the dates, a QR code to the public page",
+            "messages",
+            (P.MESSAGES_VIEW,),
+            _binary("application/pdf", "a one-page PDF"),
+            params=(_query("size", "the paper size", {"enum": ["A4", "A3"], "default": "A4"}),),
+            errors=("Invalid", "NotFound"),
+        )
+    },
     "/preview.png": {
         "post": _op(
             "A draft message on a panel or profile: nothing stored",

@@ -118,6 +118,8 @@ SCHEMAS: dict[str, Schema] = {
             "role": ROLE,
             "organisation": NULLABLE_STRING,
             "commune": NULLABLE_STRING,
+            "commune_name": {**NULLABLE_STRING, "description": "in the list: the commune as people read it"},
+            "organisation_name": {**NULLABLE_STRING, "description": "in the list"},
             "password_set": BOOLEAN,
             "disabled": BOOLEAN,
             "disabled_at": TIME,

@@ -25,7 +25,8 @@
     const loadUsers = async () => {
       const answer = await api("/users?limit=200");
       const rows = answer.ok ? answer.body.users.map(user => el("tr", { "data-user": user.name }, cells("users", [
-        user.name, page.roles[user.role] || user.role, user.commune || "—", user.organisation || "—",
+        user.name, page.roles[user.role] || user.role, user.commune ? `${user.commune_name || user.commune} (${user.commune})` : "—",
+        user.organisation_name || user.organisation || "—",
         user.disabled ? badge("cancelled", page.disabled) : badge("ok", page.active),
         el("button", { type: "button", class: "secondary", onclick: () => {
           // Disabling revokes the user's tokens for good: only after the administrator said yes.

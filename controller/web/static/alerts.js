@@ -3,13 +3,12 @@
 "use strict";
 
 (() => {
-  const { t, api, el, when, parisIso, clearErrors, showError, status, badge } = Relais;
+  const { t, api, el, number, when, parisIso, clearErrors, showError, status, badge } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const form = document.getElementById("alert-form");
   const targets = RelaisTargets.attach(document.getElementById("targets"));
   const dialog = document.getElementById("confirm-alert");
   const follow = document.getElementById("follow");
-  const number = new Intl.NumberFormat(Relais.lang === "en" ? "en-GB" : "fr-FR");
   // The alert followed in the live list, and the communes whose panels are unfolded there.
   let followed = null;
   const openCommunes = new Set();

@@ -8,6 +8,8 @@ const Relais = (() => {
   const actor = actorNode ? JSON.parse(actorNode.textContent) : null;
   const lang = document.documentElement.lang === "en" ? "en" : "fr";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // Counts as the page's language writes them: « 1 000 panneaux », "1,000 panels".
+  const number = new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR");
 
   /** A translated string, with {name} placeholders filled in. */
   function t(key, values = {}) {
@@ -256,6 +258,6 @@ const Relais = (() => {
     });
   }
 
-  return { t, api, el, when, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+  return { t, api, el, number, when, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
            sortable, actor, lang };
 })();

@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, panelState, sortable, onAirNow, onAirPicture, reportedNow } = Relais;
+  const { t, api, el, number, panelState, sortable, onAirNow, onAirPicture, reportedNow } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const PAGE_SIZE = 50;
   const filters = document.getElementById("filters");
@@ -119,7 +119,7 @@
       faulty: panels.filter(p => p.faults.length).length, late: panels.filter(p => !p.up_to_date).length,
     };
     const text = unknown ? page.summary_unknown : page.summary;
-    return text.replace(/\{(\w+)\}/g, (_, key) => counts[key]);
+    return text.replace(/\{(\w+)\}/g, (_, key) => number.format(counts[key]));
   }
 
   function draw() {
@@ -131,7 +131,7 @@
     body.replaceChildren(...(rows.length ? rows.map(row) : [el("tr", {}, el("td", { colspan: 7 }, page.no_panel))]));
     document.getElementById("summary").textContent = summary();
     document.getElementById("counts").textContent = page.counts
-      .replace("{shown}", list.length).replace("{total}", panels.length);
+      .replace("{shown}", number.format(list.length)).replace("{total}", number.format(panels.length));
     document.getElementById("page-number").textContent = page.page_number
       .replace("{page}", pageNumber).replace("{pages}", pages);
     document.getElementById("pager").hidden = pages === 1;

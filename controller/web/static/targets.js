@@ -14,11 +14,10 @@ const RelaisTargets = (() => {
   function fold(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
 
   /** The picker in `fieldset`; `ownPanelsTicked`: a new choice starts with all the user's panels, when
-      they are few (a commune's); `onResolved(reach)` after each count. */
+      they are few, else their commune; `onResolved(reach)` after each count. */
   function attach(fieldset, { ownPanelsTicked = false, onResolved = () => {} } = {}) {
-    const { api, el } = Relais;
+    const { api, el, number } = Relais;
     const words = JSON.parse(document.getElementById("target-strings").textContent);
-    const number = new Intl.NumberFormat(Relais.lang === "en" ? "en-GB" : "fr-FR");
     const chosen = Object.fromEntries(FIELDS.map(field => [field, new Map()]));  // value → its option
     const options = Object.fromEntries(FIELDS.map(field => [field, []]));  // what each list may show
     let panelTotal = 0;  // how many panels the last search found
@@ -131,12 +130,14 @@ const RelaisTargets = (() => {
       recount();
     }
 
-    /** A new choice, every search emptied: nothing, or all the user's own panels when they are few. */
+    /** A new choice, every search emptied: nothing, or all the user's own panels: each one when they
+     * are few, else their commune (one box, not a hundred). */
     async function reset() {
       fieldset.querySelectorAll("input[type=search]").forEach(search => { search.value = ""; });
       await findPanels();  // a page of them, unsearched
-      const own = ownPanelsTicked && panelTotal <= SHOWN ? options.panels.map(item => item.value) : [];
-      set({ panels: own });
+      const values = field => options[field].map(item => item.value);
+      if (!ownPanelsTicked) set({});
+      else set(panelTotal <= SHOWN ? { panels: values("panels") } : { communes: values("communes") });
     }
 
     /** One panel of each profile reached, to preview the draft on: [{id, name}]. */

@@ -123,6 +123,8 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
      None, CONTENT),
     ("GET", "/messages/<int:message_id>/preview.png", "/messages/{other_message}/preview.png?panel=" + OTHER,
      None, OTHER_CONTENT),
+    ("GET", "/messages/<int:message_id>/poster.pdf", "/messages/{own_message}/poster.pdf?size=A3", None, CONTENT),
+    ("GET", "/messages/<int:message_id>/poster.pdf", "/messages/{other_message}/poster.pdf", None, OTHER_CONTENT),
     ("POST", "/preview.png", "/preview.png", {"text": "Bonjour", "panel": OWN}, ALL),
     ("POST", "/preview.png", "/preview.png", {"text": "Bonjour", "panel": OTHER},
      _but(ALL, commune_editor=422, commune_approver=422)),
