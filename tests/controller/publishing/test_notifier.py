@@ -1,6 +1,6 @@
 """The notifier's rounds on a real database, at chosen times, delivering to a real webhook receiver on
 loopback that checks each signature: a panel behind its schedule, an alert a panel does not confirm, a
-subscription that asked for neither, a receiver that fails (logged, with why)."""
+a receiver that fails (logged, with why), a daily digest, organisations with delays of their own."""
 
 from __future__ import annotations
 
@@ -12,30 +12,36 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.dates import PARIS
+from controller.domain import accounts
 from controller.domain.panels import CONNECTED
 from controller.publishing.notifier import Notifier
+from controller.storage.db import transaction
 from controller.web.context import get_db
 from relais import wire
 from relais.webhook_signing import SIGNATURE_HEADER, verify
-from tests.support import DEMO_LED, record_report
+from tests.support import DEMO_EPAPER, DEMO_LED, client_as, record_report
 
-LED = DEMO_LED["id"]
+LED, AMBERIEU = DEMO_LED["id"], DEMO_EPAPER["id"]
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
-    secret = b""
+    """Keeps each body whose signature holds, with the secret of the subscription its path names."""
+
+    secrets: dict[str, bytes] = {}  # noqa: RUF012 - one receiver per test
     status = 204
-    bodies: list[dict[str, Any]] = []  # noqa: RUF012 - one receiver per test
+    bodies: list[dict[str, Any]] = []  # noqa: RUF012
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        signed_at = verify(self.secret, body, self.headers[SIGNATURE_HEADER], now=json.loads(body)["sent_at"])
+        secret = self.secrets[self.path]
+        signed_at = verify(secret, body, self.headers[SIGNATURE_HEADER], now=json.loads(body)["sent_at"])
         Receiver.bodies.append({**json.loads(body), "signed_at": signed_at})
         self.send_response(Receiver.status)
         self.end_headers()
@@ -46,7 +52,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.bodies, Receiver.status = [], 204
+    Receiver.bodies, Receiver.status, Receiver.secrets = [], 204, {}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -59,12 +65,16 @@ def notifier_of(app: Flask) -> Notifier:
     return Notifier(Path(app.config["DATABASE"]), lambda: CONNECTED, "https://relais.example")
 
 
-def subscribe(client: FlaskClient, url: str, kinds: list[str]) -> None:
+def subscribe(client: FlaskClient, url: str, kinds: list[str], digest: bool = False) -> dict[str, Any]:
+    """A webhook subscription to ``url`` (the receiver's, with a path of its own), its secret told to it."""
     made = client.post(
-        "/api/v1/notifications/subscriptions", json={"channel": "webhook", "address": url, "kinds": kinds}
+        "/api/v1/notifications/subscriptions",
+        json={"channel": "webhook", "address": url, "kinds": kinds, "digest": digest},
     )
     assert made.status_code == 201, made.json
-    Receiver.secret = made.json["secret"].encode()
+    path = urlsplit(url)
+    Receiver.secrets[path.path + (f"?{path.query}" if path.query else "")] = made.json["secret"].encode()
+    return made.json
 
 
 def test_a_panel_behind_its_schedule_is_reported_once_after_the_delay(
@@ -130,12 +140,7 @@ def test_a_failed_delivery_is_logged_with_why(app: Flask, client: FlaskClient, r
 def test_a_digest_subscription_gets_the_day_in_one_message_at_seven(
     app: Flask, client: FlaskClient, receiver: str
 ) -> None:
-    made = client.post(
-        "/api/v1/notifications/subscriptions",
-        json={"channel": "webhook", "address": receiver, "kinds": ["alert-unconfirmed"], "digest": True},
-    )
-    assert made.status_code == 201 and made.json["digest"] is True
-    Receiver.secret = made.json["secret"].encode()
+    assert subscribe(client, receiver, ["alert-unconfirmed"], digest=True)["digest"] is True
     # The first 7 h (Paris) three hours away at least: the alerts go on air two hours before it.
     soon = datetime.now(PARIS) + timedelta(hours=3)
     seven = soon.replace(hour=7, minute=0, second=0, microsecond=0)
@@ -165,3 +170,40 @@ def test_a_digest_subscription_gets_the_day_in_one_message_at_seven(
     assert body["kind"] == "digest" and "1 notification(s)" in body["subject"]
     assert body["text"].count("alerte n°") == 2 and [p["panel_id"] for p in body["panels"]] == [LED]
     assert [entry["result"] for entry in client.get("/api/v1/notifications/log").json["log"]] == ["sent"]
+
+
+def test_each_organisation_has_its_own_delays_and_users_see_only_their_commune(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    """The SDIS wants to know at one minute, everyone else at the default quarter of an hour; a commune
+    editor of Ambérieu hears only of Ambérieu's panel."""
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            db.table("organisations").insert({"id": "sdis-ain", "name": "SDIS de l’Ain", "created_at": 0})
+            accounts.create_user(
+                db, "astreinte-sdis", "technician", "Password-123456", organisation="sdis-ain"
+            )
+    sdis, amberieu = (
+        client_as(app, "astreinte-sdis", "technician"),
+        client_as(app, "mairie-amberieu", "commune-editor", "01004"),
+    )
+    for name, who in (("sdis", sdis), ("admin", client), ("amberieu", amberieu)):
+        subscribe(who, f"{receiver}/{name}", ["offline"])
+    assert (
+        sdis.patch("/api/v1/notifications/settings", json={"conditions": {"offline_after_s": 60}}).status_code
+        == 200
+    )
+    now = time.time()
+    with app.app_context():
+        record_report(get_db(), wire.PanelState(LED, False, int(now)), now)
+    notifier = notifier_of(app)
+    notifier.tick(now + 1)
+    assert notifier.tick(now + 61) == 1  # the SDIS's technician only
+    assert notifier.tick(now + 901) == 2  # then the others: the fixture's two panels never came online
+    logged = client.get("/api/v1/notifications/log?all=1").json["log"]
+    assert sorted((entry["recipient"].rsplit("/", 1)[1], sorted(entry["panels"])) for entry in logged) == [
+        ("admin", sorted([LED, AMBERIEU])),
+        ("amberieu", [AMBERIEU]),  # not Bourg's panel: not their commune
+        ("sdis", sorted([LED, AMBERIEU])),
+    ]
