@@ -1,6 +1,6 @@
 """The notifier's rounds on a real database, at chosen times, delivering to a real webhook receiver on
 loopback that checks each signature: a panel behind its schedule, an alert a panel does not confirm, a
-a receiver that fails (logged, with why), a daily digest, organisations with delays of their own."""
+receiver that fails (logged, with why), a daily digest, organisations with delays of their own."""
 
 from __future__ import annotations
 
