@@ -434,6 +434,58 @@ def _0015_public_counts(db: Database) -> None:
     )
 
 
+def _0016_notifications(db: Database) -> None:
+    """Who is told what when panels go dark: each organisation's conditions and SMTP server, each user's
+    subscriptions, the notifier's memory of each panel, and every notification sent, with its result."""
+    db.table("notification_settings").create(
+        {"organisation": str, "conditions": str, "smtp": str, "updated_at": int},
+        pk="organisation",  # "" for people of no organisation
+        not_null={"conditions", "smtp", "updated_at"},
+    )
+    db.table("notification_subscriptions").create(
+        {
+            "id": int,
+            "user_id": int,
+            "channel": str,  # email, webhook
+            "address": str,  # an e-mail address or a URL
+            "secret": str,  # a webhook's signing secret
+            "kinds": str,  # JSON list, of controller.domain.notifications.KINDS
+            "communes": str,  # JSON list of INSEE codes; empty: every commune the user sees
+            "digest": int,  # 1: once a day, all together, rather than as they come
+            "digest_sent_on": str,  # the Paris day of the last digest sent
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"user_id", "channel", "address", "kinds", "communes", "digest", "created_at"},
+        defaults={"digest": 0},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("notification_watch").create(
+        {"organisation": str, "panel_id": str, "watch": str},
+        pk=("organisation", "panel_id"),
+        not_null={"watch"},
+    )
+    db.table("notification_log").create(
+        {
+            "id": int,
+            "at": int,
+            "user_id": int,
+            "subscription_id": int,
+            "channel": str,
+            "recipient": str,
+            "kind": str,
+            "subject": str,
+            "panels": str,  # JSON list of panel ids
+            "text": str,  # what a digest will say of it
+            "result": str,  # sent, failed, queued (for the day's digest)
+            "error": str,
+        },
+        pk="id",
+        not_null={"at", "channel", "recipient", "kind", "subject", "panels", "result"},
+    )
+    db.table("notification_log").create_index(["user_id", "id"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -450,6 +502,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0013_message_changed_by", _0013_message_changed_by),
     ("0014_events_by_reception", _0014_events_by_reception),
     ("0015_public_counts", _0015_public_counts),
+    ("0016_notifications", _0016_notifications),
 ]
 
 

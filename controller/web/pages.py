@@ -24,6 +24,15 @@ from controller.dates import format_when, parse_iso
 from controller.domain import accounts
 from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
+from controller.domain.notifications import (
+    ALERT_UNCONFIRMED,
+    BEHIND,
+    FAULT,
+    FAULT_CLEARED,
+    FLAPPING,
+    OFFLINE,
+    ONLINE,
+)
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
 from controller.domain.public import named_place
 from controller.publishing.outbox import COMMAND_TTL_S
@@ -46,8 +55,19 @@ NAVIGATION: list[tuple[str, Any, Permission | None]] = [
     ("web.fleet", _l("Parc"), Permission.PANELS_VIEW),
     ("web.users", _l("Utilisateurs"), Permission.USERS_MANAGE),
     ("web.audit", _l("Journal"), Permission.AUDIT_VIEW),
+    ("web.notifications", _l("Notifications"), None),
     ("web.tokens", _l("Mes jetons"), None),
 ]
+# What a subscription may ask to be told of (``controller.domain.notifications.KINDS``).
+NOTICE_LABELS = {
+    OFFLINE: _l("Panneau hors ligne"),
+    ONLINE: _l("Panneau de retour"),
+    FLAPPING: _l("Panneau instable"),
+    FAULT: _l("Panne signalée"),
+    FAULT_CLEARED: _l("Panne terminée"),
+    BEHIND: _l("Panneau pas à jour"),
+    ALERT_UNCONFIRMED: _l("Alerte non confirmée"),
+}
 # Where each role lands after logging in: its main job.
 HOME = {
     Role.ADMIN: "web.fleet",
@@ -193,6 +213,17 @@ def users() -> str:
 @page(Permission.AUDIT_VIEW)
 def audit() -> str:
     return render_template("audit.html")
+
+
+@bp.get("/notifications")
+@page()
+def notifications() -> str:
+    """One's subscriptions and what was sent; an organisation's conditions for who may change them."""
+    return render_template(
+        "notifications.html",
+        can_manage=current_user.actor.can(Permission.NOTIFICATIONS_MANAGE),
+        kinds={kind: str(label) for kind, label in NOTICE_LABELS.items()},
+    )
 
 
 @bp.get("/jetons")

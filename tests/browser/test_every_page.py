@@ -130,13 +130,27 @@ STATES: dict[tuple[str, str], tuple[str, list[tuple[str, ...]]]] = {
             ("wait_for", "#password-form .field-error"),
         ],
     ),
+    ("technicien", "/notifications"): (
+        "address-refused",
+        [
+            ("fill", "#address", "pas une adresse"),
+            ("click", "#subscription-form [type=submit]"),
+            ("wait_for", "#subscription-form .field-error"),
+        ],
+    ),
     ("prefecture", "/campagnes"): (
         "empty-campaign-refused",
         [("click", "#campaign-form [type=submit]"), ("wait_for", "#campaign-form .field-error")],
     ),
 }
 # The API answers these refusals with a 4xx on purpose; the login page with a 401; an unknown panel, 404.
-REFUSED = [r"/api/v1/messages$", r"/api/v1/messages/\d+/reject$", r"/commands$", r"/api/v1/campaigns$"]
+REFUSED = [
+    r"/api/v1/messages$",
+    r"/api/v1/messages/\d+/reject$",
+    r"/commands$",
+    r"/api/v1/campaigns$",
+    r"/api/v1/notifications/subscriptions$",
+]
 MISSING_PANEL = "/parc/inconnu"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -57,9 +58,10 @@ class Department:
 
 
 @contextmanager
-def department(broker: MosquittoBroker, tmp_path: Path, count: int) -> Iterator[Department]:
-    """``count`` panels online and each showing its first schedule (its commune's name)."""
-    app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": broker.url, "TESTING": True})
+def department(broker: MosquittoBroker, tmp_path: Path, count: int, **config: Any) -> Iterator[Department]:
+    """``count`` panels online and each showing its first schedule (its commune's name); ``config`` adds
+    to the app's."""
+    app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": broker.url, "TESTING": True, **config})
     try:
         with app.app_context():
             panels = register_fleet(get_db(), context.signing_key(), count)

@@ -194,6 +194,63 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("NotFound",),
         )
     },
+    "/notifications/settings": {
+        "get": _op(
+            "An organisation's notification conditions and mail server (one's own; an administrator: any)",
+            "notifications",
+            (P.NOTIFICATIONS_MANAGE,),
+            _json(ref("NotificationSettings")),
+            params=(_query("organisation", "another organisation's id (administrators)"),),
+            errors=("NotFound",),
+        ),
+        "patch": _op(
+            "Change an organisation's notification conditions or mail server, field by field",
+            "notifications",
+            (P.NOTIFICATIONS_MANAGE,),
+            _json(ref("NotificationSettings")),
+            params=(_query("organisation", "another organisation's id (administrators)"),),
+            body="NotificationSettingsPatch",
+            errors=("NotFound",),
+        ),
+    },
+    "/notifications/subscriptions": {
+        "get": _op(
+            "My subscriptions: what I am told, where, for which communes",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(list_of("subscriptions", ref("Subscription"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Subscribe by e-mail or webhook",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(ref("NewSubscription"), "created; a webhook's `secret` is shown this once"),
+            status="201",
+            body="SubscriptionCreate",
+            errors=("Conflict",),
+        ),
+    },
+    "/notifications/subscriptions/{subscription_id}": {
+        "delete": _op(
+            "Unsubscribe (one's own subscriptions only)",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(ref("Subscription")),
+            errors=("NotFound",),
+        )
+    },
+    "/notifications/log": {
+        "get": _op(
+            "Notifications sent, newest first, with each delivery's result (mine; ?all=1: everyone's, administrators)",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(list_of("log", ref("NotificationSent"))),
+            params=(_query("all", "1: everyone's (administrators)"), *PAGINATION),
+            errors=("Invalid",),
+        )
+    },
     "/audit": {
         "get": _op(
             "The audit log, newest first",

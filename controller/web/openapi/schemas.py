@@ -11,6 +11,8 @@ from typing import Any
 from controller.domain import alerts, campaigns, messages
 from controller.domain.access import Permission, Role
 from controller.domain.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
+from controller.domain.notifications import DIGEST
+from controller.domain.notifications import KINDS as NOTICE_KINDS
 from controller.domain.panels import FALLBACKS
 from controller.rendering.layouts import ROLES
 from controller.rendering.markup import MARKUP_SYNTAXES
@@ -174,6 +176,99 @@ SCHEMAS: dict[str, Schema] = {
     "OrganisationPatch": _object(
         {"name": STRING, "messages_need_approval": BOOLEAN, "alerts_need_approval": BOOLEAN},
         additionalProperties=False,
+    ),
+    "NotificationSettings": _object(
+        {
+            "organisation": {"type": "string", "description": 'the organisation ("" for people of none)'},
+            "conditions": ref("NotificationConditions"),
+            "smtp": {"oneOf": [ref("Smtp"), {"type": "null"}]},
+        },
+        ("organisation", "conditions", "smtp"),
+    ),
+    "NotificationConditions": _object(
+        {
+            "offline_after_s": {**INTEGER, "description": "a panel offline this long is reported (900)"},
+            "recovery_s": {**INTEGER, "description": "back online this long before it is reported so (120)"},
+            "back_online": BOOLEAN,
+            "faults": BOOLEAN,
+            "flap_spells": {**INTEGER, "description": "offline spells within flap_window_s: unstable (4)"},
+            "flap_window_s": INTEGER,
+            "behind_after_s": {**INTEGER, "description": "online and not up to date this long (900)"},
+            "alert_confirm_s": {**INTEGER, "description": "a running alert a panel has not confirmed (60)"},
+        },
+        additionalProperties=False,
+    ),
+    "Smtp": _object(
+        {
+            "host": STRING,
+            "port": INTEGER,
+            "starttls": BOOLEAN,
+            "username": NULLABLE_STRING,
+            "sender": STRING,
+            "password_set": {**BOOLEAN, "description": "the password itself is never shown"},
+        },
+        ("host", "port", "starttls", "sender"),
+    ),
+    "NotificationSettingsPatch": _object(
+        {
+            "conditions": ref("NotificationConditions"),
+            "smtp": {
+                "description": "host, port, starttls, username, password, sender; null: none; a password "
+                "left out is kept",
+                "type": ["object", "null"],
+            },
+        },
+        additionalProperties=False,
+    ),
+    "Subscription": _object(
+        {
+            "id": INTEGER,
+            "channel": {"enum": ["email", "webhook"]},
+            "address": {"type": "string", "description": "an e-mail address or an http(s) URL"},
+            "kinds": {"type": "array", "items": {"enum": list(NOTICE_KINDS)}},
+            "communes": {"type": "array", "items": STRING, "description": "INSEE codes; empty: every one"},
+            "digest": {**BOOLEAN, "description": "once a day, at 7 h Paris time, all together"},
+            "created_at": TIME,
+        },
+        ("id", "channel", "address", "kinds", "communes"),
+    ),
+    "NewSubscription": {
+        "allOf": [
+            ref("Subscription"),
+            _object(
+                {
+                    "secret": {
+                        "type": ["string", "null"],
+                        "description": "a webhook's signing secret (X-Relais-Signature), shown this once",
+                    }
+                }
+            ),
+        ]
+    },
+    "SubscriptionCreate": _object(
+        {
+            "channel": {"enum": ["email", "webhook"]},
+            "address": STRING,
+            "kinds": {"type": "array", "items": {"enum": list(NOTICE_KINDS)}},
+            "communes": {"type": "array", "items": STRING},
+            "digest": BOOLEAN,
+        },
+        ("channel", "address"),
+        additionalProperties=False,
+    ),
+    "NotificationSent": _object(
+        {
+            "id": INTEGER,
+            "at": TIME,
+            "kind": {"enum": [*NOTICE_KINDS, DIGEST]},
+            "subject": STRING,
+            "channel": STRING,
+            "recipient": STRING,
+            "panels": {"type": "array", "items": STRING},
+            "result": {"enum": ["sent", "failed", "queued"]},
+            "error": NULLABLE_STRING,
+        },
+        ("id", "at", "kind", "subject", "result"),
     ),
     "AuditEntry": _object(
         {
@@ -543,4 +638,5 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "token_id": INTEGER,
     "organisation_id": STRING,
     "entry_id": INTEGER,
+    "subscription_id": INTEGER,
 }

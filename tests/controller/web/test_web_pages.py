@@ -72,14 +72,23 @@ def test_pages_send_a_visitor_to_the_login_page(app: Flask) -> None:
                 "Parc",
                 "Utilisateurs",
                 "Journal",
+                "Notifications",
                 "Mes jetons",
             ],
         ),
-        ("prefecture", "/campagnes", ["Messages", "Campagnes", "Alerte", "Parc", "Mes jetons"]),
-        ("mairie-bourg", "/messages", ["Messages", "Invitations", "Parc", "Mes jetons"]),
-        ("valideur-bourg", "/validation", ["Messages", "À valider", "Invitations", "Parc", "Mes jetons"]),
-        ("technicien", "/parc", ["Parc", "Mes jetons"]),
-        ("lecteur", "/parc", ["Messages", "Parc", "Mes jetons"]),
+        (
+            "prefecture",
+            "/campagnes",
+            ["Messages", "Campagnes", "Alerte", "Parc", "Notifications", "Mes jetons"],
+        ),
+        ("mairie-bourg", "/messages", ["Messages", "Invitations", "Parc", "Notifications", "Mes jetons"]),
+        (
+            "valideur-bourg",
+            "/validation",
+            ["Messages", "À valider", "Invitations", "Parc", "Notifications", "Mes jetons"],
+        ),
+        ("technicien", "/parc", ["Parc", "Notifications", "Mes jetons"]),
+        ("lecteur", "/parc", ["Messages", "Parc", "Notifications", "Mes jetons"]),
     ],
 )
 def test_each_role_lands_on_its_job_and_sees_only_what_it_may_do(
@@ -128,7 +137,7 @@ def test_english_is_one_click_away_and_stays_chosen(app: Flask) -> None:
     page = client.get("/parc").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "The panel fleet" in page and "Offline only" in page
-    assert _nav(page) == ["Fleet", "My tokens"]
+    assert _nav(page) == ["Fleet", "Notifications", "My tokens"]
     assert json.loads(re.search(r'id="strings">(.*?)</script>', page).group(1))["offline"] == "offline"
     login = client.get("/login").get_data(as_text=True)
     assert "User name" in login and "Password" in login
