@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         catalogue,
         commands,
         messages,
+        official_alerts,
         organisations,
         panels,
         previews,
@@ -111,7 +112,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_auth(app, data_dir)
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
-    resources = (panels, commands, messages, previews, alerts, campaigns, catalogue)
+    resources = (panels, commands, messages, previews, alerts, official_alerts, campaigns, catalogue)
     administration = (users, tokens, organisations, audit_log, reference)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
@@ -165,6 +166,7 @@ def shutdown_app(app: Flask) -> None:
     scheduler = app.extensions.pop("relais.scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    app.extensions["relais.jobs"].sources.stop()
     link = app.extensions.pop("relais.mqtt_link", None)
     if link is not None:
         link.stop()

@@ -1,0 +1,279 @@
+"""Polling the official alert sources: MeteoAlarm's Atom feed, a CAP document's URL, a folder where
+another system drops files. Each new document is taken in (``controller.domain.official_alerts``) and
+what it deploys, replaces or ends is signed and published like any alert.
+
+A slow or hostile source delays nobody: each source is fetched on a thread of its own, with timeouts, a
+deadline and a read cap, and no database lock is held while fetching. An error is written on the source
+(its health), and the next try backs off, with jitter, up to an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlite_utils import Database
+
+from controller.domain import official_alerts
+from controller.official.atom import MAX_FEED_BYTES, read_feed
+from controller.official.cap import MAX_CAP_BYTES
+from controller.official.safe_xml import OfficialAlertError
+from controller.publishing.schedules import draw_ahead, republish
+from controller.storage.db import connect, transaction
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10  # each connection and each read
+FETCH_DEADLINE_S = 30  # a whole document, however slowly it trickles in
+MAX_BACKOFF_S = 3600
+USER_AGENT = "Relais (signage controller; official alerts)"
+# Folder sources: what was taken in, and what was refused, are moved out of the way, not read again.
+PROCESSED_DIR = "processed"
+REFUSED_DIR = "refused"
+CAP_FILE_SUFFIXES = (".xml", ".cap")
+
+
+class SourceError(Exception):
+    """A source that could not be read (unreachable, refused, too big, too slow), in words its health shows."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched URL: its body (None: not modified since), and its validators for the next request."""
+
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+
+
+def fetch(url: str, limit: int, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+    """GET ``url`` conditionally, reading at most ``limit`` bytes within the deadline."""
+    request = urllib.request.Request(
+        url, headers={"User-Agent": USER_AGENT, "Accept": "application/xml, */*"}
+    )
+    if etag:
+        request.add_header("If-None-Match", etag)
+    if last_modified:
+        request.add_header("If-Modified-Since", last_modified)
+    deadline = time.monotonic() + FETCH_DEADLINE_S
+    try:
+        with _opener().open(request, timeout=CONNECT_TIMEOUT_S) as response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise SourceError(f"{url}: {declared} bytes announced, more than the {limit} allowed")
+            chunks, size = [], 0
+            while chunk := response.read(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise SourceError(f"{url}: more than the {limit} bytes allowed")
+                if time.monotonic() > deadline:
+                    raise SourceError(f"{url}: not read within {FETCH_DEADLINE_S} s")
+                chunks.append(chunk)
+            return Fetched(
+                b"".join(chunks), response.headers.get("ETag"), response.headers.get("Last-Modified")
+            )
+    except urllib.error.HTTPError as error:
+        if error.code == 304:
+            return Fetched(None, etag, last_modified)
+        raise SourceError(f"{url}: HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise SourceError(f"{url}: unreachable ({reason})") from None
+
+
+class _NoOtherSchemes(urllib.request.HTTPRedirectHandler):
+    """Redirects followed only to http and https: a feed never sends the controller to read a file."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if not newurl.lower().startswith(("http://", "https://")):
+            raise SourceError(f"{req.full_url}: redirected to {newurl}, which is not http(s)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(_NoOtherSchemes())
+
+
+def backoff_s(interval_s: int, failures: int) -> float:
+    """The wait after ``failures`` errors in a row: the interval doubled each time, up to an hour, with
+    ±20 % jitter so that sources failing together do not retry together."""
+    base = min(MAX_BACKOFF_S, interval_s * 2 ** min(failures, 16))
+    return float(base * random.uniform(0.8, 1.2))
+
+
+@dataclass(frozen=True)
+class FeedContext:
+    """What polling needs of the running controller: its database and signing key, and a way to hand
+    what was sealed to the broker at once (the MQTT link's flush)."""
+
+    database: Path
+    key: Ed25519PrivateKey
+    flush: Any = None  # Callable[[], object] | None
+
+
+class SourcePoller:
+    """Polls the due sources, each on a thread of its own; a source still being read is not polled again
+    until it is done, and the others go on."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="official-source")
+        self._busy: set[int] = set()
+        self._lock = threading.Lock()
+
+    def poll_due(self, context: FeedContext, now: float | None = None) -> list[Future[None]]:
+        """Start polling every source due now; the futures end when each is done (tests wait on them)."""
+        moment = time.time() if now is None else now
+        db = connect(context.database)
+        try:
+            due = official_alerts.due_sources(db, moment)
+        finally:
+            db.close()
+        started = []
+        for source in due:
+            with self._lock:
+                if source["id"] in self._busy:
+                    continue
+                self._busy.add(source["id"])
+            started.append(self._pool.submit(self._poll, context, source))
+        return started
+
+    def _poll(self, context: FeedContext, source: Mapping[str, Any]) -> None:
+        try:
+            poll_source(context, source)
+        except Exception:  # one source's bug must not stop the polling of the others
+            log.exception("polling alert source %s failed", source["id"])
+        finally:
+            with self._lock:
+                self._busy.discard(source["id"])
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
+    """Read one source, take in each new document, record the source's health."""
+    db = connect(context.database)
+    try:
+        now = time.time()
+        validators: tuple[str | None, str | None] | None = None
+        try:
+            if source["kind"] == "folder":
+                error = _poll_folder(context, db, source)
+            else:
+                fetched = fetch(
+                    source["location"],
+                    MAX_FEED_BYTES if source["kind"] == "atom" else MAX_CAP_BYTES,
+                    source["etag"],
+                    source["last_modified"],
+                )
+                error = None
+                if fetched.body is not None:
+                    if source["kind"] == "atom":
+                        error = _take_feed(context, db, source, fetched.body)
+                    else:
+                        _take_document(context, db, source, fetched.body)
+                if error is None:  # a feed with a bad document is read whole again next time
+                    validators = (fetched.etag, fetched.last_modified)
+        except (SourceError, OfficialAlertError) as failure:
+            error = str(failure)
+        failures = 0 if error is None else source["failures"] + 1
+        wait = (
+            source["poll_interval_s"] if error is None else backoff_s(source["poll_interval_s"], failures - 1)
+        )
+        with transaction(db):
+            official_alerts.record_health(
+                db, source["id"], now=now, next_try_at=time.time() + wait, error=error, validators=validators
+            )
+        if error is not None:
+            log.warning("alert source %s (%s): %s", source["id"], source["name"], error)
+    finally:
+        db.close()
+
+
+def _take_feed(context: FeedContext, db: Database, source: Mapping[str, Any], body: bytes) -> str | None:
+    """Each unexpired alert of a MeteoAlarm feed not received yet, fetched once; the first error, if any
+    (the others are still taken in)."""
+    known = official_alerts.known_identifiers(db, source["organisation"])
+    first_error = None
+    for entry in read_feed(body, datetime.now(UTC)):
+        if entry.identifier in known:
+            continue
+        try:
+            document = fetch(entry.link, MAX_CAP_BYTES).body or b""
+            _take_document(context, db, source, document)
+        except (SourceError, OfficialAlertError) as failure:
+            first_error = first_error or f"{entry.identifier}: {failure}"
+    return first_error
+
+
+def _poll_folder(context: FeedContext, db: Database, source: Mapping[str, Any]) -> str | None:
+    """Each file dropped in the folder, oldest first, taken in then moved to ``processed/`` (or to
+    ``refused/`` with the error on the source's health)."""
+    folder = Path(source["location"])
+    if not folder.is_dir():
+        raise SourceError(f"{folder} is not a folder on the controller")
+    first_error = None
+    files = sorted(
+        (path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in CAP_FILE_SUFFIXES),
+        key=lambda path: (path.stat().st_mtime, path.name),
+    )
+    for path in files:
+        try:
+            if path.stat().st_size > MAX_CAP_BYTES:
+                raise OfficialAlertError(
+                    f"the CAP document is {path.stat().st_size} bytes, more than {MAX_CAP_BYTES}"
+                )
+            _take_document(context, db, source, path.read_bytes())
+            _move(path, PROCESSED_DIR)
+        except OfficialAlertError as failure:
+            first_error = first_error or f"{path.name}: {failure}"
+            _move(path, REFUSED_DIR)
+    return first_error
+
+
+def _move(path: Path, into: str) -> None:
+    target = path.parent / into
+    target.mkdir(exist_ok=True)
+    shutil.move(path, target / path.name)
+
+
+def _take_document(context: FeedContext, db: Database, source: Mapping[str, Any], raw: bytes) -> None:
+    """One document: read and matched outside the lock, then recorded and published in one transaction."""
+    now = time.time()
+    received = official_alerts.take(db, source, raw, now)
+    if received.reach is not None and received.reach.panels:
+        draw_ahead(db, received.reach.panels, now)
+    with transaction(db):
+        touched = official_alerts.record(db, received, now)
+        if touched:
+            republish(db, context.key, now=now, panel_ids=sorted(touched))
+    if touched and context.flush is not None:
+        context.flush()
+
+
+def clock_tick(context: FeedContext, now: float | None = None) -> None:
+    """What time alone changes: approvals that timed out are deployed, expired alerts end, deployed
+    ones reach their next phase's wording."""
+    moment = time.time() if now is None else now
+    db = connect(context.database)
+    try:
+        with transaction(db):
+            touched = official_alerts.on_the_clock(db, moment) | official_alerts.reword(db, moment)
+            if touched:
+                republish(db, context.key, now=moment, panel_ids=sorted(touched))
+    finally:
+        db.close()
+    if touched and context.flush is not None:
+        context.flush()
