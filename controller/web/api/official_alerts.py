@@ -13,7 +13,7 @@ from controller.domain import official_alerts
 from controller.domain.access import Permission
 from controller.publishing.schedules import draw_ahead, republish
 from controller.storage.db import transaction
-from controller.web.api_common import audited, json_object, paged, publish
+from controller.web.api_common import audited, json_object, paged, publish, record_change
 from controller.web.auth import current_actor, requires
 from controller.web.context import get_db, signing_key
 
@@ -71,11 +71,10 @@ def update_source(source_id: int) -> Response:
 @requires(Permission.ALERTS_SEND)
 def delete_source(source_id: int) -> tuple[str, int]:
     db = get_db()
-    with audited(
-        db, "alert_source.delete", "alert_source", source_id, _source, publish_after=False
-    ) as change:
+    with transaction(db):
+        before = _source(source_id)
         official_alerts.delete_source(db, source_id, current_actor())
-        change.after = None
+        record_change(db, "alert_source.delete", "alert_source", source_id, before, None)
     return "", 204
 
 
@@ -116,9 +115,10 @@ def update_rule(rule_id: int) -> Response:
 @requires(Permission.ALERTS_SEND)
 def delete_rule(rule_id: int) -> tuple[str, int]:
     db = get_db()
-    with audited(db, "alert_rule.delete", "alert_rule", rule_id, _rule, publish_after=False) as change:
+    with transaction(db):
+        before = _rule(rule_id)
         official_alerts.delete_rule(db, rule_id, current_actor())
-        change.after = None
+        record_change(db, "alert_rule.delete", "alert_rule", rule_id, before, None)
     return "", 204
 
 
