@@ -32,6 +32,7 @@ from controller.official.cap import Alert, read_cap
 from controller.official.intake import Intake, take_in
 from controller.official.lifecycle import Action, Deployment, Key
 from controller.official.rules import DEFAULT_RULES, Rule, RuleError, rule_from_mapping, wording
+from controller.official.safe_xml import OfficialAlertError
 from controller.rendering.drawings import drawable
 from controller.rendering.engine import RenderError
 from controller.scheduling.model import Targets
@@ -570,7 +571,8 @@ def record(db: Database, received: Received, now: float) -> set[str]:
         return touched
     # A new alert, or an update that replaces what is shown: deployed at once, after approval, or when
     # the approval's timeout passes.
-    deploys_at = rule.deployment.deploys_at(datetime.fromtimestamp(now, UTC))
+    received_at = datetime.fromtimestamp(now, UTC)
+    deploys_at = rule.deployment.deploys_at(received_at)
     replaced = next((old for old in live_previous if old["status"] == "deployed" and old["alert_id"]), None)
     for old in live_previous:
         if old is not replaced:
@@ -579,7 +581,7 @@ def record(db: Database, received: Received, now: float) -> set[str]:
         # An update of what is on the panels (approved already, or deployed by the rule): the sender's
         # new wording replaces the old at once.
         touched |= _replace_on_air(db, replaced, official_id, now)
-    elif deploys_at is not None and deploys_at.timestamp() <= now:
+    elif deploys_at is not None and deploys_at <= received_at:  # automatic
         touched |= deploy(db, official_id, by=None, now=now, why="official_alert.deploy")
     else:
         db.table("official_alerts").update(official_id, {"deploys_at": _utc(deploys_at)})
@@ -669,6 +671,7 @@ def deploy(
             "status": "deployed",
             "alert_id": alert_id,
             "texts": json.dumps(worded, ensure_ascii=False),
+            "worded_by": None if by is None or not texts else by.name,
             "decided_by": None if by is None else by.name,
             "decided_at": int(now),
         },
@@ -833,6 +836,7 @@ def official_json(row: Mapping[str, Any], *, with_raw: bool) -> dict[str, Any]:
         "deploys_at": iso_utc(row["deploys_at"]),
         "alert_id": row["alert_id"],
         "received_at": iso_utc(row["received_at"]),
+        "worded_by": row["worded_by"],
         "decided_by": row["decided_by"],
         "decided_at": iso_utc(row["decided_at"]),
     } | ({"raw": row["raw"]} if with_raw else {})
@@ -855,29 +859,63 @@ def get_official(db: Database, official_id: int, actor: Actor) -> dict[str, Any]
     return official_json(_live_row(db, official_id, actor), with_raw=True)
 
 
-def reword(db: Database, now: float) -> set[str]:
-    """Deployed alerts whose phase changed (« à partir de mardi 6 h » → « jusqu’à mercredi 8 h » at
-    onset) get the new wording; call inside the write transaction. Returns the panels to republish."""
-    touched: set[str] = set()
+@dataclass(frozen=True)
+class Rewording:
+    """A deployed alert's wording for the phase it entered (« à partir de mardi 6 h » becomes
+    « jusqu’à mercredi 8 h » at onset)."""
+
+    official_id: int
+    alert_id: int
+    texts: dict[str, str]
+
+
+def rewordings(db: Database, now: float) -> list[Rewording]:
+    """The deployed alerts worded by their rule (not edited by a person) whose wording changed with
+    the time; read only, so the write lock is taken only when there is something to write."""
+    found = []
     moment = datetime.fromtimestamp(now, UTC)
-    for row in db.query("select * from official_alerts where status = 'deployed' and decided_by is null"):
-        rule_row = _rule_by_name(db, row["organisation"], json.loads(row["rule"] or "{}").get("name"))
-        if rule_row is None or row["alert_id"] is None:
+    for row in db.query(
+        "select * from official_alerts where status = 'deployed' and worded_by is null and alert_id is not null"
+    ):
+        rule = _rule_by_name(db, row["organisation"], json.loads(row["rule"] or "{}").get("name"))
+        if rule is None:
             continue
-        alert = read_cap(row["raw"].encode("utf-8"))
+        try:
+            alert = read_cap(row["raw"].encode("utf-8"))
+        except OfficialAlertError:  # kept as text: a document in another encoding may not read back
+            continue
         texts: dict[str, str] = json.loads(row["texts"])
         fresh = {
-            profile: (wording(rule_row, alert, profile, moment) or text)[:MAX_ALERT_TEXT]
+            profile: (wording(rule, alert, profile, moment) or text)[:MAX_ALERT_TEXT]
             for profile, text in texts.items()
         }
         if fresh != texts:
-            db.table("official_alerts").update(row["id"], {"texts": json.dumps(fresh, ensure_ascii=False)})
-            db.table("alerts").update(
-                row["alert_id"],
-                {"text": next(iter(fresh.values())), "texts": json.dumps(fresh, ensure_ascii=False)},
-            )
-            touched |= _alert_panels(db, row["alert_id"])
+            found.append(Rewording(row["id"], row["alert_id"], fresh))
+    return found
+
+
+def reword(db: Database, changes: list[Rewording]) -> set[str]:
+    """Write the new wordings; call inside the write transaction. Returns the panels to republish."""
+    touched: set[str] = set()
+    for change in changes:
+        texts = json.dumps(change.texts, ensure_ascii=False)
+        db.table("official_alerts").update(change.official_id, {"texts": texts})
+        db.table("alerts").update(
+            change.alert_id, {"text": next(iter(change.texts.values())), "texts": texts}
+        )
+        touched |= _alert_panels(db, change.alert_id)
     return touched
+
+
+def clock_due(db: Database, now: float) -> bool:
+    """Whether time alone has something to do (a timeout, an expiry): read only, every few seconds."""
+    return bool(
+        db.execute(
+            """select 1 from official_alerts where (status in ('pending', 'deployed') and expires_at <= ?)
+               or (status = 'pending' and deploys_at <= ?) limit 1""",
+            [now, now],
+        ).fetchone()
+    )
 
 
 def _rule_by_name(db: Database, organisation: str | None, name: object) -> Rule | None:

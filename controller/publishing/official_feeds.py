@@ -183,7 +183,7 @@ def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
                     if source["kind"] == "atom":
                         error = _take_feed(context, db, source, fetched.body)
                     else:
-                        _take_document(context, db, source, fetched.body)
+                        take_document(context, db, source, fetched.body)
                 if error is None:  # a feed with a bad document is read whole again next time
                     validators = (fetched.etag, fetched.last_modified)
         except (SourceError, OfficialAlertError) as failure:
@@ -212,7 +212,7 @@ def _take_feed(context: FeedContext, db: Database, source: Mapping[str, Any], bo
             continue
         try:
             document = fetch(entry.link, MAX_CAP_BYTES).body or b""
-            _take_document(context, db, source, document)
+            take_document(context, db, source, document)
         except (SourceError, OfficialAlertError) as failure:
             first_error = first_error or f"{entry.identifier}: {failure}"
     return first_error
@@ -235,7 +235,7 @@ def _poll_folder(context: FeedContext, db: Database, source: Mapping[str, Any]) 
                 raise OfficialAlertError(
                     f"the CAP document is {path.stat().st_size} bytes, more than {MAX_CAP_BYTES}"
                 )
-            _take_document(context, db, source, path.read_bytes())
+            take_document(context, db, source, path.read_bytes())
             _move(path, PROCESSED_DIR)
         except OfficialAlertError as failure:
             first_error = first_error or f"{path.name}: {failure}"
@@ -249,8 +249,10 @@ def _move(path: Path, into: str) -> None:
     shutil.move(path, target / path.name)
 
 
-def _take_document(context: FeedContext, db: Database, source: Mapping[str, Any], raw: bytes) -> None:
-    """One document: read and matched outside the lock, then recorded and published in one transaction."""
+def take_document(context: FeedContext, db: Database, source: Mapping[str, Any], raw: bytes) -> None:
+    """One document from ``source``: read and matched outside the lock, then recorded and published in one
+    transaction. Raises ``OfficialAlertError`` for what is not CAP. What the pollers call for each
+    document, and what a command handing in a file (the demo's feed) calls too."""
     now = time.time()
     received = official_alerts.take(db, source, raw, now)
     if received.reach is not None and received.reach.panels:
@@ -265,14 +267,17 @@ def _take_document(context: FeedContext, db: Database, source: Mapping[str, Any]
 
 def clock_tick(context: FeedContext, now: float | None = None) -> None:
     """What time alone changes: approvals that timed out are deployed, expired alerts end, deployed
-    ones reach their next phase's wording."""
+    ones take their next phase's wording. The write lock is taken only when one of these is due."""
     moment = time.time() if now is None else now
     db = connect(context.database)
     try:
-        with transaction(db):
-            touched = official_alerts.on_the_clock(db, moment) | official_alerts.reword(db, moment)
-            if touched:
-                republish(db, context.key, now=moment, panel_ids=sorted(touched))
+        changes = official_alerts.rewordings(db, moment)
+        touched: set[str] = set()
+        if changes or official_alerts.clock_due(db, moment):
+            with transaction(db):
+                touched = official_alerts.on_the_clock(db, moment) | official_alerts.reword(db, changes)
+                if touched:
+                    republish(db, context.key, now=moment, panel_ids=sorted(touched))
     finally:
         db.close()
     if touched and context.flush is not None:

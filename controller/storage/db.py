@@ -479,6 +479,7 @@ def _0015_official_alerts(db: Database) -> None:
             "rule": str,  # JSON of the rule that applied, as it stood then
             "panels": str,  # JSON list of the panels it reaches
             "texts": str,  # JSON: panel profile → wording
+            "worded_by": str,  # the approver who edited the wording; null: the rule's, following the phases
             "expires_at": int,
             "deploys_at": int,  # approval with a timeout: deployed then if nobody acted
             "alert_id": int,  # the alert it became on the panels

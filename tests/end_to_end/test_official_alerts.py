@@ -208,7 +208,8 @@ def test_a_polygon_alert_reaches_only_the_panels_inside_it(live_mosquitto: Live,
     assert live.client.post("/api/v1/alert-rules", json=rule | {"position": 1}).status_code == 201
     poll(live)
     [flood] = official(live)
-    assert flood["status"] == "deployed" and flood["panels"] == ["bourg-entree-nord", "bourg-place-bernard"]
+    assert flood["status"] == "deployed", flood
+    assert flood["panels"] == ["bourg-entree-nord", "bourg-place-bernard"]
     wait_shown(live, flood["texts"], (DEMO_LED, DEMO_RGB))
     # Ambérieu, outside the polygon, was sent nothing.
     assert live.panel(DEMO_EPAPER["id"])["desired_item_id"] is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ class FeedServer:
     def __init__(self, url: str) -> None:
         self.url = url
         self.files: dict[str, bytes] = {}
+        self.delays: dict[str, float] = {}  # path: seconds before answering (a slow or stuck server)
         self.requests: list[tuple[str, str | None]] = []  # (path, If-None-Match)
 
     def serve(self, path: str, body: bytes) -> str:
@@ -97,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         state: FeedServer = self.server.feeds  # type: ignore[attr-defined]
         state.requests.append((self.path, self.headers.get("If-None-Match")))
+        time.sleep(state.delays.get(self.path, 0))
         body = state.files.get(self.path)
         if body is None:
             self.send_error(404)

@@ -143,8 +143,9 @@ def approve_official(official_id: int) -> Response:
     """Deployed now, with ``{"texts": {profile: text}}`` replacing the rule's wording where given."""
     data = json_object() if request.get_data() else {}
     actor, db, now = current_actor(), get_db(), time.time()
+    panels = official_alerts.get_official(db, official_id, actor)["panels"]  # 404 before anything else
     texts = official_alerts.check_texts(db, official_id, data)
-    draw_ahead(db, official_alerts.get_official(db, official_id, actor)["panels"], now)
+    draw_ahead(db, panels, now)
     with transaction(db):  # the domain writes the audit entry, with the alert it became
         touched = official_alerts.approve(db, official_id, actor, now, texts)
         republish(db, signing_key(), now=now, panel_ids=sorted(touched))

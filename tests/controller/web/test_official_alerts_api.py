@@ -4,16 +4,18 @@ the default rules seeded, rules reordered, the folder pick-up, the read cap, app
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller.publishing.official_feeds import MAX_BACKOFF_S, backoff_s
-from tests.support.cap_feeds import document, feed_server
+from controller.publishing.official_feeds import MAX_BACKOFF_S, backoff_s, clock_tick
+from tests.support.cap_feeds import WRITTEN_FOR, document, feed_server
 
 ORANGE = "meteo-france-orange-snow-ice-ain.xml"
+FLOOD = "prefecture-flood-polygon-cap11.xml"
 RULE = {
     "name": "Crues",
     "match": {"events": ["crue"]},
@@ -167,3 +169,46 @@ def test_backoff_doubles_with_jitter_up_to_an_hour() -> None:
     assert 48 <= backoff_s(60, 0) <= 72
     assert 96 <= backoff_s(60, 1) <= 144
     assert backoff_s(60, 30) <= MAX_BACKOFF_S * 1.2
+
+
+def test_a_deployed_alert_takes_its_next_phase_wording_at_onset(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    drop_and_poll(app, client, tmp_path, {"vigilance.xml": document(ORANGE)})
+    [pending] = client.get("/api/v1/official-alerts?status=pending").json["official_alerts"]
+    deployed = client.post(f"/api/v1/official-alerts/{pending['id']}/approve").json
+    assert deployed["worded_by"] is None and deployed["texts"]["led-amber-192x64"].startswith(
+        "Vigilance orange neige-verglas à partir de"
+    )
+    onset = datetime.fromisoformat("2026-12-08T06:00:00+01:00") + (datetime.now(UTC) - WRITTEN_FOR)
+    clock_tick(app.extensions["relais.jobs"].feeds, onset.timestamp() + 3600)
+    later = client.get(f"/api/v1/official-alerts/{pending['id']}").json
+    assert later["texts"]["led-amber-192x64"].startswith("Vigilance orange neige-verglas jusqu’à")
+    # Each kind of panel plays its own wording of the one alert.
+    for panel_id, profile in (
+        ("bourg-entree-nord", "led-amber-192x64"),
+        ("amberieu-mairie", "epaper-bw-800x480"),
+    ):
+        items = client.get(f"/api/v1/panels/{panel_id}/playlist").json["items"]
+        assert items[0]["item_id"] == f"alert-{deployed['alert_id']}"
+        assert items[0]["text"].replace("\n", " ") == later["texts"][profile].replace("\n", " ")
+
+
+def test_a_stuck_source_delays_neither_another_source_nor_a_manual_alert(
+    app: Flask, client: FlaskClient
+) -> None:
+    with feed_server() as feeds:
+        feeds.delays["/stuck.xml"] = 4
+        source(client, name="Bloquée", kind="cap", location=feeds.serve("/stuck.xml", document(ORANGE)))
+        source(client, name="Vive", kind="cap", location=feeds.serve("/ok.xml", document(FLOOD)))
+        jobs = app.extensions["relais.jobs"]
+        started = time.monotonic()
+        stuck, quick = jobs.sources.poll_due(jobs.feeds)
+        quick.result(timeout=10)
+        expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        sent = client.post(
+            "/api/v1/alerts", json={"text": "Crue", "panels": ["bourg-entree-nord"], "expires_at": expires}
+        )
+        assert sent.status_code == 201 and time.monotonic() - started < 3 and not stuck.done()
+        stuck.result(timeout=30)
+    assert len(client.get("/api/v1/official-alerts").json["official_alerts"]) == 2
