@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain import audit
-from controller.domain.access import Actor, Permission
+from controller.domain.access import Actor, Permission, Role
 from controller.domain.alerts import MAX_ALERT_S, MAX_ALERT_TEXT, alert_content
 from controller.domain.errors import FieldError
 from controller.domain.panels import get_panels
@@ -75,7 +76,7 @@ def _organisation_for(db: Database, actor: Actor, data: Mapping[str, Any]) -> st
     organisation = data["organisation"]
     if organisation is not None and not isinstance(organisation, str):
         raise FieldError("organisation", "must be an organisation's id or null")
-    if organisation != actor.organisation and actor.role != "admin":
+    if organisation != actor.organisation and actor.role != Role.ADMIN:
         raise FieldError("organisation", "you may only add to your own organisation", status=403)
     if (
         organisation is not None
@@ -88,8 +89,11 @@ def _organisation_for(db: Database, actor: Actor, data: Mapping[str, Any]) -> st
 # Sources ------------------------------------------------------------------------------------------
 
 
-def _source_fields(data: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The fields of a source to write, checked; ``current`` is the stored source for a change."""
+def _source_fields(
+    data: Mapping[str, Any], current: Mapping[str, Any] | None, actor: Actor
+) -> dict[str, Any]:
+    """The fields of a source to write, checked; ``current`` is the stored source for a change. A folder
+    on the controller is an administrator's to name: its files are read, then moved."""
     known = {"name", "kind", "location", "poll_interval_s", "test_mode", "organisation"}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -106,6 +110,8 @@ def _source_fields(data: Mapping[str, Any], current: Mapping[str, Any] | None) -
         raise FieldError("location", "is required: the feed's or document's URL, or the folder's path")
     location = location.strip()
     if kind == "folder":
+        if actor.role != Role.ADMIN:
+            raise FieldError("kind", "only an administrator may add a folder source", status=403)
         if not os.path.isabs(location):
             raise FieldError("location", "a folder source needs an absolute path")
         if not os.path.isdir(location):
@@ -120,7 +126,7 @@ def _source_fields(data: Mapping[str, Any], current: Mapping[str, Any] | None) -
             "poll_interval_s", f"must be a whole number of seconds, {MIN_POLL_S} to {MAX_POLL_S}"
         )
     test_mode = merged.get("test_mode", False)
-    if not isinstance(test_mode, bool | int) or test_mode not in (0, 1):
+    if not isinstance(test_mode, bool):
         raise FieldError("test_mode", "must be true or false")
     return {
         "name": name.strip(),
@@ -181,7 +187,7 @@ def create_source(db: Database, data: Mapping[str, Any], actor: Actor, now: floa
     """Record a source, polled at once; call inside the write transaction. An organisation's first source
     brings Météo-France's default rules with it when it has no rule yet (it may change or delete them)."""
     organisation = _organisation_for(db, actor, data)
-    fields = _source_fields(data, None)
+    fields = _source_fields(data, None, actor)
     first = (
         not db.execute("select 1 from alert_sources where organisation is ?", [organisation]).fetchone()
         and not db.execute("select 1 from alert_rules where organisation is ?", [organisation]).fetchone()
@@ -205,7 +211,7 @@ def create_source(db: Database, data: Mapping[str, Any], actor: Actor, now: floa
 def update_source(db: Database, source_id: int, data: Mapping[str, Any], actor: Actor) -> None:
     """Change a source; a changed location forgets the old one's ETag and is polled at once."""
     current = get_source(db, source_id, actor)
-    fields = _source_fields(data, current)
+    fields = _source_fields(data, current, actor)
     if fields["location"] != current["location"] or fields["kind"] != current["kind"]:
         fields |= {"etag": None, "last_modified": None, "failures": 0, "next_try_at": 0}
     db.table("alert_sources").update(source_id, fields)
@@ -377,8 +383,6 @@ def _place_all(db: Database, organisation: str | None) -> None:
 
 def seed_default_rules(db: Database, organisation: str | None, now: float) -> None:
     """Météo-France's vigilance rules as shipped (``controller/official/meteo_france_rules.toml``)."""
-    import tomllib
-
     tables = tomllib.loads(DEFAULT_RULES.read_text(encoding="utf-8"))["rule"]
     for position, table in enumerate(tables, start=1):
         db.table("alert_rules").insert(

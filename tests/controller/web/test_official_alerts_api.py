@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.publishing.official_feeds import MAX_BACKOFF_S, backoff_s, clock_tick
+from tests.support import client_as
 from tests.support.cap_feeds import WRITTEN_FOR, document, feed_server
 
 ORANGE = "meteo-france-orange-snow-ice-ain.xml"
@@ -212,3 +213,17 @@ def test_a_stuck_source_delays_neither_another_source_nor_a_manual_alert(
         assert sent.status_code == 201 and time.monotonic() - started < 3 and not stuck.done()
         stuck.result(timeout=30)
     assert len(client.get("/api/v1/official-alerts").json["official_alerts"]) == 2
+
+
+def test_only_an_administrator_names_a_folder_on_the_controller(app: Flask, tmp_path: Path) -> None:
+    manager = client_as(app, "prefecture", "campaign-manager")
+    response = manager.post(
+        "/api/v1/alert-sources", json={"name": "Dépôt", "kind": "folder", "location": str(tmp_path)}
+    )
+    assert response.status_code == 403 and response.json["error"]["field"] == "kind"
+    assert (
+        manager.post(
+            "/api/v1/alert-sources", json={"name": "Flux", "kind": "atom", "location": "http://127.0.0.1/f"}
+        ).status_code
+        == 201
+    )
