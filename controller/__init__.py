@@ -69,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         panels,
         previews,
         reference,
+        targets,
         tokens,
         users,
     )
@@ -112,7 +113,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_auth(app, data_dir)
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
-    resources = (panels, commands, messages, previews, alerts, official_alerts, campaigns, catalogue)
+    resources = (panels, commands, messages, previews, alerts, official_alerts, campaigns, catalogue, targets)
     administration = (users, tokens, organisations, audit_log, reference)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))

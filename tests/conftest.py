@@ -53,9 +53,11 @@ def token(app: Flask) -> str:
 
 @pytest.fixture
 def client(app: Flask, token: str) -> FlaskClient:
-    """A test client that sends the bearer token; use ``app.test_client()`` for one without."""
+    """A test client that sends the bearer token and asks for the API's English (its French is tested
+    apart); use ``app.test_client()`` for one without either."""
     test_client = app.test_client()
     test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return test_client
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from controller.domain.errors import FieldError
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -96,10 +98,9 @@ class Actor:
         return self.commune_insee is not None
 
 
-def check_role_scope(role: Role, commune_insee: str | None) -> str | None:
-    """Why a role and commune do not go together, or None: commune roles need one, others must not."""
+def check_role_scope(role: Role, commune_insee: str | None) -> None:
+    """Refuse a role and commune that do not go together: commune roles need one, others must not."""
     if role in COMMUNE_ROLES and not commune_insee:
-        return f"the role {role.value} needs a commune (its INSEE code)"
+        raise FieldError("commune", "the role {role} needs a commune (its INSEE code)", role=role.value)
     if role not in COMMUNE_ROLES and commune_insee:
-        return f"the role {role.value} covers every commune: give no commune"
-    return None
+        raise FieldError("commune", "the role {role} covers every commune: give no commune", role=role.value)

@@ -38,7 +38,11 @@ def new_password() -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise FieldError("password", f"must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise FieldError(
+            "password",
+            "must have at least {min_password_length} characters",
+            min_password_length=MIN_PASSWORD_LENGTH,
+        )
 
 
 def _check_organisation(organisation: Any) -> None:
@@ -49,7 +53,9 @@ def _check_organisation(organisation: Any) -> None:
 def _check_commune(commune_insee: Any) -> None:
     if commune_insee is not None and (not isinstance(commune_insee, str) or not _INSEE.match(commune_insee)):
         raise FieldError(
-            "commune", f"{commune_insee!r} is not an INSEE commune code (5 characters, like 01053)"
+            "commune",
+            "{commune_insee!r} is not an INSEE commune code (5 characters, like 01053)",
+            commune_insee=commune_insee,
         )
 
 
@@ -93,18 +99,16 @@ def create_user(
             "name", "2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
         )
     if not isinstance(role, str) or role not in {r.value for r in Role}:
-        raise FieldError("role", f"must be one of: {', '.join(r.value for r in Role)}")
+        raise FieldError("role", "must be one of: {choices}", choices=", ".join(r.value for r in Role))
     user_role = Role(role)
     _check_commune(commune_insee)
-    problem = check_role_scope(user_role, commune_insee)
-    if problem:
-        raise FieldError("commune", problem)
+    check_role_scope(user_role, commune_insee)
     if organisation is not None:
         _check_organisation(organisation)
     if password is not None:
         _check_password(password)
     if db["users"].count_where("name = ?", [name]):
-        raise FieldError("name", f"a user named {name!r} exists already", status=409)
+        raise FieldError("name", "a user named {name!r} exists already", status=409, name=name)
     org = organisation or (f"commune-{commune_insee}" if commune_insee else None)
     if org is not None:
         ensure_organisation(db, org, commune_insee)
@@ -247,16 +251,18 @@ def plan_user_change(
     """
     unknown = sorted(set(changes) - set(USER_CHANGES))
     if unknown:
-        raise FieldError(unknown[0], f"cannot be changed; give any of: {', '.join(USER_CHANGES)}")
+        raise FieldError(
+            unknown[0], "cannot be changed; give any of: {choices}", choices=", ".join(USER_CHANGES)
+        )
     try:
         role = Role(changes.get("role", user["role"]))
     except (ValueError, TypeError):
-        raise FieldError("role", f"must be one of: {', '.join(r.value for r in Role)}") from None
+        raise FieldError(
+            "role", "must be one of: {choices}", choices=", ".join(r.value for r in Role)
+        ) from None
     commune = changes.get("commune", user["commune_insee"])
     _check_commune(commune)
-    problem = check_role_scope(role, commune)
-    if problem:
-        raise FieldError("commune", problem)
+    check_role_scope(role, commune)
     if "organisation" in changes:
         organisation = changes["organisation"]
         if organisation is None:
@@ -286,7 +292,7 @@ def get_user(db: Database, user_id: int) -> dict[str, Any]:
     """A user, enabled or not; 404 otherwise."""
     rows = list(db["users"].rows_where("id = ?", [user_id]))
     if not rows:
-        raise FieldError("user_id", f"no user {user_id}", status=404)
+        raise FieldError("user_id", "no user {user_id}", status=404, user_id=user_id)
     return rows[0]
 
 
@@ -377,7 +383,9 @@ def plan_organisation_change(changes: dict[str, Any]) -> dict[str, Any]:
     """The columns a PATCH of an organisation sets, or a FieldError naming the field at fault."""
     unknown = sorted(set(changes) - set(ORGANISATION_CHANGES))
     if unknown:
-        raise FieldError(unknown[0], f"cannot be changed; give any of: {', '.join(ORGANISATION_CHANGES)}")
+        raise FieldError(
+            unknown[0], "cannot be changed; give any of: {choices}", choices=", ".join(ORGANISATION_CHANGES)
+        )
     values: dict[str, Any] = {}
     if "name" in changes:
         name = changes["name"]
@@ -398,7 +406,7 @@ def update_organisation(
     """Rename an organisation or change whether it needs a second person; return it before and after."""
     rows = list(db["organisations"].rows_where("id = ?", [org_id]))
     if not rows:
-        raise FieldError("organisation_id", f"no organisation {org_id!r}", status=404)
+        raise FieldError("organisation_id", "no organisation {org_id!r}", status=404, org_id=org_id)
     values = plan_organisation_change(changes)
     if values:
         db.table("organisations").update(org_id, values)

@@ -38,7 +38,7 @@ STATUSES = ("pending-approval", "scheduled", "on-air", "cancelled", "expired")
 
 def no_alert(alert_id: int) -> FieldError:
     """The answer for an alert that does not exist, or that reaches none of the actor's panels."""
-    return FieldError("alert_id", f"no alert {alert_id}", status=404)
+    return FieldError("alert_id", "no alert {alert_id}", status=404, alert_id=alert_id)
 
 
 def alert_item_id(alert_id: int) -> str:
@@ -79,7 +79,12 @@ def alert_words(data: Any) -> tuple[str, str]:
         raise FieldError("title", "must be a string")
     for field, value, limit in (("text", text, MAX_ALERT_TEXT), ("title", title, MAX_ALERT_TITLE)):
         if len(value) > limit:
-            raise FieldError(field, f"is {len(value)} characters long, the limit for an alert is {limit}")
+            raise FieldError(
+                field,
+                "is {length} characters long, the limit for an alert is {limit}",
+                length=len(value),
+                limit=limit,
+            )
     return text.strip(), title.strip()
 
 
@@ -185,7 +190,9 @@ def approve_alert(db: Database, alert_id: int, *, by: str, now: float) -> None:
     """The second person's yes: the alert goes on air. The caller checks who may."""
     row = _row(db, alert_id)
     if row["approval"] != "pending" or row["cancelled_at"] is not None:
-        raise FieldError("alert_id", f"alert {alert_id} is not waiting for approval", status=409)
+        raise FieldError(
+            "alert_id", "alert {alert_id} is not waiting for approval", status=409, alert_id=alert_id
+        )
     db.table("alerts").update(alert_id, {"approval": "approved", "approved_by": by, "approved_at": int(now)})
 
 

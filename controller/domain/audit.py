@@ -61,7 +61,7 @@ def parse_bound(value: str, field: str) -> float:
         moment = datetime.fromisoformat(value.replace(" ", "+"))
     except ValueError:
         raise FieldError(
-            field, f"{value!r} is not a date (2026-12-21) nor an ISO 8601 date and time"
+            field, "{value!r} is not a date (2026-12-21) nor an ISO 8601 date and time", value=value
         ) from None
     if moment.tzinfo is None:
         raise FieldError(field, "needs a UTC offset, e.g. 2026-12-21T08:00:00+01:00 (or Z)")

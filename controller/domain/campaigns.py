@@ -7,6 +7,7 @@ set is invited; only the panels of communes that accept show it, within the hour
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -16,12 +17,14 @@ from sqlite_utils.db import NotFoundError
 from controller.dates import format_duration, iso_utc
 from controller.domain.access import Actor
 from controller.domain.errors import FieldError
+from controller.domain.messages import reached_panels
 from controller.domain.panels import INSEE_PATTERN, Panel, commune_names, get_panels
 from controller.domain.schedule_fields import (
     parse_instant,
     parse_recurrence,
     parse_targets,
     recurrence_to_json,
+    targets_from_json,
     targets_to_json,
 )
 from controller.domain.scope import sees_campaign, targets_seen_by
@@ -82,7 +85,7 @@ def _target_panels(db: Database, targets: Targets) -> list[Panel]:
 def answer(db: Database, campaign_id: int, commune: str, data: Any, *, answered_by: str, now: float) -> None:
     """A commune accepts or declines; accepting may limit the hours and the share."""
     if not isinstance(data, dict) or data.get("status") not in CONSENT_STATUSES:
-        raise FieldError("status", f"must be one of {', '.join(CONSENT_STATUSES)}")
+        raise FieldError("status", "must be one of {choices}", choices=", ".join(CONSENT_STATUSES))
     max_share = data.get("max_share")
     if max_share is not None and (not isinstance(max_share, int | float) or not 0 < max_share <= 1):
         raise FieldError("max_share", "must be a fraction above 0 and at most 1")
@@ -94,7 +97,11 @@ def answer(db: Database, campaign_id: int, commune: str, data: Any, *, answered_
         ).fetchone()
         if found is None:
             raise FieldError(
-                "commune", f"commune {commune} is not invited to campaign {campaign_id}", status=404
+                "commune",
+                "commune {commune} is not invited to campaign {campaign_id}",
+                status=404,
+                commune=commune,
+                campaign_id=campaign_id,
             )
         db.execute(
             """update campaign_consents set status = ?, hours = ?, max_share = ?, answered_at = ?, answered_by = ?
@@ -120,14 +127,33 @@ def invite(db: Database, campaign_id: int, data: Any, now: float) -> list[str]:
     if not all(isinstance(code, str) and INSEE_PATTERN.match(code) for code in communes):
         raise FieldError("communes", "INSEE codes have 5 characters, e.g. 01053")
     if get_campaign(db, campaign_id) is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     invited = {row[0] for row in db.execute(_INVITED, [campaign_id])}
     new = sorted(set(communes) - invited)
     db.table("campaign_consents").insert_all(
         {"campaign_id": campaign_id, "commune_insee": insee, "status": "pending", "invited_at": int(now)}
         for insee in new
     )
+    _reach_communes(db, campaign_id, new)
     return new
+
+
+def _reach_communes(db: Database, campaign_id: int, communes: list[str]) -> None:
+    """A commune invited later is reached as those invited at first: its panels join the campaign's
+    targets and its messages', so that accepting puts the campaign on them (its consent still decides)."""
+    if not communes:
+        return
+    panel_ids = [panel.id for panel in get_panels(db).values() if panel.commune_insee in communes]
+    messages = [row[0] for row in db.execute("select id from messages where campaign_id = ?", [campaign_id])]
+    for table, row_id in [("campaigns", campaign_id), *(("messages", message) for message in messages)]:
+        [(stored,)] = db.execute(f"select targets from {table} where id = ?", [row_id]).fetchall()
+        targets = targets_from_json(stored)
+        widened = dataclasses.replace(targets, communes=targets.communes | frozenset(communes))
+        db.execute(f"update {table} set targets = ? where id = ?", [targets_to_json(widened), row_id])
+    db.table("message_targets").insert_all(
+        ({"message_id": message, "panel_id": panel_id} for message in messages for panel_id in panel_ids),
+        ignore=True,
+    )
 
 
 _INVITED = "select commune_insee from campaign_consents where campaign_id = ?"
@@ -140,7 +166,7 @@ def set_state(db: Database, campaign_id: int, action: str, now: float) -> None:
             f"update campaigns set {column} = ? where id = ? and {column} is null", [int(now), campaign_id]
         ).rowcount
     if not changed and get_campaign(db, campaign_id) is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
 
 
 _OWN_PANELS = "select id from panels where commune_insee = ?"
@@ -168,6 +194,7 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
     organisation = db.execute(
         "select name from organisations where id = ?", [campaign["organisation"]]
     ).fetchone()
+    contents = _contents(db, campaign_id, own_panels if actor is not None and actor.scoped else None)
     return {
         "id": campaign["id"],
         "name": campaign["name"],
@@ -190,10 +217,38 @@ def get_campaign(db: Database, campaign_id: int, actor: Actor | None = None) -> 
             }
             for consent in consents
         ],
-        "messages": [
-            row["id"] for row in db.query("select id from messages where campaign_id = ?", [campaign_id])
-        ],
+        "messages": [content["id"] for content in contents],
+        "contents": contents,
     }
+
+
+_CONTENTS = """select id, title, text, starts_at, ends_at, recurrence from messages
+               where campaign_id = ? order by id"""
+
+
+def _contents(db: Database, campaign_id: int, own_panels: list[str] | None) -> list[dict[str, Any]]:
+    """What the campaign would put on air, message by message, with when it runs: an invited commune
+    reads it before answering (it may not see the messages themselves, which reach beyond it). For a
+    commune's user (``own_panels``), ``panels`` names those of its panels each message reaches: a
+    campaign on some tags does not reach them all."""
+    rows = list(db.query(_CONTENTS, [campaign_id]))
+    reached = reached_panels(db, [row["id"] for row in rows]) if own_panels is not None else {}
+    return [
+        {
+            "id": row["id"],
+            "title": row["title"],
+            "text": row["text"],
+            "starts_at": iso_utc(row["starts_at"]),
+            "ends_at": iso_utc(row["ends_at"]),
+            "recurrence": json.loads(row["recurrence"]) if row["recurrence"] else None,
+            **(
+                {}
+                if own_panels is None
+                else {"panels": [panel for panel, _ in reached.get(row["id"], []) if panel in own_panels]}
+            ),
+        }
+        for row in rows
+    ]
 
 
 def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:
@@ -222,7 +277,7 @@ def report(db: Database, campaign_id: int, actor: Actor | None = None) -> dict[s
     own commune's part."""
     campaign = get_campaign(db, campaign_id, actor)
     if campaign is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     own_commune = None if actor is None else actor.commune_insee
     panels = [
         {

@@ -9,14 +9,29 @@ if TYPE_CHECKING:
 
 
 class FieldError(ValueError):
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
-        super().__init__(f"{field}: {message}")
+    """A refusal naming its field. ``template`` is English with ``{name}`` placeholders filled from
+    ``params``, never an f-string: the web layer looks the template up in the client's language (pybabel
+    extracts it as ``FieldError:2``) before filling it in; ``message`` is the English, for the CLI."""
+
+    def __init__(self, field: str, template: str, status: int = 400, **params: object) -> None:
         self.field = field
-        self.message = message
+        self.template = template
         self.status = status
+        self.params = params
+        self.message = template.format(**params) if params else template
+        super().__init__(f"{field}: {self.message}")
+
+    def at(self, field: str) -> FieldError:
+        """The same refusal about a field named otherwise (``messages[2].text`` for a campaign's)."""
+        return FieldError(field, self.template, self.status, **self.params)
 
 
-def undrawable(error: RenderError, where: str) -> FieldError:
+def translatable(template: str) -> str:
+    """Mark an error template chosen before its ``FieldError`` is made, so that pybabel extracts it too."""
+    return template
+
+
+def undrawable(refusal: RenderError, where: str) -> FieldError:
     """A rendering's refusal as a 422 on the field it names, saying where (« panneau X »), in the
     renderer's French."""
-    return FieldError(error.field, f"{error.message} ({where})", status=422)
+    return FieldError(refusal.field, "{problem} ({where})", status=422, problem=refusal.message, where=where)

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +22,13 @@ from controller.domain.schedule_fields import (
     parse_instant,
     parse_priority,
     parse_recurrence,
-    parse_targets,
     recurrence_from_json,
     recurrence_to_json,
     targets_to_json,
     utc,
 )
-from controller.domain.scope import check_targets, sees_message, targets_seen_by
+from controller.domain.scope import sees_message, targets_seen_by
+from controller.domain.target_choices import targeted_panels
 from controller.rendering.drawings import drawable
 from controller.rendering.engine import (
     ROLES,
@@ -42,12 +42,10 @@ from controller.rendering.markup import MARKUP_SYNTAXES
 from controller.rendering.profiles import PanelProfile
 from controller.scheduling.model import Targets
 from controller.scheduling.recurrence import active_intervals
-from controller.scheduling.targets import resolve_targets
 from controller.storage.message_store import item_id_for
 
 MAX_TEXT_LENGTH = 1000
 MAX_SHORT_TEXT_LENGTH = 200
-MAX_TARGETS = 5000
 
 APPROVED, PENDING, REJECTED = "approved", "pending", "rejected"
 CONTENT_FIELDS = ("text", "title", "footer", "layout", "pictogram", "qr", "image", "markup", "role", "paging")
@@ -67,14 +65,16 @@ def _optional_text(data: dict[str, Any], field: str, limit: int) -> str:
     if not isinstance(value, str):
         raise FieldError(field, "must be a string")
     if len(value) > limit:
-        raise FieldError(field, f"is {len(value)} characters long, the limit is {limit}")
+        raise FieldError(
+            field, "is {length} characters long, the limit is {limit}", length=len(value), limit=limit
+        )
     return value.strip()
 
 
 def _choice(data: dict[str, Any], field: str, choices: tuple[str, ...], default: str) -> str:
     value = data.get(field, default)
     if value not in choices:
-        raise FieldError(field, f"must be one of {', '.join(choices)}")
+        raise FieldError(field, "must be one of {choices}", choices=", ".join(choices))
     return value
 
 
@@ -86,7 +86,12 @@ def parse_content(data: Any, issued_at: float) -> MessageContent:
     if not isinstance(text, str) or not text.strip():
         raise FieldError("text", "is required and must not be empty")
     if len(text) > MAX_TEXT_LENGTH:
-        raise FieldError("text", f"is {len(text)} characters long, the limit is {MAX_TEXT_LENGTH}")
+        raise FieldError(
+            "text",
+            "is {length} characters long, the limit is {max_text_length}",
+            length=len(text),
+            max_text_length=MAX_TEXT_LENGTH,
+        )
     image = None
     if data.get("image") is not None:
         if not isinstance(data["image"], str):
@@ -96,7 +101,12 @@ def parse_content(data: Any, issued_at: float) -> MessageContent:
         except binascii.Error:
             raise FieldError("image", "is not valid base64") from None
         if len(image) > MAX_IMAGE_BYTES:
-            raise FieldError("image", f"is {len(image)} bytes, the limit is {MAX_IMAGE_BYTES}")
+            raise FieldError(
+                "image",
+                "is {size} bytes, the limit is {max_image_bytes}",
+                size=len(image),
+                max_image_bytes=MAX_IMAGE_BYTES,
+            )
     paging = data.get("paging", True)
     if not isinstance(paging, bool):
         raise FieldError("paging", "must be true or false")
@@ -135,10 +145,11 @@ def schedule_fields(
     """
     starts_at = parse_instant(data, "starts_at") or int(now)
     ends_at = parse_instant(data, "ends_at")
-    if ends_at is not None and ends_at <= starts_at:
-        raise FieldError("ends_at", "must come after starts_at")
+    # The past first: an end before a start left empty (now) is an end in the past, not before starts_at.
     if ends_at is not None and ends_at <= now:
         raise FieldError("ends_at", "is in the past: the message would never be shown", status=422)
+    if ends_at is not None and ends_at <= starts_at:
+        raise FieldError("ends_at", "must come after starts_at")
     dwell_s = data.get("dwell_s")
     if dwell_s is not None and (
         not isinstance(dwell_s, int | float) or isinstance(dwell_s, bool) or not 0.5 <= dwell_s <= 3600
@@ -151,7 +162,7 @@ def schedule_fields(
         if commune_insee is not None:
             raise FieldError("campaign", "a commune's message cannot join a campaign", status=403)
         if not db.execute("select 1 from campaigns where id = ?", [campaign_id]).fetchone():
-            raise FieldError("campaign", f"no campaign {campaign_id}", status=422)
+            raise FieldError("campaign", "no campaign {campaign_id}", status=422, campaign_id=campaign_id)
     recurrence = parse_recurrence(data)
     return {
         "starts_at": starts_at,
@@ -167,16 +178,8 @@ def message_targets(
     db: Database, data: dict[str, Any], commune_insee: str | None = None
 ) -> tuple[Targets, dict[str, Panel]]:
     """The targets and the panels they reach; a commune's user reaches its own commune only."""
-    if isinstance(data.get("panels"), list) and len(data["panels"]) > MAX_TARGETS:
-        raise FieldError("panels", f"targets {len(data['panels'])} panels, the limit is {MAX_TARGETS}")
-    targets = parse_targets(data)
     panels = get_panels(db)
-    unknown = sorted(targets.panels - set(panels))
-    if unknown:
-        raise FieldError("panels", f"unknown panel(s): {', '.join(unknown)}", status=422)
-    infos = [panel.info for panel in panels.values()]
-    check_targets(commune_insee, targets, infos)
-    chosen = resolve_targets(replace(targets, within_commune=commune_insee), infos)
+    targets, chosen = targeted_panels(panels, data, commune_insee)
     if not chosen:
         raise FieldError("panels", "no panel matches these targets", status=422)
     return targets, {panel_id: panels[panel_id] for panel_id in chosen}
@@ -231,7 +234,7 @@ def content_columns(content: MessageContent) -> dict[str, Any]:
 def fetch_message(db: Database, message_id: int) -> dict[str, Any]:
     row = db.execute(f"select {COLUMNS} from messages m where m.id = ?", [message_id]).fetchone()
     if row is None:
-        raise FieldError("message_id", f"no message {message_id}", status=404)
+        raise FieldError("message_id", "no message {message_id}", status=404, message_id=message_id)
     names = [column[0] for column in db.execute(f"select {COLUMNS} from messages m limit 0").description]
     return dict(zip(names, row, strict=True))
 
@@ -313,7 +316,7 @@ def visible_message(db: Database, actor: Actor, message_id: int, now: float) -> 
     row = fetch_message(db, message_id)
     panels = reached_panels(db, [message_id])[message_id]
     if not sees_message(actor, row["commune_insee"], (commune for _, commune in panels)):
-        raise FieldError("message_id", f"no message {message_id}", status=404)
+        raise FieldError("message_id", "no message {message_id}", status=404, message_id=message_id)
     return message_json(row, panels, actor, now)
 
 
@@ -323,7 +326,7 @@ def list_messages(
     """The messages the actor may see, newest first; ``status`` and ``commune`` (a commune whose
     panels they reach, or whose message it is) narrow them."""
     if status is not None and status not in STATUSES:
-        raise FieldError("status", f"must be one of {', '.join(STATUSES)}")
+        raise FieldError("status", "must be one of {choices}", choices=", ".join(STATUSES))
     reached = reached_panels(db)
     names = [column[0] for column in db.execute(f"select {COLUMNS} from messages m limit 0").description]
     found = []
@@ -382,7 +385,12 @@ def check_edit_request(db: Database, message_id: int, data: Any, now: float) -> 
         raise FieldError(unknown[0], "cannot be changed: not a message field")
     row = fetch_message(db, message_id)
     if row["cancelled_at"] is not None:
-        raise FieldError("message_id", f"message {message_id} is cancelled: queue a new one", status=409)
+        raise FieldError(
+            "message_id",
+            "message {message_id} is cancelled: queue a new one",
+            status=409,
+            message_id=message_id,
+        )
     changes: dict[str, Any] = {}
     warnings: list[dict[str, str]] = []
     if "paused" in data:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain.errors import FieldError
+from controller.rendering.markup import MarkupError
+from controller.rendering.markup import parse as markup_parse
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
 from controller.scheduling.brightness import FULL, SUN
 from controller.scheduling.model import PanelInfo
@@ -101,7 +104,7 @@ def _require(data: dict[str, Any], field: str, kind: type) -> Any:
         raise FieldError(field, "is required")
     value = data[field]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FieldError(field, f"must be a {kind.__name__}")
+        raise FieldError(field, "must be a {kind}", kind=kind.__name__)
     return value
 
 
@@ -110,15 +113,20 @@ def validate_panel(data: dict[str, Any]) -> Panel:
     panel_id = _require(data, "id", str)
     try:
         check_panel_id(panel_id)
-    except ValueError as exc:
-        raise FieldError("id", str(exc)) from None
+    except ValueError:
+        raise FieldError(
+            "id",
+            "panel id {panel_id!r} must be 1 to 64 characters among a-z, 0-9, '-' and '_', starting with a"
+            " letter or digit",
+            panel_id=panel_id,
+        ) from None
     name = _require(data, "name", str).strip()
     if not name:
         raise FieldError("name", "must not be empty")
     insee = _require(data, "commune_insee", str)
     if not INSEE_PATTERN.match(insee):
         raise FieldError(
-            "commune_insee", f"{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)"
+            "commune_insee", "{insee!r} is not an INSEE commune code (5 characters, e.g. 01053)", insee=insee
         )
     profile_id = _require(data, "profile", str)
     try:
@@ -134,7 +142,7 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         if value is not None and (
             not isinstance(value, int | float) or isinstance(value, bool) or abs(value) > bound
         ):
-            raise FieldError(field, f"must be a number between -{bound} and {bound}")
+            raise FieldError(field, "must be a number between -{bound} and {bound}", bound=bound)
         coordinates.append(None if value is None else float(value))
     quiet_hours = data.get("quiet_hours") or ""
     if not isinstance(quiet_hours, str):
@@ -145,7 +153,7 @@ def validate_panel(data: dict[str, Any]) -> Panel:
         raise FieldError("quiet_hours", str(exc)) from None
     fallback = data.get("fallback", "commune")
     if fallback not in FALLBACKS:
-        raise FieldError("fallback", f"must be one of {', '.join(FALLBACKS)}")
+        raise FieldError("fallback", "must be one of {choices}", choices=", ".join(FALLBACKS))
     brightness, night_brightness = _validate_brightness(data, *coordinates)
     return Panel(
         id=panel_id,
@@ -172,13 +180,16 @@ def _validate_brightness(
     if brightness is None:
         brightness = ""
     if not isinstance(brightness, str):
-        raise FieldError("brightness", f'must be "", "{SUN}" or windows such as "07:00-22:00"')
+        raise FieldError("brightness", 'must be "", "{sun}" or windows such as "07:00-22:00"', sun=SUN)
     if brightness == SUN:
         if latitude is None or longitude is None:
-            raise FieldError("brightness", f'"{SUN}" needs the panel\'s latitude and longitude')
+            raise FieldError("brightness", '"{sun}" needs the panel\'s latitude and longitude', sun=SUN)
         if abs(latitude) > SUN_MAX_LATITUDE:
             raise FieldError(
-                "brightness", f'"{SUN}" is for latitudes between -{SUN_MAX_LATITUDE} and {SUN_MAX_LATITUDE}'
+                "brightness",
+                '"{sun}" is for latitudes between -{sun_max_latitude} and {sun_max_latitude}',
+                sun=SUN,
+                sun_max_latitude=SUN_MAX_LATITUDE,
             )
     elif brightness:
         try:
@@ -186,7 +197,11 @@ def _validate_brightness(
         except ValueError as exc:
             raise FieldError("brightness", str(exc)) from None
         if len(windows) > MAX_BRIGHTNESS_WINDOWS:
-            raise FieldError("brightness", f"at most {MAX_BRIGHTNESS_WINDOWS} windows a day")
+            raise FieldError(
+                "brightness",
+                "at most {max_brightness_windows} windows a day",
+                max_brightness_windows=MAX_BRIGHTNESS_WINDOWS,
+            )
     night_brightness = data.get("night_brightness")
     if night_brightness is None:
         return brightness, DEFAULT_NIGHT_BRIGHTNESS
@@ -195,14 +210,14 @@ def _validate_brightness(
         or isinstance(night_brightness, bool)
         or not 1 <= night_brightness <= FULL
     ):
-        raise FieldError("night_brightness", f"must be an integer from 1 to {FULL} (percent)")
+        raise FieldError("night_brightness", "must be an integer from 1 to {full} (percent)", full=FULL)
     return brightness, night_brightness
 
 
 def register_panel(db: Database, data: dict[str, Any], now: float | None = None) -> Panel:
     panel = validate_panel(data)
     if db["panels"].count_where("id = ?", [panel.id]):
-        raise FieldError("id", f"a panel {panel.id!r} already exists", status=409)
+        raise FieldError("id", "a panel {panel_id!r} already exists", status=409, panel_id=panel.id)
     profile = panel.profile
     row = asdict(panel)
     row["profile"] = row.pop("profile_id")
@@ -248,9 +263,17 @@ def commune_names(db: Database, insees: list[str]) -> dict[str, str]:
 LABEL_LENGTH = 60
 
 
-def _opening(title: str | None, text: str | None) -> str:
-    words = (title or "").strip() or " ".join((text or "").split())
+def _opening(title: str | None, text: str | None, markup: str = "plain") -> str:
+    """The title, else the text's words without their markup (« [np] », « {b} » are not read out)."""
+    words = (title or "").strip() or " ".join(_words(text or "", markup).split())
     return words if len(words) <= LABEL_LENGTH else words[: LABEL_LENGTH - 1].rstrip() + "…"
+
+
+def _words(text: str, markup: str) -> str:
+    try:
+        return markup_parse(text, markup).plain_text
+    except MarkupError:  # stored before a stricter parser: shown as typed rather than not at all
+        return text
 
 
 def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str, str]]:
@@ -259,17 +282,20 @@ def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str,
     left out: the page then shows the id itself."""
     ids = {item for item in item_ids if item}
     labels: dict[str, dict[str, str]] = {}
-    for kind, prefix, table in (("message", "msg-", "messages"), ("alert", "alert-", "alerts")):
+    for kind, prefix, table, markup in (
+        ("message", "msg-", "messages", "markup"),
+        ("alert", "alert-", "alerts", "'plain'"),
+    ):
         numbers = [
             item[len(prefix) :] for item in ids if item.startswith(prefix) and item[len(prefix) :].isdigit()
         ]
         for start in range(0, len(numbers), 500):
             chunk = numbers[start : start + 500]
             marks = ",".join("?" for _ in chunk)
-            for number, title, text in db.execute(
-                f"select id, title, text from {table} where id in ({marks})", chunk
+            for number, title, text, syntax in db.execute(
+                f"select id, title, text, {markup} from {table} where id in ({marks})", chunk
             ):
-                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text)}
+                labels[f"{prefix}{number}"] = {"kind": kind, "text": _opening(title, text, syntax)}
     insees = [item.removeprefix("commune-") for item in ids if item.startswith("commune-")]
     for start in range(0, len(insees), 500):
         for insee, name in commune_names(db, insees[start : start + 500]).items():
@@ -281,7 +307,7 @@ def item_labels(db: Database, item_ids: list[str | None]) -> dict[str, dict[str,
 
 STATUS_QUERY = """
 select p.*, d.seq as desired_seq, d.item_id as desired_item_id, d.published_at,
-       s.online, s.last_seen, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
+       s.online, s.last_seen, s.reported_at, s.item_id as shown_item_id, s.content_hash as shown_content_hash,
        s.applied_seq, s.agent_version, s.uptime_s, s.screenshot_hash is not null as has_screenshot,
        s.faults, s.brightness as shown_brightness, s.disk_free_mb, s.cpu_temp_c, s.backend, s.link_quality
 from panels p
@@ -308,13 +334,15 @@ def panel_statuses(
     db: Database,
     panel_id: str | None = None,
     *,
+    panel_ids: Sequence[str] | None = None,
     online: bool | None = None,
     commune: str | None = None,
     kind: str | None = None,
     watch: BrokerWatch = CONNECTED,
 ) -> list[dict[str, Any]]:
     """Each panel with what a technician asks first: online, last seen, showing what, up to date;
-    one panel, or those that are (not) online, of a commune, of a kind (led, epaper…). ``state_known``
+    one panel, some panels, or those that are (not) online, of a commune, of a kind (led, epaper…).
+    ``showing`` is the panel's own report, as of ``reported_at``. ``state_known``
     is false while the controller is not connected to its broker (``watch``): ``online`` is then the
     last known value, since ``unknown_since``."""
     clauses: list[str] = []
@@ -323,6 +351,9 @@ def panel_statuses(
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    if panel_ids is not None:
+        clauses.append(f"p.id in ({','.join('?' for _ in panel_ids)})")
+        params.extend(panel_ids)
     if online is not None:
         clauses.append("coalesce(s.online, 0) = ?")
         params.append(int(online))
@@ -347,6 +378,7 @@ def panel_statuses(
                     "item_id": row["shown_item_id"],
                     "content_hash": row["shown_content_hash"],
                     "label": labels.get(row["shown_item_id"] or ""),
+                    "reported_at": iso_utc(row["reported_at"]),
                 },
                 "desired_item_id": row["desired_item_id"],
                 "desired_seq": desired_seq,

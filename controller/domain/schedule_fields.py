@@ -92,7 +92,7 @@ def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise FieldError(field, f"{value!r} is not an ISO 8601 date and time") from None
+        raise FieldError(field, "{value!r} is not an ISO 8601 date and time", value=value) from None
     if moment.tzinfo is None:
         raise FieldError(field, "needs a UTC offset, e.g. +01:00 (or Z)")
     try:
@@ -102,7 +102,10 @@ def parse_instant(data: dict[str, Any], field: str, *, required: bool = False) -
     if not in_range:
         raise FieldError(
             field,
-            f"{value!r} is out of range: from {EARLIEST_INSTANT:%Y-%m-%d} to before {LATEST_INSTANT:%Y-%m-%d}",
+            "{value!r} is out of range: from {earliest_instant:%Y-%m-%d} to before {latest_instant:%Y-%m-%d}",
+            value=value,
+            earliest_instant=EARLIEST_INSTANT,
+            latest_instant=LATEST_INSTANT,
         )
     return int(moment.timestamp())
 
@@ -130,10 +133,18 @@ def _check_recurrence_limits(value: dict[str, Any]) -> None:
     windows, weekdays = value.get("windows"), value.get("weekdays")
     if isinstance(windows, list) and len(windows) > MAX_WINDOWS_PER_DAY:
         raise FieldError(
-            "recurrence.windows", f"at most {MAX_WINDOWS_PER_DAY} windows a day, not {len(windows)}"
+            "recurrence.windows",
+            "at most {max_windows_per_day} windows a day, not {count}",
+            max_windows_per_day=MAX_WINDOWS_PER_DAY,
+            count=len(windows),
         )
     if isinstance(weekdays, list) and len(weekdays) > len(_DAY_NUMBERS):
-        raise FieldError("recurrence.weekdays", f"at most {len(_DAY_NUMBERS)} days, not {len(weekdays)}")
+        raise FieldError(
+            "recurrence.weekdays",
+            "at most {limit} days, not {count}",
+            limit=len(_DAY_NUMBERS),
+            count=len(weekdays),
+        )
     for key in ("only_during", "except_during"):
         names = value.get(key)
         if isinstance(names, list) and len(names) > len(set(map(str, names))):
@@ -146,7 +157,7 @@ def _recurrence(value: Any) -> Recurrence:
         raise FieldError("recurrence", "must be an object with weekdays, windows, only_during, except_during")
     unknown = set(value) - {"weekdays", "windows", "only_during", "except_during"}
     if unknown:
-        raise FieldError("recurrence", f"unknown key(s): {', '.join(sorted(unknown))}")
+        raise FieldError("recurrence", "unknown key(s): {keys}", keys=", ".join(sorted(unknown)))
     weekdays = value.get("weekdays")
     days = _DAY_NUMBERS
     if weekdays is not None:
@@ -158,7 +169,7 @@ def _recurrence(value: Any) -> Recurrence:
                 for day in weekdays
             )
         except KeyError as exc:
-            raise FieldError("recurrence.weekdays", f"unknown day {exc.args[0]!r}") from None
+            raise FieldError("recurrence.weekdays", "unknown day {day!r}", day=exc.args[0]) from None
     windows = value.get("windows") or []
     if not isinstance(windows, list) or not all(isinstance(window, str) for window in windows):
         raise FieldError("recurrence.windows", 'must be a list such as ["07:00-09:00", "16:00-19:00"]')
@@ -170,7 +181,9 @@ def _recurrence(value: Any) -> Recurrence:
     for key in ("only_during", "except_during"):
         names = value.get(key) or []
         if not isinstance(names, list) or any(name not in CALENDARS for name in names):
-            raise FieldError(f"recurrence.{key}", f"calendars are among: {', '.join(CALENDARS)}")
+            raise FieldError(
+                f"recurrence.{key}", "calendars are among: {choices}", choices=", ".join(CALENDARS)
+            )
         calendars[key] = tuple(names)
     return Recurrence(weekdays=days, windows=parsed_windows, **calendars)
 
@@ -199,7 +212,7 @@ def recurrence_from_json(text: str | None) -> Recurrence | None:
 def parse_priority(data: dict[str, Any]) -> str:
     value = data.get("priority", "information")
     if value not in PRIORITIES:
-        raise FieldError("priority", f"must be one of {', '.join(PRIORITIES)}")
+        raise FieldError("priority", "must be one of {choices}", choices=", ".join(PRIORITIES))
     return value
 
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from controller.domain.access import Actor, Permission
-from controller.domain.errors import FieldError
+from controller.domain.errors import FieldError, translatable
 from controller.scheduling.model import PanelInfo, Targets, department_of
 from controller.scheduling.targets import resolve_targets
 
@@ -72,14 +72,25 @@ def check_targets(commune_insee: str | None, targets: Targets, panels: Sequence[
         if panel_id in by_id and by_id[panel_id].commune_insee != commune_insee
     )
     if foreign:
-        raise FieldError("panels", f"unknown panel(s): {', '.join(foreign)}", status=422)
+        raise FieldError("panels", "unknown panel(s): {panels}", status=422, panels=", ".join(foreign))
     if targets.communes - {commune_insee}:
         others = ", ".join(sorted(targets.communes - {commune_insee}))
-        raise FieldError("communes", f"commune {commune_insee} may not target commune(s) {others}", 403)
+        raise FieldError(
+            "communes",
+            "commune {commune_insee} may not target commune(s) {others}",
+            403,
+            commune_insee=commune_insee,
+            others=others,
+        )
     for field in ("departments", "tags"):
         reached = resolve_targets(Targets(**{field: getattr(targets, field)}), panels)
         if any(by_id[panel_id].commune_insee != commune_insee for panel_id in reached):
-            raise FieldError(field, f"reaches panels outside commune {commune_insee}: name your own", 403)
+            raise FieldError(
+                field,
+                "reaches panels outside commune {commune_insee}: name your own",
+                403,
+                commune_insee=commune_insee,
+            )
 
 
 def answering_commune(actor: Actor, given: object) -> str:
@@ -87,7 +98,9 @@ def answering_commune(actor: Actor, given: object) -> str:
     if actor.scoped:
         if given is None or given == actor.commune_insee:
             return str(actor.commune_insee)
-        raise FieldError("commune", f"you answer for commune {actor.commune_insee} only", status=403)
+        raise FieldError(
+            "commune", "you answer for commune {commune} only", status=403, commune=actor.commune_insee
+        )
     if not isinstance(given, str):
         raise FieldError("commune", "is required: the INSEE code of the commune answering")
     return given
@@ -98,21 +111,35 @@ def check_second_person(actor: Actor, permission: Permission, what: str, item: M
     neither wrote the item nor last changed it (``changed_by``, where the item can be changed): whoever
     typed the words on air is never their only reader."""
     author, changed_by, organisation = item["created_by"], item.get("changed_by"), item["organisation"]
-    typed = {author: "its author"} | ({changed_by: "who last changed it"} if changed_by else {})
-    if actor.name in typed:
-        others = " and ".join(f"{name} ({role})" for name, role in typed.items())
-        if actor.name == author:
-            why = f"the author of this {what} cannot approve it"
+    if actor.name in (author, changed_by):
+        if changed_by in (None, author):
+            template = translatable(
+                "the author of this {what} cannot approve it: a member of {organisation} other than"
+                " {author} (its author) must"
+            )
+        elif actor.name == author:
+            template = translatable(
+                "the author of this {what} cannot approve it: a member of {organisation} other than"
+                " {author} (its author) and {changed_by} (who last changed it) must"
+            )
         else:
-            why = f"you last changed this {what}, so you cannot approve it"
+            template = translatable(
+                "you last changed this {what}, so you cannot approve it: a member of {organisation}"
+                " other than {author} (its author) and {changed_by} (who last changed it) must"
+            )
         raise FieldError(
             "approved_by",
-            f"{why}: a member of {organisation or 'the author’s organisation'} other than {others} must",
+            template,
             403,
+            what=what,
+            organisation=organisation or "the author’s organisation",
+            author=author,
+            changed_by=changed_by,
         )
     if not actor.can_for(permission, organisation):
         raise FieldError(
             "approved_by",
-            f"only a member of {organisation or 'the author’s organisation'} may approve it",
+            "only a member of {organisation} may approve it",
             403,
+            organisation=organisation or "the author’s organisation",
         )

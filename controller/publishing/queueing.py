@@ -214,7 +214,12 @@ def decide(
     message can be decided. The caller checks who may, and owns the transaction."""
     row = fetch_message(db, message_id)
     if row["approval"] != PENDING or row["cancelled_at"] is not None:
-        raise FieldError("message_id", f"message {message_id} is not waiting for approval", status=409)
+        raise FieldError(
+            "message_id",
+            "message {message_id} is not waiting for approval",
+            status=409,
+            message_id=message_id,
+        )
     if approve:
         changes = {"approval": APPROVED, "approved_by": by, "approved_at": int(now)}
     else:

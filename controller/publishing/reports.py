@@ -125,7 +125,7 @@ class StateOverBudget:
 Report = PanelState | StateOverBudget | PanelEvent | AlertSightings
 
 
-def _frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
+def frame_picture(db: Database, panel_id: str, frame_hash: str) -> tuple[str, bytes] | None:
     """The screenshot of a frame of the panel's schedule and its digest; None when the schedule in the
     outbox has no such frame (the panel shows one of an older schedule, or the state lies)."""
     with _frame_pictures_lock:
@@ -166,7 +166,7 @@ def _screenshot(db: Database, state: PanelState) -> tuple[str, bytes] | None:
             return None
         return hashlib.sha256(state.screenshot_png).hexdigest(), state.screenshot_png
     frame_hash = state.screenshot_frame
-    picture = None if frame_hash is None else _frame_picture(db, state.panel_id, frame_hash)
+    picture = None if frame_hash is None else frame_picture(db, state.panel_id, frame_hash)
     if picture is None:
         log.info(
             "%s shows frame %s, which its schedule no longer has: no screenshot until its next state",

@@ -14,13 +14,14 @@ from typing import Any, NoReturn
 from flask import Blueprint, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
 from sqlite_utils import Database
-from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from controller.domain import audit
-from controller.domain.errors import FieldError
+from controller.domain.errors import FieldError, translatable
 from controller.storage.db import transaction
 from controller.web.auth import Forbidden, Unauthorized, csrf, current_actor
 from controller.web.context import mqtt_link
+from controller.web.i18n import error_text
 
 API_PREFIX = "/api/v1"
 
@@ -34,15 +35,19 @@ MAX_JSON_DEPTH = 16
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def error(status: int, code: str, message: str, field: str | None = None) -> tuple[Response, int]:
-    body: dict[str, Any] = {"code": code, "message": message}
+def error(
+    status: int, code: str, message: str, field: str | None = None, /, **params: object
+) -> tuple[Response, int]:
+    """``{"error": {"code", "message", "field"?}}``: the message, an English template with ``{name}``
+    placeholders (pybabel keyword ``error:3``), in the client's language; the code and field as they are."""
+    body: dict[str, Any] = {"code": code, "message": error_text(message, params)}
     if field is not None:
         body["field"] = field
     return jsonify({"error": body}), status
 
 
 def _field_error(exc: FieldError) -> tuple[Response, int]:
-    return error(exc.status, "invalid", exc.message, exc.field)
+    return error(exc.status, "invalid", exc.template, exc.field, **exc.params)
 
 
 def _unauthorized(_exc: Unauthorized) -> tuple[Response, int]:
@@ -52,25 +57,45 @@ def _unauthorized(_exc: Unauthorized) -> tuple[Response, int]:
 
 
 def _forbidden(exc: Forbidden) -> tuple[Response, int]:
-    return error(403, "forbidden", exc.message)
+    return error(403, "forbidden", exc.template, **exc.params)
 
 
 def _csrf(exc: CSRFError) -> tuple[Response, int]:
     return error(
-        400, "csrf", f"a browser session must send the page's X-CSRFToken header ({exc.description})"
+        400,
+        "csrf",
+        "a browser session must send the page's X-CSRFToken header ({reason})",
+        reason=exc.description,
     )
 
 
 def http_error(exc: HTTPException) -> tuple[Response, int]:
+    """Werkzeug's refusals as JSON: ours (``IdOutOfRange``, ``BodyTooLarge``) with their template, werkzeug's
+    own 404 and 405 in the client's language too, any other as werkzeug words it."""
     field = getattr(exc, "field", None)
-    return error(exc.code or 500, exc.name.lower().replace(" ", "-"), exc.description or exc.name, field)
+    code = exc.name.lower().replace(" ", "-")
+    if isinstance(exc, IdOutOfRange | BodyTooLarge):
+        return error(exc.code or 500, code, exc.template, field, **exc.params)
+    if isinstance(exc, NotFound) and exc.description == NotFound.description:
+        return error(
+            404,
+            code,
+            "The requested URL was not found on the server. If you entered the URL manually please check"
+            " your spelling and try again.",
+        )
+    if isinstance(exc, MethodNotAllowed) and exc.description == MethodNotAllowed.description:
+        return error(405, code, "The method is not allowed for the requested URL.")
+    return error(exc.code or 500, code, "{reason}", field, reason=exc.description or exc.name)
 
 
 class IdOutOfRange(NotFound):
     """An id in the path (``/messages/<int:message_id>``) larger than any row can have."""
 
+    template = translatable("{name} {value} is out of range: ids go up to {highest}")
+
     def __init__(self, field: str, value: int) -> None:
-        super().__init__(f"{field} {value} is out of range: ids go up to {MAX_INTEGER}")
+        self.params: dict[str, object] = {"name": field, "value": value, "highest": MAX_INTEGER}
+        super().__init__(self.template.format(**self.params))
         self.field = field
 
 
@@ -84,8 +109,11 @@ def refuse_ids_out_of_range(_endpoint: str | None, values: dict[str, Any] | None
 class BodyTooLarge(RequestEntityTooLarge):
     """A body over ``MAX_CONTENT_LENGTH``, refused before it is read."""
 
+    template = translatable("the request body is over the limit of {limit} bytes")
+
     def __init__(self, limit: int | None) -> None:
-        super().__init__(f"the request body is over the limit of {limit} bytes")
+        self.params: dict[str, object] = {"limit": limit}
+        super().__init__(self.template.format(**self.params))
         self.field = "body"
 
 
@@ -138,7 +166,7 @@ def _no_constant(name: str) -> NoReturn:
 
 
 def _too_deep() -> FieldError:
-    return FieldError("body", f"is nested too deep: the limit is {MAX_JSON_DEPTH} levels")
+    return FieldError("body", "is nested too deep: the limit is {limit} levels", limit=MAX_JSON_DEPTH)
 
 
 def _check_values(data: Any) -> None:
@@ -165,7 +193,10 @@ def _check_values(data: Any) -> None:
             continue
         elif isinstance(value, int) and not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
             raise FieldError(
-                path, f"is out of range: whole numbers go from {-MAX_INTEGER - 1} to {MAX_INTEGER}"
+                path,
+                "is out of range: whole numbers go from {lowest} to {highest}",
+                lowest=-MAX_INTEGER - 1,
+                highest=MAX_INTEGER,
             )
         elif isinstance(value, float) and not math.isfinite(value):
             raise FieldError(path, "must be a finite number")
@@ -190,9 +221,9 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(request.args.get(name, default))
     except ValueError:
-        raise FieldError(name, f"{name} must be a whole number") from None
+        raise FieldError(name, "{name} must be a whole number", name=name) from None
     if not low <= value <= high:
-        raise FieldError(name, f"{name} must be {low} to {high}")
+        raise FieldError(name, "{name} must be {low} to {high}", name=name, low=low, high=high)
     return value
 
 

@@ -46,11 +46,14 @@ class Unauthorized(Exception):
 
 
 class Forbidden(Exception):
-    """Known, but this role may not do this."""
+    """Known, but this role may not do this: ``template`` and ``params`` as ``FieldError``'s (pybabel
+    keyword ``Forbidden:1``), ``message`` the English."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        self.message = template.format(**params) if params else template
+        super().__init__(self.message)
 
 
 class SessionUser(UserMixin):
@@ -149,7 +152,11 @@ def requires(*permissions: Permission) -> Callable[[Callable[..., Any]], Callabl
                 raise Unauthorized()
             missing = [p.value for p in permissions if not actor.can(p)]
             if missing:
-                raise Forbidden(f"the role {actor.role.value} may not do this (needs {', '.join(missing)})")
+                raise Forbidden(
+                    "the role {role} may not do this (needs {permissions})",
+                    role=actor.role.value,
+                    permissions=", ".join(missing),
+                )
             return view(*args, **kwargs)
 
         wrapped.permissions = permissions  # type: ignore[attr-defined]

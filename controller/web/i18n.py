@@ -5,9 +5,12 @@ The choice lives in a cookie, so it survives logging out and is the same on the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, redirect, request, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
@@ -17,6 +20,9 @@ from controller.dates import PARIS, format_when, parse_iso
 
 LANGUAGES = ("fr", "en")
 LANG_COOKIE = "relais_lang"
+TRANSLATIONS = Path(__file__).parent / "translations"
+# The API's error messages: English templates (the CLI's words), translated in the "errors" domain.
+ERRORS_DOMAIN = "errors"
 
 babel = Babel()
 bp = Blueprint("i18n", __name__)
@@ -29,6 +35,24 @@ def select_locale() -> str:
 
 def current_language() -> str:
     return str(get_locale() or LANGUAGES[0])
+
+
+def client_language() -> str:
+    """The API's language: what the client asks for (``Accept-Language``; the pages send theirs), French
+    when it asks for none we speak."""
+    return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
+
+
+@cache
+def _error_catalogue(language: str) -> NullTranslations:
+    return Translations.load(str(TRANSLATIONS), [language], domain=ERRORS_DOMAIN)
+
+
+def error_text(template: str, params: Mapping[str, object], language: str | None = None) -> str:
+    """An error's English template in ``language`` (the API client's unless given: a page gives its own),
+    its ``{name}`` placeholders filled in."""
+    translated = _error_catalogue(language or client_language()).gettext(template)
+    return translated.format(**params) if params else translated
 
 
 @bp.get("/langue/<lang>")
@@ -61,6 +85,25 @@ def script_strings() -> dict[str, str]:
         "network": _("Le serveur ne répond pas ; réessayez."),
         "preview_of": _("Aperçu sur"),
         "shows_now": _("Ce que le panneau affiche :"),
+        "on_air_alt": _("À l’antenne d’après le programme signé :"),
+        "on_air_none": _("Aucun programme signé pour ce panneau."),
+        "on_air_blank": _("rien : le programme éteint le panneau"),
+        "on_air_page": _("page %(page)s sur %(pages)s", page="{page}", pages="{pages}"),
+        "on_air_until": _("jusqu’à %(time)s", time="{time}"),
+        "on_air_source": _("d’après le programme signé"),
+        "on_air_behind": _(
+            "Le panneau n’a pas encore appliqué ce programme : il affiche ce qu’il a signalé."
+        ),
+        "on_air_command": _(
+            "Le panneau affiche à la place « %(command)s » jusqu’à %(time)s (commande d’un technicien).",
+            command="{command}",
+            time="{time}",
+        ),
+        "override_blank": _("écran éteint"),
+        "override_test_pattern": _("mire"),
+        "override_identify": _("identification"),
+        "reported_at": _("Signalé par le panneau le %(when)s : %(what)s", when="{when}", what="{what}"),
+        "reported_never": _("Le panneau n’a encore rien signalé."),
         "alert_label": _("Alerte : %(text)s", text="{text}"),
         "fallback_label": _("%(text)s (repli)", text="{text}"),
         "runs_between": _("du %(start)s au %(end)s", start="{start}", end="{end}"),
@@ -99,7 +142,7 @@ def script_strings() -> dict[str, str]:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[0])
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", PARIS.key)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["when"] = _when
     app.jinja_env.globals["current_language"] = current_language

@@ -72,7 +72,11 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         if key is None or dry_run_asked():  # a dry run writes nothing: nothing to answer again
             return view(*args, **kwargs)
         if not _KEY.fullmatch(key):
-            raise FieldError(HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters (a UUID, say)")
+            raise FieldError(
+                HEADER,
+                "must be 1 to {max_key_length} visible ASCII characters (a UUID, say)",
+                max_key_length=MAX_KEY_LENGTH,
+            )
         user_id, fingerprint, db, now = current_actor().user_id, _fingerprint(), get_db(), time.time()
         stored = _stored(db, user_id, key, now)
         if stored is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,10 +21,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from controller.dates import format_when, parse_iso
+from controller.domain import accounts
 from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
 from controller.publishing.outbox import COMMAND_TTL_S
+from controller.scheduling.model import department_of
 from controller.storage.db import connect
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
@@ -113,7 +116,17 @@ def invitations() -> str:
 @bp.get("/campagnes")
 @page(Permission.CAMPAIGNS_VIEW)
 def campaigns() -> str:
-    return render_template("campaigns.html", communes=_communes())
+    communes = _communes()
+    # A department's campaign invites all its communes at once: 65 boxes are not ticked one by one.
+    departments = Counter(department_of(insee) for insee, _name in communes)
+    # Invited communes read who asks by the organisation's name, not its id.
+    own, _total = accounts.list_organisations(get_db(), 1, 0, current_user.actor.organisation or "")
+    return render_template(
+        "campaigns.html",
+        communes=communes,
+        departments=sorted(departments.items()),
+        organisation=own[0]["name"] if own else "",
+    )
 
 
 @bp.get("/campagnes/<int:campaign_id>")
@@ -124,13 +137,18 @@ def campaign(campaign_id: int) -> str:
     if found is None:
         abort(404)
     own = [c["name"] for c in found["communes"] if c["insee"] == current_user.actor.commune_insee]
-    return render_template("campaign.html", campaign_id=campaign_id, own_commune_name=own[0] if own else None)
+    return render_template(
+        "campaign.html",
+        campaign_id=campaign_id,
+        own_commune_name=own[0] if own else None,
+        communes=_communes() if current_user.actor.can(Permission.CAMPAIGNS_MANAGE) else [],
+    )
 
 
 @bp.get("/alertes")
 @page(Permission.ALERTS_SEND)
 def alerts() -> str:
-    return render_template("alerts.html", communes=_communes())
+    return render_template("alerts.html")
 
 
 @bp.get("/parc")
@@ -228,7 +246,7 @@ def _unauthorized(_exc: Unauthorized) -> tuple[str, int]:
 
 @bp.errorhandler(Forbidden)
 def _forbidden(exc: Forbidden) -> tuple[str, int]:
-    return exc.message, 403
+    return i18n.error_text(exc.template, exc.params, i18n.current_language()), 403
 
 
 @bp.errorhandler(HTTPException)

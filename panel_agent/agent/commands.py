@@ -22,9 +22,9 @@ from panel_agent.agent.reporting import AgentOptions, then_send_events
 from panel_agent.agent.rotation import RotatingAgent
 from panel_agent.config import AgentConfig
 from panel_agent.field_test import PATTERNS
-from panel_agent.playback import brightness_at
 from panel_agent.store import CommandSeqStore, StoredContentError
 from relais import wire
+from relais.playback import brightness_at
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from panel_agent.playback import Showing
 from relais import wire
+from relais.playback import Showing
 
 
 @dataclass(frozen=True)

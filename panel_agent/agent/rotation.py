@@ -1,6 +1,6 @@
 """The rotation: what the panel shows at each moment, from the schedule in force or a technician's override.
 
-A rotation thread asks ``panel_agent.playback.showing_at`` what is due, sleeps until the next change
+A rotation thread asks ``relais.playback.showing_at`` what is due, sleeps until the next change
 and redraws only when the frame actually changes, since every redraw of an e-paper panel flickers and
 wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
 applied, then at each change of level, which it also wakes up for. Each showing of an item that
@@ -23,8 +23,8 @@ from panel_agent.agent.health import describe_backend
 from panel_agent.agent.pictures import Applied, Override, Picture, decode
 from panel_agent.agent.reporting import AgentOptions, ReportingAgent
 from panel_agent.config import AgentConfig
-from panel_agent.playback import Showing, brightness_at, showing_at
 from relais import wire
+from relais.playback import Showing, brightness_at, showing_at
 
 log = logging.getLogger(__name__)
 
@@ -272,16 +272,23 @@ class RotatingAgent(ReportingAgent):
             self._heartbeat = self._monotonic()
             return timeout_s
 
+    def _frame_on_screen(self, applied: Applied, playing: Play) -> wire.Frame:
+        """The schedule's frame on the panel, as drawn: whichever page is up, its flash frame in the
+        flash phase. The item's first page when the screen is unknown (its last display failed)."""
+        on_screen = None if self._on_screen is None else applied.schedule.frame(self._on_screen)
+        return playing.item.pages[0].frame if on_screen is None else on_screen
+
     def current_state(self, *, picture: bool = False) -> wire.PanelState:
         """The online state: the schedule in force (``applied_seq``) and the item on air at this moment.
 
         The state is published when a schedule is applied, on a command and on every connection, not at
         each turn of the rotation (that is what ``play`` events are for), so ``item_id`` and
-        ``content_hash`` say what was on air when it was published. The screenshot is that item's first
-        page whatever page is up, as the controller's preview shows it, named by its frame's hash (the
-        controller has that frame) unless ``picture`` asks for the panel's own copy (the ``screenshot``
-        command); a black frame when blank; during a technician's override, nothing is on air and the
-        screenshot is the override's (first) frame. Pictures the panel made itself always travel whole.
+        ``content_hash`` say what was on air when it was published. The screenshot is the frame on the
+        panel then, the page that is up and its flash phase (``_frame_on_screen``), named by its hash
+        (the controller has that frame) unless ``picture`` asks for the panel's own copy (the
+        ``screenshot`` command); a black frame when blank; during a technician's override, nothing is on
+        air and the screenshot is the override's (first) frame. Pictures the panel made itself always
+        travel whole.
         """
         with self._lock:
             applied, playing, override = self._applied, self._playing, self._override
@@ -290,7 +297,7 @@ class RotatingAgent(ReportingAgent):
             if override is not None:
                 screenshot = wire.screenshot_png(wire.Frame.from_image(override.frames[0].image))
             elif playing is not None and applied is not None:
-                frame = playing.item.pages[0].frame
+                frame = self._frame_on_screen(applied, playing)
                 if picture:
                     screenshot = wire.screenshot_png(frame)
                 else:

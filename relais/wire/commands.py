@@ -34,12 +34,16 @@ TEST_PATTERNS = ("checkerboard", "border", "full", "stripes")
 
 
 class CommandError(WireError):
-    """A command the panel does not know, or arguments it cannot take; ``field`` is e.g. ``args.level``."""
+    """A command the panel does not know, or arguments it cannot take; ``field`` is e.g. ``args.level``.
+    ``template`` is the English ``problem`` before its ``params`` are filled in: the controller's API
+    answers it in the client's language."""
 
-    def __init__(self, reason: str, field: str, problem: str) -> None:
-        super().__init__(reason, f"{field}: {problem}")
+    def __init__(self, reason: str, field: str, template: str, **params: object) -> None:
         self.field = field
-        self.problem = problem
+        self.template = template
+        self.params = params
+        self.problem = template.format(**params) if params else template
+        super().__init__(reason, f"{field}: {self.problem}")
 
 
 @dataclass(frozen=True)
@@ -65,24 +69,43 @@ class Command:
         """Check the name and every argument; raise CommandError naming the field at fault."""
         name = content.get("command") if isinstance(content, dict) else None
         if not isinstance(name, str) or name not in COMMAND_ARGS:
-            raise CommandError("unknown-command", "command", f"must be one of {', '.join(COMMAND_ARGS)}")
+            raise CommandError(
+                "unknown-command", "command", "must be one of {choices}", choices=", ".join(COMMAND_ARGS)
+            )
         args = content.get("args", {})
         if not isinstance(args, dict):
             raise CommandError("bad-args", "args", "must be an object")
         expected = COMMAND_ARGS[name]
         for key in args:
             if key not in expected:
-                takes = ", ".join(expected) or "no arguments"
-                raise CommandError("bad-args", f"args.{key}", f"{name} takes {takes}")
+                if not expected:
+                    raise CommandError(
+                        "bad-args", f"args.{key}", "{command} takes no arguments", command=name
+                    )
+                raise CommandError(
+                    "bad-args",
+                    f"args.{key}",
+                    "{command} takes {takes}",
+                    command=name,
+                    takes=", ".join(expected),
+                )
         for key in expected:
             if key not in args:
                 raise CommandError("bad-args", f"args.{key}", "missing")
             value = args[key]
             if key == "pattern":
                 if not isinstance(value, str) or value not in patterns:
-                    raise CommandError("bad-args", "args.pattern", f"must be one of {', '.join(patterns)}")
+                    raise CommandError(
+                        "bad-args", "args.pattern", "must be one of {choices}", choices=", ".join(patterns)
+                    )
                 continue
             low, high = _WHOLE_ARGS[key]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise CommandError("bad-args", f"args.{key}", f"must be a whole number from {low} to {high}")
+                raise CommandError(
+                    "bad-args",
+                    f"args.{key}",
+                    "must be a whole number from {low} to {high}",
+                    low=low,
+                    high=high,
+                )
         return cls(name, dict(args))

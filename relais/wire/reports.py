@@ -49,9 +49,10 @@ class PanelState:
     agent_version: str | None = None
     uptime_s: int = 0
     screenshot_png: bytes | None = field(default=None, repr=False)
-    # Instead of the picture, when it is a frame of the signed schedule (the first page of the item on
-    # air): that frame's content hash. The controller has the frame and makes the screenshot itself
-    # (``screenshot_png``), rather than a department's panels all sending the same alert back.
+    # Instead of the picture, when it is a frame of the signed schedule (the one on screen, page and
+    # flash phase as drawn): that frame's content hash. The controller has the frame and makes the
+    # screenshot itself (``screenshot_png``), rather than a department's panels all sending the same
+    # alert back.
     screenshot_frame: str | None = None
     brightness: int | None = None  # the level the panel is at, percent; None: never set
     faults: tuple[str, ...] = ()  # "<code>: <detail>" of each hardware problem going on now

@@ -1,5 +1,7 @@
 """Every page, as every role, in French and in English, on a desktop and on a phone: the page draws what
-the API answers without a JavaScript error or an unexpected 4xx/5xx, and every field has a label."""
+the API answers without a JavaScript error or an unexpected 4xx/5xx, in its language, every field has a label,
+and axe-core finds no serious or critical violation, on the page as opened and in the states users see (a
+field's error, a preview, commands sent, a user being edited, a token shown once, the login refused)."""
 
 from __future__ import annotations
 
@@ -13,16 +15,12 @@ from controller.storage.db import transaction
 from controller.web.context import get_db
 from programs.demo import DEMO_ACCOUNTS
 from tests.support import DEMO_LED, client_as, wait_for
-from tests.support.browser import DESKTOP, PHONE, Site, wait_until
+from tests.support.browser import DESKTOP, PHONE, Site, axe_findings, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ROLES = [(name, role, commune) for name, role, commune, _organisation in DEMO_ACCOUNTS]
 
-# Inputs, selects and textareas with no accessible name: a label, aria-label or aria-labelledby.
-UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-  .filter(node => !node.labels.length && !node.getAttribute('aria-label') && !node.getAttribute('aria-labelledby'))
-  .map(node => node.outerHTML)"""
 # A phone screen scrolls down, never sideways: what sticks out to the right (inside a scrolling box is fine).
 TOO_WIDE = """() => [...document.querySelectorAll('body *')]
   .filter(node => node.getBoundingClientRect().right > window.innerWidth + 1 && !node.closest('.table-wrap'))
@@ -36,9 +34,12 @@ DRAWN = """() => [...document.querySelectorAll('main tbody, #pending, #week')]
 # role in all four.
 VIEWS = [("fr", False), ("en", True), ("fr", True), ("en", False)]
 
+PANEL_PAGE = f"/parc/{DEMO_LED['id']}"
+
 
 def _seed(site: Site) -> int:
-    """A message, a campaign inviting Bourg-en-Bresse, a message waiting for approval: what pages show."""
+    """A message, a campaign inviting Bourg-en-Bresse, an alert in Ambérieu, a message waiting for approval:
+    what pages show."""
     app = site.live.app
     for name, role, commune in ROLES:
         site.add_user(name, role, commune)
@@ -63,6 +64,15 @@ def _seed(site: Site) -> int:
         },
     )
     assert campaign.status_code == 201, campaign.json
+    alert = client_as(app, "prefecture").post(
+        "/api/v1/alerts",
+        json={
+            "text": "Crue de l’Albarine : routes coupées",
+            "communes": ["01004"],
+            "expires_at": start.isoformat(),
+        },
+    )
+    assert alert.status_code == 201, alert.json
     with app.app_context(), transaction(get_db()):
         accounts.update_organisation(get_db(), "commune-01053", {"messages_need_approval": True})
     assert (
@@ -74,29 +84,140 @@ def _seed(site: Site) -> int:
     return campaign.json["id"]
 
 
+# What the role whose job it is does on a page before it is checked: the states users see besides a page
+# just opened, each as Playwright locator actions (method, selector, its argument). Selectors by id and
+# value, not by label: each role sees the tour in its own language.
+STATES: dict[tuple[str, str], tuple[str, list[tuple[str, ...]]]] = {
+    ("mairie-bourg", "/messages"): (
+        "text-previewed-hours-refused",
+        [
+            ("fill", "#text", "Marché de Noël samedi 10 h"),
+            ("wait_for", "#previews img"),
+            ("fill", "#windows", "25:00-26:00"),
+            ("click", "#submit"),
+            ("wait_for", "#message-form .field-error"),
+        ],
+    ),
+    ("mairie-bourg", "/jetons"): (
+        "token-shown-once",
+        [
+            ("fill", "#label", "script agenda"),
+            ("click", "#token-form [type=submit]"),
+            ("wait_for", "#secret code"),
+        ],
+    ),
+    ("valideur-bourg", "/validation"): (
+        "rejected-without-reason",
+        [("click", "#pending [value=reject]"), ("wait_for", "#pending .field-error")],
+    ),
+    ("technicien", PANEL_PAGE): (
+        "command-listed-brightness-refused",
+        [
+            ("click", "#command-form [value=refresh]"),
+            ("wait_for", "#commands tbody tr[data-seq]"),
+            ("fill", "#level", "500"),
+            ("click", "#command-form [value=brightness]"),
+            ("wait_for", "#command-form .field-error"),
+        ],
+    ),
+    ("admin", "/admin/utilisateurs"): (  # « Modifier » on a user, then two passwords that differ
+        "user-edited-passwords-differ",
+        [
+            ("click", "#users tbody button[aria-label]"),
+            ("fill", "#edit-password", "un mot de passe"),
+            ("fill", "#edit-password-again", "un autre mot de passe"),
+            ("click", "#password-form [type=submit]"),
+            ("wait_for", "#password-form .field-error"),
+        ],
+    ),
+    ("prefecture", "/campagnes"): (
+        "empty-campaign-refused",
+        [("click", "#campaign-form [type=submit]"), ("wait_for", "#campaign-form .field-error")],
+    ),
+}
+# The API answers these refusals with a 4xx on purpose; the login page with a 401; an unknown panel, 404.
+REFUSED = [r"/api/v1/messages$", r"/api/v1/messages/\d+/reject$", r"/commands$", r"/api/v1/campaigns$"]
+MISSING_PANEL = "/parc/inconnu"
+
+
+def _check(
+    site: Site, page: object, where: str, step: str, lang: str, *, stylesheets: bool = False
+) -> list[str]:
+    """What every page must be, as drawn now: in its language, nothing wider than the screen; axe-core's
+    serious and critical violations (a field without a label among them) are returned, the rest is kept in
+    the artifacts. The style sheet, the same app.css on every page, is read by the login page's check."""
+    site.shot(page, step)
+    assert page.evaluate("document.documentElement.lang") == lang, f"{where}: not marked lang={lang}"  # type: ignore[attr-defined]
+    too_wide = page.evaluate(TOO_WIDE)  # type: ignore[attr-defined]
+    assert not too_wide, f"{where} is wider than the screen: {too_wide}"
+    return site.axe(page, where, stylesheets=stylesheets)
+
+
+def _login_refused(site: Site, chromium: object, lang: str) -> list[str]:
+    """The login page as someone who mistyped their password sees it."""
+    context = chromium.new_context(viewport=DESKTOP, locale="fr-FR")  # type: ignore[attr-defined]
+    page = context.new_page()
+    site.watch(page)
+    page.goto(f"{site.url}/langue/{lang}?next=/login")
+    page.locator("#name").fill("admin")
+    page.locator("#password").fill("pas le bon mot de passe")
+    page.locator('button[type="submit"]').click()
+    page.locator(".field-error").wait_for()
+    where = f"anonymous {lang} /login refused"
+    found = _check(site, page, where, f"anonymous-{lang}-login-refused", lang, stylesheets=True)
+    context.close()
+    return found
+
+
 def test_every_page_draws_for_every_role(site: Site, chromium: object) -> None:
     site.live.start_agent(DEMO_LED["id"])
     campaign_id = _seed(site)
     wait_for(lambda: site.live.panel(DEMO_LED["id"])["online"], "the agent is online", 30)
+    for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$"]:
+        site.expect(pattern)
+    inaccessible = _login_refused(site, chromium, "fr") + _login_refused(site, chromium, "en")
     for index, (name, role, commune) in enumerate(ROLES):
-        page = site.log_in(chromium, name)
         views = VIEWS if os.environ.get("RELAIS_WALK_ALL") else [VIEWS[index % len(VIEWS)]]
+        # One browser context per role, logged in straight into its first view.
+        page = site.log_in(chromium, name, lang=views[0][0], phone=views[0][1])
         for lang, phone in views:
-            page.set_viewport_size(PHONE if phone else DESKTOP)
-            page.goto(f"{site.url}/langue/{lang}?next=/")
+            if (lang, phone) != views[0]:
+                page.set_viewport_size(PHONE if phone else DESKTOP)
+                page.goto(f"{site.url}/langue/{lang}?next=/")
             paths = [page.url.removeprefix(site.url)]
             paths += [link.get_attribute("href") for link in page.locator("nav a").all()]
             if commune != "01004":  # Ambérieu sees neither Bourg's panel nor a campaign it is not asked to
-                paths.append(f"/parc/{DEMO_LED['id']}")
+                paths.append(PANEL_PAGE)
                 if role != "technician":
                     paths.append(f"/campagnes/{campaign_id}")
+            if index == 0:
+                paths.append(MISSING_PANEL)
+            view = f"{lang}-{'phone' if phone else 'desktop'}"
             for number, path in enumerate(dict.fromkeys(paths)):
-                page.goto(site.url + path)
+                if number:  # the first is the page the role lands on, open already
+                    page.goto(site.url + path)
                 wait_until(page, DRAWN)
-                view = f"{lang}-{'phone' if phone else 'desktop'}"
-                site.shot(page, f"{name}-{view}-{number}-{path.strip('/').replace('/', '-')}")
-                unlabelled = page.evaluate(UNLABELLED)
-                assert not unlabelled, f"{name} {view} {path}: fields without a label: {unlabelled}"
-                too_wide = page.evaluate(TOO_WIDE)
-                assert not too_wide, f"{name} {view} {path} is wider than the screen: {too_wide}"
+                step = f"{name}-{view}-{number}-{path.strip('/').replace('/', '-')}"
+                if (name, path) in STATES:
+                    state, actions = STATES[name, path]
+                    for method, selector, *argument in actions:
+                        getattr(page.locator(selector).first, method)(*argument)
+                    step += f"-{state}"
+                inaccessible += _check(site, page, f"{name} ({role}) {view} {path}", step, lang)
         page.context.close()
+    assert not inaccessible, "axe-core's serious or critical violations:\n" + "\n".join(inaccessible)
+
+
+def test_axe_finds_and_names_what_is_wrong(chromium: object) -> None:
+    """The tour passes only if axe-core really looks: offline, on a page of nothing but faults, it names
+    each rule and element (a button with no name, a field with no label, a page with no language)."""
+    context = chromium.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_content('<main><h1>Faute</h1><button id="mute"></button><input id="search"></main>')
+    found = {(item["rule"], item["impact"], item["element"]) for item in axe_findings(page)}
+    context.close()
+    assert {
+        ("button-name", "critical", "#mute"),
+        ("label", "critical", "#search"),
+        ("html-has-lang", "serious", "html"),
+    } <= found, found

@@ -37,7 +37,7 @@ def test_an_editor_edits_pauses_and_resumes_a_message(site: Site, chromium: obje
     page.get_by_label("Jusqu’au").fill(yesterday.strftime("%Y-%m-%dT18:00"))
     page.get_by_role("button", name="Programmer", exact=True).click()
     error = page.locator("#ends_at").locator("xpath=..").locator(".field-error")
-    error.get_by_text("starts_at").wait_for()  # « must come after starts_at »: it starts now
+    error.get_by_text("La fin est déjà passée : le message ne serait jamais affiché.").wait_for()
     assert page.locator("#ends_at").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("Texte du message").input_value() == TEXT
     site.shot(page, "1-wrong-date-named-and-text-kept")

@@ -30,6 +30,7 @@ from tests.support.agents import (
     FakeBroker,
     RecordingBackend,
     desired,
+    desired_pages,
     install_fake_broker,
     is_event,
     new_panel_id,
@@ -139,6 +140,26 @@ def test_blank_shows_black_for_its_seconds_then_the_schedule_again(bench: Bench)
     bench.advance(0.1)
     shows(bench, picture(1), "the schedule after the blank")
     assert bench.agent.current_state().item_id == "item-1"
+
+
+def test_the_screenshot_is_the_page_up_now_in_its_flash_phase(bench: Bench) -> None:
+    first, second, flash, third = picture(21), picture(22), picture(23), picture(24)
+    pages = (page(first, 4000), page(second, 4000, flash, 1000), page(third, 4000))
+    bench.agent.handle_desired(desired_pages(bench.key, bench.panel_id, 2, pages, issued_at=bench.start))
+    assert bench.send("screenshot").details["ok"]
+    assert bench.fake.states[-1].screenshot_png == wire.Frame.from_image(first).png_bytes()
+
+    bench.advance(4.5)  # page 2, its frame
+    shows(bench, second, "page 2")
+    assert bench.send("screenshot").details["ok"]
+    assert bench.fake.states[-1].screenshot_png == wire.Frame.from_image(second).png_bytes()
+    # A state names the frame up rather than sending it: page 2's too.
+    assert bench.agent.current_state().screenshot_frame == wire.Frame.from_image(second).content_hash
+
+    bench.advance(1.0)  # page 2, its flash frame
+    shows(bench, flash, "page 2 flashing")
+    assert bench.send("screenshot").details["ok"]
+    assert bench.fake.states[-1].screenshot_png == wire.Frame.from_image(flash).png_bytes()
 
 
 def test_an_override_ends_by_itself_on_the_real_clock(

@@ -20,9 +20,9 @@ from PIL import Image
 from panel_agent.agent import PanelAgent, batching
 from panel_agent.agent.batching import BATCH_S, batch_seconds
 from panel_agent.config import AgentConfig, load_config
-from panel_agent.playback import Showing, brightness_at, showing_at
 from relais import wire
 from relais.brokers.mosquitto import free_loopback_port
+from relais.playback import Showing, brightness_at, showing_at
 from relais.wire import BrightnessStep, DisplayItem, Frame, Page, PanelEvent, PlaylistEntry, Schedule, Segment
 from tests.support import same_pixels, wait_for
 from tests.support.agents import (

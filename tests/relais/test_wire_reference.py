@@ -246,7 +246,8 @@ def frame_of(frame: dict[str, Any], seen: Seen, size: tuple[int, int]) -> str:
 class Item:
     item_id: str
     content_hash: str
-    first_frame: str  # the first page's frame hash, what a state's screenshot_frame names
+    first_frame: str  # the first page's frame hash
+    frames: tuple[str, ...]  # every frame's hash, flash frames included: a state's screenshot_frame names one
 
 
 def schedule_of(
@@ -261,7 +262,7 @@ def schedule_of(
     for item in schedule["items"]:
         seen.check("item", item)
         assert 1 <= len(item["pages"]) <= LIMITS["MAX_PAGES"]
-        text, frames = "", []
+        text, frames, flashes = "", [], []
         for page in item["pages"]:
             seen.check("page", page)
             assert LIMITS["MIN_DWELL_MS"] <= page["dwell_ms"] <= LIMITS["MAX_DWELL_MS"]
@@ -270,8 +271,9 @@ def schedule_of(
             if "flash" in page:
                 flash = seen.check("flash", page["flash"])
                 assert LIMITS["MIN_FLASH_MS"] <= flash["period_ms"] <= LIMITS["MAX_DWELL_MS"]
-                text += f"{frame_of(flash['frame'], seen, size)}|{flash['period_ms']}|"
-        items.append(Item(item["item_id"], sha256(text.encode("ascii")), frames[0]))
+                flashes.append(frame_of(flash["frame"], seen, size))
+                text += f"{flashes[-1]}|{flash['period_ms']}|"
+        items.append(Item(item["item_id"], sha256(text.encode("ascii")), frames[0], (*frames, *flashes)))
     previous_end = None
     for segment in schedule["segments"]:
         seen.check("segment", segment)
@@ -766,7 +768,7 @@ def check_reports(
     applied = next(s for s in all_states if s["applied_seq"] == seq)
     on_air = items[applied["item_id"]]
     assert applied["content_hash"] == on_air.content_hash
-    assert applied["screenshot_frame"] == on_air.first_frame and "screenshot" not in applied
+    assert applied["screenshot_frame"] in on_air.frames and "screenshot" not in applied
     assert applied["brightness"] == 30  # the schedule's first step
     first = all_states[0]
     assert first["applied_seq"] == 0 and first["faults"] and "screenshot" not in first

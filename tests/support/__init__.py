@@ -88,11 +88,13 @@ def same_pixels(path: Path, expected: Image.Image) -> bool:
 
 
 def client_as(app: Flask, name: str, role: str = "admin", commune: str | None = None) -> FlaskClient:
-    """A test client acting, through a fresh token, as that user (created with that role if missing)."""
+    """A test client acting, through a fresh token, as that user (created with that role if missing),
+    asking for the API's English."""
     with app.app_context():
         token = user_token(get_db(), name, role, commune)
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
 

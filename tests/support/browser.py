@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 from controller.domain import accounts
 from controller.storage.db import transaction
@@ -41,13 +46,18 @@ LOGIN_LABELS = {
 }
 
 
-# Every <img> has finished loading, or failed; then which of them (by alt text) drew nothing.
-SETTLED_IMAGES = "[...document.images].every(image => image.complete)"
+# Every <img> has finished loading, or failed, but for lazy ones below the window, which the browser
+# rightly leaves for later; then which of them (by alt text) drew nothing.
+SETTLED_IMAGES = (
+    "[...document.images].every(image => image.complete"
+    " || (image.loading === 'lazy' && image.getBoundingClientRect().top > innerHeight))"
+)
 
 
-# An <img> with no source yet (a panel's screen before its first screenshot) is not shown, not broken.
+# An <img> with no source yet (a panel's screen before its first screenshot) is not shown, not broken;
+# nor is a lazy one not loaded yet.
 BROKEN_IMAGES = (
-    "[...document.images].filter(image => image.getAttribute('src') && image.naturalWidth === 0)"
+    "[...document.images].filter(image => image.getAttribute('src') && image.complete && image.naturalWidth === 0)"
     ".map(image => image.alt || image.src)"
 )
 
@@ -57,6 +67,33 @@ def wait_until(page: object, expression: str) -> None:
     Playwright builds its predicate with ``new Function``, which the pages' Content-Security-Policy
     (no 'unsafe-eval') refuses, as it should."""
     wait_for(lambda: page.evaluate(expression), f"the page to make true: {expression}", timeout=20)  # type: ignore[attr-defined]
+
+
+# What RGAA asks first: axe-core's serious and critical findings fail a test; moderate and minor ones are kept
+# in the test's artifacts (axe.txt) to be read.
+AXE_FAILING = {"serious", "critical"}
+
+
+def axe_findings(page: object, *, stylesheets: bool = True) -> list[dict[str, str]]:
+    """axe-core's violations on the page as it is now (dialogs and fields in their current state), one per
+    element: rule, impact, the element's selector and HTML, and what is wrong. ``stylesheets=False`` skips
+    reading the style sheets again (a third of axe's time) for their one rule (no orientation locked): every
+    page has the same app.css, so a tour reads it once."""
+    # The dev extra's axe-core, bundled with its binding (nothing fetched), imported only where it runs.
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"], "preload": stylesheets}).response
+    return [
+        {
+            "rule": violation["id"],
+            "impact": violation["impact"],
+            "element": " ".join(str(part) for part in node["target"]),
+            "html": node["html"][:160],
+            "why": " ".join(node.get("failureSummary", "").split()),
+        }
+        for violation in results["violations"]
+        for node in violation["nodes"]
+    ]
 
 
 def fill_campaign_form(page: object, name: str, days: int, share: int, commune: str, text: str) -> None:
@@ -86,15 +123,33 @@ class Site:
             with transaction(db):
                 accounts.create_user(db, name, role, PASSWORD, commune)
 
-    def shot(self, page: object, step: str) -> Path:
+    def shot(self, page: object, step: str, *, full_page: bool = True) -> Path:
         """A screenshot of this step, kept as a test artifact, once every image on the page has arrived:
-        a preview or screenshot that never draws (broken, or refused) fails the test here."""
+        a preview or screenshot that never draws (broken, or refused) fails the test here. ``full_page``
+        False keeps to the window: a page of a large fleet is long, and lazy images below stay unloaded."""
         wait_until(page, SETTLED_IMAGES)
         broken = page.evaluate(BROKEN_IMAGES)  # type: ignore[attr-defined]
         assert not broken, f"{step}: images that did not draw: {broken}"
         path = self.artifacts / f"{step}.png"
-        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        page.screenshot(path=str(path), full_page=full_page)  # type: ignore[attr-defined]
         return path
+
+    def axe(self, page: object, where: str, *, stylesheets: bool = True) -> list[str]:
+        """axe-core on the page as the user sees it now: every finding noted in this test's axe.txt, and
+        the serious and critical ones returned, each naming where (page, role, view), rule and element."""
+        findings = axe_findings(page, stylesheets=stylesheets)
+        lines = [
+            f"{where}: {item['rule']} ({item['impact']}) on {item['element']}: {item['html']} — {item['why']}"
+            for item in findings
+        ]
+        with (self.artifacts / "axe.txt").open("a", encoding="utf-8") as notes:
+            notes.writelines(line + "\n" for line in lines)
+        return [line for line, item in zip(lines, findings, strict=True) if item["impact"] in AXE_FAILING]
+
+    def assert_accessible(self, page: object, where: str) -> None:
+        """No serious or critical axe-core violation on the page as it is now."""
+        found = self.axe(page, where)
+        assert not found, "axe-core's serious or critical violations:\n" + "\n".join(found)
 
     def expect(self, pattern: str) -> None:
         """A 4xx/5xx answer (and the console line it makes) that this test provokes on purpose."""
@@ -142,3 +197,16 @@ class Site:
         page.get_by_role("button", name=labels[2]).click()
         page.wait_for_url(re.compile(r"^(?!.*/login)"))
         return page
+
+
+@contextmanager
+def served(live: Live, artifacts: Path) -> Iterator[Site]:
+    """The controller of ``live`` over HTTP on a free loopback port while the block lasts, as a Site."""
+    server = make_server("127.0.0.1", 0, live.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
+    finally:
+        server.shutdown()
+        thread.join()

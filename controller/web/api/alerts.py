@@ -67,7 +67,7 @@ def alert_panels(alert_id: int) -> Response:
     communes = request.args.getlist("commune")
     for insee in communes:
         if not INSEE_PATTERN.match(insee):
-            raise FieldError("commune", f"{insee!r} is not an INSEE code (5 characters, e.g. 01053)")
+            raise FieldError("commune", "INSEE codes have 5 characters, e.g. 01053")
     return jsonify(alerts.alert_panels(get_db(), alert_id, current_actor(), set(communes), time.time()))
 
 
@@ -80,7 +80,9 @@ def cancel_alert(alert_id: int) -> Response:
         if not actor.can_for(Permission.ALERTS_SEND, change.before["organisation"]):
             owner = change.before["organisation"] or "no organisation"
             raise Forbidden(
-                f"alert {alert_id} is of {owner}: only its members or an administrator may cancel it"
+                "alert {alert_id} is of {owner}: only its members or an administrator may cancel it",
+                alert_id=alert_id,
+                owner=owner,
             )
         alerts.cancel_alert(db, alert_id, now)
         republish(db, signing_key(), now=now, panel_ids=alerts.alert_panel_ids(db, alert_id))

@@ -37,5 +37,5 @@ def audit_log() -> Response:
 def audit_entry(entry_id: int) -> Response:
     found = audit.entry(get_db(), entry_id)
     if found is None:
-        raise FieldError("entry_id", f"no audit entry {entry_id}", status=404)
+        raise FieldError("entry_id", "no audit entry {entry_id}", status=404, entry_id=entry_id)
     return jsonify(found)

@@ -26,18 +26,18 @@ from controller.web.idempotency import idempotent
 bp = Blueprint("campaigns", __name__)
 
 
-def _campaign(campaign_id: int) -> dict[str, Any]:
+def visible_campaign(campaign_id: int) -> dict[str, Any]:
     """A campaign the actor may see; one a commune's user is not invited to answers 404."""
     found = campaigns.get_campaign(get_db(), campaign_id, current_actor())
     if found is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     return found
 
 
 def _campaign_panels(campaign_id: int) -> list[str]:
     found = campaigns.get_campaign(get_db(), campaign_id)
     if found is None:
-        raise FieldError("campaign_id", f"no campaign {campaign_id}", status=404)
+        raise FieldError("campaign_id", "no campaign {campaign_id}", status=404, campaign_id=campaign_id)
     communes = [commune["insee"] for commune in found["communes"]]
     return [panel.id for panel in get_panels(get_db()).values() if panel.commune_insee in communes]
 
@@ -57,7 +57,7 @@ def create_campaign() -> tuple[Response, int]:
     actor, db, now = current_actor(), get_db(), time.time()
     data = json_body()
     drafts = _draft_campaign_messages(db, data, now)
-    with audited(db, "campaign.create", "campaign", read=_campaign) as change:
+    with audited(db, "campaign.create", "campaign", read=visible_campaign) as change:
         change.object_id = campaign_id = campaigns.create_campaign(db, data, created_by=actor.name, now=now)
         for draft in drafts:
             queued = queueing.record_message(
@@ -88,14 +88,14 @@ def _draft_campaign_messages(db: Database, data: Any, now: float) -> list[messag
                 queueing.draft_message(db, {**({} if own else targets), **message, "campaign": None}, now=now)
             )
         except FieldError as exc:
-            raise FieldError(f"messages[{number}].{exc.field}", exc.message, exc.status) from None
+            raise exc.at(f"messages[{number}].{exc.field}") from None
     return drafts
 
 
 @bp.get("/campaigns/<int:campaign_id>")
 @requires(Permission.CAMPAIGNS_VIEW)
 def show_campaign(campaign_id: int) -> Response:
-    return jsonify(_campaign(campaign_id))
+    return jsonify(visible_campaign(campaign_id))
 
 
 @bp.post("/campaigns/<int:campaign_id>/invitations")
@@ -104,7 +104,9 @@ def invite_communes(campaign_id: int) -> Response:
     """``{"communes": ["01004", …]}``: more communes are asked; those asked already keep their answer."""
     db, now = get_db(), time.time()
     data = json_body()
-    with audited(db, "campaign.invite", "campaign", campaign_id, _campaign, publish_after=False) as change:
+    with audited(
+        db, "campaign.invite", "campaign", campaign_id, visible_campaign, publish_after=False
+    ) as change:
         campaigns.invite(db, campaign_id, data, now)
     return jsonify(change.after)
 
@@ -119,7 +121,7 @@ def answer_campaign(campaign_id: int) -> Response:
     data = json_body()
     commune = answering_commune(current_actor(), data.get("commune") if isinstance(data, dict) else None)
     db, now = get_db(), time.time()
-    with audited(db, "campaign.answer", "campaign", campaign_id, _campaign) as change:
+    with audited(db, "campaign.answer", "campaign", campaign_id, visible_campaign) as change:
         campaigns.answer(db, campaign_id, commune, data, answered_by=current_actor().name, now=now)
         # Only the answering commune's panels can change, and only once the campaign is on: a
         # department's 400 answers before launch must not re-sign every panel's schedule 400 times.
@@ -135,7 +137,7 @@ def campaign_action(campaign_id: int, action: str) -> Response:
     if action not in ("launch", "stop"):
         raise FieldError("action", "is launch or stop", status=404)
     db, now = get_db(), time.time()
-    with audited(db, f"campaign.{action}", "campaign", campaign_id, _campaign) as change:
+    with audited(db, f"campaign.{action}", "campaign", campaign_id, visible_campaign) as change:
         campaigns.set_state(db, campaign_id, action, now)
         republish(db, signing_key(), now=now, panel_ids=_campaign_panels(campaign_id))
     return jsonify(change.after)

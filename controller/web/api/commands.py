@@ -45,7 +45,7 @@ def send_command(panel_id: str) -> tuple[Response, int]:
     try:
         command = wire.Command.from_content(data, patterns=wire.TEST_PATTERNS)
     except wire.CommandError as exc:
-        raise FieldError(exc.field, exc.problem) from None
+        raise FieldError(exc.field, exc.template, 400, **exc.params) from None
     link = mqtt_link()
     if link is None or not link.connected.is_set():
         return error(503, "broker-unavailable", "the broker is not reachable now; try again")

@@ -31,7 +31,7 @@ def _changeable_message(message_id: int) -> dict[str, Any]:
     """A message the actor may change: another commune's is absent, the prefecture's is not theirs to change."""
     found = visible_message(message_id)
     if not may_change_message(current_actor(), found["commune"]):
-        raise Forbidden(f"message {message_id} is not your commune's: ask its author")
+        raise Forbidden("message {message_id} is not your commune's: ask its author", message_id=message_id)
     return found
 
 

@@ -14,9 +14,18 @@ from controller.domain.access import Permission
 from controller.domain.errors import FieldError
 from controller.domain.panels import Panel, get_panels, item_labels, panel_statuses, register_panel
 from controller.domain.schedule_fields import parse_instant
+from controller.publishing.on_air import on_air_picture, with_on_air
 from controller.publishing.reports import SCREENSHOT_QUERY, history, recent_events
 from controller.publishing.schedules import playlist, timeline
-from controller.web.api_common import audited, error, json_body, page_answer, page_params, paged, png
+from controller.web.api_common import (
+    MAX_PAGE_SIZE,
+    audited,
+    error,
+    json_body,
+    page_answer,
+    page_params,
+    png,
+)
 from controller.web.auth import current_actor, requires
 from controller.web.context import broker_watch, get_db, mqtt_link
 from controller.web.idempotency import idempotent
@@ -32,7 +41,7 @@ def one_panel(panel_id: str) -> dict[str, Any]:
     exist."""
     found = panel_statuses(get_db(), panel_id, watch=broker_watch(mqtt_link()))
     if not found or not current_actor().sees_commune(found[0]["commune"]["insee"]):
-        raise FieldError("panel_id", f"no panel {panel_id!r}", status=404)
+        raise FieldError("panel_id", "no panel {panel_id!r}", status=404, panel_id=panel_id)
     return found[0]
 
 
@@ -40,7 +49,7 @@ def visible_panel(panel_id: str, field: str, status: int) -> Panel:
     """A panel named in a request's body or query: absent and another commune's are answered alike."""
     panel = get_panels(get_db(), [panel_id]).get(panel_id)
     if panel is None or not current_actor().sees_commune(panel.commune_insee):
-        raise FieldError(field, f"no panel {panel_id!r}", status=status)
+        raise FieldError(field, "no panel {panel_id!r}", status=status, panel_id=panel_id)
     return panel
 
 
@@ -62,16 +71,25 @@ def _instant(name: str, default: float) -> float:
 @bp.get("/panels")
 @requires(Permission.PANELS_VIEW)
 def list_panels() -> Response:
-    """The fleet a person may see, filtered by ``online``, ``commune``, ``kind`` (led, epaper…), paginated."""
-    actor = current_actor()
+    """The fleet a person may see, filtered by ``id`` (repeated: those panels), ``online``, ``commune``,
+    ``kind`` (led, epaper…), paginated; each panel of the page with what is on air now."""
+    actor, db = current_actor(), get_db()
+    panel_ids = request.args.getlist("id") or None
+    if panel_ids is not None and len(panel_ids) > MAX_PAGE_SIZE:
+        raise FieldError("id", "at most {limit} panels at a time", limit=MAX_PAGE_SIZE)
     found = panel_statuses(
-        get_db(),
+        db,
+        panel_ids=panel_ids,
         online=_flag("online"),
         commune=request.args.get("commune") or None,
         kind=request.args.get("kind") or None,
         watch=broker_watch(mqtt_link()),
     )
-    return paged("panels", [panel for panel in found if actor.sees_commune(panel["commune"]["insee"])])
+    visible = [panel for panel in found if actor.sees_commune(panel["commune"]["insee"])]
+    limit, offset = page_params()
+    # showing_at for the page's rows only: the rest of a thousand panels costs nothing.
+    rows = with_on_air(db, visible[offset : offset + limit], time.time())
+    return page_answer("panels", rows, len(visible), limit, offset)
 
 
 @bp.post("/panels")
@@ -100,7 +118,30 @@ def _give_broker_user(panel_id: str) -> None:
 @bp.get("/panels/<panel_id>")
 @requires(Permission.PANELS_VIEW)
 def show_panel(panel_id: str) -> Response:
-    return jsonify({**one_panel(panel_id), "events": recent_events(get_db(), panel_id)})
+    (panel,) = with_on_air(get_db(), [one_panel(panel_id)], time.time())
+    return jsonify({**panel, "events": recent_events(get_db(), panel_id)})
+
+
+@bp.get("/panels/<panel_id>/on-air.png")
+@requires(Permission.PANELS_VIEW)
+def on_air_png(panel_id: str) -> Response | tuple[Response, int]:
+    """The picture of a page of the schedule signed for the panel (``?frame=``, its ``on_air.frame``):
+    what the schedule puts on air, made by the controller. Named by the frame's hash, it never changes."""
+    one_panel(panel_id)
+    frame_hash = request.args.get("frame") or ""
+    if not frame_hash:
+        raise FieldError("frame", "is required: the content hash of a frame of the panel's schedule")
+    picture = on_air_picture(get_db(), panel_id, frame_hash)
+    if picture is None:
+        return error(
+            404,
+            "no-frame",
+            "the schedule of panel {panel_id} has no frame {frame}",
+            "frame",
+            panel_id=panel_id,
+            frame=frame_hash,
+        )
+    return Response(picture, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.get("/panels/<panel_id>/screenshot.png")
@@ -109,7 +150,9 @@ def screenshot(panel_id: str) -> Response | tuple[Response, int]:
     one_panel(panel_id)
     row = get_db().execute(SCREENSHOT_QUERY, [panel_id]).fetchone()
     if row is None or row[0] is None:
-        return error(404, "no-screenshot", f"panel {panel_id!r} has not reported what it shows yet")
+        return error(
+            404, "no-screenshot", "panel {panel_id!r} has not reported what it shows yet", panel_id=panel_id
+        )
     return png(row[0])
 
 
@@ -156,7 +199,7 @@ def panel_timeline(panel_id: str) -> Response:
     except ValueError:
         raise FieldError("days", "must be a whole number of days") from None
     if not 1 <= days <= MAX_TIMELINE_DAYS:
-        raise FieldError("days", f"must be 1 to {MAX_TIMELINE_DAYS}")
+        raise FieldError("days", "must be 1 to {max_timeline_days}", max_timeline_days=MAX_TIMELINE_DAYS)
     answer = timeline(get_db(), panel_id, _instant("from", time.time()), days)
     answer["from"], answer["until"] = iso_utc(answer["from"]), iso_utc(answer["until"])
     for segment in answer["segments"]:

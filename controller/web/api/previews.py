@@ -1,4 +1,4 @@
-"""Previews: a queued message, or a draft not stored, drawn as one panel (or one profile) shows it."""
+"""Previews: a queued message, a campaign's, or a draft not stored, drawn as one panel (or one profile) shows it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from controller.domain.messages import parse_content, render_for
 from controller.rendering.preview import preview_png
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
 from controller.storage.message_store import stored_content
+from controller.web.api.campaigns import visible_campaign
 from controller.web.api.messages import visible_message
 from controller.web.api.panels import visible_panel
 from controller.web.api_common import json_object, png
@@ -34,7 +35,7 @@ def message_preview(message_id: int) -> Response:
     visible_message(message_id)
     content = stored_content(get_db(), message_id)
     if content is None:
-        raise FieldError("message_id", f"no message {message_id}", status=404)
+        raise FieldError("message_id", "no message {message_id}", status=404, message_id=message_id)
     return png(preview_png(render_for(content, panel.profile, panel_id)))
 
 
@@ -56,6 +57,29 @@ def _profile(profile_id: object) -> PanelProfile:
         return get_profile(profile_id)
     except ProfileError as exc:
         raise FieldError("profile", str(exc), status=422) from None
+
+
+@bp.get("/campaigns/<int:campaign_id>/preview.png")
+@requires(Permission.CAMPAIGNS_VIEW)
+def campaign_preview(campaign_id: int) -> Response:
+    """One of a campaign's messages on one panel: what an invited commune reads before it answers. A
+    commune's user sees its own panels only, and may not see the message itself (it reaches beyond)."""
+    panel_id, message = request.args.get("panel"), request.args.get("message")
+    if not panel_id:
+        raise FieldError("panel", "is required: ?panel=<panel id>")
+    if message is not None and not message.isdigit():
+        raise FieldError("message", "is the id of one of the campaign's messages (a number)")
+    messages = visible_campaign(campaign_id)["messages"]
+    message_id = int(message) if message is not None else (messages[0] if messages else None)
+    if message_id is None or message_id not in messages:
+        raise FieldError(
+            "message", "campaign {campaign_id} has no such message", status=404, campaign_id=campaign_id
+        )
+    panel = visible_panel(panel_id, "panel", 404)
+    content = stored_content(get_db(), message_id)
+    if content is None:
+        raise FieldError("message", "no message {message_id}", status=404, message_id=message_id)
+    return png(preview_png(render_for(content, panel.profile, panel_id)))
 
 
 @bp.post("/preview.png")

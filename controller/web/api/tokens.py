@@ -33,7 +33,7 @@ def _shown_token(token_id: int) -> dict[str, Any]:
     """A token as the API shows it, without its secret; read inside the transaction that made it."""
     token = accounts.find_token(get_db(), token_id)
     if token is None:
-        raise FieldError("token_id", f"no token {token_id}", status=404)
+        raise FieldError("token_id", "no token {token_id}", status=404, token_id=token_id)
     return _token_json(token)
 
 
@@ -46,11 +46,11 @@ def _token_owner(name: Any) -> dict[str, Any]:
         raise FieldError("user", "must be a user name")
     if not actor.can(Permission.USERS_MANAGE):
         raise Forbidden(
-            f"the role {actor.role.value} may only see and make its own tokens (needs users.manage)"
+            "the role {role} may only see and make its own tokens (needs users.manage)", role=actor.role.value
         )
     found = accounts.user_by_name(get_db(), name)
     if found is None:
-        raise FieldError("user", f"no user named {name!r}", status=404)
+        raise FieldError("user", "no user named {name!r}", status=404, name=name)
     return found
 
 
@@ -70,7 +70,9 @@ def create_token() -> tuple[Response, int]:
     data = json_object()
     owner = _token_owner(data.get("user", request.args.get("user")))
     if owner["disabled_at"] is not None:
-        raise FieldError("user", f"{owner['name']} is disabled: enable the account first", status=409)
+        raise FieldError(
+            "user", "{user} is disabled: enable the account first", status=409, user=owner["name"]
+        )
     db = get_db()
     with audited(db, "token.create", "token", read=_shown_token, publish_after=False) as change:
         change.object_id, secret = accounts.create_token(db, owner["id"], data.get("label"))
@@ -84,7 +86,7 @@ def revoke_token(token_id: int) -> Response:
     actor, db = current_actor(), get_db()
     token = accounts.find_token(db, token_id)
     if token is None or (token["user_id"] != actor.user_id and not actor.can(Permission.USERS_MANAGE)):
-        raise FieldError("token_id", f"no token {token_id}", status=404)
+        raise FieldError("token_id", "no token {token_id}", status=404, token_id=token_id)
     if token["revoked_at"] is not None:
         return jsonify(_token_json(token))
     with audited(db, "token.revoke", "token", token_id, _shown_token, publish_after=False) as change:

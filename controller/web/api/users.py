@@ -61,7 +61,7 @@ def create_user() -> tuple[Response, int]:
     data = json_object()
     unknown = sorted(set(data) - set(USER_FIELDS))
     if unknown:
-        raise FieldError(unknown[0], f"is not a user field: {', '.join(USER_FIELDS)}")
+        raise FieldError(unknown[0], "is not a user field: {choices}", choices=", ".join(USER_FIELDS))
     if "password" in data and not isinstance(data["password"], str):
         raise FieldError("password", "must be a string")
     db = get_db()

@@ -35,8 +35,9 @@ def openapi_document() -> Schema:
             "title": "Relais API",
             "version": "1",
             "description": "Official messages to the LED and e-paper panels of French communes. JSON "
-            'errors are {"error": {"code", "message", "field"?}}; lists answer '
-            '{"<items>": [...], "total", "limit", "offset"}. `x-permission` lists what the '
+            'errors are {"error": {"code", "message", "field"?}}, the message in the language asked '
+            "for (Accept-Language: French unless English is asked), the code and field the same in "
+            'both; lists answer {"<items>": [...], "total", "limit", "offset"}. `x-permission` lists what the '
             "user's role must hold; a commune user sees only their commune (another commune's objects "
             "answer 404). A browser session must send the page's CSRF token (X-CSRFToken) on writes.",
             "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},

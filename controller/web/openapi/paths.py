@@ -6,7 +6,7 @@ from controller.domain.access import Permission
 from controller.domain.messages import STATUSES
 from controller.web import idempotency
 from controller.web.api_common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from controller.web.openapi.schemas import ANY_OBJECT, STRING, Schema, list_of, ref
+from controller.web.openapi.schemas import ANY_OBJECT, INTEGER, STRING, Schema, list_of, ref
 
 
 def _query(name: str, description: str, schema: Schema = STRING) -> Schema:
@@ -239,6 +239,7 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.PANELS_VIEW,),
             _json(list_of("panels", ref("Panel"))),
             params=(
+                _query("id", "a panel's id; repeated: those panels (at most 200), as the fleet page asks"),
                 _query("online", "0 or 1", {"enum": ["0", "1"]}),
                 _query("commune", "INSEE code"),
                 _query("kind", "led, epaper…"),
@@ -268,6 +269,16 @@ ROUTES: dict[str, dict[str, Schema]] = {
             (P.PANELS_VIEW,),
             _binary("image/png", "a PNG"),
             errors=PANEL,
+        )
+    },
+    "/panels/{panel_id}/on-air.png": {
+        "get": _op(
+            "A page of the schedule signed for the panel, as the controller draws it (`on_air.frame`)",
+            "panels",
+            (P.PANELS_VIEW,),
+            _binary("image/png", "a PNG; named by its frame's hash, it never changes"),
+            params=(_query("frame", "the frame's content hash, `on_air.frame` of the panel"),),
+            errors=("Invalid", *PANEL),
         )
     },
     "/panels/{panel_id}/playlist": {
@@ -653,6 +664,19 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("NotFound",),
         )
     },
+    "/campaigns/{campaign_id}/preview.png": {
+        "get": _op(
+            "One of a campaign's messages as one panel would show it (an invited commune's own panels)",
+            "campaigns",
+            (P.CAMPAIGNS_VIEW,),
+            _binary("image/png", "a PNG"),
+            params=(
+                {**_query("panel", "the panel id"), "required": True},
+                _query("message", "one of the campaign's messages (by default its first)", INTEGER),
+            ),
+            errors=("Invalid", "NotFound"),
+        )
+    },
     "/campaigns/{campaign_id}/report": {
         "get": _op(
             "Displays and hours on air per panel and commune",
@@ -677,4 +701,38 @@ ROUTES: dict[str, dict[str, Schema]] = {
         )
     },
     "/pictograms": {"get": _op("Pictograms", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
+    # --- choosing targets (controller/web/api/targets.py)
+    "/targets": {
+        "get": _op(
+            "The departments, communes and tags one may target, with their panel counts",
+            "targets",
+            (P.PANELS_VIEW,),
+            _json(ref("TargetChoices")),
+            note="A commune's user is offered its own commune and the tags no other commune's panel carries.",
+        )
+    },
+    "/targets/panels": {
+        "get": _op(
+            "The panels one may target, by commune then name",
+            "targets",
+            (P.PANELS_VIEW,),
+            _json(list_of("panels", ref("TargetPanel"))),
+            params=(
+                _query("search", "part of a panel's name or id, or of its commune's name or INSEE code"),
+                *PAGINATION,
+            ),
+            errors=("Invalid",),
+        )
+    },
+    "/targets/resolve": {
+        "post": _op(
+            "What targets reach, before sending: panels, communes, kinds, profiles",
+            "targets",
+            (P.PANELS_VIEW,),
+            _json(ref("TargetsResolved")),
+            body="Targets",
+            note="Checked as a message's targets are: an unknown panel is a 422 on `panels`, a commune's "
+            "user reaching beyond its commune a 403 naming the field.",
+        )
+    },
 }

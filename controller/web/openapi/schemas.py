@@ -215,12 +215,41 @@ SCHEMAS: dict[str, Schema] = {
                 "broker; null while `state_known` is true, or if it never was",
             },
             "last_seen": TIME,
-            "showing": ANY_OBJECT,
+            "showing": {
+                **ANY_OBJECT,
+                "description": "what the panel itself reported it shows (`item_id`, `content_hash`, "
+                "`label`), as of `reported_at`: a panel reports when it applies a schedule or takes a "
+                "command, not at each turn of its rotation",
+            },
+            "on_air": {
+                "oneOf": [ref("OnAir"), {"type": "null"}],
+                "description": "what the schedule the controller signed puts on the panel now; null "
+                "when it never signed it one",
+            },
             "agent_version": NULLABLE_STRING,
             "faults": {"type": "array", "items": STRING},
             "brightness_now": {"type": ["integer", "null"]},
         },
         ("id",),
+    ),
+    "OnAir": _object(
+        {
+            "source": {"enum": ["schedule"], "description": "derived from the signed schedule and the clock"},
+            "seq": {**INTEGER, "description": "the sequence number of that schedule"},
+            "item": {**NULLABLE_STRING, "description": "the item's id; null: the schedule blanks the panel"},
+            "label": {"type": ["object", "null"], "description": "`{kind, text}` as in `showing.label`"},
+            "page": {"type": ["integer", "null"], "description": "the page up, from 1"},
+            "pages": {"type": ["integer", "null"], "description": "the item's number of pages"},
+            "frame": {**NULLABLE_STRING, "description": "that page's frame hash, for `on-air.png?frame=`"},
+            "until": {**TIME, "description": "ISO 8601, UTC: when that page gives way; null: for good"},
+            "reported": {
+                "type": ["object", "null"],
+                "description": "what the panel reported instead, when it matters: "
+                "`{reason: behind, applied_seq}` (it has not applied this schedule yet) or "
+                "`{reason: command, command, until}` (a blank, test pattern or identify is up)",
+            },
+        },
+        ("source", "seq", "item", "page", "pages", "until", "reported"),
     ),
     "PanelCreate": _object(
         {
@@ -542,7 +571,21 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("name", "starts_at", "ends_at", "share"),
     ),
-    "Campaign": _object({"id": INTEGER, "name": STRING, "communes": {"type": "array"}}, ("id", "name")),
+    "Campaign": _object(
+        {
+            "id": INTEGER,
+            "name": STRING,
+            "organisation_name": STRING,
+            "communes": {"type": "array"},
+            "messages": {"type": "array", "items": INTEGER},
+            "contents": {
+                "type": "array",
+                "description": "each message's title, text, dates and recurrence: what invited communes read",
+                "items": ANY_OBJECT,
+            },
+        },
+        ("id", "name"),
+    ),
     "Invitations": _object({"communes": {"type": "array", "items": STRING}}, ("communes",)),
     "CampaignAnswer": _object(
         {
@@ -554,6 +597,61 @@ SCHEMAS: dict[str, Schema] = {
         ("commune", "status"),
     ),
     "Report": _object({"campaign": ANY_OBJECT, "panels": {"type": "array"}, "communes": {"type": "array"}}),
+    "Targets": _object(TARGETS),
+    "TargetChoices": _object(
+        {
+            "departments": {"type": "array", "items": _object({"code": STRING, "panels": INTEGER})},
+            "communes": {
+                "type": "array",
+                "items": _object({"insee": STRING, "name": STRING, "panels": INTEGER}),
+            },
+            "tags": {"type": "array", "items": _object({"name": STRING, "panels": INTEGER})},
+            "panels": {**INTEGER, "description": "how many panels one may target"},
+        },
+        ("departments", "communes", "tags", "panels"),
+    ),
+    "TargetPanel": _object(
+        {
+            "id": STRING,
+            "name": STRING,
+            "commune": _object({"insee": STRING, "name": STRING}),
+            "kind": STRING,
+            "width": INTEGER,
+            "height": INTEGER,
+        },
+        ("id", "name", "commune", "kind"),
+    ),
+    "TargetsResolved": _object(
+        {
+            "panels": {**INTEGER, "description": "how many panels the targets reach"},
+            "communes": {**INTEGER, "description": "in how many communes"},
+            "kinds": {
+                "type": "object",
+                "additionalProperties": INTEGER,
+                "description": "panels per kind: led, epaper",
+            },
+            "profiles": {
+                "type": "array",
+                "description": "each profile reached, with its count and one of its panels to preview on",
+                "items": _object(
+                    {
+                        "profile": STRING,
+                        "kind": STRING,
+                        "width": INTEGER,
+                        "height": INTEGER,
+                        "panels": INTEGER,
+                        "example": ref("TargetPanel"),
+                    }
+                ),
+            },
+            "named": {
+                "type": "array",
+                "items": ref("TargetPanel"),
+                "description": "the panels named in `panels`, with their names",
+            },
+        },
+        ("panels", "communes", "kinds", "profiles", "named"),
+    ),
 }
 
 PATH_PARAMETERS: dict[str, Schema] = {

@@ -6,6 +6,7 @@
   const { t, api, el, when, parisIso, clearErrors, showError, status, badge } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const form = document.getElementById("alert-form");
+  const targets = RelaisTargets.attach(document.getElementById("targets"));
   const dialog = document.getElementById("confirm-alert");
   const follow = document.getElementById("follow");
   const number = new Intl.NumberFormat(Relais.lang === "en" ? "en-GB" : "fr-FR");
@@ -24,10 +25,9 @@
       (text, state) => text.replace(`{${state}}`, number.format(counts[state])), sentence);
   }
 
-  /** Who the alert is for, as the API's targets. */
+  /** Who the alert is for, as the API's targets: the department, communes and tags of the picker. */
   function alertTargets() {
-    const communes = [...form.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
-    return { communes };
+    return targets.value();
   }
 
   function row(alert, names) {

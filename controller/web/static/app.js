@@ -16,7 +16,8 @@ const Relais = (() => {
 
   /** Call the API; answers {ok, status, body, response}. A lost session sends the user to the login page. */
   async function api(path, { method = "GET", body, raw = false } = {}) {
-    const headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+    // The API's errors come back in the page's language.
+    const headers = { "X-CSRFToken": csrf, "Accept": "application/json", "Accept-Language": lang };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -141,18 +142,24 @@ const Relais = (() => {
     return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
   }
 
+  /** A field no longer marked invalid, described again by its own hint only. */
+  function unmark(node) {
+    node.removeAttribute("aria-invalid");
+    if (node.dataset.hint) node.setAttribute("aria-describedby", node.dataset.hint);
+    else node.removeAttribute("aria-describedby");
+    delete node.dataset.hint;
+  }
+
   /** Forget the errors shown on a form. */
   function clearErrors(form) {
     form.querySelectorAll(".field-error").forEach(node => node.remove());
-    form.querySelectorAll('[aria-invalid="true"]').forEach(node => {
-      node.removeAttribute("aria-invalid");
-      node.removeAttribute("aria-describedby");
-    });
+    form.querySelectorAll('[aria-invalid="true"]').forEach(unmark);
     const status = form.querySelector(".status");
     if (status) { status.textContent = ""; status.className = "status"; }
   }
 
-  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line. */
+  /** The API's error next to the field it names (keeping what the user typed), or in the form's status line;
+      the field's error goes as soon as the user changes that field. */
   function showError(form, body) {
     const error = (body && body.error) || { message: t("network") };
     const field = error.field || "";
@@ -162,9 +169,18 @@ const Relais = (() => {
     if (target) {
       const id = "error-" + field.replace(/\W/g, "-");
       const message = el("span", { class: "field-error", id, role: "alert" }, error.message);
+      const hint = target.dataset.hint ?? (target.getAttribute("aria-describedby") || "");
+      target.dataset.hint = hint;
       target.setAttribute("aria-invalid", "true");
-      target.setAttribute("aria-describedby", id);
+      target.setAttribute("aria-describedby", [hint, id].filter(Boolean).join(" "));
       (target.closest(".field") || target).append(message);
+      const forget = () => {
+        if (message.isConnected) { message.remove(); unmark(target); }
+        target.removeEventListener("input", forget);
+        target.removeEventListener("change", forget);
+      };
+      target.addEventListener("input", forget);
+      target.addEventListener("change", forget);
       if (target.focus) target.focus();
     } else {
       status(form, `${t("refused")} ${error.message}`, "error");
@@ -188,6 +204,44 @@ const Relais = (() => {
     return [shown, panel.up_to_date ? "" : [" ", badge("late", t("update_pending"))]];
   }
 
+  const secondsClock = new Intl.DateTimeFormat(lang === "fr" ? "fr-FR" : "en-GB",
+    { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+  /** What the schedule the controller signed puts on the panel now, in words: the item, « page 2 sur 3 »,
+      until when (to the second: pages turn in seconds), said to come from the schedule; then what the panel
+      reported instead where that matters (it has not applied this schedule, a technician's command is up). */
+  function onAirNow(panel) {
+    const air = panel.on_air;
+    if (!air) return [el("div", { class: "hint" }, t("on_air_none"))];
+    const parts = [air.item ? onAir({ item_id: air.item, label: air.label }) : t("on_air_blank")];
+    if (air.item && air.pages > 1) parts.push(t("on_air_page", { page: air.page, pages: air.pages }));
+    if (air.until) parts.push(t("on_air_until", { time: secondsClock.format(new Date(air.until)) }));
+    const lines = [el("div", { class: "on-air-now" }, parts.join(" · ")), el("div", { class: "meta" }, t("on_air_source"))];
+    const reported = air.reported;
+    if (reported && reported.reason === "behind") {
+      lines.push(el("div", { class: "on-air-differs" }, t("on_air_behind")));
+    } else if (reported && reported.reason === "command") {
+      lines.push(el("div", { class: "on-air-differs" }, t("on_air_command",
+        { command: t(`override_${reported.command}`), time: secondsClock.format(new Date(reported.until)) })));
+    }
+    return lines;
+  }
+
+  /** The picture of the page on air, drawn by the controller from the frame it signed; null when blank. */
+  function onAirPicture(panel, attributes = {}) {
+    const air = panel.on_air;
+    if (!air || !air.frame) return null;
+    return el("img", { class: "frame", width: panel.width, height: panel.height, ...attributes,
+      src: `/api/v1/panels/${encodeURIComponent(panel.id)}/on-air.png?frame=${encodeURIComponent(air.frame)}`,
+      alt: `${t("on_air_alt")} ${onAir({ item_id: air.item, label: air.label })}` });
+  }
+
+  /** What the panel itself last said it shows, and when it said so. */
+  function reportedNow(panel) {
+    if (!panel.showing.reported_at) return t("reported_never");
+    return t("reported_at", { when: when(panel.showing.reported_at), what: onAir(panel.showing) });
+  }
+
   /** Sortable table headers: a button in each <th data-key>, aria-sort tells which and how. */
   function sortable(table, onChange) {
     table.querySelectorAll("th[data-key]").forEach(th => {
@@ -202,6 +256,6 @@ const Relais = (() => {
     });
   }
 
-  return { t, api, el, when, day, time, onAir, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+  return { t, api, el, when, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
            sortable, actor, lang };
 })();

@@ -16,6 +16,12 @@
       + (Relais.lang === "en" ? "\u00a0min" : "");
   }
 
+  /** A commune by its name, its code after it, once: « Bourg-en-Bresse (01053) », « Commune 01001 ». */
+  function communeLabel(name, insee) {
+    if (!name) return insee;
+    return name.includes(insee) ? name : `${name} (${insee})`;
+  }
+
   function headers(table) { return [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent); }
 
   let shown = null;  // the campaign as last drawn, for the launch question
@@ -44,16 +50,68 @@
     const names = headers("communes");
     document.querySelector("#communes tbody").replaceChildren(...campaign.communes.map(commune =>
       el("tr", { "data-commune": commune.insee }, [
-        commune.name ? `${commune.name} (${commune.insee})` : commune.insee, badge(commune.status, labels[commune.status] || commune.status),
+        communeLabel(commune.name, commune.insee), badge(commune.status, labels[commune.status] || commune.status),
         [commune.max_share ? page.max.replace("{share}", percent(commune.max_share)) : "",
          commune.hours && commune.hours.windows && commune.hours.windows.length ? page.hours.replace("{hours}", commune.hours.windows.join(", ")) : ""]
           .filter(Boolean).join(" · "),
         commune.answered_at ? when(commune.answered_at) : "",
       ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
       ...(campaign.communes.length ? [] : [el("tr", {}, el("td", { colspan: 4 }, t("none")))]));
+    const invite = document.getElementById("invite-form");
+    if (invite) {  // only the communes not invited yet are offered, by name
+      const invited = new Set(campaign.communes.map(commune => commune.insee));
+      const offered = [...invite.querySelectorAll("label[data-commune]")];
+      offered.forEach(label => {
+        label.hidden = invited.has(label.dataset.commune);
+        if (label.hidden) label.querySelector("input").checked = false;
+      });
+      invite.hidden = offered.every(label => label.hidden);
+    }
     const mine = Relais.actor && campaign.communes.find(commune => commune.insee === Relais.actor.commune);
     const card = document.getElementById("answer-card");
     if (card && mine) card.hidden = false;
+  }
+
+  /** What the campaign would put on air: each message's words and when it runs, and for a commune's
+      user, the message drawn by the real renderer on its own panels, once per kind of panel. */
+  let drawnContents = "";
+  async function drawContents(campaign) {
+    const key = JSON.stringify(campaign.contents);
+    if (key === drawnContents) return;  // the page refreshes every 3 s: images are drawn once
+    drawnContents = key;
+    document.getElementById("asked-by").textContent = page.proposed_by
+      .replace("{organisation}", campaign.organisation_name || campaign.organisation || "—");
+    const own = Relais.actor && Relais.actor.commune ? await ownPanels() : [];
+    document.getElementById("contents").replaceChildren(...campaign.contents.map(content =>
+      el("article", { class: "campaign-content", "data-message": content.id }, [
+        content.title ? el("h3", {}, content.title) : null,
+        el("blockquote", {}, content.text),
+        el("p", { class: "runs" }, Relais.runs(content)),
+        own.length ? el("div", { class: "previews" }, reachedByProfile(own, content.panels).map(panels => {
+          const names = panels.map(panel => panel.name).join(", ");
+          return el("figure", {}, [
+            el("img", { src: `/api/v1${path}/preview.png?message=${content.id}&panel=${encodeURIComponent(panels[0].id)}`,
+                        alt: page.preview_alt.replace("{names}", names), loading: "lazy" }),
+            el("figcaption", {}, page.on_panels.replace("{count}", panels.length).replace("{names}", names)),
+          ]);
+        })) : null,
+      ])),
+      ...(campaign.contents.length ? [] : [el("p", { class: "hint" }, page.no_content)]));
+  }
+
+  /** The commune's own panels (the API lists no other to its users). */
+  async function ownPanels() {
+    const answer = await api("/panels?limit=200");
+    return answer.ok ? answer.body.panels : [];
+  }
+
+  /** Those of them a message reaches, grouped by profile: one preview each. */
+  function reachedByProfile(panels, reached) {
+    const groups = new Map();
+    for (const panel of panels.filter(panel => (reached || []).includes(panel.id))) {
+      groups.set(panel.profile, [...(groups.get(panel.profile) || []), panel]);
+    }
+    return [...groups.values()];
   }
 
   async function drawReport() {
@@ -64,7 +122,7 @@
       .replace("{hours}", duration(totals.seconds_on_air)).replace("{panels}", totals.panels).replace("{communes}", totals.communes);
     const names = headers("report");
     document.querySelector("#report tbody").replaceChildren(...communes.map(commune => el("tr", {}, [
-      commune.commune_name ? `${commune.commune_name} (${commune.commune})` : commune.commune, String(commune.panels), String(commune.displays),
+      communeLabel(commune.commune_name, commune.commune), String(commune.panels), String(commune.displays),
       duration(commune.seconds_on_air), when(commune.first_display), when(commune.last_display),
     ].map((cell, index) => el("td", { "data-label": names[index] }, cell)))),
       ...(communes.length ? [] : [el("tr", {}, el("td", { colspan: 6 }, t("none")))]));
@@ -72,7 +130,10 @@
 
   async function refresh() {
     const answer = await api(path);
-    if (answer.ok) drawCampaign(answer.body);
+    if (answer.ok) {
+      drawCampaign(answer.body);
+      drawContents(answer.body);
+    }
   }
 
   const steer = document.getElementById("steer");
@@ -95,7 +156,7 @@
     invite.addEventListener("submit", async event => {
       event.preventDefault();
       clearErrors(invite);
-      const communes = invite.elements.communes.value.split(/[,;\s]+/).filter(Boolean);
+      const communes = [...invite.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
       const answer = await api(`${path}/invitations`, { method: "POST", body: { communes } });
       if (!answer.ok) { showError(invite, answer.body); return; }
       status(invite, page.invited_done);

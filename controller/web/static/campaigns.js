@@ -39,9 +39,11 @@
       event.preventDefault();
       clearErrors(form);
       const value = name => form.elements[name].value.trim();
-      const communes = [...form.querySelectorAll('input[name="communes"]:checked')].map(box => box.value);
+      const ticked = name => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map(box => box.value);
+      const [departments, communes] = [ticked("departments"), ticked("communes")];
       const tags = value("tags").split(/[,;\s]+/).filter(Boolean);
-      const targets = { communes: communes.length ? communes : undefined, tags: tags.length ? tags : undefined };
+      const targets = { departments: departments.length ? departments : undefined,
+                        communes: communes.length ? communes : undefined, tags: tags.length ? tags : undefined };
       const share = Number(value("share"));
       const dates = { starts_at: parisIso(value("starts_at")), ends_at: parisIso(value("ends_at")) };
       const created = await api("/campaigns", { method: "POST", body: {

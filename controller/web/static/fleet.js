@@ -1,10 +1,11 @@
 /* The fleet at a glance, kept up to date by the server's event stream (GET /live/panels), no reloading.
    A thousand panels are drawn a page at a time; the filters, search, sort and page live in the URL's
-   query, so that a link or a reload opens the same view. */
+   query, so that a link or a reload opens the same view. What is on air is asked for the rows of the
+   page only (GET /api/v1/panels?id=…), again each time one of their pages gives way. */
 "use strict";
 
 (() => {
-  const { t, el, panelState, sortable } = Relais;
+  const { t, api, el, panelState, sortable, onAirNow, onAirPicture, reportedNow } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const PAGE_SIZE = 50;
   const filters = document.getElementById("filters");
@@ -18,6 +19,13 @@
   let sortKey = "name";
   let direction = 1;
   let pageNumber = 1;
+  // What is on air on the rows of the page, by panel id, from the schedule the controller signed.
+  const onAirById = new Map();
+  let onAirAsked = "";
+  let onAirRound = 0;
+  let onAirTimer = null;
+  // Asked again when the first of the page's pages gives way; at least this often, at most this seldom.
+  const ON_AIR_MIN_MS = 1000, ON_AIR_MAX_MS = 60000;
 
   /** Lower case without accents, so that « amberieu » finds Ambérieu-en-Bugey. */
   const folded = text => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
@@ -73,18 +81,26 @@
       });
   }
 
-  function row(panel) {
+  /** The « on air » cell: the schedule's page and its picture, then what the panel itself reported. */
+  function onAirCell(panel) {
     const screenshot = panel.has_screenshot
       ? el("img", { class: "shot", loading: "lazy", width: panel.width, height: panel.height,
                     src: `/api/v1/panels/${encodeURIComponent(panel.id)}/screenshot.png?h=${panel.showing.content_hash || ""}`,
                     alt: `${t("shows_now")} ${panel.showing.item_id || t("nothing")}` })
-      : el("span", { class: "hint" }, t("nothing"));
+      : "";
+    const reported = el("div", { class: "meta reported", title: panel.showing.item_id || "" }, screenshot, reportedNow(panel));
+    if (!onAirById.has(panel.id)) return el("div", {}, reported);
+    const withOnAir = { ...panel, on_air: onAirById.get(panel.id) };
+    return el("div", { class: "on-air" }, onAirPicture(withOnAir, { loading: "lazy" }), ...onAirNow(withOnAir), reported);
+  }
+
+  function row(panel) {
     const cells = [
       el("div", {}, el("a", { href: `/parc/${encodeURIComponent(panel.id)}` }, panel.name),
         el("div", { class: "meta" }, `${panel.commune.name} · ${panel.kind === "led" ? "LED" : "e-paper"} ${panel.width}×${panel.height}`)),
       el("div", {}, ...panelState(panel)),
       panel.last_seen_text || t("never"),
-      el("div", {}, screenshot, el("div", { class: "meta on-air", title: panel.showing.item_id || "" }, Relais.onAir(panel.showing))),
+      onAirCell(panel),
       panel.agent_version || "—",
       panel.faults.length ? el("span", { class: "field-error" }, panel.faults.join(" · ")) : page.no_fault,
       panel.brightness_now == null ? "—" : `${panel.brightness_now}${"\u00a0"}%`,
@@ -111,6 +127,7 @@
     const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
     pageNumber = Math.min(pageNumber, pages);
     const rows = list.slice((pageNumber - 1) * PAGE_SIZE, pageNumber * PAGE_SIZE);
+    if (rows.map(p => p.id).join("\n") !== onAirAsked) askOnAir(rows.map(p => p.id));
     body.replaceChildren(...(rows.length ? rows.map(row) : [el("tr", {}, el("td", { colspan: 7 }, page.no_panel))]));
     document.getElementById("summary").textContent = summary();
     document.getElementById("counts").textContent = page.counts
@@ -121,6 +138,26 @@
     previous.disabled = pageNumber <= 1;
     next.disabled = pageNumber >= pages;
     toUrl();
+  }
+
+  /** What is on air on these panels now; asked again when the first of their pages gives way. */
+  async function askOnAir(ids) {
+    clearTimeout(onAirTimer);
+    onAirAsked = ids.join("\n");
+    const round = ++onAirRound;
+    if (!ids.length) return;
+    const query = ids.map(id => `id=${encodeURIComponent(id)}`).join("&");
+    const answer = await api(`/panels?limit=${PAGE_SIZE}&${query}`);
+    if (round !== onAirRound) return;  // the page changed meanwhile: its own answer is coming
+    let wait = ON_AIR_MAX_MS;
+    if (answer.ok) {
+      answer.body.panels.forEach(panel => onAirById.set(panel.id, panel.on_air));
+      const ends = answer.body.panels.map(panel => panel.on_air && panel.on_air.until).filter(Boolean);
+      // One second past the change: `until` is to the second, the change within it.
+      if (ends.length) wait = Math.min(...ends.map(Date.parse)) + 1000 - Date.now();
+      draw();
+    }
+    onAirTimer = setTimeout(() => askOnAir(ids), Math.min(Math.max(wait, ON_AIR_MIN_MS), ON_AIR_MAX_MS));
   }
 
   function turn(by) {
@@ -141,6 +178,7 @@
   source.onmessage = event => {
     panels = JSON.parse(event.data);
     live.textContent = t("live_ok");
+    onAirAsked = "";  // a new schedule, say: what is on air is asked again
     draw();
   };
   source.onerror = () => { live.textContent = t("live_lost"); };

@@ -10,9 +10,11 @@
   let editing = null;  // the message id being edited, or null for a new one
   let imageBase64 = null;
   let redrawWeek = () => {};
+  let targets = null;  // the target picker (targets.js)
   // Past 4 pages or 30 s a showing outlasts a passer-by's glance, so the end of the text is mostly unread.
   const LONG_PAGES = 4;
   const LONG_SECONDS = 30;
+  const MOST_NAMED = 5;  // panels a message's row names one by one
 
   const value = name => form.elements[name].value.trim();
 
@@ -23,7 +25,7 @@
     const body = {
       text: value("text"), title: value("title") || null, layout: value("layout") || "text",
       role: value("role"), markup: value("markup"), pictogram: value("pictogram") || null,
-      qr: value("qr") || null, priority: value("priority"), panels: selectedPanels(),
+      qr: value("qr") || null, priority: value("priority"), ...targets.value(),
       paging: form.elements.paging.checked,
       // null, not absent: an edit that clears a date must say so (no start is now, no end is for good).
       starts_at: parisIso(value("starts_at")), ends_at: parisIso(value("ends_at")),
@@ -34,21 +36,8 @@
     return body;
   }
 
-  function selectedPanels() {
-    return [...form.querySelectorAll('input[name="panels"]:checked')].map(box => box.value);
-  }
-
-  function drawTargets() {
-    const fieldset = document.getElementById("targets");
-    const chosen = new Set(selectedPanels());
-    const boxes = panels.map(panel => el("label", { class: "target" },
-      el("input", { type: "checkbox", name: "panels", value: panel.id,
-                    checked: chosen.size ? chosen.has(panel.id) : true }),
-      ` ${panel.name} `, el("span", { class: "hint" }, `${panel.kind === "led" ? "LED" : "e-paper"} ${panel.width}×${panel.height}`)));
-    fieldset.replaceChildren(fieldset.querySelector("legend"), ...boxes.map(box => el("div", {}, box)));
-  }
-
-  // Live preview: the real render of the draft on each targeted panel, a moment after the last keystroke.
+  // Live preview: the real render of the draft on a panel of each profile targeted, a moment after the last
+  // keystroke.
   const previewUrls = [];
   let previewTimer = null;
   let previewRound = 0;
@@ -57,8 +46,8 @@
     const area = document.getElementById("previews");
     const body = draft();
     if (!body.text) { area.replaceChildren(el("p", { class: "hint" }, "…")); return; }
-    const figures = await Promise.all(selectedPanels().map(async panelId => {
-      const panel = panels.find(p => p.id === panelId);
+    const figures = await Promise.all(targets.previewPanels().map(async panel => {
+      const panelId = panel.id;
       const answer = await api("/preview.png", { method: "POST", body: { ...body, panel: panelId }, raw: true });
       if (!answer.ok) {
         const error = (await answer.response.json()).error;
@@ -113,8 +102,8 @@
     form.querySelectorAll('input[name="weekdays"]').forEach((box, index) => {
       box.checked = !days || days.includes(box.value) || days.includes(index);
     });
-    const targets = (full.targets && full.targets.panels) || full.panels || [];
-    form.querySelectorAll('input[name="panels"]').forEach(box => { box.checked = targets.includes(box.value); });
+    await targets.ready;
+    targets.set(full.targets || { panels: full.panels });
     setMode(message.id);
     form.scrollIntoView({ behavior: "smooth" });
     form.elements.text.focus();
@@ -143,6 +132,7 @@
   /** Back to a new message from an empty form: the next one inherits nothing, dates least of all. */
   function emptyForm() {
     form.reset();
+    targets.reset();
     imageBase64 = null;
     setMode(null);
     schedulePreview();
@@ -188,6 +178,12 @@
     return el("div", { class: "actions" }, buttons);
   }
 
+  /** A few panels by name; a department's hundreds by their number, not a page of names. */
+  function panelsCell(ids, names) {
+    if (ids.length <= MOST_NAMED) return ids.map(id => names[id] || id).join(", ");
+    return page.panel_count.replace("{count}", new Intl.NumberFormat(Relais.lang === "en" ? "en-GB" : "fr-FR").format(ids.length));
+  }
+
   async function loadMessages() {
     const answer = await api("/messages?limit=50");
     const body = document.querySelector("#messages tbody");
@@ -200,7 +196,7 @@
         el("div", {}, message.title ? el("strong", {}, message.title + " ") : "", message.text,
           el("div", { class: "meta runs" }, Relais.runs(message))),
         statusBadge(message),
-        (message.panels || []).map(id => names[id] || id).join(", "),
+        panelsCell(message.panels || [], names),
         `${when(message.created_at)} ${page.created_by} ${message.created_by || "?"}`,
         actions(message),
       ];
@@ -227,7 +223,8 @@
     panels = answer.ok ? answer.body.panels : [];
     redrawWeek = RelaisTimeline.attach(document.getElementById("week-panel"), document.getElementById("week"), panels, page);
     if (canEdit) {
-      drawTargets();
+      targets = RelaisTargets.attach(document.getElementById("targets"), {
+        ownPanelsTicked: Boolean(Relais.actor.commune), onResolved: schedulePreview });
       form.addEventListener("input", schedulePreview);
       form.addEventListener("change", schedulePreview);
       form.addEventListener("submit", submit);

@@ -1,8 +1,10 @@
-/* One panel: what it shows now, its history, its week, and commands with whether the panel acknowledged them. */
+/* One panel: what is on air now by the schedule the controller signed and what the panel itself reported,
+   its history, its week, and commands with whether the panel acknowledged them. Asked again every 2 s, so
+   the page and item on air follow the rotation. */
 "use strict";
 
 (() => {
-  const { t, api, el, when, onAir, badge, panelState, clearErrors, showError, status } = Relais;
+  const { t, api, el, when, onAir, onAirNow, onAirPicture, reportedNow, badge, panelState, clearErrors, showError, status } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const id = page.panel.id;
   const path = `/panels/${encodeURIComponent(id)}`;
@@ -14,6 +16,13 @@
   function drawNow(panel) {
     const state = document.getElementById("state");
     state.replaceChildren(...panelState(panel));
+    const picture = onAirPicture(panel, { class: "screen" });
+    const holder = document.getElementById("on-air-picture");
+    const up = holder.querySelector("img");
+    if (!picture) holder.replaceChildren();
+    else if (!up || up.getAttribute("src") !== picture.getAttribute("src")) holder.replaceChildren(picture);
+    document.getElementById("on-air").replaceChildren(...onAirNow(panel));
+    document.getElementById("reported").textContent = reportedNow(panel);
     const screen = document.getElementById("screen");
     if (panel.has_screenshot) {
       const src = `/api/v1${path}/screenshot.png?h=${panel.showing.content_hash || ""}&at=${panel.last_seen || ""}`;
@@ -21,8 +30,7 @@
       screen.alt = `${t("shows_now")} ${onAir(panel.showing)}`;
       screen.hidden = false;
     }
-    const facts = [[page.last_seen, when(panel.last_seen)], [page.showing, el("span", { class: "on-air", title: panel.showing.item_id || "" }, onAir(panel.showing))],
-      [page.version, panel.agent_version || "—"],
+    const facts = [[page.last_seen, when(panel.last_seen)], [page.version, panel.agent_version || "—"],
       [page.brightness, panel.brightness_now == null ? "—" : `${panel.brightness_now}\u00a0%`],
       [page.faults, panel.faults.length ? panel.faults.join(" · ") : "—"]];
     document.getElementById("facts").replaceChildren(...facts.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value))));

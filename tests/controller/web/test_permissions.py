@@ -92,6 +92,10 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", "/panels/<panel_id>", f"/panels/{OTHER}", None, OTHER_COMMUNE),
     ("GET", "/panels/<panel_id>/screenshot.png", f"/panels/{OWN}/screenshot.png", None, ALL),
     ("GET", "/panels/<panel_id>/screenshot.png", f"/panels/{OTHER}/screenshot.png", None, OTHER_COMMUNE),
+    # Without its ?frame=: 400 to whoever may see the panel (tests/controller/publishing/test_on_air.py has the picture).
+    ("GET", "/panels/<panel_id>/on-air.png", f"/panels/{OWN}/on-air.png", None, _everyone(400)),
+    ("GET", "/panels/<panel_id>/on-air.png", f"/panels/{OTHER}/on-air.png", None,
+     _but(_everyone(400), commune_editor=404, commune_approver=404)),
     ("GET", "/panels/<panel_id>/history", f"/panels/{OWN}/history", None, ALL),
     ("GET", "/panels/<panel_id>/history", f"/panels/{OTHER}/history", None, OTHER_COMMUNE),
     ("GET", "/panels/<panel_id>/commands", f"/panels/{OWN}/commands", None, ALL),
@@ -197,11 +201,24 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
      {"commune": "01004", "status": "accepted"}, _but(EDITORS, commune_editor=403, commune_approver=403)),
     ("POST", "/campaigns/<int:campaign_id>/<action>", "/campaigns/{campaign}/launch", None, MANAGERS),
     ("POST", "/campaigns/<int:campaign_id>/<action>", "/campaigns/{campaign}/stop", None, MANAGERS),
+    ("GET", "/campaigns/<int:campaign_id>/preview.png", f"/campaigns/{{campaign}}/preview.png?panel={OWN}", None,
+     CONTENT),
+    ("GET", "/campaigns/<int:campaign_id>/preview.png", f"/campaigns/{{campaign}}/preview.png?panel={OTHER}", None,
+     OTHER_CONTENT),
+    ("GET", "/campaigns/<int:campaign_id>/preview.png", f"/campaigns/{{other_campaign}}/preview.png?panel={OWN}",
+     None, OTHER_CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{campaign}/report", None, CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{other_campaign}/report", None, OTHER_CONTENT),
     ("GET", "/profiles", "/profiles", None, ALL),
     ("GET", "/layouts", "/layouts", None, ALL),
     ("GET", "/pictograms", "/pictograms", None, ALL),
+    ("GET", "/targets", "/targets", None, ALL),
+    ("GET", "/targets/panels", "/targets/panels?search=bourg", None, ALL),
+    ("POST", "/targets/resolve", "/targets/resolve", {"panels": [OWN]}, ALL),
+    ("POST", "/targets/resolve", "/targets/resolve", {"panels": [OTHER]},
+     _but(ALL, commune_editor=422, commune_approver=422)),
+    ("POST", "/targets/resolve", "/targets/resolve", {"communes": ["01004"]},
+     _but(ALL, commune_editor=403, commune_approver=403)),
 ]  # fmt: skip
 
 
@@ -308,8 +325,13 @@ def _alert(db: Any, commune: str, organisation: str = "prefecture-ain") -> int:
 
 
 def _campaign(db: Any, targets: dict[str, list[str]]) -> int:
+    """A campaign with its message, which the communes invited see drawn on their panels."""
     data = {"name": "Campagne", "starts_at": soon(0), "ends_at": soon(240), "share": 0.3, **targets}
-    return campaigns.create_campaign(db, data, created_by="admin", now=time.time())
+    campaign_id = campaigns.create_campaign(db, data, created_by="admin", now=time.time())
+    queue_message(
+        db, signing_key(), {"text": "Campagne", "campaign": campaign_id, **targets}, created_by="admin"
+    )
+    return campaign_id
 
 
 def _objects(app: Flask, path: str) -> dict[str, int]:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from controller.domain.panels import register_panel
 from controller.web.context import get_db
 from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent
-from tests.support import DEMO_RGB, record_report
+from tests.support import DEMO_RGB, record_report, user_token
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -94,7 +94,7 @@ def test_newest_message_first_and_urgent_preempts(client: FlaskClient, panels: N
     ("extra", "status", "field"),
     [
         ({"starts_at": "2026-12-15T08:00:00"}, 400, "starts_at"),
-        ({"ends_at": "2020-01-01T00:00:00+01:00"}, 400, "ends_at"),
+        ({"ends_at": "2020-01-01T00:00:00+01:00"}, 422, "ends_at"),  # in the past, like the next
         ({"starts_at": "2020-01-01T00:00:00+01:00", "ends_at": "2020-01-02T00:00:00+01:00"}, 422, "ends_at"),
         ({"recurrence": {"windows": ["25:00-26:00"]}}, 400, "recurrence.windows"),
         ({"recurrence": {"weekdays": ["lundimanche"]}}, 400, "recurrence.weekdays"),
@@ -283,6 +283,60 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
     )
     assert client.post(f"/api/v1/campaigns/{campaign_id}/stop").json["stopped_at"] is not None
     assert message["item_id"] not in on_air(client, "bourg-entree-nord", later)
+
+
+def test_an_invited_commune_reads_the_campaign_and_sees_it_drawn_on_its_own_panels_only(
+    app: Flask, client: FlaskClient, panels: None
+) -> None:
+    campaign_id = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Prévention canicule", "starts_at": paris(1).isoformat(), "ends_at": paris(9).isoformat(),
+              "share": 0.25, "departments": ["01"],
+              "messages": [{"title": "Canicule", "text": "Buvez de l'eau", "recurrence": {"windows": ["08:00-20:00"]}}]},
+    ).json["id"]  # fmt: skip
+    with app.app_context():
+        commune = FlaskClient(app)
+        commune.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + user_token(
+            get_db(), "mairie", "commune-editor", "01053"
+        )
+    invitation = commune.get(f"/api/v1/campaigns/{campaign_id}").json
+    [content] = invitation["contents"]
+    assert (content["title"], content["text"]) == ("Canicule", "Buvez de l'eau")
+    assert content["recurrence"]["windows"] == ["08:00-20:00"] and content["starts_at"]
+    assert content["panels"] == ["bourg-entree-nord", "bourg-place-bernard"]  # its own, none of another's
+    assert "panels" not in client.get(f"/api/v1/campaigns/{campaign_id}").json["contents"][0]
+    preview = commune.get(f"/api/v1/campaigns/{campaign_id}/preview.png?panel=bourg-entree-nord")
+    assert preview.status_code == 200 and preview.mimetype == "image/png"
+    assert (
+        preview.data
+        == client.get(f"/api/v1/messages/{content['id']}/preview.png?panel=bourg-entree-nord").data
+    )  # the real renderer, as the panel will show it
+    for query, status, field in (
+        ("panel=amberieu-mairie", 404, "panel"),  # another commune's panel is not there for this commune
+        ("", 400, "panel"),
+        ("panel=bourg-entree-nord&message=x", 400, "message"),
+        (f"panel=bourg-entree-nord&message={content['id'] + 1}", 404, "message"),
+    ):
+        refused = commune.get(f"/api/v1/campaigns/{campaign_id}/preview.png?{query}")
+        assert (refused.status_code, refused.json["error"]["field"]) == (status, field), query
+
+
+def test_a_commune_invited_later_shows_the_campaign_once_it_accepts(
+    client: FlaskClient, panels: None
+) -> None:
+    campaign = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Gilet jaune", "starts_at": paris(0).isoformat(), "ends_at": paris(20).isoformat(),
+              "share": 0.5, "communes": ["01053"], "messages": [{"text": "Soyez vu la nuit"}]},
+    ).json  # fmt: skip
+    campaign_id, [content] = campaign["id"], campaign["contents"]
+    invited = client.post(f"/api/v1/campaigns/{campaign_id}/invitations", json={"communes": ["01004"]})
+    assert {c["insee"]: c["status"] for c in invited.json["communes"]}["01004"] == "pending"
+    client.post(f"/api/v1/campaigns/{campaign_id}/answers", json={"commune": "01004", "status": "accepted"})
+    client.post(f"/api/v1/campaigns/{campaign_id}/launch")
+    later = datetime.now(PARIS) + timedelta(hours=1)
+    assert f"msg-{content['id']}" in on_air(client, "amberieu-mairie", later)
+    assert f"msg-{content['id']}" not in on_air(client, "bourg-entree-nord", later)  # Bourg has not answered
 
 
 def spreadsheet_rows(text: str) -> list[list[str]]:

@@ -18,7 +18,7 @@ from controller.web.context import get_db
 from tests.support import REPO, user_token
 
 PASSWORD = "correct horse battery"
-CATALOGUE = REPO / "controller" / "web" / "translations" / "en" / "LC_MESSAGES"
+CATALOGUES = REPO / "controller" / "web" / "translations"
 USERS = [
     ("admin", "admin", None),
     ("prefecture", "campaign-manager", None),
@@ -177,10 +177,15 @@ def test_the_live_feed_accepts_a_token_with_the_role_checked(app: Flask) -> None
     assert len(panels) == 2
 
 
-def test_the_compiled_english_catalogue_matches_its_source() -> None:
-    with (CATALOGUE / "messages.po").open("rb") as po, (CATALOGUE / "messages.mo").open("rb") as mo:
+@pytest.mark.parametrize(
+    ("language", "domain"),
+    [("en", "messages"), ("fr", "errors")],  # the pages' English; the API errors' French
+)
+def test_each_compiled_catalogue_matches_its_source(language: str, domain: str) -> None:
+    folder = CATALOGUES / language / "LC_MESSAGES"
+    with (folder / f"{domain}.po").open("rb") as po, (folder / f"{domain}.mo").open("rb") as mo:
         source, compiled = read_po(po), read_mo(mo)
     expected = {message.id: message.string for message in source if message.id and not message.fuzzy}
     shipped = {message.id: message.string for message in compiled if message.id}
-    assert shipped == expected, "run: pybabel compile -d controller/web/translations"
-    assert all(expected.values()), "every French string has its English translation"
+    assert shipped == expected, f"run: pybabel compile -D {domain} -d controller/web/translations"
+    assert all(expected.values()), "every string has its translation"

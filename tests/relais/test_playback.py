@@ -1,12 +1,12 @@
-"""The rotation schedule: which frame is up at any elapsed time, and when the next change comes."""
+"""Playback, shared by both sides: which frame of an item is up at any elapsed time, and when the next change comes."""
 
 from __future__ import annotations
 
 import pytest
 from PIL import Image
 
-from panel_agent.playback import Step, step_at
 from relais import wire
+from relais.playback import Step, step_at
 
 FRAME = wire.Frame.from_image(Image.new("1", (8, 4), 0))
 FLASH = wire.Frame.from_image(Image.new("1", (8, 4), 1))

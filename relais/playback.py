@@ -1,5 +1,8 @@
 """Playback: what a panel shows at any instant of its signed schedule, a pure function of the time.
 
+Shared by both sides: the agent follows it, and the controller derives from the schedule it signed
+what each panel has on air now, without waiting for the panel to say.
+
 It keeps no state, so a panel that slept, rebooted offline or had its clock stepped lands on the
 right frame at once, and panels sharing a schedule turn their pages together; the timing is tested
 without threads or clocks.

@@ -1,0 +1,142 @@
+"""What a person may target, and what a choice of targets reaches: the answers behind the pages' target
+picker, so that a department of 1,000 panels is chosen by department, commune or tag, not box by box.
+
+A commune's user is offered its own commune, the tags only its commune's panels carry, and its own
+panels: the same limits ``scope.check_targets`` enforces when the message is queued.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from controller.domain.errors import FieldError
+from controller.domain.panels import Panel
+from controller.domain.schedule_fields import parse_targets
+from controller.domain.scope import check_targets
+from controller.scheduling.model import Targets, department_of
+from controller.scheduling.targets import resolve_targets
+
+MAX_TARGETS = 5000
+MAX_SEARCH = 100
+
+
+def targeted_panels(
+    panels: Mapping[str, Panel], data: dict[str, Any], commune_insee: str | None
+) -> tuple[Targets, list[str]]:
+    """The targets in ``data`` and the ids of the panels they reach, sorted; a commune's user (``commune_insee``)
+    reaches its own commune only. Unknown panel ids are a 422 on ``panels``, as are another commune's."""
+    if isinstance(data.get("panels"), list) and len(data["panels"]) > MAX_TARGETS:
+        raise FieldError(
+            "panels",
+            "targets {count} panels, the limit is {max_targets}",
+            count=len(data["panels"]),
+            max_targets=MAX_TARGETS,
+        )
+    targets = parse_targets(data)
+    unknown = sorted(targets.panels - set(panels))
+    if unknown:
+        raise FieldError("panels", "unknown panel(s): {panels}", status=422, panels=", ".join(unknown))
+    infos = [panel.info for panel in panels.values()]
+    check_targets(commune_insee, targets, infos)
+    return targets, resolve_targets(replace(targets, within_commune=commune_insee), infos)
+
+
+def target_choices(panels: Mapping[str, Panel], commune_insee: str | None) -> dict[str, Any]:
+    """Departments, communes and tags this person may target, each with the number of panels it reaches."""
+    own = [panel for panel in panels.values() if commune_insee in (None, panel.commune_insee)]
+    names = {panel.commune_insee: panel.commune_name for panel in own}
+    per_commune = Counter(panel.commune_insee for panel in own)
+    per_department = Counter(department_of(panel.commune_insee) for panel in own)
+    per_tag = Counter(tag for panel in own for tag in panel.tags)
+    if commune_insee is not None:  # a tag another commune's panel carries would reach beyond the commune
+        shared = {
+            tag for panel in panels.values() if panel.commune_insee != commune_insee for tag in panel.tags
+        }
+        per_tag = Counter({tag: count for tag, count in per_tag.items() if tag not in shared})
+        per_department.clear()
+    return {
+        "departments": [{"code": code, "panels": count} for code, count in sorted(per_department.items())],
+        "communes": sorted(
+            (
+                {"insee": insee, "name": names[insee] or insee, "panels": count}
+                for insee, count in per_commune.items()
+            ),
+            key=lambda commune: (_folded(commune["name"]), commune["insee"]),
+        ),
+        "tags": [{"name": tag, "panels": count} for tag, count in sorted(per_tag.items())],
+        "panels": len(own),
+    }
+
+
+def search_panels(
+    panels: Mapping[str, Panel], commune_insee: str | None, search: str
+) -> list[dict[str, Any]]:
+    """The panels this person may target whose name, id, commune or INSEE code holds ``search`` (accents and
+    case aside), by commune then name."""
+    if len(search) > MAX_SEARCH:
+        raise FieldError(
+            "search",
+            "is {length} characters long, the limit is {limit}",
+            length=len(search),
+            limit=MAX_SEARCH,
+        )
+    wanted = _folded(search.strip())
+    found = [
+        panel
+        for panel in panels.values()
+        if commune_insee in (None, panel.commune_insee)
+        and wanted in _folded(f"{panel.name} {panel.id} {panel.commune_name} {panel.commune_insee}")
+    ]
+    found.sort(key=lambda panel: (_folded(panel.commune_name), _folded(panel.name), panel.id))
+    return [_panel_choice(panel) for panel in found]
+
+
+def resolve_choice(panels: Mapping[str, Panel], data: Any, commune_insee: str | None) -> dict[str, Any]:
+    """How many panels, in how many communes and of which kinds a choice of targets reaches, with one
+    panel of each profile to preview on, and the panels it names by id (to show their names)."""
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object with panels, tags, communes or departments")
+    targets, reached = targeted_panels(panels, data, commune_insee)
+    per_profile: dict[str, list[Panel]] = {}
+    for panel_id in reached:
+        per_profile.setdefault(panels[panel_id].profile_id, []).append(panels[panel_id])
+    kinds = Counter(panels[panel_id].profile.technology for panel_id in reached)
+    return {
+        "panels": len(reached),
+        "communes": len({panels[panel_id].commune_insee for panel_id in reached}),
+        "kinds": dict(sorted(kinds.items())),
+        "profiles": [
+            {**_profile(group[0]), "panels": len(group), "example": _panel_choice(group[0])}
+            for _, group in sorted(per_profile.items())
+        ],
+        "named": [_panel_choice(panels[panel_id]) for panel_id in sorted(targets.panels)],
+    }
+
+
+def _profile(panel: Panel) -> dict[str, Any]:
+    profile = panel.profile
+    return {
+        "profile": panel.profile_id,
+        "kind": profile.technology,
+        "width": profile.width,
+        "height": profile.height,
+    }
+
+
+def _panel_choice(panel: Panel) -> dict[str, Any]:
+    return {
+        "id": panel.id,
+        "name": panel.name,
+        "commune": {"insee": panel.commune_insee, "name": panel.commune_name},
+        **{key: value for key, value in _profile(panel).items() if key != "profile"},
+    }
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: « Ambérieu » is found as « amberieu »."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
