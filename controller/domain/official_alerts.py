@@ -25,7 +25,7 @@ from controller.dates import iso_utc
 from controller.domain import audit
 from controller.domain.access import Actor, Permission, Role
 from controller.domain.alerts import MAX_ALERT_S, MAX_ALERT_TEXT, alert_content
-from controller.domain.errors import FieldError
+from controller.domain.errors import FieldError, undrawable
 from controller.domain.panels import get_panels
 from controller.domain.schedule_fields import targets_to_json
 from controller.official.areas import PanelPlace, reached_panels
@@ -53,15 +53,17 @@ SYSTEM = "système"  # who deploys what a rule deploys on its own
 
 
 def _no_source(source_id: int) -> FieldError:
-    return FieldError("source_id", f"no alert source {source_id}", status=404)
+    return FieldError("source_id", "no alert source {source_id}", status=404, source_id=source_id)
 
 
 def _no_rule(rule_id: int) -> FieldError:
-    return FieldError("rule_id", f"no alert rule {rule_id}", status=404)
+    return FieldError("rule_id", "no alert rule {rule_id}", status=404, rule_id=rule_id)
 
 
 def _no_official(official_id: int) -> FieldError:
-    return FieldError("official_alert_id", f"no official alert {official_id}", status=404)
+    return FieldError(
+        "official_alert_id", "no official alert {official_id}", status=404, official_id=official_id
+    )
 
 
 def _mine(actor: Actor, organisation: str | None) -> bool:
@@ -82,7 +84,7 @@ def _organisation_for(db: Database, actor: Actor, data: Mapping[str, Any]) -> st
         organisation is not None
         and not db.execute("select 1 from organisations where id = ?", [organisation]).fetchone()
     ):
-        raise FieldError("organisation", f"no organisation {organisation!r}")
+        raise FieldError("organisation", "no organisation {organisation!r}", organisation=organisation)
     return organisation
 
 
@@ -103,9 +105,9 @@ def _source_fields(
     merged = {**(current or {}), **data}
     name, kind, location = merged.get("name"), merged.get("kind"), merged.get("location")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise FieldError("name", f"is required, at most {MAX_NAME} characters")
+        raise FieldError("name", "is required, at most {max_name} characters", max_name=MAX_NAME)
     if kind not in SOURCE_KINDS:
-        raise FieldError("kind", "must be one of " + ", ".join(SOURCE_KINDS))
+        raise FieldError("kind", "must be one of {choices}", choices=", ".join(SOURCE_KINDS))
     if not isinstance(location, str) or not location.strip() or len(location) > MAX_LOCATION:
         raise FieldError("location", "is required: the feed's or document's URL, or the folder's path")
     location = location.strip()
@@ -115,7 +117,7 @@ def _source_fields(
         if not os.path.isabs(location):
             raise FieldError("location", "a folder source needs an absolute path")
         if not os.path.isdir(location):
-            raise FieldError("location", f"{location} is not a folder on the controller")
+            raise FieldError("location", "{location} is not a folder on the controller", location=location)
     else:
         parts = urlsplit(location)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -123,7 +125,10 @@ def _source_fields(
     interval = merged.get("poll_interval_s", DEFAULT_POLL_S)
     if type(interval) is not int or not MIN_POLL_S <= interval <= MAX_POLL_S:
         raise FieldError(
-            "poll_interval_s", f"must be a whole number of seconds, {MIN_POLL_S} to {MAX_POLL_S}"
+            "poll_interval_s",
+            "must be a whole number of seconds, {min_s} to {max_s}",
+            min_s=MIN_POLL_S,
+            max_s=MAX_POLL_S,
         )
     test_mode = merged.get("test_mode", False)
     if not isinstance(test_mode, bool):
@@ -236,16 +241,16 @@ def record_health(
     *,
     now: float,
     next_try_at: float,
-    error: str | None,
+    problem: str | None,
     validators: tuple[str | None, str | None] | None = None,
 ) -> None:
     """A poll's outcome: success (clearing the errors) or an error; the next try; the feed's validators
     (ETag, Last-Modified) when the poll read it whole."""
     changes: dict[str, Any] = {"next_try_at": int(next_try_at)}
-    if error is None:
+    if problem is None:
         changes |= {"last_success_at": int(now), "failures": 0}
     else:
-        changes |= {"last_error": error[:1000], "last_error_at": int(now)}
+        changes |= {"last_error": problem[:1000], "last_error_at": int(now)}
         db.execute("update alert_sources set failures = failures + 1 where id = ?", [source_id])
     if validators is not None:
         changes |= {"etag": validators[0], "last_modified": validators[1]}
@@ -262,9 +267,8 @@ def check_rule(data: Mapping[str, Any]) -> Rule:
     try:
         return rule_from_mapping(data, "rule")
     except RuleError as error:
-        where, _, message = str(error).partition(" ")
-        field = where.removeprefix("rule.").removeprefix("rule") or "rule"
-        raise FieldError(field, message or str(error)) from None
+        field = error.field.removeprefix("rule.").removeprefix("rule") or "rule"
+        raise FieldError(field, error.template, 400, **error.params) from None
 
 
 def _rule_row(db: Database, rule_id: int, actor: Actor) -> dict[str, Any]:
@@ -774,7 +778,11 @@ def _pending(db: Database, official_id: int, actor: Actor) -> dict[str, Any]:
         raise FieldError("approved_by", "only a member of its organisation may decide on it", status=403)
     if row["status"] != "pending":
         raise FieldError(
-            "official_alert_id", f"official alert {official_id} is {row['status']}, not pending", 409
+            "official_alert_id",
+            "official alert {official_id} is {state}, not pending",
+            status=409,
+            official_id=official_id,
+            state=row["status"],
         )
     return row
 
@@ -793,14 +801,22 @@ def check_texts(db: Database, official_id: int, data: Mapping[str, Any]) -> dict
     for profile_id, text in texts.items():
         if profile_id not in known:
             raise FieldError(
-                "texts", f"{profile_id} is not a profile this alert reaches: " + ", ".join(known)
+                "texts",
+                "{profile} is not a profile this alert reaches: {known}",
+                profile=profile_id,
+                known=", ".join(known),
             )
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_ALERT_TEXT:
-            raise FieldError("texts", f"{profile_id}: a text of 1 to {MAX_ALERT_TEXT} characters")
+            raise FieldError(
+                "texts",
+                "{profile}: a text of 1 to {max_text} characters",
+                profile=profile_id,
+                max_text=MAX_ALERT_TEXT,
+            )
         profile = get_profile(profile_id)
         drawn = drawable(alert_content(text.strip(), OFFICIAL_TITLE, profile), profile)
         if isinstance(drawn, RenderError):
-            raise FieldError("texts", f"{drawn.message} (profil {profile_id})", status=422)
+            raise undrawable(drawn, f"profil {profile_id}").at("texts")
     return {profile_id: text.strip() for profile_id, text in texts.items()}
 
 
@@ -857,7 +873,7 @@ def list_official(db: Database, actor: Actor, status: str | None) -> list[dict[s
     """Newest first, without the raw CAP (``GET /official-alerts/<id>`` has it), which is not even read:
     a list of a busy winter's documents would otherwise read megabytes."""
     if status is not None and status not in STATUSES:
-        raise FieldError("status", "must be one of " + ", ".join(STATUSES))
+        raise FieldError("status", "must be one of {choices}", choices=", ".join(STATUSES))
     return [
         official_json(row, with_raw=False)
         for row in db.query(

@@ -170,7 +170,7 @@ def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
         validators: tuple[str | None, str | None] | None = None
         try:
             if source["kind"] == "folder":
-                error = _poll_folder(context, db, source)
+                problem = _poll_folder(context, db, source)
             else:
                 fetched = fetch(
                     source["location"],
@@ -178,26 +178,33 @@ def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
                     source["etag"],
                     source["last_modified"],
                 )
-                error = None
+                problem = None
                 if fetched.body is not None:
                     if source["kind"] == "atom":
-                        error = _take_feed(context, db, source, fetched.body)
+                        problem = _take_feed(context, db, source, fetched.body)
                     else:
                         take_document(context, db, source, fetched.body)
-                if error is None:  # a feed with a bad document is read whole again next time
+                if problem is None:  # a feed with a bad document is read whole again next time
                     validators = (fetched.etag, fetched.last_modified)
         except (SourceError, OfficialAlertError) as failure:
-            error = str(failure)
-        failures = 0 if error is None else source["failures"] + 1
+            problem = str(failure)
+        failures = 0 if problem is None else source["failures"] + 1
         wait = (
-            source["poll_interval_s"] if error is None else backoff_s(source["poll_interval_s"], failures - 1)
+            source["poll_interval_s"]
+            if problem is None
+            else backoff_s(source["poll_interval_s"], failures - 1)
         )
         with transaction(db):
             official_alerts.record_health(
-                db, source["id"], now=now, next_try_at=time.time() + wait, error=error, validators=validators
+                db,
+                source["id"],
+                now=now,
+                next_try_at=time.time() + wait,
+                problem=problem,
+                validators=validators,
             )
-        if error is not None:
-            log.warning("alert source %s (%s): %s", source["id"], source["name"], error)
+        if problem is not None:
+            log.warning("alert source %s (%s): %s", source["id"], source["name"], problem)
     finally:
         db.close()
 
