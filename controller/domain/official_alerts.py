@@ -555,6 +555,11 @@ def record(db: Database, received: Received, now: float) -> set[str]:
         "msg_type": alert.msg_type,
         "event": info.event if info else "",
         "headline": info.headline if info else "",
+        "sender_name": info.sender_name if info else "",
+        "awareness_level": info.awareness_level.level if info and info.awareness_level else None,
+        "awareness_type": info.awareness_type.code if info and info.awareness_type else None,
+        "area": ", ".join(area.description for area in info.areas) if info else "",
+        "onset_at": _utc(info.onset or info.effective) if info else None,
         "status": status,
         "reason": reason,
         "rule": None if rule is None else _rule_table(rule),
@@ -829,10 +834,11 @@ def approve(
 
 
 def reject(db: Database, official_id: int, actor: Actor, reason: object, now: float) -> None:
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-        raise FieldError("reason", "must be a text of at most 500 characters")
+    """A person's no, with the reason the audit log and the page keep: it reaches no panel."""
     _pending(db, official_id, actor)
-    _set_status(db, official_id, "rejected", (reason or "").strip() or "rejected", actor, now)
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise FieldError("reason", "is required: say why it reaches no panel, in at most 500 characters")
+    _set_status(db, official_id, "rejected", reason.strip(), actor, now)
 
 
 def official_json(row: Mapping[str, Any], *, with_raw: bool) -> dict[str, Any]:
@@ -847,6 +853,11 @@ def official_json(row: Mapping[str, Any], *, with_raw: bool) -> dict[str, Any]:
         "msg_type": row["msg_type"],
         "event": row["event"],
         "headline": row["headline"],
+        "sender_name": row["sender_name"],
+        "awareness_level": row["awareness_level"],
+        "awareness_type": row["awareness_type"],
+        "area": row["area"],
+        "onset_at": iso_utc(row["onset_at"]),
         "status": row["status"],
         "reason": row["reason"],
         "rule": rule,
@@ -864,8 +875,9 @@ def official_json(row: Mapping[str, Any], *, with_raw: bool) -> dict[str, Any]:
 
 # Every column but the raw CAP.
 _LISTED = (
-    "id, organisation, source_id, sender, identifier, sent, msg_type, event, headline, status, reason, rule, "
-    "panels, texts, worded_by, expires_at, deploys_at, alert_id, received_at, decided_by, decided_at"
+    "id, organisation, source_id, sender, identifier, sent, msg_type, event, headline, sender_name, "
+    "awareness_level, awareness_type, area, onset_at, status, reason, rule, panels, texts, worded_by, "
+    "expires_at, deploys_at, alert_id, received_at, decided_by, decided_at"
 )
 
 
@@ -882,6 +894,16 @@ def list_official(db: Database, actor: Actor, status: str | None) -> list[dict[s
         )
         if _mine(actor, row["organisation"])
     ]
+
+
+def pending_count(db: Database, actor: Actor) -> int:
+    """How many official alerts wait for a decision the actor may take: the navigation's badge."""
+    if not actor.can(Permission.ALERTS_APPROVE):
+        return 0
+    return sum(
+        actor.can_for(Permission.ALERTS_APPROVE, row[0])
+        for row in db.execute("select organisation from official_alerts where status = 'pending'")
+    )
 
 
 def get_official(db: Database, official_id: int, actor: Actor) -> dict[str, Any]:

@@ -500,6 +500,21 @@ def _0015_official_alerts(db: Database) -> None:
     db.table("alerts").add_column("texts", str)  # JSON: panel profile → text, over ``text``
 
 
+def _0016_official_alert_summary(db: Database) -> None:
+    """What the official alerts' page lists of each document without reading its raw CAP: who sent it
+    by name, its awareness level and type, its area in words and its onset. Documents received before
+    show none of these."""
+    table = db.table("official_alerts")
+    for column, kind in (
+        ("sender_name", str),
+        ("awareness_level", int),
+        ("awareness_type", int),
+        ("area", str),
+        ("onset_at", int),
+    ):
+        table.add_column(column, kind)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -516,6 +531,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0013_message_changed_by", _0013_message_changed_by),
     ("0014_events_by_reception", _0014_events_by_reception),
     ("0015_official_alerts", _0015_official_alerts),
+    ("0016_official_alert_summary", _0016_official_alert_summary),
 ]
 
 

@@ -156,7 +156,7 @@ def approve_official(official_id: int) -> Response:
 @bp.post("/official-alerts/<int:official_id>/reject")
 @requires(Permission.ALERTS_APPROVE)
 def reject_official(official_id: int) -> Response:
-    """``{"reason"?}``: it stays listed, rejected, and reaches no panel."""
+    """``{"reason"}``: it stays listed, rejected, with its reason, and reaches no panel."""
     data = json_object() if request.get_data() else {}
     db = get_db()
     with transaction(db):  # the domain writes the audit entry, as for every step of an official alert

@@ -133,6 +133,13 @@ def test_a_folder_source_picks_up_dropped_files_and_sets_refused_ones_aside(
     assert (folder / "notes.txt").exists()
     [received] = client.get("/api/v1/official-alerts").json["official_alerts"]
     assert received["status"] == "pending" and received["panels"] == ["amberieu-mairie", "bourg-entree-nord"]
+    # What the page lists without reading the raw CAP: who, how serious, what, where, from when.
+    assert (received["sender_name"], received["awareness_level"], received["awareness_type"]) == (
+        "METEO-FRANCE",
+        3,
+        2,
+    )
+    assert received["area"] == "Ain, Haute Savoie" and received["onset_at"].endswith("Z"), received
     health = client.get(f"/api/v1/alert-sources/{created['id']}").json["health"]
     assert health["status"] == "error" and health["last_error"].startswith(
         "garbage.xml: the CAP document is not well-formed"
@@ -150,6 +157,8 @@ def test_approval_refuses_unknown_profiles_and_what_is_not_pending(
         f"/api/v1/official-alerts/{pending['id']}/approve", json={"texts": {"led-red-96x16": "x"}}
     )
     assert wrong.status_code == 400 and wrong.json["error"]["field"] == "texts"
+    unexplained = client.post(f"/api/v1/official-alerts/{pending['id']}/reject", json={"reason": " "})
+    assert unexplained.status_code == 400 and unexplained.json["error"]["field"] == "reason"
     rejected = client.post(f"/api/v1/official-alerts/{pending['id']}/reject", json={"reason": "déjà signalé"})
     assert rejected.json["status"] == "rejected" and rejected.json["reason"] == "déjà signalé"
     again = client.post(f"/api/v1/official-alerts/{pending['id']}/approve")
