@@ -6,7 +6,6 @@ The demo panels are all in the Ain: Bourg-en-Bresse's two LED boards and Ambéri
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,12 +27,6 @@ ORANGE = "meteo-france-orange-snow-ice-ain.xml"
 UPDATE = "meteo-france-update-ain.xml"
 ALL_CLEAR = "meteo-france-allclear-ain.xml"
 FLOOD = "prefecture-flood-polygon-cap11.xml"
-
-
-@pytest.fixture
-def feeds() -> Iterator[FeedServer]:
-    with feed_server() as server:
-        yield server
 
 
 def poll(live: Live, ahead_s: float = 0) -> None:

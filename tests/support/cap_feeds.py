@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from flask import Flask
+
 from tests.support import REPO
 
 DOCUMENTS = REPO / "tests" / "controller" / "official" / "documents"
@@ -119,3 +121,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the tests read ``requests``."""
+
+
+def poll_sources(app: Flask, ahead_s: float = 0) -> None:
+    """One poll of every source due now (or ``ahead_s`` later), as the controller's job runs every few
+    seconds in service, waited for."""
+    jobs = app.extensions["relais.jobs"]
+    for started in jobs.sources.poll_due(jobs.feeds, time.time() + ahead_s):
+        started.result(timeout=60)
