@@ -179,3 +179,23 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
         30,
     )
     site.shot(page, "4-flood-deployed-by-the-new-rule")
+
+    # Changing the shipped rule's timeout: the form comes filled, and the list says the new words.
+    shipped = "Vigilance Météo-France orange ou rouge"
+    page.get_by_role("button", name=f"Modifier « {shipped} »").click()
+    assert form.get_by_label("Nom de la règle").input_value() == shipped
+    assert form.get_by_label("Panneaux LED").input_value() == "Vigilance {level} {hazard} {period}"
+    form.get_by_label("Délai (minutes)").fill("30")
+    form.get_by_role("button", name="Enregistrer la règle").click()
+    page.locator("#rules li", has_text=shipped).get_by_text("validation sous 30 min").wait_for()
+
+    # The failing source read less often, then deleted after a confirmation; the other sources stay.
+    page.get_by_role("button", name="Modifier « Flux perdu »").click()
+    page.get_by_label("Intervalle (secondes)").fill("300")
+    page.get_by_role("button", name="Enregistrer la source").click()
+    failing.get_by_text("toutes les 300 s").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Supprimer « Flux perdu »").click()
+    page.get_by_text("Source « Flux perdu » supprimée.").wait_for()
+    assert page.locator("#sources tbody tr").count() == 2
+    site.shot(page, "5-rule-and-source-changed")
