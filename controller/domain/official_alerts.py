@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -149,15 +149,29 @@ def _source_row(db: Database, source_id: int) -> dict[str, Any]:
     return rows[0]
 
 
-def get_source(db: Database, source_id: int, actor: Actor) -> dict[str, Any]:
+def get_source(db: Database, source_id: int, actor: Actor, say: Say | None = None) -> dict[str, Any]:
     row = _source_row(db, source_id)
     if not _mine(actor, row["organisation"]):
         raise _no_source(source_id)
-    return source_json(row)
+    return source_json(row, say)
 
 
-def source_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A source as the API shows it, with its health: when it last worked, its last error, its next try."""
+# Says an error's English template, filled from its values, in the reader's language (the web layer's).
+Say = Callable[[str, Mapping[str, Any]], str]
+
+
+def _last_error(row: Mapping[str, Any], say: Say | None) -> str | None:
+    """The source's last error in the reader's language when it was kept as a template, else as it was."""
+    if say is None or not row["last_error_detail"]:
+        return row["last_error"]
+    detail = json.loads(row["last_error_detail"])
+    said = say(detail["template"], detail["params"])
+    return f"{detail['where']}: {said}" if detail["where"] else said
+
+
+def source_json(row: Mapping[str, Any], say: Say | None = None) -> dict[str, Any]:
+    """A source as the API shows it, with its health: when it last worked, its last error (in English, or
+    as ``say`` words it), its next try."""
     failing = bool(row["failures"])
     return {
         "id": row["id"],
@@ -172,7 +186,7 @@ def source_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "health": {
             "status": "error" if failing else ("ok" if row["last_success_at"] else "waiting"),
             "last_success_at": iso_utc(row["last_success_at"]),
-            "last_error": row["last_error"],
+            "last_error": _last_error(row, say),
             "last_error_at": iso_utc(row["last_error_at"]),
             "failures": row["failures"],
             "next_try_at": iso_utc(row["next_try_at"] or None),
@@ -180,9 +194,9 @@ def source_json(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_sources(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def list_sources(db: Database, actor: Actor, say: Say | None = None) -> list[dict[str, Any]]:
     return [
-        source_json(row)
+        source_json(row, say)
         for row in db.query("select * from alert_sources order by id")
         if _mine(actor, row["organisation"])
     ]
@@ -241,7 +255,7 @@ def record_health(
     *,
     now: float,
     next_try_at: float,
-    problem: str | None,
+    problem: OfficialAlertError | None,
     validators: tuple[str | None, str | None] | None = None,
 ) -> None:
     """A poll's outcome: success (clearing the errors) or an error; the next try; the feed's validators
@@ -250,7 +264,12 @@ def record_health(
     if problem is None:
         changes |= {"last_success_at": int(now), "failures": 0}
     else:
-        changes |= {"last_error": problem[:1000], "last_error_at": int(now)}
+        detail = {"template": problem.template, "params": problem.params, "where": problem.where}
+        changes |= {
+            "last_error": str(problem)[:1000],
+            "last_error_detail": json.dumps(detail, ensure_ascii=False, default=str),
+            "last_error_at": int(now),
+        }
         db.execute("update alert_sources set failures = failures + 1 where id = ?", [source_id])
     if validators is not None:
         changes |= {"etag": validators[0], "last_modified": validators[1]}

@@ -45,8 +45,9 @@ REFUSED_DIR = "refused"
 CAP_FILE_SUFFIXES = (".xml", ".cap")
 
 
-class SourceError(Exception):
-    """A source that could not be read (unreachable, refused, too big, too slow), in words its health shows."""
+class SourceError(OfficialAlertError):
+    """A source that could not be read (unreachable, refused, too big, too slow), in words its health
+    shows; ``where`` is the address."""
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,19 @@ def fetch(url: str, limit: int, etag: str | None = None, last_modified: str | No
         with _opener().open(request, timeout=CONNECT_TIMEOUT_S) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limit:
-                raise SourceError(f"{url}: {declared} bytes announced, more than the {limit} allowed")
+                raise SourceError(
+                    "{size} bytes announced, more than the {limit} allowed",
+                    where=url,
+                    size=declared,
+                    limit=limit,
+                )
             chunks, size = [], 0
             while chunk := response.read(65536):
                 size += len(chunk)
                 if size > limit:
-                    raise SourceError(f"{url}: more than the {limit} bytes allowed")
+                    raise SourceError("more than the {limit} bytes allowed", where=url, limit=limit)
                 if time.monotonic() > deadline:
-                    raise SourceError(f"{url}: not read within {FETCH_DEADLINE_S} s")
+                    raise SourceError("not read within {seconds} s", where=url, seconds=FETCH_DEADLINE_S)
                 chunks.append(chunk)
             return Fetched(
                 b"".join(chunks), response.headers.get("ETag"), response.headers.get("Last-Modified")
@@ -87,10 +93,10 @@ def fetch(url: str, limit: int, etag: str | None = None, last_modified: str | No
     except urllib.error.HTTPError as error:
         if error.code == 304:
             return Fetched(None, etag, last_modified)
-        raise SourceError(f"{url}: HTTP {error.code} {error.reason}") from None
+        raise SourceError("HTTP {code} {reason}", where=url, code=error.code, reason=error.reason) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise SourceError(f"{url}: unreachable ({reason})") from None
+        raise SourceError("unreachable ({reason})", where=url, reason=str(reason)) from None
 
 
 class _NoOtherSchemes(urllib.request.HTTPRedirectHandler):
@@ -98,7 +104,9 @@ class _NoOtherSchemes(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
         if not newurl.lower().startswith(("http://", "https://")):
-            raise SourceError(f"{req.full_url}: redirected to {newurl}, which is not http(s)")
+            raise SourceError(
+                "redirected to {target}, which is not http(s)", where=req.full_url, target=newurl
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -168,6 +176,7 @@ def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
     try:
         now = time.time()
         validators: tuple[str | None, str | None] | None = None
+        problem: OfficialAlertError | None
         try:
             if source["kind"] == "folder":
                 problem = _poll_folder(context, db, source)
@@ -186,8 +195,8 @@ def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
                         take_document(context, db, source, fetched.body)
                 if problem is None:  # a feed with a bad document is read whole again next time
                     validators = (fetched.etag, fetched.last_modified)
-        except (SourceError, OfficialAlertError) as failure:
-            problem = str(failure)
+        except OfficialAlertError as failure:  # a SourceError too
+            problem = failure
         failures = 0 if problem is None else source["failures"] + 1
         wait = (
             source["poll_interval_s"]
@@ -209,29 +218,31 @@ def poll_source(context: FeedContext, source: Mapping[str, Any]) -> None:
         db.close()
 
 
-def _take_feed(context: FeedContext, db: Database, source: Mapping[str, Any], body: bytes) -> str | None:
+def _take_feed(
+    context: FeedContext, db: Database, source: Mapping[str, Any], body: bytes
+) -> OfficialAlertError | None:
     """Each unexpired alert of a MeteoAlarm feed not received yet, fetched once; the first error, if any
     (the others are still taken in)."""
     known = official_alerts.known_identifiers(db, source["organisation"])
-    first_error = None
+    first_error: OfficialAlertError | None = None
     for entry in read_feed(body, datetime.now(UTC)):
         if entry.identifier in known:
             continue
         try:
             document = fetch(entry.link, MAX_CAP_BYTES).body or b""
             take_document(context, db, source, document)
-        except (SourceError, OfficialAlertError) as failure:
-            first_error = first_error or f"{entry.identifier}: {failure}"
+        except OfficialAlertError as failure:  # a SourceError too
+            first_error = first_error or failure.at(entry.identifier)
     return first_error
 
 
-def _poll_folder(context: FeedContext, db: Database, source: Mapping[str, Any]) -> str | None:
+def _poll_folder(context: FeedContext, db: Database, source: Mapping[str, Any]) -> OfficialAlertError | None:
     """Each file dropped in the folder, oldest first, taken in then moved to ``processed/`` (or to
     ``refused/`` with the error on the source's health)."""
     folder = Path(source["location"])
     if not folder.is_dir():
-        raise SourceError(f"{folder} is not a folder on the controller")
-    first_error = None
+        raise SourceError("{location} is not a folder on the controller", location=str(folder))
+    first_error: OfficialAlertError | None = None
     files = sorted(
         (path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in CAP_FILE_SUFFIXES),
         key=lambda path: (path.stat().st_mtime, path.name),
@@ -240,12 +251,15 @@ def _poll_folder(context: FeedContext, db: Database, source: Mapping[str, Any]) 
         try:
             if path.stat().st_size > MAX_CAP_BYTES:
                 raise OfficialAlertError(
-                    f"the CAP document is {path.stat().st_size} bytes, more than {MAX_CAP_BYTES}"
+                    "{what} is {size} bytes, more than the {limit} allowed",
+                    what="the CAP document",
+                    size=path.stat().st_size,
+                    limit=MAX_CAP_BYTES,
                 )
             take_document(context, db, source, path.read_bytes())
             _move(path, PROCESSED_DIR)
         except OfficialAlertError as failure:
-            first_error = first_error or f"{path.name}: {failure}"
+            first_error = first_error or failure.at(path.name)
             _move(path, REFUSED_DIR)
     return first_error
 

@@ -132,7 +132,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
     poll_sources(site.live.app)
     failing = page.locator("#sources tr", has_text="Flux perdu")
     failing.get_by_text("en erreur").wait_for()
-    failing.get_by_text("HTTP 404").wait_for()
+    failing.get_by_text("Le serveur répond HTTP 404 (Not Found).").wait_for()
     assert "Dernière erreur" in failing.inner_text()
     site.shot(page, "1-failing-source")
 

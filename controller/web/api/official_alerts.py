@@ -13,6 +13,7 @@ from controller.domain import official_alerts
 from controller.domain.access import Permission
 from controller.publishing.schedules import draw_ahead, republish
 from controller.storage.db import transaction
+from controller.web import i18n
 from controller.web.api_common import audited, json_object, paged, publish, record_change
 from controller.web.auth import current_actor, requires
 from controller.web.context import get_db, signing_key
@@ -21,7 +22,13 @@ bp = Blueprint("official_alerts", __name__)
 
 
 def _source(source_id: int) -> dict[str, Any]:
+    """As the audit log keeps it: its last error in English."""
     return official_alerts.get_source(get_db(), source_id, current_actor())
+
+
+def _shown_source(source_id: int) -> dict[str, Any]:
+    """As the client reads it: its last error in the client's language."""
+    return official_alerts.get_source(get_db(), source_id, current_actor(), i18n.error_text)
 
 
 def _rule(rule_id: int) -> dict[str, Any]:
@@ -36,13 +43,13 @@ def _official(official_id: int) -> dict[str, Any]:
 @requires(Permission.ALERTS_SEND)
 def list_sources() -> Response:
     """The sources of the actor's organisation (every one for an administrator), with their health."""
-    return paged("alert_sources", official_alerts.list_sources(get_db(), current_actor()))
+    return paged("alert_sources", official_alerts.list_sources(get_db(), current_actor(), i18n.error_text))
 
 
 @bp.get("/alert-sources/<int:source_id>")
 @requires(Permission.ALERTS_SEND)
 def show_source(source_id: int) -> Response:
-    return jsonify(_source(source_id))
+    return jsonify(_shown_source(source_id))
 
 
 @bp.post("/alert-sources")
@@ -53,18 +60,16 @@ def create_source() -> tuple[Response, int]:
     data, db = json_object(), get_db()
     with audited(db, "alert_source.create", "alert_source", read=_source, publish_after=False) as change:
         change.object_id = official_alerts.create_source(db, data, current_actor(), time.time())
-    return jsonify(change.after), 201
+    return jsonify(_shown_source(change.object_id)), 201
 
 
 @bp.patch("/alert-sources/<int:source_id>")
 @requires(Permission.ALERTS_SEND)
 def update_source(source_id: int) -> Response:
     data, db = json_object(), get_db()
-    with audited(
-        db, "alert_source.update", "alert_source", source_id, _source, publish_after=False
-    ) as change:
+    with audited(db, "alert_source.update", "alert_source", source_id, _source, publish_after=False):
         official_alerts.update_source(db, source_id, data, current_actor())
-    return jsonify(change.after)
+    return jsonify(_shown_source(source_id))
 
 
 @bp.delete("/alert-sources/<int:source_id>")

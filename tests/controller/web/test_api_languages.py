@@ -24,6 +24,8 @@ TEMPLATE_ARGUMENT = {
     "error": 2,
     "CommandError": 2,
     "RuleError": 1,
+    "OfficialAlertError": 0,
+    "SourceError": 0,
     "translatable": 0,
 }
 SOURCES = [*sorted((REPO / "controller").rglob("*.py")), REPO / "relais" / "wire" / "commands.py"]

@@ -144,6 +144,11 @@ def test_a_folder_source_picks_up_dropped_files_and_sets_refused_ones_aside(
     assert health["status"] == "error" and health["last_error"].startswith(
         "garbage.xml: the CAP document is not well-formed"
     )
+    # The same error, as a French page reads it.
+    french = client.get(f"/api/v1/alert-sources/{created['id']}", headers={"Accept-Language": "fr"})
+    assert french.json["health"]["last_error"].startswith(
+        "garbage.xml: Le document n’est pas du XML bien formé"
+    )
     full = client.get(f"/api/v1/official-alerts/{received['id']}").json
     assert full["raw"].startswith("<?xml") and "vigilance@meteo.fr" in full["raw"]
 
