@@ -237,7 +237,8 @@ def test_a_bad_source_is_a_source_error_and_nothing_on_the_panels(
         url = feeds.serve("/cap.xml", body)
     source = add_source(live, "cap", url)
     poll(live)
-    health = live.client.get(f"/api/v1/alert-sources/{source['id']}").json["health"]
+    english = {"Accept-Language": "en"}
+    health = live.client.get(f"/api/v1/alert-sources/{source['id']}", headers=english).json["health"]
     assert health["status"] == "error" and error in health["last_error"], health
     assert health["failures"] == 1 and health["next_try_at"]
     assert official(live) == [] and live.client.get("/api/v1/alerts").json["alerts"] == []
