@@ -539,6 +539,16 @@ SCHEMAS: dict[str, Schema] = {
             "sender": STRING,
             "identifier": STRING,
             "msg_type": STRING,
+            "event": STRING,
+            "headline": STRING,
+            "sender_name": NULLABLE_STRING,
+            "awareness_level": {
+                "type": ["integer", "null"],
+                "description": "MeteoAlarm's 1 (green) to 4 (red)",
+            },
+            "awareness_type": {"type": ["integer", "null"], "description": "MeteoAlarm's hazard number"},
+            "area": NULLABLE_STRING,
+            "onset_at": TIME,
             "status": {"enum": list(official_alerts.STATUSES)},
             "reason": NULLABLE_STRING,
             "panels": {"type": "array", "items": STRING},
@@ -559,7 +569,7 @@ SCHEMAS: dict[str, Schema] = {
             }
         }
     ),
-    "OfficialRejection": _object({"reason": STRING}),
+    "OfficialRejection": _object({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
     "CampaignCreate": _object(
         {
             "name": STRING,
