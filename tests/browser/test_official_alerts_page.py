@@ -154,6 +154,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
     # A rule made in the form, for the prefecture's floods, automatic: the next poll deploys the flood.
     form = page.locator("#rule-form")
     form.get_by_label("Nom de la règle").fill("Crues de la préfecture")
+    form.locator("#targets-count").get_by_text("Rien de coché : toute la zone de l’alerte.").wait_for()
     form.get_by_label("Émetteurs (séparés par des virgules)").fill("alerte@ain.gouv.fr")
     form.get_by_label("Panneaux LED").fill("{headline}")
     form.get_by_label("Panneaux e-paper").fill("{headline}\n{instruction}")

@@ -12,7 +12,17 @@
   const sourceForm = document.getElementById("source-form");
   const ruleForm = document.getElementById("rule-form");
   const wordings = document.getElementById("wordings");
-  const picker = RelaisTargets.attach(document.getElementById("targets"));
+  const alertArea = document.getElementById("rule-alert-area");
+  const targetCount = document.getElementById("targets-count");
+  const nothingPicked = JSON.parse(document.getElementById("target-strings").textContent).nothing;
+  let reached = null;  // the picker's last count
+  /** Nothing ticked in the picker is no mistake while the alert's own area counts: the rule reaches it. */
+  function sayArea() {
+    if (reached && !reached.panels) targetCount.textContent = alertArea.checked ? page.area_only : nothingPicked;
+  }
+  const picker = RelaisTargets.attach(document.getElementById("targets"),
+    { onResolved: reach => { reached = reach; sayArea(); } });
+  alertArea.addEventListener("change", sayArea);
   const cards = new Map();  // official alert id → its card, kept while it waits (an edit in progress stays)
   let profiles = {};  // profile id → its label (« LED ambre 192×64 »)
   let editingSource = null;
