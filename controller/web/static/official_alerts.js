@@ -113,6 +113,7 @@
       if (!answer.ok) { showError(form, answer.body); return; }
       decided.textContent = fill(page[action === "reject" ? "rejected" : "approved"], { id });
       decided.className = "status ok";
+      decided.focus();  // the card goes: the keyboard stays where the outcome is said
       loadAlerts();
       Relais.countPendingOfficial();
     });
