@@ -577,6 +577,7 @@ def record(db: Database, received: Received, now: float) -> set[str]:
         "sender_name": info.sender_name if info else "",
         "awareness_level": info.awareness_level.level if info and info.awareness_level else None,
         "awareness_type": info.awareness_type.code if info and info.awareness_type else None,
+        "severity": info.severity if info else None,
         "area": ", ".join(area.description for area in info.areas) if info else "",
         "onset_at": _utc(info.onset or info.effective) if info else None,
         "status": status,
@@ -875,6 +876,7 @@ def official_json(row: Mapping[str, Any], *, with_raw: bool) -> dict[str, Any]:
         "sender_name": row["sender_name"],
         "awareness_level": row["awareness_level"],
         "awareness_type": row["awareness_type"],
+        "severity": row["severity"],
         "area": row["area"],
         "onset_at": iso_utc(row["onset_at"]),
         "status": row["status"],
@@ -895,7 +897,7 @@ def official_json(row: Mapping[str, Any], *, with_raw: bool) -> dict[str, Any]:
 # Every column but the raw CAP.
 _LISTED = (
     "id, organisation, source_id, sender, identifier, sent, msg_type, event, headline, sender_name, "
-    "awareness_level, awareness_type, area, onset_at, status, reason, rule, panels, texts, worded_by, "
+    "awareness_level, awareness_type, severity, area, onset_at, status, reason, rule, panels, texts, worded_by, "
     "expires_at, deploys_at, alert_id, received_at, decided_by, decided_at"
 )
 

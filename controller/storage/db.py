@@ -502,15 +502,16 @@ def _0015_official_alerts(db: Database) -> None:
 
 def _0016_official_alert_summary(db: Database) -> None:
     """What the official alerts' page lists of each document without reading its raw CAP: who sent it
-    by name, its awareness level and type, its area in words and its onset (documents received before
-    show none of these); and a source's last error as its template and values, said in the page's
-    language."""
+    by name, its awareness level and type (or CAP's severity), its area in words and its onset
+    (documents received before show none of these); and a source's last error as its template and
+    values, said in the page's language."""
     db.table("alert_sources").add_column("last_error_detail", str)  # JSON: template, params, where
     table = db.table("official_alerts")
     for column, kind in (
         ("sender_name", str),
         ("awareness_level", int),
         ("awareness_type", int),
+        ("severity", str),
         ("area", str),
         ("onset_at", int),
     ):

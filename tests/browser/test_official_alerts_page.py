@@ -171,6 +171,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
     poll_sources(site.live.app)
     flood = page.locator("#received tbody tr", has_text="Crue de la Reyssouze")
     flood.get_by_text("diffusée").wait_for()
+    flood.get_by_text("Gravité : sévère").wait_for()  # no awareness level from this sender: CAP's severity
     wait_for(
         lambda: same_pixels(
             site.live.screen(DEMO_LED["id"]),

@@ -547,6 +547,7 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "MeteoAlarm's 1 (green) to 4 (red)",
             },
             "awareness_type": {"type": ["integer", "null"], "description": "MeteoAlarm's hazard number"},
+            "severity": NULLABLE_STRING,
             "area": NULLABLE_STRING,
             "onset_at": TIME,
             "status": {"enum": list(official_alerts.STATUSES)},

@@ -24,6 +24,7 @@
     { onResolved: reach => { reached = reach; sayArea(); } });
   alertArea.addEventListener("change", sayArea);
   const cards = new Map();  // official alert id → its card, kept while it waits (an edit in progress stays)
+  const SEVERITY_LEVELS = { Minor: 1, Moderate: 2, Severe: 3, Extreme: 4 };  // as MeteoAlarm pairs them
   let profiles = {};  // profile id → its label (« LED ambre 192×64 »)
   let editingSource = null;
   let editingRule = null;
@@ -35,8 +36,13 @@
   function count(n, forms) { return forms[n === 1 ? 0 : 1].replace("{n}", number.format(n)); }
   function kindName(profile) { return profiles[profile] || profile; }
 
-  /** The awareness level in words beside its colour (never the colour alone), and the hazard. */
+  /** The awareness level in words beside its colour (never the colour alone), and the hazard; CAP's
+      severity, coloured the same way, for senders that give no awareness level. */
   function level(official) {
+    const severity = SEVERITY_LEVELS[official.severity];
+    if (!official.awareness_level && severity) {
+      return el("span", { class: `level level-${severity}` }, fill(page.severity_is, { severity: page.severities[official.severity] }));
+    }
     if (!official.awareness_level) return "—";
     const words = fill(page.level, { level: page.levels[official.awareness_level] || official.awareness_level });
     const hazard = page.hazards[official.awareness_type];
