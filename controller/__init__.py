@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         commands,
         messages,
         notifications,
+        official_alerts,
         organisations,
         panels,
         posters,
@@ -124,7 +125,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instruments = init_metrics(app)
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
-    resources = (panels, commands, messages, previews, posters, alerts, campaigns, catalogue, targets)
+    resources = (
+        panels,
+        commands,
+        messages,
+        previews,
+        posters,
+        alerts,
+        official_alerts,
+        campaigns,
+        catalogue,
+        targets,
+    )
     administration = (users, tokens, organisations, audit_log, reference, notifications)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
@@ -199,6 +211,7 @@ def shutdown_app(app: Flask) -> None:
     scheduler = app.extensions.pop("relais.scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    app.extensions["relais.jobs"].sources.stop()
     link = app.extensions.pop("relais.mqtt_link", None)
     if link is not None:
         link.stop()

@@ -35,7 +35,7 @@ def read_feed(data: bytes, now: datetime) -> list[FeedAlert]:
     CAP link are skipped (nothing could be fetched for them)."""
     root = read_xml(data, "the Atom feed", MAX_FEED_BYTES)
     if local_name(root) != "feed" or namespace(root) != ATOM:
-        raise OfficialAlertError(f"not an Atom feed: the root element is <{local_name(root)}>")
+        raise OfficialAlertError("not an Atom feed: the root element is <{root}>", root=local_name(root))
     found: dict[str, FeedAlert] = {}
     for entry in root:
         if local_name(entry) != "entry":

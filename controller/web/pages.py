@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from controller.dates import format_when, parse_iso
-from controller.domain import accounts
+from controller.domain import accounts, official_alerts
 from controller.domain.access import ROLE_LABELS, Permission, Role
 from controller.domain.campaigns import get_campaign
 from controller.domain.notifications import (
@@ -33,8 +33,10 @@ from controller.domain.notifications import (
     OFFLINE,
     ONLINE,
 )
+from controller.domain.official_alerts import OFFICIAL_TITLE
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
 from controller.domain.public import named_place
+from controller.official.rules import PLACEHOLDERS, default_rules
 from controller.publishing.outbox import COMMAND_TTL_S
 from controller.scheduling.model import department_of
 from controller.storage.db import connect
@@ -52,6 +54,7 @@ NAVIGATION: list[tuple[str, Any, Permission | None]] = [
     ("web.invitations", _l("Invitations"), Permission.CAMPAIGNS_ANSWER),
     ("web.campaigns", _l("Campagnes"), Permission.CAMPAIGNS_MANAGE),
     ("web.alerts", _l("Alerte"), Permission.ALERTS_SEND),
+    ("web.official", _l("Alertes officielles"), Permission.ALERTS_SEND),
     ("web.fleet", _l("Parc"), Permission.PANELS_VIEW),
     ("web.users", _l("Utilisateurs"), Permission.USERS_MANAGE),
     ("web.audit", _l("Journal"), Permission.AUDIT_VIEW),
@@ -68,6 +71,23 @@ NOTICE_LABELS = {
     BEHIND: _l("Panneau pas à jour"),
     ALERT_UNCONFIRMED: _l("Alerte non confirmée"),
 }
+# MeteoAlarm's awareness types and levels as the official alerts' page names them (the panels' own words
+# are controller.official.rules's, in French whatever the page's language).
+HAZARDS = {
+    1: _l("vent"),
+    2: _l("neige-verglas"),
+    3: _l("orages"),
+    4: _l("brouillard"),
+    5: _l("canicule"),
+    6: _l("grand froid"),
+    7: _l("vagues-submersion"),
+    8: _l("feux de forêt"),
+    9: _l("avalanches"),
+    10: _l("pluie"),
+    12: _l("crues"),
+    13: _l("pluie-inondation"),
+}
+LEVELS = {1: _l("verte"), 2: _l("jaune"), 3: _l("orange"), 4: _l("rouge")}
 # Where each role lands after logging in: its main job.
 HOME = {
     Role.ADMIN: "web.fleet",
@@ -107,7 +127,9 @@ def _navigation() -> dict[str, Any]:
     items = [
         (endpoint, label) for endpoint, label, needed in NAVIGATION if needed is None or actor.can(needed)
     ]
-    return {"navigation": items, "actor": actor, "Permission": Permission}
+    # The official alerts waiting for those who may decide, counted on every page (app.js keeps it fresh).
+    pending = official_alerts.pending_count(get_db(), actor) if actor.can(Permission.ALERTS_APPROVE) else None
+    return {"navigation": items, "actor": actor, "Permission": Permission, "official_pending": pending}
 
 
 @bp.get("/")
@@ -175,6 +197,22 @@ def campaign(campaign_id: int) -> str:
 @page(Permission.ALERTS_SEND)
 def alerts() -> str:
     return render_template("alerts.html")
+
+
+@bp.get("/alertes-officielles")
+@page(Permission.ALERTS_SEND)
+def official() -> str:
+    """What official sources sent, the queue to decide on, the organisation's sources and its rules."""
+    return render_template(
+        "official_alerts.html",
+        hazards={code: str(label) for code, label in HAZARDS.items()},
+        levels={code: str(label) for code, label in LEVELS.items()},
+        placeholders=PLACEHOLDERS,
+        # A new rule starts from the wording Météo-France's shipped rule uses.
+        default_wording=dict(default_rules()[0].wording),
+        official_title=OFFICIAL_TITLE,
+        may_add_folder=current_user.actor.role == Role.ADMIN,
+    )
 
 
 @bp.get("/parc")

@@ -548,6 +548,122 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("NotFound", "Conflict"),
         )
     },
+    # --- official alerts (controller/web/api/official_alerts.py)
+    "/alert-sources": {
+        "get": _op(
+            "Official alert sources, with their health",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(list_of("alert_sources", ref("AlertSource"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Add a source, polled at once (an organisation's first brings Météo-France's default rules)",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertSource"), "created"),
+            status="201",
+            body="AlertSourceCreate",
+        ),
+    },
+    "/alert-sources/{source_id}": {
+        "get": _op(
+            "One source", "official alerts", (P.ALERTS_SEND,), _json(ref("AlertSource")), errors=PANEL
+        ),
+        "patch": _op(
+            "Change a source",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertSource")),
+            body="AlertSourceChange",
+            errors=PANEL,
+        ),
+        "delete": _op(
+            "Remove a source (what it brought stays listed)",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            {"description": "removed"},
+            status="204",
+            errors=PANEL,
+        ),
+    },
+    "/alert-rules": {
+        "get": _op(
+            "Rules, in the order they are tried",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(list_of("alert_rules", ref("AlertRule"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Add a rule",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertRule"), "created"),
+            status="201",
+            body="AlertRuleCreate",
+        ),
+    },
+    "/alert-rules/{rule_id}": {
+        "get": _op("One rule", "official alerts", (P.ALERTS_SEND,), _json(ref("AlertRule")), errors=PANEL),
+        "patch": _op(
+            "Change a rule's fields given, or its position",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertRule")),
+            body="AlertRuleCreate",
+            errors=PANEL,
+        ),
+        "delete": _op(
+            "Remove a rule",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            {"description": "removed"},
+            status="204",
+            errors=PANEL,
+        ),
+    },
+    "/official-alerts": {
+        "get": _op(
+            "Documents received, newest first (without their raw CAP)",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(list_of("official_alerts", ref("OfficialAlert"))),
+            params=(_query("status", "received, matched, pending, deployed, rejected or ended"), *PAGINATION),
+            errors=("Invalid",),
+        )
+    },
+    "/official-alerts/{official_id}": {
+        "get": _op(
+            "One document received, with its raw CAP",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("OfficialAlert")),
+            errors=PANEL,
+        )
+    },
+    "/official-alerts/{official_id}/approve": {
+        "post": _op(
+            "Approve a pending official alert, its wording edited where given: deployed now",
+            "official alerts",
+            (P.ALERTS_APPROVE,),
+            _json(ref("OfficialAlert")),
+            body="OfficialApproval",
+            errors=("NotFound", "Conflict"),
+        )
+    },
+    "/official-alerts/{official_id}/reject": {
+        "post": _op(
+            "Reject a pending official alert",
+            "official alerts",
+            (P.ALERTS_APPROVE,),
+            _json(ref("OfficialAlert")),
+            body="OfficialRejection",
+            errors=("NotFound", "Conflict"),
+        )
+    },
     # --- campaigns (controller/web/api/campaigns.py)
     "/campaigns": {
         "get": _op(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.domain import alerts, campaigns, messages
+from controller.domain import alerts, campaigns, messages, official_alerts
 from controller.domain.access import Permission, Role
 from controller.domain.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
 from controller.domain.notifications import DIGEST
 from controller.domain.notifications import KINDS as NOTICE_KINDS
 from controller.domain.panels import FALLBACKS
+from controller.official.rules import MODES, PLACEHOLDERS
+from controller.official.rules import PRIORITIES as ALERT_PRIORITIES
 from controller.rendering.layouts import ROLES
 from controller.rendering.markup import MARKUP_SYNTAXES
 from controller.scheduling.model import PRIORITIES
@@ -535,6 +537,137 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("id", "status"),
     ),
+    "AlertSourceCreate": _object(
+        {
+            "name": {"type": "string", "maxLength": official_alerts.MAX_NAME},
+            "kind": {
+                "enum": list(official_alerts.SOURCE_KINDS),
+                "description": "atom: MeteoAlarm's Atom feed; cap: one CAP 1.2/1.1 document's URL; folder: "
+                "a folder on the controller where files (.xml, .cap) are dropped",
+            },
+            "location": {"type": "string", "description": "the http(s) URL, or the folder's absolute path"},
+            "poll_interval_s": {
+                "type": "integer",
+                "minimum": official_alerts.MIN_POLL_S,
+                "maximum": official_alerts.MAX_POLL_S,
+                "default": official_alerts.DEFAULT_POLL_S,
+            },
+            "test_mode": {"type": "boolean", "description": "Test and Exercise documents too"},
+            "organisation": {
+                **NULLABLE_STRING,
+                "description": "an administrator's choice; else the actor's own",
+            },
+        },
+        ("name", "kind", "location"),
+    ),
+    "AlertSourceChange": _object(
+        {
+            "name": STRING,
+            "kind": {"enum": list(official_alerts.SOURCE_KINDS)},
+            "location": STRING,
+            "poll_interval_s": INTEGER,
+            "test_mode": BOOLEAN,
+        }
+    ),
+    "AlertSource": _object(
+        {
+            "id": INTEGER,
+            "organisation": NULLABLE_STRING,
+            "name": STRING,
+            "kind": {"enum": list(official_alerts.SOURCE_KINDS)},
+            "location": STRING,
+            "poll_interval_s": INTEGER,
+            "test_mode": BOOLEAN,
+            "health": _object(
+                {
+                    "status": {"enum": ["waiting", "ok", "error"]},
+                    "last_success_at": TIME,
+                    "last_error": NULLABLE_STRING,
+                    "last_error_at": TIME,
+                    "failures": INTEGER,
+                    "next_try_at": TIME,
+                }
+            ),
+        },
+        ("id", "name", "kind", "location", "health"),
+    ),
+    "AlertRuleCreate": _object(
+        {
+            "name": STRING,
+            "match": _object(
+                {},
+                description="senders, events, categories, awareness_types, awareness_levels, severities, "
+                "urgencies, certainties, response_types: each a list, empty or left out accepts any",
+            ),
+            "targets": _object(
+                {
+                    "alert_area": {"type": "boolean", "default": True},
+                    "departments": {"type": "array", "items": STRING},
+                    "tags": {"type": "array", "items": STRING},
+                    "communes": {"type": "array", "items": STRING},
+                }
+            ),
+            "deployment": _object(
+                {
+                    "mode": {"enum": list(MODES)},
+                    "priority": {"enum": list(ALERT_PRIORITIES)},
+                    "timeout_minutes": {"type": "integer", "minimum": 1},
+                },
+                ("mode", "priority"),
+            ),
+            "wording": {
+                "type": "object",
+                "additionalProperties": STRING,
+                "description": "panel family (led, epaper, or a profile's prefix) → text; placeholders: "
+                + " ".join(f"{{{name}}}" for name in PLACEHOLDERS),
+            },
+            "position": {"type": "integer", "minimum": 1, "description": "1: tried first; default last"},
+            "organisation": NULLABLE_STRING,
+        },
+        ("name", "deployment", "wording"),
+    ),
+    "AlertRule": _object(
+        {"id": INTEGER, "organisation": NULLABLE_STRING, "position": INTEGER, "name": STRING},
+        ("id", "position", "name"),
+    ),
+    "OfficialAlert": _object(
+        {
+            "id": INTEGER,
+            "sender": STRING,
+            "identifier": STRING,
+            "msg_type": STRING,
+            "event": STRING,
+            "headline": STRING,
+            "sender_name": NULLABLE_STRING,
+            "awareness_level": {
+                "type": ["integer", "null"],
+                "description": "MeteoAlarm's 1 (green) to 4 (red)",
+            },
+            "awareness_type": {"type": ["integer", "null"], "description": "MeteoAlarm's hazard number"},
+            "severity": NULLABLE_STRING,
+            "area": NULLABLE_STRING,
+            "onset_at": TIME,
+            "status": {"enum": list(official_alerts.STATUSES)},
+            "reason": NULLABLE_STRING,
+            "panels": {"type": "array", "items": STRING},
+            "texts": {"type": "object", "additionalProperties": STRING, "description": "profile → wording"},
+            "expires_at": TIME,
+            "deploys_at": TIME,
+            "alert_id": {"type": ["integer", "null"]},
+            "raw": {"type": "string", "description": "the CAP document as received (one alert only)"},
+        },
+        ("id", "sender", "identifier", "status"),
+    ),
+    "OfficialApproval": _object(
+        {
+            "texts": {
+                "type": "object",
+                "additionalProperties": STRING,
+                "description": "profile → edited wording",
+            }
+        }
+    ),
+    "OfficialRejection": _object({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
     "CampaignCreate": _object(
         {
             "name": STRING,
@@ -639,4 +772,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "organisation_id": STRING,
     "entry_id": INTEGER,
     "subscription_id": INTEGER,
+    "source_id": INTEGER,
+    "rule_id": INTEGER,
+    "official_id": INTEGER,
 }
