@@ -4,7 +4,6 @@ today so that they stay current whatever the day, and a feed built from them."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from programs.demo_feed import answer_with_etag
 from tests.support import REPO
 
 DOCUMENTS = REPO / "tests" / "controller" / "official" / "documents"
@@ -104,18 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        if self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", etag)
-        self.end_headers()
-        self.wfile.write(body)
+        answer_with_etag(self, body)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the tests read ``requests``."""
