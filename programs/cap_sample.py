@@ -10,6 +10,7 @@ listens.
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 from dataclasses import dataclass
@@ -144,6 +145,7 @@ def _documents(now: datetime) -> list[_Document]:
     sent = now.astimezone(UTC).replace(microsecond=0)
     onset = datetime.combine(sent.astimezone(PARIS).date() + timedelta(days=1), time(6), PARIS)
     stamp = sent.astimezone(PARIS).strftime("%Y%m%d%H%M%S")
+    serial = random.randrange(100_000, 999_000)  # two samples written in one second differ all the same
     orange = {
         "level": "3; orange; Severe",
         "event": "Vigilance orange neige-verglas",
@@ -183,7 +185,7 @@ def _documents(now: datetime) -> list[_Document]:
     documents: list[_Document] = []
     for number, (msg_type, file, ends, fields) in enumerate(steps):
         at = sent + timedelta(minutes=number)
-        identifier = f"2.49.0.0.250.0.FR.{stamp}.{100001 + number}"
+        identifier = f"2.49.0.0.250.0.FR.{stamp}.{serial + number}"
         expires = ends or at
         previous = documents[-1] if documents else None
         references = (
