@@ -190,8 +190,12 @@ def official_source(app: Flask, feed: CapFeed | None, stack: ExitStack) -> str:
     if feed is None or source is None:
         return ""
     stack.callback(_remove_source, database)
-    read = f"{source['location']}{f' ({feed.file})' if feed.file else ''}"
-    lines = f"  alerts   : {read}, read every {source['poll_interval_s']} s for the prefecture\n"
+    every = f"every {source['poll_interval_s']} s for the prefecture"
+    if feed.folder is not None:
+        read = f"CAP files dropped in {feed.folder} are read {every}, then moved to processed/"
+    else:
+        read = f"{source['location']}{f' ({feed.file})' if feed.file else ''}, read {every}"
+    lines = f"  alerts   : {read}\n"
     if feed.sample and feed.file is not None:
         lines += f"  sample   : {feed.file.parent / SAMPLE_README} says how to update or end its warning\n"
     return lines
