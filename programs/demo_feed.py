@@ -60,6 +60,8 @@ class CapFeed:
 
 def cap_feed(spec: str, data_dir: Path) -> CapFeed:
     """Check what ``--cap-feed`` names before anything starts; raises ``FeedError`` saying what is wrong."""
+    if not spec.strip():
+        raise FeedError("needs a MeteoAlarm Atom feed, a CAP document, a folder, an http(s) URL, or 'sample'")
     if spec == SAMPLE:
         return CapFeed("atom", file=data_dir.resolve() / SAMPLE_DIR / FEED_NAME, sample=True)
     if urlsplit(spec).scheme in ("http", "https"):
@@ -72,10 +74,7 @@ def cap_feed(spec: str, data_dir: Path) -> CapFeed:
     if path.is_dir():
         return CapFeed("folder", folder=path.resolve())
     if not path.is_file():
-        raise FeedError(
-            f"{spec}: no such file or folder (give a MeteoAlarm Atom feed, a CAP document, "
-            "a folder, an http(s) URL, or 'sample')"
-        )
+        raise FeedError(f"{spec}: no such file or folder")
     if path.stat().st_size > MAX_FEED_BYTES:
         raise FeedError(f"{spec}: more than the {MAX_FEED_BYTES} bytes a feed may have")
     return CapFeed(_kind(path.read_bytes(), spec), file=path.resolve())
@@ -123,9 +122,10 @@ def replace_source(db: Database, feed: CapFeed | None, served_at: str | None) ->
         raise RuntimeError("the demo has no admin account: ensure_demo_accounts makes it")
     actor = accounts.actor_from_row(admin)
     with transaction(db):
-        for row in db.query(
+        earlier = db.query(
             "select id from alert_sources where organisation = ? and name = ?", [ORGANISATION, SOURCE_NAME]
-        ):
+        )
+        for row in list(earlier):
             before = official_alerts.get_source(db, row["id"], actor)
             official_alerts.delete_source(db, row["id"], actor)
             audit.record(db, actor, "alert_source.delete", "alert_source", row["id"], before, None)

@@ -189,6 +189,7 @@ def test_the_sample_feed_puts_the_orange_warning_on_the_ain_panels_and_its_all_c
     ("feed", "message"),
     [
         ("missing.atom", "missing.atom: no such file or folder"),
+        ("", "needs a MeteoAlarm Atom feed, a CAP document, a folder, an http(s) URL, or 'sample'"),
         (
             "page.html",
             "page.html: neither a MeteoAlarm Atom feed nor a CAP document (its root element is <html>)",
