@@ -73,9 +73,14 @@ class FeedServer:
         self.files: dict[str, bytes] = {}
         self.delays: dict[str, float] = {}  # path: seconds before answering (a slow or stuck server)
         self.requests: list[tuple[str, str | None]] = []  # (path, If-None-Match)
+        self.redirects: dict[str, str] = {}  # path: where a 302 sends the client
 
     def serve(self, path: str, body: bytes) -> str:
         self.files[path] = body
+        return self.url + path
+
+    def redirect(self, path: str, location: str) -> str:
+        self.redirects[path] = location
         return self.url + path
 
 
@@ -100,6 +105,11 @@ class _Handler(BaseHTTPRequestHandler):
         state: FeedServer = self.server.feeds  # type: ignore[attr-defined]
         state.requests.append((self.path, self.headers.get("If-None-Match")))
         time.sleep(state.delays.get(self.path, 0))
+        if self.path in state.redirects:
+            self.send_response(302)
+            self.send_header("Location", state.redirects[self.path])
+            self.end_headers()
+            return
         body = state.files.get(self.path)
         if body is None:
             self.send_error(404)
