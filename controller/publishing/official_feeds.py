@@ -39,6 +39,7 @@ CONNECT_TIMEOUT_S = 10  # each connection and each read
 FETCH_DEADLINE_S = 30  # a whole document, however slowly it trickles in
 MAX_BACKOFF_S = 3600
 USER_AGENT = "Relais (signage controller; official alerts)"
+HTTP_SCHEMES = ("http://", "https://")
 # Folder sources: what was taken in, and what was refused, are moved out of the way, not read again.
 PROCESSED_DIR = "processed"
 REFUSED_DIR = "refused"
@@ -60,7 +61,10 @@ class Fetched:
 
 
 def fetch(url: str, limit: int, etag: str | None = None, last_modified: str | None = None) -> Fetched:
-    """GET ``url`` conditionally, reading at most ``limit`` bytes within the deadline."""
+    """GET ``url`` conditionally, reading at most ``limit`` bytes within the deadline. Only http and
+    https: a feed's link to ``file:`` or ``ftp:`` never makes the controller read anything else."""
+    if not url.lower().startswith(HTTP_SCHEMES):
+        raise SourceError("only http:// and https:// addresses are read", where=url)
     request = urllib.request.Request(
         url, headers={"User-Agent": USER_AGENT, "Accept": "application/xml, */*"}
     )
@@ -103,7 +107,7 @@ class _NoOtherSchemes(urllib.request.HTTPRedirectHandler):
     """Redirects followed only to http and https: a feed never sends the controller to read a file."""
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-        if not newurl.lower().startswith(("http://", "https://")):
+        if not newurl.lower().startswith(HTTP_SCHEMES):
             raise SourceError(
                 "redirected to {target}, which is not http(s)", where=req.full_url, target=newurl
             )
@@ -111,7 +115,19 @@ class _NoOtherSchemes(urllib.request.HTTPRedirectHandler):
 
 
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_NoOtherSchemes())
+    """HTTP and HTTPS handlers only, through the environment's proxy if it names one (build_opener()
+    would add file:, ftp: and data:)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        _NoOtherSchemes(),
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 def backoff_s(interval_s: int, failures: int) -> float:

@@ -4,7 +4,6 @@ today so that they stay current whatever the day, and a feed built from them."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from flask import Flask
 
+from programs.demo_feed import answer_with_etag
 from tests.support import REPO
 
 DOCUMENTS = REPO / "tests" / "controller" / "official" / "documents"
@@ -75,9 +75,14 @@ class FeedServer:
         self.files: dict[str, bytes] = {}
         self.delays: dict[str, float] = {}  # path: seconds before answering (a slow or stuck server)
         self.requests: list[tuple[str, str | None]] = []  # (path, If-None-Match)
+        self.redirects: dict[str, str] = {}  # path: where a 302 sends the client
 
     def serve(self, path: str, body: bytes) -> str:
         self.files[path] = body
+        return self.url + path
+
+    def redirect(self, path: str, location: str) -> str:
+        self.redirects[path] = location
         return self.url + path
 
 
@@ -102,22 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
         state: FeedServer = self.server.feeds  # type: ignore[attr-defined]
         state.requests.append((self.path, self.headers.get("If-None-Match")))
         time.sleep(state.delays.get(self.path, 0))
+        if self.path in state.redirects:
+            self.send_response(302)
+            self.send_header("Location", state.redirects[self.path])
+            self.end_headers()
+            return
         body = state.files.get(self.path)
         if body is None:
             self.send_error(404)
             return
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        if self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", etag)
-        self.end_headers()
-        self.wfile.write(body)
+        answer_with_etag(self, body)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the tests read ``requests``."""
