@@ -49,6 +49,8 @@ FIGURES = (
     "feed_fetches",
     "calendar_fetches",
 )
+# The public channels' openings: what the weekly chart of public reach adds up.
+PUBLIC_FIGURES = ("page_views", "widget_views", "feed_fetches", "calendar_fetches")
 # What the panels' history names the changes (``controller.publishing.reports``).
 ONLINE_EVENTS = ("online", "offline")
 
