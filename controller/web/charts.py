@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 640, 220
-LEFT, BOTTOM, TOP = 48, 36, 12  # room for the scale's figures, the labels under the bars, the top one
+LEFT, BOTTOM, TOP = 76, 36, 12  # room for the scale's figures, the labels under the bars, the top one
 
 
 @dataclass(frozen=True)
