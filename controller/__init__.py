@@ -2,7 +2,9 @@
 
 ``create_app(config)`` builds the Flask app; it connects to a broker only when ``BROKER_URL`` is
 set (``BROKER_CA_FILE``: the CA it trusts for ``mqtts://``), and starts the scheduler only when ``SCHEDULER_ENABLED`` is true, so tests choose what runs.
-``MAX_CONTENT_LENGTH`` caps every request body (default ``MAX_REQUEST_BYTES``).
+``MAX_CONTENT_LENGTH`` caps every request body (default ``MAX_REQUEST_BYTES``). ``METRICS_ALLOW``,
+``METRICS_TOKEN`` and ``METRICS_PER_PANEL_LIMIT``: who may read ``/metrics`` and how many panels get
+series of their own (``controller.web.metrics``).
 """
 
 from __future__ import annotations
@@ -56,16 +58,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from controller.publishing import reports
     from controller.publishing.jobs import JobContext, start_scheduler
     from controller.storage.db import open_database, private_data_dir
-    from controller.web import login, pages
+    from controller.web import login, pages, public
     from controller.web.api import (
         alerts,
         audit_log,
         campaigns,
         catalogue,
         commands,
+        indicators,
         messages,
+        notifications,
+        official_alerts,
         organisations,
         panels,
+        posters,
         previews,
         reference,
         targets,
@@ -81,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from controller.web.auth import COOKIE_DEFAULTS, init_auth
     from controller.web.context import close_db
+    from controller.web.metrics import METRICS_DEFAULTS, init_metrics
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(
@@ -93,9 +100,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         EVENTS_BURST_PER_PANEL=reports.EVENTS_BURST,
         EVENTS_KEPT_DAYS=reports.EVENTS_KEPT_DAYS,
         SCHEDULER_ENABLED=False,
+        # The notifier's round, in seconds (None: no notifier); where people open the controller, for the
+        # links in notifications; the CA that SMTP servers' certificates are checked against.
+        NOTIFY_EVERY_S=None,
+        PUBLIC_URL="http://127.0.0.1:8080",
+        NOTIFY_CA_FILE=None,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         **COOKIE_DEFAULTS,
+        **METRICS_DEFAULTS,
     )
     app.config.update(config or {})
     if app.config.get("BEHIND_HTTPS_PROXY"):
@@ -110,14 +123,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["relais.signing_key"] = load_or_create_signing_key(data_dir / "keys")
     app.teardown_appcontext(close_db)
     init_auth(app, data_dir)
+    instruments = init_metrics(app)
     login.limiter.init_app(app)
     # Every route of the API, once: the resources, then their administration.
-    resources = (panels, commands, messages, previews, alerts, campaigns, catalogue, targets)
-    administration = (users, tokens, organisations, audit_log, reference)
+    resources = (
+        panels,
+        commands,
+        messages,
+        previews,
+        posters,
+        alerts,
+        official_alerts,
+        campaigns,
+        indicators,
+        catalogue,
+        targets,
+    )
+    administration = (users, tokens, organisations, audit_log, reference, notifications)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
     app.register_blueprint(login.bp)
     pages.init_app(app)
+    public.init_app(app)
     app.url_value_preprocessor(refuse_ids_out_of_range)
     app.register_error_handler(RequestEntityTooLarge, body_too_large)
     app.after_request(_security_headers)
@@ -141,6 +168,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event_budget=EventBudget(
                 app.config["EVENTS_PER_PANEL_PER_MINUTE"], app.config["EVENTS_BURST_PER_PANEL"]
             ),
+            instruments=instruments,
         )
         link.start()
         app.extensions["relais.mqtt_link"] = link
@@ -152,20 +180,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     if app.config["SCHEDULER_ENABLED"]:
         app.extensions["relais.scheduler"] = start_scheduler(app.extensions["relais.jobs"])
+    if app.config["NOTIFY_EVERY_S"]:
+        from controller.publishing.notifier import Notifier
+        from controller.web.context import broker_watch
+
+        notifier = Notifier(
+            Path(app.config["DATABASE"]),
+            lambda: broker_watch(app.extensions.get("relais.mqtt_link")),
+            app.config["PUBLIC_URL"],
+            app.config["NOTIFY_EVERY_S"],
+            app.config["NOTIFY_CA_FILE"],
+        )
+        notifier.start()
+        app.extensions["relais.notifier"] = notifier
     return app
 
 
 def _security_headers(response: Response) -> Response:
+    # A response that says itself who may frame it (the public widget) gets no X-Frame-Options: DENY.
+    own_framing = "frame-ancestors" in response.headers.get("Content-Security-Policy", "")
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        if not (own_framing and name == "X-Frame-Options"):
+            response.headers.setdefault(name, value)
     return response
 
 
 def shutdown_app(app: Flask) -> None:
-    """Stop what ``create_app`` started: the scheduler, then the MQTT link."""
+    """Stop what ``create_app`` started: the notifier, the scheduler, then the MQTT link."""
+    notifier = app.extensions.pop("relais.notifier", None)
+    if notifier is not None:
+        notifier.stop()
     scheduler = app.extensions.pop("relais.scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    app.extensions["relais.jobs"].sources.stop()
     link = app.extensions.pop("relais.mqtt_link", None)
     if link is not None:
         link.stop()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from panel_agent.service import run
+from relais.logs import LOG_FORMATS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", required=True, type=Path, metavar="FILE", help="the agent's TOML config file"
     )
-    return run(parser.parse_args(argv).config)
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text lines (default), or one JSON object a line for a log collector",
+    )
+    args = parser.parse_args(argv)
+    return run(args.config, args.log_format)
 
 
 if __name__ == "__main__":

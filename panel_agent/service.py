@@ -10,20 +10,19 @@ from pathlib import Path
 from panel_agent.agent import PanelAgent
 from panel_agent.config import ConfigError, load_config
 from panel_agent.watchdog import SystemdWatchdog, heartbeat_limit_s
+from relais.logs import setup_logging
 from relais.signals import stop_requested
 
 log = logging.getLogger("panel_agent")
 
 
-def run(config_path: Path) -> int:
+def run(config_path: Path, log_format: str = "text") -> int:
     """Run the agent until SIGINT or SIGTERM (systemd's stop), then say goodbye; 2 for a bad config.
 
     Under systemd (``Type=notify``) it says when it is ready and stopping, and feeds ``WatchdogSec=``
-    while the rotation turns (``panel_agent.watchdog``).
+    while the rotation turns (``panel_agent.watchdog``). ``log_format``: ``relais.logs.LOG_FORMATS``.
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    setup_logging(log_format)
     try:
         config = load_config(config_path)
     except ConfigError as exc:

@@ -19,6 +19,8 @@ from controller.publishing.queueing import queue_message
 from controller.storage.db import connect, transaction
 from controller.web.server import serve_until_stopped
 from panel_agent.fleet import FleetSim
+from programs.cap_sample import SAMPLE_README
+from programs.demo_feed import CapFeed, prepare_sample, replace_source, serving
 from programs.department import SIM_PREFIX, register_fleet, sim_panels
 from programs.provisioning import agent_config_text
 from relais.brokers.mosquitto import MosquittoBroker
@@ -171,7 +173,45 @@ def _public_key_text(data_dir: Path) -> str:
     return (data_dir / "keys" / PUBLIC_KEY_NAME).read_text(encoding="utf-8").strip()
 
 
-def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: int) -> int:
+def official_source(app: Flask, feed: CapFeed | None, stack: ExitStack) -> str:
+    """The demo's official alert source (``--cap-feed``), its file served on loopback while the demo
+    runs, gone when it stops (and an earlier demo's, whose server is gone, removed); the banner's lines."""
+    database = Path(app.config["DATABASE"])
+    db = connect(database)
+    try:
+        served_at = None
+        if feed is not None and feed.file is not None:
+            if feed.sample:
+                prepare_sample(db, feed.file.parent)
+            served_at = stack.enter_context(serving(feed.file))
+        source = replace_source(db, feed, served_at)
+    finally:
+        db.close()
+    if feed is None or source is None:
+        return ""
+    stack.callback(_remove_source, database)
+    every = f"every {source['poll_interval_s']} s for the prefecture"
+    if feed.folder is not None:
+        read = f"CAP files dropped in {feed.folder} are read {every}, then moved to processed/"
+    else:
+        read = f"{source['location']}{f' ({feed.file})' if feed.file else ''}, read {every}"
+    lines = f"  alerts   : {read}\n"
+    if feed.sample and feed.file is not None:
+        lines += f"  sample   : {feed.file.parent / SAMPLE_README} says how to update or end its warning\n"
+    return lines
+
+
+def _remove_source(database: Path) -> None:
+    db = connect(database)
+    try:
+        replace_source(db, None, None)
+    finally:
+        db.close()
+
+
+def run_demo(
+    data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: int, cap_feed: CapFeed | None = None
+) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -182,6 +222,7 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
         reference = [panel for panel in demo_panels if not panel.id.startswith(SIM_PREFIX)]
         simulated = sim_panels(demo_panels[len(reference) :])
         stack.enter_context(running_agents(reference, data_dir, broker.url))
+        alerts_note = official_source(app, cap_feed, stack)
         fleet_note = ""
         if simulated:
             fleet = FleetSim(
@@ -203,6 +244,8 @@ def run_demo(data_dir: Path, *, http_port: int, mqtt_port: int | None, panels: i
                 f"  accounts : one per role, names and passwords in {data_dir / DEMO_ACCOUNTS_NAME}\n"
                 f"  API token: {token}  (also in {data_dir / 'admin.token'})\n"
                 f"  screens  : {data_dir / 'screens'}\n"
+                f"  public   : {address}/c/{DEMO_PANELS[0]['commune_insee']} (no login: page, feeds, widget)\n"
+                f"{alerts_note}"
                 "Ctrl-C stops everything.",
                 flush=True,
             )

@@ -17,6 +17,7 @@ from controller.web.context import get_db
 from relais.brokers.mosquitto import MosquittoBroker
 from relais.brokers.rabbitmq import RabbitMQBroker, rabbitmq_installed
 from tests.support import DEMO_EPAPER, DEMO_LED, user_token
+from tests.support.cap_feeds import FeedServer, feed_server
 from tests.support.live import Live, live_controller
 
 
@@ -102,3 +103,10 @@ def live_mosquitto(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Live]:
     """The same harness on Mosquitto only, for tests of the app above the wire (pages, API, commands)."""
     with live_controller(broker, tmp_path) as harness:
         yield harness
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    """Official alert feeds and CAP documents served on loopback for one test."""
+    with feed_server() as server:
+        yield server

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     CAMPAIGNS_ANSWER = "campaigns.answer"  # a commune accepts or declines an invitation
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    METRICS_VIEW = "metrics.view"  # scrape /metrics with one's API token
+    NOTIFICATIONS_MANAGE = "notifications.manage"  # an organisation's conditions and mail server
 
 
 _EVERYONE = frozenset({Permission.PANELS_VIEW})
@@ -62,7 +64,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.COMMUNE_APPROVER: _EVERYONE
     | _READ_CONTENT
     | {Permission.MESSAGES_EDIT, Permission.MESSAGES_APPROVE, Permission.CAMPAIGNS_ANSWER},
-    Role.TECHNICIAN: _EVERYONE | {Permission.PANELS_COMMAND},
+    Role.TECHNICIAN: _EVERYONE | {Permission.PANELS_COMMAND, Permission.NOTIFICATIONS_MANAGE},
     Role.VIEWER: _EVERYONE | _READ_CONTENT,
 }
 

@@ -2,7 +2,8 @@
 
 The feed has one ``<entry>`` per area (and per language) of each alert, each repeating the alert's
 ``cap:identifier`` and its link of type ``application/cap+xml``; entries that expired stay listed. Each
-alert is fetched once, from the first entry that names it, and only while it has not expired.
+alert is fetched once, from the first entry that names it, and only while it has not expired (an update
+or a cancel is fetched even then: it may end a warning still shown).
 """
 
 from __future__ import annotations
@@ -32,16 +33,17 @@ class FeedAlert:
 
 def read_feed(data: bytes, now: datetime) -> list[FeedAlert]:
     """The feed's unexpired alerts, each once, in the feed's order; entries without an identifier or a
-    CAP link are skipped (nothing could be fetched for them)."""
+    CAP link are skipped (nothing could be fetched for them), and expired alerts too (not their updates
+    and cancels)."""
     root = read_xml(data, "the Atom feed", MAX_FEED_BYTES)
     if local_name(root) != "feed" or namespace(root) != ATOM:
-        raise OfficialAlertError(f"not an Atom feed: the root element is <{local_name(root)}>")
+        raise OfficialAlertError("not an Atom feed: the root element is <{root}>", root=local_name(root))
     found: dict[str, FeedAlert] = {}
     for entry in root:
         if local_name(entry) != "entry":
             continue
         alert = _entry(entry)
-        if alert is None or (alert.expires is not None and alert.expires <= now):
+        if alert is None or _past(alert, now):
             continue
         known = found.get(alert.identifier)
         if known is None:
@@ -52,6 +54,14 @@ def read_feed(data: bytes, now: datetime) -> list[FeedAlert]:
                 known.identifier, known.link, known.message_type, known.expires, geocodes
             )
     return list(found.values())
+
+
+def _past(alert: FeedAlert, now: datetime) -> bool:
+    """An expired alert has nothing left to show; an expired Update or Cancel may still end one that is
+    shown (Météo-France's all clear expires the moment it is sent), so it is fetched all the same."""
+    return (
+        alert.message_type not in ("Update", "Cancel") and alert.expires is not None and alert.expires <= now
+    )
 
 
 def _entry(entry: Element) -> FeedAlert | None:

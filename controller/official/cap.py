@@ -137,9 +137,15 @@ def read_cap(data: bytes) -> Alert:
     root = read_xml(data, "the CAP document", MAX_CAP_BYTES)
     version = VERSIONS.get(namespace(root))
     if local_name(root) != "alert" or version is None:
+        if namespace(root):
+            raise OfficialAlertError(
+                "not a CAP 1.2 or 1.1 alert: the root element is <{root}> in namespace {namespace}",
+                root=local_name(root),
+                namespace=namespace(root),
+            )
         raise OfficialAlertError(
-            f"not a CAP 1.2 or 1.1 alert: the root element is <{local_name(root)}>"
-            + (f" in namespace {namespace(root)}" if namespace(root) else " without a namespace")
+            "not a CAP 1.2 or 1.1 alert: the root element is <{root}> without a namespace",
+            root=local_name(root),
         )
     fields = _Fields(root, "alert")
     return Alert(
@@ -190,13 +196,18 @@ class _Fields:
     def required(self, name: str) -> str:
         value = self.optional(name)
         if not value:
-            raise OfficialAlertError(f"{self.path}/{name} is missing or empty")
+            raise OfficialAlertError("{path} is missing or empty", path=f"{self.path}/{name}")
         return value
 
     def one_of(self, name: str, allowed: tuple[str, ...]) -> str:
         value = self.required(name)
         if value not in allowed:
-            raise OfficialAlertError(f"{self.path}/{name} is {value!r}, not one of {', '.join(allowed)}")
+            raise OfficialAlertError(
+                "{path} is {value!r}, not one of {choices}",
+                path=f"{self.path}/{name}",
+                value=value,
+                choices=", ".join(allowed),
+            )
         return value
 
     def when(self, name: str) -> datetime | None:
@@ -216,16 +227,18 @@ def _when(text: str, path: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise OfficialAlertError(f"{path} is {text!r}, not a CAP date and time") from None
+        raise OfficialAlertError(
+            "{path} is {value!r}, not a CAP date and time", path=path, value=text
+        ) from None
     if moment.tzinfo is None:
-        raise OfficialAlertError(f"{path} is {text!r}, without its offset from UTC")
+        raise OfficialAlertError("{path} is {value!r}, without its offset from UTC", path=path, value=text)
     return moment
 
 
 def _reference(text: str) -> Reference:
     parts = text.split(",")
     if len(parts) != 3 or not all(parts):
-        raise OfficialAlertError(f"alert/references has {text!r}, not sender,identifier,sent")
+        raise OfficialAlertError("alert/references has {value!r}, not sender,identifier,sent", value=text)
     return Reference(*parts)
 
 
@@ -263,7 +276,9 @@ def _awareness_level(text: str | None, path: str) -> AwarenessLevel | None:
         return None
     parts = [part.strip() for part in text.split(";")]
     if len(parts) != 3 or not parts[0].isdecimal():
-        raise OfficialAlertError(f"{path} awareness_level is {text!r}, not like '3; orange; Severe'")
+        raise OfficialAlertError(
+            "{path} awareness_level is {value!r}, not like '3; orange; Severe'", path=path, value=text
+        )
     return AwarenessLevel(int(parts[0]), parts[1].lower(), parts[2])
 
 
@@ -272,7 +287,9 @@ def _awareness_type(text: str | None, path: str) -> AwarenessType | None:
         return None
     code, _, name = (part.strip() for part in text.partition(";"))
     if not code.isdecimal():
-        raise OfficialAlertError(f"{path} awareness_type is {text!r}, not like '2; snow-ice'")
+        raise OfficialAlertError(
+            "{path} awareness_type is {value!r}, not like '2; snow-ice'", path=path, value=text
+        )
     return AwarenessType(int(code), name)
 
 
@@ -290,9 +307,13 @@ def _point(text: str, path: str) -> tuple[float, float]:
     try:
         latitude, longitude = (float(part) for part in text.split(","))
     except ValueError:
-        raise OfficialAlertError(f"{path} has {text!r}, not latitude,longitude") from None
+        raise OfficialAlertError(
+            "{path} has {value!r}, not latitude,longitude", path=path, value=text
+        ) from None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise OfficialAlertError(f"{path} has {text!r}, outside the Earth's latitudes and longitudes")
+        raise OfficialAlertError(
+            "{path} has {value!r}, outside the Earth's latitudes and longitudes", path=path, value=text
+        )
     return latitude, longitude
 
 
@@ -300,7 +321,7 @@ def _polygon(text: str, path: str) -> tuple[tuple[float, float], ...]:
     points = tuple(_point(pair, path) for pair in text.split())
     ring = points if points[0] == points[-1] else (*points, points[0])  # CAP says closed; some are not
     if len(set(ring)) < 3:
-        raise OfficialAlertError(f"{path} has fewer than three distinct points")
+        raise OfficialAlertError("{path} has fewer than three distinct points", path=path)
     return ring
 
 
@@ -310,7 +331,9 @@ def _circle(text: str, path: str) -> Circle:
     try:
         radius_km = float(radius)
     except ValueError:
-        raise OfficialAlertError(f"{path} is {text!r}, not 'latitude,longitude radius'") from None
+        raise OfficialAlertError(
+            "{path} is {value!r}, not 'latitude,longitude radius'", path=path, value=text
+        ) from None
     if not (math.isfinite(radius_km) and radius_km >= 0):
-        raise OfficialAlertError(f"{path} has {radius!r}, not a radius in kilometres")
+        raise OfficialAlertError("{path} has {value!r}, not a radius in kilometres", path=path, value=radius)
     return Circle(latitude, longitude, radius_km)

@@ -57,7 +57,15 @@ PLACEHOLDERS = ("event", "headline", "description", "instruction", "level", "haz
 
 
 class RuleError(ValueError):
-    """A rule that cannot be used, naming the field at fault."""
+    """A rule that cannot be used, naming the field at fault (``rule.deployment.mode``). ``template`` is
+    English with ``{name}`` placeholders filled from ``params``, so that the API can answer in the
+    client's language (pybabel extracts it as ``RuleError:2``) while this core knows no translation."""
+
+    def __init__(self, field: str, template: str, **params: object) -> None:
+        self.field = field
+        self.template = template
+        self.params = params
+        super().__init__(f"{field} {template.format(**params)}")
 
 
 @dataclass(frozen=True)
@@ -201,12 +209,12 @@ def rule_from_mapping(data: Mapping[str, Any], where: str = "rule") -> Rule:
     mode = deployment.choice("mode", MODES)
     timeout = deployment.optional_int("timeout_minutes")
     if mode == "approval_timeout" and timeout is None:
-        raise RuleError(f"{where}.deployment.timeout_minutes is needed for approval_timeout")
+        raise RuleError(f"{where}.deployment.timeout_minutes", "is needed for approval_timeout")
     if mode != "approval_timeout" and timeout is not None:
-        raise RuleError(f"{where}.deployment.timeout_minutes is only for approval_timeout")
+        raise RuleError(f"{where}.deployment.timeout_minutes", "is only for approval_timeout")
     wording = fields.table("wording")
     if not wording:
-        raise RuleError(f"{where}.wording needs at least one kind of panel (led, epaper…)")
+        raise RuleError(f"{where}.wording", "needs at least one kind of panel (led, epaper…)")
     for family, text in wording.items():
         _check_template(text, f"{where}.wording.{family}")
     fields.no_others(("name", "match", "targets", "deployment", "wording"))
@@ -241,7 +249,7 @@ def rule_from_mapping(data: Mapping[str, Any], where: str = "rule") -> Rule:
         built.targets.departments or built.targets.tags or built.targets.communes
     ):
         raise RuleError(
-            f"{where}.targets reach no panel: alert_area is false and no department, tag or commune"
+            f"{where}.targets", "reach no panel: alert_area is false and no department, tag or commune"
         )
     return built
 
@@ -250,11 +258,11 @@ def rules_from_toml(text: str) -> tuple[Rule, ...]:
     """Rules from a TOML document of ``[[rule]]`` tables, in order."""
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise RuleError(f"the rules are not valid TOML: {error}") from None
+    except tomllib.TOMLDecodeError as failure:
+        raise RuleError("rules", "are not valid TOML: {problem}", problem=str(failure)) from None
     tables = document.get("rule", [])
     if not isinstance(tables, list):
-        raise RuleError("rule must be an array of tables ([[rule]])")
+        raise RuleError("rule", "must be an array of tables ([[rule]])")
     return tuple(rule_from_mapping(table, f"rules[{index}]") for index, table in enumerate(tables))
 
 
@@ -267,14 +275,19 @@ def default_rules() -> tuple[Rule, ...]:
 
 def _check_template(text: object, where: str) -> None:
     if not isinstance(text, str) or not text.strip():
-        raise RuleError(f"{where} must be a non-empty text")
+        raise RuleError(where, "must be a non-empty text")
     try:
         names = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
-    except ValueError as error:
-        raise RuleError(f"{where} is not a valid wording: {error}") from None
+    except ValueError as failure:
+        raise RuleError(where, "is not a valid wording: {problem}", problem=str(failure)) from None
     unknown = [name for name in names if name not in PLACEHOLDERS]
     if unknown:
-        raise RuleError(f"{where} uses {{{unknown[0]}}}; allowed: " + ", ".join(PLACEHOLDERS))
+        raise RuleError(
+            where,
+            "uses {placeholder}; allowed: {allowed}",
+            placeholder="{" + unknown[0] + "}",
+            allowed=", ".join(PLACEHOLDERS),
+        )
 
 
 class _Reader:
@@ -282,44 +295,49 @@ class _Reader:
 
     def __init__(self, data: object, where: str) -> None:
         if not isinstance(data, Mapping):
-            raise RuleError(f"{where} must be a table")
+            raise RuleError(where, "must be a table")
         self.data, self.where = data, where
 
     def table(self, name: str) -> Mapping[str, Any]:
         value = self.data.get(name, {})
         if not isinstance(value, Mapping):
-            raise RuleError(f"{self.where}.{name} must be a table")
+            raise RuleError(f"{self.where}.{name}", "must be a table")
         return value
 
     def text(self, name: str) -> str:
         value = self.data.get(name)
         if not isinstance(value, str) or not value.strip():
-            raise RuleError(f"{self.where}.{name} must be a non-empty text")
+            raise RuleError(f"{self.where}.{name}", "must be a non-empty text")
         return value.strip()
 
     def texts(self, name: str) -> tuple[str, ...]:
         value = self.data.get(name, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-            raise RuleError(f"{self.where}.{name} must be a list of texts")
+            raise RuleError(f"{self.where}.{name}", "must be a list of texts")
         return tuple(item.strip() for item in value)
 
     def ints(self, name: str) -> tuple[int, ...]:
         value = self.data.get(name, [])
         if not isinstance(value, list) or not all(type(item) is int for item in value):
-            raise RuleError(f"{self.where}.{name} must be a list of whole numbers")
+            raise RuleError(f"{self.where}.{name}", "must be a list of whole numbers")
         return tuple(value)
 
     def choices(self, name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
         values = self.texts(name)
         for value in values:
             if value not in allowed:
-                raise RuleError(f"{self.where}.{name} has {value!r}, not one of {', '.join(allowed)}")
+                raise RuleError(
+                    f"{self.where}.{name}",
+                    "has {value!r}, not one of {allowed}",
+                    value=value,
+                    allowed=", ".join(allowed),
+                )
         return values
 
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:
         value = self.data.get(name)
         if value not in allowed:
-            raise RuleError(f"{self.where}.{name} must be one of {', '.join(allowed)}")
+            raise RuleError(f"{self.where}.{name}", "must be one of {choices}", choices=", ".join(allowed))
         return str(value)
 
     def optional_int(self, name: str) -> int | None:
@@ -327,16 +345,16 @@ class _Reader:
         if value is None:
             return None
         if type(value) is not int or value <= 0:
-            raise RuleError(f"{self.where}.{name} must be a positive whole number")
+            raise RuleError(f"{self.where}.{name}", "must be a positive whole number")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.data.get(name, default)
         if not isinstance(value, bool):
-            raise RuleError(f"{self.where}.{name} must be true or false")
+            raise RuleError(f"{self.where}.{name}", "must be true or false")
         return value
 
     def no_others(self, known: tuple[str, ...]) -> None:
         unknown = sorted(set(self.data) - set(known))
         if unknown:
-            raise RuleError(f"{self.where}.{unknown[0]} is not a known field")
+            raise RuleError(f"{self.where}.{unknown[0]}", "is not a known field")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from controller.dates import PARIS
 from controller.publishing import outbox
 from controller.publishing.link import MqttLink
+from controller.publishing.official_feeds import FeedContext, SourcePoller, clock_tick
 from controller.publishing.reports import events_cutoff, prune_events
 from controller.publishing.schedules import HORIZON, draw_ahead, republish
 from controller.storage.db import connect
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 REFRESH_EVERY_S = 3600
 PRUNE_EVENTS_EVERY_S = 3600
+# How often the official alert sources are looked at: each is polled when its own interval (60 s by
+# default) or its backoff says, and approvals' timeouts and alerts' ends are within this of their time.
+OFFICIAL_ALERTS_EVERY_S = 5
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,11 @@ class JobContext:
     key: Ed25519PrivateKey
     link: MqttLink | None
     events_kept_days: int
+    sources: SourcePoller = field(default_factory=SourcePoller)
+
+    @property
+    def feeds(self) -> FeedContext:
+        return FeedContext(self.database, self.key, None if self.link is None else self.link.flush)
 
 
 def refresh_job(context: JobContext) -> None:
@@ -70,6 +79,13 @@ def prune_events_job(context: JobContext) -> None:
         log.info("deleted %d panel events older than %d days", deleted, context.events_kept_days)
 
 
+def official_alerts_job(context: JobContext) -> None:
+    """Start polling the sources that are due (each on its own thread: this returns at once), then
+    what time alone decides: approvals timed out, alerts expired, phases changed."""
+    context.sources.poll_due(context.feeds)
+    clock_tick(context.feeds)
+
+
 def start_scheduler(context: JobContext) -> BackgroundScheduler:
     """The first run happens at once: horizons may have shortened while the controller was down."""
     scheduler = BackgroundScheduler(timezone=PARIS)
@@ -83,6 +99,14 @@ def start_scheduler(context: JobContext) -> BackgroundScheduler:
     )
     scheduler.add_job(
         prune_events_job, "interval", seconds=PRUNE_EVENTS_EVERY_S, args=[context], id="prune-events"
+    )
+    scheduler.add_job(
+        official_alerts_job,
+        "interval",
+        seconds=OFFICIAL_ALERTS_EVERY_S,
+        args=[context],
+        id="official-alerts",
+        next_run_time=datetime.now(UTC),
     )
     scheduler.start()
     return scheduler

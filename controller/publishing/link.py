@@ -14,8 +14,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.properties import Properties
+from prometheus_client import CollectorRegistry
 
 from controller.publishing import outbox, reports
+from controller.publishing.metrics import LinkInstruments
 from controller.storage.db import connect, transaction
 from relais.mqtt import (
     SESSION_NEVER_EXPIRES,
@@ -121,9 +123,12 @@ class MqttLink:
         client_id: str,
         ca_file: str | None = None,
         event_budget: reports.EventBudget | None = None,
+        instruments: LinkInstruments | None = None,
     ) -> None:
-        """``event_budget``: what each panel may send of events (``reports.EventBudget``'s defaults if None)."""
+        """``event_budget``: what each panel may send of events (``reports.EventBudget``'s defaults if None);
+        ``instruments``: where it counts PUBACK times and reports (on a registry of its own if None)."""
         self.topics = topics
+        self.instruments = instruments or LinkInstruments.on(CollectorRegistry())
         self._event_budget = event_budget or reports.EventBudget()
         self.broker_url = broker_url
         self._db = connect(database_path)
@@ -135,6 +140,9 @@ class MqttLink:
         self._flight_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._in_flight: dict[int, tuple[str, int]] = {}
+        self._published_at: dict[
+            int, float
+        ] = {}  # by message id: when each state in flight was handed to paho
         self._oversized_logged: set[tuple[str, int]] = set()  # (panel, seq) of schedules too large to send
         self._client_id = client_id
         self._ca_file = ca_file
@@ -354,6 +362,7 @@ class MqttLink:
         self, client: mqtt.Client, key: tuple[str, int], payload: bytes, expires_at: float
     ) -> bool:
         """Hand one desired state to paho; False when paho would not take it (it stays pending)."""
+        handed_at = time.monotonic()
         info = client.publish(
             self.topics.desired(key[0]), payload, qos=1, retain=True, properties=self._expiry(expires_at)
         )
@@ -364,7 +373,9 @@ class MqttLink:
             taken = self._early_acks.pop(info.mid, None)
             if taken is None:
                 self._in_flight[info.mid] = key
+                self._published_at[info.mid] = handed_at
         if taken:
+            self.instruments.puback_seconds.observe(time.monotonic() - handed_at)
             self._record_ack(key)
         elif taken is False:
             log.warning("the broker refused the state of %s; it stays in the outbox", key[0])
@@ -455,6 +466,7 @@ class MqttLink:
         client.subscribe(self.topics.all_events(), 1)
         with self._flight_lock:
             self._in_flight.clear()
+            self._published_at.clear()
             self._early_acks.clear()
             self._commands_in_flight.clear()
             self._again_all = True
@@ -492,10 +504,13 @@ class MqttLink:
             if key is None:
                 self._early_acks[mid] = taken
                 return
+            handed_at = self._published_at.pop(mid, None)
             if self._held_back and len(self._in_flight) <= self._receive_maximum // 2:
                 self._held_back = False
                 self._flush_wanted.set()
         if taken:
+            if handed_at is not None:
+                self.instruments.puback_seconds.observe(time.monotonic() - handed_at)
             self._record_ack(key)
         else:
             log.warning(
@@ -548,6 +563,7 @@ class MqttLink:
         try:
             if leaf == "state":
                 state = PanelState.from_payload(report.payload)
+                self.instruments.reports.labels("state").inc()
                 self._check_sender(panel_id, state.panel_id)
                 if self._event_budget.admit(panel_id, 1, time.monotonic()):
                     return [state]
@@ -555,6 +571,7 @@ class MqttLink:
             if leaf != "events":
                 return []
             batch = read_events(report.payload)
+            self.instruments.reports.labels("event").inc(len(batch.events))
             for event in batch.events:
                 self._check_sender(panel_id, event.panel_id)
         except WireError as exc:

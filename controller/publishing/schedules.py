@@ -8,6 +8,7 @@ horizon; the controller re-signs a fresh horizon well before that.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -177,7 +178,9 @@ def _inputs(
         targets = targets_from_json(row["targets"])
         if not index.reached(targets):
             continue
-        item = items.add(alert_item_id(row["id"]), alert_content(row["text"], row["title"], items.profile))
+        # An official alert is worded per kind of panel (``texts``); a typed one has one text.
+        text = json.loads(row["texts"] or "{}").get(items.profile.id, row["text"])
+        item = items.add(alert_item_id(row["id"]), alert_content(text, row["title"], items.profile))
         if item is None:
             continue
         about[item.item_id] = {

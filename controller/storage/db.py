@@ -423,6 +423,164 @@ def _0014_events_by_reception(db: Database) -> None:
     db.table("panel_events").create_index(["received_at"])
 
 
+def _0015_public_counts(db: Database) -> None:
+    """How often each public channel is opened, per day, commune (or department, tag) and channel: a
+    counter, no row per visit, nothing about the visitor (no address, no browser), for the reach
+    indicators."""
+    db.table("public_counts").create(
+        {"day": str, "place": str, "channel": str, "count": int},
+        pk=("day", "place", "channel"),
+        not_null={"count"},
+    )
+
+
+def _0016_notifications(db: Database) -> None:
+    """Who is told what when panels go dark: each organisation's conditions and SMTP server, each user's
+    subscriptions, the notifier's memory of each panel, and every notification sent, with its result."""
+    db.table("notification_settings").create(
+        {"organisation": str, "conditions": str, "smtp": str, "updated_at": int},
+        pk="organisation",  # "" for people of no organisation
+        not_null={"conditions", "smtp", "updated_at"},
+    )
+    db.table("notification_subscriptions").create(
+        {
+            "id": int,
+            "user_id": int,
+            "channel": str,  # email, webhook
+            "address": str,  # an e-mail address or a URL
+            "secret": str,  # a webhook's signing secret
+            "kinds": str,  # JSON list, of controller.domain.notifications.KINDS
+            "communes": str,  # JSON list of INSEE codes; empty: every commune the user sees
+            "digest": int,  # 1: once a day, all together, rather than as they come
+            "digest_sent_on": str,  # the Paris day of the last digest sent
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"user_id", "channel", "address", "kinds", "communes", "digest", "created_at"},
+        defaults={"digest": 0},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("notification_watch").create(
+        {"organisation": str, "panel_id": str, "watch": str},
+        pk=("organisation", "panel_id"),
+        not_null={"watch"},
+    )
+    db.table("notification_log").create(
+        {
+            "id": int,
+            "at": int,
+            "user_id": int,
+            "subscription_id": int,
+            "channel": str,
+            "recipient": str,
+            "kind": str,
+            "subject": str,
+            "panels": str,  # JSON list of panel ids
+            "text": str,  # what a digest will say of it
+            "result": str,  # sent, failed, queued (for the day's digest)
+            "error": str,
+        },
+        pk="id",
+        not_null={"at", "channel", "recipient", "kind", "subject", "panels", "result"},
+    )
+    db.table("notification_log").create_index(["user_id", "id"])
+
+
+def _0017_official_alerts(db: Database) -> None:
+    """Official alerts from CAP feeds: each organisation's sources with their health, its rules as data,
+    and every document received, once per sender and identifier, with its raw CAP and what it became.
+    An alert gains its text per panel profile: an official alert is worded for each kind of panel."""
+    db.table("alert_sources").create(
+        {
+            "id": int,
+            "organisation": str,
+            "name": str,
+            "kind": str,  # atom (MeteoAlarm's feed), cap (one document's URL), folder
+            "location": str,  # the URL, or the folder's path
+            "poll_interval_s": int,
+            "test_mode": int,
+            "created_by": str,
+            "created_at": int,
+            "last_success_at": int,
+            "last_error": str,
+            "last_error_at": int,
+            "failures": int,  # errors in a row, for the backoff
+            "next_try_at": int,
+            "etag": str,
+            "last_modified": str,
+        },
+        pk="id",
+        not_null={"name", "kind", "location", "poll_interval_s", "test_mode", "created_by", "created_at"},
+        defaults={"poll_interval_s": 60, "test_mode": 0, "failures": 0, "next_try_at": 0},
+    )
+    db.table("alert_rules").create(
+        {
+            "id": int,
+            "organisation": str,
+            "position": int,  # the first rule that applies, in this order, decides
+            "rule": str,  # JSON, as controller.official.rules.rule_from_mapping reads it
+            "created_by": str,
+            "created_at": int,
+            "changed_at": int,
+        },
+        pk="id",
+        not_null={"position", "rule", "created_by", "created_at"},
+    )
+    db.table("official_alerts").create(
+        {
+            "id": int,
+            "organisation": str,
+            "source_id": int,
+            "sender": str,
+            "identifier": str,
+            "sent": str,
+            "msg_type": str,
+            "event": str,
+            "headline": str,
+            "status": str,  # received, matched, pending, deployed, rejected, ended
+            "reason": str,
+            "rule": str,  # JSON of the rule that applied, as it stood then
+            "panels": str,  # JSON list of the panels it reaches
+            "texts": str,  # JSON: panel profile → wording
+            "worded_by": str,  # the approver who edited the wording; null: the rule's, following the phases
+            "expires_at": int,
+            "deploys_at": int,  # approval with a timeout: deployed then if nobody acted
+            "alert_id": int,  # the alert it became on the panels
+            "raw": str,
+            "received_at": int,
+            "decided_by": str,
+            "decided_at": int,
+        },
+        pk="id",
+        not_null={"sender", "identifier", "msg_type", "status", "raw", "received_at"},
+        foreign_keys=[("source_id", "alert_sources", "id"), ("alert_id", "alerts", "id")],
+    )
+    db.execute(
+        "create unique index official_alerts_once on official_alerts "
+        "(coalesce(organisation, ''), sender, identifier)"
+    )
+    db.table("official_alerts").create_index(["status"])
+    db.table("alerts").add_column("texts", str)  # JSON: panel profile → text, over ``text``
+
+
+def _0018_official_alert_summary(db: Database) -> None:
+    """What the official alerts' page lists of each document without reading its raw CAP: who sent it
+    by name, its awareness level and type (or CAP's severity), its area in words and its onset
+    (documents received before show none of these); and a source's last error as its template and
+    values, said in the page's language."""
+    db.table("alert_sources").add_column("last_error_detail", str)  # JSON: template, params, where
+    table = db.table("official_alerts")
+    for column, kind in (
+        ("sender_name", str),
+        ("awareness_level", int),
+        ("awareness_type", int),
+        ("severity", str),
+        ("area", str),
+        ("onset_at", int),
+    ):
+        table.add_column(column, kind)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -438,6 +596,10 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0012_idempotency_keys", _0012_idempotency_keys),
     ("0013_message_changed_by", _0013_message_changed_by),
     ("0014_events_by_reception", _0014_events_by_reception),
+    ("0015_public_counts", _0015_public_counts),
+    ("0016_notifications", _0016_notifications),
+    ("0017_official_alerts", _0017_official_alerts),
+    ("0018_official_alert_summary", _0018_official_alert_summary),
 ]
 
 

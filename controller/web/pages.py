@@ -13,24 +13,44 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from controller.dates import format_when, parse_iso
-from controller.domain import accounts
+from controller.dates import format_duration, format_when, parse_iso
+from controller.domain import accounts, official_alerts
+from controller.domain import indicators as reach
 from controller.domain.access import ROLE_LABELS, Permission, Role
-from controller.domain.campaigns import get_campaign
+from controller.domain.campaigns import get_campaign, list_campaigns
+from controller.domain.errors import FieldError
+from controller.domain.notifications import (
+    ALERT_UNCONFIRMED,
+    BEHIND,
+    FAULT,
+    FAULT_CLEARED,
+    FLAPPING,
+    OFFLINE,
+    ONLINE,
+)
+from controller.domain.official_alerts import OFFICIAL_TITLE
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
+from controller.domain.public import named_place
+from controller.official.rules import PLACEHOLDERS, default_rules
 from controller.publishing.outbox import COMMAND_TTL_S
 from controller.scheduling.model import department_of
 from controller.storage.db import connect
+from controller.storage.public_store import known_places
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
+from controller.web.charts import Chart, bar_chart
 from controller.web.context import broker_watch, get_db, mqtt_link
+from controller.web.i18n import error_text
+from controller.web.public import visits
 
 bp = Blueprint("web", __name__)
 
@@ -40,12 +60,42 @@ NAVIGATION: list[tuple[str, Any, Permission | None]] = [
     ("web.approvals", _l("À valider"), Permission.MESSAGES_APPROVE),
     ("web.invitations", _l("Invitations"), Permission.CAMPAIGNS_ANSWER),
     ("web.campaigns", _l("Campagnes"), Permission.CAMPAIGNS_MANAGE),
+    ("web.indicators", _l("Indicateurs"), Permission.CAMPAIGNS_MANAGE),
     ("web.alerts", _l("Alerte"), Permission.ALERTS_SEND),
+    ("web.official", _l("Alertes officielles"), Permission.ALERTS_SEND),
     ("web.fleet", _l("Parc"), Permission.PANELS_VIEW),
     ("web.users", _l("Utilisateurs"), Permission.USERS_MANAGE),
     ("web.audit", _l("Journal"), Permission.AUDIT_VIEW),
+    ("web.notifications", _l("Notifications"), None),
     ("web.tokens", _l("Mes jetons"), None),
 ]
+# What a subscription may ask to be told of (``controller.domain.notifications.KINDS``).
+NOTICE_LABELS = {
+    OFFLINE: _l("Panneau hors ligne"),
+    ONLINE: _l("Panneau de retour"),
+    FLAPPING: _l("Panneau instable"),
+    FAULT: _l("Panne signalée"),
+    FAULT_CLEARED: _l("Panne terminée"),
+    BEHIND: _l("Panneau pas à jour"),
+    ALERT_UNCONFIRMED: _l("Alerte non confirmée"),
+}
+# MeteoAlarm's awareness types and levels as the official alerts' page names them (the panels' own words
+# are controller.official.rules's, in French whatever the page's language).
+HAZARDS = {
+    1: _l("vent"),
+    2: _l("neige-verglas"),
+    3: _l("orages"),
+    4: _l("brouillard"),
+    5: _l("canicule"),
+    6: _l("grand froid"),
+    7: _l("vagues-submersion"),
+    8: _l("feux de forêt"),
+    9: _l("avalanches"),
+    10: _l("pluie"),
+    12: _l("crues"),
+    13: _l("pluie-inondation"),
+}
+LEVELS = {1: _l("verte"), 2: _l("jaune"), 3: _l("orange"), 4: _l("rouge")}
 # Where each role lands after logging in: its main job.
 HOME = {
     Role.ADMIN: "web.fleet",
@@ -85,7 +135,9 @@ def _navigation() -> dict[str, Any]:
     items = [
         (endpoint, label) for endpoint, label, needed in NAVIGATION if needed is None or actor.can(needed)
     ]
-    return {"navigation": items, "actor": actor, "Permission": Permission}
+    # The official alerts waiting for those who may decide, counted on every page (app.js keeps it fresh).
+    pending = official_alerts.pending_count(get_db(), actor) if actor.can(Permission.ALERTS_APPROVE) else None
+    return {"navigation": items, "actor": actor, "Permission": Permission, "official_pending": pending}
 
 
 @bp.get("/")
@@ -98,7 +150,11 @@ def index() -> WerkzeugResponse:
 @bp.get("/messages")
 @page(Permission.MESSAGES_VIEW)
 def messages() -> str:
-    return render_template("messages.html")
+    """A commune's users get its public addresses too, and the code that puts its widget on its website."""
+    commune = current_user.actor.commune_insee
+    communes, tags = known_places(get_db())
+    place = named_place("commune", commune, communes, tags) if commune else None
+    return render_template("messages.html", public_place=place, public_root=request.url_root.rstrip("/"))
 
 
 @bp.get("/validation")
@@ -145,10 +201,83 @@ def campaign(campaign_id: int) -> str:
     )
 
 
+@bp.get("/indicateurs")
+@page(Permission.CAMPAIGNS_MANAGE)
+def indicators() -> tuple[str, int]:
+    """The steering indicators for the filters in the address; a wrong filter is said beside its field
+    and the figures are shown unfiltered."""
+    db, actor = get_db(), current_user.actor
+    asked = {name: request.args.get(name, "") for name in ("campaign", "commune", "from", "to")}
+    refused: FieldError | None = None
+    try:
+        filters = reach.parse_filters(asked)
+        visits().write(db)
+        data = reach.indicators(db, actor, filters, time.time())
+    except FieldError as error:
+        refused, filters = error, reach.Filters()
+        data = reach.indicators(db, actor, filters, time.time())
+    query = urlencode({name: value for name, value in asked.items() if value and refused is None})
+    csv_url = "/api/v1/indicators?" + "&".join(filter(None, [query, "format=csv"]))
+    return render_template(
+        "indicators.html",
+        data=data,
+        asked=asked,
+        error=(refused.field, error_text(refused.template, refused.params, i18n.current_language()))
+        if refused
+        else None,
+        campaigns=[(campaign["id"], campaign["name"]) for campaign in list_campaigns(db, actor)],
+        communes=_communes(),
+        charts=_reach_charts(data),
+        csv_url=csv_url,
+        duration=lambda seconds: format_duration(seconds, i18n.current_language()),
+        percent=format_percent,
+        chart_summary=lambda chart: " ; ".join(f"{bar.label} — {bar.text}" for bar in chart.bars),
+    ), 400 if refused else 200
+
+
+def _reach_charts(data: dict[str, Any]) -> dict[str, Chart]:
+    """Hours on air and public openings per week, all rows together; panels online per day."""
+    seconds: Counter[str] = Counter()
+    openings: Counter[str] = Counter()
+    for row in data["weeks"]:
+        seconds[row["week"]] += row["seconds_on_air"]
+        openings[row["week"]] += sum(row[name] for name in reach.PUBLIC_FIGURES)
+    weeks = sorted(seconds)
+    lang = i18n.current_language()
+    return {
+        "hours": bar_chart(
+            [(week, seconds[week] / 3600, format_duration(seconds[week], lang)) for week in weeks]
+        ),
+        "public": bar_chart([(week, openings[week], str(openings[week])) for week in weeks]),
+        "online": bar_chart(
+            [
+                (f"{day['day'][8:10]}/{day['day'][5:7]}", day["online"], str(day["online"]))
+                for day in data["department"]["online"]
+            ]
+        ),
+    }
+
+
 @bp.get("/alertes")
 @page(Permission.ALERTS_SEND)
 def alerts() -> str:
     return render_template("alerts.html")
+
+
+@bp.get("/alertes-officielles")
+@page(Permission.ALERTS_SEND)
+def official() -> str:
+    """What official sources sent, the queue to decide on, the organisation's sources and its rules."""
+    return render_template(
+        "official_alerts.html",
+        hazards={code: str(label) for code, label in HAZARDS.items()},
+        levels={code: str(label) for code, label in LEVELS.items()},
+        placeholders=PLACEHOLDERS,
+        # A new rule starts from the wording Météo-France's shipped rule uses.
+        default_wording=dict(default_rules()[0].wording),
+        official_title=OFFICIAL_TITLE,
+        may_add_folder=current_user.actor.role == Role.ADMIN,
+    )
 
 
 @bp.get("/parc")
@@ -187,6 +316,17 @@ def users() -> str:
 @page(Permission.AUDIT_VIEW)
 def audit() -> str:
     return render_template("audit.html")
+
+
+@bp.get("/notifications")
+@page()
+def notifications() -> str:
+    """One's subscriptions and what was sent; an organisation's conditions for who may change them."""
+    return render_template(
+        "notifications.html",
+        can_manage=current_user.actor.can(Permission.NOTIFICATIONS_MANAGE),
+        kinds={kind: str(label) for kind, label in NOTICE_LABELS.items()},
+    )
 
 
 @bp.get("/jetons")

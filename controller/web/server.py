@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import Callable
 
@@ -25,7 +26,11 @@ def freeze_startup_objects() -> None:
 
 
 def serve_until_stopped(app: Flask, host: str, port: int, on_ready: Callable[[str], None]) -> None:
-    """A threaded WSGI server; port 0 picks a free one. Fit for loopback or behind a reverse proxy."""
+    """A threaded WSGI server; port 0 picks a free one. Fit for loopback or behind a reverse proxy.
+
+    Werkzeug's own line per request is left out: the app logs each one, with its id and duration
+    (``controller.web.metrics``)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(host, port, app, threaded=True)
     freeze_startup_objects()
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from programs.cli.common import Commands, add_command
+from programs.cli.common import Commands, add_command, add_log_format
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
@@ -14,7 +14,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
     if args.config is None:
         raise SystemExit("relais agent: --config FILE is required (or: relais agent test --help)")
-    return run(args.config)
+    return run(args.config, args.log_format)
 
 
 def cmd_agent_test(args: argparse.Namespace) -> int:
@@ -28,6 +28,7 @@ def add_commands(commands: Commands) -> None:
         commands, "agent", cmd_agent, "Run a panel agent: receive, verify and show signed content."
     )
     agent.add_argument("--config", type=Path, default=None, help="the agent's TOML config file")
+    add_log_format(agent)
     field = add_command(
         agent.add_subparsers(dest="agent_command", metavar="ACTION"),
         "test",

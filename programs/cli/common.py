@@ -4,7 +4,6 @@ options. Imported to build the parser, so it imports nothing heavy: each handler
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -43,10 +42,18 @@ def open_db(args: argparse.Namespace) -> Any:
     return open_database(data_dir(args) / "relais.db")
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def setup_logging(verbose: bool, log_format: str = "text") -> None:
+    from relais.logs import setup_logging as to_stderr
+
+    to_stderr(log_format, verbose=verbose)
+
+
+def add_log_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default), or one JSON object a line for a log collector",
     )
 
 

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+from pathlib import Path
 
 from programs.cli.broker import add_ca_file, broker_ca_file, broker_dir
-from programs.cli.common import Commands, add_command, add_data_dir, at_least, data_dir, setup_logging
+from programs.cli.common import (
+    Commands,
+    add_command,
+    add_data_dir,
+    add_log_format,
+    at_least,
+    data_dir,
+    setup_logging,
+)
+
+# How often the notifier looks at the fleet: a panel is reported within this much of its delay.
+NOTIFY_EVERY_S = 15.0
+# A scraper's bearer shorter than this is refused: a guessable one would open the metrics to anyone.
+MIN_METRICS_TOKEN = 24
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from controller import create_app, shutdown_app
     from controller.web.server import serve_until_stopped
 
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     app = create_app(
         {
             "DATA_DIR": data_dir(args),
@@ -31,6 +46,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 if value is not None
             },
             **({"MAX_CONTENT_LENGTH": args.max_request_bytes} if args.max_request_bytes else {}),
+            "METRICS_ALLOW": args.metrics_allow or (),
+            "METRICS_TOKEN": _metrics_token(args.metrics_token_file),
+            "NOTIFY_EVERY_S": NOTIFY_EVERY_S,
+            "PUBLIC_URL": args.public_url or f"http://{args.host}:{args.http_port}",
+            "NOTIFY_CA_FILE": str(args.smtp_ca_file) if args.smtp_ca_file else None,
         }
     )
     try:
@@ -50,6 +70,25 @@ def _controller_broker_url(args: argparse.Namespace) -> str:
         return args.broker_url
     user, password = BrokerCredentials(here).controller()
     return broker_url_with_credentials(args.broker_url, user, password)
+
+
+def _metrics_token(path: Path | None) -> str | None:
+    """The scrapers' bearer, read from a file (a secret on the command line shows in ``ps``)."""
+    if path is None:
+        return None
+    token = path.read_text(encoding="utf-8").strip()
+    if len(token) < MIN_METRICS_TOKEN:
+        raise SystemExit(f"relais serve: the token in {path} is shorter than {MIN_METRICS_TOKEN} characters")
+    return token
+
+
+def _network(text: str) -> str:
+    """An argparse type: an address or a network (``10.0.0.0/8``)."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address nor a network (10.0.0.0/8)") from None
+    return text
 
 
 def _byte_count(text: str) -> int:
@@ -104,3 +143,33 @@ def add_commands(commands: Commands) -> None:
         help="largest request body accepted, else 413 (default: a message with the heaviest image, 29 MB)",
     )
     serve.add_argument("--verbose", action="store_true", help="log debug lines")
+    add_log_format(serve)
+    serve.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="where people open the controller (https://relais.example.fr), for the links in notifications"
+        " (default: http://HOST:PORT)",
+    )
+    serve.add_argument(
+        "--smtp-ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the CA that SMTP servers' certificates are checked against (default: the system's)",
+    )
+    serve.add_argument(
+        "--metrics-allow",
+        action="append",
+        type=_network,
+        metavar="NETWORK",
+        help="an address or network (10.0.0.0/8) that may read /metrics without a token (repeatable)",
+    )
+    serve.add_argument(
+        "--metrics-token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a file holding the bearer token scrapers of /metrics may send (an administrator's API token"
+        " works too)",
+    )

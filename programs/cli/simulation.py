@@ -16,11 +16,20 @@ FLEET_PROFILES = ("led-amber-192x64", "led-rgb-128x64", "epaper-bw-800x480", "le
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from programs.demo import run_demo
+    from programs.demo_feed import FeedError, cap_feed
 
     setup_logging(args.verbose)
     if args.panels < 1:
         raise SystemExit("relais demo: --panels must be at least 1")
-    return run_demo(data_dir(args), http_port=args.http_port, mqtt_port=args.mqtt_port, panels=args.panels)
+    feed = None
+    if args.cap_feed is not None:
+        try:
+            feed = cap_feed(args.cap_feed, data_dir(args))
+        except FeedError as error:
+            raise SystemExit(f"relais demo: --cap-feed {error}") from None
+    return run_demo(
+        data_dir(args), http_port=args.http_port, mqtt_port=args.mqtt_port, panels=args.panels, cap_feed=feed
+    )
 
 
 def cmd_fleet_sim(args: argparse.Namespace) -> int:
@@ -99,6 +108,13 @@ def add_commands(commands: Commands) -> None:
         type=int,
         default=3,
         help="how many simulated panels (default 3); beyond 3, a simulated department (relais fleet-sim)",
+    )
+    demo.add_argument(
+        "--cap-feed",
+        metavar="PATH_OR_URL",
+        help="an official alert source for the prefecture, under Météo-France's shipped rules: 'sample' (an "
+        "orange snow-ice warning for the Ain, written into the data folder), a MeteoAlarm Atom feed or a "
+        "CAP document (file, read again at each poll, or http(s) URL), or a folder where CAP files are dropped",
     )
     demo.add_argument("--verbose", action="store_true", help="log debug lines")
 

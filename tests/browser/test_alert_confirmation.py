@@ -28,7 +28,7 @@ def test_an_alert_is_previewed_confirmed_and_followed_panel_by_panel(site: Site,
     wait_for(lambda: site.live.panel(DEMO_LED["id"])["online"], "the Bourg entrance panel is online", 30)
 
     page = site.log_in(chromium, "prefecture")
-    page.get_by_role("link", name="Alerte").click()
+    page.get_by_role("link", name="Alerte", exact=True).click()
     page.get_by_label("Texte de l’alerte").fill(ALERT)
     page.get_by_label("Expire le").fill((datetime.now() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:00"))
     page.get_by_label("Bourg-en-Bresse (01053)").check()
@@ -93,7 +93,7 @@ def test_an_alert_to_the_whole_department_counts_its_1000_panels(site: Site, chr
                 register_panel(db, spec)
     site.add_user("prefecture", "campaign-manager")
     page = site.log_in(chromium, "prefecture")
-    page.get_by_role("link", name="Alerte").click()
+    page.get_by_role("link", name="Alerte", exact=True).click()
     page.get_by_label("Texte de l’alerte").fill(ALERT)
     page.get_by_label("Expire le").fill((datetime.now() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:00"))
     page.get_by_label("Tout le département (01)").check()  # not 65 boxes, one by one

@@ -27,7 +27,7 @@ def test_an_alert_pre_empts_the_panel_and_is_cancelled(site: Site, chromium: obj
     )
 
     page = site.log_in(chromium, "prefecture", phone=True)
-    page.get_by_role("link", name="Alerte").click()
+    page.get_by_role("link", name="Alerte", exact=True).click()
     page.get_by_label("Texte de l’alerte").fill(ALERT)
     page.get_by_label("Expire le").fill((datetime.now() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:00"))
     page.get_by_label("Bourg-en-Bresse (01053)").check()

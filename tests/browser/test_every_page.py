@@ -16,6 +16,7 @@ from controller.web.context import get_db
 from programs.demo import DEMO_ACCOUNTS
 from tests.support import DEMO_LED, client_as, wait_for
 from tests.support.browser import DESKTOP, PHONE, Site, axe_findings, wait_until
+from tests.support.cap_feeds import FeedServer, document, poll_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -35,11 +36,12 @@ DRAWN = """() => [...document.querySelectorAll('main tbody, #pending, #week')]
 VIEWS = [("fr", False), ("en", True), ("fr", True), ("en", False)]
 
 PANEL_PAGE = f"/parc/{DEMO_LED['id']}"
+ORANGE = "meteo-france-orange-snow-ice-ain.xml"
 
 
-def _seed(site: Site) -> int:
-    """A message, a campaign inviting Bourg-en-Bresse, an alert in Ambérieu, a message waiting for approval:
-    what pages show."""
+def _seed(site: Site, feeds: FeedServer) -> int:
+    """A message, a campaign inviting Bourg-en-Bresse, an alert in Ambérieu, a message waiting for approval,
+    an official alert waiting for a decision from a source that works and one that fails: what pages show."""
     app = site.live.app
     for name, role, commune in ROLES:
         site.add_user(name, role, commune)
@@ -81,6 +83,14 @@ def _seed(site: Site) -> int:
         ).status_code
         == 201
     )
+    prefecture = client_as(app, "prefecture")
+    for name, location in (
+        ("MeteoAlarm", feeds.serve("/cap/vigilance.xml", document(ORANGE))),
+        ("Flux perdu", feeds.url + "/nulle-part"),
+    ):
+        source = {"name": name, "kind": "cap", "location": location}
+        assert prefecture.post("/api/v1/alert-sources", json=source).status_code == 201
+    poll_sources(app)
     return campaign.json["id"]
 
 
@@ -130,13 +140,32 @@ STATES: dict[tuple[str, str], tuple[str, list[tuple[str, ...]]]] = {
             ("wait_for", "#password-form .field-error"),
         ],
     ),
+    ("technicien", "/notifications"): (
+        "address-refused",
+        [
+            ("fill", "#address", "pas une adresse"),
+            ("click", "#subscription-form [type=submit]"),
+            ("wait_for", "#subscription-form .field-error"),
+        ],
+    ),
+    ("prefecture", "/alertes-officielles"): (  # a source without its address
+        "source-refused",
+        [("click", "#source-form [type=submit]"), ("wait_for", "#source-form .field-error")],
+    ),
     ("prefecture", "/campagnes"): (
         "empty-campaign-refused",
         [("click", "#campaign-form [type=submit]"), ("wait_for", "#campaign-form .field-error")],
     ),
 }
 # The API answers these refusals with a 4xx on purpose; the login page with a 401; an unknown panel, 404.
-REFUSED = [r"/api/v1/messages$", r"/api/v1/messages/\d+/reject$", r"/commands$", r"/api/v1/campaigns$"]
+REFUSED = [
+    r"/api/v1/messages$",
+    r"/api/v1/messages/\d+/reject$",
+    r"/commands$",
+    r"/api/v1/campaigns$",
+    r"/api/v1/notifications/subscriptions$",
+    r"/api/v1/alert-sources$",
+]
 MISSING_PANEL = "/parc/inconnu"
 
 
@@ -169,13 +198,38 @@ def _login_refused(site: Site, chromium: object, lang: str) -> list[str]:
     return found
 
 
-def test_every_page_draws_for_every_role(site: Site, chromium: object) -> None:
+# What an anonymous visitor opens: a commune's and a department's public pages, a tag's, the widget alone,
+# and a commune code no panel has (a 404 on purpose).
+PUBLIC_PAGES = ["/c/01053", "/d/01", "/t/entree-de-ville", "/c/01053/widget", "/c/99999"]
+
+
+def _public_pages(site: Site, chromium: object, lang: str, phone: bool) -> list[str]:
+    """The public pages as a visitor with no account sees them, in one language and one screen."""
+    context = chromium.new_context(viewport=PHONE if phone else DESKTOP, locale="fr-FR")  # type: ignore[attr-defined]
+    page = context.new_page()
+    site.watch(page)
+    if lang != "fr":
+        page.goto(f"{site.url}/langue/{lang}?next=/c/01053")
+    found = []
+    view = f"{lang}-{'phone' if phone else 'desktop'}"
+    for number, path in enumerate(PUBLIC_PAGES):
+        page.goto(site.url + path)
+        step = f"anonymous-{view}-{number}-{path.strip('/').replace('/', '-')}"
+        found += _check(site, page, f"anonymous {view} {path}", step, lang)
+    context.close()
+    return found
+
+
+def test_every_page_draws_for_every_role(site: Site, chromium: object, feeds: FeedServer) -> None:
     site.live.start_agent(DEMO_LED["id"])
-    campaign_id = _seed(site)
+    campaign_id = _seed(site, feeds)
     wait_for(lambda: site.live.panel(DEMO_LED["id"])["online"], "the agent is online", 30)
-    for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$"]:
+    for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$", f"{PUBLIC_PAGES[-1]}$"]:
         site.expect(pattern)
     inaccessible = _login_refused(site, chromium, "fr") + _login_refused(site, chromium, "en")
+    inaccessible += _public_pages(site, chromium, "fr", phone=True) + _public_pages(
+        site, chromium, "en", phone=False
+    )
     for index, (name, role, commune) in enumerate(ROLES):
         views = VIEWS if os.environ.get("RELAIS_WALK_ALL") else [VIEWS[index % len(VIEWS)]]
         # One browser context per role, logged in straight into its first view.

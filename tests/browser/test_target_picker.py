@@ -115,7 +115,7 @@ def test_the_prefecture_sends_to_the_department_then_to_two_communes_found_by_se
     site.shot(page, "3-editing-restores-the-communes-and-adds-a-panel")
 
     # The alert form: the same picker, by department, commune or tag, never panel by panel.
-    page.get_by_role("link", name="Alerte").click()
+    page.get_by_role("link", name="Alerte", exact=True).click()
     wait_for_count(page, "Aucun panneau choisi.")
     assert not picker.locator('[data-kind="panels"]').count()
     page.get_by_label("Rechercher une commune (nom ou code INSEE)").fill("gex")

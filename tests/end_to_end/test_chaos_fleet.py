@@ -149,7 +149,9 @@ def test_a_thousand_panels_reconnect_within_30_s_spread_by_jitter(
         finally:
             watcher.stop()
         assert back[-1] < 30
-        assert own_broker.client_connections() == 1000
+        # A panel that gave up on a slow CONNACK and connected again leaves its first socket to the broker's
+        # takeover for a moment (seen on a loaded machine): one connection per panel once that settles.
+        wait_for(lambda: own_broker.client_connections() == 1000, "one connection per panel", 10, 0.2)
         # Spread by jitter: no tenth of a second holds a quarter of the fleet, and they span over half a second.
         busiest = Counter(int(at * 10) for at in back).most_common(1)[0][1]
         assert busiest < 250, f"{busiest} panels came back in the same 100 ms"

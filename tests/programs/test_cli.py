@@ -208,3 +208,24 @@ def test_fleet_sim_deals_the_profiles_of_the_simulated_department() -> None:
     from programs.department import DEFAULT_PROFILES
 
     assert build_parser().parse_args(["fleet-sim", "--panels", "1"]).profiles == ",".join(DEFAULT_PROFILES)
+
+
+def test_serve_checks_who_may_scrape_metrics_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from programs.cli.serve import MIN_METRICS_TOKEN, _metrics_token
+
+    serve = ["serve", "--broker-url", "mqtt://127.0.0.1:1883"]
+    args = build_parser().parse_args([*serve, "--metrics-allow", "10.0.0.0/8", "--metrics-allow", "::1"])
+    assert args.metrics_allow == ["10.0.0.0/8", "::1"]
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args([*serve, "--metrics-allow", "mairie"])
+    assert refused.value.code == 2
+    assert "'mairie' is not an address nor a network" in capsys.readouterr().err
+
+    token = tmp_path / "metrics.token"
+    token.write_text("x" * MIN_METRICS_TOKEN + "\n", encoding="utf-8")
+    assert _metrics_token(token) == "x" * MIN_METRICS_TOKEN
+    token.write_text("court\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="shorter than 24 characters"):
+        _metrics_token(token)

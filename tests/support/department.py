@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -58,11 +59,11 @@ class Department:
 
 @contextmanager
 def department(
-    broker: MosquittoBroker, tmp_path: Path, count: int, *, light: bool = False
+    broker: MosquittoBroker, tmp_path: Path, count: int, *, light: bool = False, **config: Any
 ) -> Iterator[Department]:
     """``count`` panels online and each showing its first schedule (its commune's name); ``light``:
-    ``LightPanel``s, which draw no screen."""
-    app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": broker.url, "TESTING": True})
+    ``LightPanel``s, which draw no screen; ``config`` adds to the app's."""
+    app = create_app({"DATA_DIR": tmp_path / "data", "BROKER_URL": broker.url, "TESTING": True, **config})
     try:
         with app.app_context():
             panels = register_fleet(get_db(), context.signing_key(), count)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -76,8 +77,11 @@ class Live:
 
 
 @contextmanager
-def live_controller(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path) -> Iterator[Live]:
-    """A controller on ``mqtt_broker`` with the three demo panels registered; agents started on demand."""
+def live_controller(
+    mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Path, **config: Any
+) -> Iterator[Live]:
+    """A controller on ``mqtt_broker`` with the three demo panels registered; agents started on demand;
+    ``config`` adds to (or changes) the app's."""
     base = f"test-{uuid.uuid4().hex[:8]}/relais/v1"
     app = create_app(
         {
@@ -86,6 +90,7 @@ def live_controller(mqtt_broker: MosquittoBroker | RabbitMQBroker, tmp_path: Pat
             "TOPIC_BASE": base,
             "MQTT_CLIENT_ID": f"controller-{base}",
             "TESTING": True,
+            **config,
         }
     )
     with app.app_context():

@@ -194,6 +194,63 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("NotFound",),
         )
     },
+    "/notifications/settings": {
+        "get": _op(
+            "An organisation's notification conditions and mail server (one's own; an administrator: any)",
+            "notifications",
+            (P.NOTIFICATIONS_MANAGE,),
+            _json(ref("NotificationSettings")),
+            params=(_query("organisation", "another organisation's id (administrators)"),),
+            errors=("NotFound",),
+        ),
+        "patch": _op(
+            "Change an organisation's notification conditions or mail server, field by field",
+            "notifications",
+            (P.NOTIFICATIONS_MANAGE,),
+            _json(ref("NotificationSettings")),
+            params=(_query("organisation", "another organisation's id (administrators)"),),
+            body="NotificationSettingsPatch",
+            errors=("NotFound",),
+        ),
+    },
+    "/notifications/subscriptions": {
+        "get": _op(
+            "My subscriptions: what I am told, where, for which communes",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(list_of("subscriptions", ref("Subscription"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Subscribe by e-mail or webhook",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(ref("NewSubscription"), "created; a webhook's `secret` is shown this once"),
+            status="201",
+            body="SubscriptionCreate",
+            errors=("Conflict",),
+        ),
+    },
+    "/notifications/subscriptions/{subscription_id}": {
+        "delete": _op(
+            "Unsubscribe (one's own subscriptions only)",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(ref("Subscription")),
+            errors=("NotFound",),
+        )
+    },
+    "/notifications/log": {
+        "get": _op(
+            "Notifications sent, newest first, with each delivery's result (mine; ?all=1: everyone's, administrators)",
+            "notifications",
+            (P.PANELS_VIEW,),
+            _json(list_of("log", ref("NotificationSent"))),
+            params=(_query("all", "1: everyone's (administrators)"), *PAGINATION),
+            errors=("Invalid",),
+        )
+    },
     "/audit": {
         "get": _op(
             "The audit log, newest first",
@@ -404,6 +461,16 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("Invalid", "NotFound"),
         )
     },
+    "/messages/{message_id}/poster.pdf": {
+        "get": _op(
+            "A message as a poster (A4 or A3 PDF): the commune, the words, the dates, a QR code to the public page",
+            "messages",
+            (P.MESSAGES_VIEW,),
+            _binary("application/pdf", "a one-page PDF"),
+            params=(_query("size", "the paper size", {"enum": ["A4", "A3"], "default": "A4"}),),
+            errors=("Invalid", "NotFound"),
+        )
+    },
     "/preview.png": {
         "post": _op(
             "A draft message on a panel or profile: nothing stored",
@@ -478,6 +545,122 @@ ROUTES: dict[str, dict[str, Schema]] = {
             "alerts",
             (P.ALERTS_APPROVE,),
             _json(ref("Alert")),
+            errors=("NotFound", "Conflict"),
+        )
+    },
+    # --- official alerts (controller/web/api/official_alerts.py)
+    "/alert-sources": {
+        "get": _op(
+            "Official alert sources, with their health",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(list_of("alert_sources", ref("AlertSource"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Add a source, polled at once (an organisation's first brings Météo-France's default rules)",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertSource"), "created"),
+            status="201",
+            body="AlertSourceCreate",
+        ),
+    },
+    "/alert-sources/{source_id}": {
+        "get": _op(
+            "One source", "official alerts", (P.ALERTS_SEND,), _json(ref("AlertSource")), errors=PANEL
+        ),
+        "patch": _op(
+            "Change a source",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertSource")),
+            body="AlertSourceChange",
+            errors=PANEL,
+        ),
+        "delete": _op(
+            "Remove a source (what it brought stays listed)",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            {"description": "removed"},
+            status="204",
+            errors=PANEL,
+        ),
+    },
+    "/alert-rules": {
+        "get": _op(
+            "Rules, in the order they are tried",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(list_of("alert_rules", ref("AlertRule"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Add a rule",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertRule"), "created"),
+            status="201",
+            body="AlertRuleCreate",
+        ),
+    },
+    "/alert-rules/{rule_id}": {
+        "get": _op("One rule", "official alerts", (P.ALERTS_SEND,), _json(ref("AlertRule")), errors=PANEL),
+        "patch": _op(
+            "Change a rule's fields given, or its position",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("AlertRule")),
+            body="AlertRuleCreate",
+            errors=PANEL,
+        ),
+        "delete": _op(
+            "Remove a rule",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            {"description": "removed"},
+            status="204",
+            errors=PANEL,
+        ),
+    },
+    "/official-alerts": {
+        "get": _op(
+            "Documents received, newest first (without their raw CAP)",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(list_of("official_alerts", ref("OfficialAlert"))),
+            params=(_query("status", "received, matched, pending, deployed, rejected or ended"), *PAGINATION),
+            errors=("Invalid",),
+        )
+    },
+    "/official-alerts/{official_id}": {
+        "get": _op(
+            "One document received, with its raw CAP",
+            "official alerts",
+            (P.ALERTS_SEND,),
+            _json(ref("OfficialAlert")),
+            errors=PANEL,
+        )
+    },
+    "/official-alerts/{official_id}/approve": {
+        "post": _op(
+            "Approve a pending official alert, its wording edited where given: deployed now",
+            "official alerts",
+            (P.ALERTS_APPROVE,),
+            _json(ref("OfficialAlert")),
+            body="OfficialApproval",
+            errors=("NotFound", "Conflict"),
+        )
+    },
+    "/official-alerts/{official_id}/reject": {
+        "post": _op(
+            "Reject a pending official alert",
+            "official alerts",
+            (P.ALERTS_APPROVE,),
+            _json(ref("OfficialAlert")),
+            body="OfficialRejection",
             errors=("NotFound", "Conflict"),
         )
     },
@@ -572,6 +755,30 @@ ROUTES: dict[str, dict[str, Schema]] = {
             },
             params=(CSV_FORMAT,),
             errors=("NotFound",),
+        )
+    },
+    # --- the steering indicators (controller/web/api/indicators.py)
+    "/indicators": {
+        "get": _op(
+            "Reach per campaign, commune and ISO week; the department's panels online",
+            "campaigns",
+            (P.CAMPAIGNS_MANAGE,),
+            {
+                "description": "the indicators, as JSON or (format=csv, or Accept: text/csv) CSV",
+                "content": {
+                    "application/json": {"schema": ref("Indicators")},
+                    "text/csv": {"schema": STRING},
+                },
+            },
+            params=(
+                _query("campaign", "one campaign's rows", INTEGER),
+                _query("commune", "one commune's rows (INSEE code)"),
+                _query("from", "from this ISO week (2026-W50), included"),
+                _query("to", "to this ISO week, included"),
+                _query("table", "the CSV's table: weeks (default) or online", {"enum": ["weeks", "online"]}),
+                CSV_FORMAT,
+            ),
+            errors=("Invalid", "NotFound"),
         )
     },
     # --- what can be chosen (controller/web/api/catalogue.py)

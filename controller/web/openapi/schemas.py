@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.domain import alerts, campaigns, messages
+from controller.domain import alerts, campaigns, messages, official_alerts
 from controller.domain.access import Permission, Role
 from controller.domain.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
+from controller.domain.notifications import DIGEST
+from controller.domain.notifications import KINDS as NOTICE_KINDS
 from controller.domain.panels import FALLBACKS
+from controller.official.rules import MODES, PLACEHOLDERS
+from controller.official.rules import PRIORITIES as ALERT_PRIORITIES
 from controller.rendering.layouts import ROLES
 from controller.rendering.markup import MARKUP_SYNTAXES
 from controller.scheduling.model import PRIORITIES
@@ -174,6 +178,99 @@ SCHEMAS: dict[str, Schema] = {
     "OrganisationPatch": _object(
         {"name": STRING, "messages_need_approval": BOOLEAN, "alerts_need_approval": BOOLEAN},
         additionalProperties=False,
+    ),
+    "NotificationSettings": _object(
+        {
+            "organisation": {"type": "string", "description": 'the organisation ("" for people of none)'},
+            "conditions": ref("NotificationConditions"),
+            "smtp": {"oneOf": [ref("Smtp"), {"type": "null"}]},
+        },
+        ("organisation", "conditions", "smtp"),
+    ),
+    "NotificationConditions": _object(
+        {
+            "offline_after_s": {**INTEGER, "description": "a panel offline this long is reported (900)"},
+            "recovery_s": {**INTEGER, "description": "back online this long before it is reported so (120)"},
+            "back_online": BOOLEAN,
+            "faults": BOOLEAN,
+            "flap_spells": {**INTEGER, "description": "offline spells within flap_window_s: unstable (4)"},
+            "flap_window_s": INTEGER,
+            "behind_after_s": {**INTEGER, "description": "online and not up to date this long (900)"},
+            "alert_confirm_s": {**INTEGER, "description": "a running alert a panel has not confirmed (60)"},
+        },
+        additionalProperties=False,
+    ),
+    "Smtp": _object(
+        {
+            "host": STRING,
+            "port": INTEGER,
+            "starttls": BOOLEAN,
+            "username": NULLABLE_STRING,
+            "sender": STRING,
+            "password_set": {**BOOLEAN, "description": "the password itself is never shown"},
+        },
+        ("host", "port", "starttls", "sender"),
+    ),
+    "NotificationSettingsPatch": _object(
+        {
+            "conditions": ref("NotificationConditions"),
+            "smtp": {
+                "description": "host, port, starttls, username, password, sender; null: none; a password "
+                "left out is kept",
+                "type": ["object", "null"],
+            },
+        },
+        additionalProperties=False,
+    ),
+    "Subscription": _object(
+        {
+            "id": INTEGER,
+            "channel": {"enum": ["email", "webhook"]},
+            "address": {"type": "string", "description": "an e-mail address or an http(s) URL"},
+            "kinds": {"type": "array", "items": {"enum": list(NOTICE_KINDS)}},
+            "communes": {"type": "array", "items": STRING, "description": "INSEE codes; empty: every one"},
+            "digest": {**BOOLEAN, "description": "once a day, at 7 h Paris time, all together"},
+            "created_at": TIME,
+        },
+        ("id", "channel", "address", "kinds", "communes"),
+    ),
+    "NewSubscription": {
+        "allOf": [
+            ref("Subscription"),
+            _object(
+                {
+                    "secret": {
+                        "type": ["string", "null"],
+                        "description": "a webhook's signing secret (X-Relais-Signature), shown this once",
+                    }
+                }
+            ),
+        ]
+    },
+    "SubscriptionCreate": _object(
+        {
+            "channel": {"enum": ["email", "webhook"]},
+            "address": STRING,
+            "kinds": {"type": "array", "items": {"enum": list(NOTICE_KINDS)}},
+            "communes": {"type": "array", "items": STRING},
+            "digest": BOOLEAN,
+        },
+        ("channel", "address"),
+        additionalProperties=False,
+    ),
+    "NotificationSent": _object(
+        {
+            "id": INTEGER,
+            "at": TIME,
+            "kind": {"enum": [*NOTICE_KINDS, DIGEST]},
+            "subject": STRING,
+            "channel": STRING,
+            "recipient": STRING,
+            "panels": {"type": "array", "items": STRING},
+            "result": {"enum": ["sent", "failed", "queued"]},
+            "error": NULLABLE_STRING,
+        },
+        ("id", "at", "kind", "subject", "result"),
     ),
     "AuditEntry": _object(
         {
@@ -440,6 +537,137 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("id", "status"),
     ),
+    "AlertSourceCreate": _object(
+        {
+            "name": {"type": "string", "maxLength": official_alerts.MAX_NAME},
+            "kind": {
+                "enum": list(official_alerts.SOURCE_KINDS),
+                "description": "atom: MeteoAlarm's Atom feed; cap: one CAP 1.2/1.1 document's URL; folder: "
+                "a folder on the controller where files (.xml, .cap) are dropped",
+            },
+            "location": {"type": "string", "description": "the http(s) URL, or the folder's absolute path"},
+            "poll_interval_s": {
+                "type": "integer",
+                "minimum": official_alerts.MIN_POLL_S,
+                "maximum": official_alerts.MAX_POLL_S,
+                "default": official_alerts.DEFAULT_POLL_S,
+            },
+            "test_mode": {"type": "boolean", "description": "Test and Exercise documents too"},
+            "organisation": {
+                **NULLABLE_STRING,
+                "description": "an administrator's choice; else the actor's own",
+            },
+        },
+        ("name", "kind", "location"),
+    ),
+    "AlertSourceChange": _object(
+        {
+            "name": STRING,
+            "kind": {"enum": list(official_alerts.SOURCE_KINDS)},
+            "location": STRING,
+            "poll_interval_s": INTEGER,
+            "test_mode": BOOLEAN,
+        }
+    ),
+    "AlertSource": _object(
+        {
+            "id": INTEGER,
+            "organisation": NULLABLE_STRING,
+            "name": STRING,
+            "kind": {"enum": list(official_alerts.SOURCE_KINDS)},
+            "location": STRING,
+            "poll_interval_s": INTEGER,
+            "test_mode": BOOLEAN,
+            "health": _object(
+                {
+                    "status": {"enum": ["waiting", "ok", "error"]},
+                    "last_success_at": TIME,
+                    "last_error": NULLABLE_STRING,
+                    "last_error_at": TIME,
+                    "failures": INTEGER,
+                    "next_try_at": TIME,
+                }
+            ),
+        },
+        ("id", "name", "kind", "location", "health"),
+    ),
+    "AlertRuleCreate": _object(
+        {
+            "name": STRING,
+            "match": _object(
+                {},
+                description="senders, events, categories, awareness_types, awareness_levels, severities, "
+                "urgencies, certainties, response_types: each a list, empty or left out accepts any",
+            ),
+            "targets": _object(
+                {
+                    "alert_area": {"type": "boolean", "default": True},
+                    "departments": {"type": "array", "items": STRING},
+                    "tags": {"type": "array", "items": STRING},
+                    "communes": {"type": "array", "items": STRING},
+                }
+            ),
+            "deployment": _object(
+                {
+                    "mode": {"enum": list(MODES)},
+                    "priority": {"enum": list(ALERT_PRIORITIES)},
+                    "timeout_minutes": {"type": "integer", "minimum": 1},
+                },
+                ("mode", "priority"),
+            ),
+            "wording": {
+                "type": "object",
+                "additionalProperties": STRING,
+                "description": "panel family (led, epaper, or a profile's prefix) → text; placeholders: "
+                + " ".join(f"{{{name}}}" for name in PLACEHOLDERS),
+            },
+            "position": {"type": "integer", "minimum": 1, "description": "1: tried first; default last"},
+            "organisation": NULLABLE_STRING,
+        },
+        ("name", "deployment", "wording"),
+    ),
+    "AlertRule": _object(
+        {"id": INTEGER, "organisation": NULLABLE_STRING, "position": INTEGER, "name": STRING},
+        ("id", "position", "name"),
+    ),
+    "OfficialAlert": _object(
+        {
+            "id": INTEGER,
+            "sender": STRING,
+            "identifier": STRING,
+            "msg_type": STRING,
+            "event": STRING,
+            "headline": STRING,
+            "sender_name": NULLABLE_STRING,
+            "awareness_level": {
+                "type": ["integer", "null"],
+                "description": "MeteoAlarm's 1 (green) to 4 (red)",
+            },
+            "awareness_type": {"type": ["integer", "null"], "description": "MeteoAlarm's hazard number"},
+            "severity": NULLABLE_STRING,
+            "area": NULLABLE_STRING,
+            "onset_at": TIME,
+            "status": {"enum": list(official_alerts.STATUSES)},
+            "reason": NULLABLE_STRING,
+            "panels": {"type": "array", "items": STRING},
+            "texts": {"type": "object", "additionalProperties": STRING, "description": "profile → wording"},
+            "expires_at": TIME,
+            "deploys_at": TIME,
+            "alert_id": {"type": ["integer", "null"]},
+            "raw": {"type": "string", "description": "the CAP document as received (one alert only)"},
+        },
+        ("id", "sender", "identifier", "status"),
+    ),
+    "OfficialApproval": _object(
+        {
+            "texts": {
+                "type": "object",
+                "additionalProperties": STRING,
+                "description": "profile → edited wording",
+            }
+        }
+    ),
+    "OfficialRejection": _object({"reason": {"type": "string", "maxLength": 500}}, ("reason",)),
     "CampaignCreate": _object(
         {
             "name": STRING,
@@ -475,6 +703,15 @@ SCHEMAS: dict[str, Schema] = {
             "max_share": {"type": "number"},
         },
         ("commune", "status"),
+    ),
+    "Indicators": _object(
+        {
+            "filters": ANY_OBJECT,
+            "campaigns": {"type": "array", "description": "each campaign's sums over the rows asked for"},
+            "weeks": {"type": "array", "description": "one row per campaign, invited commune and ISO week"},
+            "department": _object({"online": {"type": "array"}, "showing": {"type": "array"}}),
+        },
+        ("filters", "campaigns", "weeks", "department"),
     ),
     "Report": _object({"campaign": ANY_OBJECT, "panels": {"type": "array"}, "communes": {"type": "array"}}),
     "Targets": _object(TARGETS),
@@ -543,4 +780,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "token_id": INTEGER,
     "organisation_id": STRING,
     "entry_id": INTEGER,
+    "subscription_id": INTEGER,
+    "source_id": INTEGER,
+    "rule_id": INTEGER,
+    "official_id": INTEGER,
 }

@@ -180,5 +180,8 @@
   }
 
   load();
+  // « suivre les confirmations » of an official alert opens this page on the alert it became.
+  const asked = new URLSearchParams(location.search).get("suivre");
+  if (/^\d+$/.test(asked || "")) followAlert(Number(asked));
   setInterval(() => { load(); loadFollowed(); }, 3000);
 })();

@@ -258,6 +258,20 @@ const Relais = (() => {
     });
   }
 
-  return { t, api, el, number, when, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+  /** The navigation's count of official alerts waiting for a decision, for those who may take it: on
+      every page, asked again every few seconds, so that a new one shows without reloading. */
+  const pendingOfficial = document.getElementById("official-pending");
+  async function countPendingOfficial() {
+    if (!pendingOfficial) return;
+    const answer = await api("/official-alerts?status=pending&limit=1");
+    if (!answer.ok) return;
+    const n = answer.body.total;
+    pendingOfficial.hidden = !n;
+    pendingOfficial.querySelector(".badge").textContent = String(n);
+    pendingOfficial.querySelector(".visually-hidden").textContent = pendingOfficial.dataset.label.replace("{n}", n);
+  }
+  if (pendingOfficial) setInterval(countPendingOfficial, 5000);
+
+  return { t, api, el, number, when, countPendingOfficial, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
            sortable, actor, lang };
 })();

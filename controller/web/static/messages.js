@@ -184,6 +184,30 @@
     return page.panel_count.replace("{count}", Relais.number.format(ids.length));
   }
 
+  /** A4 and A3 posters of a message, for a shop window or a notice board. */
+  function posterLinks(message) {
+    const links = ["A4", "A3"].map(size => el("a", {
+      href: `/api/v1/messages/${message.id}/poster.pdf?size=${size}`, download: true,
+      "aria-label": page.poster_label.replace("{size}", size).replace("{id}", message.id),
+    }, page.poster.replace("{size}", size)));
+    return el("div", { class: "meta" }, links[0], " · ", links[1]);
+  }
+
+  /** The « Diffusion » panel's codes, copied for the commune's website; selected when the browser refuses. */
+  async function copySnippet(event) {
+    const field = document.getElementById(event.target.dataset.copy);
+    const line = document.getElementById("copy-status");
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      line.className = "status ok";
+      line.textContent = page.copied;
+    } catch {
+      line.className = "status warning";
+      line.textContent = page.copy_by_hand;
+    }
+  }
+
   async function loadMessages() {
     const answer = await api("/messages?limit=50");
     const body = document.querySelector("#messages tbody");
@@ -194,7 +218,7 @@
       const cells = [
         String(message.id),
         el("div", {}, message.title ? el("strong", {}, message.title + " ") : "", message.text,
-          el("div", { class: "meta runs" }, Relais.runs(message))),
+          el("div", { class: "meta runs" }, Relais.runs(message)), posterLinks(message)),
         statusBadge(message),
         panelsCell(message.panels || [], names),
         `${when(message.created_at)} ${page.created_by} ${message.created_by || "?"}`,
@@ -239,6 +263,7 @@
       await loadChoices();
       schedulePreview();  // what was typed while the layouts and pictograms were loading
     }
+    document.querySelectorAll("[data-copy]").forEach(button => button.addEventListener("click", copySnippet));
     loadMessages();
   }
   start();

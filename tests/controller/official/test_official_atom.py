@@ -39,6 +39,21 @@ def test_expired_entries_are_filtered() -> None:
     ]
 
 
+def test_an_expired_update_is_still_fetched_as_it_may_end_a_warning_shown() -> None:
+    # Météo-France's all clear is an Update expiring the moment it is sent: listed after that moment, it
+    # must still be read, or the warning it ends would stay on the panels until its own expiry.
+    feed = FEED.decode().replace(
+        "<cap:message_type>Alert</cap:message_type>\n    <cap:status>Actual</cap:status>\n"
+        "    <cap:identifier>2.49.0.0.250.0.FR.20261205160000.099999",
+        "<cap:message_type>Update</cap:message_type>\n    <cap:status>Actual</cap:status>\n"
+        "    <cap:identifier>2.49.0.0.250.0.FR.20261205160000.099999",
+    )
+    assert feed != FEED.decode()
+    assert "2.49.0.0.250.0.FR.20261205160000.099999" in {
+        a.identifier for a in read_feed(feed.encode(), MONDAY_MORNING)
+    }
+
+
 def test_entries_without_identifier_or_cap_link_are_skipped() -> None:
     feed = FEED.decode().replace('type="application/cap+xml"', 'type="text/html"', 1)
     feed = feed.replace("<cap:identifier>2.49.0.0.250.0.FR.20261207053000.100004</cap:identifier>", "")

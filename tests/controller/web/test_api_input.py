@@ -16,6 +16,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,13 +33,16 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from controller import MAX_REQUEST_BYTES
+from controller.domain import official_alerts
 from controller.domain.panels import register_panel
 from controller.rendering.images import MAX_IMAGE_BYTES
+from controller.storage.db import transaction
 from controller.web.api_common import MAX_INTEGER, MAX_JSON_DEPTH
 from controller.web.context import get_db
 from relais.brokers.mosquitto import MosquittoBroker
 from relais.signals import end_processes
 from tests.support import DEMO_RGB, wait_for
+from tests.support.cap_feeds import document
 
 LED = "bourg-entree-nord"
 BEYOND_SQLITE = str(2**64)  # also beyond 2^63, where SQLite's integers end
@@ -72,7 +76,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 @pytest.fixture
 def objects(app: Flask, client: FlaskClient) -> dict[str, int]:
-    """One of each thing a path names by id (message, alert, campaign, user, token, audit entry)."""
+    """One of each thing a path names by id (message, alert, campaign, user, token, audit entry, official
+    alert source, rule and document)."""
     with app.app_context():
         register_panel(get_db(), DEMO_RGB)
     made = {
@@ -86,11 +91,27 @@ def objects(app: Flask, client: FlaskClient) -> dict[str, int]:
     token = client.post("/api/v1/tokens", json={"label": "pour les tests"})
     assert token.status_code == 201, token.json
     entry = client.get("/api/v1/audit?limit=1").json["entries"][0]
+    source = client.post(
+        "/api/v1/alert-sources",
+        json={"name": "MeteoAlarm", "kind": "cap", "location": "http://127.0.0.1:9/cap"},
+    )
+    assert source.status_code == 201, source.json
+    with app.app_context():  # a document as its poll takes it in
+        db = get_db()
+        row = next(db.query("select * from alert_sources where id = ?", [source.json["id"]]))
+        received = official_alerts.take(
+            db, row, document("meteo-france-orange-snow-ice-ain.xml"), time.time()
+        )
+        with transaction(db):
+            official_alerts.record(db, received, time.time())
     return {
         **{name: response.json["id"] for name, response in made.items()},
         "user_id": me["id"],
         "token_id": token.json["id"],
         "entry_id": entry["id"],
+        "source_id": source.json["id"],
+        "rule_id": client.get("/api/v1/alert-rules").json["alert_rules"][0]["id"],
+        "official_id": client.get("/api/v1/official-alerts").json["official_alerts"][0]["id"],
     }
 
 

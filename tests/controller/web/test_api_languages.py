@@ -18,7 +18,16 @@ from tests.support import DEMO_LED, REPO
 
 CATALOGUE = REPO / "controller" / "web" / "translations" / "fr" / "LC_MESSAGES"
 # Where an error's English template is an argument, by the keyword pybabel extracts it with.
-TEMPLATE_ARGUMENT = {"FieldError": 1, "Forbidden": 0, "error": 2, "CommandError": 2, "translatable": 0}
+TEMPLATE_ARGUMENT = {
+    "FieldError": 1,
+    "Forbidden": 0,
+    "error": 2,
+    "CommandError": 2,
+    "RuleError": 1,
+    "OfficialAlertError": 0,
+    "SourceError": 0,
+    "translatable": 0,
+}
 SOURCES = [*sorted((REPO / "controller").rglob("*.py")), REPO / "relais" / "wire" / "commands.py"]
 LED = str(DEMO_LED["id"])
 
@@ -84,6 +93,18 @@ MISTAKES: dict[str, tuple[str, str, Any, str, str, str]] = {
         "args.level",
         "Doit être un nombre entier de 1 à 100.",
         "must be a whole number from 1 to 100",
+    ),
+    "official alert rule": (
+        "POST",
+        "/api/v1/alert-rules",
+        {
+            "name": "Vigilance orange",
+            "deployment": {"mode": "sometimes", "priority": "urgent"},
+            "wording": {"led": "{event}"},
+        },
+        "deployment.mode",
+        "Valeurs possibles : automatic, approval, approval_timeout.",
+        "must be one of automatic, approval, approval_timeout",
     ),
     "last administrator": (
         "PATCH",

@@ -20,7 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller import create_app, shutdown_app
-from controller.domain import accounts, alerts, campaigns
+from controller.domain import accounts, alerts, campaigns, official_alerts
+from controller.domain.access import Actor, Role
 from controller.domain.panels import register_panel
 from controller.publishing.queueing import queue_message
 from controller.storage.db import transaction
@@ -28,6 +29,7 @@ from controller.web.context import get_db, signing_key
 from relais import wire
 from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, picture_png, record_report, wait_for
+from tests.support.cap_feeds import document
 
 ROLES = ("admin", "campaign-manager", "commune-editor", "commune-approver", "technician", "viewer")
 USERS = {  # role: (user name, commune, organisation)
@@ -67,6 +69,15 @@ OTHER_COMMUNE = _but(ALL, commune_editor=404, commune_approver=404)
 OTHER_CONTENT = _but(CONTENT, commune_editor=404, commune_approver=404)
 EDITORS = _only(200, "admin", "commune-editor", "commune-approver")
 MANAGERS = _only(200, "admin", "campaign-manager")
+FOREIGN = _but(MANAGERS, campaign_manager=404)  # another organisation's: not even seen
+FEED_URL = "http://127.0.0.1:9/feeds/meteoalarm-legacy-atom-france"
+RULE = {
+    "name": "Crues",
+    "match": {"events": ["crue"]},
+    "targets": {"alert_area": True},
+    "deployment": {"mode": "approval", "priority": "emergency"},
+    "wording": {"led": "{headline}"},
+}
 
 
 def _new_panel(role: str) -> dict[str, Any]:
@@ -123,6 +134,8 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
      None, CONTENT),
     ("GET", "/messages/<int:message_id>/preview.png", "/messages/{other_message}/preview.png?panel=" + OTHER,
      None, OTHER_CONTENT),
+    ("GET", "/messages/<int:message_id>/poster.pdf", "/messages/{own_message}/poster.pdf?size=A3", None, CONTENT),
+    ("GET", "/messages/<int:message_id>/poster.pdf", "/messages/{other_message}/poster.pdf", None, OTHER_CONTENT),
     ("POST", "/preview.png", "/preview.png", {"text": "Bonjour", "panel": OWN}, ALL),
     ("POST", "/preview.png", "/preview.png", {"text": "Bonjour", "panel": OTHER},
      _but(ALL, commune_editor=422, commune_approver=422)),
@@ -142,6 +155,39 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
     # Another organisation's alert: its own people or an administrator, not any campaign manager.
     ("DELETE", "/alerts/<int:alert_id>", "/alerts/{foreign_alert}", None, _only(200, "admin")),
     ("POST", "/alerts/<int:alert_id>/approve", "/alerts/{foreign_alert}/approve", None, _only(200, "admin")),
+    # Official alerts: the sources, rules and documents of an organisation are its campaign managers' and the
+    # administrators'; another organisation's are not even seen (404).
+    ("GET", "/alert-sources", "/alert-sources", None, MANAGERS),
+    ("POST", "/alert-sources", "/alert-sources", {"name": "MeteoAlarm", "kind": "atom", "location": FEED_URL},
+     _but(MANAGERS, admin=201, campaign_manager=201)),
+    ("GET", "/alert-sources/<int:source_id>", "/alert-sources/{source}", None, MANAGERS),
+    ("GET", "/alert-sources/<int:source_id>", "/alert-sources/{foreign_source}", None, FOREIGN),
+    ("PATCH", "/alert-sources/<int:source_id>", "/alert-sources/{source}", {"poll_interval_s": 120}, MANAGERS),
+    ("PATCH", "/alert-sources/<int:source_id>", "/alert-sources/{foreign_source}", {"poll_interval_s": 120},
+     FOREIGN),
+    ("DELETE", "/alert-sources/<int:source_id>", "/alert-sources/{source}", None,
+     _but(MANAGERS, admin=204, campaign_manager=204)),
+    ("DELETE", "/alert-sources/<int:source_id>", "/alert-sources/{foreign_source}", None,
+     _but(FOREIGN, admin=204)),
+    ("GET", "/alert-rules", "/alert-rules", None, MANAGERS),
+    ("POST", "/alert-rules", "/alert-rules", RULE, _but(MANAGERS, admin=201, campaign_manager=201)),
+    ("GET", "/alert-rules/<int:rule_id>", "/alert-rules/{rule}", None, MANAGERS),
+    ("GET", "/alert-rules/<int:rule_id>", "/alert-rules/{foreign_rule}", None, FOREIGN),
+    ("PATCH", "/alert-rules/<int:rule_id>", "/alert-rules/{rule}", {"position": 1}, MANAGERS),
+    ("PATCH", "/alert-rules/<int:rule_id>", "/alert-rules/{foreign_rule}", {"position": 1}, FOREIGN),
+    ("DELETE", "/alert-rules/<int:rule_id>", "/alert-rules/{rule}", None,
+     _but(MANAGERS, admin=204, campaign_manager=204)),
+    ("DELETE", "/alert-rules/<int:rule_id>", "/alert-rules/{foreign_rule}", None, _but(FOREIGN, admin=204)),
+    ("GET", "/official-alerts", "/official-alerts", None, MANAGERS),
+    ("GET", "/official-alerts/<int:official_id>", "/official-alerts/{official}", None, MANAGERS),
+    ("GET", "/official-alerts/<int:official_id>", "/official-alerts/{foreign_official}", None, FOREIGN),
+    ("POST", "/official-alerts/<int:official_id>/approve", "/official-alerts/{official}/approve", None, MANAGERS),
+    ("POST", "/official-alerts/<int:official_id>/approve", "/official-alerts/{foreign_official}/approve", None,
+     FOREIGN),
+    ("POST", "/official-alerts/<int:official_id>/reject", "/official-alerts/{official}/reject",
+     {"reason": "déjà affiché"}, MANAGERS),
+    ("POST", "/official-alerts/<int:official_id>/reject", "/official-alerts/{foreign_official}/reject",
+     {"reason": "déjà affiché"}, FOREIGN),
     ("GET", "/campaigns", "/campaigns", None, CONTENT),
     ("POST", "/campaigns", "/campaigns",
      lambda _role: {"name": "Sécurité routière", "starts_at": soon(0), "ends_at": soon(240), "share": 0.3,
@@ -165,6 +211,8 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
      None, OTHER_CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{campaign}/report", None, CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{other_campaign}/report", None, OTHER_CONTENT),
+    ("GET", "/indicators", "/indicators", None, MANAGERS),
+    ("GET", "/indicators", "/indicators?campaign={campaign}&format=csv", None, MANAGERS),
     ("GET", "/profiles", "/profiles", None, ALL),
     ("GET", "/layouts", "/layouts", None, ALL),
     ("GET", "/pictograms", "/pictograms", None, ALL),
@@ -231,7 +279,35 @@ MAKERS: dict[str, Callable[[Any], int]] = {
     "foreign_alert": lambda db: _alert(db, "01053", organisation="sdis-ain"),
     "campaign": lambda db: _campaign(db, {"departments": ["01"]}),
     "other_campaign": lambda db: _campaign(db, {"communes": ["01004"]}),
+    "source": lambda db: _source(db, "prefecture-ain"),
+    "foreign_source": lambda db: _source(db, "sdis-ain"),
+    "rule": lambda db: official_alerts.create_rule(db, RULE, _member("prefecture-ain"), time.time()),
+    "foreign_rule": lambda db: official_alerts.create_rule(db, RULE, _member("sdis-ain"), time.time()),
+    "official": lambda db: _official(db, "prefecture-ain"),
+    "foreign_official": lambda db: _official(db, "sdis-ain"),
 }
+
+
+def _member(organisation: str) -> Actor:
+    return Actor(0, f"{organisation}-2", Role.CAMPAIGN_MANAGER, organisation)
+
+
+def _source(db: Any, organisation: str) -> int:
+    """An organisation's source: its first brings Météo-France's default rules (approval)."""
+    data = {"name": "MeteoAlarm", "kind": "atom", "location": FEED_URL}
+    return official_alerts.create_source(db, data, _member(organisation), time.time())
+
+
+def _official(db: Any, organisation: str) -> int:
+    """An orange warning received from the organisation's source, pending approval."""
+    source = db.execute("select id from alert_sources where organisation = ?", [organisation]).fetchone()
+    source_id = source[0] if source else _source(db, organisation)
+    raw = document("meteo-france-orange-snow-ice-ain.xml").replace(
+        b"20261207060000.100001", uuid.uuid4().hex.encode()
+    )
+    row = next(db.query("select * from alert_sources where id = ?", [source_id]))
+    official_alerts.record(db, official_alerts.take(db, row, raw, time.time()), time.time())
+    return int(db.execute("select max(id) from official_alerts").fetchone()[0])
 
 
 def _message(db: Any, author: str, commune: str, panel: str) -> int:

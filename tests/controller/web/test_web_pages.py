@@ -68,18 +68,28 @@ def test_pages_send_a_visitor_to_the_login_page(app: Flask) -> None:
                 "À valider",
                 "Invitations",
                 "Campagnes",
+                "Indicateurs",
                 "Alerte",
                 "Parc",
                 "Utilisateurs",
                 "Journal",
+                "Notifications",
                 "Mes jetons",
             ],
         ),
-        ("prefecture", "/campagnes", ["Messages", "Campagnes", "Alerte", "Parc", "Mes jetons"]),
-        ("mairie-bourg", "/messages", ["Messages", "Invitations", "Parc", "Mes jetons"]),
-        ("valideur-bourg", "/validation", ["Messages", "À valider", "Invitations", "Parc", "Mes jetons"]),
-        ("technicien", "/parc", ["Parc", "Mes jetons"]),
-        ("lecteur", "/parc", ["Messages", "Parc", "Mes jetons"]),
+        (
+            "prefecture",
+            "/campagnes",
+            ["Messages", "Campagnes", "Indicateurs", "Alerte", "Parc", "Notifications", "Mes jetons"],
+        ),
+        ("mairie-bourg", "/messages", ["Messages", "Invitations", "Parc", "Notifications", "Mes jetons"]),
+        (
+            "valideur-bourg",
+            "/validation",
+            ["Messages", "À valider", "Invitations", "Parc", "Notifications", "Mes jetons"],
+        ),
+        ("technicien", "/parc", ["Parc", "Notifications", "Mes jetons"]),
+        ("lecteur", "/parc", ["Messages", "Parc", "Notifications", "Mes jetons"]),
     ],
 )
 def test_each_role_lands_on_its_job_and_sees_only_what_it_may_do(
@@ -102,6 +112,8 @@ def test_each_role_lands_on_its_job_and_sees_only_what_it_may_do(
         ("mairie-bourg", "/alertes"),
         ("lecteur", "/validation"),
         ("prefecture", "/admin/journal"),
+        ("mairie-bourg", "/indicateurs"),
+        ("lecteur", "/indicateurs"),
     ],
 )
 def test_a_page_the_role_may_not_use_says_so(app: Flask, name: str, path: str) -> None:
@@ -128,7 +140,7 @@ def test_english_is_one_click_away_and_stays_chosen(app: Flask) -> None:
     page = client.get("/parc").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "The panel fleet" in page and "Offline only" in page
-    assert _nav(page) == ["Fleet", "My tokens"]
+    assert _nav(page) == ["Fleet", "Notifications", "My tokens"]
     assert json.loads(re.search(r'id="strings">(.*?)</script>', page).group(1))["offline"] == "offline"
     login = client.get("/login").get_data(as_text=True)
     assert "User name" in login and "Password" in login
@@ -189,3 +201,15 @@ def test_each_compiled_catalogue_matches_its_source(language: str, domain: str) 
     shipped = {message.id: message.string for message in compiled if message.id}
     assert shipped == expected, f"run: pybabel compile -D {domain} -d controller/web/translations"
     assert all(expected.values()), "every string has its translation"
+
+
+def test_the_indicators_page_draws_its_charts_and_names_a_wrong_filter(app: Flask) -> None:
+    client = _log_in(app, "prefecture")
+    page = client.get("/indicateurs").get_data(as_text=True)
+    for chart in ("chart-hours", "chart-public", "chart-online"):
+        assert f'<svg id="{chart}"' in page and f'<desc id="{chart}-desc">' in page
+    assert 'href="/api/v1/indicators?format=csv&amp;table=online"' in page
+    refused = client.get("/indicateurs?from=2026-W60")
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert 'id="from-error"' in text and "Doit être une semaine ISO" in text

@@ -1,0 +1,209 @@
+"""The notifier's rounds on a real database, at chosen times, delivering to a real webhook receiver on
+loopback that checks each signature: a panel behind its schedule, an alert a panel does not confirm, a
+receiver that fails (logged, with why), a daily digest, organisations with delays of their own."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from controller.dates import PARIS
+from controller.domain import accounts
+from controller.domain.panels import CONNECTED
+from controller.publishing.notifier import Notifier
+from controller.storage.db import transaction
+from controller.web.context import get_db
+from relais import wire
+from relais.webhook_signing import SIGNATURE_HEADER, verify
+from tests.support import DEMO_EPAPER, DEMO_LED, client_as, record_report
+
+LED, AMBERIEU = DEMO_LED["id"], DEMO_EPAPER["id"]
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Keeps each body whose signature holds, with the secret of the subscription its path names."""
+
+    secrets: dict[str, bytes] = {}  # noqa: RUF012 - one receiver per test
+    status = 204
+    bodies: list[dict[str, Any]] = []  # noqa: RUF012
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        secret = self.secrets[self.path]
+        signed_at = verify(secret, body, self.headers[SIGNATURE_HEADER], now=json.loads(body)["sent_at"])
+        Receiver.bodies.append({**json.loads(body), "signed_at": signed_at})
+        self.send_response(Receiver.status)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.bodies, Receiver.status, Receiver.secrets = [], 204, {}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    thread.join()
+
+
+def notifier_of(app: Flask) -> Notifier:
+    return Notifier(Path(app.config["DATABASE"]), lambda: CONNECTED, "https://relais.example")
+
+
+def subscribe(client: FlaskClient, url: str, kinds: list[str], digest: bool = False) -> dict[str, Any]:
+    """A webhook subscription to ``url`` (the receiver's, with a path of its own), its secret told to it."""
+    made = client.post(
+        "/api/v1/notifications/subscriptions",
+        json={"channel": "webhook", "address": url, "kinds": kinds, "digest": digest},
+    )
+    assert made.status_code == 201, made.json
+    path = urlsplit(url)
+    Receiver.secrets[path.path + (f"?{path.query}" if path.query else "")] = made.json["secret"].encode()
+    return made.json
+
+
+def test_a_panel_behind_its_schedule_is_reported_once_after_the_delay(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    subscribe(client, receiver, ["behind"])
+    client.patch("/api/v1/notifications/settings", json={"conditions": {"behind_after_s": 600}})
+    queued = client.post("/api/v1/messages", json={"text": "Marché", "panels": [LED]})
+    assert queued.status_code == 201
+    now = time.time()
+    with app.app_context():
+        record_report(get_db(), wire.PanelState(LED, True, int(now), None, None, 1), now)  # an old schedule
+    notifier = notifier_of(app)
+    assert [notifier.tick(now + at) for at in (1, 300, 602, 700)] == [0, 0, 1, 0]
+    (body,) = Receiver.bodies
+    assert body["kind"] == "behind" and [p["panel_id"] for p in body["panels"]] == [LED]
+    assert "n’applique pas son dernier programme" in body["text"]
+    assert body["panels"][0]["link"] == f"https://relais.example/parc/{LED}"
+
+
+def test_an_alert_not_confirmed_within_a_minute_is_reported_once(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    subscribe(client, receiver, ["alert-unconfirmed"])
+    now = time.time()
+    alert = client.post(
+        "/api/v1/alerts",
+        json={
+            "text": "Crue",
+            "panels": [LED],
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+        },
+    )
+    assert alert.status_code == 201, alert.json
+    notifier = notifier_of(app)
+    assert [notifier.tick(now + at) for at in (5, 30, 65, 120)] == [0, 0, 1, 0]
+    (body,) = Receiver.bodies
+    assert body["subject"].startswith("Relais\u00a0: Alerte non confirmée")
+    assert f"alerte n° {alert.json['id']}" in body["text"]
+
+
+def test_a_failed_delivery_is_logged_with_why(app: Flask, client: FlaskClient, receiver: str) -> None:
+    subscribe(client, receiver, ["alert-unconfirmed"])
+    Receiver.status = 500
+    now = time.time()
+    client.post(
+        "/api/v1/alerts",
+        json={
+            "text": "Crue",
+            "panels": [LED],
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+        },
+    )
+    assert notifier_of(app).tick(now + 65) == 0
+    (entry,) = client.get("/api/v1/notifications/log").json["log"]
+    assert entry["result"] == "failed" and "500" in entry["error"]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'relais_notifications_total{result="failed"} 1.0' in metrics
+    assert 'relais_notifications_total{result="sent"} 0.0' in metrics
+    assert entry["kind"] == "alert-unconfirmed" and entry["panels"] == [LED]
+
+
+def test_a_digest_subscription_gets_the_day_in_one_message_at_seven(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    assert subscribe(client, receiver, ["alert-unconfirmed"], digest=True)["digest"] is True
+    # The first 7 h (Paris) three hours away at least: the alerts go on air two hours before it.
+    soon = datetime.now(PARIS) + timedelta(hours=3)
+    seven = soon.replace(hour=7, minute=0, second=0, microsecond=0)
+    next_morning = (seven if seven >= soon else seven + timedelta(days=1)).timestamp()
+    evening = next_morning - 2 * 3600
+    for text in ("Crue", "Tempête"):
+        expires = datetime.fromtimestamp(evening + 3600, UTC).isoformat()
+        assert (
+            client.post(
+                "/api/v1/alerts",
+                json={
+                    "text": text,
+                    "panels": [LED],
+                    "expires_at": expires,
+                    "starts_at": datetime.fromtimestamp(evening - 120, UTC).isoformat(),
+                },
+            ).status_code
+            == 201
+        )
+    notifier = notifier_of(app)
+    assert notifier.tick(evening) == 0 and Receiver.bodies == []  # queued, not sent
+    assert [entry["result"] for entry in client.get("/api/v1/notifications/log").json["log"]] == ["queued"]
+    assert notifier.tick(next_morning - 60) == 0  # 6.59 h: not yet
+    assert notifier.tick(next_morning + 5) == 1
+    assert notifier.tick(next_morning + 60) == 0  # once a day
+    (body,) = Receiver.bodies
+    assert body["kind"] == "digest" and "1 notification(s)" in body["subject"]
+    assert body["text"].count("alerte n°") == 2 and [p["panel_id"] for p in body["panels"]] == [LED]
+    assert [entry["result"] for entry in client.get("/api/v1/notifications/log").json["log"]] == ["sent"]
+
+
+def test_each_organisation_has_its_own_delays_and_users_see_only_their_commune(
+    app: Flask, client: FlaskClient, receiver: str
+) -> None:
+    """The SDIS wants to know at one minute, everyone else at the default quarter of an hour; a commune
+    editor of Ambérieu hears only of Ambérieu's panel."""
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            db.table("organisations").insert({"id": "sdis-ain", "name": "SDIS de l’Ain", "created_at": 0})
+            accounts.create_user(
+                db, "astreinte-sdis", "technician", "Password-123456", organisation="sdis-ain"
+            )
+    sdis, amberieu = (
+        client_as(app, "astreinte-sdis", "technician"),
+        client_as(app, "mairie-amberieu", "commune-editor", "01004"),
+    )
+    for name, who in (("sdis", sdis), ("admin", client), ("amberieu", amberieu)):
+        subscribe(who, f"{receiver}/{name}", ["offline"])
+    assert (
+        sdis.patch("/api/v1/notifications/settings", json={"conditions": {"offline_after_s": 60}}).status_code
+        == 200
+    )
+    now = time.time()
+    with app.app_context():
+        record_report(get_db(), wire.PanelState(LED, False, int(now)), now)
+    notifier = notifier_of(app)
+    notifier.tick(now + 1)
+    assert notifier.tick(now + 61) == 1  # the SDIS's technician only
+    assert notifier.tick(now + 901) == 2  # then the others: the fixture's two panels never came online
+    logged = client.get("/api/v1/notifications/log?all=1").json["log"]
+    assert sorted((entry["recipient"].rsplit("/", 1)[1], sorted(entry["panels"])) for entry in logged) == [
+        ("admin", sorted([LED, AMBERIEU])),
+        ("amberieu", [AMBERIEU]),  # not Bourg's panel: not their commune
+        ("sdis", sorted([LED, AMBERIEU])),
+    ]

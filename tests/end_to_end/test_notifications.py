@@ -1,0 +1,168 @@
+"""Notifications on real parts: real agents on a real Mosquitto, the controller's notifier, a real SMTP
+server on loopback (STARTTLS and a login required), a webhook receiver checking signatures.
+
+A killed agent gives one e-mail after the delay and one « back online » when it returns; the broker
+stopped under 50 panels gives one grouped message; a flapping panel is reported once."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from relais.brokers.mosquitto import MosquittoBroker
+from relais.webhook_signing import SIGNATURE_HEADER, verify
+from tests.support import DEMO_LED, DEMO_RGB, client_as, wait_for
+from tests.support.department import department
+from tests.support.live import live_controller
+from tests.support.mail import Mailbox, smtp_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+PANEL, NEIGHBOUR = DEMO_LED["id"], DEMO_RGB["id"]
+OFFLINE_AFTER_S = 3
+QUICK = {"NOTIFY_EVERY_S": 0.2, "PUBLIC_URL": "https://relais.prefecture.example"}
+
+
+def set_rules(client: FlaskClient, mailbox: Mailbox | None, **conditions: Any) -> None:
+    body: dict[str, Any] = {"conditions": {"offline_after_s": OFFLINE_AFTER_S, "recovery_s": 1, **conditions}}
+    if mailbox is not None:
+        body["smtp"] = mailbox.smtp
+    answer = client.patch("/api/v1/notifications/settings", json=body)
+    assert answer.status_code == 200, answer.json
+
+
+def subscribe(client: FlaskClient, **subscription: Any) -> dict[str, Any]:
+    answer = client.post("/api/v1/notifications/subscriptions", json=subscription)
+    assert answer.status_code == 201, answer.json
+    return answer.json
+
+
+def test_a_killed_agent_gives_one_email_after_the_delay_and_one_when_back(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    with (
+        smtp_server(tmp_path / "mail") as mailbox,
+        live_controller(broker, tmp_path, NOTIFY_CA_FILE=str(mailbox.ca_file), **QUICK) as live,
+    ):
+        technician = client_as(live.app, "technicienne", "technician")
+        set_rules(technician, mailbox)
+        subscribe(technician, channel="email", address="tech@bourg.example", communes=["01053"])
+        for panel_id in (PANEL, NEIGHBOUR):  # the commune's two panels; the other commune's is not asked for
+            live.start_agent(panel_id)
+        wait_for(lambda: all(live.panel(p)["online"] for p in (PANEL, NEIGHBOUR)), "both online", timeout=30)
+        time.sleep(1)  # a few rounds of the notifier: it has seen them online
+
+        live.agents.pop(PANEL).kill()  # no goodbye: the broker gives its last will
+        wait_for(lambda: not live.panel(PANEL)["online"], "the panel recorded offline")
+        dark_at = time.monotonic()
+        (mail,) = wait_for(mailbox.received, "the offline e-mail", timeout=OFFLINE_AFTER_S + 15)
+        assert time.monotonic() - dark_at >= OFFLINE_AFTER_S - 0.5  # not before the delay
+        assert mail["To"] == "tech@bourg.example"
+        assert mail["Subject"] == (
+            f"Relais\u00a0: Panneau hors ligne : {DEMO_LED['name']} / Panel offline: {DEMO_LED['name']}"
+        )
+        text = mail.get_content()
+        assert text.index("hors ligne depuis") < text.index("— English —") < text.index("offline since")
+        assert f"https://relais.prefecture.example/parc/{PANEL}" in text
+        assert "Bourg-en-Bresse" in text and "vu pour la dernière fois" in text
+
+        live.start_agent(PANEL)
+        wait_for(lambda: len(mailbox.received()) == 2, "the back-online e-mail", timeout=30)
+        time.sleep(1.5)  # a few more rounds of the notifier: nothing more to say
+        _, back = mailbox.received()
+        assert back["Subject"].startswith("Relais\u00a0: Panneau de retour")
+        assert "de retour depuis" in back.get_content()
+
+        log = technician.get("/api/v1/notifications/log").json
+        assert [(entry["kind"], entry["result"], entry["panels"]) for entry in log["log"]] == [
+            ("online", "sent", [PANEL]),
+            ("offline", "sent", [PANEL]),
+        ]
+        assert mailbox.refused_logins == 0
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver: keeps each body whose signature holds, refuses the others."""
+
+    secret = b""
+    bodies: list[dict[str, Any]] = []  # noqa: RUF012 - the class is the test's one receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        verify(self.secret, body, self.headers[SIGNATURE_HEADER], now=time.time())
+        Receiver.bodies.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    Receiver.bodies = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/relais", Receiver
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.mark.timeout(180)
+def test_the_broker_stopped_under_50_panels_gives_one_grouped_message(
+    own_broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    with (
+        smtp_server(tmp_path / "mail") as mailbox,
+        webhook_receiver() as (hook_url, receiver),
+        department(own_broker, tmp_path, 50, NOTIFY_CA_FILE=str(mailbox.ca_file), **QUICK) as ain,
+    ):
+        set_rules(ain.client, mailbox)
+        subscribe(ain.client, channel="email", address="astreinte@prefecture.example", kinds=["offline"])
+        hook = subscribe(ain.client, channel="webhook", address=hook_url, kinds=["offline"])
+        receiver.secret = hook["secret"].encode()
+        time.sleep(1)  # the notifier has seen them all online
+
+        own_broker.stop()
+        (mail,) = wait_for(mailbox.received, "the grouped e-mail", timeout=OFFLINE_AFTER_S + 20)
+        wait_for(lambda: receiver.bodies, "the grouped webhook")
+        time.sleep(2)  # more rounds: nothing more
+        assert len(mailbox.received()) == 1 and len(receiver.bodies) == 1
+        assert mail["Subject"] == "Relais\u00a0: 50 panneaux hors ligne / 50 panels offline"
+        text = mail.get_content()
+        assert "le contrôleur n’entend plus son broker MQTT" in text
+        assert all(f"/parc/{panel.id}" in text for panel in ain.panels)
+        (body,) = receiver.bodies
+        assert body["kind"] == "offline" and body["broker_down"] is True
+        assert sorted(panel["panel_id"] for panel in body["panels"]) == sorted(p.id for p in ain.panels)
+
+
+def test_a_flapping_panel_is_reported_once(broker: MosquittoBroker, tmp_path: Path) -> None:
+    with (
+        smtp_server(tmp_path / "mail") as mailbox,
+        live_controller(broker, tmp_path, NOTIFY_CA_FILE=str(mailbox.ca_file), **QUICK) as live,
+    ):
+        set_rules(live.client, mailbox, offline_after_s=60, flap_spells=3)
+        subscribe(live.client, channel="email", address="tech@bourg.example")
+        for _ in range(5):
+            live.start_agent(PANEL)
+            wait_for(lambda: live.panel(PANEL)["online"], "the panel online", timeout=30)
+            live.agents.pop(PANEL).kill()
+            wait_for(lambda: not live.panel(PANEL)["online"], "the panel recorded offline")
+        wait_for(mailbox.received, "the unstable panel's e-mail", timeout=10)
+        time.sleep(1.5)
+        (mail,) = mailbox.received()
+        assert mail["Subject"].startswith("Relais\u00a0: Panneau instable")
+        assert "coupures dans l’heure" in mail.get_content()
