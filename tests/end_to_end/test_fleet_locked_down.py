@@ -55,7 +55,11 @@ def up_to_date(database: Path) -> int:
             return 0
 
 
-def test_simulated_panels_join_the_locked_down_broker_each_with_its_own_user(tmp_path: Path) -> None:
+@pytest.mark.parametrize("light", [False, True], ids=["agents", "light"])
+def test_simulated_panels_join_the_locked_down_broker_each_with_its_own_user(
+    tmp_path: Path, light: bool
+) -> None:
+    """Real agents, or ``--light`` panels, which keep each panel's own user and ACL too."""
     data = tmp_path / "data"
     port = free_loopback_port()
     url = f"mqtts://127.0.0.1:{port}"
@@ -79,6 +83,7 @@ def test_simulated_panels_join_the_locked_down_broker_each_with_its_own_user(tmp
                 str(PANELS),
                 "--broker-url",
                 url,
+                *(["--light"] if light else []),
                 log=fleet_log,
             )
         )
