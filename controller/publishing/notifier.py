@@ -12,8 +12,6 @@ import json
 import logging
 import smtplib
 import ssl
-import threading
-import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -37,6 +35,7 @@ from controller.domain.notifications import (
 )
 from controller.domain.panels import BrokerWatch
 from controller.publishing.reports import EVENT_OFFLINE
+from controller.publishing.rounds import Rounds
 from controller.storage.db import connect, transaction
 from relais.webhook_signing import SIGNATURE_HEADER, signature_header
 
@@ -77,25 +76,14 @@ class Notifier:
         self._database = database
         self._watch = watch
         self._public_url = public_url.rstrip("/")
-        self._every_s = every_s
         self._ca_file = ca_file
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+        self._rounds = Rounds("notifier", every_s, self.tick)
 
     def start(self) -> None:
-        self._thread.start()
+        self._rounds.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._every_s):
-            try:
-                self.tick(time.time())
-            except Exception:
-                log.exception("notifications: this round failed; next in %s s", self._every_s)
+        self._rounds.stop()
 
     def tick(self, now: float) -> int:
         """One round: each organisation's rules over the fleet, then the deliveries; how many were sent."""
@@ -294,17 +282,24 @@ def webhook_body(message: Message, cards: dict[str, PanelCard], now: float) -> b
 
 def post_webhook(url: str, secret: str, message: Message, cards: dict[str, PanelCard], now: float) -> None:
     """POST the message as JSON, signed (``relais.webhook_signing``); any answer but 2xx is a failure."""
-    body = webhook_body(message, cards, now)
+    post_signed(url, secret, webhook_body(message, cards, now), now, "Relais notifications")
+
+
+def post_signed(
+    url: str, secret: str, body: bytes, now: float, user_agent: str, timeout_s: float = DELIVERY_TIMEOUT_S
+) -> None:
+    """POST a JSON body signed with ``secret`` at ``now``: what every webhook Relais sends goes through.
+    Any answer but 2xx, or none within ``timeout_s``, raises (``OSError`` or ``ValueError``)."""
     request = urllib.request.Request(
         url,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Relais notifications",
+            "User-Agent": user_agent,
             SIGNATURE_HEADER: signature_header(secret.encode(), body, int(now)),
         },
     )
-    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as answer:
+    with urllib.request.urlopen(request, timeout=timeout_s) as answer:
         if not 200 <= answer.status < 300:
             raise ValueError(f"the webhook answered {answer.status}")

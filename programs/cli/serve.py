@@ -19,6 +19,8 @@ from programs.cli.common import (
 
 # How often the notifier looks at the fleet: a panel is reported within this much of its delay.
 NOTIFY_EVERY_S = 15.0
+# How often the webhooks for apps and websites look at what the public sees, and post what is due.
+PUBLIC_HOOKS_EVERY_S = 5.0
 # A scraper's bearer shorter than this is refused: a guessable one would open the metrics to anyone.
 MIN_METRICS_TOKEN = 24
 
@@ -49,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "METRICS_ALLOW": args.metrics_allow or (),
             "METRICS_TOKEN": _metrics_token(args.metrics_token_file),
             "NOTIFY_EVERY_S": NOTIFY_EVERY_S,
+            "PUBLIC_HOOKS_EVERY_S": PUBLIC_HOOKS_EVERY_S,
             "PUBLIC_URL": args.public_url or f"http://{args.host}:{args.http_port}",
             "NOTIFY_CA_FILE": str(args.smtp_ca_file) if args.smtp_ca_file else None,
         }
