@@ -25,7 +25,7 @@ def test_a_commune_editor_adds_a_webhook_and_sees_its_deliveries(site: Site, chr
             page = site.log_in(chromium, "mairie-bourg")
             page.get_by_role("link", name="Webhooks").click()  # type: ignore[attr-defined]
             form = page.locator("#webhook-form")  # type: ignore[attr-defined]
-            assert "Commune : 01053" in form.inner_text()
+            assert "Commune\u00a0: 01053" in form.inner_text()
 
             site.expect(r"/api/v1/webhooks$")
             form.get_by_label("Adresse du récepteur (URL)").fill("mairie-bourg.example/relais")
