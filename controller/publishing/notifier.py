@@ -23,14 +23,19 @@ from sqlite_utils import Database
 
 from controller.domain import subscriptions
 from controller.domain.notifications import (
+    SOURCE_FAILING,
+    Conditions,
     Message,
     Notice,
     PanelCard,
     Seen,
+    SourceHealth,
     Watch,
     compose,
     compose_digest,
+    compose_source,
     digest_due,
+    source_step,
     step,
 )
 from controller.domain.panels import BrokerWatch
@@ -132,11 +137,18 @@ class Notifier:
             memory, notices = step(conditions, before, seen, now, broker_down_since)
             with transaction(db):
                 _remember(db, organisation, before, memory)
-            if not notices:
+            about_sources = self._sources(db, organisation, conditions, now)
+            if not notices and not about_sources:
                 continue
             smtp = subscriptions.smtp_of(db, organisation)
             for subscription in (row for row in subscribed if row["organisation"] == organisation):
-                for message in compose(_for(subscription, notices, fleet), cards, now):
+                kinds = set(json.loads(subscription["kinds"]))
+                # Sources are the organisation's, not a commune's: for its people of no commune only.
+                for_sources = [] if subscription["user_commune"] else about_sources
+                for message in [
+                    *compose(_for(subscription, notices, fleet), cards, now),
+                    *(message for message in for_sources if message.kind in kinds),
+                ]:
                     if subscription["digest"]:
                         with transaction(db):
                             subscriptions.log_delivery(db, subscription, message, now, None, queued=True)
@@ -146,6 +158,31 @@ class Notifier:
                         subscriptions.log_delivery(db, subscription, message, now, error)
                     sent += error is None
         return sent + self._digests(db, [row for row in subscribed if row["digest"]], cards, now)
+
+    def _sources(self, db: Database, organisation: str, conditions: Conditions, now: float) -> list[Message]:
+        """The organisation's official alert sources due to be reported failing or back, each once."""
+        sources = [
+            SourceHealth(
+                row["id"],
+                row["name"],
+                row["failures"] or 0,
+                row["last_error"],
+                row["last_success_at"],
+                bool(row["failing_reported"]),
+            )
+            for row in db.query(
+                "select * from alert_sources where coalesce(organisation, '') = ? order by id", [organisation]
+            )
+        ]
+        due = source_step(conditions, sources)
+        if due:
+            with transaction(db):
+                db.conn.executemany(
+                    "update alert_sources set failing_reported = ? where id = ?",
+                    [(int(kind == SOURCE_FAILING), source.source_id) for kind, source in due],
+                )
+        link = f"{self._public_url}/alertes-officielles"
+        return [compose_source(kind, source, link, now) for kind, source in due]
 
     def _digests(
         self, db: Database, subscribed: list[dict[str, Any]], cards: dict[str, PanelCard], now: float

@@ -32,6 +32,8 @@ from controller.domain.notifications import (
     FLAPPING,
     OFFLINE,
     ONLINE,
+    SOURCE_BACK,
+    SOURCE_FAILING,
 )
 from controller.domain.official_alerts import OFFICIAL_TITLE
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
@@ -78,6 +80,8 @@ NOTICE_LABELS = {
     FAULT_CLEARED: _l("Panne terminée"),
     BEHIND: _l("Panneau pas à jour"),
     ALERT_UNCONFIRMED: _l("Alerte non confirmée"),
+    SOURCE_FAILING: _l("Source d’alertes officielles en échec"),
+    SOURCE_BACK: _l("Source d’alertes officielles rétablie"),
 }
 # MeteoAlarm's awareness types and levels as the official alerts' page names them (the panels' own words
 # are controller.official.rules's, in French whatever the page's language).

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from controller.dates import PARIS
 from controller.domain import accounts
@@ -23,6 +24,7 @@ from controller.storage.db import transaction
 from controller.web.context import get_db
 from relais import wire
 from tests.support import DEMO_EPAPER, DEMO_LED, client_as, record_report
+from tests.support.cap_feeds import atom_feed, feed_server, poll_sources
 from tests.support.webhooks import WebhookReceiver, webhook_receiver
 
 LED, AMBERIEU = DEMO_LED["id"], DEMO_EPAPER["id"]
@@ -33,6 +35,10 @@ def receiver() -> Iterator[WebhookReceiver]:
     """Checks each signature at the time the body says it was sent: the rounds run at chosen times."""
     with webhook_receiver(lambda body: json.loads(body)["sent_at"]) as running:
         yield running
+
+
+def families(text: str) -> dict[str, Any]:
+    return {family.name: family for family in text_string_to_metric_families(text)}
 
 
 def notifier_of(app: Flask) -> Notifier:
@@ -185,3 +191,49 @@ def test_each_organisation_has_its_own_delays_and_users_see_only_their_commune(
         ("amberieu", [AMBERIEU]),  # not Bourg's panel: not their commune
         ("sdis", sorted([LED, AMBERIEU])),
     ]
+
+
+def test_an_official_alert_source_that_starts_failing_is_reported_once_then_back(
+    app: Flask, client: FlaskClient, receiver: WebhookReceiver
+) -> None:
+    """A MeteoAlarm-shaped feed on loopback that starts answering 404: after the organisation's number of
+    failed polls in a row, one notice; none while it goes on failing; one when it is read again. /metrics
+    says the same, by the source's id."""
+    with feed_server() as feeds:
+        feed = feeds.serve("/feed", atom_feed(feeds.url, []))
+        made = client.post(
+            "/api/v1/alert-sources", json={"name": "MeteoAlarm", "kind": "atom", "location": feed}
+        )
+        assert made.status_code == 201, made.json
+        source = str(made.json["id"])
+        rules = client.patch("/api/v1/notifications/settings", json={"conditions": {"source_failures": 2}})
+        assert rules.status_code == 200, rules.json
+        subscribe(client, receiver, ["source-failing", "source-back"])
+        notifier = notifier_of(app)
+
+        def health() -> tuple[float, float]:
+            scraped = families(client.get("/metrics").get_data(as_text=True))
+            return tuple(  # type: ignore[return-value]
+                next(s.value for s in scraped[name].samples if s.labels == {"source": source})
+                for name in ("relais_alert_source_up", "relais_alert_source_failures")
+            )
+
+        poll_sources(app)
+        notifier.tick(time.time())
+        assert receiver.bodies == [] and health() == (1, 0)
+
+        del feeds.files["/feed"]  # the server now answers 404
+        for _ in range(4):
+            poll_sources(app, ahead_s=100_000)  # past the backoff
+            notifier.tick(time.time())
+        (failing,) = receiver.bodies
+        assert failing["kind"] == "source-failing" and "MeteoAlarm" in failing["subject"]
+        assert "404" in failing["text"] and failing["panels"] == []
+        assert health() == (0, 4)
+
+        feeds.serve("/feed", atom_feed(feeds.url, []))
+        poll_sources(app, ahead_s=100_000)
+        notifier.tick(time.time())
+        notifier.tick(time.time())
+        assert [body["kind"] for body in receiver.bodies] == ["source-failing", "source-back"]
+        assert health() == (1, 0)
