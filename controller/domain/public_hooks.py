@@ -36,6 +36,8 @@ MAX_WEBHOOKS_PER_ORGANISATION = 20
 MAX_ATTEMPTS = 6
 RETRY_BASE_S = 30.0
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# Deliveries done (sent or failed) this long ago leave the log.
+DELIVERIES_KEPT_S = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,13 @@ def record_try(
     else:
         changes = {"error": error, "next_try_at": int(now + retry_after_s(attempts, retry_base_s))}
     db.table("public_hook_deliveries").update(delivery["id"], {**changes, "attempts": attempts})
+
+
+def forget_old_deliveries(db: Database, now: float, kept_s: float = DELIVERIES_KEPT_S) -> None:
+    """Deliveries done more than ``kept_s`` ago. The caller owns the transaction."""
+    db.execute(
+        "delete from public_hook_deliveries where result != ? and done_at < ?", [PENDING, int(now - kept_s)]
+    )
 
 
 def deliveries_of(db: Database, webhook_id: int, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

@@ -78,6 +78,7 @@ class PublicHooks:
             public_hooks.remember(db, before, after)
             if found:
                 public_hooks.queue(db, found, now)
+            public_hooks.forget_old_deliveries(db, now)
 
     def _deliver(self, db: Database, now: float) -> int:
         due = public_hooks.due_deliveries(db, now)

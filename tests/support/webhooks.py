@@ -16,14 +16,15 @@ from relais.webhook_signing import SIGNATURE_HEADER, SignatureError, verify
 
 
 class WebhookReceiver:
-    """``url`` to subscribe; ``trust`` each subscription's secret; ``status`` to answer; ``bodies`` kept,
-    each with the time it was ``signed_at``. ``clock(body)`` is the receiver's now (the real time unless
+    """``url`` to subscribe; ``trust`` each subscription's secret; ``status`` to answer, after ``delay_s``
+    (a slow receiver); ``bodies`` kept, each with the time it was ``signed_at``. ``clock(body)`` is the receiver's now (the real time unless
     a test ticks at chosen times)."""
 
     def __init__(self, url: str, clock: Callable[[bytes], float]) -> None:
         self.url = url
         self.clock = clock
         self.status = 204
+        self.delay_s = 0.0
         self.secrets: dict[str, bytes] = {}
         self.bodies: list[dict[str, Any]] = []
 
@@ -38,6 +39,7 @@ class WebhookReceiver:
         except (KeyError, SignatureError):
             return 401
         self.bodies.append({**json.loads(body), "signed_at": signed_at})
+        time.sleep(self.delay_s)
         return self.status
 
 

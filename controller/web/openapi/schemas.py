@@ -198,6 +198,10 @@ SCHEMAS: dict[str, Schema] = {
             "flap_window_s": INTEGER,
             "behind_after_s": {**INTEGER, "description": "online and not up to date this long (900)"},
             "alert_confirm_s": {**INTEGER, "description": "a running alert a panel has not confirmed (60)"},
+            "source_failures": {
+                **INTEGER,
+                "description": "an official alert source's failed polls in a row before it is reported (3)",
+            },
         },
         additionalProperties=False,
     ),

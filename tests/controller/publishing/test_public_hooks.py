@@ -176,3 +176,22 @@ def test_a_receiver_down_is_retried_with_backoff_then_marked_failed(
     assert {body["id"] for body in receiver.bodies} == {
         first["id"]
     }  # the same delivery, for the receiver to dedupe
+
+
+def test_a_slow_receiver_delays_only_its_own_deliveries(app: Flask) -> None:
+    admin = client_as(app, "admin")
+    with webhook_receiver() as slow, webhook_receiver() as quick:
+        subscribe(admin, slow)
+        subscribe(admin, quick)
+        slow.delay_s = 3
+        hooks = hooks_of(app, timeout_s=0.5)
+        assert (
+            admin.post("/api/v1/messages", json={"text": "Marché", "communes": ["01053"]}).status_code == 201
+        )
+        started = time.monotonic()
+        assert hooks.tick(time.time()) == 1
+        assert time.monotonic() - started < 2.5  # the slow one's timeout, not its answer
+        assert events(quick) == [("message.published", "Marché")]
+        (webhook, _) = admin.get("/api/v1/webhooks").json["webhooks"]
+        (delivery,) = admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries").json["deliveries"]
+        assert delivery["result"] == "pending" and "timed out" in delivery["error"]
