@@ -198,7 +198,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from controller.publishing.public_hooks import PublicHooks
 
         hooks = PublicHooks(
-            Path(app.config["DATABASE"]), app.config["PUBLIC_URL"], app.config["PUBLIC_HOOKS_EVERY_S"]
+            Path(app.config["DATABASE"]),
+            lambda: str(app.config["PUBLIC_URL"]),
+            app.config["PUBLIC_HOOKS_EVERY_S"],
         )
         hooks.start()
         app.extensions["relais.public_hooks"] = hooks

@@ -90,7 +90,9 @@ def public_now(
                 continue
             communes = public_communes(row)
             shown = _item_json(item, communes, public_url.rstrip("/"))
-            fingerprint = hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+            # What the public reads, not where: a controller given a new address changes no item.
+            read = {name: value for name, value in shown.items() if name != "pages"}
+            fingerprint = hashlib.sha256(json.dumps(read, sort_keys=True).encode()).hexdigest()
             found[item.key] = Seen(item.key, kind, shown, tuple(communes), fingerprint)
     return found
 

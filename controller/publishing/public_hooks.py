@@ -10,6 +10,7 @@ slow receiver delays only its own deliveries, by the timeout at most.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,16 +37,17 @@ class PublicHooks:
     def __init__(
         self,
         database: Path,
-        public_url: str,
+        public_url: str | Callable[[], str],
         every_s: float = DEFAULT_EVERY_S,
         *,
         retry_base_s: float = public_hooks.RETRY_BASE_S,
         max_attempts: int = public_hooks.MAX_ATTEMPTS,
         timeout_s: float = DELIVERY_TIMEOUT_S,
     ) -> None:
-        """``public_url``: where the public pages are, for the items' links."""
+        """``public_url``: where the public pages are, for the items' links (or what says it at each
+        round: a controller on a port chosen when it starts learns its address late)."""
         self._database = database
-        self._public_url = public_url
+        self._public_url = public_url if callable(public_url) else lambda: public_url
         self._retry_base_s = retry_base_s
         self._max_attempts = max_attempts
         self._timeout_s = timeout_s
@@ -70,7 +72,7 @@ class PublicHooks:
 
     def _queue_events(self, db: Database, now: float) -> None:
         after = public_hooks.public_now(
-            recent_messages(db, now), recent_alerts(db, now), now, self._public_url
+            recent_messages(db, now), recent_alerts(db, now), now, self._public_url()
         )
         with transaction(db):
             before = public_hooks.remembered(db)

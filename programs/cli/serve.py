@@ -19,14 +19,13 @@ from programs.cli.common import (
 
 # How often the notifier looks at the fleet: a panel is reported within this much of its delay.
 NOTIFY_EVERY_S = 15.0
-# How often the webhooks for apps and websites look at what the public sees, and post what is due.
-PUBLIC_HOOKS_EVERY_S = 5.0
 # A scraper's bearer shorter than this is refused: a guessable one would open the metrics to anyone.
 MIN_METRICS_TOKEN = 24
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from controller import create_app, shutdown_app
+    from controller.publishing.public_hooks import DEFAULT_EVERY_S as PUBLIC_HOOKS_EVERY_S
     from controller.web.server import serve_until_stopped
 
     setup_logging(args.verbose, args.log_format)
