@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         campaigns,
         catalogue,
         commands,
+        indicators,
         messages,
         notifications,
         official_alerts,
@@ -137,6 +138,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         alerts,
         official_alerts,
         campaigns,
+        indicators,
         catalogue,
         targets,
     )

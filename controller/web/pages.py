@@ -13,17 +13,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from controller.dates import format_when, parse_iso
+from controller.dates import format_duration, format_when, parse_iso
 from controller.domain import accounts, official_alerts
+from controller.domain import indicators as reach
 from controller.domain.access import ROLE_LABELS, Permission, Role
-from controller.domain.campaigns import get_campaign
+from controller.domain.campaigns import get_campaign, list_campaigns
+from controller.domain.errors import FieldError
 from controller.domain.notifications import (
     ALERT_UNCONFIRMED,
     BEHIND,
@@ -52,7 +56,10 @@ from controller.storage.db import connect
 from controller.storage.public_store import known_places
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
+from controller.web.charts import Chart, bar_chart
 from controller.web.context import broker_watch, get_db, mqtt_link
+from controller.web.i18n import error_text
+from controller.web.public import visits
 
 bp = Blueprint("web", __name__)
 
@@ -62,6 +69,7 @@ NAVIGATION: list[tuple[str, Any, Permission | None]] = [
     ("web.approvals", _l("À valider"), Permission.MESSAGES_APPROVE),
     ("web.invitations", _l("Invitations"), Permission.CAMPAIGNS_ANSWER),
     ("web.campaigns", _l("Campagnes"), Permission.CAMPAIGNS_MANAGE),
+    ("web.indicators", _l("Indicateurs"), Permission.CAMPAIGNS_MANAGE),
     ("web.alerts", _l("Alerte"), Permission.ALERTS_SEND),
     ("web.official", _l("Alertes officielles"), Permission.ALERTS_SEND),
     ("web.fleet", _l("Parc"), Permission.PANELS_VIEW),
@@ -203,6 +211,63 @@ def campaign(campaign_id: int) -> str:
         own_commune_name=own[0] if own else None,
         communes=_communes() if current_user.actor.can(Permission.CAMPAIGNS_MANAGE) else [],
     )
+
+
+@bp.get("/indicateurs")
+@page(Permission.CAMPAIGNS_MANAGE)
+def indicators() -> tuple[str, int]:
+    """The steering indicators for the filters in the address; a wrong filter is said beside its field
+    and the figures are shown unfiltered."""
+    db, actor = get_db(), current_user.actor
+    asked = {name: request.args.get(name, "") for name in ("campaign", "commune", "from", "to")}
+    refused: FieldError | None = None
+    try:
+        filters = reach.parse_filters(asked)
+        visits().write(db)
+        data = reach.indicators(db, actor, filters, time.time())
+    except FieldError as error:
+        refused, filters = error, reach.Filters()
+        data = reach.indicators(db, actor, filters, time.time())
+    query = urlencode({name: value for name, value in asked.items() if value and refused is None})
+    csv_url = "/api/v1/indicators?" + "&".join(filter(None, [query, "format=csv"]))
+    return render_template(
+        "indicators.html",
+        data=data,
+        asked=asked,
+        error=(refused.field, error_text(refused.template, refused.params, i18n.current_language()))
+        if refused
+        else None,
+        campaigns=[(campaign["id"], campaign["name"]) for campaign in list_campaigns(db, actor)],
+        communes=_communes(),
+        charts=_reach_charts(data),
+        csv_url=csv_url,
+        duration=lambda seconds: format_duration(seconds, i18n.current_language()),
+        percent=format_percent,
+        chart_summary=lambda chart: " ; ".join(f"{bar.label} — {bar.text}" for bar in chart.bars),
+    ), 400 if refused else 200
+
+
+def _reach_charts(data: dict[str, Any]) -> dict[str, Chart]:
+    """Hours on air and public openings per week, all rows together; panels online per day."""
+    seconds: Counter[str] = Counter()
+    openings: Counter[str] = Counter()
+    for row in data["weeks"]:
+        seconds[row["week"]] += row["seconds_on_air"]
+        openings[row["week"]] += sum(row[name] for name in reach.PUBLIC_FIGURES)
+    weeks = sorted(seconds)
+    lang = i18n.current_language()
+    return {
+        "hours": bar_chart(
+            [(week, seconds[week] / 3600, format_duration(seconds[week], lang)) for week in weeks]
+        ),
+        "public": bar_chart([(week, openings[week], str(openings[week])) for week in weeks]),
+        "online": bar_chart(
+            [
+                (f"{day['day'][8:10]}/{day['day'][5:7]}", day["online"], str(day["online"]))
+                for day in data["department"]["online"]
+            ]
+        ),
+    }
 
 
 @bp.get("/alertes")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import random
 import shutil
 import signal
 import socket
@@ -41,10 +42,29 @@ def find_mosquitto() -> str:
     )
 
 
+# Where free_loopback_port() looks: below the kernel's range for outgoing connections, so that between
+# the probe and the server's own bind no client's source port can take it (a fleet of a thousand
+# simulated panels churns through that range).
+LISTEN_PORTS_FROM = 10_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nothing listens on, outside the ephemeral range when the kernel says where it is."""
+    try:
+        ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 0
+    candidates = list(range(LISTEN_PORTS_FROM, ephemeral_low))
+    random.shuffle(candidates)
+    for port in [*candidates[:200], 0]:  # 0: the kernel's choice, when none of those is free
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise BrokerError("no free loopback port")
 
 
 def port_open(port: int) -> bool:

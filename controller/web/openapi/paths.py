@@ -795,6 +795,30 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("NotFound",),
         )
     },
+    # --- the steering indicators (controller/web/api/indicators.py)
+    "/indicators": {
+        "get": _op(
+            "Reach per campaign, commune and ISO week; the department's panels online",
+            "campaigns",
+            (P.CAMPAIGNS_MANAGE,),
+            {
+                "description": "the indicators, as JSON or (format=csv, or Accept: text/csv) CSV",
+                "content": {
+                    "application/json": {"schema": ref("Indicators")},
+                    "text/csv": {"schema": STRING},
+                },
+            },
+            params=(
+                _query("campaign", "one campaign's rows", INTEGER),
+                _query("commune", "one commune's rows (INSEE code)"),
+                _query("from", "from this ISO week (2026-W50), included"),
+                _query("to", "to this ISO week, included"),
+                _query("table", "the CSV's table: weeks (default) or online", {"enum": ["weeks", "online"]}),
+                CSV_FORMAT,
+            ),
+            errors=("Invalid", "NotFound"),
+        )
+    },
     # --- what can be chosen (controller/web/api/catalogue.py)
     "/profiles": {"get": _op("Panel profiles", "rendering", (P.PANELS_VIEW,), _json(ANY_OBJECT))},
     "/layouts": {

@@ -755,6 +755,15 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("commune", "status"),
     ),
+    "Indicators": _object(
+        {
+            "filters": ANY_OBJECT,
+            "campaigns": {"type": "array", "description": "each campaign's sums over the rows asked for"},
+            "weeks": {"type": "array", "description": "one row per campaign, invited commune and ISO week"},
+            "department": _object({"online": {"type": "array"}, "showing": {"type": "array"}}),
+        },
+        ("filters", "campaigns", "weeks", "department"),
+    ),
     "Report": _object({"campaign": ANY_OBJECT, "panels": {"type": "array"}, "communes": {"type": "array"}}),
     "Targets": _object(TARGETS),
     "TargetChoices": _object(

@@ -211,6 +211,8 @@ TABLE: list[tuple[str, str, str, Any, dict[str, int]]] = [
      None, OTHER_CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{campaign}/report", None, CONTENT),
     ("GET", "/campaigns/<int:campaign_id>/report", "/campaigns/{other_campaign}/report", None, OTHER_CONTENT),
+    ("GET", "/indicators", "/indicators", None, MANAGERS),
+    ("GET", "/indicators", "/indicators?campaign={campaign}&format=csv", None, MANAGERS),
     ("GET", "/profiles", "/profiles", None, ALL),
     ("GET", "/layouts", "/layouts", None, ALL),
     ("GET", "/pictograms", "/pictograms", None, ALL),

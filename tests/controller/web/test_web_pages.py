@@ -68,6 +68,7 @@ def test_pages_send_a_visitor_to_the_login_page(app: Flask) -> None:
                 "À valider",
                 "Invitations",
                 "Campagnes",
+                "Indicateurs",
                 "Alerte",
                 "Parc",
                 "Utilisateurs",
@@ -80,7 +81,7 @@ def test_pages_send_a_visitor_to_the_login_page(app: Flask) -> None:
         (
             "prefecture",
             "/campagnes",
-            ["Messages", "Campagnes", "Alerte", "Parc", "Notifications", "Mes jetons"],
+            ["Messages", "Campagnes", "Indicateurs", "Alerte", "Parc", "Notifications", "Mes jetons"],
         ),
         (
             "mairie-bourg",
@@ -116,6 +117,8 @@ def test_each_role_lands_on_its_job_and_sees_only_what_it_may_do(
         ("mairie-bourg", "/alertes"),
         ("lecteur", "/validation"),
         ("prefecture", "/admin/journal"),
+        ("mairie-bourg", "/indicateurs"),
+        ("lecteur", "/indicateurs"),
     ],
 )
 def test_a_page_the_role_may_not_use_says_so(app: Flask, name: str, path: str) -> None:
@@ -203,3 +206,15 @@ def test_each_compiled_catalogue_matches_its_source(language: str, domain: str) 
     shipped = {message.id: message.string for message in compiled if message.id}
     assert shipped == expected, f"run: pybabel compile -D {domain} -d controller/web/translations"
     assert all(expected.values()), "every string has its translation"
+
+
+def test_the_indicators_page_draws_its_charts_and_names_a_wrong_filter(app: Flask) -> None:
+    client = _log_in(app, "prefecture")
+    page = client.get("/indicateurs").get_data(as_text=True)
+    for chart in ("chart-hours", "chart-public", "chart-online"):
+        assert f'<svg id="{chart}"' in page and f'<desc id="{chart}-desc">' in page
+    assert 'href="/api/v1/indicators?format=csv&amp;table=online"' in page
+    refused = client.get("/indicateurs?from=2026-W60")
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert 'id="from-error"' in text and "Doit être une semaine ISO" in text
