@@ -215,7 +215,7 @@ def valid_commune(value: Any) -> str | None:
 
 
 def webhook_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """As the API shows it: never the secret (shown once, when made), with its deliveries counted."""
+    """As the API shows it: never the secret (shown once, when made)."""
     return {
         "id": row["id"],
         "organisation": row["organisation"],
