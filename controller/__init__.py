@@ -77,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         targets,
         tokens,
         users,
+        webhooks,
     )
     from controller.web.api_common import (
         API_PREFIX,
@@ -105,6 +106,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         NOTIFY_EVERY_S=None,
         PUBLIC_URL="http://127.0.0.1:8080",
         NOTIFY_CA_FILE=None,
+        # The public webhooks' round, in seconds (None: no webhooks sent).
+        PUBLIC_HOOKS_EVERY_S=None,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         **COOKIE_DEFAULTS,
@@ -139,7 +142,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         catalogue,
         targets,
     )
-    administration = (users, tokens, organisations, audit_log, reference, notifications)
+    administration = (users, tokens, organisations, audit_log, reference, notifications, webhooks)
     app.register_blueprint(api_blueprint("api", [module.bp for module in resources]))
     app.register_blueprint(api_blueprint("api_admin", [module.bp for module in administration]))
     app.register_blueprint(login.bp)
@@ -193,6 +196,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
         notifier.start()
         app.extensions["relais.notifier"] = notifier
+    if app.config["PUBLIC_HOOKS_EVERY_S"]:
+        from controller.publishing.public_hooks import PublicHooks
+
+        hooks = PublicHooks(
+            Path(app.config["DATABASE"]),
+            lambda: str(app.config["PUBLIC_URL"]),
+            app.config["PUBLIC_HOOKS_EVERY_S"],
+        )
+        hooks.start()
+        app.extensions["relais.public_hooks"] = hooks
     return app
 
 
@@ -206,10 +219,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def shutdown_app(app: Flask) -> None:
-    """Stop what ``create_app`` started: the notifier, the scheduler, then the MQTT link."""
-    notifier = app.extensions.pop("relais.notifier", None)
-    if notifier is not None:
-        notifier.stop()
+    """Stop what ``create_app`` started: the notifier and webhooks, the scheduler, then the MQTT link."""
+    for name in ("relais.notifier", "relais.public_hooks"):
+        running = app.extensions.pop(name, None)
+        if running is not None:
+            running.stop()
     scheduler = app.extensions.pop("relais.scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)

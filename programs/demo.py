@@ -15,6 +15,7 @@ from flask import Flask
 from controller import create_app, shutdown_app
 from controller.domain import accounts
 from controller.domain.panels import Panel, get_panels, register_panel
+from controller.publishing.public_hooks import DEFAULT_EVERY_S as PUBLIC_HOOKS_EVERY_S
 from controller.publishing.queueing import queue_message
 from controller.storage.db import connect, transaction
 from controller.web.server import serve_until_stopped
@@ -216,7 +217,16 @@ def run_demo(
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         broker = stack.enter_context(MosquittoBroker(data_dir / "mosquitto", port=mqtt_port))
-        app = create_app({"DATA_DIR": data_dir, "BROKER_URL": broker.url, "SCHEDULER_ENABLED": True})
+        app = create_app(
+            {
+                "DATA_DIR": data_dir,
+                "BROKER_URL": broker.url,
+                "SCHEDULER_ENABLED": True,
+                # Webhooks added under « Webhooks » are delivered, their items linking to this demo's
+                # pages (its address once it listens: ``announce``).
+                "PUBLIC_HOOKS_EVERY_S": PUBLIC_HOOKS_EVERY_S,
+            }
+        )
         stack.callback(shutdown_app, app)
         demo_panels, token = prepare(app, panels)
         reference = [panel for panel in demo_panels if not panel.id.startswith(SIM_PREFIX)]
@@ -237,6 +247,7 @@ def run_demo(
             fleet_note = f" ({len(simulated)} of them in {processes})"
 
         def announce(address: str) -> None:
+            app.config["PUBLIC_URL"] = address
             print(
                 f"Relais demo is running: {len(demo_panels)} simulated panels{fleet_note}, "
                 f"broker {broker.url} (anonymous, loopback only: a demo, not production)\n"

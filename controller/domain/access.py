@@ -50,6 +50,7 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit.view"
     METRICS_VIEW = "metrics.view"  # scrape /metrics with one's API token
     NOTIFICATIONS_MANAGE = "notifications.manage"  # an organisation's conditions and mail server
+    WEBHOOKS_MANAGE = "webhooks.manage"  # webhooks for apps and websites (commune users: their commune's)
 
 
 _EVERYONE = frozenset({Permission.PANELS_VIEW})
@@ -60,10 +61,17 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.CAMPAIGN_MANAGER: _EVERYONE
     | _READ_CONTENT
     | {Permission.CAMPAIGNS_MANAGE, Permission.ALERTS_SEND, Permission.ALERTS_APPROVE},
-    Role.COMMUNE_EDITOR: _EVERYONE | _READ_CONTENT | {Permission.MESSAGES_EDIT, Permission.CAMPAIGNS_ANSWER},
+    Role.COMMUNE_EDITOR: _EVERYONE
+    | _READ_CONTENT
+    | {Permission.MESSAGES_EDIT, Permission.CAMPAIGNS_ANSWER, Permission.WEBHOOKS_MANAGE},
     Role.COMMUNE_APPROVER: _EVERYONE
     | _READ_CONTENT
-    | {Permission.MESSAGES_EDIT, Permission.MESSAGES_APPROVE, Permission.CAMPAIGNS_ANSWER},
+    | {
+        Permission.MESSAGES_EDIT,
+        Permission.MESSAGES_APPROVE,
+        Permission.CAMPAIGNS_ANSWER,
+        Permission.WEBHOOKS_MANAGE,
+    },
     Role.TECHNICIAN: _EVERYONE | {Permission.PANELS_COMMAND, Permission.NOTIFICATIONS_MANAGE},
     Role.VIEWER: _EVERYONE | _READ_CONTENT,
 }

@@ -12,6 +12,9 @@ No storms, by construction:
 - while the controller does not hear its broker, every panel it knew online is dark since the link
   went down, with that cause: a broker outage becomes one grouped notice, not one per panel;
 - notices of one kind due at once go out as one message naming every panel (``compose``).
+
+Official alert sources are watched too (``source_step``): a source failing ``source_failures`` polls in a
+row is reported once, and once again when it works again.
 """
 
 from __future__ import annotations
@@ -31,7 +34,19 @@ FAULT = "fault"
 FAULT_CLEARED = "fault-cleared"
 BEHIND = "behind"
 ALERT_UNCONFIRMED = "alert-unconfirmed"
-KINDS = (OFFLINE, ONLINE, FLAPPING, FAULT, FAULT_CLEARED, BEHIND, ALERT_UNCONFIRMED)
+SOURCE_FAILING = "source-failing"
+SOURCE_BACK = "source-back"
+KINDS = (
+    OFFLINE,
+    ONLINE,
+    FLAPPING,
+    FAULT,
+    FAULT_CLEARED,
+    BEHIND,
+    ALERT_UNCONFIRMED,
+    SOURCE_FAILING,
+    SOURCE_BACK,
+)
 DIGEST = "digest"
 # A digest subscription's day goes out at this hour, Paris time, or at the first round after it.
 DIGEST_HOUR = 7
@@ -47,6 +62,7 @@ _BOUNDS = {
     "flap_window_s": (60, 7 * 24 * 3600),
     "behind_after_s": (1, 7 * 24 * 3600),
     "alert_confirm_s": (1, 24 * 3600),
+    "source_failures": (1, 1000),
 }
 
 
@@ -62,6 +78,7 @@ class Conditions:
     flap_window_s: int = 60 * 60
     behind_after_s: int = 15 * 60
     alert_confirm_s: int = 60
+    source_failures: int = 3  # an official alert source's failed polls in a row before it is reported
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], base: Conditions | None = None) -> Conditions:
@@ -360,6 +377,53 @@ def compose(notices: Sequence[Notice], cards: Mapping[str, PanelCard], now: floa
             )
         )
     return messages
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """An official alert source as its last polls left it, and whether its failing was reported."""
+
+    source_id: int
+    name: str
+    failures: int  # in a row
+    last_error: str | None
+    last_success_at: float | None
+    reported: bool
+
+
+def source_step(c: Conditions, sources: Sequence[SourceHealth]) -> list[tuple[str, SourceHealth]]:
+    """The sources to report now: failing once ``source_failures`` polls in a row failed, back once one
+    that was reported works again; each once."""
+    due = []
+    for source in sources:
+        if not source.reported and source.failures >= c.source_failures:
+            due.append((SOURCE_FAILING, source))
+        elif source.reported and source.failures == 0:
+            due.append((SOURCE_BACK, source))
+    return due
+
+
+def compose_source(kind: str, source: SourceHealth, link: str, now: float) -> Message:
+    """One message about one official alert source, French then English, with its page's link."""
+    if kind == SOURCE_FAILING:
+        subject = f"Source d’alertes officielles en échec\u00a0: {source.name} / Official alert source failing: {source.name}"
+        seen = [format_when(source.last_success_at, lang) for lang in ("fr", "en")]
+        french = (
+            f"La source « {source.name} » n’a pas pu être lue {source.failures} fois de suite"
+            f" (dernier succès\u00a0: {seen[0] or 'jamais'}).\nDernière erreur\u00a0: {source.last_error}"
+        )
+        english = (
+            f"The source “{source.name}” could not be read {source.failures} times in a row"
+            f" (last success: {seen[1] or 'never'}).\nLast error: {source.last_error}"
+        )
+    else:
+        subject = f"Source d’alertes officielles rétablie\u00a0: {source.name} / Official alert source back: {source.name}"
+        since = [format_when(now, lang) for lang in ("fr", "en")]
+        french = f"La source « {source.name} » est de nouveau lue depuis {since[0]}."
+        english = f"The source “{source.name}” is read again since {since[1]}."
+    return Message(
+        kind, f"Relais\u00a0: {subject}", f"{french}\n  {link}\n\n— English —\n\n{english}\n  {link}\n", ()
+    )
 
 
 def last_digest_day(now: float, hour: int = DIGEST_HOUR) -> str:

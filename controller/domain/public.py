@@ -127,6 +127,17 @@ def _item(kind: Literal["message", "alert"], row: dict[str, Any], status: str) -
     )
 
 
+def public_item(kind: Literal["message", "alert"], row: dict[str, Any], now: float) -> PublicItem | None:
+    """The row as the public sees it now, or None when the public may not see it (``public_status``)."""
+    status = public_status(kind, row, now)
+    return None if status is None else _item(kind, row, status)
+
+
+def public_communes(row: dict[str, Any]) -> dict[str, str]:
+    """The communes a row is public in, INSEE code to name (a campaign's: those that accepted it)."""
+    return dict(_communes(row))
+
+
 def message_item(row: dict[str, Any], now: float) -> PublicItem:
     """A message as its poster shows it, whatever its status: who may read it decides to print it."""
     return _item("message", row, message_status(row, now))

@@ -1,5 +1,6 @@
 """What the controller tells a Prometheus server: the fleet as the API counts it, the outbox, the link to
-the broker, the database, alerts' confirmations and what agents report of their health.
+the broker, the database, alerts' confirmations, official alert sources' health and what agents report
+of their health.
 
 Everything on the controller's own registry (``prometheus_client.CollectorRegistry``), never the
 library's global one, so two apps in one process (the tests) count apart. Figures read from the
@@ -156,6 +157,35 @@ def notification_families(db: Database) -> Iterator[Metric]:
     )
 
 
+def alert_source_families(db: Database, now: float) -> Iterator[Metric]:
+    """Each official alert source's health, labelled by its id (never its URL: bounded, and no secret in
+    a query string leaks into the monitoring): whether its last poll worked, its errors in a row, and the
+    time since it last worked."""
+    rows = list(db.query("select id, failures, last_success_at from alert_sources order by id"))
+    up = GaugeMetricFamily(
+        "relais_alert_source_up",
+        "1 when the official alert source's last poll worked, else 0.",
+        labels=["source"],
+    )
+    failures = GaugeMetricFamily(
+        "relais_alert_source_failures",
+        "The official alert source's failed polls in a row.",
+        labels=["source"],
+    )
+    since = GaugeMetricFamily(
+        "relais_alert_source_last_success_age_seconds",
+        "Time since the official alert source was last read without error (absent before its first success).",
+        labels=["source"],
+    )
+    for row in rows:
+        source = str(row["id"])
+        up.add_metric([source], int(not row["failures"] and row["last_success_at"] is not None))
+        failures.add_metric([source], row["failures"] or 0)
+        if row["last_success_at"] is not None:
+            since.add_metric([source], max(0.0, now - row["last_success_at"]))
+    yield from (up, failures, since)
+
+
 def database_family(database_path: Path) -> Metric:
     size = sum(
         os.path.getsize(part) for part in (database_path, Path(f"{database_path}-wal")) if part.exists()
@@ -201,6 +231,7 @@ class FleetCollector(Collector):
             yield from outbox_families(db, now)
             yield confirmation_family(db)
             yield from notification_families(db)
+            yield from alert_source_families(db, now)
         finally:
             db.close()
         yield database_family(self._database_path)

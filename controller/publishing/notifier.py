@@ -12,8 +12,6 @@ import json
 import logging
 import smtplib
 import ssl
-import threading
-import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -25,18 +23,24 @@ from sqlite_utils import Database
 
 from controller.domain import subscriptions
 from controller.domain.notifications import (
+    SOURCE_FAILING,
+    Conditions,
     Message,
     Notice,
     PanelCard,
     Seen,
+    SourceHealth,
     Watch,
     compose,
     compose_digest,
+    compose_source,
     digest_due,
+    source_step,
     step,
 )
 from controller.domain.panels import BrokerWatch
 from controller.publishing.reports import EVENT_OFFLINE
+from controller.publishing.rounds import Rounds
 from controller.storage.db import connect, transaction
 from relais.webhook_signing import SIGNATURE_HEADER, signature_header
 
@@ -77,25 +81,14 @@ class Notifier:
         self._database = database
         self._watch = watch
         self._public_url = public_url.rstrip("/")
-        self._every_s = every_s
         self._ca_file = ca_file
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+        self._rounds = Rounds("notifier", every_s, self.tick)
 
     def start(self) -> None:
-        self._thread.start()
+        self._rounds.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._every_s):
-            try:
-                self.tick(time.time())
-            except Exception:
-                log.exception("notifications: this round failed; next in %s s", self._every_s)
+        self._rounds.stop()
 
     def tick(self, now: float) -> int:
         """One round: each organisation's rules over the fleet, then the deliveries; how many were sent."""
@@ -144,11 +137,18 @@ class Notifier:
             memory, notices = step(conditions, before, seen, now, broker_down_since)
             with transaction(db):
                 _remember(db, organisation, before, memory)
-            if not notices:
+            about_sources = self._sources(db, organisation, conditions, now)
+            if not notices and not about_sources:
                 continue
             smtp = subscriptions.smtp_of(db, organisation)
             for subscription in (row for row in subscribed if row["organisation"] == organisation):
-                for message in compose(_for(subscription, notices, fleet), cards, now):
+                kinds = set(json.loads(subscription["kinds"]))
+                # Sources are the organisation's, not a commune's: for its people of no commune only.
+                for_sources = [] if subscription["user_commune"] else about_sources
+                for message in [
+                    *compose(_for(subscription, notices, fleet), cards, now),
+                    *(message for message in for_sources if message.kind in kinds),
+                ]:
                     if subscription["digest"]:
                         with transaction(db):
                             subscriptions.log_delivery(db, subscription, message, now, None, queued=True)
@@ -158,6 +158,31 @@ class Notifier:
                         subscriptions.log_delivery(db, subscription, message, now, error)
                     sent += error is None
         return sent + self._digests(db, [row for row in subscribed if row["digest"]], cards, now)
+
+    def _sources(self, db: Database, organisation: str, conditions: Conditions, now: float) -> list[Message]:
+        """The organisation's official alert sources due to be reported failing or back, each once."""
+        sources = [
+            SourceHealth(
+                row["id"],
+                row["name"],
+                row["failures"] or 0,
+                row["last_error"],
+                row["last_success_at"],
+                bool(row["failing_reported"]),
+            )
+            for row in db.query(
+                "select * from alert_sources where coalesce(organisation, '') = ? order by id", [organisation]
+            )
+        ]
+        due = source_step(conditions, sources)
+        if due:
+            with transaction(db):
+                db.conn.executemany(
+                    "update alert_sources set failing_reported = ? where id = ?",
+                    [(int(kind == SOURCE_FAILING), source.source_id) for kind, source in due],
+                )
+        link = f"{self._public_url}/alertes-officielles"
+        return [compose_source(kind, source, link, now) for kind, source in due]
 
     def _digests(
         self, db: Database, subscribed: list[dict[str, Any]], cards: dict[str, PanelCard], now: float
@@ -294,17 +319,24 @@ def webhook_body(message: Message, cards: dict[str, PanelCard], now: float) -> b
 
 def post_webhook(url: str, secret: str, message: Message, cards: dict[str, PanelCard], now: float) -> None:
     """POST the message as JSON, signed (``relais.webhook_signing``); any answer but 2xx is a failure."""
-    body = webhook_body(message, cards, now)
+    post_signed(url, secret, webhook_body(message, cards, now), now, "Relais notifications")
+
+
+def post_signed(
+    url: str, secret: str, body: bytes, now: float, user_agent: str, timeout_s: float = DELIVERY_TIMEOUT_S
+) -> None:
+    """POST a JSON body signed with ``secret`` at ``now``: what every webhook Relais sends goes through.
+    Any answer but 2xx, or none within ``timeout_s``, raises (``OSError`` or ``ValueError``)."""
     request = urllib.request.Request(
         url,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Relais notifications",
+            "User-Agent": user_agent,
             SIGNATURE_HEADER: signature_header(secret.encode(), body, int(now)),
         },
     )
-    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as answer:
+    with urllib.request.urlopen(request, timeout=timeout_s) as answer:
         if not 200 <= answer.status < 300:
             raise ValueError(f"the webhook answered {answer.status}")

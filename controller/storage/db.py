@@ -581,6 +581,61 @@ def _0018_official_alert_summary(db: Database) -> None:
         table.add_column(column, kind)
 
 
+def _0019_public_webhooks(db: Database) -> None:
+    """Webhooks for apps and websites: each organisation's subscriptions (a URL, its signing secret,
+    the events it wants, a commune or every one), what the public saw at the last round (so that a
+    restarted controller neither repeats an event nor misses one), and each delivery with its tries.
+    And whether the notifier told an official alert source's organisation that it keeps failing."""
+    db.table("public_webhooks").create(
+        {
+            "id": int,
+            "organisation": str,  # "" for people of no organisation
+            "commune_insee": str,  # null: every commune
+            "url": str,
+            "secret": str,
+            "events": str,  # JSON list, of controller.domain.public_hooks.EVENTS
+            "created_by": int,
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"organisation", "url", "secret", "events", "created_by", "created_at"},
+    )
+    db.table("public_hook_memory").create(
+        {"key": str, "kind": str, "item": str, "fingerprint": str}, pk="key", not_null={"item", "fingerprint"}
+    )
+    db.table("public_hook_deliveries").create(
+        {
+            "id": int,
+            "webhook_id": int,
+            "event": str,
+            "item_key": str,
+            "body": str,  # the JSON sent, the same at every try
+            "created_at": int,
+            "attempts": int,
+            "next_try_at": int,
+            "result": str,  # pending, sent, failed (no more tries)
+            "error": str,  # the last try's
+            "done_at": int,
+        },
+        pk="id",
+        not_null={
+            "webhook_id",
+            "event",
+            "item_key",
+            "body",
+            "created_at",
+            "attempts",
+            "next_try_at",
+            "result",
+        },
+        defaults={"attempts": 0, "result": "pending"},
+        foreign_keys=[("webhook_id", "public_webhooks", "id")],
+    )
+    db.table("public_hook_deliveries").create_index(["result", "next_try_at"])
+    db.table("public_hook_deliveries").create_index(["webhook_id", "id"])
+    db.table("alert_sources").add_column("failing_reported", int)  # 1 once the notifier said it fails
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -600,6 +655,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0016_notifications", _0016_notifications),
     ("0017_official_alerts", _0017_official_alerts),
     ("0018_official_alert_summary", _0018_official_alert_summary),
+    ("0019_public_webhooks", _0019_public_webhooks),
 ]
 
 

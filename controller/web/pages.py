@@ -36,10 +36,19 @@ from controller.domain.notifications import (
     FLAPPING,
     OFFLINE,
     ONLINE,
+    SOURCE_BACK,
+    SOURCE_FAILING,
 )
 from controller.domain.official_alerts import OFFICIAL_TITLE
 from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
 from controller.domain.public import named_place
+from controller.domain.public_hooks import (
+    ALERT_ENDED,
+    ALERT_STARTED,
+    MESSAGE_CHANGED,
+    MESSAGE_ENDED,
+    MESSAGE_PUBLISHED,
+)
 from controller.official.rules import PLACEHOLDERS, default_rules
 from controller.publishing.outbox import COMMAND_TTL_S
 from controller.scheduling.model import department_of
@@ -67,6 +76,7 @@ NAVIGATION: list[tuple[str, Any, Permission | None]] = [
     ("web.users", _l("Utilisateurs"), Permission.USERS_MANAGE),
     ("web.audit", _l("Journal"), Permission.AUDIT_VIEW),
     ("web.notifications", _l("Notifications"), None),
+    ("web.webhooks", _l("Webhooks"), Permission.WEBHOOKS_MANAGE),
     ("web.tokens", _l("Mes jetons"), None),
 ]
 # What a subscription may ask to be told of (``controller.domain.notifications.KINDS``).
@@ -78,6 +88,8 @@ NOTICE_LABELS = {
     FAULT_CLEARED: _l("Panne terminée"),
     BEHIND: _l("Panneau pas à jour"),
     ALERT_UNCONFIRMED: _l("Alerte non confirmée"),
+    SOURCE_FAILING: _l("Source d’alertes officielles en échec"),
+    SOURCE_BACK: _l("Source d’alertes officielles rétablie"),
 }
 # MeteoAlarm's awareness types and levels as the official alerts' page names them (the panels' own words
 # are controller.official.rules's, in French whatever the page's language).
@@ -326,6 +338,27 @@ def notifications() -> str:
         "notifications.html",
         can_manage=current_user.actor.can(Permission.NOTIFICATIONS_MANAGE),
         kinds={kind: str(label) for kind, label in NOTICE_LABELS.items()},
+    )
+
+
+# What a webhook may be called for (``controller.domain.public_hooks.EVENTS``).
+WEBHOOK_EVENT_LABELS = {
+    MESSAGE_PUBLISHED: _l("Message publié"),
+    MESSAGE_CHANGED: _l("Message modifié"),
+    MESSAGE_ENDED: _l("Message terminé"),
+    ALERT_STARTED: _l("Alerte commencée"),
+    ALERT_ENDED: _l("Alerte terminée"),
+}
+
+
+@bp.get("/webhooks")
+@page(Permission.WEBHOOKS_MANAGE)
+def webhooks() -> str:
+    """The organisation's webhooks for apps and websites, and their deliveries."""
+    return render_template(
+        "webhooks.html",
+        commune=current_user.actor.commune_insee,
+        events={name: str(label) for name, label in WEBHOOK_EVENT_LABELS.items()},
     )
 
 

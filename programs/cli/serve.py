@@ -25,6 +25,7 @@ MIN_METRICS_TOKEN = 24
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from controller import create_app, shutdown_app
+    from controller.publishing.public_hooks import DEFAULT_EVERY_S as PUBLIC_HOOKS_EVERY_S
     from controller.web.server import serve_until_stopped
 
     setup_logging(args.verbose, args.log_format)
@@ -49,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "METRICS_ALLOW": args.metrics_allow or (),
             "METRICS_TOKEN": _metrics_token(args.metrics_token_file),
             "NOTIFY_EVERY_S": NOTIFY_EVERY_S,
+            "PUBLIC_HOOKS_EVERY_S": PUBLIC_HOOKS_EVERY_S,
             "PUBLIC_URL": args.public_url or f"http://{args.host}:{args.http_port}",
             "NOTIFY_CA_FILE": str(args.smtp_ca_file) if args.smtp_ca_file else None,
         }

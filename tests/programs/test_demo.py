@@ -27,6 +27,7 @@ from controller.rendering.engine import render
 from controller.rendering.profiles import get_profile
 from relais.brokers.mosquitto import port_open
 from tests.support import first_page, same_pixels, wait_for
+from tests.support.webhooks import webhook_receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +94,7 @@ def running_demo(data_dir: Path, *options: str) -> Iterator[Demo]:
 
 def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo-data"
-    with running_demo(data_dir) as demo:
+    with running_demo(data_dir) as demo, webhook_receiver() as receiver:
         assert (data_dir / "demo-accounts.txt").exists()
         broker_port = int(re.search(r"broker mqtt://127\.0\.0\.1:(\d+)", demo.printed()).group(1))
         assert (data_dir / "admin.token").read_text().strip() == demo.token
@@ -110,6 +111,9 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
             lambda: all(p["online"] for p in demo.api("/api/v1/panels")["panels"]), "all panels online", 20
         )
 
+        # A website's receiver on loopback, told the webhook's secret, checks each call's signature.
+        webhook = demo.api("/api/v1/webhooks", {"url": receiver.url, "commune": "01053"})
+        receiver.trust(receiver.url, webhook["secret"])
         text = "Fête des Lumières « place Bernard » — 8 décembre, 2 € la lanterne"
         demo.api("/api/v1/messages", {"text": text, "panels": [p["id"] for p in panels]})
         for panel in panels:
@@ -122,6 +126,16 @@ def test_the_demo_runs_shows_a_queued_message_and_stops_cleanly(tmp_path: Path) 
         assert public == demo.address + "/c/01053"
         public_page = urllib.request.urlopen(public, timeout=5).read().decode()  # no login
         assert "<h1>Bourg-en-Bresse</h1>" in public_page and "Fête des Lumières" in public_page
+        published = wait_for(
+            # The public item's words as a panel shows them (French typography: « place Bernard »).
+            lambda: next(
+                (body for body in receiver.bodies if "Fête des Lumières" in body["item"]["text"]), None
+            ),
+            "the signed webhook call",
+            20,
+        )
+        assert published["event"] == "message.published"
+        assert demo.address + "/c/01053" in published["item"]["pages"]
     assert not port_open(broker_port), "the demo's Mosquitto is still listening"
     agent_pids = subprocess.run(
         ["pgrep", "-f", str(data_dir / "agents")], capture_output=True, text=True

@@ -251,6 +251,44 @@ ROUTES: dict[str, dict[str, Schema]] = {
             errors=("Invalid",),
         )
     },
+    "/webhooks": {
+        "get": _op(
+            "Webhooks for apps and websites (an administrator: every one; a commune user: their commune's)",
+            "webhooks",
+            (P.WEBHOOKS_MANAGE,),
+            _json(list_of("webhooks", ref("Webhook"))),
+            params=PAGINATION,
+            errors=("Invalid",),
+        ),
+        "post": _op(
+            "Add a webhook: message published, changed, ended; alert started, ended (what is public only)",
+            "webhooks",
+            (P.WEBHOOKS_MANAGE,),
+            _json(ref("NewWebhook"), "created; its signing `secret` is shown this once"),
+            status="201",
+            body="WebhookCreate",
+            errors=("NotFound", "Conflict"),
+        ),
+    },
+    "/webhooks/{webhook_id}": {
+        "delete": _op(
+            "Remove a webhook and its deliveries",
+            "webhooks",
+            (P.WEBHOOKS_MANAGE,),
+            _json(ref("Webhook")),
+            errors=("NotFound",),
+        )
+    },
+    "/webhooks/{webhook_id}/deliveries": {
+        "get": _op(
+            "A webhook's deliveries, newest first: each event, its tries, its result and last error",
+            "webhooks",
+            (P.WEBHOOKS_MANAGE,),
+            _json(list_of("deliveries", ref("WebhookDelivery"))),
+            params=PAGINATION,
+            errors=("NotFound", "Invalid"),
+        )
+    },
     "/audit": {
         "get": _op(
             "The audit log, newest first",

@@ -14,6 +14,7 @@ from controller.domain.alerts import MAX_ALERT_TEXT, MAX_ALERT_TITLE
 from controller.domain.notifications import DIGEST
 from controller.domain.notifications import KINDS as NOTICE_KINDS
 from controller.domain.panels import FALLBACKS
+from controller.domain.public_hooks import EVENTS as WEBHOOK_EVENTS
 from controller.official.rules import MODES, PLACEHOLDERS
 from controller.official.rules import PRIORITIES as ALERT_PRIORITIES
 from controller.rendering.layouts import ROLES
@@ -197,6 +198,10 @@ SCHEMAS: dict[str, Schema] = {
             "flap_window_s": INTEGER,
             "behind_after_s": {**INTEGER, "description": "online and not up to date this long (900)"},
             "alert_confirm_s": {**INTEGER, "description": "a running alert a panel has not confirmed (60)"},
+            "source_failures": {
+                **INTEGER,
+                "description": "an official alert source's failed polls in a row before it is reported (3)",
+            },
         },
         additionalProperties=False,
     ),
@@ -271,6 +276,52 @@ SCHEMAS: dict[str, Schema] = {
             "error": NULLABLE_STRING,
         },
         ("id", "at", "kind", "subject", "result"),
+    ),
+    "Webhook": _object(
+        {
+            "id": INTEGER,
+            "organisation": STRING,
+            "commune": {"type": ["string", "null"], "description": "an INSEE code; null: every commune"},
+            "url": STRING,
+            "events": {"type": "array", "items": {"enum": list(WEBHOOK_EVENTS)}},
+            "created_at": TIME,
+        },
+        ("id", "organisation", "commune", "url", "events"),
+    ),
+    "NewWebhook": {
+        "allOf": [
+            ref("Webhook"),
+            _object({"secret": {"type": "string", "description": "the signing secret, shown this once"}}),
+        ]
+    },
+    "WebhookCreate": _object(
+        {
+            "url": {"type": "string", "description": "an http:// or https:// URL"},
+            "events": {"type": "array", "items": {"enum": list(WEBHOOK_EVENTS)}},
+            "commune": {
+                "type": ["string", "null"],
+                "description": "an INSEE code, or null for every commune (administrators); a commune "
+                "user's is their commune",
+            },
+            "organisation": {"type": "string", "description": "another organisation's id (administrators)"},
+        },
+        ("url",),
+        additionalProperties=False,
+    ),
+    "WebhookDelivery": _object(
+        {
+            "id": INTEGER,
+            "event": {"enum": list(WEBHOOK_EVENTS)},
+            "item_key": {"type": "string", "examples": ["message-12", "alert-3"]},
+            "title": STRING,
+            "created_at": TIME,
+            "attempts": INTEGER,
+            "next_try_at": {"type": ["string", "null"], "description": "the next try, while pending"},
+            "result": {"enum": ["pending", "sent", "failed"]},
+            "error": NULLABLE_STRING,
+            "done_at": {"type": ["string", "null"]},
+        },
+        ("id", "event", "item_key", "created_at", "attempts", "result"),
     ),
     "AuditEntry": _object(
         {
@@ -781,6 +832,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "organisation_id": STRING,
     "entry_id": INTEGER,
     "subscription_id": INTEGER,
+    "webhook_id": INTEGER,
     "source_id": INTEGER,
     "rule_id": INTEGER,
     "official_id": INTEGER,

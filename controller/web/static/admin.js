@@ -2,13 +2,9 @@
 "use strict";
 
 (() => {
-  const { t, api, el, when, parisIso, clearErrors, showError, status, badge } = Relais;
+  const { t, api, el, cells, when, parisIso, clearErrors, showError, status, badge } = Relais;
   const pageNode = document.getElementById("page-strings");
   const page = pageNode ? JSON.parse(pageNode.textContent) : {};
-  const cells = (table, values) => {
-    const names = [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent);
-    return values.map((value, index) => el("td", { "data-label": names[index] }, value));
-  };
   const empty = (table, columns, answer) => el("tr", {}, el("td", { colspan: columns },
     answer.ok ? t("none") : answer.body.error.message));
 

@@ -272,6 +272,12 @@ const Relais = (() => {
   }
   if (pendingOfficial) setInterval(countPendingOfficial, 5000);
 
-  return { t, api, el, number, when, countPendingOfficial, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
+  /** A table row's cells, each labelled with its column's heading (the stacked tables of a phone show it). */
+  function cells(table, values) {
+    const names = [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent);
+    return values.map((value, index) => el("td", { "data-label": names[index] }, value));
+  }
+
+  return { t, api, el, cells, number, when, countPendingOfficial, day, time, onAir, onAirNow, onAirPicture, reportedNow, runs, parisIso, parisLocal, clearErrors, showError, status, badge, panelState,
            sortable, actor, lang };
 })();

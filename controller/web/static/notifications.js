@@ -3,12 +3,8 @@
 "use strict";
 
 (() => {
-  const { t, api, el, when, clearErrors, showError, status } = Relais;
+  const { t, api, el, cells, when, clearErrors, showError, status } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
-  const cells = (table, values) => {
-    const names = [...document.querySelectorAll(`#${table} thead th`)].map(th => th.textContent);
-    return values.map((value, index) => el("td", { "data-label": names[index] }, value));
-  };
   const fill = (table, columns, answer, rows) => document.querySelector(`#${table} tbody`).replaceChildren(
     ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: columns }, answer.ok ? t("none") : answer.body.error.message))]));
 

@@ -1,0 +1,52 @@
+"""/api/v1/webhooks: who may add which, the refusals naming their field, a secret shown once."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.support import client_as
+
+
+def test_a_commune_editor_adds_a_webhook_for_their_commune_only(app: Flask) -> None:
+    editor = client_as(app, "mairie-bourg", "commune-editor", "01053")
+    made = editor.post("/api/v1/webhooks", json={"url": "https://mairie.example/relais"})
+    assert made.status_code == 201, made.json
+    assert made.json["commune"] == "01053" and len(made.json["secret"]) > 30
+    listed = editor.get("/api/v1/webhooks").json["webhooks"]
+    assert [webhook["url"] for webhook in listed] == ["https://mairie.example/relais"]
+    assert "secret" not in listed[0]
+    other = editor.post("/api/v1/webhooks", json={"url": "https://x.example/", "commune": "01004"})
+    assert other.status_code == 403
+
+    neighbour = client_as(app, "mairie-amberieu", "commune-editor", "01004")
+    assert neighbour.get("/api/v1/webhooks").json["webhooks"] == []
+    assert neighbour.get(f"/api/v1/webhooks/{made.json['id']}/deliveries").status_code == 404
+    assert neighbour.delete(f"/api/v1/webhooks/{made.json['id']}").status_code == 404
+    assert client_as(app, "technicien", "technician").get("/api/v1/webhooks").status_code == 403
+
+    assert editor.delete(f"/api/v1/webhooks/{made.json['id']}").status_code == 200
+    assert editor.get("/api/v1/webhooks").json["webhooks"] == []
+
+
+def test_bad_input_is_refused_naming_the_field(app: Flask) -> None:
+    admin = client_as(app, "admin")
+    for body, field in (
+        ({"url": "ftp://x.example/"}, "url"),
+        ({}, "url"),
+        ({"url": "https://x.example/", "events": ["message.deleted"]}, "events"),
+        ({"url": "https://x.example/", "events": []}, "events"),
+        ({"url": "https://x.example/", "commune": "Bourg"}, "commune"),
+        ({"url": "https://x.example/", "secret": "mine"}, "secret"),
+    ):
+        refused = admin.post("/api/v1/webhooks", json=body)
+        assert refused.status_code == 400, (body, refused.json)
+        assert refused.json["error"]["field"] == field
+    every = admin.post("/api/v1/webhooks", json={"url": "https://prefecture.example/hook", "commune": None})
+    assert every.status_code == 201 and every.json["commune"] is None
+    assert every.json["events"] == [
+        "message.published",
+        "message.changed",
+        "message.ended",
+        "alert.started",
+        "alert.ended",
+    ]
