@@ -108,6 +108,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         NOTIFY_CA_FILE=None,
         # The public webhooks' round, in seconds (None: no webhooks sent).
         PUBLIC_HOOKS_EVERY_S=None,
+        # Webhooks go to public addresses, and to these private networks ("10.0.0.0/8", "127.0.0.1/32").
+        WEBHOOK_PRIVATE_NETWORKS=(),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         **COOKIE_DEFAULTS,
@@ -185,7 +187,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.extensions["relais.scheduler"] = start_scheduler(app.extensions["relais.jobs"])
     if app.config["NOTIFY_EVERY_S"]:
         from controller.publishing.notifier import Notifier
-        from controller.web.context import broker_watch
+        from controller.web.context import broker_watch, webhook_destinations
 
         notifier = Notifier(
             Path(app.config["DATABASE"]),
@@ -193,16 +195,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["PUBLIC_URL"],
             app.config["NOTIFY_EVERY_S"],
             app.config["NOTIFY_CA_FILE"],
+            webhook_destinations(app),
         )
         notifier.start()
         app.extensions["relais.notifier"] = notifier
     if app.config["PUBLIC_HOOKS_EVERY_S"]:
         from controller.publishing.public_hooks import PublicHooks
+        from controller.web.context import webhook_destinations
 
         hooks = PublicHooks(
             Path(app.config["DATABASE"]),
             lambda: str(app.config["PUBLIC_URL"]),
             app.config["PUBLIC_HOOKS_EVERY_S"],
+            destinations=webhook_destinations(app),
         )
         hooks.start()
         app.extensions["relais.public_hooks"] = hooks

@@ -225,6 +225,8 @@ def run_demo(
                 # Webhooks added under « Webhooks » are delivered, their items linking to this demo's
                 # pages (its address once it listens: ``announce``).
                 "PUBLIC_HOOKS_EVERY_S": PUBLIC_HOOKS_EVERY_S,
+                # A demo on one machine: its webhook receivers may listen on loopback too.
+                "WEBHOOK_PRIVATE_NETWORKS": ("127.0.0.0/8", "::1/128"),
             }
         )
         stack.callback(shutdown_app, app)

@@ -19,6 +19,7 @@ from relais.brokers.rabbitmq import RabbitMQBroker, rabbitmq_installed
 from tests.support import DEMO_EPAPER, DEMO_LED, user_token
 from tests.support.cap_feeds import FeedServer, feed_server
 from tests.support.live import Live, live_controller
+from tests.support.webhooks import LOOPBACK_NETWORKS
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +42,11 @@ def mqtt_broker(request: pytest.FixtureRequest) -> MosquittoBroker | RabbitMQBro
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    """A controller on a real SQLite file, without broker or scheduler."""
-    application = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True})
+    """A controller on a real SQLite file, without broker or scheduler; its webhooks may reach the tests'
+    receivers on loopback."""
+    application = create_app(
+        {"DATA_DIR": tmp_path / "data", "TESTING": True, "WEBHOOK_PRIVATE_NETWORKS": LOOPBACK_NETWORKS}
+    )
     with application.app_context():
         db = get_db()
         for spec in (DEMO_LED, DEMO_EPAPER):

@@ -39,6 +39,7 @@ from controller.domain.notifications import (
     step,
 )
 from controller.domain.panels import BrokerWatch
+from controller.publishing.destinations import PUBLIC_ONLY, Destinations
 from controller.publishing.reports import EVENT_OFFLINE
 from controller.publishing.rounds import Rounds
 from controller.storage.db import connect, transaction
@@ -75,13 +76,16 @@ class Notifier:
         public_url: str,
         every_s: float = DEFAULT_EVERY_S,
         ca_file: str | None = None,
+        destinations: Destinations = PUBLIC_ONLY,
     ) -> None:
         """``public_url``: where people open the controller, for the links to panels' pages;
-        ``ca_file``: the CA that SMTP servers' certificates are checked against (the system's if None)."""
+        ``ca_file``: the CA that SMTP servers' certificates are checked against (the system's if None);
+        ``destinations``: where webhooks may go."""
         self._database = database
         self._watch = watch
         self._public_url = public_url.rstrip("/")
         self._ca_file = ca_file
+        self._destinations = destinations
         self._rounds = Rounds("notifier", every_s, self.tick)
 
     def start(self) -> None:
@@ -224,7 +228,9 @@ class Notifier:
                     return "no SMTP server is set for this organisation"
                 send_email(smtp, subscription["address"], message, self._ca_file)
             else:
-                post_webhook(subscription["address"], subscription["secret"], message, cards, now)
+                post_webhook(
+                    subscription["address"], subscription["secret"], message, cards, now, self._destinations
+                )
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             log.warning(
                 "notification %r to subscription %s not delivered: %s", message.kind, subscription["id"], exc
@@ -317,16 +323,41 @@ def webhook_body(message: Message, cards: dict[str, PanelCard], now: float) -> b
     ).encode()
 
 
-def post_webhook(url: str, secret: str, message: Message, cards: dict[str, PanelCard], now: float) -> None:
+def post_webhook(
+    url: str,
+    secret: str,
+    message: Message,
+    cards: dict[str, PanelCard],
+    now: float,
+    destinations: Destinations,
+) -> None:
     """POST the message as JSON, signed (``relais.webhook_signing``); any answer but 2xx is a failure."""
-    post_signed(url, secret, webhook_body(message, cards, now), now, "Relais notifications")
+    post_signed(url, secret, webhook_body(message, cards, now), now, "Relais notifications", destinations)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook is delivered where it was checked to go, never redirected elsewhere."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
+
+
+_WEBHOOK_OPENER = urllib.request.build_opener(_NoRedirect())
 
 
 def post_signed(
-    url: str, secret: str, body: bytes, now: float, user_agent: str, timeout_s: float = DELIVERY_TIMEOUT_S
+    url: str,
+    secret: str,
+    body: bytes,
+    now: float,
+    user_agent: str,
+    destinations: Destinations,
+    timeout_s: float = DELIVERY_TIMEOUT_S,
 ) -> None:
-    """POST a JSON body signed with ``secret`` at ``now``: what every webhook Relais sends goes through.
-    Any answer but 2xx, or none within ``timeout_s``, raises (``OSError`` or ``ValueError``)."""
+    """POST a JSON body signed with ``secret`` at ``now``: what every webhook Relais sends goes through,
+    to an address ``destinations`` allows, with no redirect followed. Any answer but 2xx, or none within
+    ``timeout_s``, raises (``OSError`` or ``ValueError``, ``DestinationRefused`` among them)."""
+    destinations.check(url)
     request = urllib.request.Request(
         url,
         data=body,
@@ -337,6 +368,6 @@ def post_signed(
             SIGNATURE_HEADER: signature_header(secret.encode(), body, int(now)),
         },
     )
-    with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+    with _WEBHOOK_OPENER.open(request, timeout=timeout_s) as answer:
         if not 200 <= answer.status < 300:
             raise ValueError(f"the webhook answered {answer.status}")

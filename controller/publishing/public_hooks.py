@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from controller.domain import public_hooks
+from controller.publishing.destinations import PUBLIC_ONLY, Destinations
 from controller.publishing.notifier import post_signed
 from controller.publishing.rounds import Rounds
 from controller.storage.db import connect, transaction
@@ -43,6 +44,7 @@ class PublicHooks:
         retry_base_s: float = public_hooks.RETRY_BASE_S,
         max_attempts: int = public_hooks.MAX_ATTEMPTS,
         timeout_s: float = DELIVERY_TIMEOUT_S,
+        destinations: Destinations = PUBLIC_ONLY,
     ) -> None:
         """``public_url``: where the public pages are, for the items' links (or what says it at each
         round: a controller on a port chosen when it starts learns its address late)."""
@@ -51,6 +53,7 @@ class PublicHooks:
         self._retry_base_s = retry_base_s
         self._max_attempts = max_attempts
         self._timeout_s = timeout_s
+        self._destinations = destinations
         self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="webhook-sender")
         self._rounds = Rounds("public-webhooks", every_s, self.tick)
 
@@ -106,6 +109,7 @@ class PublicHooks:
                 delivery["body"].encode(),
                 now,
                 USER_AGENT,
+                self._destinations,
                 self._timeout_s,
             )
         except (OSError, ValueError) as exc:  # urllib's errors are OSErrors

@@ -53,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "PUBLIC_HOOKS_EVERY_S": PUBLIC_HOOKS_EVERY_S,
             "PUBLIC_URL": args.public_url or f"http://{args.host}:{args.http_port}",
             "NOTIFY_CA_FILE": str(args.smtp_ca_file) if args.smtp_ca_file else None,
+            "WEBHOOK_PRIVATE_NETWORKS": tuple(args.webhook_private_network or ()),
         }
     )
     try:
@@ -174,4 +175,12 @@ def add_commands(commands: Commands) -> None:
         metavar="FILE",
         help="a file holding the bearer token scrapers of /metrics may send (an administrator's API token"
         " works too)",
+    )
+    serve.add_argument(
+        "--webhook-private-network",
+        action="append",
+        type=_network,
+        metavar="NETWORK",
+        help="a private network (10.20.0.0/16) that webhooks and notifications may reach besides public"
+        " addresses (repeatable; default: none, so a webhook cannot aim the controller at its neighbours)",
     )

@@ -15,6 +15,7 @@ from controller.web.context import broker_watch, get_db
 from tests.support import DEMO_LED, DEMO_RGB, wait_for
 from tests.support.browser import Site
 from tests.support.mail import smtp_server
+from tests.support.webhooks import LOOPBACK
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -33,6 +34,7 @@ def test_a_technician_subscribes_and_reads_what_was_sent(
             site.url,
             every_s=0.2,
             ca_file=str(mailbox.ca_file),
+            destinations=LOOPBACK,
         )
         notifier.start()
         try:

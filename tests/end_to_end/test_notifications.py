@@ -24,12 +24,17 @@ from tests.support import DEMO_LED, DEMO_RGB, client_as, wait_for
 from tests.support.department import department
 from tests.support.live import live_controller
 from tests.support.mail import Mailbox, smtp_server
+from tests.support.webhooks import LOOPBACK_NETWORKS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 PANEL, NEIGHBOUR = DEMO_LED["id"], DEMO_RGB["id"]
 OFFLINE_AFTER_S = 3
-QUICK = {"NOTIFY_EVERY_S": 0.2, "PUBLIC_URL": "https://relais.prefecture.example"}
+QUICK = {
+    "NOTIFY_EVERY_S": 0.2,
+    "PUBLIC_URL": "https://relais.prefecture.example",
+    "WEBHOOK_PRIVATE_NETWORKS": LOOPBACK_NETWORKS,  # the receiver below
+}
 
 
 def set_rules(client: FlaskClient, mailbox: Mailbox | None, **conditions: Any) -> None:

@@ -24,6 +24,7 @@ from relais.brokers.mosquitto import MosquittoBroker
 from relais.brokers.rabbitmq import RabbitMQBroker
 from relais.signals import end_processes
 from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, user_token, wait_for
+from tests.support.webhooks import LOOPBACK_NETWORKS
 
 
 @dataclass
@@ -90,6 +91,7 @@ def live_controller(
             "TOPIC_BASE": base,
             "MQTT_CLIENT_ID": f"controller-{base}",
             "TESTING": True,
+            "WEBHOOK_PRIVATE_NETWORKS": LOOPBACK_NETWORKS,  # the tests' receivers
             **config,
         }
     )

@@ -12,7 +12,12 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from controller.publishing.destinations import Destinations
 from relais.webhook_signing import SIGNATURE_HEADER, SignatureError, verify
+
+# The receivers here listen on loopback: a private address, which webhooks reach only when named.
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+LOOPBACK = Destinations.of(LOOPBACK_NETWORKS)
 
 
 class WebhookReceiver:

@@ -14,7 +14,7 @@ from controller.domain.access import Permission, Role
 from controller.domain.errors import FieldError
 from controller.web.api_common import audited, json_object, page_answer, page_params, paged
 from controller.web.auth import Forbidden, current_actor, requires
-from controller.web.context import get_db
+from controller.web.context import check_webhook_address, get_db
 
 bp = Blueprint("notifications", __name__)
 
@@ -71,6 +71,8 @@ def add_subscription() -> tuple[Response, int]:
     """``{"channel": "email"|"webhook", "address", "kinds"?, "communes"?}``: a webhook's answer holds
     its signing ``secret``, shown this once."""
     data, db = json_object(), get_db()
+    if data.get("channel") == "webhook":
+        check_webhook_address("address", data.get("address"))
     with audited(db, "subscription.create", "subscription", publish_after=False) as change:
         row = subscriptions.add_subscription(db, current_actor().user_id, data)
         change.object_id, change.after = row["id"], _subscription_json(row)

@@ -14,7 +14,7 @@ from controller.domain.access import Actor, Permission, Role
 from controller.domain.errors import FieldError
 from controller.web.api_common import audited, json_object, page_answer, page_params, paged
 from controller.web.auth import Forbidden, current_actor, requires
-from controller.web.context import get_db
+from controller.web.context import check_webhook_address, get_db
 
 bp = Blueprint("webhooks", __name__)
 
@@ -76,6 +76,7 @@ def add_webhook() -> tuple[Response, int]:
     else:
         commune = public_hooks.valid_commune(data.get("commune"))
     fields = {key: value for key, value in data.items() if key not in ("commune", "organisation")}
+    check_webhook_address("url", fields.get("url"))
     with audited(db, "webhook.create", "webhook", publish_after=False) as change:
         row = public_hooks.add_webhook(db, organisation, commune, actor.user_id, fields, time.time())
         change.object_id, change.after = row["id"], public_hooks.webhook_json(row)

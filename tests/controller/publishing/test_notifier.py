@@ -25,7 +25,7 @@ from controller.web.context import get_db
 from relais import wire
 from tests.support import DEMO_EPAPER, DEMO_LED, client_as, record_report
 from tests.support.cap_feeds import atom_feed, feed_server, poll_sources
-from tests.support.webhooks import WebhookReceiver, webhook_receiver
+from tests.support.webhooks import LOOPBACK, WebhookReceiver, webhook_receiver
 
 LED, AMBERIEU = DEMO_LED["id"], DEMO_EPAPER["id"]
 
@@ -42,7 +42,9 @@ def families(text: str) -> dict[str, Any]:
 
 
 def notifier_of(app: Flask) -> Notifier:
-    return Notifier(Path(app.config["DATABASE"]), lambda: CONNECTED, "https://relais.example")
+    return Notifier(
+        Path(app.config["DATABASE"]), lambda: CONNECTED, "https://relais.example", destinations=LOOPBACK
+    )
 
 
 def subscribe(

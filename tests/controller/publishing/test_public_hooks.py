@@ -15,11 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from controller.publishing.destinations import PUBLIC_ONLY
 from controller.publishing.public_hooks import PublicHooks
 from controller.storage.db import transaction
 from controller.web.context import get_db
 from tests.support import client_as
-from tests.support.webhooks import WebhookReceiver, webhook_receiver
+from tests.support.webhooks import LOOPBACK, WebhookReceiver, webhook_receiver
 
 
 @pytest.fixture
@@ -29,7 +30,9 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def hooks_of(app: Flask, **options: Any) -> PublicHooks:
-    return PublicHooks(Path(app.config["DATABASE"]), "https://relais.example", **options)
+    return PublicHooks(
+        Path(app.config["DATABASE"]), "https://relais.example", **{"destinations": LOOPBACK, **options}
+    )
 
 
 def subscribe(client: FlaskClient, receiver: WebhookReceiver, **fields: Any) -> dict[str, Any]:
@@ -195,3 +198,18 @@ def test_a_slow_receiver_delays_only_its_own_deliveries(app: Flask) -> None:
         (webhook, _) = admin.get("/api/v1/webhooks").json["webhooks"]
         (delivery,) = admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries").json["deliveries"]
         assert delivery["result"] == "pending" and "timed out" in delivery["error"]
+
+
+def test_a_delivery_to_an_address_no_longer_allowed_is_not_sent_and_says_why(
+    app: Flask, receiver: WebhookReceiver
+) -> None:
+    """Checked again at delivery: a receiver allowed when it was added, on a network the controller no
+    longer reaches (or a name pointed at a private address since), is never called; its log says why."""
+    admin = client_as(app, "admin")
+    webhook = subscribe(admin, receiver)
+    hooks = hooks_of(app, destinations=PUBLIC_ONLY, max_attempts=1)
+    assert admin.post("/api/v1/messages", json={"text": "Marché", "communes": ["01053"]}).status_code == 201
+    hooks.tick(time.time())
+    assert receiver.bodies == []
+    [delivery] = admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries").json["deliveries"]
+    assert delivery["result"] == "failed" and "private or local address (127.0.0.1)" in delivery["error"]

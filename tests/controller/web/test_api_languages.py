@@ -26,6 +26,7 @@ TEMPLATE_ARGUMENT = {
     "RuleError": 1,
     "OfficialAlertError": 0,
     "SourceError": 0,
+    "DestinationRefused": 0,
     "translatable": 0,
 }
 SOURCES = [*sorted((REPO / "controller").rglob("*.py")), REPO / "relais" / "wire" / "commands.py"]

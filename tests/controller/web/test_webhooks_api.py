@@ -50,3 +50,22 @@ def test_bad_input_is_refused_naming_the_field(app: Flask) -> None:
         "alert.started",
         "alert.ended",
     ]
+
+
+def test_a_webhook_to_the_controllers_neighbours_is_refused_unless_their_network_is_named(app: Flask) -> None:
+    """An ill-intentioned commune editor aims the controller at its own API, an intranet or a cloud's
+    metadata address: refused, naming ``url``, in French; a network the administrator names is allowed."""
+    app.config["WEBHOOK_PRIVATE_NETWORKS"] = ()
+    editor = client_as(app, "mairie-bourg", "commune-editor", "01053")
+    for url in ("http://127.0.0.1:8080/api/v1/users", "http://169.254.169.254/latest/", "https://10.1.2.3/"):
+        refused = editor.post("/api/v1/webhooks", json={"url": url}, headers={"Accept-Language": "fr"})
+        assert refused.status_code == 400, (url, refused.json)
+        assert refused.json["error"]["field"] == "url"
+        assert "est une adresse privée ou locale" in refused.json["error"]["message"]
+    technician = client_as(app, "technicien", "technician")
+    subscription = {"channel": "webhook", "address": "http://[::1]:9/", "kinds": ["offline"]}
+    refused = technician.post("/api/v1/notifications/subscriptions", json=subscription)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "address", refused.json
+
+    app.config["WEBHOOK_PRIVATE_NETWORKS"] = ("10.0.0.0/8",)
+    assert editor.post("/api/v1/webhooks", json={"url": "https://10.1.2.3/"}).status_code == 201
