@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
@@ -30,6 +31,7 @@ from controller.domain import official_alerts
 from controller.official.atom import MAX_FEED_BYTES, read_feed
 from controller.official.cap import MAX_CAP_BYTES
 from controller.official.safe_xml import OfficialAlertError
+from controller.publishing.destinations import PUBLIC_ONLY, DestinationRefused
 from controller.publishing.schedules import draw_ahead, republish
 from controller.storage.db import connect, transaction
 
@@ -245,11 +247,23 @@ def _take_feed(
         if entry.identifier in known:
             continue
         try:
+            _check_link(source["location"], entry.link)
             document = fetch(entry.link, MAX_CAP_BYTES).body or b""
             take_document(context, db, source, document)
         except OfficialAlertError as failure:  # a SourceError too
             first_error = first_error or failure.at(entry.identifier)
     return first_error
+
+
+def _check_link(feed_url: str, link: str) -> None:
+    """A feed's link is followed to the feed's own server, or to a public address: a feed from outside
+    never makes the controller call its neighbours (its API on loopback, an intranet)."""
+    if urlsplit(link).netloc.lower() == urlsplit(feed_url).netloc.lower():
+        return
+    try:
+        PUBLIC_ONLY.check(link)
+    except DestinationRefused as refused:
+        raise SourceError(refused.template, where=link, **refused.params) from None
 
 
 def _poll_folder(context: FeedContext, db: Database, source: Mapping[str, Any]) -> OfficialAlertError | None:

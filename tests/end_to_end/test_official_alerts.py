@@ -247,3 +247,21 @@ def test_a_bad_source_is_a_source_error_and_nothing_on_the_panels(
     # The next try backs off: not due at the usual interval's end, due later.
     next_try = datetime.fromisoformat(health["next_try_at"])
     assert next_try > datetime.now(UTC) + timedelta(seconds=40)
+
+
+def test_a_feed_linking_to_the_controllers_neighbours_is_a_source_error(
+    live_mosquitto: Live, feeds: FeedServer
+) -> None:
+    """A feed from outside whose entry links to another server on a private address (here: loopback by
+    another name) is not followed: the source says why, nothing is fetched there."""
+    live = live_mosquitto
+    port = feeds.url.rsplit(":", 1)[1]
+    entries = [(f"/cap/{ORANGE}", feeds.files.setdefault(f"/cap/{ORANGE}", document(ORANGE)))]
+    url = feeds.serve("/feeds/elsewhere", atom_feed(f"http://localhost:{port}", entries))
+    source = add_source(live, "atom", url)
+    poll(live)
+    english = {"Accept-Language": "en"}
+    health = live.client.get(f"/api/v1/alert-sources/{source['id']}", headers=english).json["health"]
+    assert "is a private or local address" in health["last_error"], health
+    assert all(path != f"/cap/{ORANGE}" for path, _ in feeds.requests)
+    assert official(live) == []
