@@ -48,6 +48,7 @@ FIGURES = (
     "widget_views",
     "feed_fetches",
     "calendar_fetches",
+    "webhook_deliveries",
 )
 # The public channels' openings: what the weekly chart of public reach adds up.
 PUBLIC_FIGURES = ("page_views", "widget_views", "feed_fetches", "calendar_fetches")
@@ -137,13 +138,21 @@ def _plays_by_week(db: Database, campaign_id: int) -> dict[tuple[str, str], dict
 
 
 def _public_by_week(db: Database) -> dict[tuple[str, str], dict[str, int]]:
-    """Per (commune, week): each figure of the public channels."""
+    """Per (commune, week): each figure of the public channels, and the webhooks delivered to the
+    commune's own receivers (one for every commune is in no commune's row)."""
     found: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in visit_counts(db):
         kind, _colon, code = row["place"].partition(":")
         if kind == "c" and row["channel"] in CHANNEL_FIGURES:
             found[(code, _day_week(row["day"]))][CHANNEL_FIGURES[row["channel"]]] += row["count"]
+    for commune, done_at in db.execute(_DELIVERED):
+        found[(commune, week_of(done_at))]["webhook_deliveries"] += 1
     return found
+
+
+_DELIVERED = """select w.commune_insee, d.done_at from public_hook_deliveries d
+join public_webhooks w on w.id = d.webhook_id
+where d.result = 'sent' and w.commune_insee is not null"""
 
 
 def _campaign_rows(
@@ -322,6 +331,7 @@ WEEK_COLUMNS = (
     "vues du widget",
     "lectures des flux",
     "lectures du calendrier",
+    "webhooks envoyés",
 )
 ONLINE_COLUMNS = ("jour", "panneaux", "panneaux en ligne")
 

@@ -8,16 +8,19 @@ import csv
 import io
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.dates import PARIS
 from controller.domain.indicators import week_of
+from controller.publishing.public_hooks import PublicHooks
 from controller.storage.db import transaction
 from controller.web.context import get_db
 from relais.wire import EVENT_PLAY, PanelEvent, PanelState
 from tests.support import DEMO_LED, client_as, record_report
+from tests.support.webhooks import LOOPBACK, webhook_receiver
 
 # 1 December 2026, 9 h in Paris (week 49): three displays of 50 minutes.
 FIRST_PLAY = datetime(2026, 12, 1, 8, 0, tzinfo=UTC).timestamp()
@@ -63,6 +66,13 @@ def test_weekly_figures_match_the_report_and_count_the_public_channels(
     assert visitor.get("/c/01053/calendar.ics").status_code == 200
     [message_id] = client.get(f"/api/v1/campaigns/{campaign_id}").json["messages"]
     assert client.get(f"/api/v1/messages/{message_id}/poster.pdf").status_code == 200
+    with webhook_receiver() as receiver:  # the town hall's website hears of the campaign's message
+        hook = client.post("/api/v1/webhooks", json={"url": receiver.url, "commune": "01053"})
+        assert hook.status_code == 201, hook.json
+        receiver.trust(receiver.url, hook.json["secret"])
+        hooks = PublicHooks(Path(app.config["DATABASE"]), "https://relais.example", destinations=LOOPBACK)
+        hooks.tick(time.time())
+        assert [body["event"] for body in receiver.bodies] == ["message.published"]
 
     answer = client.get(f"/api/v1/indicators?campaign={campaign_id}")
     assert answer.status_code == 200, answer.json
@@ -77,6 +87,7 @@ def test_weekly_figures_match_the_report_and_count_the_public_channels(
     assert this_week["displays"] == 1 and this_week["panels_reached"] == 1 and this_week["accepted"]
     assert (this_week["page_views"], this_week["widget_views"]) == (2, 1)
     assert (this_week["feed_fetches"], this_week["calendar_fetches"], this_week["posters"]) == (2, 1, 1)
+    assert this_week["webhook_deliveries"] == 1
     assert weeks["2026-W49"]["page_views"] == 0
     [showing] = answer.json["department"]["showing"]
     assert (showing["panels_showing"], showing["panels"], showing["share"]) == (1, 2, 0.5)
