@@ -199,5 +199,6 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Supprimer « Flux perdu »").click()
     page.get_by_text("Source « Flux perdu » supprimée.").wait_for()
+    failing.wait_for(state="detached")  # the list is asked again after the answer
     assert page.locator("#sources tbody tr").count() == 2
     site.shot(page, "5-rule-and-source-changed")
