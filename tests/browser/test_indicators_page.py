@@ -6,51 +6,24 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from controller.domain.indicators import week_of
-from controller.web.context import get_db
-from relais.wire import EVENT_PLAY, PanelEvent
-from tests.support import DEMO_LED, client_as, record_report
+from tests.support import DEMO_LED, client_as
 from tests.support.browser import Site
+from tests.support.campaigns import FIRST_PLAY, PLAY_S, played_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 NBSP = "\u00a0"
-# 1 December 2026, 9 h in Paris (week 49): three displays of 50 minutes, 2 h 30 in all.
-FIRST_PLAY = datetime(2026, 12, 1, 8, 0, tzinfo=UTC).timestamp()
 
 
 def _running_campaign(site: Site) -> int:
-    """A campaign running now that Bourg-en-Bresse accepted, its message shown three times by a panel there."""
-    app, now = site.live.app, datetime.now(UTC)
-    created = client_as(app, "prefecture", "campaign-manager").post(
-        "/api/v1/campaigns",
-        json={
-            "name": "Sécurité routière",
-            "organisation": "prefecture-ain",
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(days=14)).isoformat(),
-            "share": 0.3,
-            "communes": ["01053"],
-            "messages": [{"text": "Au volant, zéro alcool"}],
-        },
-    )
-    assert created.status_code == 201, created.json
-    campaign_id = int(created.json["id"])
-    admin = client_as(app, "admin")
-    answer = {"commune": "01053", "status": "accepted"}
-    assert admin.post(f"/api/v1/campaigns/{campaign_id}/answers", json=answer).status_code == 200
-    assert admin.post(f"/api/v1/campaigns/{campaign_id}/launch").status_code == 200
-    with app.app_context():
-        db = get_db()
-        [(message_id,)] = db.execute("select id from messages where campaign_id = ?", [campaign_id])
-        for turn in range(3):
-            started = FIRST_PLAY + turn * 3000
-            play = {"item_id": f"msg-{message_id}", "started_at": started, "ended_at": started + 3000}
-            record_report(db, PanelEvent(DEMO_LED["id"], EVENT_PLAY, int(started), play), started + 3000)
+    """The campaign shown three times in week 49 (2 h 30), and a message of Bourg's town hall."""
+    app = site.live.app
+    campaign_id = played_campaign(app, [FIRST_PLAY + turn * PLAY_S for turn in range(3)])
     town_hall = client_as(app, "mairie-bourg", "commune-editor", "01053")
     message = {"text": "Marché de Noël samedi", "panels": [DEMO_LED["id"]]}
     assert town_hall.post("/api/v1/messages", json=message).status_code == 201

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -18,48 +18,18 @@ from controller.domain.indicators import week_of
 from controller.publishing.public_hooks import PublicHooks
 from controller.storage.db import transaction
 from controller.web.context import get_db
-from relais.wire import EVENT_PLAY, PanelEvent, PanelState
-from tests.support import DEMO_LED, client_as, record_report
+from relais.wire import PanelState
+from tests.support import DEMO_LED, record_report
+from tests.support.campaigns import FIRST_PLAY, PLAY_S, played_campaign
 from tests.support.webhooks import LOOPBACK, webhook_receiver
-
-# 1 December 2026, 9 h in Paris (week 49): three displays of 50 minutes.
-FIRST_PLAY = datetime(2026, 12, 1, 8, 0, tzinfo=UTC).timestamp()
-
-
-def _played_campaign(app: Flask, client: FlaskClient) -> int:
-    """A running campaign Bourg-en-Bresse accepted, shown there three times in week 49 and once today."""
-    now = datetime.now(UTC)
-    created = client_as(app, "prefecture", "campaign-manager").post(
-        "/api/v1/campaigns",
-        json={
-            "name": "Sécurité routière",
-            "organisation": "prefecture-ain",
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(days=10)).isoformat(),
-            "share": 0.3,
-            "communes": ["01053"],
-            "messages": [{"text": "Au volant, zéro alcool"}],
-        },
-    )
-    assert created.status_code == 201, created.json
-    campaign_id = int(created.json["id"])
-    answer = {"commune": "01053", "status": "accepted"}
-    assert client.post(f"/api/v1/campaigns/{campaign_id}/answers", json=answer).status_code == 200
-    assert client.post(f"/api/v1/campaigns/{campaign_id}/launch").status_code == 200
-    with app.app_context():
-        db = get_db()
-        [(message_id,)] = db.execute("select id from messages where campaign_id = ?", [campaign_id])
-        starts = [FIRST_PLAY + turn * 3000 for turn in range(3)] + [time.time() - 7200]
-        for started in starts:
-            play = {"item_id": f"msg-{message_id}", "started_at": started, "ended_at": started + 3000}
-            record_report(db, PanelEvent(DEMO_LED["id"], EVENT_PLAY, int(started), play), started + 3000)
-    return campaign_id
 
 
 def test_weekly_figures_match_the_report_and_count_the_public_channels(
     app: Flask, client: FlaskClient
 ) -> None:
-    campaign_id = _played_campaign(app, client)
+    campaign_id = played_campaign(
+        app, [FIRST_PLAY + turn * PLAY_S for turn in range(3)] + [time.time() - 7200]
+    )
     visitor = app.test_client()
     for path in ("/c/01053", "/c/01053", "/c/01053/widget", "/c/01053/feed.atom", "/c/01053/feed.json"):
         assert visitor.get(path).status_code == 200
