@@ -6,12 +6,7 @@ stopped under 50 panels gives one grouped message; a flapping panel is reported 
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +14,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from relais.brokers.mosquitto import MosquittoBroker
-from relais.webhook_signing import SIGNATURE_HEADER, verify
 from tests.support import DEMO_LED, DEMO_RGB, client_as, wait_for
 from tests.support.department import department
 from tests.support.live import live_controller
 from tests.support.mail import Mailbox, smtp_server
-from tests.support.webhooks import LOOPBACK_NETWORKS
+from tests.support.webhooks import LOOPBACK_NETWORKS, webhook_receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -95,49 +89,19 @@ def test_a_killed_agent_gives_one_email_after_the_delay_and_one_when_back(
         assert mailbox.refused_logins == 0
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """A webhook receiver: keeps each body whose signature holds, refuses the others."""
-
-    secret = b""
-    bodies: list[dict[str, Any]] = []  # noqa: RUF012 - the class is the test's one receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        verify(self.secret, body, self.headers[SIGNATURE_HEADER], now=time.time())
-        Receiver.bodies.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-@contextmanager
-def webhook_receiver() -> Iterator[tuple[str, type[Receiver]]]:
-    Receiver.bodies = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/relais", Receiver
-    finally:
-        server.shutdown()
-        thread.join()
-
-
 @pytest.mark.timeout(180)
 def test_the_broker_stopped_under_50_panels_gives_one_grouped_message(
     own_broker: MosquittoBroker, tmp_path: Path
 ) -> None:
     with (
         smtp_server(tmp_path / "mail") as mailbox,
-        webhook_receiver() as (hook_url, receiver),
+        webhook_receiver() as receiver,
         department(own_broker, tmp_path, 50, NOTIFY_CA_FILE=str(mailbox.ca_file), **QUICK) as ain,
     ):
         set_rules(ain.client, mailbox)
         subscribe(ain.client, channel="email", address="astreinte@prefecture.example", kinds=["offline"])
-        hook = subscribe(ain.client, channel="webhook", address=hook_url, kinds=["offline"])
-        receiver.secret = hook["secret"].encode()
+        hook = subscribe(ain.client, channel="webhook", address=receiver.url, kinds=["offline"])
+        receiver.trust(receiver.url, hook["secret"])
         time.sleep(1)  # the notifier has seen them all online
 
         own_broker.stop()
