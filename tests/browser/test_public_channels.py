@@ -4,17 +4,16 @@ commune's website (another origin) and the message shows in its frame; nothing w
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from controller.storage.db import transaction
 from controller.web.context import get_db
-from tests.support import DEMO_LED, client_as
+from tests.support import DEMO_LED, client_as, http_served
 from tests.support.browser import PHONE, Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -82,12 +81,8 @@ class _CommuneWebsite(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def commune_website() -> Iterator[str]:
-    server = ThreadingHTTPServer(("localhost", 0), _CommuneWebsite)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}/"
-    server.shutdown()
-    thread.join()
+    with http_served(_CommuneWebsite, "localhost") as server:  # another origin than the controller's
+        yield f"http://localhost:{server.server_port}/"
 
 
 def test_the_editor_copies_the_widget_into_the_communes_website(

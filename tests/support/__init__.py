@@ -4,10 +4,12 @@ and MQTT sessions as the tests of the locked-down broker use them."""
 from __future__ import annotations
 
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +41,23 @@ DEMO_LED, DEMO_RGB, DEMO_EPAPER = DEMO_PANELS
 
 # The project's folder, for tests that read its files (docs, deploy, golden images).
 REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def http_served(
+    handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"
+) -> Iterator[ThreadingHTTPServer]:
+    """A real HTTP server for ``handler`` on a free port of ``host`` (loopback), in a thread, stopped and
+    closed when the block ends: a feed, a webhook receiver, a commune's website."""
+    server = ThreadingHTTPServer((host, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
 
 
 def user_token(db: Database, name: str, role: str = "admin", commune: str | None = None) -> str:

@@ -5,17 +5,16 @@ today so that they stay current whatever the day, and a feed built from them."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from flask import Flask
 
 from programs.demo_feed import answer_with_etag
-from tests.support import REPO
+from tests.support import REPO, http_served
 
 DOCUMENTS = REPO / "tests" / "controller" / "official" / "documents"
 # The moment the test documents are written for: Monday 7 December 2026, 8 h in Paris.
@@ -89,17 +88,10 @@ class FeedServer:
 @contextmanager
 def feed_server() -> Iterator[FeedServer]:
     """A real HTTP server on a free loopback port, in a thread, stopped when the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    state = FeedServer(f"http://127.0.0.1:{server.server_address[1]}")
-    server.feeds = state  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_served(_Handler) as server:
+        state = FeedServer(f"http://127.0.0.1:{server.server_port}")
+        server.feeds = state  # type: ignore[attr-defined]
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 class _Handler(BaseHTTPRequestHandler):

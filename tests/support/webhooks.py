@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 from controller.publishing.destinations import Destinations
 from relais.webhook_signing import SIGNATURE_HEADER, SignatureError, verify
+from tests.support import http_served
 
 # The receivers here listen on loopback: a private address, which webhooks reach only when named.
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
@@ -52,17 +52,10 @@ class WebhookReceiver:
 def webhook_receiver(
     clock: Callable[[bytes], float] = lambda _body: time.time(),
 ) -> Iterator[WebhookReceiver]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    receiver = WebhookReceiver(f"http://127.0.0.1:{server.server_port}/hook", clock)
-    server.receiver = receiver  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_served(_Handler) as server:
+        receiver = WebhookReceiver(f"http://127.0.0.1:{server.server_port}/hook", clock)
+        server.receiver = receiver  # type: ignore[attr-defined]
         yield receiver
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
