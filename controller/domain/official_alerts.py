@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain import audit
 from controller.domain.access import Actor, Permission, Role
+from controller.domain.addresses import is_http_url
 from controller.domain.alerts import MAX_ALERT_S, MAX_ALERT_TEXT, alert_content
 from controller.domain.errors import FieldError, undrawable
 from controller.domain.panels import get_panels
@@ -118,10 +118,8 @@ def _source_fields(
             raise FieldError("location", "a folder source needs an absolute path")
         if not os.path.isdir(location):
             raise FieldError("location", "{location} is not a folder on the controller", location=location)
-    else:
-        parts = urlsplit(location)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FieldError("location", "must be an http:// or https:// URL")
+    elif not is_http_url(location):
+        raise FieldError("location", "must be an http:// or https:// URL")
     interval = merged.get("poll_interval_s", DEFAULT_POLL_S)
     if type(interval) is not int or not MIN_POLL_S <= interval <= MAX_POLL_S:
         raise FieldError(

@@ -14,11 +14,12 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
 from controller.dates import iso_utc
+from controller.domain.addresses import is_http_url
 from controller.domain.errors import FieldError
 from controller.domain.panels import INSEE_PATTERN
 from controller.domain.public import PublicItem, public_communes, public_item
@@ -171,8 +172,7 @@ def add_webhook(
     url = data.get("url")
     if not isinstance(url, str) or not url or len(url) > MAX_URL:
         raise FieldError("url", "is required, {most} characters at most", most=MAX_URL)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(url):
         raise FieldError("url", "a webhook's address is an http:// or https:// URL")
     wanted = data.get("events", list(EVENTS))
     if not isinstance(wanted, list) or not wanted or not all(isinstance(name, str) for name in wanted):

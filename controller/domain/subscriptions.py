@@ -10,10 +10,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from controller.domain.addresses import is_http_url
 from controller.domain.errors import FieldError
 from controller.domain.notifications import KINDS, Conditions, Message, last_digest_day
 from controller.domain.panels import INSEE_PATTERN
@@ -147,9 +147,7 @@ def add_subscription(
         raise FieldError("address", "is required, {most} characters at most", most=MAX_ADDRESS)
     if channel == "email" and not EMAIL_PATTERN.fullmatch(address):
         raise FieldError("address", "{address!r} is not an e-mail address", address=address)
-    if channel == "webhook" and (
-        urlsplit(address).scheme not in ("http", "https") or not urlsplit(address).hostname
-    ):
+    if channel == "webhook" and not is_http_url(address):
         raise FieldError("address", "a webhook's address is an http:// or https:// URL")
     kinds = _string_list(data, "kinds", lambda kind: kind in KINDS, list(KINDS))
     digest = data.get("digest", False)

@@ -39,12 +39,15 @@ class Destinations:
         """Refuse ``url`` unless each address its host resolves to may be called. Made at each delivery
         (a name may be pointed elsewhere after the webhook was added) and when one is added, where a
         name not found yet (``unknown_ok``) is let through: its deliveries will say so."""
-        host = urlsplit(url).hostname
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:  # "http://[::1": a bracket not closed
+            host = None
         if not host:
             raise DestinationRefused("{url} names no host", url=url)
         try:
             found = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
-        except OSError:
+        except (OSError, ValueError):  # not found; or not a name at all (a label over 63 characters)
             if unknown_ok:
                 return
             raise DestinationRefused("{host} is not found (DNS)", host=host) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from tests.support import client_as
@@ -69,3 +70,25 @@ def test_a_webhook_to_the_controllers_neighbours_is_refused_unless_their_network
 
     app.config["WEBHOOK_PRIVATE_NETWORKS"] = ("10.0.0.0/8",)
     assert editor.post("/api/v1/webhooks", json={"url": "https://10.1.2.3/"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/webhooks", {"url": "http://[::1"}, "url"),
+        ("/api/v1/webhooks", {"url": "https://" + "a" * 300 + ".example/"}, None),
+        ("/api/v1/notifications/subscriptions", {"channel": "webhook", "address": "http://[::1"}, "address"),
+        ("/api/v1/alert-sources", {"name": "Flux", "kind": "atom", "location": "http://[::1"}, "location"),
+    ],
+    ids=["bracket-left-open", "label-too-long", "subscription", "official-source"],
+)
+def test_an_address_that_is_no_url_is_refused_naming_its_field(
+    app: Flask, path: str, body: dict, field: str | None
+) -> None:
+    """A bracket left open or a 300-character host name: a 400 on the field, never a 500 (a name too
+    long to look up is taken, like one not found yet: its deliveries will say why)."""
+    answer = client_as(app, "admin").post(path, json=body)
+    if field is None:
+        assert answer.status_code == 201, answer.json
+    else:
+        assert answer.status_code == 400 and answer.json["error"]["field"] == field, answer.json
