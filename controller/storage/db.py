@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -636,6 +637,44 @@ def _0019_public_webhooks(db: Database) -> None:
     db.table("alert_sources").add_column("failing_reported", int)  # 1 once the notifier said it fails
 
 
+def folded(text: str) -> str:
+    """Lower case without accents, as searches compare: « amberieu » finds « Ambérieu »."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+# Each write of a panel, its sealed state or its reported status gives it the next version: the fleet page
+# is sent the panels changed since the version it last had, not the whole fleet.
+_PANEL_CHANGE_TRIGGER = """
+create trigger {table}_{event}_changes after {event} on {table} begin
+  insert into panel_changes (panel_id, version)
+  values (new.{column}, (select coalesce(max(version), 0) + 1 from panel_changes))
+  on conflict (panel_id) do update set version = excluded.version;
+end
+"""
+
+
+def _0020_fleet_pages(db: Database) -> None:
+    """The fleet a page at a time in SQL at 10,000 panels: names and communes folded to search and sort
+    them, panels by commune, and a version per panel for the live fleet page."""
+    db.table("panels").add_column("folded_name", str, not_null_default="")
+    db.table("panels").add_column("folded_commune", str, not_null_default="")
+    db.conn.executemany(
+        "update panels set folded_name = ?, folded_commune = ? where id = ?",
+        [
+            (folded(name), folded(commune or ""), panel_id)
+            for panel_id, name, commune in db.execute("select id, name, commune_name from panels").fetchall()
+        ],
+    )
+    db.table("panels").create_index(["commune_insee"])
+    db.table("panels").create_index(["folded_name", "id"])
+    db.table("panel_changes").create({"panel_id": str, "version": int}, pk="panel_id", not_null={"version"})
+    db.table("panel_changes").create_index(["version"])
+    for table, column in (("panels", "id"), ("desired", "panel_id"), ("panel_status", "panel_id")):
+        for event in ("insert", "update"):
+            db.execute(_PANEL_CHANGE_TRIGGER.format(table=table, event=event, column=column))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -656,6 +695,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0017_official_alerts", _0017_official_alerts),
     ("0018_official_alert_summary", _0018_official_alert_summary),
     ("0019_public_webhooks", _0019_public_webhooks),
+    ("0020_fleet_pages", _0020_fleet_pages),
 ]
 
 
