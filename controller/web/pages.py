@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from controller.dates import format_duration, format_when, parse_iso
+from controller.dates import format_duration
 from controller.domain import accounts, official_alerts
 from controller.domain import indicators as reach
 from controller.domain.access import ROLE_LABELS, Permission, Role
@@ -40,7 +40,15 @@ from controller.domain.notifications import (
     SOURCE_FAILING,
 )
 from controller.domain.official_alerts import OFFICIAL_TITLE
-from controller.domain.panels import BrokerWatch, get_panels, panel_statuses
+from controller.domain.panels import (
+    BrokerWatch,
+    changed_between,
+    commune_list,
+    fleet_summary,
+    get_panels,
+    latest_change,
+    panel_statuses,
+)
 from controller.domain.public import named_place
 from controller.domain.public_hooks import (
     ALERT_ENDED,
@@ -119,6 +127,8 @@ HOME = {
 }
 LIVE_SECONDS = 600  # one stream's life; the browser's EventSource reconnects by itself
 LIVE_INTERVAL_S = 1.0
+# More panels changed than this between two updates, and the fleet page asks its rows again instead.
+LIVE_CHANGES_MAX = 100
 KEEP_ALIVE_S = 15.0
 
 
@@ -300,9 +310,7 @@ def fleet() -> str:
 
 def _communes() -> list[tuple[str, str]]:
     """The communes with panels that this user sees, by name, for filters and invitations."""
-    actor = current_user.actor
-    found = {(panel.commune_insee, panel.commune_name) for panel in get_panels(get_db()).values()}
-    return sorted((c for c in found if actor.sees_commune(c[0])), key=lambda commune: commune[1])
+    return commune_list(get_db(), current_user.actor.commune_insee)
 
 
 @bp.get("/parc/<panel_id>")
@@ -368,37 +376,51 @@ def tokens() -> str:
     return render_template("tokens.html")
 
 
-def fleet_rows(
-    db: Any, lang: str, sees_commune: Callable[[str], bool], watch: BrokerWatch
-) -> list[dict[str, Any]]:
-    """What the fleet page draws, with "last seen" already written the French (or English) way."""
-    return [
-        {**status, "last_seen_text": format_when(parse_iso(status["last_seen"]), lang)}
-        for status in panel_statuses(db, watch=watch)
-        if sees_commune(status["commune"]["insee"])
-    ]
+def live_update(
+    db: Any, within_commune: str | None, since: int | None, watch: BrokerWatch, was: BrokerWatch | None
+) -> tuple[int, dict[str, Any]]:
+    """The next update of a fleet page last updated at version ``since`` (None: just opened), and its
+    version: the summary of the viewer's fleet and the rows of its panels changed since (``[]`` for a page
+    just opened, which asks its rows of the API; None when too many changed, or every row did as the broker
+    went or came back (``was``): the page asks its rows again)."""
+    upto = latest_change(db)
+    if since is None or since > upto:  # just opened, or a version of another database (restored)
+        changed: list[str] | None = []
+    elif was is not None and was.connected != watch.connected:
+        changed = None
+    else:
+        changed = changed_between(db, since, upto, within_commune, LIVE_CHANGES_MAX)
+    panels = None if changed is None else panel_statuses(db, panel_ids=changed, watch=watch)
+    return upto, {"summary": fleet_summary(db, within_commune, watch), "panels": panels}
 
 
 @bp.get("/live/panels")
 @requires(Permission.PANELS_VIEW)
 def live_panels() -> Response:
-    """Server-sent events: the fleet each time something changes, a comment now and then to keep alive."""
-    actor, lang = current_actor(), i18n.current_language()
+    """Server-sent events: the viewer's fleet at a glance and the panels changed since its last event (its
+    ``id``, a version that the browser sends back as ``Last-Event-ID`` when it reconnects), not the fleet;
+    a comment now and then to keep alive."""
+    within = current_actor().commune_insee
     database, link = current_app.config["DATABASE"], mqtt_link()
+    last_event = request.headers.get("Last-Event-ID", "")
+    since = int(last_event) if last_event.isdigit() else None
 
     def stream() -> Iterator[str]:
         db = connect(database)  # its own: the request's connection closes when the response starts
         try:
             yield f"retry: {int(LIVE_INTERVAL_S * 2000)}\n\n"
-            last, quiet_since, ends = "", time.monotonic(), time.monotonic() + LIVE_SECONDS
+            version, was, sent = since, None, ""
+            quiet_since, ends = time.monotonic(), time.monotonic() + LIVE_SECONDS
             while time.monotonic() < ends:
-                data = json.dumps(
-                    fleet_rows(db, lang, actor.sees_commune, broker_watch(link)), ensure_ascii=False
-                )
-                if data != last:
-                    yield f"data: {data}\n\n"
-                    last, quiet_since = data, time.monotonic()
-                elif time.monotonic() - quiet_since > KEEP_ALIVE_S:
+                watch = broker_watch(link)
+                if version is None or version != latest_change(db) or watch != was:
+                    version, update = live_update(db, within, version, watch, was)
+                    data = json.dumps(update, ensure_ascii=False)
+                    if update["panels"] != [] or data != sent:
+                        yield f"id: {version}\ndata: {data}\n\n"
+                        sent, quiet_since = data, time.monotonic()
+                    was = watch
+                if time.monotonic() - quiet_since > KEEP_ALIVE_S:
                     yield ": still here\n\n"
                     quiet_since = time.monotonic()
                 time.sleep(LIVE_INTERVAL_S)
