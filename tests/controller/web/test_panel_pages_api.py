@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from controller.domain.panels import BrokerWatch, panel_statuses, register_panel
 from controller.storage.db import folded, transaction
 from controller.web.context import get_db
-from tests.support import user_token
+from tests.support import client_as
 
 COMMUNES = [("01004", "Ambérieu-en-Bugey"), ("01053", "Bourg-en-Bresse"), ("01283", "Oyonnax")]
 PANELS = 61
@@ -49,15 +49,10 @@ def clients(app: Flask) -> dict[str, FlaskClient]:
                             json.dumps(["fan"] if number % 7 == 0 else []),
                         ],
                     )
-        tokens = {
-            "prefecture": user_token(db, "admin"),
-            "bourg": user_token(db, "technicien-bourg", "commune-editor", "01053"),
-        }
-    made = {}
-    for name, token in tokens.items():
-        made[name] = app.test_client()
-        made[name].environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return made
+    return {
+        "prefecture": client_as(app, "admin"),
+        "bourg": client_as(app, "technicien-bourg", "commune-editor", "01053"),
+    }
 
 
 def whole_list(app: Flask, commune: str | None = None, **filters: Any) -> list[dict[str, Any]]:
