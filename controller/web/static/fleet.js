@@ -201,7 +201,7 @@
   fromUrl();
   filters.addEventListener("input", event => {
     clearTimeout(typingTimer);
-    if (event.target === filters.elements.q) typingTimer = setTimeout(filtered, 150);
+    if (event.target === filters.elements.q) typingTimer = setTimeout(filtered, 100);
     else filtered();
   });
   filters.addEventListener("submit", event => event.preventDefault());
