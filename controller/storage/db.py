@@ -643,7 +643,7 @@ def folded(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-# Each write of a panel, its sealed state or its reported status gives it the next version: the fleet page
+# Each write of a panel (its sealed state's sequence included) or of its reported status gives it the next version: the fleet page
 # is sent the panels changed since the version it last had, not the whole fleet.
 _PANEL_CHANGE_TRIGGER = """
 create trigger {table}_{event}_changes after {event} on {table} begin
@@ -670,7 +670,8 @@ def _0020_fleet_pages(db: Database) -> None:
     db.table("panels").create_index(["folded_name", "id"])
     db.table("panel_changes").create({"panel_id": str, "version": int}, pk="panel_id", not_null={"version"})
     db.table("panel_changes").create_index(["version"])
-    for table, column in (("panels", "id"), ("desired", "panel_id"), ("panel_status", "panel_id")):
+    # Not desired: each sealing writes the panel's last_seq in the same transaction.
+    for table, column in (("panels", "id"), ("panel_status", "panel_id")):
         for event in ("insert", "update"):
             db.execute(_PANEL_CHANGE_TRIGGER.format(table=table, event=event, column=column))
 

@@ -379,20 +379,35 @@ def tokens() -> str:
 
 def live_update(
     db: Any, within_commune: str | None, since: int | None, watch: BrokerWatch, was: BrokerWatch | None
-) -> tuple[int, dict[str, Any]]:
-    """The next update of a fleet page last updated at version ``since`` (None: just opened), and its
-    version: the summary of the viewer's fleet and the rows of its panels changed since (``[]`` for a page
-    just opened, which asks its rows of the API; None when too many changed, or every row did as the broker
-    went or came back (``was``): the page asks its rows again)."""
+) -> tuple[int, list[dict[str, Any]] | None]:
+    """The rows of the panels changed since version ``since`` that a fleet page (of ``within_commune``)
+    is sent, and the version they bring it to: ``[]`` for a page just opened (``since`` None), which asks
+    its rows of the API; None when too many changed, or every row did as the broker went or came back
+    (``was``): the page then asks its rows again."""
     upto = latest_change(db)
     if since is None or since > upto:  # just opened, or a version of another database (restored)
-        changed: list[str] | None = []
-    elif was is not None and was.connected != watch.connected:
-        changed = None
-    else:
-        changed = changed_between(db, since, upto, within_commune, LIVE_CHANGES_MAX)
-    panels = None if changed is None else panel_statuses(db, panel_ids=changed, watch=watch)
-    return upto, {"summary": fleet_summary(db, within_commune, watch), "panels": panels}
+        return upto, []
+    if was is not None and was.connected != watch.connected:
+        return upto, None
+    changed = changed_between(db, since, upto, within_commune, LIVE_CHANGES_MAX)
+    return upto, None if changed is None else panel_statuses(db, panel_ids=changed, watch=watch)
+
+
+# The summary at each version, for each commune and broker state: every viewer's stream needs the same.
+_SUMMARIES: dict[tuple[str, int, str | None, bool], dict[str, int]] = {}
+_SUMMARIES_KEPT = 64
+
+
+def _summary(
+    db: Any, database: str, version: int, within_commune: str | None, watch: BrokerWatch
+) -> dict[str, int]:
+    key = (database, version, within_commune, watch.connected)
+    found = _SUMMARIES.get(key)
+    if found is None:
+        if len(_SUMMARIES) >= _SUMMARIES_KEPT:
+            _SUMMARIES.clear()
+        found = _SUMMARIES[key] = fleet_summary(db, within_commune, watch)
+    return found
 
 
 @bp.get("/live/panels")
@@ -415,9 +430,10 @@ def live_panels() -> Response:
             while time.monotonic() < ends:
                 watch = broker_watch(link)
                 if version is None or version != latest_change(db) or watch != was:
-                    version, update = live_update(db, within, version, watch, was)
-                    data = json.dumps(update, ensure_ascii=False)
-                    if update["panels"] != [] or data != sent:
+                    version, panels = live_update(db, within, version, watch, was)
+                    summary = _summary(db, str(database), version, within, watch)
+                    data = json.dumps({"summary": summary, "panels": panels}, ensure_ascii=False)
+                    if panels != [] or data != sent:
                         yield f"id: {version}\ndata: {data}\n\n"
                         sent, quiet_since = data, time.monotonic()
                     was = watch
