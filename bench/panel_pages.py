@@ -6,7 +6,8 @@ file, without a broker (panels registered and their first schedules sealed, as `
 registers them, so every panel's state is unknown). Through its test client, medians of ``REPEAT``:
 
 - ``GET /api/v1/panels`` pages of 100 (first, middle and last), one commune's panels, a commune user's
-  first page, a search sorted by name (the fleet page's question), and the target picker's panel search;
+  first page, a search sorted by name (the fleet page's question), and the target picker's choices and
+  panel search;
 - one update of the fleet page's live stream (``/live/panels``) after one panel changed: its time and the
   bytes a viewer is sent.
 
@@ -91,6 +92,7 @@ def api_figures(app: Flask, panels: int) -> dict[str, float]:
         "the fleet page's: 50 found by commune, by name": timed(
             get("/api/v1/panels?limit=50&search=oyonnax&sort=name&dir=asc")
         ),
+        "the picker's choices (the message form opening)": timed(get("/api/v1/targets")),
         "the picker's panel search, by name": timed(get(f"/api/v1/targets/panels?limit=13&search={middle}")),
     }
 

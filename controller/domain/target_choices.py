@@ -46,30 +46,43 @@ def targeted_panels(
     return targets, resolve_targets(replace(targets, within_commune=commune_insee), infos)
 
 
-def target_choices(panels: Mapping[str, Panel], commune_insee: str | None) -> dict[str, Any]:
-    """Departments, communes and tags this person may target, each with the number of panels it reaches."""
-    own = [panel for panel in panels.values() if commune_insee in (None, panel.commune_insee)]
-    names = {panel.commune_insee: panel.commune_name for panel in own}
-    per_commune = Counter(panel.commune_insee for panel in own)
-    per_department = Counter(department_of(panel.commune_insee) for panel in own)
-    per_tag = Counter(tag for panel in own for tag in panel.tags)
+def target_choices(db: Database, commune_insee: str | None) -> dict[str, Any]:
+    """Departments, communes and tags this person may target, each with the number of panels it reaches:
+    counted by the database, a region's 10,000 panels never read one by one."""
+    scope, params = ("where p.commune_insee = ?", [commune_insee]) if commune_insee is not None else ("", [])
+    # A commune's name as its panel of the greatest id was registered with it (SQLite's max() row).
+    per_commune = db.execute(
+        f"select commune_insee, commune_name, max(id), count(*) from panels p {scope} group by commune_insee",
+        params,
+    ).fetchall()
+    per_department: Counter[str] = Counter()
+    for insee, _name, _last, count in per_commune:
+        per_department[department_of(insee)] += count
+    per_tag = dict(
+        db.execute(
+            f"select tag.value, count(*) from panels p, json_each(p.tags) tag {scope} group by tag.value",
+            params,
+        ).fetchall()
+    )
     if commune_insee is not None:  # a tag another commune's panel carries would reach beyond the commune
-        shared = {
-            tag for panel in panels.values() if panel.commune_insee != commune_insee for tag in panel.tags
-        }
-        per_tag = Counter({tag: count for tag, count in per_tag.items() if tag not in shared})
+        shared = db.execute(
+            "select distinct tag.value from panels p, json_each(p.tags) tag where p.commune_insee != ?",
+            params,
+        ).fetchall()
+        for (tag,) in shared:
+            per_tag.pop(tag, None)
         per_department.clear()
     return {
         "departments": [{"code": code, "panels": count} for code, count in sorted(per_department.items())],
         "communes": sorted(
             (
-                {"insee": insee, "name": names[insee] or insee, "panels": count}
-                for insee, count in per_commune.items()
+                {"insee": insee, "name": name or insee, "panels": count}
+                for insee, name, _last, count in per_commune
             ),
             key=lambda commune: (folded(commune["name"]), commune["insee"]),
         ),
         "tags": [{"name": tag, "panels": count} for tag, count in sorted(per_tag.items())],
-        "panels": len(own),
+        "panels": sum(count for *_commune, count in per_commune),
     }
 
 

@@ -19,7 +19,7 @@ bp = Blueprint("targets", __name__)
 @requires(Permission.PANELS_VIEW)
 def choices() -> Response:
     """A commune's user is offered its own commune and panels, and the tags no other commune uses."""
-    return jsonify(target_choices(get_panels(get_db()), current_actor().commune_insee))
+    return jsonify(target_choices(get_db(), current_actor().commune_insee))
 
 
 @bp.get("/targets/panels")
