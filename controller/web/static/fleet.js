@@ -29,6 +29,7 @@
   // this seldom; and after a change at most this often.
   const ON_AIR_MIN_MS = 1000, ON_AIR_MAX_MS = 60000, CHANGES_MIN_MS = 1000;
   let asked = 0;
+  const drawn = new Map();  // panel id → { text: its JSON, element: its row }
 
   /** Lower case without accents, as the server searches: « amberieu » finds Ambérieu-en-Bugey. */
   const folded = text => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
@@ -111,6 +112,17 @@
       cells.map((cell, index) => el("td", { "data-label": headers[index] }, cell)));
   }
 
+  /** The panel's row: the one drawn before when nothing of the panel changed (its pictures not fetched
+      again), else a new one. Only the page's rows are kept. */
+  function rowOf(panel) {
+    const text = JSON.stringify(panel);
+    const kept = drawn.get(panel.id);
+    if (kept && kept.text === text) return kept.element;
+    const element = row(panel);
+    drawn.set(panel.id, { text, element });
+    return element;
+  }
+
   /** Over the whole fleet this user may see, whatever the filters: what a morning's look needs. */
   function drawSummary() {
     if (!summary) return;
@@ -124,7 +136,9 @@
 
   function draw() {
     const pages = Math.max(1, Math.ceil(matching / PAGE_SIZE));
-    body.replaceChildren(...(rows.length ? rows.map(row) : [el("tr", {}, el("td", { colspan: 7 }, page.no_panel))]));
+    const elements = rows.map(rowOf);
+    [...drawn.keys()].filter(id => !rows.some(panel => panel.id === id)).forEach(id => drawn.delete(id));
+    body.replaceChildren(...(rows.length ? elements : [el("tr", {}, el("td", { colspan: 7 }, page.no_panel))]));
     drawSummary();
     document.getElementById("page-number").textContent = page.page_number
       .replace("{page}", pageNumber).replace("{pages}", pages);
@@ -181,7 +195,7 @@
       const before = rows[index];
       rows[index] = { ...panel, on_air: before.on_air };
       again ||= !passes(panel) || sortKey !== "name" || panel.desired_seq !== before.desired_seq;
-      body.querySelector(`tr[data-panel="${CSS.escape(panel.id)}"]`)?.replaceWith(row(rows[index]));
+      body.querySelector(`tr[data-panel="${CSS.escape(panel.id)}"]`)?.replaceWith(rowOf(rows[index]));
     }
     if (again) askPageSoon();
   }
