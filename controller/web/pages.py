@@ -306,7 +306,7 @@ def official() -> str:
 @bp.get("/parc")
 @page(Permission.PANELS_VIEW)
 def fleet() -> str:
-    return render_template("fleet.html", communes=_communes())
+    return render_template("fleet.html", communes=_communes(), version=latest_change(get_db()))
 
 
 def _communes() -> list[tuple[str, str]]:
@@ -381,14 +381,13 @@ def live_update(
     db: Any, within_commune: str | None, since: int | None, watch: BrokerWatch, was: BrokerWatch | None
 ) -> tuple[int, list[dict[str, Any]] | None]:
     """The rows of the panels changed since version ``since`` that a fleet page (of ``within_commune``)
-    is sent, and the version they bring it to: ``[]`` for a page just opened (``since`` None), which asks
-    its rows of the API; None when too many changed, or every row did as the broker went or came back
-    (``was``): the page then asks its rows again."""
+    is sent, and the version they bring it to: ``[]`` with no ``since``; None when too many changed, or
+    every row did as the broker went or came back (``was``): the page then asks its rows again."""
     upto = latest_change(db)
-    if since is None or since > upto:  # just opened, or a version of another database (restored)
+    if since is None:
         return upto, []
-    if was is not None and was.connected != watch.connected:
-        return upto, None
+    if since > upto or (was is not None and was.connected != watch.connected):
+        return upto, None  # a version of another database (restored), or every panel's state
     changed = changed_between(db, since, upto, within_commune, LIVE_CHANGES_MAX)
     return upto, None if changed is None else panel_statuses(db, panel_ids=changed, watch=watch)
 
@@ -414,11 +413,13 @@ def _summary(
 @requires(Permission.PANELS_VIEW)
 def live_panels() -> Response:
     """Server-sent events: the viewer's fleet at a glance and the panels changed since its last event (its
-    ``id``, a version that the browser sends back as ``Last-Event-ID`` when it reconnects), not the fleet;
-    a comment now and then to keep alive."""
+    ``id``, a version that the browser sends back as ``Last-Event-ID`` when it reconnects) or since the
+    page's ``?since=``, not the fleet; a comment now and then to keep alive."""
     within = current_actor().commune_insee
     database, link = current_app.config["DATABASE"], mqtt_link()
-    last_event = request.headers.get("Last-Event-ID", "")
+    # The version of the page's last event when the browser reconnects, else the page's own, from when it
+    # was drawn: nothing changed after it is missed while it asks its rows.
+    last_event = request.headers.get("Last-Event-ID") or request.args.get("since", "")
     since = int(last_event) if last_event.isdigit() else None
 
     def stream() -> Iterator[str]:

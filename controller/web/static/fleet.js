@@ -224,7 +224,8 @@
   sortable(table, (key, dir) => { sortKey = key; direction = dir; filtered(); });
 
   const live = document.getElementById("live");
-  const source = new EventSource("/live/panels");
+  // From the version the page was drawn at: what changes while the page asks its rows is sent too.
+  const source = new EventSource(`/live/panels?since=${encodeURIComponent(table.dataset.version)}`);
   source.onmessage = event => {
     const update = JSON.parse(event.data);
     live.textContent = t("live_ok");

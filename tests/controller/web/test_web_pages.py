@@ -208,6 +208,13 @@ def test_the_live_feed_sends_the_panels_changed_not_the_fleet(app: Flask, client
     assert [panel["id"] for panel in again["panels"]] == ["amberieu-mairie"]
     (up_to_date,) = _events(client, headers={"Last-Event-ID": str(second["id"])})
     assert up_to_date["panels"] == []
+    # A page opens its stream from the version it was drawn at: what changed since is sent at once.
+    assert f'data-version="{second["id"]}"' in _log_in(app, "technicien").get("/parc").get_data(as_text=True)
+    (opened,) = _events(client, query_string={"since": str(first["id"])})
+    assert [panel["id"] for panel in opened["panels"]] == ["amberieu-mairie"]
+    # A version this database never had (a backup restored): the page asks its rows again.
+    (restored,) = _events(client, headers={"Last-Event-ID": str(second["id"] + 100)})
+    assert restored["panels"] is None
 
 
 def test_the_live_feed_shows_a_commune_user_only_its_commune(app: Flask) -> None:
