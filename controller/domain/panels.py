@@ -318,7 +318,6 @@ left join desired d on d.panel_id = p.id
 left join panel_status s on s.panel_id = p.id
 {where}
 order by {order}
-{page}
 """
 # What a list of panels may be sorted by (the fleet page's columns), as SQL; ties go by name, then id.
 SORTS = {
@@ -411,7 +410,8 @@ def panel_statuses(
     is false while the controller is not connected to its broker (``watch``): ``online`` is then the
     last known value, since ``unknown_since``."""
     chosen = PanelFilter(panel_id=panel_id, panel_ids=panel_ids, online=online, commune=commune, kind=kind)
-    return _statuses(db, chosen, "p.id", "", [], watch)
+    where, params = chosen.where()
+    return _statuses(db, where, params, "p.id", watch)
 
 
 def panel_page(
@@ -428,21 +428,22 @@ def panel_page(
     counted, sorted and cut by the database, so a page of 10,000 panels costs a page. In id order, or by
     ``sort`` (one of ``SORTS``), ties by name."""
     where, params = chosen.where()
-    (total,) = db.execute(
-        f"select count(*) from panels p left join panel_status s on s.panel_id = p.id {where}", params
-    ).fetchone()
+    narrow = f"from panels p left join panel_status s on s.panel_id = p.id {where}"
+    (total,) = db.execute(f"select count(*) {narrow}", params).fetchone()
     if sort is None:
         order = "p.id"
     else:
         order = f"{SORTS[sort]} {'desc' if descending else 'asc'}, p.folded_name, p.id"
-    return _statuses(db, chosen, order, "limit ? offset ?", [limit, offset], watch), total
+    # The page's ids first, without the sealed states' payloads beside them: skipping 9,900 rows then reads
+    # 9,900 ids, not 9,900 schedules.
+    page = f"where p.id in (select p.id {narrow} order by {order} limit ? offset ?)"
+    return _statuses(db, page, [*params, limit, offset], order, watch), total
 
 
 def _statuses(
-    db: Database, chosen: PanelFilter, order: str, page: str, page_params: list[int], watch: BrokerWatch
+    db: Database, where: str, params: Sequence[str | int], order: str, watch: BrokerWatch
 ) -> list[dict[str, Any]]:
-    where, params = chosen.where()
-    rows = list(db.query(STATUS_QUERY.format(where=where, order=order, page=page), [*params, *page_params]))
+    rows = list(db.query(STATUS_QUERY.format(where=where, order=order), params))
     labels = item_labels(db, [row["shown_item_id"] for row in rows])
     return [_status(row, labels, watch) for row in rows]
 
