@@ -636,6 +636,16 @@ def _0019_public_webhooks(db: Database) -> None:
     db.table("alert_sources").add_column("failing_reported", int)  # 1 once the notifier said it fails
 
 
+def _0020_public_pages_by_place(db: Database) -> None:
+    """A public page reads its place's rows only: panels by commune, the messages and alerts that reach
+    a panel, and each object's last change in the audit log without reading its rows. Another change may
+    have made the commune's index already."""
+    db.table("panels").create_index(["commune_insee"], if_not_exists=True)
+    db.table("message_targets").create_index(["panel_id", "message_id"], if_not_exists=True)
+    db.table("alert_panels").create_index(["panel_id", "alert_id"], if_not_exists=True)
+    db.table("audit_log").create_index(["object_type", "object_id", "at"], if_not_exists=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -656,6 +666,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0017_official_alerts", _0017_official_alerts),
     ("0018_official_alert_summary", _0018_official_alert_summary),
     ("0019_public_webhooks", _0019_public_webhooks),
+    ("0020_public_pages_by_place", _0020_public_pages_by_place),
 ]
 
 
@@ -725,14 +736,17 @@ def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:
 _IDS_PER_QUERY = 500
 
 
-def pairs_for_ids(db: Database, sql: str, ids: Sequence[str]) -> dict[Any, Any]:
-    """``sql`` (two columns, ``... in ({marks})``) for these ids, in chunks SQLite takes, as a dict:
-    a department's thousand panels in two statements rather than a thousand."""
-    found: dict[Any, Any] = {}
+def rows_for_ids(db: Database, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> Iterator[Any]:
+    """The rows of ``sql`` (``... in ({marks})`` last, after ``params``) for these ids, in chunks SQLite
+    takes: a department's thousand panels in two statements rather than a thousand."""
     for start in range(0, len(ids), _IDS_PER_QUERY):
-        chunk = ids[start : start + _IDS_PER_QUERY]
-        found.update(db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), chunk).fetchall())
-    return found
+        chunk = list(ids[start : start + _IDS_PER_QUERY])
+        yield from db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), [*params, *chunk])
+
+
+def pairs_for_ids(db: Database, sql: str, ids: Sequence[str]) -> dict[Any, Any]:
+    """``sql`` (two columns, ``... in ({marks})``) for these ids, as a dict."""
+    return dict(rows_for_ids(db, sql, ids))
 
 
 def migrate(db: Database) -> list[str]:
