@@ -77,8 +77,9 @@ def fill(db: Database, insees: list[str], messages: int, now: int) -> tuple[int,
     message_rows, target_rows, audit_rows = [], [], []
     for number in range(1, messages + 1):
         insee = insees[number % len(insees)]
-        reached = by_department[insee[:2]] if number % DEPARTMENT_EVERY == 0 else [insee]
-        if number % 2:  # history: ended more than a month ago, spread over two years
+        department = list(by_department)[number // DEPARTMENT_EVERY % len(by_department)]
+        reached = by_department[department] if number % DEPARTMENT_EVERY == 0 else [insee]
+        if (number + number // DEPARTMENT_EVERY) % 2:  # history: ended over a month ago, within two years
             starts = now - MONTH_S - 3600 * 24 * (number % 700) - 86400
             ends = starts + 86400
         else:  # on air, to come, or ended lately
