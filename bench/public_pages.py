@@ -9,9 +9,10 @@ first): half the messages ended more than a month ago (history), half around now
 rows each (created, approved, changed); one alert per ten communes. Each request comes from another
 address, as visitors do, so the per-address limit never answers in their place.
 
-Prints p50 and p99 of ``GET /c/<INSEE>``, ``/d/01`` and ``/c/<INSEE>/feed.atom`` over ``--requests``
-each, and the floor: a route of the app answering the commune page's bytes as they are, measured in
-the same run.
+Prints p50 and p99 of ``GET /c/<INSEE>``, ``/d/01``, ``/c/<INSEE>/feed.atom`` and a commune page of
+another commune at each request, over ``--requests`` each: first as the app runs (a place's rows kept
+``SNAPSHOT_S``), then with every request reading its place's rows (as if a write came before each);
+and the floor: a route of the app answering the commune page's bytes as they are, in the same run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
-from itertools import count
+from itertools import count, cycle, repeat
 from pathlib import Path
 
 from flask import Response
@@ -32,6 +33,7 @@ from sqlite_utils import Database
 from controller import create_app, shutdown_app
 from controller.rendering.profiles import get_profile
 from controller.storage.db import transaction
+from controller.storage.public_store import SNAPSHOT_S, PlaceSnapshots
 from controller.web.context import get_db
 
 # Auvergne-Rhône-Alpes: the Ain first, whose page is measured.
@@ -161,12 +163,13 @@ def addresses() -> Iterator[str]:
 
 
 def timings(
-    client: FlaskClient, path: str, requests: int, visitors: Iterator[str]
+    client: FlaskClient, paths: Iterator[str], requests: int, visitors: Iterator[str]
 ) -> tuple[float, float, int]:
-    """p50 and p99 in milliseconds of ``requests`` answers after one to warm up, and the answer's size."""
-    size = len(client.get(path, environ_base={"REMOTE_ADDR": next(visitors)}).get_data())
+    """p50 and p99 in milliseconds of ``requests`` answers after one to warm up, and the first's size."""
+    size = len(client.get(next(paths), environ_base={"REMOTE_ADDR": next(visitors)}).get_data())
     times = []
     for _ in range(requests):
+        path = next(paths)
         start = time.perf_counter()
         answer = client.get(path, environ_base={"REMOTE_ADDR": next(visitors)})
         times.append(time.perf_counter() - start)
@@ -196,14 +199,23 @@ def main(commune_count: int, messages: int, requests: int) -> None:
             floor_body["bytes"] = client.get(
                 f"/c/{commune}", environ_base={"REMOTE_ADDR": "10.255.0.1"}
             ).get_data()
+            routes = {
+                f"/c/{commune}": repeat(f"/c/{commune}"),
+                "/d/01": repeat("/d/01"),
+                f"/c/{commune}/feed.atom": repeat(f"/c/{commune}/feed.atom"),
+                "/c/<each commune in turn>": cycle(f"/c/{insee}" for insee in insees),
+            }
             figures = {
                 "floor (the commune page's bytes, made already)": timings(
-                    client, "/bench-floor", requests, visitors
-                ),
-                f"/c/{commune}": timings(client, f"/c/{commune}", requests, visitors),
-                "/d/01": timings(client, "/d/01", requests, visitors),
-                f"/c/{commune}/feed.atom": timings(client, f"/c/{commune}/feed.atom", requests, visitors),
+                    client, repeat("/bench-floor"), requests, visitors
+                )
             }
+            for name, paths in routes.items():
+                figures[f"{name}, rows kept {SNAPSHOT_S:g} s"] = timings(client, paths, requests, visitors)
+            # The same with every request reading its place's rows, as after a write each time.
+            app.extensions["relais.public_snapshots"] = PlaceSnapshots(keep_s=0)
+            for name, paths in routes.items():
+                figures[f"{name}, rows read each time"] = timings(client, paths, requests, visitors)
         finally:
             shutdown_app(app)
     panels = commune_count * PANELS_PER_COMMUNE

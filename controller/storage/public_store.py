@@ -38,14 +38,13 @@ def _rows(db: Database, sql: str, params: dict[str, Any]) -> list[dict[str, Any]
     return [dict(zip(names, values, strict=True)) for values in cursor]
 
 
-def _with_communes(db: Database, rows: list[dict[str, Any]], reached: str) -> list[dict[str, Any]]:
-    """Each row with the ``communes`` (INSEE code, name) that ``reached`` pairs with its id."""
+def _with_communes(db: Database, rows: list[dict[str, Any]], reached: str) -> None:
+    """Give each row the ``communes`` (INSEE code, name) that ``reached`` pairs with its id."""
     communes: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for row_id, insee, name in rows_for_ids(db, reached, [row["id"] for row in rows]):
         communes[row_id].append((insee, name or insee))
     for row in rows:
         row["communes"] = sorted(communes.get(row["id"], []), key=lambda commune: commune[1])
-    return rows
 
 
 def _near(kind: PlaceKind | None, table: str, targets: str, key: str) -> str:
