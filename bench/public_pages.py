@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/public_pages.py --communes N --messages M`` (a dep
 2,000 messages; a region: 700 communes, 20,000 messages). The controller's Flask app through its test
 client, on a real SQLite file in ``/dev/shm``, without a broker; rows written straight into the tables
 (``PANELS_PER_COMMUNE`` panels a commune, communes dealt out over the region's departments, the Ain
-first): half the messages ended more than a month ago (history), half around now; one in
+first): half the messages, drawn at random, ended more than a month ago (history), half around now; one in
 ``DEPARTMENT_EVERY`` reaches its whole department, the others one commune; ``AUDIT_PER_MESSAGE`` audit
 rows each (created, approved, changed); one alert per ten communes. Each request comes from another
 address, as visitors do, so the per-address limit never answers in their place.
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count, cycle, repeat
 from pathlib import Path
 
@@ -77,16 +78,17 @@ def fill(db: Database, insees: list[str], messages: int, now: int) -> tuple[int,
     for insee in insees:
         by_department.setdefault(insee[:2], []).append(insee)
     message_rows, target_rows, audit_rows = [], [], []
+    departments, draw = list(by_department), random.Random(22)  # the same rows at every run
     for number in range(1, messages + 1):
         insee = insees[number % len(insees)]
-        department = list(by_department)[number // DEPARTMENT_EVERY % len(by_department)]
+        department = departments[number // DEPARTMENT_EVERY % len(departments)]
         reached = by_department[department] if number % DEPARTMENT_EVERY == 0 else [insee]
-        if (number + number // DEPARTMENT_EVERY) % 2:  # history: ended over a month ago, within two years
-            starts = now - MONTH_S - 3600 * 24 * (number % 700) - 86400
+        if draw.random() < 0.5:  # history: ended over a month ago, within two years
+            starts = now - MONTH_S - draw.randrange(2 * 365) * 86400 - 86400
             ends = starts + 86400
         else:  # on air, to come, or ended lately
-            starts = now - 3600 * 24 * (number % 20) + 3600 * 24 * 5
-            ends = starts + 3600 * 24 * 7
+            starts = now + draw.randrange(-14, 6) * 86400
+            ends = starts + 7 * 86400
         targets = json.dumps({"communes": reached, "tags": []})
         message_rows.append(
             (
@@ -199,11 +201,11 @@ def main(commune_count: int, messages: int, requests: int) -> None:
             floor_body["bytes"] = client.get(
                 f"/c/{commune}", environ_base={"REMOTE_ADDR": "10.255.0.1"}
             ).get_data()
-            routes = {
-                f"/c/{commune}": repeat(f"/c/{commune}"),
-                "/d/01": repeat("/d/01"),
-                f"/c/{commune}/feed.atom": repeat(f"/c/{commune}/feed.atom"),
-                "/c/<each commune in turn>": cycle(f"/c/{insee}" for insee in insees),
+            routes: dict[str, Callable[[], Iterator[str]]] = {
+                f"/c/{commune}": lambda: repeat(f"/c/{commune}"),
+                "/d/01": lambda: repeat("/d/01"),
+                f"/c/{commune}/feed.atom": lambda: repeat(f"/c/{commune}/feed.atom"),
+                "/c/<each commune in turn>": lambda: cycle(f"/c/{insee}" for insee in insees),
             }
             figures = {
                 "floor (the commune page's bytes, made already)": timings(
@@ -211,11 +213,11 @@ def main(commune_count: int, messages: int, requests: int) -> None:
                 )
             }
             for name, paths in routes.items():
-                figures[f"{name}, rows kept {SNAPSHOT_S:g} s"] = timings(client, paths, requests, visitors)
+                figures[f"{name}, rows kept {SNAPSHOT_S:g} s"] = timings(client, paths(), requests, visitors)
             # The same with every request reading its place's rows, as after a write each time.
             app.extensions["relais.public_snapshots"] = PlaceSnapshots(keep_s=0)
             for name, paths in routes.items():
-                figures[f"{name}, rows read each time"] = timings(client, paths, requests, visitors)
+                figures[f"{name}, rows read each time"] = timings(client, paths(), requests, visitors)
         finally:
             shutdown_app(app)
     panels = commune_count * PANELS_PER_COMMUNE
