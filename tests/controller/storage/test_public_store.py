@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from controller.domain.panels import register_panel
 from controller.domain.public import Place, public_items
+from controller.storage import public_store
 from controller.storage.db import open_database, transaction
 from controller.storage.public_store import (
     PlaceKind,
@@ -182,3 +183,18 @@ def test_only_the_busiest_places_are_kept(db: Database) -> None:
     snapshots.rows(db, NOW, "department", "01")  # Ambérieu, read the longest ago, is dropped
     assert snapshots.rows(db, NOW, "commune", "01053") is bourg
     assert snapshots.rows(db, NOW, "commune", "01004") is not amberieu
+
+
+def test_rows_read_while_a_write_came_are_not_kept(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write committed between reading the messages and the alerts may be half seen: not kept."""
+    snapshots = PlaceSnapshots(clock=Clock())
+
+    def written_meanwhile(*arguments: Any) -> list[dict[str, Any]]:
+        snapshots.forget()
+        return recent_alerts(*arguments)
+
+    monkeypatch.setattr(public_store, "recent_alerts", written_meanwhile)
+    first = snapshots.rows(db, NOW, "commune", "01053")
+    monkeypatch.undo()
+    second = snapshots.rows(db, NOW, "commune", "01053")
+    assert second is not first and snapshots.rows(db, NOW, "commune", "01053") is second
