@@ -61,7 +61,7 @@ from controller.official.rules import PLACEHOLDERS, default_rules
 from controller.publishing.outbox import COMMAND_TTL_S
 from controller.scheduling.model import department_of
 from controller.storage.db import connect
-from controller.storage.public_store import known_places
+from controller.storage.public_store import places_for
 from controller.web import i18n
 from controller.web.auth import Forbidden, Unauthorized, current_actor, requires
 from controller.web.charts import Chart, bar_chart
@@ -175,8 +175,7 @@ def index() -> WerkzeugResponse:
 def messages() -> str:
     """A commune's users get its public addresses too, and the code that puts its widget on its website."""
     commune = current_user.actor.commune_insee
-    communes, tags = known_places(get_db())
-    place = named_place("commune", commune, communes, tags) if commune else None
+    place = named_place("commune", commune, *places_for(get_db(), "commune", commune)) if commune else None
     return render_template("messages.html", public_place=place, public_root=request.url_root.rstrip("/"))
 
 
