@@ -473,8 +473,9 @@ def test_a_schedule_over_the_wire_size_is_not_sent_and_the_others_are(
         for panel_id in ("alpha", "beta"):
             register_panel(db, {**DEMO_LED, "id": panel_id})
         queue_message(db, signing_key(), {"text": "Marché", "panels": ["alpha", "beta"]}, created_by="t")
+        # Another state than the one sealed (seq + 1): the outbox's own, not what the commit handed over.
         db.execute(
-            "update desired set payload = ?, issued_at = issued_at - 1 where panel_id = 'alpha'",
+            "update desired set payload = ?, seq = seq + 1, issued_at = issued_at - 1 where panel_id = 'alpha'",
             [b"relais/" + b"s" * MAX_PACKET_BYTES],
         )
         db.conn.commit()
