@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from werkzeug.serving import make_server
 
 from controller.domain import accounts
@@ -19,6 +22,8 @@ from tests.support import wait_for
 from tests.support.live import Live
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 CHROMIUM_ARGS = [
@@ -215,3 +220,22 @@ def served(live: Live, artifacts: Path) -> Iterator[Site]:
     finally:
         server.shutdown()
         thread.join()
+
+
+def artifacts_folder(request: pytest.FixtureRequest) -> Path:
+    """This test's own empty folder of screenshots."""
+    root = Path(os.environ.get("RELAIS_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    artifacts = root / request.node.name
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    return artifacts
+
+
+@contextmanager
+def one_test(site: Site, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """A site, new or kept for a module, given to one test: its own screenshots, nothing expected yet;
+    the test fails on any unexpected thing its browser saw."""
+    site.artifacts, site.problems, site.expected = artifacts_folder(request), [], []
+    yield site
+    if site.problems:
+        pytest.fail("the browser saw:\n" + "\n".join(dict.fromkeys(site.problems)))
