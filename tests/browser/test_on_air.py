@@ -17,12 +17,12 @@ LED = DEMO_LED["id"]
 def test_on_air_follows_the_rotation_without_anything_published_again(site: Site, chromium: object) -> None:
     site.add_user("technicien", "technician")
     site.live.start_agent(LED)
-    # A round of 9 s: the two pages of the first message, then the second message, 3 s each.
+    # A round of 6 s: the two pages of the first message, then the second message, 2 s each.
     for body in (
         {"text": "Fermeture de la mairie[np]Réouverture lundi 9 h", "markup": "multi"},
         {"text": "Marché de Noël place Bernard"},
     ):
-        response = site.live.client.post("/api/v1/messages", json={**body, "panels": [LED], "dwell_s": 3})
+        response = site.live.client.post("/api/v1/messages", json={**body, "panels": [LED], "dwell_s": 2})
         assert response.status_code == 201, response.json
     wait_for(
         lambda: site.live.panel(LED)["online"] and site.live.panel(LED)["up_to_date"], "schedule applied", 30
