@@ -188,14 +188,25 @@ class Site:
         )
 
     def log_in(
-        self, browser: object, name: str, *, phone: bool = False, lang: str = "fr", password: str = PASSWORD
+        self,
+        browser: object,
+        name: str,
+        *,
+        phone: bool = False,
+        lang: str = "fr",
+        password: str = PASSWORD,
+        clock: bool = False,
     ) -> object:
-        """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched."""
+        """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched.
+        ``clock``: the pages' timers in the test's hands from the login page on; time goes by as usual,
+        and ``page.clock.run_for(ms)`` makes a page that refreshes itself every few seconds do it now."""
         context = browser.new_context(
             viewport=PHONE if phone else DESKTOP, locale="fr-FR", timezone_id="Europe/Paris"
         )  # type: ignore[attr-defined]
         page = context.new_page()
         page.set_default_timeout(20_000)
+        if clock:
+            page.clock.install()
         self.watch(page)
         if lang != "fr":
             page.goto(f"{self.url}/langue/{lang}?next=/login")
