@@ -126,6 +126,9 @@ class Site:
     artifacts: Path
     problems: list[str] = field(default_factory=list)
     expected: list[re.Pattern[str]] = field(default_factory=list)
+    # The browser contexts its users logged in with, closed with the site: a page left open would go on
+    # asking a stopped server on its timers, and take the focus (and the clipboard) from later tests'.
+    contexts: list[object] = field(default_factory=list)
 
     def add_user(self, name: str, role: str, commune: str | None = None) -> None:
         with self.live.app.app_context():
@@ -203,6 +206,7 @@ class Site:
         context = browser.new_context(
             viewport=PHONE if phone else DESKTOP, locale="fr-FR", timezone_id="Europe/Paris"
         )  # type: ignore[attr-defined]
+        self.contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
         if clock:
@@ -226,9 +230,12 @@ def served(live: Live, artifacts: Path) -> Iterator[Site]:
     server = make_server("127.0.0.1", 0, live.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
+    site = Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
     try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
+        yield site
     finally:
+        for context in site.contexts:
+            context.close()  # type: ignore[attr-defined]
         server.shutdown()
         thread.join()
 
