@@ -46,8 +46,9 @@ def test_on_air_follows_the_rotation_without_anything_published_again(site: Site
 
     page.get_by_role("link", name=DEMO_LED["name"]).click()
     now = page.locator("#on-air .on-air-now")
-    now.filter(has_text="Fermeture de la mairie").filter(has_text="page 1 sur 2").wait_for()
+    # In the order they come on air: the second message, then the first's page 1, 2 s later.
     now.filter(has_text="Marché de Noël").wait_for()
+    now.filter(has_text="Fermeture de la mairie").filter(has_text="page 1 sur 2").wait_for()
     assert page.locator("#on-air-picture img").is_visible()
     page.locator("#reported").get_by_text("Signalé par le panneau le ").wait_for()
     site.shot(page, "3-panel-page-on-air")
