@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -19,6 +20,7 @@ from controller.rendering.profiles import PanelProfile, ProfileError, get_profil
 from controller.scheduling.brightness import FULL, SUN
 from controller.scheduling.model import PanelInfo
 from controller.scheduling.recurrence import parse_windows
+from controller.storage.db import folded
 from relais.wire import check_panel_id
 
 FALLBACKS = ("commune", "blank")
@@ -51,9 +53,9 @@ class Panel:
     def profile(self) -> PanelProfile:
         return get_profile(self.profile_id)
 
-    @property
+    @cached_property
     def info(self) -> PanelInfo:
-        """What the scheduler needs to know of this panel."""
+        """What the scheduler needs to know of this panel (kept: a panel is read again for each alert)."""
         profile = self.profile
         return PanelInfo(
             id=self.id,
@@ -230,6 +232,8 @@ def register_panel(db: Database, data: dict[str, Any], now: float | None = None)
             "height": profile.height,
             "colour_mode": profile.colour_mode,
             "tags": json.dumps(list(panel.tags), ensure_ascii=False),
+            "folded_name": folded(panel.name),
+            "folded_commune": folded(panel.commune_name),
             "created_at": int(now if now is not None else time.time()),
             "last_seq": 0,
         }
@@ -237,14 +241,40 @@ def register_panel(db: Database, data: dict[str, Any], now: float | None = None)
     return panel
 
 
+_PANEL_FIELDS = [
+    "id",
+    "name",
+    "commune_insee",
+    "commune_name",
+    "profile",
+    "location",
+    "latitude",
+    "longitude",
+    "tags",
+    "quiet_hours",
+    "fallback",
+    "brightness",
+    "night_brightness",
+]
+_PANEL_COLUMNS = ", ".join(_PANEL_FIELDS)
+
+
 def get_panels(db: Database, panel_ids: list[str] | None = None) -> dict[str, Panel]:
     """Panels by id, in id order; only the given ids when ``panel_ids`` is not None."""
     if panel_ids is None:
-        rows = db.query("select * from panels order by id")
+        rows = db.execute(f"select {_PANEL_COLUMNS} from panels order by id")
     else:
         marks = ",".join("?" for _ in panel_ids)
-        rows = db.query(f"select * from panels where id in ({marks}) order by id", panel_ids)
-    return {row["id"]: Panel.from_row(row) for row in rows}
+        rows = db.execute(f"select {_PANEL_COLUMNS} from panels where id in ({marks}) order by id", panel_ids)
+    return {row[0]: _panel(row) for row in rows}
+
+
+@lru_cache(maxsize=16_384)
+def _panel(row: tuple[Any, ...]) -> Panel:
+    """A panel from its row, the same object while the row is unchanged: an alert to a region reads
+    10,000 panels three times (its check, its drawing, its schedules), and each ``Panel.info`` once.
+    A fleet larger than the cache reads them as before."""
+    return Panel.from_row(dict(zip(_PANEL_FIELDS, row, strict=True)))
 
 
 def commune_names(db: Database, insees: list[str]) -> dict[str, str]:
@@ -314,8 +344,69 @@ from panels p
 left join desired d on d.panel_id = p.id
 left join panel_status s on s.panel_id = p.id
 {where}
-order by p.id
+order by {order}
 """
+# What a list of panels may be sorted by (the fleet page's columns), as SQL; ties go by name, then id.
+SORTS = {
+    "name": "p.folded_name",
+    "online": "coalesce(s.online, 0)",
+    "last_seen": "s.last_seen",
+    "agent_version": "s.agent_version",
+    "faults": "json_array_length(coalesce(s.faults, '[]'))",
+    "brightness_now": "s.brightness",
+}
+MAX_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class PanelFilter:
+    """Which panels a list holds, every condition in SQL: one panel, some panels, those (not) online, of a
+    commune, of a kind (led, epaper…), whose name or commune holds ``search`` (accents and case aside);
+    never beyond ``within_commune``, a commune user's own."""
+
+    panel_id: str | None = None
+    panel_ids: Sequence[str] | None = None
+    online: bool | None = None
+    commune: str | None = None
+    kind: str | None = None
+    search: str = ""
+    within_commune: str | None = None
+
+    def where(self) -> tuple[str, list[str | int]]:
+        clauses: list[str] = []
+        params: list[str | int] = []
+        for clause, value in (
+            ("p.id = ?", self.panel_id),
+            ("p.commune_insee = ?", self.commune),
+            ("p.commune_insee = ?", self.within_commune),
+            ("p.kind = ?", self.kind),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if self.panel_ids is not None:
+            clauses.append(f"p.id in ({','.join('?' for _ in self.panel_ids)})")
+            params.extend(self.panel_ids)
+        if self.online is not None:
+            clauses.append("coalesce(s.online, 0) = ?")
+            params.append(int(self.online))
+        wanted = folded(self.search.strip())
+        if wanted:
+            clauses.append("(instr(p.folded_name, ?) > 0 or instr(p.folded_commune, ?) > 0)")
+            params.extend((wanted, wanted))
+        return (f"where {' and '.join(clauses)}" if clauses else ""), params
+
+
+def check_search(search: str) -> str:
+    """A search as typed, refused when longer than any name: it is compared with every panel."""
+    if len(search) > MAX_SEARCH:
+        raise FieldError(
+            "search",
+            "is {length} characters long, the limit is {limit}",
+            length=len(search),
+            limit=MAX_SEARCH,
+        )
+    return search
 
 
 @dataclass(frozen=True)
@@ -345,55 +436,138 @@ def panel_statuses(
     ``showing`` is the panel's own report, as of ``reported_at``. ``state_known``
     is false while the controller is not connected to its broker (``watch``): ``online`` is then the
     last known value, since ``unknown_since``."""
-    clauses: list[str] = []
-    params: list[str | int] = []
-    for clause, value in (("p.id = ?", panel_id), ("p.commune_insee = ?", commune), ("p.kind = ?", kind)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    if panel_ids is not None:
-        clauses.append(f"p.id in ({','.join('?' for _ in panel_ids)})")
-        params.extend(panel_ids)
-    if online is not None:
-        clauses.append("coalesce(s.online, 0) = ?")
-        params.append(int(online))
-    where = f"where {' and '.join(clauses)}" if clauses else ""
-    result = []
-    rows = list(db.query(STATUS_QUERY.format(where=where), params))
+    chosen = PanelFilter(panel_id=panel_id, panel_ids=panel_ids, online=online, commune=commune, kind=kind)
+    where, params = chosen.where()
+    return _statuses(db, where, params, "p.id", watch)
+
+
+def panel_page(
+    db: Database,
+    chosen: PanelFilter,
+    limit: int,
+    offset: int,
+    *,
+    sort: str | None = None,
+    descending: bool = False,
+    watch: BrokerWatch = CONNECTED,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the panels ``chosen`` picks, as ``panel_statuses`` gives them, and how many it picks:
+    counted, sorted and cut by the database, so a page of 10,000 panels costs a page. In id order, or by
+    ``sort`` (one of ``SORTS``), ties by name."""
+    where, params = chosen.where()
+    narrow = f"from panels p left join panel_status s on s.panel_id = p.id {where}"
+    (total,) = db.execute(f"select count(*) {narrow}", params).fetchone()
+    if sort is None:
+        order = "p.id"
+    else:
+        order = f"{SORTS[sort]} {'desc' if descending else 'asc'}, p.folded_name, p.id"
+    # The page's ids first, without the sealed states' payloads beside them: skipping 9,900 rows then reads
+    # 9,900 ids, not 9,900 schedules.
+    page = f"where p.id in (select p.id {narrow} order by {order} limit ? offset ?)"
+    return _statuses(db, page, [*params, limit, offset], order, watch), total
+
+
+def _statuses(
+    db: Database, where: str, params: Sequence[str | int], order: str, watch: BrokerWatch
+) -> list[dict[str, Any]]:
+    rows = list(db.query(STATUS_QUERY.format(where=where, order=order), params))
     labels = item_labels(db, [row["shown_item_id"] for row in rows])
-    for row in rows:
-        panel = Panel.from_row(row)
-        desired_seq = row["desired_seq"] or 0
-        applied_seq = row["applied_seq"] or 0
-        result.append(
-            {
-                **panel.to_json(),
-                "online": bool(row["online"]),
-                "state_known": watch.connected,
-                "unknown_since": None
-                if watch.connected or watch.since is None
-                else iso_utc(int(watch.since)),
-                "last_seen": iso_utc(row["last_seen"]),
-                "showing": {
-                    "item_id": row["shown_item_id"],
-                    "content_hash": row["shown_content_hash"],
-                    "label": labels.get(row["shown_item_id"] or ""),
-                    "reported_at": iso_utc(row["reported_at"]),
-                },
-                "desired_item_id": row["desired_item_id"],
-                "desired_seq": desired_seq,
-                "applied_seq": applied_seq,
-                "up_to_date": applied_seq >= desired_seq,
-                "published": row["desired_seq"] is None or row["published_at"] is not None,
-                "agent_version": row["agent_version"],
-                "uptime_s": row["uptime_s"],
-                "faults": json.loads(row["faults"] or "[]"),
-                "brightness_now": row["shown_brightness"],
-                "disk_free_mb": row["disk_free_mb"],
-                "cpu_temp_c": row["cpu_temp_c"],
-                "backend": row["backend"],
-                "link_quality": row["link_quality"],
-                "has_screenshot": bool(row["has_screenshot"]),
-            }
+    return [_status(row, labels, watch) for row in rows]
+
+
+def _status(row: dict[str, Any], labels: dict[str, dict[str, str]], watch: BrokerWatch) -> dict[str, Any]:
+    panel = Panel.from_row(row)
+    desired_seq = row["desired_seq"] or 0
+    applied_seq = row["applied_seq"] or 0
+    return {
+        **panel.to_json(),
+        "online": bool(row["online"]),
+        "state_known": watch.connected,
+        "unknown_since": None if watch.connected or watch.since is None else iso_utc(int(watch.since)),
+        "last_seen": iso_utc(row["last_seen"]),
+        "showing": {
+            "item_id": row["shown_item_id"],
+            "content_hash": row["shown_content_hash"],
+            "label": labels.get(row["shown_item_id"] or ""),
+            "reported_at": iso_utc(row["reported_at"]),
+        },
+        "desired_item_id": row["desired_item_id"],
+        "desired_seq": desired_seq,
+        "applied_seq": applied_seq,
+        "up_to_date": applied_seq >= desired_seq,
+        "published": row["desired_seq"] is None or row["published_at"] is not None,
+        "agent_version": row["agent_version"],
+        "uptime_s": row["uptime_s"],
+        "faults": json.loads(row["faults"] or "[]"),
+        "brightness_now": row["shown_brightness"],
+        "disk_free_mb": row["disk_free_mb"],
+        "cpu_temp_c": row["cpu_temp_c"],
+        "backend": row["backend"],
+        "link_quality": row["link_quality"],
+        "has_screenshot": bool(row["has_screenshot"]),
+    }
+
+
+def fleet_summary(db: Database, within_commune: str | None, watch: BrokerWatch = CONNECTED) -> dict[str, int]:
+    """The whole fleet a person sees at a glance, whatever a page shows: how many panels, online, offline,
+    with a fault, not up to date; while the controller is cut off from its broker, all of unknown state."""
+    # Three narrow counts rather than one over the three tables joined, the panels joined only for a commune.
+    params = [within_commune] if within_commune is not None else []
+    scope = "join panels p on p.id = {key} and p.commune_insee = ?" if within_commune is not None else ""
+    (total,) = db.execute(
+        f"select count(*) from panels {'where commune_insee = ?' if params else ''}", params
+    ).fetchone()
+    online, faulty = db.execute(
+        f"""select coalesce(sum(s.online), 0), coalesce(sum(s.faults is not null and s.faults != '[]'), 0)
+            from panel_status s {scope.format(key="s.panel_id")}""",
+        params,
+    ).fetchone()
+    (late,) = db.execute(
+        f"""select count(*) from desired d {scope.format(key="d.panel_id")}
+            left join panel_status s on s.panel_id = d.panel_id where coalesce(s.applied_seq, 0) < d.seq""",
+        params,
+    ).fetchone()
+    if not watch.connected:
+        return {"total": total, "unknown": total, "online": 0, "offline": 0, "faulty": faulty, "late": late}
+    return {
+        "total": total,
+        "unknown": 0,
+        "online": online,
+        "offline": total - online,
+        "faulty": faulty,
+        "late": late,
+    }
+
+
+def latest_change(db: Database) -> int:
+    """The version of the last change to any panel (0 before any): where a live page starts from."""
+    (version,) = db.execute("select coalesce(max(version), 0) from panel_changes").fetchone()
+    return int(version)
+
+
+def changed_between(
+    db: Database, after: int, upto: int, within_commune: str | None, limit: int
+) -> list[str] | None:
+    """The ids of the panels (of ``within_commune`` only, when given) last changed after version ``after``
+    and up to ``upto``; None when more than ``limit`` did: a page then asks its rows again rather than be
+    sent a fleet."""
+    scope = "and p.commune_insee = ?" if within_commune is not None else ""
+    ids = [
+        panel_id
+        for (panel_id,) in db.execute(
+            f"""select c.panel_id from panel_changes c join panels p on p.id = c.panel_id
+                where c.version > ? and c.version <= ? {scope} order by c.version limit ?""",
+            [after, upto, *([within_commune] if within_commune is not None else []), limit + 1],
         )
-    return result
+    ]
+    return None if len(ids) > limit else ids
+
+
+def commune_list(db: Database, within_commune: str | None) -> list[tuple[str, str]]:
+    """The communes with panels (INSEE code and name as registered), by name: what filters offer."""
+    scope = "where commune_insee = ?" if within_commune is not None else ""
+    rows = db.execute(
+        f"select distinct commune_insee, coalesce(commune_name, '') from panels {scope}",
+        [within_commune] if within_commune is not None else [],
+    ).fetchall()
+    return sorted(((insee, name) for insee, name in rows), key=lambda commune: commune[1])

@@ -20,7 +20,8 @@ from sqlite_utils import Database
 
 from controller.dates import iso_utc
 from controller.domain.addresses import is_http_url
-from controller.domain.errors import FieldError
+from controller.domain.caps import refuse_past_cap
+from controller.domain.errors import FieldError, translatable
 from controller.domain.panels import INSEE_PATTERN
 from controller.domain.public import PublicItem, public_communes, public_item
 from controller.storage.db import insert_row
@@ -182,13 +183,15 @@ def add_webhook(
             raise FieldError(
                 "events", "{value!r} is not one of {events}", value=name, events=", ".join(EVENTS)
             )
-    count = db.execute(
-        "select count(*) from public_webhooks where organisation = ?", [organisation]
-    ).fetchone()[0]
-    if count >= MAX_WEBHOOKS_PER_ORGANISATION:
-        raise FieldError(
-            "url", "{most} webhooks at most per organisation", status=409, most=MAX_WEBHOOKS_PER_ORGANISATION
-        )
+    refuse_past_cap(
+        db,
+        "public_webhooks",
+        "organisation",
+        organisation,
+        MAX_WEBHOOKS_PER_ORGANISATION,
+        "url",
+        translatable("{most} webhooks at most per organisation"),
+    )
     made = insert_row(
         db,
         "public_webhooks",

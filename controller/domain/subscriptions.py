@@ -14,7 +14,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from controller.domain.addresses import is_http_url
-from controller.domain.errors import FieldError
+from controller.domain.caps import refuse_past_cap
+from controller.domain.errors import FieldError, translatable
 from controller.domain.notifications import KINDS, Conditions, Message, last_digest_day
 from controller.domain.panels import INSEE_PATTERN
 from controller.storage.db import insert_row
@@ -154,13 +155,15 @@ def add_subscription(
     if not isinstance(digest, bool):
         raise FieldError("digest", "must be true or false")
     communes = _string_list(data, "communes", INSEE_PATTERN.fullmatch, [])
-    count = db.execute(
-        "select count(*) from notification_subscriptions where user_id = ?", [user_id]
-    ).fetchone()[0]
-    if count >= MAX_SUBSCRIPTIONS_PER_USER:
-        raise FieldError(
-            "channel", "{most} subscriptions at most per user", status=409, most=MAX_SUBSCRIPTIONS_PER_USER
-        )
+    refuse_past_cap(
+        db,
+        "notification_subscriptions",
+        "user_id",
+        user_id,
+        MAX_SUBSCRIPTIONS_PER_USER,
+        "channel",
+        translatable("{most} subscriptions at most per user"),
+    )
     made = insert_row(
         db,
         "notification_subscriptions",

@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -636,6 +637,54 @@ def _0019_public_webhooks(db: Database) -> None:
     db.table("alert_sources").add_column("failing_reported", int)  # 1 once the notifier said it fails
 
 
+def _0020_public_pages_by_place(db: Database) -> None:
+    """A public page reads its place's rows only: panels by commune, the messages and alerts that reach
+    a panel, and each object's last change in the audit log without reading its rows. Another change may
+    have made the commune's index already."""
+    db.table("panels").create_index(["commune_insee"], if_not_exists=True)
+    db.table("message_targets").create_index(["panel_id", "message_id"], if_not_exists=True)
+    db.table("alert_panels").create_index(["panel_id", "alert_id"], if_not_exists=True)
+    db.table("audit_log").create_index(["object_type", "object_id", "at"], if_not_exists=True)
+
+
+def folded(text: str) -> str:
+    """Lower case without accents, as searches compare: « amberieu » finds « Ambérieu »."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+# Each write of a panel (its sealed state's sequence included) or of its reported status gives it the next
+# version: the fleet page is sent the panels changed since the version it last had, not the whole fleet.
+_PANEL_CHANGE_TRIGGER = """
+create trigger {table}_{event}_changes after {event} on {table} begin
+  insert into panel_changes (panel_id, version)
+  values (new.{column}, (select coalesce(max(version), 0) + 1 from panel_changes))
+  on conflict (panel_id) do update set version = excluded.version;
+end
+"""
+
+
+def _0021_fleet_pages(db: Database) -> None:
+    """The fleet a page at a time in SQL at 10,000 panels: names and communes folded to search and sort
+    them (panels by commune: 0020's index), and a version per panel for the live fleet page."""
+    db.table("panels").add_column("folded_name", str, not_null_default="")
+    db.table("panels").add_column("folded_commune", str, not_null_default="")
+    db.conn.executemany(
+        "update panels set folded_name = ?, folded_commune = ? where id = ?",
+        [
+            (folded(name), folded(commune or ""), panel_id)
+            for panel_id, name, commune in db.execute("select id, name, commune_name from panels").fetchall()
+        ],
+    )
+    db.table("panels").create_index(["folded_name", "id"])
+    db.table("panel_changes").create({"panel_id": str, "version": int}, pk="panel_id", not_null={"version"})
+    db.table("panel_changes").create_index(["version"])
+    # Not desired: each sealing writes the panel's last_seq in the same transaction.
+    for table, column in (("panels", "id"), ("panel_status", "panel_id")):
+        for event in ("insert", "update"):
+            db.execute(_PANEL_CHANGE_TRIGGER.format(table=table, event=event, column=column))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -656,6 +705,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0017_official_alerts", _0017_official_alerts),
     ("0018_official_alert_summary", _0018_official_alert_summary),
     ("0019_public_webhooks", _0019_public_webhooks),
+    ("0020_public_pages_by_place", _0020_public_pages_by_place),
+    ("0021_fleet_pages", _0021_fleet_pages),
 ]
 
 
@@ -676,21 +727,49 @@ def transaction(db: Database) -> Iterator[Database]:
     committing in between makes the write fail at once with "database is locked", which no busy
     timeout retries. Taking the lock up front lets the timeout do its job. Nested use is a savepoint.
     """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
+    conn = db.conn
+    if conn.in_transaction:
+        callbacks = _AFTER_COMMIT.get(id(conn))
+        mark = 0 if callbacks is None else len(callbacks)
+        try:
+            with db.atomic():
+                yield db
+        except BaseException:
+            if callbacks is not None:
+                del callbacks[mark:]  # what the savepoint rolled back will never commit
+            raise
         return
     db.execute("BEGIN IMMEDIATE")
+    _AFTER_COMMIT[id(conn)] = []
     try:
         yield db
     except BaseException:
-        db.conn.rollback()
+        _AFTER_COMMIT.pop(id(conn), None)
+        conn.rollback()
         raise
-    if id(db.conn) not in _HELD.get():
-        db.conn.commit()
+    if id(conn) not in _HELD.get():
+        _commit(conn)
 
 
 _HELD: ContextVar[frozenset[int]] = ContextVar("held_commits", default=frozenset())
+# Per connection in a write transaction: what to run once it commits (``after_commit``).
+_AFTER_COMMIT: dict[int, list[Callable[[], None]]] = {}
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    conn.commit()
+    for callback in _AFTER_COMMIT.pop(id(conn), []):
+        callback()
+
+
+def after_commit(db: Database, callback: Callable[[], None]) -> bool:
+    """Run ``callback`` once the write transaction ``db`` is in has committed; never if it, or the
+    savepoint it was registered in, rolls back. False (and nothing run) outside a ``transaction``."""
+    callbacks = _AFTER_COMMIT.get(id(db.conn))
+    if callbacks is None or not db.conn.in_transaction:
+        return False
+    callbacks.append(callback)
+    return True
 
 
 @contextmanager
@@ -704,13 +783,14 @@ def held_commit(db: Database) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        _AFTER_COMMIT.pop(id(db.conn), None)
         if db.conn.in_transaction:
             db.conn.rollback()
         raise
     finally:
         _HELD.reset(token)
     if db.conn.in_transaction:
-        db.conn.commit()
+        _commit(db.conn)
 
 
 def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:
@@ -725,14 +805,17 @@ def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:
 _IDS_PER_QUERY = 500
 
 
-def pairs_for_ids(db: Database, sql: str, ids: Sequence[str]) -> dict[Any, Any]:
-    """``sql`` (two columns, ``... in ({marks})``) for these ids, in chunks SQLite takes, as a dict:
-    a department's thousand panels in two statements rather than a thousand."""
-    found: dict[Any, Any] = {}
+def rows_for_ids(db: Database, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> Iterator[Any]:
+    """The rows of ``sql`` (``... in ({marks})`` last, after ``params``) for these ids, in chunks SQLite
+    takes: a department's thousand panels in two statements rather than a thousand."""
     for start in range(0, len(ids), _IDS_PER_QUERY):
-        chunk = ids[start : start + _IDS_PER_QUERY]
-        found.update(db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), chunk).fetchall())
-    return found
+        chunk = list(ids[start : start + _IDS_PER_QUERY])
+        yield from db.conn.execute(sql.format(marks=",".join("?" for _ in chunk)), [*params, *chunk])
+
+
+def pairs_for_ids(db: Database, sql: str, ids: Sequence[str]) -> dict[Any, Any]:
+    """``sql`` (two columns, ``... in ({marks})``) for these ids, as a dict."""
+    return dict(rows_for_ids(db, sql, ids))
 
 
 def migrate(db: Database) -> list[str]:

@@ -32,11 +32,11 @@ from controller.domain.public import (
 )
 from controller.domain.public_feeds import atom_feed, calendar, feed_title, json_feed
 from controller.storage.public_store import (
+    SNAPSHOT_S,
     WRITE_VISITS_EVERY_S,
+    PlaceSnapshots,
     VisitTally,
-    known_places,
-    recent_alerts,
-    recent_messages,
+    places_for,
 )
 from controller.web import i18n
 from controller.web.context import get_db
@@ -66,11 +66,12 @@ WIDGET_POLICY = "; ".join(
 )
 # Revalidated after a minute: a feed reader polling every few minutes gets a 304 and no body.
 CACHE_CONTROL = "public, max-age=60"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def find_place(kind: PlaceKind, code: str) -> Place:
     """The place these addresses name, or the public 404 page: a code no panel has is unknown."""
-    communes, tags = known_places(get_db())
+    communes, tags = places_for(get_db(), kind, code)
     place = named_place(kind, code, communes, tags)
     if place is None:
         abort(404)
@@ -90,8 +91,10 @@ def visits() -> VisitTally:
 
 def _place_and_items(prefix: str, code: str, channel: Channel) -> tuple[Place, list[PublicItem], int]:
     place = find_place(KINDS[prefix], code)
-    db, now = get_db(), time.time()
-    messages, alerts = recent_messages(db, now), recent_alerts(db, now)
+    now = time.time()
+    messages, alerts = current_app.extensions["relais.public_snapshots"].rows(
+        get_db(), now, place.kind, place.code
+    )
     count_today(place, channel)
     return place, public_items(messages, alerts, place, now), last_change([*messages, *alerts], place, now)
 
@@ -178,8 +181,19 @@ def _busy(_exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
     )
 
 
+def _forget_after_a_write(response: Response) -> Response:
+    """Any write through the app may change what is public: the next opening reads the rows again."""
+    if request.method not in SAFE_METHODS and response.status_code < 400:
+        current_app.extensions["relais.public_snapshots"].forget()
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.extensions["relais.visits"] = VisitTally(
         app.config.get("PUBLIC_VISITS_WRITE_EVERY_S", WRITE_VISITS_EVERY_S)
     )
+    app.extensions["relais.public_snapshots"] = PlaceSnapshots(
+        app.config.get("PUBLIC_SNAPSHOT_S", SNAPSHOT_S)
+    )
+    app.after_request(_forget_after_a_write)
     app.register_blueprint(bp)

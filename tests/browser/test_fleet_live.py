@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import DEMO_LED, DEMO_RGB, wait_for
+from tests.support import DEMO_EPAPER, DEMO_LED, DEMO_RGB, wait_for
 from tests.support.browser import Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -28,11 +28,18 @@ def test_a_technician_sees_a_panel_go_offline_live(site: Site, chromium: object)
     # Fetched only when scrolled near, its space kept before it arrives: a long fleet does not load at once.
     assert (thumbnail.get_attribute("loading"), thumbnail.get_attribute("width")) == ("lazy", "192")
     marker = page.evaluate("() => { window.notReloaded = true; return window.notReloaded; }")
+    # The e-paper panel has no agent here and nothing to show but its commune: its row never changes.
+    still_row = f'tr[data-panel="{DEMO_EPAPER["id"]}"]'
+    page.evaluate(f"() => {{ document.querySelector('{still_row}').untouched = true; }}")
+    page.get_by_text("3 panneau(x) : 2 en ligne, 1 hors ligne").wait_for()
     site.shot(page, "1-fleet-all-online")
 
     site.live.agents[DEMO_LED["id"]].kill()  # by its PID: the broker sends the agent's last will
     led_row.get_by_text("hors ligne").wait_for()
+    page.get_by_text("3 panneau(x) : 1 en ligne, 2 hors ligne").wait_for()
     assert page.evaluate("() => window.notReloaded") == marker, "the page changed without a reload"
+    # Only the rows of panels that changed are drawn again: the stream sent that panel, not the fleet.
+    assert page.evaluate(f"() => document.querySelector('{still_row}').untouched") is True
     site.shot(page, "2-fleet-panel-offline")
 
     page.get_by_label("Hors ligne seulement").check()

@@ -12,7 +12,17 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from controller.dates import iso_utc
 from controller.domain.access import Permission
 from controller.domain.errors import FieldError
-from controller.domain.panels import Panel, get_panels, item_labels, panel_statuses, register_panel
+from controller.domain.panels import (
+    SORTS,
+    Panel,
+    PanelFilter,
+    check_search,
+    get_panels,
+    item_labels,
+    panel_page,
+    panel_statuses,
+    register_panel,
+)
 from controller.domain.schedule_fields import parse_instant
 from controller.publishing.on_air import on_air_picture, with_on_air
 from controller.publishing.reports import SCREENSHOT_QUERY, history, recent_events
@@ -72,24 +82,31 @@ def _instant(name: str, default: float) -> float:
 @requires(Permission.PANELS_VIEW)
 def list_panels() -> Response:
     """The fleet a person may see, filtered by ``id`` (repeated: those panels), ``online``, ``commune``,
-    ``kind`` (led, epaper…), paginated; each panel of the page with what is on air now."""
-    actor, db = current_actor(), get_db()
+    ``kind`` (led, epaper…), ``search`` (name or commune), in id order or by ``sort`` and ``dir``,
+    paginated by the database; each panel of the page with what is on air now."""
+    db = get_db()
     panel_ids = request.args.getlist("id") or None
     if panel_ids is not None and len(panel_ids) > MAX_PAGE_SIZE:
         raise FieldError("id", "at most {limit} panels at a time", limit=MAX_PAGE_SIZE)
-    found = panel_statuses(
-        db,
+    chosen = PanelFilter(
         panel_ids=panel_ids,
         online=_flag("online"),
         commune=request.args.get("commune") or None,
         kind=request.args.get("kind") or None,
-        watch=broker_watch(mqtt_link()),
+        search=check_search(request.args.get("search", "")),
+        within_commune=current_actor().commune_insee,
     )
-    visible = [panel for panel in found if actor.sees_commune(panel["commune"]["insee"])]
+    sort = request.args.get("sort") or None
+    if sort is not None and sort not in SORTS:
+        raise FieldError("sort", "must be one of {choices}", choices=", ".join(SORTS))
+    direction = request.args.get("dir") or "asc"
+    if direction not in ("asc", "desc"):
+        raise FieldError("dir", "must be one of {choices}", choices="asc, desc")
     limit, offset = page_params()
-    # showing_at for the page's rows only: the rest of a thousand panels costs nothing.
-    rows = with_on_air(db, visible[offset : offset + limit], time.time())
-    return page_answer("panels", rows, len(visible), limit, offset)
+    found, total = panel_page(
+        db, chosen, limit, offset, sort=sort, descending=direction == "desc", watch=broker_watch(mqtt_link())
+    )
+    return page_answer("panels", with_on_air(db, found, time.time()), total, limit, offset)
 
 
 @bp.post("/panels")

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 from controller.domain.access import Permission
 from controller.domain.panels import get_panels
 from controller.domain.target_choices import resolve_choice, search_panels, target_choices
-from controller.web.api_common import json_body, paged
+from controller.web.api_common import json_body, page_answer, page_params
 from controller.web.auth import current_actor, requires
 from controller.web.context import get_db
 
@@ -19,15 +19,18 @@ bp = Blueprint("targets", __name__)
 @requires(Permission.PANELS_VIEW)
 def choices() -> Response:
     """A commune's user is offered its own commune and panels, and the tags no other commune uses."""
-    return jsonify(target_choices(get_panels(get_db()), current_actor().commune_insee))
+    return jsonify(target_choices(get_db(), current_actor().commune_insee))
 
 
 @bp.get("/targets/panels")
 @requires(Permission.PANELS_VIEW)
 def panels() -> Response:
     """The panels one may target, found by name, id, commune or INSEE code (``search``), a page at a time."""
-    found = search_panels(get_panels(get_db()), current_actor().commune_insee, request.args.get("search", ""))
-    return paged("panels", found)
+    limit, offset = page_params()
+    found, total = search_panels(
+        get_db(), current_actor().commune_insee, request.args.get("search", ""), limit, offset
+    )
+    return page_answer("panels", found, total, limit, offset)
 
 
 @bp.post("/targets/resolve")

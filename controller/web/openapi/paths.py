@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from controller.domain.access import Permission
 from controller.domain.messages import STATUSES
+from controller.domain.panels import SORTS
 from controller.web import idempotency
 from controller.web.api_common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from controller.web.openapi.schemas import ANY_OBJECT, INTEGER, STRING, Schema, list_of, ref
@@ -338,6 +339,9 @@ ROUTES: dict[str, dict[str, Schema]] = {
                 _query("online", "0 or 1", {"enum": ["0", "1"]}),
                 _query("commune", "INSEE code"),
                 _query("kind", "led, epaper…"),
+                _query("search", "part of a panel's name or of its commune's name, accents and case aside"),
+                _query("sort", "the order of the list (default: by id), ties by name", {"enum": list(SORTS)}),
+                _query("dir", "asc or desc, for sort", {"enum": ["asc", "desc"]}),
                 *PAGINATION,
             ),
             errors=("Invalid",),

@@ -1,11 +1,12 @@
-/* The fleet at a glance, kept up to date by the server's event stream (GET /live/panels), no reloading.
-   A thousand panels are drawn a page at a time; the filters, search, sort and page live in the URL's
-   query, so that a link or a reload opens the same view. What is on air is asked for the rows of the
-   page only (GET /api/v1/panels?id=…), again each time one of their pages gives way. */
+/* The fleet at a glance, a page at a time, kept up to date without reloading. The server filters, sorts and
+   cuts the page (GET /api/v1/panels, each row with what is on air); its event stream (GET /live/panels)
+   sends the whole fleet's summary and only the panels changed since the last event, whose rows are redrawn
+   in place; the page is asked again when a change may move panels in or out of it. The filters, search,
+   sort and page live in the URL's query, so that a link or a reload opens the same view. */
 "use strict";
 
 (() => {
-  const { t, api, el, number, panelState, sortable, onAirNow, onAirPicture, reportedNow } = Relais;
+  const { t, api, el, number, when, panelState, sortable, onAirNow, onAirPicture, reportedNow } = Relais;
   const page = JSON.parse(document.getElementById("page-strings").textContent);
   const PAGE_SIZE = 50;
   const filters = document.getElementById("filters");
@@ -15,19 +16,22 @@
   const sortKeys = [...table.querySelectorAll("th[data-key]")].map(th => th.dataset.key);
   const previous = document.getElementById("previous");
   const next = document.getElementById("next");
-  let panels = [];
   let sortKey = "name";
   let direction = 1;
   let pageNumber = 1;
-  // What is on air on the rows of the page, by panel id, from the schedule the controller signed.
-  const onAirById = new Map();
-  let onAirAsked = "";
-  let onAirRound = 0;
-  let onAirTimer = null;
-  // Asked again when the first of the page's pages gives way; at least this often, at most this seldom.
-  const ON_AIR_MIN_MS = 1000, ON_AIR_MAX_MS = 60000;
+  let rows = [];  // the page's panels, as the API gave them, with what is on air
+  let matching = null;  // how many panels the filters find
+  let summary = null;  // the whole fleet's counts, from the event stream
+  let round = 0;
+  let pageTimer = null;
+  let typingTimer = null;
+  // The page is asked again when the first of its pages on air gives way; at least this often, at most
+  // this seldom; and after a change at most this often.
+  const ON_AIR_MIN_MS = 1000, ON_AIR_MAX_MS = 60000, CHANGES_MIN_MS = 1000;
+  let asked = 0;
+  const drawn = new Map();  // panel id → { text: its JSON, element: its row }
 
-  /** Lower case without accents, so that « amberieu » finds Ambérieu-en-Bugey. */
+  /** Lower case without accents, as the server searches: « amberieu » finds Ambérieu-en-Bugey. */
   const folded = text => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 
   function fromUrl() {
@@ -60,25 +64,25 @@
     history.replaceState(null, "", written ? `?${written}` : location.pathname);
   }
 
-  function sortValue(panel) {
-    const value = panel[sortKey];
-    if (Array.isArray(value)) return value.length;
-    if (typeof value === "boolean") return value ? 1 : 0;
-    return value ?? "";
+  /** The API's query for the page: the same filters, sort and page, the rows cut by the server. */
+  function apiQuery() {
+    const query = new URLSearchParams({ limit: PAGE_SIZE, offset: (pageNumber - 1) * PAGE_SIZE,
+                                        sort: sortKey, dir: direction > 0 ? "asc" : "desc" });
+    const search = filters.elements.q.value.trim();
+    if (search) query.set("search", search);
+    if (filters.elements.offline.checked) query.set("online", "0");
+    if (filters.elements.commune.value) query.set("commune", filters.elements.commune.value);
+    if (filters.elements.kind.value) query.set("kind", filters.elements.kind.value);
+    return query.toString();
   }
 
-  function shown() {
+  /** Whether a panel, as it is now, passes the filters: a changed one may come into the page or leave it. */
+  function passes(panel) {
     const search = folded(filters.elements.q.value.trim());
-    const offlineOnly = filters.elements.offline.checked;
-    const commune = filters.elements.commune.value;
-    const kind = filters.elements.kind.value;
-    return panels
-      .filter(p => (!offlineOnly || !p.online) && (!commune || p.commune.insee === commune) && (!kind || p.kind === kind)
-        && (!search || folded(p.name).includes(search) || folded(p.commune.name).includes(search)))
-      .sort((a, b) => {
-        const x = sortValue(a), y = sortValue(b);
-        return (x < y ? -1 : x > y ? 1 : 0) * direction || a.name.localeCompare(b.name);
-      });
+    const commune = filters.elements.commune.value, kind = filters.elements.kind.value;
+    return (!filters.elements.offline.checked || !panel.online) && (!commune || panel.commune.insee === commune)
+      && (!kind || panel.kind === kind)
+      && (!search || folded(panel.name).includes(search) || folded(panel.commune.name).includes(search));
   }
 
   /** The « on air » cell: the schedule's page and its picture, then what the panel itself reported. */
@@ -89,9 +93,8 @@
                     alt: `${t("shows_now")} ${panel.showing.item_id || t("nothing")}` })
       : "";
     const reported = el("div", { class: "meta reported", title: panel.showing.item_id || "" }, screenshot, reportedNow(panel));
-    if (!onAirById.has(panel.id)) return el("div", {}, reported);
-    const withOnAir = { ...panel, on_air: onAirById.get(panel.id) };
-    return el("div", { class: "on-air" }, onAirPicture(withOnAir, { loading: "lazy" }), ...onAirNow(withOnAir), reported);
+    if (panel.on_air === undefined) return el("div", {}, reported);
+    return el("div", { class: "on-air" }, onAirPicture(panel, { loading: "lazy" }), ...onAirNow(panel), reported);
   }
 
   function row(panel) {
@@ -99,7 +102,7 @@
       el("div", {}, el("a", { href: `/parc/${encodeURIComponent(panel.id)}` }, panel.name),
         el("div", { class: "meta" }, `${panel.commune.name} · ${panel.kind === "led" ? "LED" : "e-paper"} ${panel.width}×${panel.height}`)),
       el("div", {}, ...panelState(panel)),
-      panel.last_seen_text || t("never"),
+      when(panel.last_seen),
       onAirCell(panel),
       panel.agent_version || "—",
       panel.faults.length ? el("span", { class: "field-error" }, panel.faults.join(" · ")) : page.no_fault,
@@ -109,29 +112,34 @@
       cells.map((cell, index) => el("td", { "data-label": headers[index] }, cell)));
   }
 
+  /** The panel's row: the one drawn before when nothing of the panel changed (its pictures not fetched
+      again), else a new one. Only the page's rows are kept. */
+  function rowOf(panel) {
+    const text = JSON.stringify(panel);
+    const kept = drawn.get(panel.id);
+    if (kept && kept.text === text) return kept.element;
+    const element = row(panel);
+    drawn.set(panel.id, { text, element });
+    return element;
+  }
+
   /** Over the whole fleet this user may see, whatever the filters: what a morning's look needs. */
-  function summary() {
-    const unknown = panels.filter(p => p.state_known === false).length;
-    const known = panels.filter(p => p.state_known !== false);
-    const counts = {
-      total: panels.length, unknown,
-      online: known.filter(p => p.online).length, offline: known.filter(p => !p.online).length,
-      faulty: panels.filter(p => p.faults.length).length, late: panels.filter(p => !p.up_to_date).length,
-    };
-    const text = unknown ? page.summary_unknown : page.summary;
-    return text.replace(/\{(\w+)\}/g, (_, key) => number.format(counts[key]));
+  function drawSummary() {
+    if (!summary) return;
+    const text = summary.unknown ? page.summary_unknown : page.summary;
+    document.getElementById("summary").textContent = text.replace(/\{(\w+)\}/g, (_, key) => number.format(summary[key]));
+    if (matching !== null) {
+      document.getElementById("counts").textContent = page.counts
+        .replace("{shown}", number.format(matching)).replace("{total}", number.format(summary.total));
+    }
   }
 
   function draw() {
-    const list = shown();
-    const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
-    pageNumber = Math.min(pageNumber, pages);
-    const rows = list.slice((pageNumber - 1) * PAGE_SIZE, pageNumber * PAGE_SIZE);
-    if (rows.map(p => p.id).join("\n") !== onAirAsked) askOnAir(rows.map(p => p.id));
-    body.replaceChildren(...(rows.length ? rows.map(row) : [el("tr", {}, el("td", { colspan: 7 }, page.no_panel))]));
-    document.getElementById("summary").textContent = summary();
-    document.getElementById("counts").textContent = page.counts
-      .replace("{shown}", number.format(list.length)).replace("{total}", number.format(panels.length));
+    const pages = Math.max(1, Math.ceil(matching / PAGE_SIZE));
+    const elements = rows.map(rowOf);
+    [...drawn.keys()].filter(id => !rows.some(panel => panel.id === id)).forEach(id => drawn.delete(id));
+    body.replaceChildren(...(rows.length ? elements : [el("tr", {}, el("td", { colspan: 7 }, page.no_panel))]));
+    drawSummary();
     document.getElementById("page-number").textContent = page.page_number
       .replace("{page}", pageNumber).replace("{pages}", pages);
     document.getElementById("pager").hidden = pages === 1;
@@ -140,46 +148,92 @@
     toUrl();
   }
 
-  /** What is on air on these panels now; asked again when the first of their pages gives way. */
-  async function askOnAir(ids) {
-    clearTimeout(onAirTimer);
-    onAirAsked = ids.join("\n");
-    const round = ++onAirRound;
-    if (!ids.length) return;
-    const query = ids.map(id => `id=${encodeURIComponent(id)}`).join("&");
-    const answer = await api(`/panels?limit=${PAGE_SIZE}&${query}`);
-    if (round !== onAirRound) return;  // the page changed meanwhile: its own answer is coming
+  /** The page's rows from the server; asked again when the first of their pages on air gives way. */
+  async function askPage() {
+    clearTimeout(pageTimer);
+    const mine = ++round;
+    asked = Date.now();
+    const answer = await api(`/panels?${apiQuery()}`);
+    if (mine !== round) return;  // the view changed meanwhile: its own answer is coming
     let wait = ON_AIR_MAX_MS;
     if (answer.ok) {
-      answer.body.panels.forEach(panel => onAirById.set(panel.id, panel.on_air));
-      const ends = answer.body.panels.map(panel => panel.on_air && panel.on_air.until).filter(Boolean);
+      matching = answer.body.total;
+      const pages = Math.max(1, Math.ceil(matching / PAGE_SIZE));
+      if (pageNumber > pages) {  // fewer panels than when the page was chosen (a link, a reload)
+        pageNumber = pages;
+        askPage();
+        return;
+      }
+      rows = answer.body.panels;
+      const ends = rows.map(panel => panel.on_air && panel.on_air.until).filter(Boolean);
       // One second past the change: `until` is to the second, the change within it.
       if (ends.length) wait = Math.min(...ends.map(Date.parse)) + 1000 - Date.now();
       draw();
     }
-    onAirTimer = setTimeout(() => askOnAir(ids), Math.min(Math.max(wait, ON_AIR_MIN_MS), ON_AIR_MAX_MS));
+    pageTimer = setTimeout(askPage, Math.min(Math.max(wait, ON_AIR_MIN_MS), ON_AIR_MAX_MS));
+  }
+
+  /** The page again soon, not more than once a second however fast the fleet changes. */
+  function askPageSoon() {
+    clearTimeout(pageTimer);
+    pageTimer = setTimeout(askPage, Math.max(0, asked + CHANGES_MIN_MS - Date.now()));
+  }
+
+  /** Changed panels from the stream: their rows redrawn in place; the page asked again when one may move
+      into it or out of it, or when what it puts on air may have changed. */
+  function changed(panels) {
+    let again = false;
+    const last = rows[rows.length - 1];
+    for (const panel of panels) {
+      const index = rows.findIndex(shown => shown.id === panel.id);
+      if (index < 0) {
+        const within = rows.length < PAGE_SIZE || !last || sortKey !== "name"
+          || (direction > 0 ? folded(panel.name) <= folded(last.name) : folded(panel.name) >= folded(last.name));
+        again ||= passes(panel) && within;
+        continue;
+      }
+      const before = rows[index];
+      rows[index] = { ...panel, on_air: before.on_air };
+      again ||= !passes(panel) || sortKey !== "name" || panel.desired_seq !== before.desired_seq;
+      body.querySelector(`tr[data-panel="${CSS.escape(panel.id)}"]`)?.replaceWith(rowOf(rows[index]));
+    }
+    if (again) askPageSoon();
   }
 
   function turn(by) {
     pageNumber += by;
-    draw();
+    askPage();
     table.scrollIntoView({ block: "start" });
   }
 
+  function filtered() {
+    pageNumber = 1;
+    toUrl();
+    askPage();
+  }
+
   fromUrl();
-  filters.addEventListener("input", () => { pageNumber = 1; draw(); });
+  filters.addEventListener("input", event => {
+    clearTimeout(typingTimer);
+    if (event.target === filters.elements.q) typingTimer = setTimeout(filtered, 100);
+    else filtered();
+  });
   filters.addEventListener("submit", event => event.preventDefault());
   previous.addEventListener("click", () => turn(-1));
   next.addEventListener("click", () => turn(1));
-  sortable(table, (key, dir) => { sortKey = key; direction = dir; pageNumber = 1; draw(); });
+  sortable(table, (key, dir) => { sortKey = key; direction = dir; filtered(); });
 
   const live = document.getElementById("live");
-  const source = new EventSource("/live/panels");
+  // From the version the page was drawn at: what changes while the page asks its rows is sent too.
+  const source = new EventSource(`/live/panels?since=${encodeURIComponent(table.dataset.version)}`);
   source.onmessage = event => {
-    panels = JSON.parse(event.data);
+    const update = JSON.parse(event.data);
     live.textContent = t("live_ok");
-    onAirAsked = "";  // a new schedule, say: what is on air is asked again
-    draw();
+    summary = update.summary;
+    drawSummary();
+    if (update.panels === null) askPageSoon();  // too many changed to be sent: the page is asked again
+    else changed(update.panels);
   };
   source.onerror = () => { live.textContent = t("live_lost"); };
+  askPage();
 })();

@@ -157,7 +157,7 @@ const RelaisTargets = (() => {
         event.stopPropagation();
         if (field !== "panels") { draw(field); return; }
         clearTimeout(searchTimer);
-        searchTimer = setTimeout(findPanels, 200);
+        searchTimer = setTimeout(findPanels, 100);
       });
       search.addEventListener("keydown", event => { if (event.key === "Enter") event.preventDefault(); });
       box.querySelector(".target-all").addEventListener("click", () => {

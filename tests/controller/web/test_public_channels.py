@@ -320,6 +320,32 @@ def test_a_pause_is_a_change_for_if_modified_since(app: Flask, bourg: FlaskClien
     assert answer.status_code == 200 and "Conseil municipal" not in answer.get_data(as_text=True)
 
 
+def test_a_withdrawn_message_and_a_cancelled_alert_leave_the_pages_and_feeds_at_once(
+    app: Flask, bourg: FlaskClient
+) -> None:
+    """The place's rows are kept a few seconds for its many visitors: a withdrawal through the app is
+    seen by the very next opening all the same."""
+    client, admin = app.test_client(), client_as(app, "admin")
+    paths = ("/c/01053", "/c/01053/feed.atom", "/c/01053/feed.json", "/c/01053/widget", "/d/01")
+    ends = _iso(datetime.now(UTC) + timedelta(hours=2))
+    alert = admin.post(
+        "/api/v1/alerts", json={"text": "Crue de la Reyssouze", "communes": ["01053"], "expires_at": ends}
+    )
+    assert alert.status_code == 201, alert.json
+    for path in paths:
+        text = client.get(path).get_data(as_text=True)
+        assert "Conseil municipal" in text and "Crue de la Reyssouze" in text, path
+    items = json.loads(client.get("/c/01053/feed.json").get_data())["items"]
+    council = next(item for item in items if item["title"].startswith("Conseil municipal"))
+    message_id = council["id"].rsplit("-", 1)[1]
+    assert bourg.delete(f"/api/v1/messages/{message_id}").status_code == 200
+    assert admin.delete(f"/api/v1/alerts/{alert.json['id']}").status_code == 200
+    for path in paths:
+        text = client.get(path).get_data(as_text=True)
+        assert "Conseil municipal" not in text and "Crue de la Reyssouze" not in text, path
+        assert "Vide-grenier dimanche" in text, path
+
+
 @pytest.mark.parametrize(
     "path", ["/c/99999", "/c/abc", "/d/75", "/t/inconnu", "/c/99999/feed.atom", "/c/1/widget"]
 )

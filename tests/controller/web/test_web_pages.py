@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 from babel.messages.mofile import read_mo
@@ -158,29 +159,75 @@ def test_the_language_switch_only_goes_back_to_this_site(app: Flask) -> None:
     assert response.headers["Location"] == "/"
 
 
-def _first_event(client: FlaskClient, **kwargs: object) -> list[dict]:
+def _events(
+    client: FlaskClient, count: int = 1, between: Callable[[], None] = lambda: None, **kwargs: object
+) -> list[dict]:
+    """The first ``count`` updates of the live feed, each with its ``id``; ``between`` runs after the first."""
     response = client.get("/live/panels", **kwargs)
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
+    events: list[dict] = []
     try:
         for chunk in response.response:
             text = chunk.decode() if isinstance(chunk, bytes) else chunk
-            if text.startswith("data: "):
-                return json.loads(text[len("data: ") :])
+            if text.startswith("id: "):
+                head, data = text.split("\n", 1)
+                events.append({"id": int(head[len("id: ") :]), **json.loads(data[len("data: ") :])})
+                if len(events) == count:
+                    return events
+                between()
     finally:
         response.close()
     raise AssertionError("no event")
 
 
-def test_the_live_feed_streams_the_fleet_with_dates_written_out(client: FlaskClient) -> None:
-    panels = _first_event(client)
-    assert sorted(panel["id"] for panel in panels) == ["amberieu-mairie", "bourg-entree-nord"]
-    assert all(panel["online"] is False and panel["last_seen_text"] == "" for panel in panels)
+def test_the_live_feed_starts_with_the_fleet_summary_and_no_rows(client: FlaskClient) -> None:
+    (first,) = _events(client)
+    assert first["panels"] == []  # the page asks its rows of the API, a page at a time
+    assert first["summary"] == {"total": 2, "unknown": 2, "online": 0, "offline": 0, "faulty": 0, "late": 0}
+
+
+def test_the_live_feed_sends_the_panels_changed_not_the_fleet(app: Flask, client: FlaskClient) -> None:
+    def report() -> None:
+        with app.app_context():
+            db = get_db()
+            with transaction(db):
+                db.execute(
+                    "insert into panel_status (panel_id, online, last_seen) values (?, 1, 1700000000)",
+                    ["amberieu-mairie"],
+                )
+
+    first, second = _events(client, 2, report)
+    assert [panel["id"] for panel in second["panels"]] == ["amberieu-mairie"]
+    assert (
+        second["panels"][0]["online"] is True and second["panels"][0]["last_seen"] == "2023-11-14T22:13:20Z"
+    )
+    assert second["id"] > first["id"]
+    # Reconnected with the last version it had, a page is sent what changed since, and only that.
+    (again,) = _events(client, headers={"Last-Event-ID": str(first["id"])})
+    assert [panel["id"] for panel in again["panels"]] == ["amberieu-mairie"]
+    (up_to_date,) = _events(client, headers={"Last-Event-ID": str(second["id"])})
+    assert up_to_date["panels"] == []
+    # A page opens its stream from the version it was drawn at: what changed since is sent at once.
+    assert f'data-version="{second["id"]}"' in _log_in(app, "technicien").get("/parc").get_data(as_text=True)
+    (opened,) = _events(client, query_string={"since": str(first["id"])})
+    assert [panel["id"] for panel in opened["panels"]] == ["amberieu-mairie"]
+    # A version this database never had (a backup restored): the page asks its rows again.
+    (restored,) = _events(client, headers={"Last-Event-ID": str(second["id"] + 100)})
+    assert restored["panels"] is None
 
 
 def test_the_live_feed_shows_a_commune_user_only_its_commune(app: Flask) -> None:
-    panels = _first_event(_log_in(app, "mairie-amberieu"))
-    assert [panel["id"] for panel in panels] == ["amberieu-mairie"]
+    def report() -> None:
+        with app.app_context():
+            db = get_db()
+            with transaction(db):
+                for panel_id in ("bourg-entree-nord", "amberieu-mairie"):
+                    db.execute("insert into panel_status (panel_id, online) values (?, 1)", [panel_id])
+
+    first, second = _events(_log_in(app, "mairie-amberieu"), 2, report)
+    assert first["summary"]["total"] == 1
+    assert [panel["id"] for panel in second["panels"]] == ["amberieu-mairie"]
 
 
 def test_the_live_feed_needs_a_login(app: Flask) -> None:
@@ -190,8 +237,8 @@ def test_the_live_feed_needs_a_login(app: Flask) -> None:
 def test_the_live_feed_accepts_a_token_with_the_role_checked(app: Flask) -> None:
     with app.app_context():
         token = user_token(get_db(), "tech-script", "technician")
-    panels = _first_event(app.test_client(), headers={"Authorization": f"Bearer {token}"})
-    assert len(panels) == 2
+    (first,) = _events(app.test_client(), headers={"Authorization": f"Bearer {token}"})
+    assert first["summary"]["total"] == 2
 
 
 @pytest.mark.parametrize(
