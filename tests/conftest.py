@@ -22,6 +22,24 @@ from tests.support.live import Live, live_controller
 from tests.support.webhooks import LOOPBACK_NETWORKS
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` keeps an ``xdist_group``'s tests on one worker (one RabbitMQ node, one
+    department's controller) by ending their node ids with ``@group``. pytest-xdist 3.8 writes that in
+    ``item._nodeid``, which node ids no longer read from pytest 9.2 on: each group's tests went to both
+    workers, and each worker started its own node. Written here where node ids are read, if it is not."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        suffix = "@" + "_".join(sorted(groups))
+        if groups and not item.nodeid.endswith(suffix):
+            item._id = type(item._id).parse(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
     """One real Mosquitto for the session; tests keep apart by using their own panel ids."""
@@ -73,7 +91,8 @@ def client(app: Flask, token: str) -> FlaskClient:
 
 @pytest.fixture(scope="session")
 def rabbitmq() -> Iterator[RabbitMQBroker]:
-    """One RabbitMQ node for the session (about 15 s to start): the proof that no Mosquitto feature is needed."""
+    """One RabbitMQ node for the session (about 15 s to start): the proof that no Mosquitto feature is needed.
+    A test that asks for it is marked ``xdist_group("rabbitmq")``, else its worker starts a second node."""
     if not rabbitmq_installed():
         pytest.skip(
             "RabbitMQ is not installed: apt-get install rabbitmq-server (./run tests does it as root)"

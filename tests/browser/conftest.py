@@ -3,11 +3,8 @@ HTTP on a free loopback port, with the Live harness's real Mosquitto and real si
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +20,8 @@ from programs.department import fleet_panel_specs, sim_panels
 from relais import wire
 from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import wait_for
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Site, served
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Site, artifacts_folder, one_test, served
 from tests.support.live import Live, live_controller
-
-REPO = Path(__file__).resolve().parents[2]
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -43,25 +38,10 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
-def _artifacts(request: pytest.FixtureRequest) -> Path:
-    """This test's own empty folder of screenshots."""
-    root = Path(os.environ.get("RELAIS_TEST_ARTIFACTS") or REPO / "test-artifacts")
-    artifacts = root / request.node.name
-    shutil.rmtree(artifacts, ignore_errors=True)
-    artifacts.mkdir(parents=True)
-    return artifacts
-
-
-def _fail_on_problems(site: Site) -> None:
-    if site.problems:
-        pytest.fail("the browser saw:\n" + "\n".join(dict.fromkeys(site.problems)))
-
-
 @pytest.fixture
 def site(live_mosquitto: Live, request: pytest.FixtureRequest) -> Iterator[Site]:
-    with served(live_mosquitto, _artifacts(request)) as site:
+    with served(live_mosquitto, artifacts_folder(request)) as site, one_test(site, request):
         yield site
-    _fail_on_problems(site)
 
 
 # A department as programs/department.py deals it out: 997 simulated panels beside the 3 demo ones.
@@ -133,7 +113,5 @@ def department_user(department_controller: Site, chromium: object) -> Iterator[C
 @pytest.fixture
 def department(department_controller: Site, request: pytest.FixtureRequest) -> Iterator[Site]:
     """The module's department for one test: its own screenshots, and what its browser saw."""
-    site = department_controller
-    site.artifacts, site.problems, site.expected = _artifacts(request), [], []
-    yield site
-    _fail_on_problems(site)
+    with one_test(department_controller, request) as site:
+        yield site

@@ -6,6 +6,8 @@ field's error, a preview, commands sent, a user being edited, a token shown once
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,9 +16,11 @@ from controller.domain import accounts
 from controller.storage.db import transaction
 from controller.web.context import get_db
 from programs.demo import DEMO_ACCOUNTS
+from relais.brokers.mosquitto import MosquittoBroker
 from tests.support import DEMO_LED, client_as, wait_for
-from tests.support.browser import DESKTOP, PHONE, Site, axe_findings, wait_until
-from tests.support.cap_feeds import FeedServer, document, poll_sources
+from tests.support.browser import DESKTOP, PHONE, Site, axe_findings, one_test, served, wait_until
+from tests.support.cap_feeds import FeedServer, document, feed_server, poll_sources
+from tests.support.live import live_controller
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -220,45 +224,79 @@ def _public_pages(site: Site, chromium: object, lang: str, phone: bool) -> list[
     return found
 
 
-def test_every_page_draws_for_every_role(site: Site, chromium: object, feeds: FeedServer) -> None:
-    site.live.start_agent(DEMO_LED["id"])
-    campaign_id = _seed(site, feeds)
-    wait_for(lambda: site.live.panel(DEMO_LED["id"])["online"], "the agent is online", 30)
-    for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$", f"{PUBLIC_PAGES[-1]}$"]:
-        site.expect(pattern)
+@dataclass
+class Tour:
+    """The seeded controller every visitor's tour opens, kept for the module, and its campaign's id."""
+
+    site: Site
+    campaign_id: int
+
+
+@pytest.fixture(scope="module")
+def tour_controller(broker: MosquittoBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tour]:
+    """One controller for the module, seeded once, with the LED board's agent online: each visitor's tour
+    only looks, or makes what no other visitor's page counts on (a token, a command)."""
+    folder = tmp_path_factory.mktemp("every-page")
+    with feed_server() as feeds, live_controller(broker, folder) as live, served(live, folder) as site:
+        live.start_agent(DEMO_LED["id"])
+        campaign_id = _seed(site, feeds)
+        wait_for(lambda: live.panel(DEMO_LED["id"])["online"], "the agent is online", 30)
+        yield Tour(site, campaign_id)
+
+
+@pytest.fixture
+def tour(tour_controller: Tour, request: pytest.FixtureRequest) -> Iterator[Tour]:
+    """The module's controller for one visitor: their own screenshots, what their browser saw."""
+    with one_test(tour_controller.site, request) as site:
+        for pattern in [*REFUSED, r"/login$", f"{MISSING_PANEL}$", f"{PUBLIC_PAGES[-1]}$"]:
+            site.expect(pattern)
+        yield tour_controller
+
+
+def test_every_page_draws_for_the_anonymous_visitor(tour: Tour, chromium: object) -> None:
+    """The login page refused, in both languages; the public pages on a phone in French, on a desktop in
+    English."""
+    site = tour.site
     inaccessible = _login_refused(site, chromium, "fr") + _login_refused(site, chromium, "en")
     inaccessible += _public_pages(site, chromium, "fr", phone=True) + _public_pages(
         site, chromium, "en", phone=False
     )
-    for index, (name, role, commune) in enumerate(ROLES):
-        views = VIEWS if os.environ.get("RELAIS_WALK_ALL") else [VIEWS[index % len(VIEWS)]]
-        # One browser context per role, logged in straight into its first view.
-        page = site.log_in(chromium, name, lang=views[0][0], phone=views[0][1])
-        for lang, phone in views:
-            if (lang, phone) != views[0]:
-                page.set_viewport_size(PHONE if phone else DESKTOP)
-                page.goto(f"{site.url}/langue/{lang}?next=/")
-            paths = [page.url.removeprefix(site.url)]
-            paths += [link.get_attribute("href") for link in page.locator("nav a").all()]
-            if commune != "01004":  # Ambérieu sees neither Bourg's panel nor a campaign it is not asked to
-                paths.append(PANEL_PAGE)
-                if role != "technician":
-                    paths.append(f"/campagnes/{campaign_id}")
-            if index == 0:
-                paths.append(MISSING_PANEL)
-            view = f"{lang}-{'phone' if phone else 'desktop'}"
-            for number, path in enumerate(dict.fromkeys(paths)):
-                if number:  # the first is the page the role lands on, open already
-                    page.goto(site.url + path)
-                wait_until(page, DRAWN)
-                step = f"{name}-{view}-{number}-{path.strip('/').replace('/', '-')}"
-                if (name, path) in STATES:
-                    state, actions = STATES[name, path]
-                    for method, selector, *argument in actions:
-                        getattr(page.locator(selector).first, method)(*argument)
-                    step += f"-{state}"
-                inaccessible += _check(site, page, f"{name} ({role}) {view} {path}", step, lang)
-        page.context.close()
+    assert not inaccessible, "axe-core's serious or critical violations:\n" + "\n".join(inaccessible)
+
+
+# Each role its own test, in its own browser context: the two workers share the tour.
+@pytest.mark.parametrize("index", range(len(ROLES)), ids=[name for name, _role, _commune in ROLES])
+def test_every_page_draws_for_every_role(tour: Tour, chromium: object, index: int) -> None:
+    site, (name, role, commune) = tour.site, ROLES[index]
+    inaccessible: list[str] = []
+    views = VIEWS if os.environ.get("RELAIS_WALK_ALL") else [VIEWS[index % len(VIEWS)]]
+    # One browser context for the role, logged in straight into its first view.
+    page = site.log_in(chromium, name, lang=views[0][0], phone=views[0][1])
+    for lang, phone in views:
+        if (lang, phone) != views[0]:
+            page.set_viewport_size(PHONE if phone else DESKTOP)
+            page.goto(f"{site.url}/langue/{lang}?next=/")
+        paths = [page.url.removeprefix(site.url)]
+        paths += [link.get_attribute("href") for link in page.locator("nav a").all()]
+        if commune != "01004":  # Ambérieu sees neither Bourg's panel nor a campaign it is not asked to
+            paths.append(PANEL_PAGE)
+            if role != "technician":
+                paths.append(f"/campagnes/{tour.campaign_id}")
+        if index == 0:
+            paths.append(MISSING_PANEL)
+        view = f"{lang}-{'phone' if phone else 'desktop'}"
+        for number, path in enumerate(dict.fromkeys(paths)):
+            if number:  # the first is the page the role lands on, open already
+                page.goto(site.url + path)
+            wait_until(page, DRAWN)
+            step = f"{name}-{view}-{number}-{path.strip('/').replace('/', '-')}"
+            if (name, path) in STATES:
+                state, actions = STATES[name, path]
+                for method, selector, *argument in actions:
+                    getattr(page.locator(selector).first, method)(*argument)
+                step += f"-{state}"
+            inaccessible += _check(site, page, f"{name} ({role}) {view} {path}", step, lang)
+    page.context.close()
     assert not inaccessible, "axe-core's serious or critical violations:\n" + "\n".join(inaccessible)
 
 

@@ -22,6 +22,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 ORANGE = "meteo-france-orange-snow-ice-ain.xml"
 FLOOD = "prefecture-flood-polygon-cap11.xml"
 EDITED = "Verglas : routes dangereuses"
+# The page and the navigation's badge ask again every 5 s, the alerts' page every 3 s: a test makes them
+# do it at once (their clocks run that far ahead) instead of waiting.
+REFRESH_MS = 5000
+CONFIRMATIONS_MS = 3000
 
 
 def orange_feed(feeds: FeedServer) -> str:
@@ -52,7 +56,7 @@ def test_an_orange_warning_waits_in_the_queue_is_edited_approved_and_reaches_the
     for spec in (DEMO_LED, DEMO_RGB, DEMO_EPAPER):
         site.live.start_agent(spec["id"])
 
-    prefecture = site.log_in(chromium, "prefecture")
+    prefecture = site.log_in(chromium, "prefecture", clock=True)
     prefecture.get_by_role("link", name="Alertes officielles").click()
     prefecture.get_by_text("Aucune source").wait_for()
     add_source(prefecture, "MeteoAlarm France", orange_feed(feeds))
@@ -64,10 +68,12 @@ def test_an_orange_warning_waits_in_the_queue_is_edited_approved_and_reaches_the
     site.shot(prefecture, "1-source-added-default-rule")
 
     # An administrator elsewhere, on the fleet's page: the badge comes without a reload.
-    admin = site.log_in(chromium, "admin")
+    admin = site.log_in(chromium, "admin", clock=True)
     badge = admin.locator("#official-pending")
     assert badge.is_hidden()
     poll_sources(site.live.app)
+    admin.clock.run_for(REFRESH_MS)
+    prefecture.clock.run_for(REFRESH_MS)
     badge.get_by_text("1", exact=True).wait_for()
     assert "1 en attente de décision" in badge.inner_text()
     site.shot(admin, "2-badge-on-the-fleet-page")
@@ -104,10 +110,12 @@ def test_an_orange_warning_waits_in_the_queue_is_edited_approved_and_reaches_the
             lambda s=spec: site.live.panel(s["id"])["showing"]["item_id"], f"an alert on {spec['id']}", 30
         )
         assert site.live.panel(spec["id"])["showing"]["item_id"].startswith("alert-")
+    admin.clock.run_for(REFRESH_MS)
     badge.wait_for(state="hidden")
 
     # Its live confirmations, on the alerts' page.
     row.get_by_role("link", name="suivre les confirmations").click()
+    prefecture.clock.run_for(CONFIRMATIONS_MS)
     prefecture.get_by_text("Sur 3 panneaux : 3 confirmé(s)").wait_for()
     site.shot(prefecture, "5-confirmations")
 
@@ -117,7 +125,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
 ) -> None:
     site.add_user("prefecture", "campaign-manager")
     site.live.start_agent(DEMO_LED["id"])
-    page = site.log_in(chromium, "prefecture")
+    page = site.log_in(chromium, "prefecture", clock=True)
     page.goto(site.url + "/alertes-officielles")
 
     # A bad address is refused under its field; an unreachable feed shows its error in the list.
@@ -130,6 +138,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
     ).wait_for()
     add_source(page, "Flux perdu", feeds.url + "/nulle-part")
     poll_sources(site.live.app)
+    page.clock.run_for(REFRESH_MS)
     failing = page.locator("#sources tr", has_text="Flux perdu")
     failing.get_by_text("en erreur").wait_for()
     failing.get_by_text("Le serveur répond HTTP 404 (Not Found).").wait_for()
@@ -139,6 +148,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
     # The warning waits; rejected without a reason, it is refused; with one, it is listed as rejected.
     add_source(page, "MeteoAlarm France", orange_feed(feeds))
     poll_sources(site.live.app)
+    page.clock.run_for(REFRESH_MS)
     card = page.locator("#decide form.official")
     site.expect(r"/api/v1/official-alerts/\d+/reject$")
     card.get_by_role("button", name="Rejeter").click()
@@ -169,6 +179,7 @@ def test_a_source_fails_in_words_a_rejection_needs_its_reason_a_rule_from_the_fo
 
     add_source(page, "Préfecture", feeds.serve("/prefecture/crue.xml", document(FLOOD)), kind="cap")
     poll_sources(site.live.app)
+    page.clock.run_for(REFRESH_MS)
     flood = page.locator("#received tbody tr", has_text="Crue de la Reyssouze")
     flood.get_by_text("diffusée").wait_for()
     flood.get_by_text("Gravité : sévère").wait_for()  # no awareness level from this sender: CAP's severity

@@ -17,12 +17,12 @@ LED = DEMO_LED["id"]
 def test_on_air_follows_the_rotation_without_anything_published_again(site: Site, chromium: object) -> None:
     site.add_user("technicien", "technician")
     site.live.start_agent(LED)
-    # A round of 9 s: the two pages of the first message, then the second message, 3 s each.
+    # A round of 6 s: the two pages of the first message, then the second message, 2 s each.
     for body in (
         {"text": "Fermeture de la mairie[np]Réouverture lundi 9 h", "markup": "multi"},
         {"text": "Marché de Noël place Bernard"},
     ):
-        response = site.live.client.post("/api/v1/messages", json={**body, "panels": [LED], "dwell_s": 3})
+        response = site.live.client.post("/api/v1/messages", json={**body, "panels": [LED], "dwell_s": 2})
         assert response.status_code == 201, response.json
     wait_for(
         lambda: site.live.panel(LED)["online"] and site.live.panel(LED)["up_to_date"], "schedule applied", 30
@@ -46,8 +46,9 @@ def test_on_air_follows_the_rotation_without_anything_published_again(site: Site
 
     page.get_by_role("link", name=DEMO_LED["name"]).click()
     now = page.locator("#on-air .on-air-now")
-    now.filter(has_text="Fermeture de la mairie").filter(has_text="page 1 sur 2").wait_for()
+    # In the order they come on air: the second message, then the first's page 1, 2 s later.
     now.filter(has_text="Marché de Noël").wait_for()
+    now.filter(has_text="Fermeture de la mairie").filter(has_text="page 1 sur 2").wait_for()
     assert page.locator("#on-air-picture img").is_visible()
     page.locator("#reported").get_by_text("Signalé par le panneau le ").wait_for()
     site.shot(page, "3-panel-page-on-air")

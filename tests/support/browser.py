@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from werkzeug.serving import make_server
 
 from controller.domain import accounts
@@ -19,6 +22,8 @@ from tests.support import wait_for
 from tests.support.live import Live
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 CHROMIUM_ARGS = [
@@ -121,6 +126,9 @@ class Site:
     artifacts: Path
     problems: list[str] = field(default_factory=list)
     expected: list[re.Pattern[str]] = field(default_factory=list)
+    # The browser contexts its users logged in with, closed with the site: a page left open would go on
+    # asking a stopped server on its timers, and take the focus (and the clipboard) from later tests'.
+    contexts: list[object] = field(default_factory=list)
 
     def add_user(self, name: str, role: str, commune: str | None = None) -> None:
         with self.live.app.app_context():
@@ -183,14 +191,26 @@ class Site:
         )
 
     def log_in(
-        self, browser: object, name: str, *, phone: bool = False, lang: str = "fr", password: str = PASSWORD
+        self,
+        browser: object,
+        name: str,
+        *,
+        phone: bool = False,
+        lang: str = "fr",
+        password: str = PASSWORD,
+        clock: bool = False,
     ) -> object:
-        """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched."""
+        """A new browser context (its own cookies) logged in as ``name``; its page is returned, watched.
+        ``clock``: the pages' timers in the test's hands from the login page on; time goes by as usual,
+        and ``page.clock.run_for(ms)`` makes a page that refreshes itself every few seconds do it now."""
         context = browser.new_context(
             viewport=PHONE if phone else DESKTOP, locale="fr-FR", timezone_id="Europe/Paris"
         )  # type: ignore[attr-defined]
+        self.contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
+        if clock:
+            page.clock.install()
         self.watch(page)
         if lang != "fr":
             page.goto(f"{self.url}/langue/{lang}?next=/login")
@@ -210,8 +230,30 @@ def served(live: Live, artifacts: Path) -> Iterator[Site]:
     server = make_server("127.0.0.1", 0, live.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
+    site = Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
     try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", live, artifacts)
+        yield site
     finally:
+        for context in site.contexts:
+            context.close()  # type: ignore[attr-defined]
         server.shutdown()
         thread.join()
+
+
+def artifacts_folder(request: pytest.FixtureRequest) -> Path:
+    """This test's own empty folder of screenshots."""
+    root = Path(os.environ.get("RELAIS_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    artifacts = root / request.node.name
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    return artifacts
+
+
+@contextmanager
+def one_test(site: Site, request: pytest.FixtureRequest) -> Iterator[Site]:
+    """A site, new or kept for a module, given to one test: its own screenshots, nothing expected yet;
+    the test fails on any unexpected thing its browser saw."""
+    site.artifacts, site.problems, site.expected = artifacts_folder(request), [], []
+    yield site
+    if site.problems:
+        pytest.fail("the browser saw:\n" + "\n".join(dict.fromkeys(site.problems)))

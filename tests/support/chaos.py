@@ -34,10 +34,14 @@ class Controller:
 
     def __init__(self, data_dir: Path, broker_url: str) -> None:
         self.data_dir = data_dir
-        self.log = data_dir / f"serve-{time.monotonic_ns()}.log"
+        started = time.monotonic_ns()
+        # What it prints apart from its logs: a log line from another thread may land before the newline
+        # that ends « Relais at URL ».
+        self.printed = data_dir / f"serve-{started}.out"
+        self.log = data_dir / f"serve-{started}.log"
         relais = shutil.which("relais", path=str(Path(sys.executable).parent))
         assert relais, "the relais command is installed beside the interpreter"
-        with self.log.open("wb") as out:
+        with self.printed.open("wb") as out, self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [
                     relais,
@@ -50,15 +54,15 @@ class Controller:
                     "0",
                 ],
                 stdout=out,
-                stderr=subprocess.STDOUT,
+                stderr=log,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         self.url: str = wait_for(self._ready, "relais serve listening", timeout=30)
 
     def _ready(self) -> str | None:
-        assert self.process.poll() is None, self.log.read_text()
-        for line in self.log.read_text(errors="replace").splitlines():
-            if line.startswith("Relais at "):
+        assert self.process.poll() is None, self.printed.read_text() + self.log.read_text()
+        for line in self.printed.read_text(errors="replace").splitlines(keepends=True):
+            if line.startswith("Relais at ") and line.endswith("\n"):
                 return line.removeprefix("Relais at ").strip()
         return None
 

@@ -225,6 +225,7 @@ def test_a_command_carries_its_expiry_and_is_dropped_from_an_offline_panels_sess
 
 
 @pytest.mark.rabbitmq
+@pytest.mark.xdist_group("rabbitmq")  # on the worker of the other RabbitMQ runs: one node starts, not two
 def test_on_rabbitmq_the_link_falls_back_to_3_1_1_and_still_publishes_and_records(
     rabbitmq: RabbitMQBroker, tmp_path: Path
 ) -> None:
