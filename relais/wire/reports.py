@@ -19,8 +19,11 @@ EVENT_DISPLAYED = "displayed"
 EVENT_REFUSED = "refused"
 EVENT_ACK = "ack"
 EVENT_FAULT = "fault"  # a hardware problem starts (details: code, detail) or ends (cleared: true)
-# Proof of play: an item went on air for the first time under its schedule; a showing of it ended.
+# Proof of play: an item went on air for the first time under its schedule; the showings of an item
+# in an hour, summed on the panel (``panel_agent.agent.play_hours``); a showing of it ended (agents
+# before the sums: still accepted).
 EVENT_ON_AIR = "on_air"
+EVENT_PLAY_HOURS = "play_hours"
 EVENT_PLAY = "play"
 # Events a panel could not keep while offline (its queue is bounded): the gap in its proof of play.
 EVENT_EVENTS_DROPPED = "events_dropped"
