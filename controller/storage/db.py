@@ -636,6 +636,29 @@ def _0019_public_webhooks(db: Database) -> None:
     db.table("alert_sources").add_column("failing_reported", int)  # 1 once the notifier said it fails
 
 
+def _0020_play_hours(db: Database) -> None:
+    """Proof of play summed on the panel per item, content hash and hour (``play_hours`` events): one row
+    per sum, kept for good as ``plays`` is, and read with it by the reports. A sum sent again updates its
+    row, never adds one: the key is the panel, item, content hash ("" for none) and hour."""
+    db.table("play_hours").create(
+        {
+            "panel_id": str,
+            "item_id": str,
+            "content_hash": str,
+            "hour": int,  # epoch seconds, a whole UTC hour
+            "displays": int,
+            "seconds_on_air": float,
+            "first_start": float,
+            "last_end": float,
+            "received_at": int,
+        },
+        pk=("panel_id", "item_id", "content_hash", "hour"),
+        not_null={"displays", "seconds_on_air", "first_start", "last_end", "received_at"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db.table("play_hours").create_index(["item_id"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -656,6 +679,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0017_official_alerts", _0017_official_alerts),
     ("0018_official_alert_summary", _0018_official_alert_summary),
     ("0019_public_webhooks", _0019_public_webhooks),
+    ("0020_play_hours", _0020_play_hours),
 ]
 
 
