@@ -123,7 +123,7 @@ class LightPanel:
         if self._client is None or not self._client.is_connected():
             return
         up_since = None if self._playing is None else self._playing[2]
-        if not (self._tally.due(now, up_since, at_once=at_once) or (open_hours and len(self._tally) > 0)):
+        if not self._tally.due(now, up_since, at_once=at_once, open_hours=open_hours):
             return
         events = self._tally.events(self._tally.take(now, up_since, open_hours=open_hours), int(now))
         for start in range(0, len(events), wire.MAX_EVENTS_PER_BATCH):

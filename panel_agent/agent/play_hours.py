@@ -110,8 +110,13 @@ class PlayTally:
         end = hour + HOUR_S
         return end <= now and (up_since is None or end <= up_since)
 
-    def due(self, now: float, up_since: float | None, *, at_once: bool = False) -> bool:
-        """Whether a closed hour's sums must go now: its panel's delay is past, or ``at_once``."""
+    def due(
+        self, now: float, up_since: float | None, *, at_once: bool = False, open_hours: bool = False
+    ) -> bool:
+        """Whether sums must go now: a closed hour's once the panel's delay is past, or ``at_once``
+        (on connection); any with ``open_hours`` (the panel stops)."""
+        if open_hours and self._sums:
+            return True
         late = now if at_once else now - self.delay_s
         return any(self._closed(hour, late, up_since) for _, _, hour in self._sums)
 

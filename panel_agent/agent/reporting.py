@@ -222,9 +222,7 @@ class ReportingAgent(ABC):
             if not self._connected or client is None:
                 return
             now, up_since = self.now(), self._showing_since()
-            sums_due = self._tally.due(now, up_since, at_once=everything) or (
-                open_hours and len(self._tally) > 0
-            )
+            sums_due = self._tally.due(now, up_since, at_once=everything, open_hours=open_hours)
             if not sums_due and not self._events.ready(self._monotonic(), everything=everything):
                 return
             sums = self._tally.take(now, up_since, open_hours=open_hours)

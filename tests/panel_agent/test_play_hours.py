@@ -71,6 +71,7 @@ def test_an_hour_is_due_once_over_with_no_showing_of_it_still_up_and_the_panels_
 def test_open_hours_go_at_stop_and_stay_counted_for_the_sum_once_closed() -> None:
     counted = tally()
     counted.add(A, "sha256:a", HOUR + 10, HOUR + 20)
+    assert not counted.due(HOUR + 30, None) and counted.due(HOUR + 30, None, open_hours=True)
     sent = counted.take(HOUR + 30, None, open_hours=True)
     assert sums(sent) == [(A, HOUR, 1, 10.0, HOUR + 10, HOUR + 20)]
     counted.add(A, "sha256:a", HOUR + 30, HOUR + 40)
