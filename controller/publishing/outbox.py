@@ -5,7 +5,8 @@ caused it; the MQTT link publishes whatever is not yet acknowledged, again after
 So a crash or a broker outage between the database and the broker loses nothing.
 
 Payloads leave only once the transaction that sealed them has committed (the link reads committed
-rows). Publishing each one as it is signed would overlap a department's signing with its fan-out, but
+rows, and takes the payloads of a commit in memory, handed over once it has committed:
+``after_commit``). Publishing each one as it is signed would overlap a department's signing with its fan-out, but
 a published payload is retained by the broker and followed by the panel at once, while the
 transaction could still roll back (a dry run, a check after the sealing, the commit itself failing, a
 crash): the panel would then show, until its next schedule, content the database does not know and
@@ -17,6 +18,8 @@ whole department in one transaction takes about 0.2 s.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +27,59 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from controller.storage.db import pairs_for_ids, transaction
+from controller.storage.db import after_commit, pairs_for_ids, transaction
 from relais.wire import KIND_COMMAND, KIND_DESIRED, Command, seal, seal_groups
 
 COMMAND_TTL_S = 300
 # A flush reads what it sends this many at a time: few statements, a few hundred KB held at most.
 PAYLOADS_PER_QUERY = 100
+# Committed payloads waiting in memory for a flush, per database: a region's fan-out is 10,000 of 2.7 KB.
+HANDED_BYTES = 64 * 1024 * 1024
+
+
+class _Handed:
+    """Payloads just committed, by database and panel, until a flush takes them.
+
+    A flush would otherwise read back from SQLite, while the fleet's reports are being written, the
+    megabytes a fan-out has just sealed (a tenth to a third of a department alert's API call). Only
+    committed payloads are handed over, and a (panel, seq) is committed once: what a flush finds here
+    is what the outbox holds. One per panel, its newest (at most a fleet's schedules), and bounded by
+    bytes, oldest dropped first: a flush reads from the outbox what it does not find here.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_database: dict[str, OrderedDict[str, tuple[int, bytes]]] = {}
+        self.size = 0
+
+    def put(self, database: str, payloads: list[tuple[tuple[str, int], bytes]]) -> None:
+        with self.lock:
+            held = self.by_database.setdefault(database, OrderedDict())
+            for (panel_id, seq), payload in payloads:
+                replaced = held.pop(panel_id, None)
+                self.size += len(payload) - (0 if replaced is None else len(replaced[1]))
+                held[panel_id] = (seq, payload)
+            while self.size > HANDED_BYTES:
+                oldest = next(keys for keys in self.by_database.values() if keys)
+                self.size -= len(oldest.popitem(last=False)[1][1])
+
+    def take(self, database: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+        with self.lock:
+            held = self.by_database.get(database)
+            found: dict[tuple[str, int], bytes] = {}
+            for panel_id, seq in keys if held else ():
+                if held is not None and held.get(panel_id, (None,))[0] == seq:
+                    found[(panel_id, seq)] = held.pop(panel_id)[1]
+                    self.size -= len(found[(panel_id, seq)])
+            return found
+
+
+_handed = _Handed()
+
+
+def _database_name(db: Database) -> str:
+    """The file behind a connection, as SQLite resolved it: the same for every connection to it."""
+    return str(db.conn.execute("pragma database_list").fetchone()[2])
 
 
 def next_seq(last_seq: int, now: float) -> int:
@@ -104,6 +154,9 @@ def stage_desired(
     ]
     db.conn.executemany("update panels set last_seq = ? where id = ?", [(s, p) for p, s in seqs.items()])
     db.conn.executemany(_DESIRED_UPSERT, rows)
+    handed = [((panel_id, seq), payload) for panel_id, seq, _item, payload, _issued, _expires in rows]
+    database = _database_name(db)
+    after_commit(db, lambda: _handed.put(database, handed))
     return seqs
 
 
@@ -161,11 +214,13 @@ def acknowledged(db: Database, now: float, panel_ids: Sequence[str] | None = Non
 def payloads(db: Database, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
     """The sealed payloads of those exact states, by (panel, seq); a state a newer one replaced is absent.
 
+    Those a commit handed over in memory first; the rest read:
     Looked up by panel, the primary key, and the sequence number checked here: SQLite answers a row
     value ``(panel_id, seq) in (values ...)`` by scanning the whole outbox, a department's payloads
     read again for each chunk.
     """
-    found: dict[tuple[str, int], bytes] = {}
+    found = _handed.take(_database_name(db), keys)
+    keys = [key for key in keys if key not in found]
     for start in range(0, len(keys), PAYLOADS_PER_QUERY):
         wanted = set(keys[start : start + PAYLOADS_PER_QUERY])
         panel_ids = sorted({panel_id for panel_id, _ in wanted})

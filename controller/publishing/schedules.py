@@ -67,8 +67,18 @@ class _Items:
     def __init__(self, profile: PanelProfile) -> None:
         self.profile = profile
         self.items: dict[str, DisplayItem] = {}
+        # Each commune's fallback is added for every one of its panels: made once (a region's 10,000).
+        self._made: dict[tuple[str, MessageContent, float | None], DisplayItem | None] = {}
 
     def add(self, key: str, content: MessageContent, dwell_s: float | None = None) -> DisplayItem | None:
+        if (key, content, dwell_s) not in self._made:
+            self._made[key, content, dwell_s] = self._make(key, content, dwell_s)
+        made = self._made[key, content, dwell_s]
+        if made is not None:
+            self.items[key] = made
+        return made
+
+    def _make(self, key: str, content: MessageContent, dwell_s: float | None) -> DisplayItem | None:
         rendering = drawable(content, self.profile)
         if isinstance(rendering, RenderError):
             # A message targeted by tag may reach a panel it cannot be drawn on: skipped there, logged.
@@ -79,7 +89,6 @@ class _Items:
             item = replace(
                 item, pages=tuple(replace(page, dwell_ms=int(dwell_s * 1000)) for page in item.pages)
             )
-        self.items[key] = item
         return item
 
 
@@ -504,9 +513,8 @@ def draw_ahead(db: Database, panel_ids: Iterable[str], now: float) -> None:
     start, end = int(now), int(now + HORIZON.total_seconds())
     for group in _by_profile(get_panels(db, list(panel_ids)).values()):
         _inputs(db, group, start, end)
-        for panel in group:
-            if panel.fallback == "commune":
-                drawable(_fallback_content(panel), panel.profile)
+        for content in {_fallback_content(panel) for panel in group if panel.fallback == "commune"}:
+            drawable(content, group[0].profile)
 
 
 def _on_air(schedule: Schedule, now: float) -> str | None:

@@ -700,21 +700,49 @@ def transaction(db: Database) -> Iterator[Database]:
     committing in between makes the write fail at once with "database is locked", which no busy
     timeout retries. Taking the lock up front lets the timeout do its job. Nested use is a savepoint.
     """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
+    conn = db.conn
+    if conn.in_transaction:
+        callbacks = _AFTER_COMMIT.get(id(conn))
+        mark = 0 if callbacks is None else len(callbacks)
+        try:
+            with db.atomic():
+                yield db
+        except BaseException:
+            if callbacks is not None:
+                del callbacks[mark:]  # what the savepoint rolled back will never commit
+            raise
         return
     db.execute("BEGIN IMMEDIATE")
+    _AFTER_COMMIT[id(conn)] = []
     try:
         yield db
     except BaseException:
-        db.conn.rollback()
+        _AFTER_COMMIT.pop(id(conn), None)
+        conn.rollback()
         raise
-    if id(db.conn) not in _HELD.get():
-        db.conn.commit()
+    if id(conn) not in _HELD.get():
+        _commit(conn)
 
 
 _HELD: ContextVar[frozenset[int]] = ContextVar("held_commits", default=frozenset())
+# Per connection in a write transaction: what to run once it commits (``after_commit``).
+_AFTER_COMMIT: dict[int, list[Callable[[], None]]] = {}
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    conn.commit()
+    for callback in _AFTER_COMMIT.pop(id(conn), []):
+        callback()
+
+
+def after_commit(db: Database, callback: Callable[[], None]) -> bool:
+    """Run ``callback`` once the write transaction ``db`` is in has committed; never if it, or the
+    savepoint it was registered in, rolls back. False (and nothing run) outside a ``transaction``."""
+    callbacks = _AFTER_COMMIT.get(id(db.conn))
+    if callbacks is None or not db.conn.in_transaction:
+        return False
+    callbacks.append(callback)
+    return True
 
 
 @contextmanager
@@ -728,13 +756,14 @@ def held_commit(db: Database) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        _AFTER_COMMIT.pop(id(db.conn), None)
         if db.conn.in_transaction:
             db.conn.rollback()
         raise
     finally:
         _HELD.reset(token)
     if db.conn.in_transaction:
-        db.conn.commit()
+        _commit(db.conn)
 
 
 def insert_row(db: Database, table: str, row: dict[str, Any]) -> int:

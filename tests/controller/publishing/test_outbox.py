@@ -25,8 +25,10 @@ def db(tmp_path: Path) -> Database:
     return database
 
 
-def blank(db: Database, key: Ed25519PrivateKey, now: float) -> int:
-    content = {"schedule": wire.Schedule.single(None, start=int(now), horizon_end=int(now) + TTL).to_json()}
+def blank(db: Database, key: Ed25519PrivateKey, now: float, horizon_s: int = TTL) -> int:
+    content = {
+        "schedule": wire.Schedule.single(None, start=int(now), horizon_end=int(now) + horizon_s).to_json()
+    }
     with transaction(db):
         state = outbox.Desired("bourg-entree-nord", content, item_id=None)
         return outbox.stage_desired(db, key, [state], now=now, ttl_s=TTL)["bourg-entree-nord"]
@@ -68,6 +70,7 @@ def test_a_flush_finds_payloads_by_panel_without_reading_the_whole_outbox(
     db: Database, signing_key: Ed25519PrivateKey
 ) -> None:
     seq = blank(db, signing_key, NOW)
+    outbox.payloads(db, [("bourg-entree-nord", seq)])  # what the commit handed over in memory, taken
     statements: list[str] = []
     db.conn.set_trace_callback(statements.append)
     # Several keys, as a flush asks: SQLite answers a single one by the index whatever the query.
@@ -77,6 +80,39 @@ def test_a_flush_finds_payloads_by_panel_without_reading_the_whole_outbox(
     (query,) = [sql for sql in statements if "payload" in sql]
     plan = " ".join(row[3] for row in db.conn.execute(f"explain query plan {query}"))
     assert "SCAN desired" not in plan, plan
+
+
+def test_a_flush_takes_what_a_commit_sealed_from_memory_once(
+    db: Database, signing_key: Ed25519PrivateKey
+) -> None:
+    seq = blank(db, signing_key, NOW)
+    key = ("bourg-entree-nord", seq)
+    db.execute("update desired set payload = ? where panel_id = ?", [b"read back", key[0]])
+    db.conn.commit()
+    assert wire.unseal(outbox.payloads(db, [key])[key], [signing_key.public_key()]).seq == seq
+    assert outbox.payloads(db, [key]) == {key: b"read back"}  # taken: the outbox serves it again
+
+
+class RolledBack(Exception):
+    pass
+
+
+def test_what_a_rollback_undid_is_never_handed_to_a_flush(
+    db: Database, signing_key: Ed25519PrivateKey
+) -> None:
+    """The rolled back state's number is free again: only the payload committed under it may leave."""
+    with pytest.raises(RolledBack), transaction(db):
+        rolled_back = blank(db, signing_key, NOW, horizon_s=3600)
+        raise RolledBack
+    with transaction(db):
+        with pytest.raises(RolledBack), transaction(db):  # a savepoint: the transaction goes on
+            blank(db, signing_key, NOW, horizon_s=7200)
+            raise RolledBack
+        kept = blank(db, signing_key, NOW)
+    assert kept == rolled_back
+    (payload,) = outbox.payloads(db, [("bourg-entree-nord", kept)]).values()
+    schedule = wire.unseal(payload, [signing_key.public_key()]).content["schedule"]
+    assert wire.Schedule.from_json(schedule).horizon_end == int(NOW) + TTL
 
 
 def test_panels_whose_schedule_runs_out_are_listed(db: Database, signing_key: Ed25519PrivateKey) -> None:

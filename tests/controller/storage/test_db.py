@@ -1,10 +1,12 @@
-"""Migrations are recorded in the database and applied once."""
+"""Migrations are recorded in the database and applied once; what waits for a commit runs after it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from controller.storage.db import MIGRATIONS, migrate, open_database
+import pytest
+
+from controller.storage.db import MIGRATIONS, after_commit, held_commit, migrate, open_database, transaction
 from tests.support.database import open_database_at
 
 
@@ -88,3 +90,27 @@ def test_screenshots_kept_in_panel_status_move_to_one_copy_per_picture(tmp_path:
         ).fetchall()
     )
     assert shown == {"p1": b"\x89PNG a", "p2": b"\x89PNG a", "p3": b"\x89PNG b", "p4": None}
+
+
+class Undone(Exception):
+    pass
+
+
+def test_what_runs_after_a_commit_runs_only_for_what_was_committed(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "relais.db")
+    ran: list[str] = []
+    assert not after_commit(db, lambda: ran.append("outside"))  # no transaction: nothing to wait for
+    with pytest.raises(Undone), transaction(db):
+        after_commit(db, lambda: ran.append("rolled back"))
+        raise Undone
+    with transaction(db):
+        after_commit(db, lambda: ran.append("kept"))
+        with pytest.raises(Undone), transaction(db):
+            after_commit(db, lambda: ran.append("savepoint rolled back"))
+            raise Undone
+        assert ran == []  # not before the commit
+    with held_commit(db):
+        with transaction(db):
+            after_commit(db, lambda: ran.append("held"))
+        assert ran == ["kept"]  # the held transaction has not committed yet
+    assert ran == ["kept", "held"]
