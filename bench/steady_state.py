@@ -36,6 +36,9 @@ import paho.mqtt.client as mqtt
 from fleet_setup import Department, cpu_seconds, department, machine, resident_mb, scratch_dir, wait_until
 
 from controller.publishing.link import MqttLink
+from panel_agent.agent.play_hours import play_key
+from relais.playback import showing_at
+from relais.wire import read_own_sealed
 
 ROTATION = ("Marché de Noël samedi", "Collecte des encombrants mardi", "Concert à l'église dimanche")
 DWELL_S = 10
@@ -143,6 +146,25 @@ def verdict(samples: list[Sample]) -> list[str]:
     return lines
 
 
+def showings_due(ain: Department, since: float, until: float) -> int:
+    """How many showings the panels' schedules (the last ones sealed) put on air from ``since`` to
+    ``until``, by ``relais.playback``: what the panels' sums should count, give or take a showing a
+    panel cut short at each new schedule and at the stop. An e-paper panel's dwells are stretched to its
+    refresh budget, so not every panel turns every 10 s."""
+    count = 0
+    for (payload,) in ain.db.execute("select payload from desired"):
+        schedule = read_own_sealed(payload).desired_schedule()
+        at_ms, end_ms, last = int(since * 1000), int(until * 1000), None
+        while at_ms < end_ms:
+            showing = showing_at(schedule, at_ms)
+            key = play_key(showing)
+            if key is not None and key != last:
+                count += 1
+            last = key
+            at_ms = end_ms if showing.until_ms is None else max(showing.until_ms, at_ms + 1)
+    return count
+
+
 def post_rotation(ain: Department) -> None:
     for text in ROTATION:
         body = {"text": text, "departments": ["01"], "dwell_s": DWELL_S}
@@ -169,7 +191,8 @@ def main(panels: int, light: bool, minutes: int) -> None:
             time.sleep(max(0.0, before["at"] + SAMPLE_S - time.monotonic()))
             samples.append(sample(ain, work, minute, before, received))
             print(f"  minute {minute} of {minutes} sampled", flush=True)
-        rotated_s = time.time() - rotating_since
+        stopped_at = time.time()
+        rotated_s = stopped_at - rotating_since
         # The stop: every panel sends its open hours' sums at once.
         hours_before = ain.count("select count(*) from play_hours")
         stopping = time.monotonic()
@@ -187,6 +210,7 @@ def main(panels: int, light: bool, minutes: int) -> None:
         stop_s = settled["since"] - stopping
         displays = ain.count("select coalesce(sum(displays), 0) from play_hours where item_id like 'msg-%'")
         sums = ain.count("select count(*) from play_hours") - hours_before
+        due = showings_due(ain, rotating_since, stopped_at)
     kind = "light panels (fleet-sim --light)" if light else "real agents (fleet-sim)"
     print(
         f"steady state of {panels:,} {kind}, {len(ROTATION)} messages in turn every {DWELL_S} s, "
@@ -195,12 +219,11 @@ def main(panels: int, light: bool, minutes: int) -> None:
     print_table(samples)
     for line in verdict(samples):
         print("  " + line)
-    made = panels * rotated_s / DWELL_S
     print(
         f"  at the stop: {sums:,} hourly sums recorded within {stop_s:.1f} s of the fleet's stop (workers "
-        f"ended, sums, offline states); displays counted {displays:,}: about {made:,.0f} in "
-        f"{rotated_s / 60:.1f} minutes of rotation ({panels:,} panels, one every {DWELL_S} s), and up to 4 "
-        f"a panel cut short by each new schedule and the stop"
+        f"ended, sums, offline states); displays counted {displays:,} in {rotated_s / 60:.1f} minutes of "
+        f"rotation, where the panels' last schedules put {due:,} showings on air (give or take one a panel "
+        f"cut short by each of the {len(ROTATION)} new schedules and the stop)"
     )
     print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
