@@ -106,6 +106,7 @@ class Department:
     panels: list[Panel]
     broker: MosquittoBroker
     db: sqlite3.Connection  # a reader of the controller's database, for polling without the API
+    fleet: FleetSim  # stopped on the way out; a bench may stop it earlier
 
     def count(self, sql: str, *params: object) -> int:
         return self.db.execute(sql, params).fetchone()[0]
@@ -137,7 +138,7 @@ def department(count: int, work: Path, *, light: bool = False) -> Iterator[Depar
         stack.enter_context(fleet)
         db = sqlite3.connect(work / "data" / "relais.db")
         stack.callback(db.close)
-        running = Department(app, client, panels, broker, db)
+        running = Department(app, client, panels, broker, db, fleet)
         wait_until(lambda: running.up_to_date() == count, f"{count} panels online and up to date", 600, 0.2)
         freeze_startup_objects()  # as ``relais serve`` does
         yield running

@@ -9,8 +9,9 @@ queue instead of a thread each (``PanelAgent.turn``). ``FleetSim`` starts the wo
 its own PID; ``python -m panel_agent.fleet --spec FILE`` is one worker.
 
 With ``light``, each panel is a ``panel_agent.light.LightPanel`` instead: the same connection, user,
-checks and state, nothing drawn or stored, so that ten thousand fit beside a controller on two cores
-(``LIGHT_PANELS_PER_PROCESS`` a worker; each raises its file limit to the hard limit for their sockets).
+checks, state and rotation with proof of play, nothing drawn or stored, so that ten thousand fit
+beside a controller on two cores (``LIGHT_PANELS_PER_PROCESS`` a worker; each raises its file limit
+to the hard limit for their sockets).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class SharedRotation:
         self._loop = loop
         self._timers: dict[str, Timer] = {}
 
-    def turn(self, agent: PanelAgent) -> None:
+    def turn(self, agent: PanelAgent | LightPanel) -> None:
         """Turn now (a schedule or a command may just have come in), then again when the agent asks."""
         previous = self._timers.pop(agent.panel_id, None)
         if previous is not None:
@@ -186,13 +187,16 @@ def run_light_worker(spec: WorkerSpec) -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a socket per panel
     loop = ClientLoop()
+    rotation = SharedRotation(loop)
     panels = [spec.light_panel(panel) for panel in spec.panels]
     clients = [panel.mqtt_client() for panel in panels]
-    for client in clients:
-        loop.add(client, spec.broker_url)
+    for panel, client in zip(panels, clients, strict=True):
+        rotation.turn(panel)
+        loop.add(client, spec.broker_url, after_read=functools.partial(rotation.turn, panel))
     log.info("%d light simulated panels connecting to %s", len(panels), spec.broker_url)
     with stop_requested() as stopping:
         loop.run(until=stopping.is_set)
+    rotation.stop()
     goodbyes = [info for info in (panel.sign_off() for panel in panels) if info is not None]
     loop.run(until=lambda: all(info.is_published() for info in goodbyes), timeout=STOP_PUBLISH_TIMEOUT_S)
     for client in clients:

@@ -5,9 +5,11 @@ fsync, a rotation with proof of play) do not fit on the two cores that also run 
 broker. A ``LightPanel`` keeps what the controller and the broker see of a panel: its own connection,
 client id, credentials and last will, its subscriptions, the signature, address, sequence and expiry
 checks of every payload, a refusal reported as the agent reports it, and a state naming the item on
-air and the frame that shows it (``relais.playback``, as the agent decides it). It decodes no frame,
-draws nothing, keeps nothing on disk, has no rotation (so no proof of play) and answers a genuine
-command with an acknowledgement that it did not run it. ``relais fleet-sim --light`` runs them.
+air and the frame that shows it (``relais.playback``, as the agent decides it), and the rotation's
+proof of play, summed per hour as the agent sums it (``panel_agent.agent.play_hours``, the same code).
+It decodes no frame, draws nothing, keeps nothing on disk (its unsent sums are in memory only) and
+answers a genuine command with an acknowledgement that it did not run it. ``relais fleet-sim
+--light`` runs them, turning each one's rotation on its worker's timers (``turn``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import relais
+from panel_agent.agent.play_hours import PlayTally, play_key
+from panel_agent.agent.rotation import MAX_SLEEP_S
 from relais import wire
 from relais.mqtt import new_client
 from relais.playback import showing_at
@@ -60,6 +64,9 @@ class LightPanel:
         self._command_seq = 0
         self._client: mqtt.Client | None = None
         self._started = time.monotonic()
+        self._tally = PlayTally(panel_id)
+        # The showing up now: its key (``play_key``), its item, and when it began; None: blank.
+        self._playing: tuple[tuple[int, int | None, int], wire.DisplayItem, float] | None = None
 
     @property
     def applied_seq(self) -> int:
@@ -76,11 +83,52 @@ class LightPanel:
         return client
 
     def sign_off(self) -> mqtt.MQTTMessageInfo | None:
-        """Queue the offline state, as a stopping agent does; whoever drives the client waits for it."""
+        """Queue the sums of plays (open hours too) and the offline state, as a stopping agent does;
+        whoever drives the client waits for the state, which goes after them."""
         if self._client is None or not self._client.is_connected():
             return None
+        now = self._clock()
+        self._end_play(now)
+        self._send_sums(now, open_hours=True)
         offline = wire.offline_state(self.panel_id, int(self._clock()))
         return self._client.publish(self.state_topic, offline.to_payload(), qos=1, retain=True)
+
+    # --- the rotation and its proof of play ---------------------------------------------------
+
+    def turn(self) -> float:
+        """Count the showing that ended, if any, and send the sums due: seconds until the next change,
+        at most the agent's MAX_SLEEP_S."""
+        now = self._clock()
+        wait_s = MAX_SLEEP_S
+        if self._schedule is not None:
+            showing = showing_at(self._schedule, int(now * 1000))
+            key = play_key(showing)
+            if self._playing is not None and self._playing[0] != key:
+                self._end_play(now)
+            if self._playing is None and key is not None and showing.item is not None:
+                self._playing = (key, self._schedule.items[showing.item], now)
+            if showing.until_ms is not None:
+                wait_s = min(wait_s, showing.until_ms / 1000 - now)
+        self._send_sums(now)
+        return max(wait_s, 0.0)
+
+    def _end_play(self, now: float) -> None:
+        playing, self._playing = self._playing, None
+        if playing is not None:
+            _, item, since = playing
+            self._tally.add(item.item_id, item.content_hash, round(since, 3), round(now, 3))
+
+    def _send_sums(self, now: float, *, at_once: bool = False, open_hours: bool = False) -> None:
+        """The sums of closed hours once due (``at_once``: on connection), and open ones with ``open_hours``."""
+        if self._client is None or not self._client.is_connected():
+            return
+        up_since = None if self._playing is None else self._playing[2]
+        if not self._tally.due(now, up_since, at_once=at_once, open_hours=open_hours):
+            return
+        events = self._tally.events(self._tally.take(now, up_since, open_hours=open_hours), int(now))
+        for start in range(0, len(events), wire.MAX_EVENTS_PER_BATCH):
+            message = wire.join_events(events[start : start + wire.MAX_EVENTS_PER_BATCH])
+            self._client.publish(self.events_topic, message, qos=1)
 
     # --- what the controller sends ------------------------------------------------------------
 
@@ -94,6 +142,7 @@ class LightPanel:
         except wire.WireError as exc:
             self._refuse(wire.KIND_DESIRED, self.desired_topic, exc)
             return
+        self._end_play(self._clock())
         self._applied, self._schedule = sealed, schedule
         self._publish_state()
 
@@ -169,6 +218,7 @@ class LightPanel:
             return
         client.subscribe([(self.desired_topic, 1), (self.cmd_topic, 1)])
         self._publish_state()
+        self._send_sums(self._clock(), at_once=True)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:

@@ -1,6 +1,6 @@
 """The last good ``desired`` payload, kept on disk so a panel follows it again after a reboot, offline;
-and the last command's sequence number, so that a command captured on the wire is refused after a
-reboot too while it is still valid.
+the last command's sequence number, so that a command captured on the wire is refused after a
+reboot too while it is still valid; and the proof of play not sent yet.
 
 The raw bytes are kept exactly as received, so the signature is checked again on load: a file edited
 on the SD card, or corrupted by a power cut, is never shown. The expiry is not checked on load: a
@@ -76,3 +76,25 @@ class CommandSeqStore:
         if not text.strip().isdigit():
             raise StoredContentError(f"{self.path}: not a sequence number: {text[:20]!r}")
         return int(text)
+
+
+class PlayTallyStore:
+    """The proof of play not sent yet (``panel_agent.agent.play_hours``), one small file per panel beside
+    its schedule, replaced atomically like it: a restart or a power cut loses at most what came since
+    it was written."""
+
+    def __init__(self, state_dir: Path, *, panel_id: str) -> None:
+        self.path = Path(state_dir) / f"{wire.check_panel_id(panel_id)}.play-hours.json"
+
+    def save(self, tally: bytes) -> None:
+        atomic_write(self.path, tally, mode=0o600)
+
+    def load(self) -> bytes | None:
+        """The tally as written; None when none was. Raises StoredContentError naming the file if it
+        cannot be read, never anything else."""
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoredContentError(f"{self.path}: cannot read it ({exc})") from None

@@ -259,13 +259,24 @@ def list_campaigns(db: Database, actor: Actor) -> list[dict[str, Any]]:
     return [campaign for campaign in found if campaign is not None]
 
 
-REPORT_QUERY = """
+# Proof of play: newer agents' hourly sums (``play_hours``) and older agents' plays, one row each,
+# read together; summed, they give the same figures as plays would.
+SHOWN = """
+select panel_id, item_id, 1 as displays, ended_at - started_at as seconds, started_at as first_start,
+       ended_at as last_end
+from plays
+union all
+select panel_id, item_id, displays, seconds_on_air, first_start, last_end from play_hours
+"""
+
+REPORT_QUERY = f"""
+with shown as ({SHOWN})
 select p.id as panel, p.commune_insee as commune, p.commune_name as commune_name,
-       count(pl.id) as displays,
-       coalesce(sum(pl.ended_at - pl.started_at), 0) as seconds_on_air,
-       min(pl.started_at) as first_display, max(pl.ended_at) as last_display
-from plays pl join panels p on p.id = pl.panel_id
-where pl.item_id in (select 'msg-' || id from messages where campaign_id = ?)
+       sum(s.displays) as displays,
+       coalesce(sum(s.seconds), 0) as seconds_on_air,
+       min(s.first_start) as first_display, max(s.last_end) as last_display
+from shown s join panels p on p.id = s.panel_id
+where s.item_id in (select 'msg-' || id from messages where campaign_id = ?)
   and (? is null or p.commune_insee = ?)
 group by p.id order by p.commune_insee, p.id
 """

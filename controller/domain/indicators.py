@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from controller.dates import PARIS, format_duration
 from controller.domain.access import Actor
-from controller.domain.campaigns import get_campaign, list_campaigns
+from controller.domain.campaigns import SHOWN, get_campaign, list_campaigns
 from controller.domain.errors import FieldError
 from controller.domain.panels import INSEE_PATTERN
 from controller.domain.spreadsheet import spreadsheet_csv
@@ -119,21 +119,23 @@ def _in_range(week: str, filters: Filters) -> bool:
     )
 
 
-_PLAYS = """select p.id, p.commune_insee, pl.started_at, pl.ended_at from plays pl
-join panels p on p.id = pl.panel_id
-where pl.item_id in (select 'msg-' || id from messages where campaign_id = ?)"""
+_PLAYS = f"""with shown as ({SHOWN})
+select p.id, p.commune_insee, s.displays, s.seconds, s.first_start from shown s
+join panels p on p.id = s.panel_id
+where s.item_id in (select 'msg-' || id from messages where campaign_id = ?)"""
 
 
 def _plays_by_week(db: Database, campaign_id: int) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (commune, week of the display's start): the panels, displays and seconds on air."""
+    """Per (commune, week of the display's start): the panels, displays and seconds on air. An hour's
+    sum lies in one week (Paris weeks begin on a whole UTC hour), that of its first start."""
     found: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"panels": set(), "displays": 0, "seconds": 0.0}
     )
-    for panel, commune, started, ended in db.execute(_PLAYS, [campaign_id]):
-        cell = found[(commune, week_of(started))]
+    for panel, commune, displays, seconds, first_start in db.execute(_PLAYS, [campaign_id]):
+        cell = found[(commune, week_of(first_start))]
         cell["panels"].add(panel)
-        cell["displays"] += 1
-        cell["seconds"] += ended - started
+        cell["displays"] += displays
+        cell["seconds"] += seconds
     return found
 
 

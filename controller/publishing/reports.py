@@ -21,6 +21,7 @@ from controller.storage.db import pairs_for_ids, transaction
 from relais.wire import (
     EVENT_ON_AIR,
     EVENT_PLAY,
+    EVENT_PLAY_HOURS,
     MAX_EVENTS_PER_BATCH,
     SCREENSHOT_MAX_SIZE,
     EventBatch,
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 # Events the controller records itself, beside the panels' own, so a panel's history shows its outages.
 EVENT_ONLINE = "online"
 EVENT_OFFLINE = "offline"
-# Proof of play is for reports: one a display, too many for a technician's history.
+# Proof of play is for reports: one a display, too many for a technician's history (the hourly sums
+# of newer agents are not written there at all).
 NOT_HISTORY = (EVENT_PLAY,)
 
 # PanelState fields kept as they come, one column each.
@@ -79,6 +81,15 @@ _HISTORY_INSERT = (
 )
 _PLAY_INSERT = """
 insert into plays (panel_id, item_id, content_hash, started_at, ended_at, received_at) values (?, ?, ?, ?, ?, ?)
+"""
+# A panel's sum for an hour only grows: the same sum again, or an older one late, changes nothing.
+_PLAY_HOURS_UPSERT = """
+insert into play_hours (panel_id, item_id, content_hash, hour, displays, seconds_on_air, first_start, last_end,
+    received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+on conflict (panel_id, item_id, content_hash, hour) do update set
+    displays = max(displays, excluded.displays), seconds_on_air = max(seconds_on_air, excluded.seconds_on_air),
+    first_start = min(first_start, excluded.first_start), last_end = max(last_end, excluded.last_end),
+    received_at = excluded.received_at
 """
 
 # Screenshots are kept once per picture (``screenshots``, by the SHA-256 of the PNG): a department's
@@ -242,6 +253,7 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     seen: dict[str, int] = {}
     sightings: list[tuple[str, str, float]] = []
     plays: list[tuple[Any, ...]] = []
+    play_hours: list[tuple[Any, ...]] = []
     for report in recorded:
         panel_id = report.panel_id
         if isinstance(report, AlertSightings):
@@ -264,8 +276,11 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
                     screenshot_of[panel_id] = None if picture is None else picture[0]
             continue
         details = report.details
-        history.append((panel_id, report.event, report.at, at, json.dumps(details, ensure_ascii=False)))
         seen[panel_id] = at
+        if report.event == EVENT_PLAY_HOURS:  # proof of play only, hourly: no panel's history
+            play_hours += _play_hours_row(panel_id, details, at)
+            continue
+        history.append((panel_id, report.event, report.at, at, json.dumps(details, ensure_ascii=False)))
         if not isinstance(details.get("item_id"), str):
             continue
         if report.event == EVENT_ON_AIR:
@@ -300,6 +315,28 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     execute(_SEEN_UPSERT, list(seen.items()))
     confirm(db, sightings)
     execute(_PLAY_INSERT, plays)
+    execute(_PLAY_HOURS_UPSERT, play_hours)
+
+
+def _play_hours_row(panel_id: str, details: dict[str, Any], received_at: int) -> list[tuple[Any, ...]]:
+    """A ``play_hours`` sum as a row of ``play_hours``; none when it is malformed (logged): an item, a
+    whole hour, a count of at least one."""
+    item_id, hour, count = details.get("item_id"), details.get("hour"), details.get("count")
+    content_hash = details.get("content_hash")
+    if not (
+        isinstance(item_id, str)
+        and isinstance(hour, int)
+        and hour % 3600 == 0
+        and isinstance(count, int)
+        and count >= 1
+        and isinstance(content_hash, str | None)
+    ):
+        log.warning("%s sent a sum of plays that is not one, left out: %.200r", panel_id, details)
+        return []
+    first = _number(details.get("first_start"), hour)
+    seconds = max(0.0, _number(details.get("seconds"), 0.0))
+    last = max(first, _number(details.get("last_end"), first + seconds))
+    return [(panel_id, item_id, content_hash or "", hour, count, seconds, first, last, received_at)]
 
 
 _BEHIND_QUERY = """
@@ -351,7 +388,7 @@ EVENTS_BURST = 10_100
 # A panel over its budget is logged once in this time, however many messages it sends meanwhile.
 DROP_LOG_EVERY_S = 60.0
 # Default of the app's EVENTS_KEPT_DAYS: a quarter of history, for a technician's questions about the
-# last weeks; proof of play for campaign reports is kept apart (``plays``), not pruned.
+# last weeks; proof of play for campaign reports is kept apart (``plays``, ``play_hours``), not pruned.
 EVENTS_KEPT_DAYS = 90
 # Rows deleted per transaction by the retention job: milliseconds of the write lock each.
 PRUNE_BATCH = 1000

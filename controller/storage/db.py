@@ -685,6 +685,29 @@ def _0021_fleet_pages(db: Database) -> None:
             db.execute(_PANEL_CHANGE_TRIGGER.format(table=table, event=event, column=column))
 
 
+def _0022_play_hours(db: Database) -> None:
+    """Proof of play summed on the panel per item, content hash and hour (``play_hours`` events): one row
+    per sum, kept for good as ``plays`` is, and read with it by the reports. A sum sent again updates its
+    row, never adds one: the key is the panel, item, content hash ("" for none) and hour."""
+    db.table("play_hours").create(
+        {
+            "panel_id": str,
+            "item_id": str,
+            "content_hash": str,
+            "hour": int,  # epoch seconds, a whole UTC hour
+            "displays": int,
+            "seconds_on_air": float,
+            "first_start": float,
+            "last_end": float,
+            "received_at": int,
+        },
+        pk=("panel_id", "item_id", "content_hash", "hour"),
+        not_null={"displays", "seconds_on_air", "first_start", "last_end", "received_at"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db.table("play_hours").create_index(["item_id"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_profiles_and_layouts", _0002_profiles_and_layouts),
@@ -707,6 +730,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0019_public_webhooks", _0019_public_webhooks),
     ("0020_public_pages_by_place", _0020_public_pages_by_place),
     ("0021_fleet_pages", _0021_fleet_pages),
+    ("0022_play_hours", _0022_play_hours),
 ]
 
 

@@ -2,12 +2,12 @@
 
 Events go in batches (``wire.join_events``): all those of one schedule, command or turn of the
 rotation together, at most ``MAX_EVENTS_PER_MESSAGE`` a message. What is for reports only is not
-urgent: plays, and a schedule displayed or an item on air once a state has said so (the state is
+urgent: a schedule displayed or an item on air once a state has said so (the state is
 what the controller shows and what confirms an alert). They wait for an urgent event, or until the
 oldest has waited the panel's batch time: between 3/4 and 5/4 of ``BATCH_S``, by panel, so that the
-panels of a department that all took an alert at once do not all report it in the same second. A
-panel with 3-second dwells sends a message a minute instead of 20; an alert costs a panel one
-message, its state, instead of two. Offline, events wait in the queue, the oldest dropped beyond
+panels of a department that all took an alert at once do not all report it in the same second: an
+alert costs a panel one message, its state, instead of two. Proof of play is no event of this queue:
+it is summed per hour (``play_hours``) and its sums go with a batch (``take``'s ``also``). Offline, events wait in the queue, the oldest dropped beyond
 ``MAX_PENDING_EVENTS`` and the drop reported on reconnection.
 """
 
@@ -17,18 +17,19 @@ import collections
 import logging
 import math
 import zlib
+from collections.abc import Sequence
 
 from relais import wire
 
 log = logging.getLogger(__name__)
 
 # Events kept while the broker is unreachable, the oldest dropped beyond: about 250 bytes each, so
-# 2.5 MB at most, a day of a three-item rotation of 10 s slots. Drops are reported on reconnection.
+# 2.5 MB at most. Drops are reported on reconnection.
 MAX_PENDING_EVENTS = 10_000
 MAX_EVENTS_PER_MESSAGE = wire.MAX_EVENTS_PER_BATCH  # what the controller takes in one message
 BATCH_S = 60.0
 # Events a state always says too (a display is always followed by a state): never urgent.
-BATCHED_EVENTS = frozenset({wire.EVENT_PLAY, wire.EVENT_DISPLAYED})
+BATCHED_EVENTS = frozenset({wire.EVENT_DISPLAYED})
 
 
 def batch_seconds(panel_id: str) -> float:
@@ -85,9 +86,10 @@ class PendingEvents:
         """Whether to send now: one event is urgent, the batch has waited long enough, or ``everything``."""
         return bool(self._pending) and (everything or bool(self._urgent) or self.due_in(now) <= 0)
 
-    def take(self, at: int) -> list[bytes]:
-        """The messages for every event pending, a drop report (dated ``at``) first; the batch is empty after."""
-        payloads = [payload for _, payload in self._pending]
+    def take(self, at: int, also: Sequence[bytes] = ()) -> list[bytes]:
+        """The messages for every event pending, a drop report (dated ``at``) first, then ``also``
+        (events kept elsewhere: the sums of plays); the batch is empty after."""
+        payloads = [payload for _, payload in self._pending] + list(also)
         if self._dropped is not None:
             count, first_at, last_at = self._dropped
             log.warning("%d events were dropped while the broker was unreachable", count)

@@ -148,8 +148,8 @@ class PanelAgent(CommandedAgent):
         self.backend.close()
 
     def sign_off(self) -> tuple[mqtt.Client | None, mqtt.MQTTMessageInfo | None]:
-        """Stop the rotation, end the play in progress and queue the offline state on the client, which is
-        handed back with that publication: whoever runs its network loop waits for it, then disconnects."""
+        """Stop the rotation, end the play in progress, send the sums of plays (open hours too) and keep
+        them, and queue the offline state on the client, which is handed back with that publication: whoever runs its network loop waits for it, then disconnects."""
         with self._lock:
             rotation, self._rotation = self._rotation, None
             self._stopping = True
@@ -158,7 +158,8 @@ class PanelAgent(CommandedAgent):
             rotation.join()  # before backend.close(): no display() on a closed backend
         with self._lock:
             self._end_play()
-            self._send_events(everything=True)
+            self._send_events(everything=True, open_hours=True)
+            self._keep_tally()  # the open hours' sums grew since last written
             client, self._client = self._client, None
             self._connected = False
         if client is None:

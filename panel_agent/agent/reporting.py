@@ -3,7 +3,8 @@
 ``ReportingAgent`` holds the panel's configuration, backend and stores, the lock that serialises
 everything shown and reported, the time learnt from the controller's signatures, and the MQTT client
 once there is one; it queues events for the next batch (``batching``) and publishes the state, whose
-content the rotation knows (``current_state``).
+content the rotation knows (``current_state``), and the proof of play summed per hour
+(``play_hours``), kept on disk until sent.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import paho.mqtt.client as mqtt
 
 from panel_agent.agent.batching import PendingEvents
 from panel_agent.agent.health import BoardHealth, Fault
+from panel_agent.agent.play_hours import PlayTally
 from panel_agent.backends import Backend, create_backend
 from panel_agent.config import CLOCK_CONTROLLER, AgentConfig
-from panel_agent.store import PayloadStore
+from panel_agent.store import PayloadStore, PlayTallyStore, StoredContentError
 from relais import wire
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ class ReportingAgent(ABC):
         self._client: mqtt.Client | None = None
         self._connected = False  # set once _on_connect has flushed the pending events
         self._events = PendingEvents(self.panel_id)
+        self.tally_store = PlayTallyStore(config.state_dir, panel_id=config.panel_id)
+        self._tally = self._load_tally()
         self._started = monotonic()
         self._health = BoardHealth(self.store.path.parent, monotonic)
 
@@ -178,17 +182,54 @@ class ReportingAgent(ABC):
         """Seconds until the events pending must go, however quiet the panel; inf without any."""
         return self._events.due_in(self._monotonic())
 
-    def _send_events(self, *, everything: bool = False) -> None:
+    # --- proof of play ---------------------------------------------------------------------------
+
+    def _load_tally(self) -> PlayTally:
+        """The sums a previous run left unsent; none when the file is unreadable (logged: they are lost)."""
+        try:
+            kept = self.tally_store.load()
+            return PlayTally(self.panel_id) if kept is None else PlayTally.from_json(self.panel_id, kept)
+        except (StoredContentError, ValueError) as exc:
+            log.error("the proof of play kept in %s is lost: %s", self.tally_store.path, exc)
+            return PlayTally(self.panel_id)
+
+    def _count_play(self, item: wire.DisplayItem, started: float, ended: float) -> None:
+        """A showing that ended goes into its hour's sum; a new hour's sum is written down at once."""
+        self._tally.add(item.item_id, item.content_hash, started, ended)
+        if self._tally.changed:
+            self._keep_tally()
+
+    def _keep_tally(self) -> None:
+        """Write the sums unsent down; a failure is logged, the sums stay in memory."""
+        try:
+            self.tally_store.save(self._tally.to_json())
+        except OSError:
+            log.exception("could not keep the proof of play in %s", self.tally_store.path)
+        else:
+            self._tally.kept()
+
+    def _showing_since(self) -> float | None:
+        """When the showing up now began (agent time), None when blank: its hour is not closed yet."""
+        return None
+
+    def _send_events(self, *, everything: bool = False, open_hours: bool = False) -> None:
         """Publish the pending events, oldest first, when connected and when one is urgent, the batch
-        has waited long enough or ``everything`` is asked; a drop report goes first."""
+        has waited long enough or ``everything`` is asked; a drop report goes first. The sums of closed
+        hours go with them, or alone once due (``PlayTally.due``); ``open_hours`` sends the open ones
+        too (the agent stops)."""
         with self._lock:
             client = self._client
             if not self._connected or client is None:
                 return
-            if not self._events.ready(self._monotonic(), everything=everything):
+            now, up_since = self.now(), self._showing_since()
+            sums_due = self._tally.due(now, up_since, at_once=everything, open_hours=open_hours)
+            if not sums_due and not self._events.ready(self._monotonic(), everything=everything):
                 return
-            for message in self._events.take(int(self.now())):
+            sums = self._tally.take(now, up_since, open_hours=open_hours)
+            for message in self._events.take(int(now), also=self._tally.events(sums, int(now))):
                 client.publish(self.events_topic, message, qos=1)
+            if self._tally.changed:
+                self._keep_tally()
 
     def _verify(self, payload: bytes, kind: str, last_seq: int) -> wire.Sealed:
         """Signed by the controller, for this panel, of this kind, newer than ``last_seq``, not expired."""

@@ -4,8 +4,8 @@ A rotation thread asks ``relais.playback.showing_at`` what is due, sleeps until 
 and redraws only when the frame actually changes, since every redraw of an e-paper panel flickers and
 wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
 applied, then at each change of level, which it also wakes up for. Each showing of an item that
-ends is reported as a ``play`` event (proof of play), and the first time an item goes on air under a
-schedule as an ``on_air`` event. The state says what is on air: the controller confirms emergency
+ends is counted in its hour's sum (proof of play, ``play_hours``), and the first time an item goes
+on air under a schedule is reported as an ``on_air`` event. The state says what is on air: the controller confirms emergency
 alerts with it, or with the ``on_air`` of an alert that comes on air later.
 """
 
@@ -21,6 +21,7 @@ from PIL import Image
 import relais
 from panel_agent.agent.health import describe_backend
 from panel_agent.agent.pictures import Applied, Override, Picture, decode
+from panel_agent.agent.play_hours import play_key
 from panel_agent.agent.reporting import AgentOptions, ReportingAgent
 from panel_agent.config import AgentConfig
 from relais import wire
@@ -34,9 +35,14 @@ log = logging.getLogger(__name__)
 MAX_SLEEP_S = 30.0
 
 
+def _seconds(t: float) -> float:
+    """Event times: epoch seconds to the millisecond, enough to order the pages of a fast rotation."""
+    return round(t, 3)
+
+
 @dataclass(frozen=True)
 class Play:
-    """A showing of an item that is up on the panel: what its ``play`` event reports when it ends."""
+    """A showing of an item that is up on the panel: what its hour's sum counts when it ends."""
 
     key: tuple[int, int | None, int]  # Showing's item, entry_index and started_at_ms
     item_index: int
@@ -44,21 +50,9 @@ class Play:
     since: float  # agent time at which it went up
 
 
-def play_key(showing: Showing) -> tuple[int, int | None, int] | None:
-    """Instants with the same key belong to the same showing; None for a blank panel."""
-    if showing.item is None:
-        return None
-    return (showing.item, showing.entry_index, showing.started_at_ms)
-
-
 def _earliest(*times_ms: int | None) -> int | None:
     """The first of the changes that are due at all; None when none is."""
     return min((t for t in times_ms if t is not None), default=None)
-
-
-def _seconds(t: float) -> float:
-    """Event times: epoch seconds to the millisecond, enough to order the pages of a fast rotation."""
-    return round(t, 3)
 
 
 class RotatingAgent(ReportingAgent):
@@ -222,18 +216,13 @@ class RotatingAgent(ReportingAgent):
             )
 
     def _end_play(self) -> None:
-        """The showing in progress is over (rotation, segment change, new schedule, stop): report it."""
+        """The showing in progress is over (rotation, segment change, new schedule, stop): count it."""
         play, self._playing = self._playing, None
         if play is not None:
-            self._publish_event(
-                wire.EVENT_PLAY,
-                {
-                    "item_id": play.item.item_id,
-                    "content_hash": play.item.content_hash,
-                    "started_at": _seconds(play.since),
-                    "ended_at": _seconds(self.now()),
-                },
-            )
+            self._count_play(play.item, _seconds(play.since), _seconds(self.now()))
+
+    def _showing_since(self) -> float | None:
+        return None if self._playing is None else self._playing.since
 
     def _show(self, picture: Picture, *, force: bool = False) -> None:
         """Display ``picture`` unless it is on the panel already; ``force`` is for an explicit refresh."""

@@ -19,13 +19,16 @@ EVENT_DISPLAYED = "displayed"
 EVENT_REFUSED = "refused"
 EVENT_ACK = "ack"
 EVENT_FAULT = "fault"  # a hardware problem starts (details: code, detail) or ends (cleared: true)
-# Proof of play: an item went on air for the first time under its schedule; a showing of it ended.
+# Proof of play: an item went on air for the first time under its schedule; the showings of an item
+# in an hour, summed on the panel (``panel_agent.agent.play_hours``); a showing of it ended (agents
+# before the sums: still accepted).
 EVENT_ON_AIR = "on_air"
+EVENT_PLAY_HOURS = "play_hours"
 EVENT_PLAY = "play"
 # Events a panel could not keep while offline (its queue is bounded): the gap in its proof of play.
 EVENT_EVENTS_DROPPED = "events_dropped"
-# A batch of panel events larger than this goes deflated (``join_events``): a minute of plays, not the
-# few events of a new schedule, which would gain little. zlib's streams start with this byte at the
+# A batch of panel events larger than this goes deflated (``join_events``): a backlog, or an hour's
+# sums of plays, not the few events of a new schedule, which would gain little. zlib's streams start with this byte at the
 # default window, where JSON cannot.
 DEFLATE_EVENTS_ABOVE = 1024
 ZLIB_FIRST_BYTE = b"\x78"
@@ -174,10 +177,10 @@ def join_events(payloads: Sequence[bytes]) -> bytes:
     """Events reported together, as one message: a JSON list of ``PanelEvent.to_payload()`` objects,
     deflated (zlib) when that is smaller.
 
-    A new schedule's play, on_air and displayed go in one message rather than three, and proof of play
-    waits to go with others (``panel_agent.agent``): a tenth of the messages for the broker and the
-    controller. A minute of plays repeats the same items and hashes, and deflates about tenfold: what
-    matters to a panel on a metered link.
+    A new schedule's on_air and displayed go in one message rather than two, and what is for reports
+    waits to go with others (``panel_agent.agent``): fewer messages for the broker and the controller.
+    A backlog repeats the same items and hashes, and deflates about tenfold: what matters to a panel on
+    a metered link.
     """
     text = b"[" + b",".join(payloads) + b"]"
     if len(text) > DEFLATE_EVENTS_ABOVE:

@@ -193,14 +193,14 @@ def rotating_hour(start: int) -> wire.Schedule:
     )
 
 
-def test_an_agent_cut_off_for_an_hour_keeps_rotating_and_reports_its_plays_afterwards(
+def test_an_agent_cut_off_for_an_hour_keeps_rotating_and_reports_its_plays_summed_afterwards(
     tmp_path: Path, own_broker: MosquittoBroker, signing_key: Ed25519PrivateKey
 ) -> None:
     panel = new_panel_id()
     cable = Cable(own_broker.port)
     watcher = Watcher(own_broker, panel, persistent=True)
     config = load_config(write_config(tmp_path, panel, cable.url, signing_key))
-    start = int(time.time())
+    start = int(time.time()) // H * H  # a whole hour: the rotation's hour is one hour of the sums
     clocks = Clocks(start)
     agent = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
     try:
@@ -219,28 +219,30 @@ def test_an_agent_cut_off_for_an_hour_keeps_rotating_and_reports_its_plays_after
         shown_at(agent, clocks, 10 * MIN, picture(2), "item 2 again at 0 h 26")
         shown_at(agent, clocks, 20 * MIN, picture(1), "item 1 at 0 h 46")
         shown_at(agent, clocks, 15 * MIN, picture(3), "item 3 after the hour, at 1 h 01")
-        assert not any(event.event == wire.EVENT_PLAY for event in list(watcher.events))
+        assert not any(event.event == wire.EVENT_PLAY_HOURS for event in list(watcher.events))
 
         cable.mend()
         watcher.wait_state(lambda s: s.online and s.item_id == "item-3", "the agent back online, on item 3")
-        plays = wait_for(
+        # The offline hour is closed (item 3 is up since after it): its sums go at once, as the agent
+        # saw its showings at the moments this test let the rotation look at the clock.
+        sums = wait_for(
             lambda: (
-                (found := [e for e in list(watcher.events) if e.event == wire.EVENT_PLAY])
-                and len(found) >= 5
+                (found := [e for e in list(watcher.events) if e.event == wire.EVENT_PLAY_HOURS])
+                and len(found) >= 2
                 and found
             ),
-            "the plays of the offline hour",
+            "the sums of the offline hour",
         )
-        assert [play.details["item_id"] for play in plays[:5]] == [
-            "item-1",
-            "item-2",
-            "item-1",
-            "item-2",
-            "item-1",
+        figures = [
+            tuple(
+                e.details[key] for key in ("item_id", "hour", "count", "seconds", "first_start", "last_end")
+            )
+            for e in sums
         ]
-        started = [play.details["started_at"] for play in plays[:5]]
-        # When each went up on the panel: at the moments this test let the rotation look at the clock.
-        assert started == [start, start + 11 * MIN, start + 16 * MIN, start + 26 * MIN, start + 46 * MIN]
+        assert figures == [
+            ("item-1", start, 3, (11 + 10 + 15) * MIN, start, start + 61 * MIN),
+            ("item-2", start, 2, (5 + 20) * MIN, start + 11 * MIN, start + 46 * MIN),
+        ]
     finally:
         agent.stop()
         watcher.client.disconnect()

@@ -10,6 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from controller.web.context import get_db
 from panel_agent.light import LIGHT_BACKEND
 from relais import wire
 from relais.brokers.mosquitto import MosquittoBroker
@@ -70,3 +71,14 @@ def test_light_panels_refuse_a_forged_schedule_and_report_states_the_controller_
         item_id = response.json["item_id"]
         ain.wait_all("every panel applies the message", lambda s: s["up_to_date"] and s["published"])
         ain.wait_all("every panel reports it on air", lambda s: s["showing"]["item_id"] == item_id)
+        # Their rotation's proof of play, summed as the agent sums it: each stopping panel sends its
+        # open hour, which the controller records.
+        ain.fleet.stop()
+        app = ain.client.application
+
+        def summed() -> set[str]:
+            with app.app_context():
+                query = "select panel_id from play_hours where item_id = ? and displays >= 1"
+                return {row[0] for row in get_db().execute(query, [item_id])}
+
+        wait_for(lambda: summed() == {p.id for p in ain.panels}, "every panel's sum of the message", 30)

@@ -21,19 +21,25 @@ def received(messages: list[bytes]) -> list[list[tuple[str, int]]]:
     return [[(e.event, e.at) for e in wire.events_from_payload(message)] for message in messages]
 
 
-def test_plays_wait_for_the_panels_batch_time_and_an_urgent_event_takes_them_along() -> None:
+def test_displays_wait_for_the_panels_batch_time_and_an_urgent_event_takes_them_along() -> None:
     pending = PendingEvents(PANEL)
     assert pending.batch_s == batch_seconds(PANEL) and 0.75 * BATCH_S <= pending.batch_s <= 1.25 * BATCH_S
     assert not pending.ready(0.0) and pending.due_in(0.0) == float("inf")
-    pending.add(event(wire.EVENT_PLAY, 100, item_id="item-1"), now=10.0)
-    pending.add(event(wire.EVENT_PLAY, 110, item_id="item-2"), now=20.0)
+    pending.add(event(wire.EVENT_DISPLAYED, 100, item_id="item-1", seq=1), now=10.0)
+    pending.add(event(wire.EVENT_DISPLAYED, 110, item_id="item-2", seq=2), now=20.0)
     assert not pending.ready(20.0)
     assert pending.due_in(20.0) == pytest.approx(10.0 + pending.batch_s - 20.0)
     assert pending.ready(10.0 + pending.batch_s)  # the oldest has waited long enough
     pending.add(event(wire.EVENT_ACK, 111, command="refresh"), now=21.0)
     assert pending.ready(21.0)
-    assert received(pending.take(at=112)) == [
-        [(wire.EVENT_PLAY, 100), (wire.EVENT_PLAY, 110), (wire.EVENT_ACK, 111)]
+    sums = [event(wire.EVENT_PLAY_HOURS, 112, item_id="item-1").to_payload()]  # kept apart, sent along
+    assert received(pending.take(at=112, also=sums)) == [
+        [
+            (wire.EVENT_DISPLAYED, 100),
+            (wire.EVENT_DISPLAYED, 110),
+            (wire.EVENT_ACK, 111),
+            (wire.EVENT_PLAY_HOURS, 112),
+        ]
     ]
     assert not pending.ready(21.0, everything=True)  # nothing left to send
 
@@ -54,22 +60,22 @@ def test_offline_the_oldest_events_are_dropped_and_the_drop_is_reported_first(
     monkeypatch.setattr(batching, "MAX_PENDING_EVENTS", 3)
     pending = PendingEvents(PANEL)
     for at in range(100, 106):
-        pending.add(event(wire.EVENT_PLAY, at, item_id="item-1"), now=0.0)
+        pending.add(event(wire.EVENT_DISPLAYED, at, item_id="item-1", seq=at), now=0.0)
     (message,) = pending.take(at=200)
-    dropped, *plays = wire.events_from_payload(message)
+    dropped, *displays = wire.events_from_payload(message)
     assert (dropped.event, dropped.at, dropped.details) == (
         wire.EVENT_EVENTS_DROPPED,
         200,
         {"count": 3, "first_at": 100, "last_at": 102},
     )
-    assert [play.at for play in plays] == [103, 104, 105]
+    assert [display.at for display in displays] == [103, 104, 105]
 
 
 def test_a_long_wait_goes_in_messages_of_at_most_what_the_controller_takes() -> None:
     pending = PendingEvents(PANEL)
     count = batching.MAX_EVENTS_PER_MESSAGE + 1
     for at in range(count):
-        pending.add(event(wire.EVENT_PLAY, at, item_id="item-1"), now=0.0)
+        pending.add(event(wire.EVENT_DISPLAYED, at, item_id="item-1", seq=at), now=0.0)
     messages = received(pending.take(at=count))
     assert [len(events) for events in messages] == [batching.MAX_EVENTS_PER_MESSAGE, 1]
     assert [at for events in messages for _, at in events] == list(range(count))

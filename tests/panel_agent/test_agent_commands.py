@@ -131,8 +131,10 @@ def test_blank_shows_black_for_its_seconds_then_the_schedule_again(bench: Bench)
     state = bench.agent.current_state()
     assert (state.item_id, state.applied_seq) == (None, 1)  # nothing on air, the schedule still in force
     assert state.screenshot_png == wire.Frame.from_image(BLACK).png_bytes()
-    # Off the air: the item's play ends when the blank begins.
-    bench.fake.wait_event(is_event(wire.EVENT_PLAY, item_id="item-1"), "the play cut by the blank")
+    # Off the air: the item's showing ends when the blank begins, counted in its hour's sum.
+    assert bench.agent._showing_since() is None
+    (counted,) = bench.agent._tally.take(bench.agent.now(), None, open_hours=True)
+    assert (counted["item_id"], counted["count"]) == ("item-1", 1)
 
     bench.advance(4.9)
     bench.settle()

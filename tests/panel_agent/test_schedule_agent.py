@@ -19,6 +19,7 @@ from PIL import Image
 
 from panel_agent.agent import PanelAgent, batching
 from panel_agent.agent.batching import BATCH_S, batch_seconds
+from panel_agent.agent.play_hours import hour_of
 from panel_agent.config import AgentConfig, load_config
 from relais import wire
 from relais.brokers.mosquitto import free_loopback_port
@@ -397,44 +398,97 @@ def test_with_the_system_clock_in_1970_the_same_schedule_has_not_begun(
     assert same_pixels(screen(config), picture(3))  # before the first segment: the fallback
 
 
-def test_play_and_on_air_events_reach_the_broker_with_item_ids_and_increasing_times(
+def sums_of(events: list[PanelEvent]) -> list[tuple[object, ...]]:
+    """What ``play_hours`` events say: item, hour, displays, seconds, first start and last end."""
+    return [
+        tuple(e.details[key] for key in ("item_id", "hour", "count", "seconds", "first_start", "last_end"))
+        for e in events
+    ]
+
+
+def test_plays_are_summed_per_item_and_hour_and_sent_once_the_hour_is_closed(
     tmp_path: Path,
     panel: str,
     fake: FakeBroker,
     signing_key: Ed25519PrivateKey,
 ) -> None:
-    with agent_on_clocks(tmp_path, panel, fake, signing_key) as (agent, clocks, start):
-        # Items 1 and 2 take turns, 5 s each, for an hour; then the fallback, item 3.
+    now = int(time.time())
+    end = hour_of(now) + 2 * H  # an hour's end, ahead of the real clock
+    s0 = end - 12
+    with agent_on_clocks(tmp_path, panel, fake, signing_key, ahead_s=s0 - now) as (agent, clocks, _):
+        agent._tally.delay_s = 60.0  # this panel's time after the hour, whatever its id
+        # Items 1 and 2 take turns, 5 s each, from 12 s before the hour's end; then the fallback, item 3.
         schedule = Schedule(
             items=(full_size_item(1), full_size_item(2), full_size_item(3)),
-            segments=(Segment(start, start + H, (PlaylistEntry(0), PlaylistEntry(1))),),
-            horizon_end=start + 48 * H,
+            segments=(Segment(s0, s0 + H, (PlaylistEntry(0), PlaylistEntry(1))),),
+            horizon_end=s0 + 48 * H,
             fallback=2,
         )
-        agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
+        agent.handle_desired(sealed(signing_key, panel, 1, schedule, s0))
         shown_at(agent, clocks, 5, picture(2), "item 2")
-        # Item 1's on_air waited for the batch (the state told it), item 2's takes it along.
         on_air = fake.wait_event(is_event(wire.EVENT_ON_AIR, item_id="item-1"), "item 1 on air")
-        assert on_air.details["at"] == start
-        assert on_air.details["content_hash"] == schedule.items[0].content_hash
+        assert on_air.details["at"] == s0
         shown_at(agent, clocks, 5, picture(1), "item 1 again")
-        shown_at(agent, clocks, 5, picture(2), "item 2 again")
+        shown_at(agent, clocks, 5, picture(2), "item 2 again, past the hour")  # item 1 went across it
+        shown_at(agent, clocks, 5, picture(1), "item 1 in the new hour")
+        # The hour is closed, its sums wait for the panel's time after it (60 s).
+        assert not [e for e in fake.events if e.event == wire.EVENT_PLAY_HOURS]
+        shown_at(agent, clocks, 60, picture(1), "item 1, a minute later")
+        closed = wait_events(fake, wire.EVENT_PLAY_HOURS, 2)
+        hour = end - H
+        assert sums_of(closed) == [
+            ("item-1", hour, 2, 10.0, s0, s0 + 15),  # its second showing counts whole, to 0 h 00 min 03 s
+            ("item-2", hour, 1, 5.0, s0 + 5, s0 + 10),
+        ]
+        hashes = {item.item_id: item.content_hash for item in schedule.items}
+        assert all(e.details["content_hash"] == hashes[e.details["item_id"]] for e in closed)
         shown_at(agent, clocks, H, picture(3), "the fallback")
-        plays = wait_events(fake, wire.EVENT_PLAY, 4)
-    assert [p.details["item_id"] for p in plays] == ["item-1", "item-2", "item-1", "item-2"]
-    assert [(p.details["started_at"], p.details["ended_at"]) for p in plays[:3]] == [
-        (start, start + 5),
-        (start + 5, start + 10),
-        (start + 10, start + 15),
+    # The agent stops: the open hours' sums go too. Item 1's last showing, up from 0 h 01 min 08 s to
+    # the segment's end as the agent saw it, an hour later, counts in the hour it started; the
+    # fallback's, cut short by the stop, in the next.
+    opened = wait_events(fake, wire.EVENT_PLAY_HOURS, 5)[2:]
+    assert sums_of(opened) == [
+        ("item-1", end, 2, 60.0 + H, s0 + 20, s0 + 80 + H),
+        ("item-2", end, 1, 5.0, s0 + 15, s0 + 20),
+        ("item-3", end + H, 1, 0.0, s0 + 80 + H, s0 + 80 + H),
     ]
-    assert plays[3].details["started_at"] == start + 15 and plays[3].details["ended_at"] == start + 15 + H
-    hashes = {item.item_id: item.content_hash for item in schedule.items}
-    assert all(p.details["content_hash"] == hashes[p.details["item_id"]] for p in plays)
-    # The fallback's play ends with stop(); each item went on air once under the schedule.
-    last = fake.wait_event(is_event(wire.EVENT_PLAY, item_id="item-3"), "the fallback's play at stop")
-    assert last.details["started_at"] == start + 15 + H
     on_airs = [e.details["item_id"] for e in fake.events if e.event == wire.EVENT_ON_AIR]
     assert on_airs == ["item-1", "item-2", "item-3"]
+
+
+def test_sums_not_sent_are_kept_through_a_restart_and_sent_on_connection(
+    tmp_path: Path,
+    panel: str,
+    fake: FakeBroker,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    now = int(time.time())
+    s0 = hour_of(now) + 2 * H - 30
+    with agent_on_clocks(tmp_path, panel, fake, signing_key, ahead_s=s0 - now) as (agent, clocks, _):
+        agent.handle_desired(sealed(signing_key, panel, 1, two_items_in_turn(s0), s0))
+        fake.wait_state(lambda s: s.item_id == "item-1", "item 1 on air")
+        fake.cut()  # the broker stopped: nothing goes at stop
+        wait_for(lambda: not agent._connected, "the agent notices the broker is gone")
+        for turn in range(3):
+            shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
+    assert not [e for e in fake.events if e.event == wire.EVENT_PLAY_HOURS]
+    kept = agent.tally_store.path
+    assert kept.exists()
+    fake.reconnect()
+    config = load_config(write_config(tmp_path, panel, UNUSED_BROKER_URL, signing_key))
+    clocks = Clocks(s0 + 45)  # the agent comes back after the hour
+    second = PanelAgent(config, clock=clocks.time, monotonic=clocks.monotonic)
+    second.start()
+    try:
+        sums = wait_events(fake, wire.EVENT_PLAY_HOURS, 2)
+        hour = s0 + 30 - H
+        assert sums_of(sums) == [
+            ("item-1", hour, 2, 10.0, s0, s0 + 15),
+            ("item-2", hour, 2, 5.0, s0 + 5, s0 + 15),  # the second one cut by the stop as it began
+        ]
+        wait_for(lambda: kept.read_bytes() == b"[]", "the sums sent, forgotten on disk too")
+    finally:
+        second.stop()
 
 
 def test_events_go_in_batches_and_what_a_state_told_waits_for_company_or_the_batch_time(
@@ -449,37 +503,36 @@ def test_events_go_in_batches_and_what_a_state_told_waits_for_company_or_the_bat
         # The state says it at once; the schedule's on_air and displayed wait.
         fake.wait_state(lambda s: (s.applied_seq, s.item_id) == (1, "item-1"), "item 1's state")
         # Item 2 goes on air, the first time, with no state to say it: urgent, and the schedule's
-        # events and item 1's play go with it. The next two plays wait.
+        # events go with it.
         for turn in range(3):
             shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
         first = wait_for(lambda: next(iter(fake.batches), None), "item 2 on air")
         assert [(e.event, e.details.get("item_id")) for e in first] == [
             (wire.EVENT_ON_AIR, "item-1"),
             (wire.EVENT_DISPLAYED, "item-1"),
-            (wire.EVENT_PLAY, "item-1"),
             (wire.EVENT_ON_AIR, "item-2"),
         ]
-        # A command's acknowledgement takes them along, in order, in one message.
+        # A command's acknowledgement goes at once.
         fake.publish(TOPICS.cmd(panel), command(signing_key, panel, 1, wire.COMMAND_SCREENSHOT))
         ack = wait_for(
             lambda: next((b for b in fake.batches if b[-1].event == wire.EVENT_ACK), None), "the ack"
         )
-        assert [(e.event, e.details.get("item_id")) for e in ack] == [
-            (wire.EVENT_PLAY, "item-2"),
-            (wire.EVENT_PLAY, "item-1"),
-            (wire.EVENT_ACK, None),
-        ]
-        # Alone, plays go once the oldest has waited the panel's batch time: a minute here, so that
-        # item 1 is up again then (each panel's own time is tested apart).
+        assert [e.event for e in ack] == [wire.EVENT_ACK]
+        # Alone, what a state told goes once the oldest has waited the panel's batch time: a minute
+        # here (each panel's own time is tested apart). Item 1 alone: no other item comes on air.
         agent.batch_s = BATCH_S
+        alone = Schedule(
+            items=(full_size_item(1),),
+            segments=(Segment(start, start + H, (PlaylistEntry(0),)),),
+            horizon_end=start + 48 * H,
+        )
+        agent.handle_desired(sealed(signing_key, panel, 2, alone, start + 15))
+        fake.wait_state(lambda s: (s.applied_seq, s.item_id) == (2, "item-1"), "seq 2's state")
         shown_at(agent, clocks, 5, picture(1), "item 1")
-        assert [e.event for e in fake.events].count(wire.EVENT_PLAY) == 3
-        shown_at(agent, clocks, BATCH_S, picture(1), "item 1 again, a minute later")
-        late = wait_events(fake, wire.EVENT_PLAY, 5)[3:]
-        assert [(p.details["started_at"], p.details["ended_at"]) for p in late] == [
-            (start + 15, start + 20),
-            (start + 20, start + 20 + BATCH_S),
-        ]
+        assert not [e for e in fake.events if e.event == wire.EVENT_DISPLAYED and e.details["seq"] == 2]
+        shown_at(agent, clocks, BATCH_S, picture(1), "item 1, a minute later")
+        late = fake.wait_event(is_event(wire.EVENT_DISPLAYED, seq=2), "seq 2's display, after the batch time")
+        assert late.at == start + 15
 
 
 def test_each_panel_has_its_own_batch_time_so_a_department_does_not_report_in_one_second() -> None:
@@ -498,7 +551,7 @@ def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
     signing_key: Ed25519PrivateKey,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(batching, "MAX_PENDING_EVENTS", 3)
+    monkeypatch.setattr(batching, "MAX_PENDING_EVENTS", 1)
     with agent_on_clocks(tmp_path, panel, fake, signing_key) as (agent, clocks, start):
         schedule = two_items_in_turn(start)
         agent.handle_desired(sealed(signing_key, panel, 1, schedule, start))
@@ -506,13 +559,13 @@ def test_events_wait_offline_in_a_bounded_queue_and_the_drops_are_reported(
         fake.cut()  # the broker stopped
         # Until the agent sees the loss, paho (not the bounded queue) would take the events.
         wait_for(lambda: not agent._connected, "the agent notices the broker is gone")
-        # After the schedule's on_air and displayed, still waiting for the batch: item 2's on_air, then
-        # six plays; the queue keeps the last three.
+        # After the schedule's on_air and displayed, still waiting for the batch: item 2's on_air; the
+        # queue keeps the last one. The plays are summed apart (their hour is open: nothing to send).
         for turn in range(6):
             shown_at(agent, clocks, 5, picture(2 if turn % 2 == 0 else 1), f"turn {turn}")
         fake.reconnect()  # the broker back
         dropped = fake.wait_event(is_event(wire.EVENT_EVENTS_DROPPED), "the drop report")
-        assert dropped.details["count"] == 6
-        plays = wait_events(fake, wire.EVENT_PLAY, 3)
-        assert [p.details["started_at"] for p in plays] == [start + 15, start + 20, start + 25]
-        assert not [e for e in fake.events if e.event in (wire.EVENT_ON_AIR, wire.EVENT_DISPLAYED)]
+        assert dropped.details["count"] == 2
+        kept = fake.wait_event(is_event(wire.EVENT_ON_AIR), "the event kept")
+        assert kept.details["item_id"] == "item-2"
+        assert not [e for e in fake.events if e.event in (wire.EVENT_DISPLAYED, wire.EVENT_PLAY_HOURS)]

@@ -702,7 +702,7 @@ def test_a_real_agent_reports_what_the_page_says(broker: MosquittoBroker, tmp_pa
         for _ in range(90):
             clocks.advance(1.0)
             agent.turn()
-        # The plays not sent yet go with the first command's acknowledgement.
+        # The sums of plays wait for the hour's end, or the agent's stop.
 
         db = open_database(tmp_path / "controller.storage.db")
         register_panel(db, {**DEMO_EPAPER, "id": panel_id, "name": panel_id})
@@ -847,15 +847,33 @@ def check_reports(
     assert {(d["item_id"], d["content_hash"]) for d in by_kind["on_air"]} == {
         (item.item_id, item.content_hash) for item in items.values() if item.item_id != "commune-01053"
     }
-    # Proof of play: every showing of the first 90 s as "What the panel shows, when" makes them.
-    plays = [
-        (play["item_id"], play["content_hash"], play["started_at"], play["ended_at"])
-        for play in by_kind["play"][:-1]  # the last one was cut short by the test pattern
-    ]
-    assert plays == [
-        (item_id, items[item_id].content_hash, started, ended)
-        for item_id, started, ended in showings(schedule, schedule["segments"][0], played_until)
-    ]
+    # Proof of play: every showing of the first 90 s as "What the panel shows, when" makes them, and the
+    # one the test pattern cut as it began, summed per item and hour as the page says, sent at the stop.
+    segment = schedule["segments"][0]
+    cut = next(s for s in showings(schedule, segment, played_until + 60) if s[1] == played_until)
+    made = [*showings(schedule, segment, played_until), (cut[0], played_until, played_until)]
+    expected: dict[tuple[str, int], list[float]] = {}
+    for item_id, started, ended in made:
+        figures = expected.setdefault((item_id, int(started // 3600 * 3600)), [0, 0.0, started, ended])
+        figures[0] += 1
+        figures[1] += ended - started
+        figures[2], figures[3] = min(figures[2], started), max(figures[3], ended)
+    sums = {
+        (s["item_id"], s["hour"]): [s["count"], s["seconds"], s["first_start"], s["last_end"]]
+        for s in by_kind["play_hours"]
+    }
+    assert sums == expected
+    assert all(s["content_hash"] == items[s["item_id"]].content_hash for s in by_kind["play_hours"])
+    # An older agent's play, as the controller still reads it.
+    old_play = {
+        "item_id": "msg-1",
+        "content_hash": items["msg-1"].content_hash,
+        "started_at": 1.5,
+        "ended_at": 3.5,
+    }
+    seen.check(
+        "play", json.loads(wire.PanelEvent(panel_id, wire.EVENT_PLAY, 3, old_play).to_payload())["details"]
+    )
     acks = {ack["command"]: ack for ack in by_kind["ack"]}
     assert acks["screenshot"]["ok"] and acks["test_pattern"]["ok"]
     refused = acks["brightness"]

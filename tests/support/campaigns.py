@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 
 from controller.web.context import get_db
-from relais.wire import EVENT_PLAY, PanelEvent
+from panel_agent.agent.play_hours import PlayTally
+from relais.wire import EVENT_PLAY, EVENT_PLAY_HOURS, PanelEvent
 from tests.support import DEMO_LED, client_as, record_report
 
 # Monday 1 December 2026, 9 h in Paris: week 49, before the tests' « today ».
@@ -15,10 +16,11 @@ FIRST_PLAY = datetime(2026, 12, 1, 8, 0, tzinfo=UTC).timestamp()
 PLAY_S = 3000  # each display 50 minutes: three of them make « 2 h 30 »
 
 
-def played_campaign(app: Flask, plays: list[float]) -> int:
+def played_campaign(app: Flask, plays: list[float], *, summed: bool = False) -> int:
     """« Sécurité routière » by the prefecture, running from an hour ago for a fortnight, Bourg-en-Bresse's
     acceptance and launch by the administrator, and its message shown on the Bourg LED panel at each
-    start in ``plays`` for PLAY_S seconds; its id."""
+    start in ``plays`` for PLAY_S seconds, reported one play event each (older agents) or, ``summed``,
+    summed per hour by the agent's own code; its id."""
     now = datetime.now(UTC)
     created = client_as(app, "prefecture", "campaign-manager").post(
         "/api/v1/campaigns",
@@ -41,7 +43,14 @@ def played_campaign(app: Flask, plays: list[float]) -> int:
     with app.app_context():
         db = get_db()
         [(message_id,)] = db.execute("select id from messages where campaign_id = ?", [campaign_id])
+        tally = PlayTally(DEMO_LED["id"])
         for started in plays:
+            if summed:
+                tally.add(f"msg-{message_id}", None, started, started + PLAY_S)
+                continue
             play = {"item_id": f"msg-{message_id}", "started_at": started, "ended_at": started + PLAY_S}
             record_report(db, PanelEvent(DEMO_LED["id"], EVENT_PLAY, int(started), play), started + PLAY_S)
+        for hour in tally.take(max(plays, default=0) + PLAY_S, None, open_hours=True):
+            sent_at = hour["last_end"]
+            record_report(db, PanelEvent(DEMO_LED["id"], EVENT_PLAY_HOURS, int(sent_at), hour), sent_at)
     return campaign_id

@@ -122,6 +122,49 @@ def test_a_report_that_cannot_be_recorded_is_dropped_alone(
         assert get_db().execute("select item_id from plays").fetchall() == [("msg-1",)]
 
 
+def test_hourly_sums_of_plays_are_kept_once_per_panel_item_hash_and_hour_whatever_comes_again(
+    app: Flask, client: FlaskClient, alert: dict[str, Any]
+) -> None:
+    hour = NOW // 3600 * 3600
+
+    def summed(
+        panel: str, item: str, count: int, seconds: float, first: float, last: float
+    ) -> wire.PanelEvent:
+        details = {"item_id": item, "content_hash": "sha256:aa", "hour": hour, "count": count}
+        figures = {"seconds": seconds, "first_start": first, "last_end": last}
+        return wire.PanelEvent(panel, wire.EVENT_PLAY_HOURS, NOW, {**details, **figures})
+
+    with app.app_context():
+        db = get_db()
+        # Sent at a stop with the hour open, then whole, then the first again, late; another panel's.
+        for event in (
+            summed(LED, "msg-1", 2, 20.0, hour + 10, hour + 40),
+            summed(LED, "msg-1", 5, 50.5, hour + 10, hour + 3605),
+            summed(LED, "msg-1", 2, 20.0, hour + 10, hour + 40),
+            summed(RGB, "msg-1", 1, 10.0, hour + 20, hour + 30),
+        ):
+            record_report(db, event, NOW + 1)
+        malformed = [
+            {"item_id": "msg-1", "hour": hour + 1, "count": 1},  # no whole hour
+            {"item_id": "msg-1", "hour": hour, "count": 0},
+            {"item_id": 7, "hour": hour, "count": 1},
+            {"item_id": "msg-1", "hour": hour, "count": 1, "content_hash": 5},
+        ]
+        for details in malformed:
+            record_report(db, wire.PanelEvent(LED, wire.EVENT_PLAY_HOURS, NOW, details), NOW + 2)
+        rows = db.execute(
+            "select panel_id, item_id, content_hash, hour, displays, seconds_on_air, first_start, last_end"
+            " from play_hours order by panel_id"
+        ).fetchall()
+        assert rows == [
+            (LED, "msg-1", "sha256:aa", hour, 5, 50.5, hour + 10, hour + 3605),
+            (RGB, "msg-1", "sha256:aa", hour, 1, 10.0, hour + 20, hour + 30),
+        ]
+        # Proof of play, not history: no row a sum in the panel's events, but the panel was seen.
+        assert db.execute("select count(*) from panel_events where event = 'play_hours'").fetchone()[0] == 0
+    assert client.get(f"/api/v1/panels/{LED}").json["last_seen"] is not None
+
+
 def test_a_picture_many_panels_show_is_kept_once_and_dropped_when_none_shows_it(
     app: Flask, client: FlaskClient, alert: dict[str, Any]
 ) -> None:

@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -24,11 +25,12 @@ from tests.support.campaigns import FIRST_PLAY, PLAY_S, played_campaign
 from tests.support.webhooks import LOOPBACK, webhook_receiver
 
 
+@pytest.mark.parametrize("summed", [False, True], ids=["plays", "hourly sums"])
 def test_weekly_figures_match_the_report_and_count_the_public_channels(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, summed: bool
 ) -> None:
     campaign_id = played_campaign(
-        app, [FIRST_PLAY + turn * PLAY_S for turn in range(3)] + [time.time() - 7200]
+        app, [FIRST_PLAY + turn * PLAY_S for turn in range(3)] + [time.time() - 7200], summed=summed
     )
     visitor = app.test_client()
     for path in ("/c/01053", "/c/01053", "/c/01053/widget", "/c/01053/feed.atom", "/c/01053/feed.json"):

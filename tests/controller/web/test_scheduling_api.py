@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from controller.domain.panels import register_panel
 from controller.web.context import get_db
-from relais.wire import EVENT_ON_AIR, EVENT_PLAY, PanelEvent
+from relais.wire import EVENT_ON_AIR, EVENT_PLAY, EVENT_PLAY_HOURS, PanelEvent
 from tests.support import DEMO_RGB, record_report, user_token
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -257,15 +257,25 @@ def test_a_campaign_shows_only_where_communes_accept_and_reports_its_reach(
             ),
             6,
         )
+        # A newer agent sums the same showings per hour: sent at stop while the hour was open, then
+        # whole once closed, then the first one again, late. It counts once, the same as the plays.
+        summed = {"item_id": message["item_id"], "content_hash": "sha256:" + "a" * 64, "hour": 0}
+        for count, last_end in ((2, 209.0), (3, 309.0), (2, 209.0)):
+            figures = {"count": count, "seconds": 9.0 * count, "first_start": 100.0, "last_end": last_end}
+            event = PanelEvent(DEMO_RGB["id"], EVENT_PLAY_HOURS, 310, {**summed, **figures})
+            record_report(get_db(), event, 320)
     report = client.get(f"/api/v1/campaigns/{campaign_id}/report").json
     assert report["totals"] == {
-        "panels": 1,
+        "panels": 2,
         "communes": 1,
-        "displays": 3,
-        "seconds_on_air": 27,
-        "hours_on_air": round(27 / 3600, 4),
+        "displays": 6,
+        "seconds_on_air": 54,
+        "hours_on_air": round(54 / 3600, 4),
     }
-    assert report["panels"][0]["first_display"] == "1970-01-01T00:01:40Z"
+    from_plays, from_sums = report["panels"]
+    assert (from_plays["panel"], from_sums["panel"]) == ("bourg-entree-nord", DEMO_RGB["id"])
+    assert {**from_sums, "panel": "bourg-entree-nord"} == from_plays
+    assert from_plays["first_display"] == "1970-01-01T00:01:40Z"
     table = client.get(f"/api/v1/campaigns/{campaign_id}/report?format=csv")
     assert table.mimetype == "text/csv"
     rows = spreadsheet_rows(table.get_data(as_text=True))
