@@ -57,6 +57,7 @@ def test_a_technician_searches_without_accents_and_shares_the_view(site: Site, c
     page.locator(f'tr[data-panel="{DEMO_EPAPER["id"]}"]').wait_for(state="detached")
     page.get_by_role("button", name=re.compile(r"^Panneau")).click()
     page.get_by_role("button", name=re.compile(r"^Panneau")).click()  # the second click sorts from Z to A
+    page.locator(f'tr[data-panel="{DEMO_RGB["id"]}"] + tr[data-panel="{DEMO_LED["id"]}"]').wait_for()
     assert names(page) == [DEMO_RGB["name"], DEMO_LED["name"]]
     page.get_by_label("Type").select_option("LED")
     site.shot(page, "1-fleet-searched-sorted")
