@@ -42,7 +42,17 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from fleet_setup import Department, cpu_seconds, department, machine, resident_mb, scratch_dir, wait_until
+from fleet_setup import (
+    Department,
+    cpu_seconds,
+    department,
+    fleet_arguments,
+    load,
+    machine,
+    resident_mb,
+    scratch_dir,
+    wait_until,
+)
 from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.publishing.link import MqttLink
@@ -321,13 +331,11 @@ def main(panels: int, light: bool) -> None:
     print(
         f"  Mosquitto's resident memory with the panels and the controller connected: {broker_memory:.0f} MB"
     )
-    print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"  load average at the end {load()}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
-    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    parser = fleet_arguments(__doc__)
     parser.add_argument("--floor-worker", nargs=2, metavar=("PORT", "NUMBERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_worker:

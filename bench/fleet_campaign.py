@@ -12,7 +12,6 @@ schedule applied, and the CPU seconds of each process. Every process it starts i
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fleet_setup import cpu_seconds, department, machine, scratch_dir, wait_until
+from fleet_setup import cpu_seconds, department, fleet_arguments, load, machine, scratch_dir, wait_until
 
 from controller.rendering.engine import render
 from programs.department import COMMUNES, DEFAULT_PROFILES
@@ -70,13 +69,11 @@ def main(panels: int, light: bool) -> None:
     print(
         "  CPU seconds until then: "
         + ", ".join(f"{kind} {seconds:.2f}" for kind, seconds in sorted(spent.items()))
-        + f"; load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}"
+        + f"; load average at the end {load()}"
     )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
-    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    parser = fleet_arguments(__doc__)
     args = parser.parse_args()
     main(args.panels, args.light)

@@ -6,6 +6,7 @@ their fsyncs on one disk, where each real panel has its own SD card.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sqlite3
@@ -43,11 +44,24 @@ def machine() -> str:
         platform.processor() or "unknown CPU",
     )
     mosquitto = subprocess.run([find_mosquitto(), "-h"], capture_output=True, text=True).stdout.splitlines()
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
         f"machine: {model}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-        f"{mosquitto[0] if mosquitto else 'mosquitto'}; load average at start {load}"
+        f"{mosquitto[0] if mosquitto else 'mosquitto'}; load average at start {load()}"
     )
+
+
+def load() -> str:
+    """The load average (1, 5, 15 minutes), printed at a run's start and end: on a shared machine the
+    latencies follow it."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def fleet_arguments(doc: str) -> argparse.ArgumentParser:
+    """A fleet bench's command line: how many panels, and which kind; a bench adds its own options."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
+    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    return parser
 
 
 def cpu_seconds() -> dict[str, float]:

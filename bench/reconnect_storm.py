@@ -12,7 +12,6 @@ coming back) and the CPU seconds each process spent. Every process it starts is 
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import statistics
@@ -20,7 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fleet_setup import cpu_seconds, department, machine, resident_mb, scratch_dir, wait_until
+from fleet_setup import (
+    cpu_seconds,
+    department,
+    fleet_arguments,
+    load,
+    machine,
+    resident_mb,
+    scratch_dir,
+    wait_until,
+)
 
 from controller.publishing.link import MqttLink
 
@@ -82,12 +90,10 @@ def main(panels: int, light: bool) -> None:
         + ", ".join(f"{kind} {seconds:.2f}" for kind, seconds in sorted(spent.items()))
     )
     print(f"  controller's resident memory at the end: {memory:.0f} MB")
-    print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"  load average at the end {load()}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
-    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    parser = fleet_arguments(__doc__)
     args = parser.parse_args()
     main(args.panels, args.light)

@@ -25,15 +25,23 @@ the rotation made. Every process it starts is ended by its own PID. Scratch file
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from fleet_setup import Department, cpu_seconds, department, machine, resident_mb, scratch_dir, wait_until
+from fleet_setup import (
+    Department,
+    cpu_seconds,
+    department,
+    fleet_arguments,
+    load,
+    machine,
+    resident_mb,
+    scratch_dir,
+    wait_until,
+)
 
 from controller.publishing.link import MqttLink
 from panel_agent.agent.play_hours import play_key
@@ -225,13 +233,11 @@ def main(panels: int, light: bool, minutes: int) -> None:
         f"rotation, where the panels' last schedules put {due:,} showings on air (give or take one a panel "
         f"cut short by each of the {len(ROTATION)} new schedules and the stop)"
     )
-    print(f"  load average at the end {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"  load average at the end {load()}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panels", type=int, default=1000, help="how many panels (default 1,000)")
-    parser.add_argument("--light", action="store_true", help="light simulated panels (fleet-sim --light)")
+    parser = fleet_arguments(__doc__)
     parser.add_argument("--minutes", type=int, default=10, help="minutes sampled (default 10)")
     args = parser.parse_args()
     main(args.panels, args.light, args.minutes)
