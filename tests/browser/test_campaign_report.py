@@ -71,6 +71,8 @@ def test_the_campaign_report_reads_in_names_hours_and_paris_times(site: Site, ch
     assert f"2{NBSP}h{NBSP}30" in row.inner_text()
     assert "0.0" not in totals.inner_text()
     assert "mardi 1er décembre 2026, 9" in row.inner_text()
+    # Panels sum their displays per hour: the report says how fresh it is.
+    manager.get_by_text("le bilan va jusqu’à la dernière heure pleine", exact=False).wait_for()
     site.shot(manager, "1-report-on-the-page")
 
     with manager.expect_download() as download:
