@@ -44,6 +44,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from fleet_setup import (
     Department,
+    LinkCalls,
     cpu_seconds,
     department,
     fleet_arguments,
@@ -55,7 +56,6 @@ from fleet_setup import (
 )
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.publishing.link import MqttLink
 from relais.brokers.mosquitto import MosquittoBroker
 from relais.netloop import ClientLoop
 from relais.signals import stop_requested
@@ -65,28 +65,6 @@ FLOOR_WORKERS = 4
 FLOOR_BASE = "bench/floor"
 TIMEOUT_S = 120.0
 SETTLE_S = 1.0
-
-
-class PublishClock:
-    """When the broker acknowledged the ``wanted``-th schedule since ``start()``: the link's PUBACK
-    callback hands each to ``MqttLink._record_ack``, wrapped here (in paho's network thread, before
-    the recorder thread writes it down)."""
-
-    def __init__(self) -> None:
-        self.wanted = self.count = 0
-        self.done_at: float | None = None
-        record = MqttLink._record_ack
-
-        def recorded(link: MqttLink, key: tuple[str, int]) -> None:
-            record(link, key)
-            self.count += 1
-            if self.done_at is None and self.count >= self.wanted:
-                self.done_at = time.perf_counter()
-
-        MqttLink._record_ack = recorded  # type: ignore[method-assign]
-
-    def start(self, wanted: int) -> None:
-        self.wanted, self.count, self.done_at = wanted, 0, None
 
 
 def alert_body() -> dict[str, Any]:
@@ -103,14 +81,14 @@ def settle(ain: Department) -> None:
 
 
 def alert_round(
-    ain: Department, published: PublishClock, cpu: list[dict[str, float]] | None = None
+    ain: Department, published: LinkCalls, cpu: list[dict[str, float]] | None = None
 ) -> tuple[float, float]:
     """Seconds from the API call to the broker's PUBACK of the last sealed schedule, and to the
     controller recording the last panel's confirmation; the CPU seconds each process spent meanwhile
     go to ``cpu``."""
     panels = len(ain.panels)
     before, body = cpu_seconds(), alert_body()
-    published.start(panels)
+    published.reset(panels)
     start = time.perf_counter()
     response = ain.client.post("/api/v1/alerts", json=body)
     assert response.status_code == 201, response.json
@@ -270,7 +248,9 @@ def ms(times: list[float]) -> str:
 
 def main(panels: int, light: bool) -> None:
     print(machine())
-    published = PublishClock()
+    # When the broker acknowledged the last schedule: the link's PUBACK callback hands each to
+    # ``_record_ack`` (in paho's network thread, before the recorder thread writes it down).
+    published = LinkCalls("_record_ack")
     with (
         scratch_dir() as scratch,
         department(panels, Path(scratch), light=light) as ain,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -24,6 +25,7 @@ from flask.testing import FlaskClient
 from controller import create_app, shutdown_app
 from controller.domain.accounts import token_for
 from controller.domain.panels import Panel
+from controller.publishing.link import MqttLink
 from controller.web import context
 from controller.web.context import get_db
 from controller.web.server import freeze_startup_objects
@@ -98,6 +100,28 @@ def resident_mb(pid: int | None = None) -> float:
     status = Path(f"/proc/{pid or 'self'}/status").read_text()
     kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
     return int(kilobytes) / 1024
+
+
+class LinkCalls:
+    """How many times a method of the controller's ``MqttLink`` ran since ``reset()``, and when the
+    ``wanted``-th call ended: the method is wrapped on the class (a bench runs one link)."""
+
+    def __init__(self, method: str) -> None:
+        self.count = self.wanted = 0
+        self.done_at: float | None = None
+        original = getattr(MqttLink, method)
+
+        def counted(link: MqttLink, *args: Any) -> Any:
+            result = original(link, *args)
+            self.count += 1
+            if self.done_at is None and self.count >= self.wanted > 0:
+                self.done_at = time.perf_counter()
+            return result
+
+        setattr(MqttLink, method, counted)
+
+    def reset(self, wanted: int = 0) -> None:
+        self.count, self.wanted, self.done_at = 0, wanted, None
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:

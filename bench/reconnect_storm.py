@@ -17,9 +17,9 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import Any
 
 from fleet_setup import (
+    LinkCalls,
     cpu_seconds,
     department,
     fleet_arguments,
@@ -30,30 +30,14 @@ from fleet_setup import (
     wait_until,
 )
 
-from controller.publishing.link import MqttLink
-
 ROUNDS = int(os.environ.get("RELAIS_BENCH_ROUNDS", "3"))
 TIMEOUT_S = 300.0
 SETTLE_S = 5.0
 
 
-class PublishCount:
-    """Schedules the controller handed to paho since ``reset()``."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        publish = MqttLink._publish_desired
-
-        def counted(link: MqttLink, *args: Any) -> bool:
-            self.count += 1
-            return publish(link, *args)
-
-        MqttLink._publish_desired = counted  # type: ignore[method-assign]
-
-
 def main(panels: int, light: bool) -> None:
     print(machine())
-    published = PublishCount()
+    published = LinkCalls("_publish_desired")  # schedules handed to paho
     times, publications, cpu = [], [], []
     with scratch_dir() as scratch, department(panels, Path(scratch), light=light) as ain:
         fresh = "select count(*) from panel_status where online = 1 and reported_at >= ?"
@@ -61,7 +45,8 @@ def main(panels: int, light: bool) -> None:
             time.sleep(SETTLE_S)
             stop_at = math.ceil(time.time())
             time.sleep(max(0.0, stop_at - time.time()))  # states of this second on are the restart's
-            before, published.count = cpu_seconds(), 0
+            before = cpu_seconds()
+            published.reset()
             start = time.perf_counter()
             ain.broker.stop()
             ain.broker.start()

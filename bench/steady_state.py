@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from fleet_setup import (
     Department,
+    LinkCalls,
     cpu_seconds,
     department,
     fleet_arguments,
@@ -53,20 +53,6 @@ DWELL_S = 10
 SAMPLE_S = 60.0
 # Memory that rises by more than this over the run, after the first minute, has grown.
 MEMORY_SLACK_MB = 10.0
-
-
-class MessagesReceived:
-    """MQTT messages the controller's link received, counted in its ``on_message`` (wrapped here)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        received = MqttLink._on_message
-
-        def counted(link: MqttLink, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-            self.count += 1
-            received(link, client, userdata, message)
-
-        MqttLink._on_message = counted  # type: ignore[method-assign]
 
 
 def written_bytes() -> int:
@@ -95,9 +81,7 @@ def database_mb(work: Path) -> float:
     return sum(path.stat().st_size for path in files if path.exists()) / 1e6
 
 
-def sample(
-    ain: Department, work: Path, minute: int, before: dict[str, Any], received: MessagesReceived
-) -> Sample:
+def sample(ain: Department, work: Path, minute: int, before: dict[str, Any], received: LinkCalls) -> Sample:
     now_cpu, now_written = cpu_seconds(), written_bytes()
     elapsed = time.monotonic() - before["at"]
     link: MqttLink = ain.app.extensions["relais.mqtt_link"]
@@ -182,7 +166,7 @@ def post_rotation(ain: Department) -> None:
 
 def main(panels: int, light: bool, minutes: int) -> None:
     print(machine())
-    received = MessagesReceived()
+    received = LinkCalls("_on_message")  # MQTT messages the link received
     with scratch_dir() as scratch, department(panels, Path(scratch), light=light) as ain:
         work = Path(scratch)
         rotating_since = time.time()
