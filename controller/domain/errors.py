@@ -26,6 +26,15 @@ class FieldError(ValueError):
         return FieldError(field, self.template, self.status, **self.params)
 
 
+def within_length(field: str, text: str, limit: int) -> str:
+    """``text`` itself when it has at most ``limit`` characters: every text field says it alike."""
+    if len(text) > limit:
+        raise FieldError(
+            field, "is {length} characters long, the limit is {limit}", length=len(text), limit=limit
+        )
+    return text
+
+
 def translatable(template: str) -> str:
     """Mark an error template chosen before its ``FieldError`` is made, so that pybabel extracts it too."""
     return template

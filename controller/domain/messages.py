@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from controller.dates import PARIS, iso_utc
 from controller.domain.access import Actor
 from controller.domain.accounts import approval_required
-from controller.domain.errors import FieldError, undrawable
+from controller.domain.errors import FieldError, undrawable, within_length
 from controller.domain.panels import Panel, get_panels
 from controller.domain.schedule_fields import (
     TARGET_FIELDS,
@@ -64,11 +64,7 @@ def _optional_text(data: dict[str, Any], field: str, limit: int) -> str:
     value = data.get(field) or ""
     if not isinstance(value, str):
         raise FieldError(field, "must be a string")
-    if len(value) > limit:
-        raise FieldError(
-            field, "is {length} characters long, the limit is {limit}", length=len(value), limit=limit
-        )
-    return value.strip()
+    return within_length(field, value, limit).strip()
 
 
 def _choice(data: dict[str, Any], field: str, choices: tuple[str, ...], default: str) -> str:
@@ -85,13 +81,7 @@ def parse_content(data: Any, issued_at: float) -> MessageContent:
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise FieldError("text", "is required and must not be empty")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise FieldError(
-            "text",
-            "is {length} characters long, the limit is {max_text_length}",
-            length=len(text),
-            max_text_length=MAX_TEXT_LENGTH,
-        )
+    within_length("text", text, MAX_TEXT_LENGTH)
     image = None
     if data.get("image") is not None:
         if not isinstance(data["image"], str):

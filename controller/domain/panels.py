@@ -13,7 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from controller.dates import iso_utc
-from controller.domain.errors import FieldError
+from controller.domain.errors import FieldError, within_length
 from controller.rendering.markup import MarkupError
 from controller.rendering.markup import parse as markup_parse
 from controller.rendering.profiles import PanelProfile, ProfileError, get_profile
@@ -399,14 +399,7 @@ class PanelFilter:
 
 def check_search(search: str) -> str:
     """A search as typed, refused when longer than any name: it is compared with every panel."""
-    if len(search) > MAX_SEARCH:
-        raise FieldError(
-            "search",
-            "is {length} characters long, the limit is {limit}",
-            length=len(search),
-            limit=MAX_SEARCH,
-        )
-    return search
+    return within_length("search", search, MAX_SEARCH)
 
 
 @dataclass(frozen=True)
