@@ -217,6 +217,12 @@ def test_the_live_feed_sends_the_panels_changed_not_the_fleet(app: Flask, client
     assert restored["panels"] is None
 
 
+@pytest.mark.parametrize("version", ["²", "9" * 5000, "-" + "9" * 30, "hier"])
+def test_the_live_feed_starts_afresh_from_a_version_it_cannot_read(client: FlaskClient, version: str) -> None:
+    (first,) = _events(client, headers={"Last-Event-ID": version})
+    assert first["panels"] in ([], None) and first["summary"]["total"] == 2
+
+
 def test_the_live_feed_shows_a_commune_user_only_its_commune(app: Flask) -> None:
     def report() -> None:
         with app.app_context():
