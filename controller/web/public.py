@@ -29,6 +29,7 @@ from controller.domain.public import (
     last_change,
     named_place,
     public_items,
+    valid_code,
 )
 from controller.domain.public_feeds import atom_feed, calendar, feed_title, json_feed
 from controller.storage.public_store import (
@@ -70,7 +71,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def find_place(kind: PlaceKind, code: str) -> Place:
-    """The place these addresses name, or the public 404 page: a code no panel has is unknown."""
+    """The place these addresses name, or the public 404 page: a code no panel has is unknown, and one
+    no place can have (« /d/0 » would read every panel of communes 01… to 09…) reads nothing."""
+    if not valid_code(kind, code):
+        abort(404)
     communes, tags = places_for(get_db(), kind, code)
     place = named_place(kind, code, communes, tags)
     if place is None:

@@ -21,6 +21,7 @@ from controller.domain.public import Place, applies_when, public_items, public_s
 from controller.storage import public_store
 from controller.storage.db import transaction
 from controller.storage.public_store import recent_messages, visit_counts
+from controller.web import public
 from controller.web.context import get_db
 from controller.web.public import PUBLIC_LIMIT, visits
 from tests.support import DEMO_LED, client_as
@@ -383,6 +384,17 @@ def test_an_unknown_place_gets_a_french_404_page(app: Flask, path: str) -> None:
     answer = app.test_client().get(path)
     assert answer.status_code == 404 and answer.mimetype == "text/html"
     assert "Page introuvable" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/d/0", "/c/0", "/d/0/feed.atom", "/t/" + "x" * 61])
+def test_a_code_no_place_can_have_reads_no_panel(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    def region_read(*_arguments: Any) -> None:
+        raise AssertionError("panels read")
+
+    monkeypatch.setattr(public, "places_for", region_read)
+    assert app.test_client().get(path).status_code == 404
 
 
 def test_only_the_widget_may_be_framed(app: Flask, bourg: FlaskClient) -> None:
