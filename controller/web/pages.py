@@ -41,6 +41,7 @@ from controller.domain.notifications import (
 )
 from controller.domain.official_alerts import OFFICIAL_TITLE
 from controller.domain.panels import (
+    MAX_SEARCH,
     BrokerWatch,
     changed_between,
     commune_list,
@@ -160,7 +161,13 @@ def _navigation() -> dict[str, Any]:
     ]
     # The official alerts waiting for those who may decide, counted on every page (app.js keeps it fresh).
     pending = official_alerts.pending_count(get_db(), actor) if actor.can(Permission.ALERTS_APPROVE) else None
-    return {"navigation": items, "actor": actor, "Permission": Permission, "official_pending": pending}
+    return {
+        "navigation": items,
+        "actor": actor,
+        "Permission": Permission,
+        "official_pending": pending,
+        "max_search": MAX_SEARCH,  # a longer search is a 400: the search boxes take no more
+    }
 
 
 @bp.get("/")
