@@ -41,6 +41,7 @@ from controller.domain.notifications import (
 )
 from controller.domain.official_alerts import OFFICIAL_TITLE
 from controller.domain.panels import (
+    MAX_SEARCH,
     BrokerWatch,
     changed_between,
     commune_list,
@@ -160,7 +161,13 @@ def _navigation() -> dict[str, Any]:
     ]
     # The official alerts waiting for those who may decide, counted on every page (app.js keeps it fresh).
     pending = official_alerts.pending_count(get_db(), actor) if actor.can(Permission.ALERTS_APPROVE) else None
-    return {"navigation": items, "actor": actor, "Permission": Permission, "official_pending": pending}
+    return {
+        "navigation": items,
+        "actor": actor,
+        "Permission": Permission,
+        "official_pending": pending,
+        "max_search": MAX_SEARCH,  # a longer search is a 400: the search boxes take no more
+    }
 
 
 @bp.get("/")
@@ -408,6 +415,16 @@ def _summary(
     return found
 
 
+def _version(text: str) -> int | None:
+    """The version a stream resumes from, or None (the fleet afresh) for anything else than a version:
+    « ² » passes ``isdigit``, 5,000 digits are no int, a huge negative is no SQLite integer."""
+    try:
+        version = int(text)
+    except ValueError:
+        return None
+    return version if version >= 0 else None
+
+
 @bp.get("/live/panels")
 @requires(Permission.PANELS_VIEW)
 def live_panels() -> Response:
@@ -418,8 +435,7 @@ def live_panels() -> Response:
     database, link = current_app.config["DATABASE"], mqtt_link()
     # The version of the page's last event when the browser reconnects, else the page's own, from when it
     # was drawn: nothing changed after it is missed while it asks its rows.
-    last_event = request.headers.get("Last-Event-ID") or request.args.get("since", "")
-    since = int(last_event) if last_event.isdigit() else None
+    since = _version(request.headers.get("Last-Event-ID") or request.args.get("since", ""))
 
     def stream() -> Iterator[str]:
         db = connect(database)  # its own: the request's connection closes when the response starts

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound, TooManyRequests
 
@@ -29,6 +29,7 @@ from controller.domain.public import (
     last_change,
     named_place,
     public_items,
+    valid_code,
 )
 from controller.domain.public_feeds import atom_feed, calendar, feed_title, json_feed
 from controller.storage.public_store import (
@@ -70,7 +71,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def find_place(kind: PlaceKind, code: str) -> Place:
-    """The place these addresses name, or the public 404 page: a code no panel has is unknown."""
+    """The place these addresses name, or the public 404 page: a code no panel has is unknown, and one
+    no place can have (« /d/0 » would read every panel of communes 01… to 09…) reads nothing."""
+    if not valid_code(kind, code):
+        abort(404)
     communes, tags = places_for(get_db(), kind, code)
     place = named_place(kind, code, communes, tags)
     if place is None:
@@ -182,8 +186,12 @@ def _busy(_exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
 
 
 def _forget_after_a_write(response: Response) -> Response:
-    """Any write through the app may change what is public: the next opening reads the rows again."""
-    if request.method not in SAFE_METHODS and response.status_code < 400:
+    """Any write through the app may change what is public: the next opening reads the rows again. Only a
+    request that changed rows: anyone may send a POST that writes nothing (a preview, an empty login
+    form), and that must not make every visitor's next opening read its place's rows."""
+    db = g.get("db")
+    wrote = db is not None and db.conn.total_changes > 0
+    if wrote and request.method not in SAFE_METHODS and response.status_code < 400:
         current_app.extensions["relais.public_snapshots"].forget()
     return response
 

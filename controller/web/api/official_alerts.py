@@ -14,7 +14,7 @@ from controller.domain.access import Permission
 from controller.publishing.schedules import draw_ahead, republish
 from controller.storage.db import transaction
 from controller.web import i18n
-from controller.web.api_common import audited, json_object, paged, publish, record_change
+from controller.web.api_common import audited, json_object, paged, publish
 from controller.web.auth import current_actor, requires
 from controller.web.context import get_db, signing_key
 
@@ -76,10 +76,11 @@ def update_source(source_id: int) -> Response:
 @requires(Permission.ALERTS_SEND)
 def delete_source(source_id: int) -> tuple[str, int]:
     db = get_db()
-    with transaction(db):
-        before = _source(source_id)
+    with audited(db, "alert_source.delete", "alert_source", source_id, publish_after=False) as change:
+        change.before = _source(
+            source_id
+        )  # no ``read``: nothing is read after, the audit's ``after`` is None
         official_alerts.delete_source(db, source_id, current_actor())
-        record_change(db, "alert_source.delete", "alert_source", source_id, before, None)
     return "", 204
 
 
@@ -120,10 +121,9 @@ def update_rule(rule_id: int) -> Response:
 @requires(Permission.ALERTS_SEND)
 def delete_rule(rule_id: int) -> tuple[str, int]:
     db = get_db()
-    with transaction(db):
-        before = _rule(rule_id)
+    with audited(db, "alert_rule.delete", "alert_rule", rule_id, publish_after=False) as change:
+        change.before = _rule(rule_id)  # no ``read``: nothing is read after, the audit's ``after`` is None
         official_alerts.delete_rule(db, rule_id, current_actor())
-        record_change(db, "alert_rule.delete", "alert_rule", rule_id, before, None)
     return "", 204
 
 

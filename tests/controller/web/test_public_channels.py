@@ -4,6 +4,7 @@ iCalendar feeds read back by their own parsers, the caching headers, the widget'
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -17,8 +18,10 @@ from flask.testing import FlaskClient
 
 from controller.dates import PARIS
 from controller.domain.public import Place, applies_when, public_items, public_status, repeats
+from controller.storage import public_store
 from controller.storage.db import transaction
-from controller.storage.public_store import visit_counts
+from controller.storage.public_store import recent_messages, visit_counts
+from controller.web import public
 from controller.web.context import get_db
 from controller.web.public import PUBLIC_LIMIT, visits
 from tests.support import DEMO_LED, client_as
@@ -346,6 +349,34 @@ def test_a_withdrawn_message_and_a_cancelled_alert_leave_the_pages_and_feeds_at_
         assert "Vide-grenier dimanche" in text, path
 
 
+def test_only_a_write_makes_the_next_opening_read_the_rows_again(
+    app: Flask, bourg: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may send a POST that changes nothing (an empty login form, a preview): it must not
+    make every visitor's next opening read the place's rows again."""
+    reads: list[object] = []
+
+    def counted(*arguments: Any) -> list[dict[str, Any]]:
+        reads.append(arguments[2:])
+        return recent_messages(*arguments)
+
+    monkeypatch.setattr(public_store, "recent_messages", counted)
+    client = app.test_client()
+    assert client.get("/c/01053").status_code == 200
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True)
+    )
+    assert token is not None
+    assert client.post("/login", data={"csrf_token": token.group(1)}).status_code == 200  # the form again
+    preview = bourg.post("/api/v1/preview.png", json={"text": "Essai", "panel": DEMO_LED["id"]})
+    assert preview.status_code == 200, preview.json
+    assert client.get("/c/01053").status_code == 200
+    assert len(reads) == 1
+    queue(bourg, "Marché de Noël")
+    assert client.get("/c/01053").status_code == 200
+    assert len(reads) == 2
+
+
 @pytest.mark.parametrize(
     "path", ["/c/99999", "/c/abc", "/d/75", "/t/inconnu", "/c/99999/feed.atom", "/c/1/widget"]
 )
@@ -353,6 +384,17 @@ def test_an_unknown_place_gets_a_french_404_page(app: Flask, path: str) -> None:
     answer = app.test_client().get(path)
     assert answer.status_code == 404 and answer.mimetype == "text/html"
     assert "Page introuvable" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/d/0", "/c/0", "/d/0/feed.atom", "/t/" + "x" * 61])
+def test_a_code_no_place_can_have_reads_no_panel(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    def region_read(*_arguments: Any) -> None:
+        raise AssertionError("panels read")
+
+    monkeypatch.setattr(public, "places_for", region_read)
+    assert app.test_client().get(path).status_code == 404
 
 
 def test_only_the_widget_may_be_framed(app: Flask, bourg: FlaskClient) -> None:

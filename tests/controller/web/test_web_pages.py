@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from controller.domain import accounts
+from controller.domain.panels import MAX_SEARCH
 from controller.storage.db import transaction
 from controller.web.context import get_db
 from tests.support import REPO, user_token
@@ -215,6 +216,21 @@ def test_the_live_feed_sends_the_panels_changed_not_the_fleet(app: Flask, client
     # A version this database never had (a backup restored): the page asks its rows again.
     (restored,) = _events(client, headers={"Last-Event-ID": str(second["id"] + 100)})
     assert restored["panels"] is None
+
+
+def test_the_search_boxes_take_no_longer_search_than_the_api(app: Flask) -> None:
+    """A longer search is a 400: typed in a box that took it, the list would stay as it was, unexplained."""
+    client = _log_in(app, "prefecture")
+    for path in ("/parc", "/alertes"):
+        page = client.get(path).get_data(as_text=True)
+        boxes = re.findall(r'<input[^>]*type="search"[^>]*>', page)
+        assert boxes and all(f'maxlength="{MAX_SEARCH}"' in box for box in boxes), path
+
+
+@pytest.mark.parametrize("version", ["²", "9" * 5000, "-" + "9" * 30, "hier"])
+def test_the_live_feed_starts_afresh_from_a_version_it_cannot_read(client: FlaskClient, version: str) -> None:
+    (first,) = _events(client, headers={"Last-Event-ID": version})
+    assert first["panels"] in ([], None) and first["summary"]["total"] == 2
 
 
 def test_the_live_feed_shows_a_commune_user_only_its_commune(app: Flask) -> None:
