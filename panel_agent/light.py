@@ -119,7 +119,8 @@ class LightPanel:
             self._tally.add(item.item_id, item.content_hash, round(since, 3), round(now, 3))
 
     def _send_sums(self, now: float, *, at_once: bool = False, open_hours: bool = False) -> None:
-        """The sums of closed hours once due (``at_once``: on connection), and open ones with ``open_hours``."""
+        """The sums of closed hours once due (``at_once``: on connection), and open ones with
+        ``open_hours``."""
         if self._client is None or not self._client.is_connected():
             return
         up_since = None if self._playing is None else self._playing[2]
