@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import math
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
@@ -288,7 +289,10 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
         elif report.event == EVENT_PLAY:
             started = _number(details.get("started_at"), received_at)
             ended = max(started, _number(details.get("ended_at"), received_at))
-            plays.append((panel_id, details["item_id"], details.get("content_hash"), started, ended, at))
+            if started >= 0 and ended <= at + PANEL_CLOCK_AHEAD_S:
+                plays.append((panel_id, details["item_id"], details.get("content_hash"), started, ended, at))
+            else:
+                log.warning("%s sent a play out of range, left out: %.200r", panel_id, details)
     execute = db.conn.executemany
     execute(_HISTORY_INSERT, history)
     execute(
@@ -393,8 +397,9 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 def _number(value: object, default: float) -> float:
-    """Times in events come from the panel: anything that is not a number is replaced, not trusted."""
-    return float(value) if _is_number(value) else default
+    """Times in events come from the panel: anything that is not a number is replaced, not trusted (an
+    integer past any float too)."""
+    return float(value) if _is_number(value) and abs(value) <= sys.float_info.max else default
 
 
 def _on_air_at(event: PanelEvent, received_at: float) -> float:

@@ -268,3 +268,36 @@ def test_a_panels_sums_of_plays_out_of_range_are_left_out_alone_with_a_log_line(
         if "sum of plays that is not one" in record.getMessage()
     ]
     assert len(lines) == len(bad) and all(line.startswith(panel_id) for line in lines)
+
+
+def test_a_panels_plays_out_of_range_are_left_out_alone_with_a_log_line(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An older agent's plays: a time a campaign's report could not print (past year 9999, NaN,
+    infinite, an integer no float holds) never reaches ``plays``; a good play in the same message does."""
+    panel_id = "bourg-entree-nord"
+    good = {"item_id": "msg-1", "started_at": NOW - 20.0, "ended_at": NOW - 10.0}
+    bad = [
+        {"started_at": -1.0},
+        {"ended_at": 10.0**300},
+        {"started_at": NOW + 30 * 86_400.0},  # a month ahead
+    ]
+    # What is no time is replaced by the time received, as a missing time is.
+    replaced = [{"ended_at": 10**400}, {"ended_at": float("inf")}, {"started_at": float("nan")}]
+    events = [
+        wire.PanelEvent(panel_id, wire.EVENT_PLAY, NOW, {**good, **change})
+        for change in [*bad, {}, *replaced]
+    ]
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            status.record_reports(db, events, NOW)
+        rows = db.execute("select started_at, ended_at from plays order by ended_at, started_at")
+        assert [tuple(row) for row in rows] == [
+            (NOW - 20, NOW - 10),
+            (NOW - 20, NOW),
+            (NOW - 20, NOW),
+            (NOW, NOW),
+        ]
+    lines = [record.getMessage() for record in caplog.records if "play out of range" in record.getMessage()]
+    assert len(lines) == len(bad) and all(line.startswith(panel_id) for line in lines)
