@@ -101,7 +101,12 @@ class PendingEvents:
         self._pending.clear()
         self._urgent.clear()
         self._since = None
-        return [
-            wire.join_events(payloads[start : start + MAX_EVENTS_PER_MESSAGE])
-            for start in range(0, len(payloads), MAX_EVENTS_PER_MESSAGE)
-        ]
+        return messages(payloads)
+
+
+def messages(payloads: Sequence[bytes]) -> list[bytes]:
+    """Events as the messages that carry them, in order, at most ``MAX_EVENTS_PER_MESSAGE`` each."""
+    return [
+        wire.join_events(payloads[start : start + MAX_EVENTS_PER_MESSAGE])
+        for start in range(0, len(payloads), MAX_EVENTS_PER_MESSAGE)
+    ]
