@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import relais
+from panel_agent.agent import batching
 from panel_agent.agent.play_hours import PlayTally, play_key
 from panel_agent.agent.rotation import MAX_SLEEP_S
 from relais import wire
@@ -119,15 +120,15 @@ class LightPanel:
             self._tally.add(item.item_id, item.content_hash, round(since, 3), round(now, 3))
 
     def _send_sums(self, now: float, *, at_once: bool = False, open_hours: bool = False) -> None:
-        """The sums of closed hours once due (``at_once``: on connection), and open ones with ``open_hours``."""
+        """The sums of closed hours once due (``at_once``: on connection), and open ones with
+        ``open_hours``."""
         if self._client is None or not self._client.is_connected():
             return
         up_since = None if self._playing is None else self._playing[2]
         if not self._tally.due(now, up_since, at_once=at_once, open_hours=open_hours):
             return
         events = self._tally.events(self._tally.take(now, up_since, open_hours=open_hours), int(now))
-        for start in range(0, len(events), wire.MAX_EVENTS_PER_BATCH):
-            message = wire.join_events(events[start : start + wire.MAX_EVENTS_PER_BATCH])
+        for message in batching.messages(events):
             self._client.publish(self.events_topic, message, qos=1)
 
     # --- what the controller sends ------------------------------------------------------------

@@ -7,11 +7,12 @@ import hashlib
 import json
 import logging
 import math
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlite_utils import Database
 
@@ -288,7 +289,10 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
         elif report.event == EVENT_PLAY:
             started = _number(details.get("started_at"), received_at)
             ended = max(started, _number(details.get("ended_at"), received_at))
-            plays.append((panel_id, details["item_id"], details.get("content_hash"), started, ended, at))
+            if started >= 0 and ended <= at + PANEL_CLOCK_AHEAD_S:
+                plays.append((panel_id, details["item_id"], details.get("content_hash"), started, ended, at))
+            else:
+                log.warning("%s sent a play out of range, left out: %.200r", panel_id, details)
     execute = db.conn.executemany
     execute(_HISTORY_INSERT, history)
     execute(
@@ -318,25 +322,43 @@ def record_reports(db: Database, reports: Sequence[Report], received_at: float) 
     execute(_PLAY_HOURS_UPSERT, play_hours)
 
 
+# A sum's hour is whole and not ahead of the controller's clock by more than a panel's clock may be
+# (one not synchronised yet), nor its last end; its displays at most one a millisecond, its times'
+# precision. Beyond these a sum would break the reports that read it (a date past year 9999, a total
+# past SQLite's integers), not only be wrong.
+HOUR_S = 3600
+PANEL_CLOCK_AHEAD_S = 86_400
+MAX_DISPLAYS_AN_HOUR = HOUR_S * 1000
+
+
 def _play_hours_row(panel_id: str, details: dict[str, Any], received_at: int) -> list[tuple[Any, ...]]:
-    """A ``play_hours`` sum as a row of ``play_hours``; none when it is malformed (logged): an item, a
-    whole hour, a count of at least one."""
-    item_id, hour, count = details.get("item_id"), details.get("hour"), details.get("count")
-    content_hash = details.get("content_hash")
-    if not (
+    """A ``play_hours`` sum as a row of ``play_hours``; none when it is malformed or out of range
+    (logged): an item, a whole hour not in the future, a count of at least one, a first start in that
+    hour, a last end after it and not in the future, no more seconds on air than between the two."""
+    item_id, content_hash = details.get("item_id"), details.get("content_hash")
+    hour, count = details.get("hour"), details.get("count")
+    first, seconds, last = details.get("first_start"), details.get("seconds"), details.get("last_end")
+    latest = received_at + PANEL_CLOCK_AHEAD_S
+    # Python compares a huge integer exactly and a NaN as false: neither passes, nor reaches SQLite.
+    if (
         isinstance(item_id, str)
-        and isinstance(hour, int)
-        and hour % 3600 == 0
-        and isinstance(count, int)
-        and count >= 1
         and isinstance(content_hash, str | None)
+        and _integer(hour)
+        and hour % HOUR_S == 0
+        and 0 <= hour <= latest
+        and _integer(count)
+        and 1 <= count <= MAX_DISPLAYS_AN_HOUR
+        and _is_number(first)
+        and _is_number(seconds)
+        and _is_number(last)
+        and hour <= first < hour + HOUR_S
+        and first <= last <= latest
+        and 0 <= seconds <= last - first + 1.0  # a second's slack for rounding
     ):
-        log.warning("%s sent a sum of plays that is not one, left out: %.200r", panel_id, details)
-        return []
-    first = _number(details.get("first_start"), hour)
-    seconds = max(0.0, _number(details.get("seconds"), 0.0))
-    last = max(first, _number(details.get("last_end"), first + seconds))
-    return [(panel_id, item_id, content_hash or "", hour, count, seconds, first, last, received_at)]
+        row = (panel_id, item_id, content_hash or "", hour, count, float(seconds), float(first), float(last))
+        return [(*row, received_at)]
+    log.warning("%s sent a sum of plays that is not one, left out: %.200r", panel_id, details)
+    return []
 
 
 _BEHIND_QUERY = """
@@ -366,9 +388,18 @@ def behind(
     return found
 
 
+def _integer(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _number(value: object, default: float) -> float:
-    """Times in events come from the panel: anything that is not a number is replaced, not trusted."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+    """Times in events come from the panel: anything that is not a number is replaced, not trusted (an
+    integer past any float too)."""
+    return float(value) if _is_number(value) and abs(value) <= sys.float_info.max else default
 
 
 def _on_air_at(event: PanelEvent, received_at: float) -> float:

@@ -7,8 +7,9 @@ what the controller shows and what confirms an alert). They wait for an urgent e
 oldest has waited the panel's batch time: between 3/4 and 5/4 of ``BATCH_S``, by panel, so that the
 panels of a department that all took an alert at once do not all report it in the same second: an
 alert costs a panel one message, its state, instead of two. Proof of play is no event of this queue:
-it is summed per hour (``play_hours``) and its sums go with a batch (``take``'s ``also``). Offline, events wait in the queue, the oldest dropped beyond
-``MAX_PENDING_EVENTS`` and the drop reported on reconnection.
+it is summed per hour (``play_hours``) and its sums go with a batch (``take``'s ``also``). Offline,
+events wait in the queue, the oldest dropped beyond ``MAX_PENDING_EVENTS`` and the drop reported on
+reconnection.
 """
 
 from __future__ import annotations
@@ -100,7 +101,12 @@ class PendingEvents:
         self._pending.clear()
         self._urgent.clear()
         self._since = None
-        return [
-            wire.join_events(payloads[start : start + MAX_EVENTS_PER_MESSAGE])
-            for start in range(0, len(payloads), MAX_EVENTS_PER_MESSAGE)
-        ]
+        return messages(payloads)
+
+
+def messages(payloads: Sequence[bytes]) -> list[bytes]:
+    """Events as the messages that carry them, in order, at most ``MAX_EVENTS_PER_MESSAGE`` each."""
+    return [
+        wire.join_events(payloads[start : start + MAX_EVENTS_PER_MESSAGE])
+        for start in range(0, len(payloads), MAX_EVENTS_PER_MESSAGE)
+    ]

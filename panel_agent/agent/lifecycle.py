@@ -149,7 +149,8 @@ class PanelAgent(CommandedAgent):
 
     def sign_off(self) -> tuple[mqtt.Client | None, mqtt.MQTTMessageInfo | None]:
         """Stop the rotation, end the play in progress, send the sums of plays (open hours too) and keep
-        them, and queue the offline state on the client, which is handed back with that publication: whoever runs its network loop waits for it, then disconnects."""
+        them, and queue the offline state on the client, which is handed back with that publication:
+        whoever runs its network loop waits for it, then disconnects."""
         with self._lock:
             rotation, self._rotation = self._rotation, None
             self._stopping = True

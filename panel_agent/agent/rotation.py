@@ -5,8 +5,9 @@ and redraws only when the frame actually changes, since every redraw of an e-pap
 wears it. It sets the brightness the same way (``brightness_at``): the level due when a schedule is
 applied, then at each change of level, which it also wakes up for. Each showing of an item that
 ends is counted in its hour's sum (proof of play, ``play_hours``), and the first time an item goes
-on air under a schedule is reported as an ``on_air`` event. The state says what is on air: the controller confirms emergency
-alerts with it, or with the ``on_air`` of an alert that comes on air later.
+on air under a schedule is reported as an ``on_air`` event. The state says what is on air: the
+controller confirms emergency alerts with it, or with the ``on_air`` of an alert that comes on air
+later.
 """
 
 from __future__ import annotations

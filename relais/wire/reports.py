@@ -28,8 +28,8 @@ EVENT_PLAY = "play"
 # Events a panel could not keep while offline (its queue is bounded): the gap in its proof of play.
 EVENT_EVENTS_DROPPED = "events_dropped"
 # A batch of panel events larger than this goes deflated (``join_events``): a backlog, or an hour's
-# sums of plays, not the few events of a new schedule, which would gain little. zlib's streams start with this byte at the
-# default window, where JSON cannot.
+# sums of plays, not the few events of a new schedule, which would gain little. zlib's streams start
+# with this byte at the default window, where JSON cannot.
 DEFLATE_EVENTS_ABOVE = 1024
 ZLIB_FIRST_BYTE = b"\x78"
 # One message of panel events, at most: an agent sends a backlog 100 events a message, and a real event

@@ -19,6 +19,7 @@ from controller import create_app, shutdown_app
 from controller.domain.panels import register_panel
 from controller.publishing import reports as status
 from controller.publishing.jobs import prune_events_job
+from controller.storage.db import transaction
 from controller.web.context import get_db
 from relais import wire
 from relais.brokers.mosquitto import MosquittoBroker
@@ -222,3 +223,81 @@ def test_unreadable_messages_of_events_are_dropped_with_one_log_line_a_minute(
         link.stop()
     lines = [record.getMessage() for record in caplog.records if "dropped" in record.getMessage()]
     assert len(lines) == 1 and "101 events in one message" in lines[0]
+
+
+def test_a_panels_sums_of_plays_out_of_range_are_left_out_alone_with_a_log_line(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What would break a campaign's report (a total past SQLite's integers, a date past year 9999, NaN)
+    never reaches ``play_hours``; the panel's good sums in the same message do."""
+    panel_id, hour = "bourg-entree-nord", NOW - NOW % 3600 - 3600
+    good = {"item_id": "msg-1", "content_hash": None, "hour": hour, "count": 2, "seconds": 20.0,
+            "first_start": hour + 10.0, "last_end": hour + 40.0}  # fmt: skip
+    bad = [
+        {"count": 2**63},  # past SQLite's integers
+        {"count": 0},
+        {"count": -5},
+        {"count": True},
+        {"hour": 2**70 * 3600},  # past SQLite's integers
+        {"hour": hour + 30 * 86_400},  # a month ahead
+        {"hour": hour + 1},  # not a whole hour
+        {"first_start": float("nan")},
+        {"first_start": hour - 10.0},  # not in its hour
+        {"last_end": float("inf")},
+        {"last_end": 10.0**300},
+        {"last_end": hour},  # before its first start
+        {"seconds": 10**400},  # no float holds it
+        {"seconds": -1.0},
+        {"seconds": 3600.0 * 24 * 365},  # more than between its first start and last end
+        {"seconds": float("nan"), "last_end": float("nan")},
+    ]
+    events = [wire.PanelEvent(panel_id, wire.EVENT_PLAY_HOURS, NOW, {**good, **change}) for change in bad]
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            status.record_reports(
+                db, [*events, wire.PanelEvent(panel_id, wire.EVENT_PLAY_HOURS, NOW, good)], NOW
+            )
+        rows = db.execute(
+            "select item_id, hour, displays, seconds_on_air, first_start, last_end from play_hours"
+        )
+        assert [tuple(row) for row in rows] == [("msg-1", hour, 2, 20.0, hour + 10.0, hour + 40.0)]
+    lines = [
+        record.getMessage()
+        for record in caplog.records
+        if "sum of plays that is not one" in record.getMessage()
+    ]
+    assert len(lines) == len(bad) and all(line.startswith(panel_id) for line in lines)
+
+
+def test_a_panels_plays_out_of_range_are_left_out_alone_with_a_log_line(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An older agent's plays: a time a campaign's report could not print (past year 9999, NaN,
+    infinite, an integer no float holds) never reaches ``plays``; a good play in the same message does."""
+    panel_id = "bourg-entree-nord"
+    good = {"item_id": "msg-1", "started_at": NOW - 20.0, "ended_at": NOW - 10.0}
+    bad = [
+        {"started_at": -1.0},
+        {"ended_at": 10.0**300},
+        {"started_at": NOW + 30 * 86_400.0},  # a month ahead
+    ]
+    # What is no time is replaced by the time received, as a missing time is.
+    replaced = [{"ended_at": 10**400}, {"ended_at": float("inf")}, {"started_at": float("nan")}]
+    events = [
+        wire.PanelEvent(panel_id, wire.EVENT_PLAY, NOW, {**good, **change})
+        for change in [*bad, {}, *replaced]
+    ]
+    with app.app_context():
+        db = get_db()
+        with transaction(db):
+            status.record_reports(db, events, NOW)
+        rows = db.execute("select started_at, ended_at from plays order by ended_at, started_at")
+        assert [tuple(row) for row in rows] == [
+            (NOW - 20, NOW - 10),
+            (NOW - 20, NOW),
+            (NOW - 20, NOW),
+            (NOW, NOW),
+        ]
+    lines = [record.getMessage() for record in caplog.records if "play out of range" in record.getMessage()]
+    assert len(lines) == len(bad) and all(line.startswith(panel_id) for line in lines)

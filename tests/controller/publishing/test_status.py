@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,11 +105,12 @@ def test_a_report_that_cannot_be_recorded_is_dropped_alone(
         record_reports(db, reports, received_at)
 
     monkeypatch.setattr(status, "record_reports", fails_for_one)
+    now = int(time.time())  # the link records at the real time: a play after it would be refused
     good = wire.PanelEvent(
-        LED, wire.EVENT_PLAY, NOW, {"item_id": "msg-1", "started_at": NOW - 5, "ended_at": NOW}
+        LED, wire.EVENT_PLAY, now, {"item_id": "msg-1", "started_at": now - 5, "ended_at": now}
     )
     bad = wire.PanelEvent(
-        LED, wire.EVENT_PLAY, NOW, {"item_id": "msg-bad", "started_at": NOW, "ended_at": NOW}
+        LED, wire.EVENT_PLAY, now, {"item_id": "msg-bad", "started_at": now, "ended_at": now}
     )
     link = MqttLink(app.config["DATABASE"], "mqtt://127.0.0.1:1", wire.Topics(), "status-test")
     try:
